@@ -1,0 +1,58 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
+import { AuditModule } from './audit/audit.module';
+import { CoreModule } from './core/core.module';
+import { errorFormatter, graphqlContext, protectionRules } from './core/graphql/graphql-options';
+import { DateTimeScalar } from './core/graphql/scalars';
+import { HealthController } from './core/health/health.controller';
+import { JobWorker } from './core/queue/job-worker.service';
+import type { Runtime } from './core/runtime';
+import { ReservationsModule } from './reservations/reservations.module';
+import { TenancyModule } from './tenancy/tenancy.module';
+import { TopologyModule } from './topology/topology.module';
+
+/** The capabilities, identical in every role. */
+const DOMAIN_MODULES = [AuditModule, TenancyModule, TopologyModule, ReservationsModule];
+
+@Module({ providers: [JobWorker] })
+class WorkerProcessorsModule {}
+
+/** `api` (HTTP + GraphQL), optionally with the job processors in the same process (`all`). */
+@Module({})
+export class ApiModule {
+  static forRoot(runtime: Runtime, options: { withWorker: boolean }): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        CoreModule.forRoot(runtime),
+        ...DOMAIN_MODULES,
+        GraphQLModule.forRoot<MercuriusDriverConfig>({
+          driver: MercuriusDriver,
+          path: '/graphql',
+          graphiql: false,
+          autoSchemaFile: true,
+          sortSchema: true,
+          buildSchemaOptions: { dateScalarMode: 'isoDate' },
+          context: graphqlContext,
+          validationRules: protectionRules(runtime.config),
+          errorFormatter,
+        }),
+        ...(options.withWorker ? [WorkerProcessorsModule] : []),
+      ],
+      providers: [DateTimeScalar],
+      controllers: [HealthController],
+    };
+  }
+}
+
+/** `worker`: job processors only, no HTTP. */
+@Module({})
+export class WorkerModule {
+  static forRoot(runtime: Runtime): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [CoreModule.forRoot(runtime), ...DOMAIN_MODULES, WorkerProcessorsModule],
+    };
+  }
+}

@@ -1,0 +1,8 @@
+import { Global, Module } from '@nestjs/common';
+import { AuditResolver } from './audit.resolver';
+import { AuditService } from './audit.service';
+
+/** Global because every capability appends to the one chain inside its own transactions. */
+@Global()
+@Module({ providers: [AuditService, AuditResolver], exports: [AuditService] })
+export class AuditModule {}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/**
+ * The service's configuration, read once from the environment at boot.
+ * Nothing else in the codebase reads process.env.
+ */
+const intFrom = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: intFrom('PORT', 0, 65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
+      .optional(),
+    APN_DATA_DIR: z.string().min(1).default('./.data'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+      .optional(),
+    APN_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    APN_ADMIN_TOKEN: z.string().min(16, 'APN_ADMIN_TOKEN must be at least 16 characters').optional(),
+    APN_SEED: z.enum(['reference', 'none']).optional(),
+    APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
+    // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
+    APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
+    APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
+    APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100).default(12),
+    APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500).default(20),
+    APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
+    APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(2000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.APN_ADMIN_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_ADMIN_TOKEN'],
+        message: 'APN_ADMIN_TOKEN is required when NODE_ENV=production (set a random secret of 16+ characters)',
+      });
+    }
+  });
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface AppConfig {
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisUrl: string | undefined;
+  readonly role: Role;
+  readonly adminToken: string | undefined;
+  readonly seed: 'reference' | 'none';
+  readonly driver: 'emulator' | 'tapi';
+  readonly holdTtlSeconds: number;
+  readonly minDurationSeconds: number;
+  readonly bookingAttempts: number;
+  readonly dbPoolSize: number;
+  readonly maxQueryDepth: number;
+  readonly maxQueryComplexity: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. Blank values count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const got = relevant[name] === undefined ? '' : ` (got ${JSON.stringify(redactIfSecret(name, relevant[name]))})`;
+      return `  ${name}: ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.APN_DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    role: e.APN_ROLE,
+    adminToken: e.APN_ADMIN_TOKEN,
+    seed: e.APN_SEED ?? (e.DATABASE_URL ? 'none' : 'reference'),
+    driver: e.APN_DRIVER,
+    holdTtlSeconds: e.APN_HOLD_TTL_S,
+    minDurationSeconds: e.APN_MIN_DURATION_S,
+    bookingAttempts: e.APN_BOOKING_ATTEMPTS,
+    dbPoolSize: e.APN_DB_POOL_SIZE,
+    maxQueryDepth: e.APN_MAX_QUERY_DEPTH,
+    maxQueryComplexity: e.APN_MAX_QUERY_COMPLEXITY,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+function redactIfSecret(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/TOKEN|SECRET|PASSWORD/.test(name)) return '<redacted>';
+  if (/_URL$/.test(name)) return value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:<redacted>@');
+  return value;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

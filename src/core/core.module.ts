@@ -1,0 +1,67 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from './config/config';
+import { dataSourceOptions } from './database/data-source-options';
+import { runMigrationsLocked } from './database/migrate';
+import { JobHandlers } from './queue/job-handlers';
+import { JobQueue } from './queue/job-queue.service';
+import { createQueueConnection, type QueueConnection } from './queue/queue-connection';
+import { QUEUE_CONNECTION } from './queue/queue.tokens';
+import type { Runtime } from './runtime';
+
+/** Secrets never reach the logs, whichever object carries them. */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'adminToken',
+  '*.adminToken',
+];
+
+/** Plumbing shared by the api and the worker: config, logging, database (migrated at start), queues. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(runtime: Runtime): DynamicModule {
+    const { config } = runtime;
+    return {
+      module: CoreModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+            autoLogging: { ignore: (req) => req.url === '/health' },
+            customProps: () => ({ service: 'apn-orchestrator', role: config.role }),
+          },
+        }),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(runtime.databaseUrl, config.dbPoolSize),
+          dataSourceFactory: async (options) => {
+            const dataSource = new DataSource(options!);
+            await dataSource.initialize();
+            await runMigrationsLocked(dataSource);
+            return dataSource;
+          },
+        }),
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        {
+          provide: QUEUE_CONNECTION,
+          useFactory: (): QueueConnection => createQueueConnection(config.redisUrl, runtime.databaseUrl),
+        },
+        JobQueue,
+        JobHandlers,
+      ],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers],
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import type { DataSourceOptions } from 'typeorm';
+import { AuditEntryEntity } from '../../audit/audit-entry.entity';
+import {
+  EndpointAllocationEntity,
+  LinkAllocationEntity,
+  ReservationEntity,
+  ReservationTransitionEntity,
+} from '../../reservations/reservation.entities';
+import { ApiKeyEntity, TenantEntity } from '../../tenancy/tenancy.entities';
+import {
+  EndpointEntity,
+  LinkEntity,
+  NodeEntity,
+  SiteEntity,
+  TopologyRevisionEntity,
+} from '../../topology/topology.entities';
+import { Foundation1763700000000 } from '../../../migrations/1763700000000-Foundation';
+
+export const ENTITIES = [
+  NodeEntity,
+  SiteEntity,
+  LinkEntity,
+  EndpointEntity,
+  TopologyRevisionEntity,
+  TenantEntity,
+  ApiKeyEntity,
+  ReservationEntity,
+  ReservationTransitionEntity,
+  LinkAllocationEntity,
+  EndpointAllocationEntity,
+  AuditEntryEntity,
+];
+
+/** Migrations in the order they apply; imported as classes so the build needs no globbing. */
+export const MIGRATIONS = [Foundation1763700000000];
+
+export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    poolSize,
+    extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
+  };
+}

@@ -1,0 +1,67 @@
+import { CustomScalar, Scalar } from '@nestjs/graphql';
+import { GraphQLError, GraphQLScalarType, Kind, ValueNode } from 'graphql';
+import { ErrorCode } from '../errors/app-error';
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function parseDateTime(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_8601.test(value)) {
+    throw new GraphQLError(
+      `DateTime must be an ISO-8601 string with a time zone, e.g. "2026-11-21T09:00:00Z"; got ${JSON.stringify(value)}.`,
+      { extensions: { code: ErrorCode.BAD_USER_INPUT } },
+    );
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real date.`, {
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
+  }
+  return date;
+}
+
+/** ISO-8601 timestamps, always answered in UTC. */
+@Scalar('DateTime', () => Date)
+export class DateTimeScalar implements CustomScalar<string, Date> {
+  description = 'An ISO-8601 timestamp with a time zone, e.g. 2026-11-21T09:00:00Z; answered in UTC.';
+  parseValue(value: unknown): Date {
+    return parseDateTime(value);
+  }
+  serialize(value: unknown): string {
+    const date = value instanceof Date ? value : new Date(String(value));
+    return date.toISOString();
+  }
+  parseLiteral(ast: ValueNode): Date {
+    return parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined);
+  }
+}
+
+function literalToJson(ast: ValueNode, variables?: Record<string, unknown> | null): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map((v) => literalToJson(v, variables));
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value, variables)]));
+    case Kind.VARIABLE:
+      return variables?.[ast.name.value];
+    default:
+      return undefined;
+  }
+}
+
+/** Arbitrary JSON, e.g. a topology document. */
+export const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  description: 'Any JSON value.',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => literalToJson(ast, variables),
+});

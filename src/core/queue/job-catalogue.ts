@@ -1,0 +1,29 @@
+/**
+ * The typed job catalogue: a job's name fixes its queue and its payload type. Job ids are deterministic
+ * (`<reservationId>.<job>`) so that a retry or a duplicate enqueue never double-acts. (BullMQ reserves
+ * `:` inside custom ids, hence the dot.)
+ */
+export enum QueueName {
+  Reservations = 'reservations',
+}
+
+export enum JobName {
+  HoldExpiry = 'hold-expiry',
+  HoldSweep = 'hold-sweep',
+}
+
+export interface JobPayloads {
+  [JobName.HoldExpiry]: { reservationId: string };
+  [JobName.HoldSweep]: Record<string, never>;
+}
+
+export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
+  [JobName.HoldExpiry]: QueueName.Reservations,
+  [JobName.HoldSweep]: QueueName.Reservations,
+};
+
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N], meta: { jobId: string; attempt: number }) => Promise<void>;
+
+export function reservationJobId(reservationId: string, job: JobName): string {
+  return `${reservationId}.${job}`;
+}

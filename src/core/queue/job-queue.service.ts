@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Queue, type JobsOptions } from 'bullmq';
+import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './job-catalogue';
+import { QUEUE_CONNECTION } from './queue.tokens';
+import type { QueueConnection } from './queue-connection';
+
+/** Retries with exponential backoff by default; failed jobs are kept for inspection. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+};
+
+/**
+ * Producer side of the queues. Callers enqueue only after the transaction that justifies a job has
+ * committed; the deterministic job id makes a repeated enqueue a no-op.
+ */
+@Injectable()
+export class JobQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger(JobQueue.name);
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(@Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.queueConnection.connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', (error) => this.logger.error({ err: error, queue: name }, 'queue connection error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: { jobId: string; runAt?: Date },
+  ): Promise<void> {
+    const delay = options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0;
+    await this.queue(JOB_QUEUE[name]).add(name, payload, { jobId: options.jobId, delay });
+  }
+
+  /** Removes a scheduled job that is no longer wanted; a job already running is left to its idempotent handler. */
+  async cancel(name: JobName, jobId: string): Promise<void> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(jobId);
+    if (job && ((await job.isDelayed()) || (await job.isWaiting()))) {
+      await job.remove().catch((error: unknown) => this.logger.warn({ err: error, jobId }, 'could not remove job'));
+    }
+  }
+
+  /** Resolves when the queue backend answers; used by /health. */
+  async ping(): Promise<void> {
+    await this.queue(QueueName.Reservations).getJobCounts('waiting');
+  }
+
+  /**
+   * Recurring safety nets, registered idempotently by every worker: the hold sweep expires holds whose
+   * own delayed job was lost (the database, not the queue, is the truth).
+   */
+  async scheduleRecurring(): Promise<void> {
+    await this.queue(JOB_QUEUE[JobName.HoldSweep]).upsertJobScheduler(
+      JobName.HoldSweep,
+      { every: 30_000 },
+      { name: JobName.HoldSweep, data: {}, opts: { attempts: 1 } },
+    );
+  }
+
+  /** Closed after the HTTP server has drained, so in-flight requests can still enqueue. */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { QueueName } from './job-catalogue';
+import { JobHandlers } from './job-handlers';
+import { JobQueue } from './job-queue.service';
+import { QUEUE_CONNECTION } from './queue.tokens';
+import type { QueueConnection } from './queue-connection';
+
+/**
+ * Consumer side: one BullMQ worker per queue, dispatching by job name to the registered handler. Errors
+ * propagate so that BullMQ retries with backoff; only UnrecoverableError stops retries.
+ */
+@Injectable()
+export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(JobWorker.name);
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
+    private readonly handlers: JobHandlers,
+    private readonly jobQueue: JobQueue,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const missing = this.handlers.missing();
+    if (missing.length > 0) throw new Error(`No handler registered for job(s): ${missing.join(', ')}`);
+    for (const queueName of Object.values(QueueName)) {
+      const worker = new Worker(
+        queueName,
+        async (job) => {
+          const handler = this.handlers.get(job.name);
+          if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
+          await handler(job.data, { jobId: job.id ?? '', attempt: job.attemptsMade + 1 });
+        },
+        {
+          connection: this.queueConnection.connection,
+          concurrency: 8,
+          // The PostgreSQL backend polls between LISTEN wake-ups; a short drain delay keeps delayed jobs on time.
+          ...(this.queueConnection.kind === 'postgres' ? { drainDelay: 0.2 } : {}),
+        },
+      );
+      worker.on('failed', (job, error) =>
+        this.logger.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: error }, 'job failed'),
+      );
+      worker.on('error', (error) => this.logger.error({ err: error, queue: queueName }, 'worker error'));
+      this.workers.push(worker);
+    }
+    await this.jobQueue.scheduleRecurring();
+    this.logger.log(`workers started on ${this.queueConnection.kind} for queues: ${Object.values(QueueName).join(', ')}`);
+  }
+
+  /** First step of shutdown: stop taking jobs and let running ones finish while the database and queues are up. */
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,33 @@
+import { Redis } from 'ioredis';
+import { createPostgresBackend, setDefaultBackendFactory, type ConnectionOptions } from 'bullmq';
+
+export interface QueueConnection {
+  readonly kind: 'redis' | 'postgres';
+  /** Options for every Queue and Worker; BullMQ duplicates what it needs. */
+  readonly connection: ConnectionOptions;
+  close(): Promise<void>;
+}
+
+/**
+ * Redis when REDIS_URL is set; otherwise BullMQ's PostgreSQL backend on the service's own database, so that
+ * the embedded default needs nothing installed. The backend factory is process-wide in BullMQ and must be
+ * chosen before any queue exists.
+ */
+export function createQueueConnection(redisUrl: string | undefined, databaseUrl: string): QueueConnection {
+  if (redisUrl) {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+    return {
+      kind: 'redis',
+      connection: redis as unknown as ConnectionOptions,
+      async close() {
+        redis.disconnect();
+      },
+    };
+  }
+  setDefaultBackendFactory(createPostgresBackend);
+  return {
+    kind: 'postgres',
+    connection: { connectionString: databaseUrl, migrate: true, max: 4 } as unknown as ConnectionOptions,
+    async close() {},
+  };
+}

@@ -1,0 +1,125 @@
+import 'reflect-metadata';
+import { INestApplicationContext, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { ApiModule, WorkerModule } from './app.module';
+import { resolveAdminToken } from './core/admin-token';
+import { AppConfig, ConfigError, loadConfig } from './core/config/config';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
+import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
+import { registerAuthentication } from './core/http-hooks';
+import { AuthService } from './tenancy/auth.service';
+import { seedIfEmpty } from './topology/seed';
+
+export interface RunningService {
+  readonly app: INestApplicationContext;
+  readonly url: string | null;
+  readonly adminToken: string;
+  readonly databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the service in the configured role. Used by the CLI entrypoint and by the e2e tests. */
+export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): Promise<RunningService> {
+  const baseConfig = loadConfig(env);
+  const admin = resolveAdminToken(baseConfig);
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
+  const say = (line: string) => {
+    if (!options.quiet) process.stdout.write(`${line}\n`);
+  };
+
+  let embedded: EmbeddedPostgres | null = null;
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    say(`embedded PostgreSQL (PGlite) ready, data in ${config.dataDir === 'memory' ? 'memory (nothing is kept)' : config.dataDir}`);
+  }
+  const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
+  const runtime = { config, databaseUrl };
+  const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
+
+  let app: INestApplicationContext;
+  let url: string | null = null;
+  try {
+    if (config.role === 'worker') {
+      app = await NestFactory.createApplicationContext(WorkerModule.forRoot(runtime), { bufferLogs: true, logger });
+      app.useLogger(app.get(Logger));
+      await seedIfEmpty(app, config);
+      await app.init();
+    } else {
+      const http = await NestFactory.create<NestFastifyApplication>(
+        ApiModule.forRoot(runtime, { withWorker: config.role === 'all' }),
+        new FastifyAdapter({ logger: false, bodyLimit: 5 * 1024 * 1024 }),
+        { bufferLogs: true, logger },
+      );
+      http.useLogger(http.get(Logger));
+      const fastify = http.getHttpAdapter().getInstance();
+      registerAuthentication(fastify, http.get(AuthService));
+      registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
+      await seedIfEmpty(http, config);
+      await http.listen(config.port, config.host);
+      const address = fastify.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      app = http;
+    }
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+
+  if (admin.generated) {
+    say(`operator token (shown once${admin.file ? `, kept in ${admin.file}` : ''}): ${admin.token}`);
+  } else if (admin.file) {
+    say(`operator token: see ${admin.file}`);
+  }
+  if (url) say(`apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/graphiql`);
+  else say(`apn-orchestrator worker started`);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    app,
+    url,
+    adminToken: admin.token,
+    databaseUrl,
+    stop: () =>
+      (stopping ??= (async () => {
+        // Nest drains: workers finish their running jobs, the HTTP server its in-flight requests, then pools close.
+        await app.close();
+        await embedded?.stop();
+      })()),
+  };
+}
+
+async function main(): Promise<void> {
+  let service: RunningService;
+  try {
+    service = await startService(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    process.stdout.write(`${signal} received: draining and shutting down\n`);
+    const force = setTimeout(() => {
+      process.stderr.write('shutdown took longer than 30 s; exiting\n');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error during shutdown: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) void main();

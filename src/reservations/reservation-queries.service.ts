@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { DataSource } from 'typeorm';
+import { AppError, ErrorCode, notFound } from '../core/errors/app-error';
+import { decodeCursor, encodeCursor } from '../core/graphql/pagination';
+import type { Principal } from '../tenancy/principal';
+import { Role } from '../tenancy/tenancy.entities';
+import { frequencyThz, FIBER_LATENCY_US_PER_KM } from '../topology/pce';
+import { Endpoint, Link } from '../topology/topology.models';
+import { TopologyService } from '../topology/topology.service';
+import { ReservationEntity } from './reservation.entities';
+import { Reservation, ReservationConnection, ReservationTransition } from './reservation.models';
+import { ReservationState } from './reservation-state';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ReservationFilter {
+  first: number;
+  after?: string | null;
+  state?: ReservationState | null;
+  tenantId?: string | null;
+}
+
+/** Reads of reservations, always scoped to what the caller may see. */
+@Injectable()
+export class ReservationQueries {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly topology: TopologyService,
+  ) {}
+
+  async get(principal: Principal, id: string): Promise<ReservationEntity> {
+    assertCanRead(principal);
+    if (!UUID.test(id)) throw notFound('Reservation', id);
+    const r = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
+    if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
+    return r;
+  }
+
+  async list(principal: Principal, f: ReservationFilter): Promise<{ rows: ReservationEntity[]; hasNextPage: boolean }> {
+    assertCanRead(principal);
+    const q = this.dataSource.getRepository(ReservationEntity).createQueryBuilder('r');
+    if (principal.role === Role.TENANT) q.andWhere('r.tenant_id = :own', { own: principal.tenantId });
+    else if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: UUID.test(f.tenantId) ? f.tenantId : null });
+    if (f.state) q.andWhere('r.state = :state', { state: f.state });
+    if (f.after) {
+      const c = decodeCursor(f.after);
+      q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: c.createdAt, id: c.id });
+    }
+    const rows = await q.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(f.first + 1).getMany();
+    return { rows: rows.slice(0, f.first), hasNextPage: rows.length > f.first };
+  }
+
+  async toModel(r: ReservationEntity, history: ReservationTransition[] = []): Promise<Reservation> {
+    const snapshot = await this.topology.snapshot();
+    const endpoint = (id: string) => {
+      const e = snapshot.endpoints.get(id);
+      if (!e) throw new Error(`reservation ${r.id} refers to missing endpoint ${id}`);
+      return Endpoint.from(e);
+    };
+    return Object.assign(new Reservation(), {
+      id: r.id,
+      state: r.state,
+      tenant: { id: r.tenantId },
+      source: endpoint(r.sourceEndpointId),
+      destination: endpoint(r.destinationEndpointId),
+      rateGbps: r.rateGbps,
+      start: r.startAt,
+      end: r.endAt,
+      channel: r.channel,
+      frequencyThz: frequencyThz(r.channel),
+      path: r.pathLinkIds.map((id) => {
+        const link = snapshot.links.get(id);
+        if (!link) throw new Error(`reservation ${r.id} refers to missing link ${id}`);
+        return Link.from(link);
+      }),
+      distanceKm: r.distanceKm,
+      rttMs: Math.round(2 * r.distanceKm * FIBER_LATENCY_US_PER_KM) / 1000,
+      holdExpiresAt: r.holdExpiresAt,
+      idempotencyKey: r.idempotencyKey,
+      createdAt: r.createdAt,
+      history,
+    });
+  }
+
+  async toConnection(page: { rows: ReservationEntity[]; hasNextPage: boolean }): Promise<ReservationConnection> {
+    const edges = await Promise.all(
+      page.rows.map(async (r) => ({ cursor: encodeCursor(r.createdAt, r.id), node: await this.toModel(r) })),
+    );
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  /** Batches the history of every reservation resolved in one request into one query. */
+  historyLoader(): DataLoader<string, ReservationTransition[]> {
+    return new DataLoader(async (ids) => {
+      const rows: Array<{ reservation_id: string; from_state: ReservationState | null; to_state: ReservationState; at: Date; actor: string; reason: string }> =
+        await this.dataSource.query(
+          `SELECT reservation_id, from_state, to_state, at, actor, reason FROM reservation_transitions
+            WHERE reservation_id = ANY($1::uuid[]) ORDER BY id`,
+          [ids],
+        );
+      const byId = new Map<string, ReservationTransition[]>(ids.map((id) => [id, []]));
+      for (const row of rows) {
+        byId.get(row.reservation_id)?.push(
+          Object.assign(new ReservationTransition(), {
+            state: row.to_state,
+            fromState: row.from_state,
+            at: row.at,
+            actor: row.actor,
+            reason: row.reason,
+          }),
+        );
+      }
+      return ids.map((id) => byId.get(id) ?? []);
+    });
+  }
+}
+
+function assertCanRead(principal: Principal): void {
+  if (principal.role === Role.BILLING) {
+    throw new AppError(ErrorCode.FORBIDDEN, 'Billing keys read usage and invoices, not reservations.');
+  }
+}

@@ -1,0 +1,416 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { AppError, badInput, ErrorCode, invalidState, noCapacity, notFound, pgErrorCode, PgErrorCode, conflict } from '../core/errors/app-error';
+import { JobName, reservationJobId } from '../core/queue/job-catalogue';
+import { JobQueue } from '../core/queue/job-queue.service';
+import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
+import { Role } from '../tenancy/tenancy.entities';
+import { TopologyService, TopologySnapshot } from '../topology/topology.service';
+import { loadOccupancy, tstzrange } from './capacity';
+import { ReservationEntity } from './reservation.entities';
+import { assertTransition, EXTENDABLE_STATES, FINAL_STATES, ReservationState } from './reservation-state';
+
+export interface ReserveRequest {
+  sourceEndpointId: string;
+  destinationEndpointId: string;
+  rateGbps: number;
+  start: Date;
+  end: Date;
+  idempotencyKey?: string | null;
+  autoCommit?: boolean | null;
+  tenantId?: string | null;
+}
+
+/** Grace for a start slightly in the past (clock skew, a request composed "now"). */
+const PAST_START_GRACE_MS = 5 * 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+
+/**
+ * Booking use cases: reserve, commit, cancel, extend, expire. Capacity is guarded by PostgreSQL's
+ * exclusion constraints; a lost race (SQLSTATE 23P01) recomputes the path a bounded number of times.
+ */
+@Injectable()
+export class ReservationsService {
+  private readonly logger = new Logger(ReservationsService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly topology: TopologyService,
+    private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
+  ) {}
+
+  async reserve(principal: Principal, input: ReserveRequest): Promise<ReservationEntity> {
+    const tenantId = await this.bookingTenant(principal, input.tenantId ?? null);
+    const snapshot = await this.topology.snapshot();
+    const { sourceNodeId, destinationNodeId } = this.validate(snapshot, input);
+    const fingerprint = fingerprintOf(tenantId, input);
+    const key = input.idempotencyKey ?? null;
+
+    if (key !== null) {
+      const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
+      if (existing) return existing;
+    }
+
+    const window = { start: input.start.getTime(), end: input.end.getTime() };
+    const state = input.autoCommit ? ReservationState.RESERVED : ReservationState.HELD;
+    const holdExpiresAt = state === ReservationState.HELD ? new Date(Date.now() + this.config.holdTtlSeconds * 1000) : null;
+
+    for (let attempt = 1; attempt <= this.config.bookingAttempts; attempt++) {
+      try {
+        const reservation = await this.dataSource.transaction(async (m) => {
+          const occupancy = await loadOccupancy(m, window, [input.sourceEndpointId, input.destinationEndpointId]);
+          for (const [field, endpointId] of [
+            ['input.sourceEndpointId', input.sourceEndpointId],
+            ['input.destinationEndpointId', input.destinationEndpointId],
+          ] as const) {
+            if (!occupancy.endpointFree(endpointId, window)) {
+              throw noCapacity(
+                `Endpoint ${snapshot.endpoints.get(endpointId)?.code} is already booked in part of [${input.start.toISOString()}, ${input.end.toISOString()}); ` +
+                  'choose another endpoint or window (the availability query finds the earliest free start).',
+                { field },
+              );
+            }
+          }
+          const path = snapshot.pathComputer.computePath({ from: sourceNodeId, to: destinationNodeId, window, occupancy });
+          if (!path) {
+            throw noCapacity(
+              'No path between the two sites has a channel free on every hop for the whole window; ' +
+                'try another window (see availability.earliestStart).',
+            );
+          }
+          const entity = Object.assign(new ReservationEntity(), {
+            id: randomUUID(),
+            tenantId,
+            sourceEndpointId: input.sourceEndpointId,
+            destinationEndpointId: input.destinationEndpointId,
+            rateGbps: input.rateGbps,
+            startAt: input.start,
+            endAt: input.end,
+            state,
+            channel: path.channel,
+            pathLinkIds: path.linkIds,
+            distanceKm: path.distanceKm,
+            holdExpiresAt,
+            idempotencyKey: key,
+            requestFingerprint: fingerprint,
+            createdAt: new Date(),
+            updatedAt: new Date(),
+          });
+          await this.insertBooking(m, entity);
+          await this.recordTransition(m, entity, null, state, principal.actor,
+            state === ReservationState.HELD
+              ? `held until ${holdExpiresAt?.toISOString()}`
+              : 'booked with autoCommit');
+          await this.audit.append(m, {
+            actor: principal.actor,
+            action: 'reservation.created',
+            entityType: 'reservation',
+            entityId: entity.id,
+            data: {
+              tenantId,
+              state,
+              source: input.sourceEndpointId,
+              destination: input.destinationEndpointId,
+              rateGbps: input.rateGbps,
+              start: input.start.toISOString(),
+              end: input.end.toISOString(),
+              channel: path.channel,
+              path: path.linkIds,
+            },
+          });
+          return entity;
+        });
+        if (reservation.state === ReservationState.HELD && reservation.holdExpiresAt) {
+          await this.jobs.enqueue(
+            JobName.HoldExpiry,
+            { reservationId: reservation.id },
+            { jobId: reservationJobId(reservation.id, JobName.HoldExpiry), runAt: reservation.holdExpiresAt },
+          );
+        }
+        return reservation;
+      } catch (error) {
+        const code = pgErrorCode(error);
+        if (code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED) {
+          continue;
+        }
+        if (code === PgErrorCode.UNIQUE_VIOLATION && key !== null) {
+          const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
+          if (existing) return existing;
+        }
+        throw error;
+      }
+    }
+    throw noCapacity(
+      `Capacity for this window was taken by concurrent bookings ${this.config.bookingAttempts} times in a row; ` +
+        'try again or choose another window.',
+    );
+  }
+
+  async commit(principal: Principal, id: string): Promise<ReservationEntity> {
+    let expired = false;
+    const result = await this.dataSource.transaction(async (m) => {
+      const r = await this.lockVisible(m, principal, id);
+      if (r.state === ReservationState.RESERVED) return r;
+      if (r.state !== ReservationState.HELD) {
+        throw invalidState(`Reservation ${id} is ${r.state}; only a HELD reservation can be committed.`, { state: r.state });
+      }
+      if (r.holdExpiresAt && r.holdExpiresAt.getTime() <= Date.now()) {
+        await this.transition(m, r, ReservationState.EXPIRED, SYSTEM_ACTOR, 'hold expired before commit');
+        expired = true;
+        return r;
+      }
+      await this.transition(m, r, ReservationState.RESERVED, principal.actor, 'committed', { holdExpiresAt: null });
+      return r;
+    });
+    if (expired) {
+      throw invalidState(`The hold on reservation ${id} expired before it was committed; book again.`, {
+        state: ReservationState.EXPIRED,
+      });
+    }
+    await this.jobs.cancel(JobName.HoldExpiry, reservationJobId(id, JobName.HoldExpiry));
+    return result;
+  }
+
+  async cancel(principal: Principal, id: string, reason: string | null): Promise<ReservationEntity> {
+    const result = await this.dataSource.transaction(async (m) => {
+      const r = await this.lockVisible(m, principal, id);
+      if (r.state === ReservationState.CANCELLED) return r;
+      if (r.state !== ReservationState.HELD && r.state !== ReservationState.RESERVED) {
+        throw invalidState(
+          `Reservation ${id} is ${r.state}; only HELD or RESERVED reservations can be cancelled.`,
+          { state: r.state },
+        );
+      }
+      await this.transition(m, r, ReservationState.CANCELLED, principal.actor, reason?.trim() || 'cancelled');
+      return r;
+    });
+    await this.jobs.cancel(JobName.HoldExpiry, reservationJobId(id, JobName.HoldExpiry));
+    return result;
+  }
+
+  /** Moves the end later, keeping path and channel; the constraints refuse it if the capacity is taken. */
+  async extend(principal: Principal, id: string, end: Date): Promise<ReservationEntity> {
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        const r = await this.lockVisible(m, principal, id);
+        if (!EXTENDABLE_STATES.has(r.state)) {
+          throw invalidState(`Reservation ${id} is ${r.state}; its end can no longer be extended.`, { state: r.state });
+        }
+        if (end.getTime() <= r.endAt.getTime()) {
+          throw badInput('end', `end must be after the current end ${r.endAt.toISOString()}; extending cannot shorten a reservation.`);
+        }
+        const previousEnd = r.endAt;
+        const range = tstzrange(r.startAt, end);
+        await m.query('UPDATE link_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
+        await m.query('UPDATE endpoint_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
+        await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
+        r.endAt = end;
+        await this.recordTransition(m, r, r.state, r.state, principal.actor, `end extended from ${previousEnd.toISOString()} to ${end.toISOString()}`);
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action: 'reservation.extended',
+          entityType: 'reservation',
+          entityId: id,
+          data: { from: previousEnd.toISOString(), to: end.toISOString() },
+        });
+        return r;
+      });
+    } catch (error) {
+      if (pgErrorCode(error) === PgErrorCode.EXCLUSION_VIOLATION) {
+        throw noCapacity(
+          `Reservation ${id} cannot be extended to ${end.toISOString()}: its channel or an endpoint is booked by another reservation before then.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Expires a hold whose time has come; safe to run any number of times. */
+  async expireHold(reservationId: string): Promise<'expired' | 'not-held' | 'not-yet'> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = await m.getRepository(ReservationEntity).find({ where: { id: reservationId }, lock: { mode: 'pessimistic_write' } });
+      const r = rows[0];
+      if (!r || r.state !== ReservationState.HELD) return 'not-held';
+      if (r.holdExpiresAt && r.holdExpiresAt.getTime() > Date.now()) return 'not-yet';
+      await this.transition(m, r, ReservationState.EXPIRED, SYSTEM_ACTOR, `hold not committed within ${this.config.holdTtlSeconds} s`);
+      return 'expired';
+    });
+  }
+
+  /** Ids of holds past their expiry: the sweep's input when a delayed job was lost. */
+  async overdueHolds(limit = 500): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM reservations WHERE state = 'HELD' AND hold_expires_at <= now() ORDER BY hold_expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private async bookingTenant(principal: Principal, requested: string | null): Promise<string> {
+    if (principal.role === Role.TENANT) {
+      if (requested && requested !== principal.tenantId) {
+        throw new AppError(ErrorCode.FORBIDDEN, 'A tenant key books for its own tenant only; omit input.tenantId.');
+      }
+      return principal.tenantId as string;
+    }
+    if (principal.role !== Role.OPERATOR) {
+      throw new AppError(ErrorCode.FORBIDDEN, `Role ${principal.role} cannot book lightpaths.`);
+    }
+    if (!requested) throw badInput('input.tenantId', 'Operators must name the tenant to book for in input.tenantId.');
+    if (!UUID.test(requested)) throw badInput('input.tenantId', `input.tenantId ${requested} is not a tenant id.`);
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM tenants WHERE id = $1', [requested]);
+    if (rows.length === 0) throw badInput('input.tenantId', `Tenant ${requested} does not exist.`);
+    return requested;
+  }
+
+  private validate(snapshot: TopologySnapshot, input: ReserveRequest): { sourceNodeId: string; destinationNodeId: string } {
+    const now = Date.now();
+    if (input.start.getTime() >= input.end.getTime()) {
+      throw badInput('input.end', `end (${input.end.toISOString()}) must be after start (${input.start.toISOString()}).`);
+    }
+    if (input.end.getTime() <= now) {
+      throw badInput('input.end', `end (${input.end.toISOString()}) is in the past; book a window that ends in the future.`);
+    }
+    if (input.start.getTime() < now - PAST_START_GRACE_MS) {
+      throw badInput('input.start', `start (${input.start.toISOString()}) is in the past; use a start at or after now.`);
+    }
+    const durationS = (input.end.getTime() - input.start.getTime()) / 1000;
+    if (durationS < this.config.minDurationSeconds) {
+      throw badInput('input.end', `The window lasts ${durationS} s; the minimum is ${this.config.minDurationSeconds} s. Move end later.`);
+    }
+    if (input.idempotencyKey !== undefined && input.idempotencyKey !== null && (input.idempotencyKey.length < 1 || input.idempotencyKey.length > 200)) {
+      throw badInput('input.idempotencyKey', 'idempotencyKey must be 1 to 200 characters.');
+    }
+    const ends = (['source', 'destination'] as const).map((side) => {
+      const field = `input.${side}EndpointId`;
+      const id = side === 'source' ? input.sourceEndpointId : input.destinationEndpointId;
+      const endpoint = UUID.test(id) ? snapshot.endpoints.get(id) : undefined;
+      if (!endpoint) throw badInput(field, `${field}: endpoint ${id} does not exist; list endpoints with the endpoints query.`);
+      if (endpoint.rateGbps !== input.rateGbps) {
+        throw badInput(field, `${field}: endpoint ${endpoint.code} runs at ${endpoint.rateGbps} Gbps, not ${input.rateGbps}; pick an endpoint of that rate or set rateGbps to ${endpoint.rateGbps}.`);
+      }
+      const nodeId = snapshot.nodeOfEndpoint(endpoint);
+      if (!nodeId) throw badInput(field, `${field}: the site of endpoint ${endpoint.code} is not attached to an APN node.`);
+      return { endpoint, nodeId };
+    });
+    if (ends[0].endpoint.siteId === ends[1].endpoint.siteId) {
+      throw badInput('input.destinationEndpointId', 'Source and destination are at the same site; a lightpath joins two different sites.');
+    }
+    return { sourceNodeId: ends[0].nodeId, destinationNodeId: ends[1].nodeId };
+  }
+
+  private async findByIdempotencyKey(tenantId: string, key: string, fingerprint: string): Promise<ReservationEntity | null> {
+    const existing = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { tenantId, idempotencyKey: key } });
+    if (!existing) return null;
+    if (existing.requestFingerprint !== fingerprint) {
+      throw conflict(
+        `idempotencyKey ${JSON.stringify(key)} was already used for a different request (reservation ${existing.id}); use a new key for a new booking.`,
+        'input.idempotencyKey',
+      );
+    }
+    return existing;
+  }
+
+  /** Inserts the reservation and its allocations, in a fixed order so that concurrent bookings cannot deadlock. */
+  private async insertBooking(m: EntityManager, r: ReservationEntity): Promise<void> {
+    await m.query(
+      `INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
+         state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15)`,
+      [r.id, r.tenantId, r.sourceEndpointId, r.destinationEndpointId, r.rateGbps, r.startAt, r.endAt, r.state, r.channel,
+        r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt],
+    );
+    const range = tstzrange(r.startAt, r.endAt);
+    const endpoints = [r.sourceEndpointId, r.destinationEndpointId].sort();
+    await m.query(
+      `INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
+       SELECT $1, e, $3::tstzrange FROM unnest($2::uuid[]) AS e`,
+      [r.id, endpoints, range],
+    );
+    const links = [...r.pathLinkIds].sort();
+    await m.query(
+      `INSERT INTO link_allocations (reservation_id, link_id, channel, during)
+       SELECT $1, l, $3, $4::tstzrange FROM unnest($2::uuid[]) AS l`,
+      [r.id, links, r.channel, range],
+    );
+  }
+
+  private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {
+    if (!UUID.test(id)) throw notFound('Reservation', id);
+    const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const r = rows[0];
+    if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
+    if (principal.role === Role.BILLING) throw new AppError(ErrorCode.FORBIDDEN, 'Billing keys cannot change reservations.');
+    return r;
+  }
+
+  /** Changes state, records history and audit, and frees capacity on entering a final state: one transaction. */
+  private async transition(
+    m: EntityManager,
+    r: ReservationEntity,
+    to: ReservationState,
+    actor: string,
+    reason: string,
+    extra: { holdExpiresAt?: null } = {},
+  ): Promise<void> {
+    assertTransition(r.id, r.state, to);
+    const from = r.state;
+    if (FINAL_STATES.has(to)) {
+      await m.query('DELETE FROM link_allocations WHERE reservation_id = $1', [r.id]);
+      await m.query('DELETE FROM endpoint_allocations WHERE reservation_id = $1', [r.id]);
+    }
+    const clearHold = 'holdExpiresAt' in extra || to !== ReservationState.HELD;
+    await m.query(
+      `UPDATE reservations SET state = $2, updated_at = now()${clearHold ? ', hold_expires_at = NULL' : ''} WHERE id = $1`,
+      [r.id, to],
+    );
+    r.state = to;
+    if (clearHold) r.holdExpiresAt = null;
+    await this.recordTransition(m, r, from, to, actor, reason);
+    await this.audit.append(m, {
+      actor,
+      action: 'reservation.state-changed',
+      entityType: 'reservation',
+      entityId: r.id,
+      data: { from, to, reason },
+    });
+  }
+
+  private async recordTransition(
+    m: EntityManager,
+    r: ReservationEntity,
+    from: ReservationState | null,
+    to: ReservationState,
+    actor: string,
+    reason: string,
+  ): Promise<void> {
+    await m.query(
+      'INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason) VALUES ($1, $2, $3, clock_timestamp(), $4, $5)',
+      [r.id, from, to, actor, reason],
+    );
+  }
+}
+
+function fingerprintOf(tenantId: string, input: ReserveRequest): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        tenantId,
+        input.sourceEndpointId,
+        input.destinationEndpointId,
+        input.rateGbps,
+        input.start.toISOString(),
+        input.end.toISOString(),
+        Boolean(input.autoCommit),
+      ]),
+    )
+    .digest('hex');
+}

@@ -1,0 +1,93 @@
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { FIBER_LATENCY_US_PER_KM } from './pce';
+import type { EndpointEntity, LinkEntity, NodeEntity, SiteEntity } from './topology.entities';
+
+export enum SiteKind {
+  USER_OFFICE = 'USER_OFFICE',
+  GREEN_DC = 'GREEN_DC',
+  STANDARD_DC = 'STANDARD_DC',
+}
+registerEnumType(SiteKind, { name: 'SiteKind', description: 'What a site is: an enterprise office or a data center.' });
+
+@ObjectType({ description: 'An APN point of presence or ROADM.' })
+export class Node {
+  @Field(() => ID) id!: string;
+  @Field() code!: string;
+  @Field() name!: string;
+
+  static from(e: NodeEntity): Node {
+    return Object.assign(new Node(), { id: e.id, code: e.code, name: e.name });
+  }
+}
+
+@ObjectType({ description: 'A place with power: an office or a data center, attached to an APN node.' })
+export class Site {
+  @Field(() => ID) id!: string;
+  @Field() code!: string;
+  @Field() name!: string;
+  @Field(() => SiteKind) kind!: SiteKind;
+  @Field(() => Float, { description: 'Power usage effectiveness of the site.' }) pue!: number;
+  @Field(() => Float) gridCarbonKgPerKwh!: number;
+  @Field(() => Float) energyPricePerKwh!: number;
+  @Field(() => Float) renewableShare!: number;
+  nodeId!: string | null;
+
+  static from(e: SiteEntity): Site {
+    return Object.assign(new Site(), {
+      id: e.id,
+      code: e.code,
+      name: e.name,
+      kind: e.kind as SiteKind,
+      pue: e.pue,
+      gridCarbonKgPerKwh: e.gridCarbonKgPerKwh,
+      energyPricePerKwh: e.energyPricePerKwh,
+      renewableShare: e.renewableShare,
+      nodeId: e.nodeId,
+    });
+  }
+}
+
+@ObjectType({ description: 'A fiber span between two nodes on the ITU-T G.694.1 50 GHz grid.' })
+export class Link {
+  @Field(() => ID) id!: string;
+  @Field() code!: string;
+  @Field(() => Float) lengthKm!: number;
+  @Field(() => Int, { description: 'Channels 0…channelCount−1; channel i is 191.35 THz + i × 0.05 THz.' })
+  channelCount!: number;
+  @Field(() => Float, { description: 'One-way propagation latency at 4.9 µs/km.' }) latencyMs!: number;
+  aNodeId!: string;
+  bNodeId!: string;
+
+  static from(e: LinkEntity): Link {
+    return Object.assign(new Link(), {
+      id: e.id,
+      code: e.code,
+      lengthKm: e.lengthKm,
+      channelCount: e.channelCount,
+      latencyMs: Math.round(e.lengthKm * FIBER_LATENCY_US_PER_KM) / 1000,
+      aNodeId: e.aNodeId,
+      bNodeId: e.bNodeId,
+    });
+  }
+}
+
+@ObjectType({ description: 'A transponder port at a site; exclusive per time window.' })
+export class Endpoint {
+  @Field(() => ID) id!: string;
+  @Field() code!: string;
+  @Field(() => Int) rateGbps!: number;
+  siteId!: string;
+
+  static from(e: EndpointEntity): Endpoint {
+    return Object.assign(new Endpoint(), { id: e.id, code: e.code, rateGbps: e.rateGbps, siteId: e.siteId });
+  }
+}
+
+@ObjectType()
+export class TopologyImportResult {
+  @Field(() => ID, { description: 'The topology revision this import created.' }) revision!: string;
+  @Field(() => Int) nodes!: number;
+  @Field(() => Int) sites!: number;
+  @Field(() => Int) links!: number;
+  @Field(() => Int) endpoints!: number;
+}

@@ -1,0 +1,205 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { badInput } from '../core/errors/app-error';
+import type { Principal } from '../tenancy/principal';
+import { PathComputer } from './pce';
+import { parseTopologyDocument, TopologyDocument } from './topology-document';
+import { EndpointEntity, LinkEntity, NodeEntity, SiteEntity } from './topology.entities';
+
+/** An immutable view of the topology at one revision, with its path computer. */
+export class TopologySnapshot {
+  readonly nodes = new Map<string, NodeEntity>();
+  readonly sites = new Map<string, SiteEntity>();
+  readonly links = new Map<string, LinkEntity>();
+  readonly endpoints = new Map<string, EndpointEntity>();
+  readonly sitesByNode = new Map<string, SiteEntity>();
+  readonly endpointsBySite = new Map<string, EndpointEntity[]>();
+  readonly pathComputer: PathComputer;
+
+  constructor(
+    readonly revision: string,
+    nodes: NodeEntity[],
+    sites: SiteEntity[],
+    links: LinkEntity[],
+    endpoints: EndpointEntity[],
+  ) {
+    for (const n of nodes) this.nodes.set(n.id, n);
+    for (const s of sites) {
+      this.sites.set(s.id, s);
+      if (s.nodeId) this.sitesByNode.set(s.nodeId, s);
+    }
+    for (const l of links) this.links.set(l.id, l);
+    for (const e of endpoints) {
+      this.endpoints.set(e.id, e);
+      const list = this.endpointsBySite.get(e.siteId) ?? [];
+      list.push(e);
+      this.endpointsBySite.set(e.siteId, list);
+    }
+    this.pathComputer = new PathComputer(
+      nodes.map((n) => ({ id: n.id })),
+      links.map((l) => ({ id: l.id, a: l.aNodeId, b: l.bNodeId, lengthKm: l.lengthKm, channelCount: l.channelCount })),
+    );
+  }
+
+  nodeOfEndpoint(endpoint: EndpointEntity): string | null {
+    return this.sites.get(endpoint.siteId)?.nodeId ?? null;
+  }
+}
+
+export interface ImportSummary {
+  revision: string;
+  nodes: number;
+  sites: number;
+  links: number;
+  endpoints: number;
+}
+
+/**
+ * The topology: import (one transaction, all or nothing) and a cached snapshot that every replica
+ * refreshes when the revision in the database moves on.
+ */
+@Injectable()
+export class TopologyService {
+  private readonly logger = new Logger(TopologyService.name);
+  private cached: TopologySnapshot | null = null;
+  private loading: Promise<TopologySnapshot> | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async snapshot(): Promise<TopologySnapshot> {
+    const rows: Array<{ revision: string | null }> = await this.dataSource.query(
+      'SELECT max(id)::text AS revision FROM topology_revisions',
+    );
+    const revision = rows[0]?.revision ?? '0';
+    if (this.cached?.revision === revision) return this.cached;
+    if (!this.loading) {
+      this.loading = this.load(revision).finally(() => (this.loading = null));
+    }
+    return this.loading;
+  }
+
+  private async load(revision: string): Promise<TopologySnapshot> {
+    const m = this.dataSource.manager;
+    const [nodes, sites, links, endpoints] = await Promise.all([
+      m.find(NodeEntity, { order: { code: 'ASC' } }),
+      m.find(SiteEntity, { order: { code: 'ASC' } }),
+      m.find(LinkEntity, { order: { code: 'ASC' } }),
+      m.find(EndpointEntity, { order: { code: 'ASC' } }),
+    ]);
+    this.cached = new TopologySnapshot(revision, nodes, sites, links, endpoints);
+    return this.cached;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM nodes LIMIT 1');
+    return rows.length === 0;
+  }
+
+  /**
+   * Imports a document: new codes are created, known codes updated in place. A link's channel count may
+   * not drop below a channel that an allocation still holds.
+   */
+  async importTopology(input: unknown, principal: Pick<Principal, 'actor'>): Promise<ImportSummary> {
+    const doc = parseTopologyDocument(input);
+    const summary = await this.dataSource.transaction((m) => this.write(m, doc, principal.actor));
+    this.logger.log({ ...summary, actor: principal.actor }, 'topology imported');
+    return summary;
+  }
+
+  private async write(m: EntityManager, doc: TopologyDocument, actor: string): Promise<ImportSummary> {
+    const nodeIds = await this.upsert(
+      m,
+      'nodes',
+      ['code', 'name'],
+      doc.nodes.map((n) => [n.code, n.name]),
+    );
+    const siteIds = await this.upsert(
+      m,
+      'sites',
+      ['code', 'name', 'kind', 'node_id', 'pue', 'grid_carbon_kg_per_kwh', 'energy_price_per_kwh', 'renewable_share'],
+      doc.sites.map((s) => [
+        s.code,
+        s.name,
+        s.kind,
+        nodeIds.get(s.node),
+        s.pue,
+        s.gridCarbonKgPerKwh,
+        s.energyPricePerKwh,
+        s.renewableShare,
+      ]),
+    );
+    for (const [i, l] of doc.links.entries()) {
+      const inUse: Array<{ channel: number }> = await m.query(
+        `SELECT max(a.channel) AS channel FROM link_allocations a JOIN links l ON l.id = a.link_id
+          WHERE l.code = $1 AND a.channel >= $2`,
+        [l.code, l.channelCount],
+      );
+      if (inUse[0]?.channel !== null && inUse[0]?.channel !== undefined) {
+        throw badInput(
+          `document.links[${i}] (${l.code}).channelCount`,
+          `document.links[${i}] (${l.code}).channelCount: channel ${inUse[0].channel} is still allocated on this link; ` +
+            `keep channelCount above it or release those reservations first. Nothing was imported.`,
+        );
+      }
+    }
+    await this.upsert(
+      m,
+      'links',
+      ['code', 'a_node_id', 'b_node_id', 'length_km', 'channel_count'],
+      doc.links.map((l) => [l.code, nodeIds.get(l.a), nodeIds.get(l.b), l.lengthKm, l.channelCount]),
+    );
+    await this.upsert(
+      m,
+      'endpoints',
+      ['code', 'site_id', 'rate_gbps'],
+      doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps]),
+    );
+    const rev: Array<{ id: string }> = await m.query(
+      'INSERT INTO topology_revisions (document_name, actor) VALUES ($1, $2) RETURNING id::text AS id',
+      [doc.name, actor],
+    );
+    const summary: ImportSummary = {
+      revision: rev[0].id,
+      nodes: doc.nodes.length,
+      sites: doc.sites.length,
+      links: doc.links.length,
+      endpoints: doc.endpoints.length,
+    };
+    await this.audit.append(m, {
+      actor,
+      action: 'topology.imported',
+      entityType: 'topology',
+      entityId: summary.revision,
+      data: { name: doc.name, ...summary },
+    });
+    return summary;
+  }
+
+  /** INSERT … ON CONFLICT (code) DO UPDATE for a batch of rows; returns code → id. */
+  private async upsert(m: EntityManager, table: string, columns: string[], rows: unknown[][]): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    const chunk = 500;
+    for (let offset = 0; offset < rows.length; offset += chunk) {
+      const slice = rows.slice(offset, offset + chunk);
+      const values: unknown[] = [];
+      const tuples = slice.map((row) => {
+        const start = values.length;
+        values.push(randomUUID(), ...row);
+        return `(${Array.from({ length: row.length + 1 }, (_, j) => `$${start + j + 1}`).join(', ')})`;
+      });
+      const updates = columns.filter((c) => c !== 'code').map((c) => `"${c}" = EXCLUDED."${c}"`);
+      const result: Array<{ id: string; code: string }> = await m.query(
+        `INSERT INTO "${table}" (id, ${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${tuples.join(', ')}
+         ON CONFLICT (code) DO UPDATE SET ${updates.join(', ')} RETURNING id, code`,
+        values,
+      );
+      for (const r of result) ids.set(r.code, r.id);
+    }
+    return ids;
+  }
+}
