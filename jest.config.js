@@ -5,8 +5,10 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // A few dependencies ship only ES modules, which Jest's CommonJS runtime cannot require on Node 20.
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   transform: {
-    '^.+\\.ts$': [
+    '^.+\\.(ts|js)$': [
       '@swc/jest',
       {
         jsc: {

@@ -32,7 +32,9 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   let embedded: EmbeddedPostgres | null = null;
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres(config.dataDir);
-    say(`embedded PostgreSQL (PGlite) ready, data in ${config.dataDir === 'memory' ? 'memory (nothing is kept)' : config.dataDir}`);
+    say(
+      `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${config.dataDir === 'memory' ? 'memory (nothing is kept)' : config.dataDir}`,
+    );
   }
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };

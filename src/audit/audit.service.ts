@@ -50,8 +50,10 @@ export class AuditService {
     const list = Array.isArray(records) ? records : [records];
     if (list.length === 0) return;
     await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-    const last: Array<{ seq: string; hash: string; now: Date }> = await manager.query(
-      'SELECT seq::text AS seq, hash, clock_timestamp() AS now FROM audit_log ORDER BY seq DESC LIMIT 1',
+    // max() rather than ORDER BY … DESC LIMIT 1: the embedded engine was seen to answer the latter from a
+    // stale index page right after a commit by another connection of its shared session.
+    const last: Array<{ seq: string; hash: string }> = await manager.query(
+      'SELECT seq::text AS seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)',
     );
     let prevHash = last[0]?.hash ?? GENESIS;
     let seq = BigInt(last[0]?.seq ?? '0');

@@ -25,6 +25,10 @@ const EnvSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
       .optional(),
+    APN_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, 'APN_QUEUE_PREFIX must be 1-40 letters, digits, _ or -')
+      .default('apn'),
     APN_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
     APN_ADMIN_TOKEN: z.string().min(16, 'APN_ADMIN_TOKEN must be at least 16 characters').optional(),
     APN_SEED: z.enum(['reference', 'none']).optional(),
@@ -35,7 +39,7 @@ const EnvSchema = z
     APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100).default(12),
     APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500).default(20),
     APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
-    APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(2000),
+    APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -57,6 +61,7 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly redisUrl: string | undefined;
+  readonly queuePrefix: string;
   readonly role: Role;
   readonly adminToken: string | undefined;
   readonly seed: 'reference' | 'none';
@@ -96,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.APN_DATA_DIR,
     redisUrl: e.REDIS_URL,
+    queuePrefix: e.APN_QUEUE_PREFIX,
     role: e.APN_ROLE,
     adminToken: e.APN_ADMIN_TOKEN,
     seed: e.APN_SEED ?? (e.DATABASE_URL ? 'none' : 'reference'),

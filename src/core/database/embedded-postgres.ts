@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { batchExtendedProtocolMessages } from './pglite-socket-batching';
 
 /**
  * The embedded default: PostgreSQL compiled to WebAssembly (PGlite) with btree_gist, served over the
@@ -16,7 +17,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   // ESM-first packages with CommonJS builds; loaded lazily so production never pays for them.
   const { PGlite } = await import('@electric-sql/pglite');
   const { btree_gist } = await import('@electric-sql/pglite/contrib/btree_gist');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const { PGLiteSocketServer, PGLiteSocketHandler } = await import('@electric-sql/pglite-socket');
+  batchExtendedProtocolMessages(PGLiteSocketHandler);
 
   let location: string | undefined;
   if (dataDir !== 'memory') {

@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
+import { ASTVisitor, FragmentDefinitionNode, GraphQLError, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
 import depthLimit from 'graphql-depth-limit';
-import { createComplexityRule, simpleEstimator } from 'graphql-query-complexity';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { ErrorCode } from '../errors/app-error';
@@ -16,20 +15,49 @@ export function graphqlContext(request: FastifyRequest): Record<string, unknown>
   return { principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {} };
 }
 
+/**
+ * Counts the fields an operation selects, fragments expanded, so a query cannot ask for an unbounded
+ * amount of work through aliases or fragment fan-out. Needs no variable values, so the rule runs at
+ * validation time and Mercurius can cache validated queries.
+ */
+export function fieldCountRule(maximum: number): ValidationRule {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of context.getDocument().definitions) {
+      if (definition.kind === 'FragmentDefinition') fragments.set(definition.name.value, definition);
+    }
+    const count = (set: SelectionSetNode | undefined, seen: ReadonlySet<string>): number => {
+      let total = 0;
+      for (const selection of set?.selections ?? []) {
+        if (total > maximum) break;
+        if (selection.kind === 'Field') total += 1 + count(selection.selectionSet, seen);
+        else if (selection.kind === 'InlineFragment') total += count(selection.selectionSet, seen);
+        else if (!seen.has(selection.name.value)) {
+          const fragment = fragments.get(selection.name.value);
+          total += count(fragment?.selectionSet, new Set([...seen, selection.name.value]));
+        }
+      }
+      return total;
+    };
+    return {
+      OperationDefinition(node) {
+        const fields = count(node.selectionSet, new Set());
+        if (fields > maximum) {
+          context.reportError(
+            new GraphQLError(
+              `Query is too complex: it selects more than ${maximum} fields; ask for fewer fields or page through lists.`,
+              { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } },
+            ),
+          );
+        }
+      },
+    };
+  };
+}
+
 /** Depth and complexity limits, as validation rules (array form, so Mercurius can cache validated queries). */
 export function protectionRules(config: AppConfig): ValidationRule[] {
-  const depth = depthLimit(config.maxQueryDepth) as unknown as ValidationRule;
-  const complexity = ((context: ValidationContext) =>
-    createComplexityRule({
-      maximumComplexity: config.maxQueryComplexity,
-      estimators: [simpleEstimator({ defaultComplexity: 1 })],
-      createError: (max, actual) =>
-        new GraphQLError(
-          `Query is too complex: ${actual} fields where at most ${max} are allowed; ask for fewer fields or page through lists.`,
-          { extensions: { code: ErrorCode.BAD_USER_INPUT } },
-        ),
-    })(context)) as unknown as ValidationRule;
-  return [depth, complexity];
+  return [depthLimit(config.maxQueryDepth) as unknown as ValidationRule, fieldCountRule(config.maxQueryComplexity)];
 }
 
 /**
@@ -38,7 +66,13 @@ export function protectionRules(config: AppConfig): ValidationRule[] {
  * line, never a stack trace or a driver message.
  */
 export const errorFormatter: NonNullable<MercuriusDriverConfig['errorFormatter']> = (execution) => {
-  const errors = execution.errors.map((error) => normalise(error));
+  // Mercurius wraps validation failures in one error that carries the individual ones.
+  const errors = execution.errors
+    .flatMap((error) => {
+      const inner = (error.originalError as { errors?: unknown } | undefined)?.errors;
+      return Array.isArray(inner) ? (inner as GraphQLError[]) : [error];
+    })
+    .map((error) => normalise(error instanceof GraphQLError ? error : new GraphQLError(String((error as Error).message))));
   const beforeExecution = execution.data === undefined || execution.data === null
     ? errors.every((e) => !e.path)
     : false;
@@ -50,8 +84,7 @@ export const errorFormatter: NonNullable<MercuriusDriverConfig['errorFormatter']
 };
 
 function normalise(error: GraphQLError): GraphQLError {
-  const original = error.originalError as (Error & { extensions?: Record<string, unknown>; errors?: GraphQLError[] }) | undefined;
-  // Mercurius wraps validation failures in one error carrying the individual ones.
+  const original = error.originalError as (Error & { extensions?: Record<string, unknown> }) | undefined;
   const code = (error.extensions?.code ?? original?.extensions?.code) as string | undefined;
   if (code && KNOWN_CODES.has(code)) {
     return new GraphQLError(error.message, {

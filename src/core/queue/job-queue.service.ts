@@ -26,7 +26,11 @@ export class JobQueue implements OnApplicationShutdown {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.queueConnection.connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue = new Queue(name, {
+        connection: this.queueConnection.connection,
+        prefix: this.queueConnection.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
       queue.on('error', (error) => this.logger.error({ err: error, queue: name }, 'queue connection error'));
       this.queues.set(name, queue);
     }
@@ -62,8 +66,8 @@ export class JobQueue implements OnApplicationShutdown {
   async scheduleRecurring(): Promise<void> {
     await this.queue(JOB_QUEUE[JobName.HoldSweep]).upsertJobScheduler(
       JobName.HoldSweep,
-      { every: 30_000 },
-      { name: JobName.HoldSweep, data: {}, opts: { attempts: 1 } },
+      { every: this.queueConnection.sweepIntervalMs },
+      { name: JobName.HoldSweep, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
     );
   }
 

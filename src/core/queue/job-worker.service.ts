@@ -34,6 +34,7 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
         },
         {
           connection: this.queueConnection.connection,
+          prefix: this.queueConnection.prefix,
           concurrency: 8,
           // The PostgreSQL backend polls between LISTEN wake-ups; a short drain delay keeps delayed jobs on time.
           ...(this.queueConnection.kind === 'postgres' ? { drainDelay: 0.2 } : {}),

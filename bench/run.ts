@@ -1,0 +1,69 @@
+/**
+ * Runs every benchmark and prints a summary table: the PCE micro-benchmark, then the booking throughput
+ * benchmark (skipped, with the reason, when PostgreSQL is not reachable).
+ *
+ * Run: npm run bench   (= npm run build && node dist/bench/run.js)
+ * Environment: BENCH_SECONDS (booking run length, default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL.
+ */
+import { benchServerUrl, postgresUnreachable, runBookingBench } from './booking.bench';
+import { runPceBench } from './pce.bench';
+
+function heading(title: string): void {
+  console.log('');
+  console.log(`=== ${title} ${'='.repeat(Math.max(3, 72 - title.length))}`);
+}
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return String(value);
+  const abs = Math.abs(value);
+  return abs >= 100 ? value.toFixed(1) : abs >= 1 ? value.toFixed(2) : value.toFixed(4);
+}
+
+async function main(): Promise<number> {
+  const figures: Array<[string, string, number]> = [];
+  const skipped: string[] = [];
+  let failed = false;
+
+  heading('PCE benchmark');
+  try {
+    for (const [name, value] of Object.entries(await runPceBench())) figures.push(['pce', name, value]);
+  } catch (error) {
+    failed = true;
+    console.error(`PCE benchmark failed: ${(error as Error).stack ?? String(error)}`);
+  }
+
+  heading('Booking benchmark');
+  const unreachable = await postgresUnreachable(benchServerUrl());
+  if (unreachable) {
+    const message = `${unreachable}. Skipping the booking benchmark: it needs a real PostgreSQL server ` +
+      '(set BENCH_DATABASE_URL to one whose user may CREATE DATABASE).';
+    console.log(message);
+    skipped.push('booking (PostgreSQL not reachable)');
+  } else {
+    try {
+      for (const [name, value] of Object.entries(await runBookingBench())) figures.push(['booking', name, value]);
+    } catch (error) {
+      failed = true;
+      console.error(`Booking benchmark failed: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
+
+  heading('Summary');
+  const nameWidth = Math.max(6, ...figures.map(([, name]) => name.length));
+  console.log(`${'bench'.padEnd(8)} ${'figure'.padEnd(nameWidth)} ${'value'.padStart(14)}`);
+  console.log(`${'-'.repeat(8)} ${'-'.repeat(nameWidth)} ${'-'.repeat(14)}`);
+  for (const [bench, name, value] of figures) {
+    console.log(`${bench.padEnd(8)} ${name.padEnd(nameWidth)} ${format(value).padStart(14)}`);
+  }
+  for (const s of skipped) console.log(`skipped: ${s}`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
