@@ -292,10 +292,16 @@ class ActivitySampler {
  * Counts and times every query the service sends through `pg` in this process (TypeORM and the PostgreSQL
  * queue backend use the same module), by statement. The time of a statement runs from the call to its
  * result, so it includes waiting behind another statement on the same connection and any lock wait.
+ *
+ * It also measures, per connection, how long a transaction holds an advisory transaction lock (the audit
+ * log's chain lock): from the lock query's result to the COMMIT/ROLLBACK result, as seen from Node.
  */
 class SqlProfile {
   readonly statements = new Map<string, { count: number; totalMs: number }>();
   queries = 0;
+  lockHolds = 0;
+  lockHeldMs = 0;
+  private readonly lockedAt = new Map<unknown, number>();
   private original: ((...args: unknown[]) => unknown) | null = null;
   recording = false;
 
@@ -312,7 +318,8 @@ class SqlProfile {
       const text = typeof first === 'string' ? first : (first?.text ?? '?');
       if (result && typeof (result as Promise<unknown>).then === 'function') {
         const t0 = performance.now();
-        const settle = () => profile.record(text, performance.now() - t0);
+        const connection = this;
+        const settle = () => profile.record(connection, text, t0, performance.now());
         (result as Promise<unknown>).then(settle, settle);
       }
       return result;
@@ -324,18 +331,31 @@ class SqlProfile {
     this.original = null;
   }
 
-  private record(text: string, elapsedMs: number): void {
+  private record(connection: unknown, text: string, t0: number, t1: number): void {
     const key = text.replace(/\s+/g, ' ').trim().slice(0, 72);
     const entry = this.statements.get(key) ?? { count: 0, totalMs: 0 };
     entry.count += 1;
-    entry.totalMs += elapsedMs;
+    entry.totalMs += t1 - t0;
+    if (key.includes('pg_advisory_xact_lock(')) {
+      this.lockedAt.set(connection, t1);
+    } else if (key === 'COMMIT' || key === 'ROLLBACK') {
+      const since = this.lockedAt.get(connection);
+      if (since !== undefined) {
+        this.lockedAt.delete(connection);
+        this.lockHolds += 1;
+        this.lockHeldMs += t1 - since;
+      }
+    }
     this.statements.set(key, entry);
     this.queries += 1;
   }
 
   reset(): void {
     this.statements.clear();
+    this.lockedAt.clear();
     this.queries = 0;
+    this.lockHolds = 0;
+    this.lockHeldMs = 0;
   }
 }
 
@@ -579,6 +599,8 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       'booking.sqlMsPerRequest': topStatements.reduce((sum, [, e]) => sum + e.totalMs, 0) / perRequest,
       'booking.auditLockWaitAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
       'booking.commitAvgMs': commit ? commit.totalMs / commit.count : 0,
+      'booking.auditLockHeldAvgMs': sql.lockHolds > 0 ? sql.lockHeldMs / sql.lockHolds : 0,
+      'booking.auditLockBusyShare': sql.lockHeldMs / (r.duration * 1000),
       'trivial.reqPerSec': trivial.rps,
       'trivial.p50Ms': trivial.result.latency.p50,
       'trivial.p99Ms': trivial.result.latency.p99,
@@ -620,7 +642,12 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       'SQL per request (service, via pg)',
       `${(sql.queries / perRequest).toFixed(1)} statements, ${ms(out['booking.sqlMsPerRequest'])} summed statement time (call → result)`,
     );
-    for (const [text, e] of topStatements.slice(0, 10)) {
+    line(
+      'audit chain lock',
+      `held ${ms(out['booking.auditLockHeldAvgMs'])} per booking on average (lock result → COMMIT result), ` +
+        `busy ${(out['booking.auditLockBusyShare'] * 100).toFixed(0)} % of the run; ${ms(out['booking.auditLockWaitAvgMs'])} average wait`,
+    );
+    for (const [text, e] of topStatements.slice(0, 16)) {
       console.log(`      ${(e.count / perRequest).toFixed(2).padStart(5)}× ${ms(e.totalMs / e.count).padStart(9)} avg  ${text}`);
     }
     line(

@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { errorFormatter, graphqlContext, protectionRules } from './core/graphql/graphql-options';
+import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
 import { JobWorker } from './core/queue/job-worker.service';
@@ -40,7 +42,7 @@ export class ApiModule {
         }),
         ...(options.withWorker ? [WorkerProcessorsModule] : []),
       ],
-      providers: [DateTimeScalar],
+      providers: [DateTimeScalar, { provide: APP_FILTER, useClass: PassThroughGqlFilter }],
       controllers: [HealthController],
     };
   }

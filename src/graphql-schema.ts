@@ -1,0 +1,19 @@
+import { AuditResolver } from './audit/audit.resolver';
+import { DateTimeScalar } from './core/graphql/scalars';
+import { ReservationsResolver } from './reservations/reservations.resolver';
+import { TenancyResolver } from './tenancy/tenancy.resolver';
+import { EndpointResolver, LinkResolver, NodeResolver, SiteResolver, TopologyResolver } from './topology/topology.resolver';
+
+/** Every resolver class of the GraphQL API, for printing the schema without starting the service. */
+export const GRAPHQL_RESOLVERS = [
+  TopologyResolver,
+  SiteResolver,
+  EndpointResolver,
+  LinkResolver,
+  NodeResolver,
+  TenancyResolver,
+  ReservationsResolver,
+  AuditResolver,
+];
+
+export const GRAPHQL_SCALARS = [DateTimeScalar];
