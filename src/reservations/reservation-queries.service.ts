@@ -75,7 +75,7 @@ export class ReservationQueries {
         return Link.from(link);
       }),
       distanceKm: r.distanceKm,
-      rttMs: Math.round(2 * r.distanceKm * FIBER_LATENCY_US_PER_KM) / 1000,
+      rttMs: Math.round(2 * r.distanceKm * FIBER_LATENCY_US_PER_KM * 1000) / 1e6,
       holdExpiresAt: r.holdExpiresAt,
       idempotencyKey: r.idempotencyKey,
       createdAt: r.createdAt,

@@ -64,7 +64,7 @@ export class Link {
       code: e.code,
       lengthKm: e.lengthKm,
       channelCount: e.channelCount,
-      latencyMs: Math.round(e.lengthKm * FIBER_LATENCY_US_PER_KM) / 1000,
+      latencyMs: Math.round(e.lengthKm * FIBER_LATENCY_US_PER_KM * 1000) / 1e6,
       aNodeId: e.aNodeId,
       bNodeId: e.bNodeId,
     });

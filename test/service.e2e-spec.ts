@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { Client } from 'pg';
+import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, terminate } from './support/service';
+
+/** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
+describe('the service process', () => {
+  it('stops at boot with a message naming a bad variable', async () => {
+    const child = spawn(process.execPath, [MAIN_JS], { env: baseEnv({ PORT: 'eighty', APN_HOLD_TTL_S: '-3' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(2);
+    expect(err).toMatch(/PORT: PORT must be a whole number/);
+    expect(err).toMatch(/APN_HOLD_TTL_S/);
+  });
+
+  it('keeps its data across restarts in APN_DATA_DIR, prints the generated operator token once, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'apn-data-'));
+    try {
+      const env = baseEnv({ APN_DATA_DIR: dir, APN_ADMIN_TOKEN: undefined, LOG_LEVEL: 'info' });
+      const first = await spawnService(env);
+      const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+      expect(first.output()).toContain(`operator token (shown once, kept in ${join(dir, 'admin-token')}): ${token}`);
+      const created = await gqlOk(first.url!, token, 'mutation { createTenant(name: "Persistent") { id } }');
+      const key = await gqlOk(first.url!, token, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { secret } }', { t: created.createTenant.id });
+      await gqlOk(first.url!, key.createApiKey.secret, '{ me { role } }');
+      expect(await terminate(first.child)).toBe(0);
+      // Secrets never reach the logs.
+      expect(first.output()).not.toContain(key.createApiKey.secret);
+      expect(first.output().split(token).length - 1).toBe(1);
+      expect(first.output()).toContain('[redacted]');
+
+      const second = await spawnService(env);
+      expect(second.output()).not.toContain(token);
+      const tenants = await gqlOk(second.url!, token, '{ tenants { name } }');
+      expect(tenants.tenants).toEqual([{ name: 'Persistent' }]);
+      const topology = await gqlOk(second.url!, token, '{ links { code } }');
+      expect(topology.links).toHaveLength(18); // seeded once, not twice
+      expect(await terminate(second.child)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('drains in-flight requests on SIGTERM: every request sent before the signal gets its answer', async () => {
+    const env = baseEnv();
+    const svc = await spawnService(env);
+    const token = env.APN_ADMIN_TOKEN as string;
+    const inFlight = Array.from({ length: 20 }, (_, i) => gql(svc.url!, token, `mutation { createTenant(name: "drain-${i}") { id } }`));
+    await new Promise((r) => setTimeout(r, 5));
+    const exit = terminate(svc.child);
+    const results = await Promise.all(inFlight);
+    expect(results.every((r) => r.status === 200 && !r.errors)).toBe(true);
+    expect(await exit).toBe(0);
+    expect(svc.output()).toMatch(/SIGTERM received: draining/);
+  });
+
+  it('serves the GraphQL console with every script and stylesheet from the service itself', async () => {
+    const svc = await spawnService(baseEnv());
+    try {
+      const page = await request(svc.url!).get('/graphiql');
+      expect(page.status).toBe(200);
+      const refs = [...page.text.matchAll(/<(?:script[^>]*src|link[^>]*href)="([^"]+)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThanOrEqual(2);
+      for (const ref of refs) {
+        expect(ref).toMatch(/^\/[^/]/); // same origin: no scheme, no host
+        const asset = await request(svc.url!).get(ref);
+        expect(asset.status).toBe(200);
+        expect(asset.body.length ?? asset.text.length).toBeGreaterThan(0);
+      }
+      expect(page.text).not.toMatch(/https?:\/\//);
+    } finally {
+      await terminate(svc.child);
+    }
+  });
+
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  (serverUrl ? it : it.skip)('runs the api and the worker as separate processes on one database (APN_ROLE=api, APN_ROLE=worker)', async () => {
+    const db = await createScratchDatabase(serverUrl as string);
+    const shared = { DATABASE_URL: db.url, APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
+    const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
+    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker' }));
+    try {
+      expect(worker.url).toBeNull();
+      const token = shared.APN_ADMIN_TOKEN;
+      const tenant = await gqlOk(api.url!, token, 'mutation { createTenant(name: "Split") { id } }');
+      const ep = await gqlOk(api.url!, token, '{ endpoints { id code } }');
+      const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
+      const start = new Date(Date.now() + 3_600_000).toISOString();
+      const end = new Date(Date.now() + 7_200_000).toISOString();
+      const r = await gqlOk(api.url!, token, `mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id state } }`, {
+        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, start, end },
+      });
+      expect(r.reserveLightpath.state).toBe('HELD');
+      const sql = new Client({ connectionString: db.url });
+      await sql.connect();
+      const deadline = Date.now() + 20_000;
+      let state = 'HELD';
+      while (state === 'HELD' && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        state = (await sql.query('SELECT state FROM reservations WHERE id = $1', [r.reserveLightpath.id])).rows[0].state;
+      }
+      await sql.end();
+      expect(state).toBe('EXPIRED'); // expired by the worker process: the api process runs no processors
+      expect(await terminate(worker.child)).toBe(0);
+    } finally {
+      await terminate(api.child);
+      await terminate(worker.child);
+      await db.drop();
+    }
+  });
+});

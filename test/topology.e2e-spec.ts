@@ -1,0 +1,64 @@
+import reference from '../src/topology/reference-topology.json';
+import { countRows, gql, gqlOk, startTestService, TestService } from './support/service';
+
+const IMPORT = 'mutation($d: JSON!) { importTopology(document: $d) { revision nodes sites links endpoints } }';
+
+describe('topology (e2e over HTTP)', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService();
+  });
+  afterAll(() => t?.stop());
+
+  it('serves the seeded reference topology with latency and navigable relations', async () => {
+    const d = await gqlOk(t.url, t.adminToken, `{
+      links { code lengthKm channelCount latencyMs a { code } b { code } }
+      sites { code kind node { code site { code } } endpoints { code rateGbps site { code } } }
+    }`);
+    expect(d.links).toHaveLength(reference.links.length);
+    const span = d.links.find((l: { code: string }) => l.code === 'AOM-HKD');
+    expect(span).toMatchObject({ lengthKm: 165, channelCount: 8, a: { code: 'AOM' }, b: { code: 'HKD' } });
+    expect(span.latencyMs).toBeCloseTo(0.8085, 6); // 165 km × 4.9 µs/km
+    const isk = d.sites.find((s: { code: string }) => s.code === 'ISK-GDC');
+    expect(isk.kind).toBe('GREEN_DC');
+    expect(isk.node).toEqual({ code: 'ISK', site: { code: 'ISK-GDC' } });
+    expect(isk.endpoints).toHaveLength(11);
+    expect(isk.endpoints.every((e: { site: { code: string } }) => e.site.code === 'ISK-GDC')).toBe(true);
+  });
+
+  const doc = () => ({
+    name: 'kansai',
+    nodes: [{ code: 'OSK', name: 'Osaka' }, { code: 'KYT', name: 'Kyoto' }],
+    sites: [{ code: 'OSK-HQ', name: 'Osaka office', kind: 'USER_OFFICE', node: 'OSK', pue: 1.6, gridCarbonKgPerKwh: 0.4, energyPricePerKwh: 0.2 }],
+    links: [{ code: 'OSK-KYT', a: 'OSK', b: 'KYT', lengthKm: 45, channelCount: 96 }],
+    endpoints: [{ code: 'OSK-HQ-100G-1', site: 'OSK-HQ', rateGbps: 100 }],
+  });
+
+  it.each([
+    ['an unknown node', (d: any) => (d.links[0].b = 'NRA'), /links\[0\] \(OSK-KYT\)\.b.*unknown node NRA/],
+    ['a duplicate code', (d: any) => d.nodes.push({ code: 'OSK', name: 'again' }), /nodes\[2\] \(OSK\).*duplicate code/],
+    ['a non-positive length', (d: any) => (d.links[0].lengthKm = 0), /links\[0\] \(OSK-KYT\)\.lengthKm.*positive/],
+    ['a non-positive channel count', (d: any) => (d.links[0].channelCount = -4), /links\[0\] \(OSK-KYT\)\.channelCount.*positive/],
+  ])('rejects the whole document for %s, naming the item, and imports nothing', async (_name, spoil, message) => {
+    const before = await Promise.all(['nodes', 'sites', 'links', 'endpoints', 'topology_revisions'].map((x) => countRows(t, x)));
+    const d = doc();
+    spoil(d);
+    const r = await gql(t.url, t.adminToken, IMPORT, { d });
+    expect(r.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(r.errors![0].message).toMatch(message);
+    expect(r.errors![0].message).toMatch(/Nothing was imported/);
+    const after = await Promise.all(['nodes', 'sites', 'links', 'endpoints', 'topology_revisions'].map((x) => countRows(t, x)));
+    expect(after).toEqual(before);
+  });
+
+  it('imports a valid document in one go, and a re-import updates in place', async () => {
+    const first = await gqlOk(t.url, t.adminToken, IMPORT, { d: doc() });
+    expect(first.importTopology).toMatchObject({ nodes: 2, sites: 1, links: 1, endpoints: 1 });
+    const changed = doc();
+    changed.links[0].lengthKm = 50;
+    const second = await gqlOk(t.url, t.adminToken, IMPORT, { d: changed });
+    expect(Number(second.importTopology.revision)).toBeGreaterThan(Number(first.importTopology.revision));
+    const links = await gqlOk(t.url, t.adminToken, '{ links { code lengthKm } }');
+    expect(links.links.filter((l: { code: string }) => l.code === 'OSK-KYT')).toEqual([{ code: 'OSK-KYT', lengthKm: 50 }]);
+  });
+});
