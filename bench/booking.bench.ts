@@ -15,7 +15,13 @@
  * Note: autocannon and the service share this Node.js process (one event loop) and the machine's cores
  * with PostgreSQL; the figures are for that setup, not for a dedicated server.
  *
+ * Besides the load figures it reports where the time goes: Node event-loop utilisation and CPU per request,
+ * every SQL statement the service sends (count and time, by patching pg's Client.prototype.query in this
+ * process), how long the audit log's chain lock is held, and what PostgreSQL backends wait on.
+ *
  * Run: npm run build && BENCH_SECONDS=20 node dist/bench/booking.bench.js
+ * Environment: BENCH_SECONDS (default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_LOG_LEVEL (service log
+ * level, default silent; `error` shows the cause of INTERNAL errors).
  */
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
@@ -421,11 +427,12 @@ export async function runBookingBench(): Promise<Record<string, number>> {
   console.log('  note: autocannon and the service share this Node.js process, and the machine’s cores with PostgreSQL');
 
   await adminQuery(serverUrl, `CREATE DATABASE "${database}"`);
-  // Interrupted (Ctrl-C, timeout): still drop the scratch database.
+  // Interrupted (Ctrl-C, timeout): still drop the scratch database and the run's queue keys.
   const onSignal = (signal: NodeJS.Signals) => {
     console.error(`  ${signal}: dropping ${database} and exiting`);
     void adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
       .catch(() => undefined)
+      .then(() => (useRedis ? deleteRedisKeys(redisUrl, queuePrefix) : 0))
       .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -514,6 +521,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     };
 
     monitor = new Client({ connectionString: databaseUrl });
+    monitor.on('error', () => undefined); // e.g. terminated by DROP DATABASE … WITH (FORCE) after a signal
     await monitor.connect();
     const rollbacksBefore = await monitor.query<{ n: string }>(
       'SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1',
@@ -551,7 +559,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     service = null;
     await running.stop();
 
-    const check = async (sql: string) => Number((await (monitor as Client).query<{ n: string }>(sql)).rows[0].n);
+    const check = async (text: string) => Number((await (monitor as Client).query<{ n: string }>(text)).rows[0].n);
     const linkOverlaps = await check(
       `SELECT count(*)::text AS n FROM link_allocations a JOIN link_allocations b
           ON a.link_id = b.link_id AND a.channel = b.channel AND a.during && b.during AND a.id < b.id`,

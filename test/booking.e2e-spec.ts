@@ -18,11 +18,11 @@ describe('booking lightpaths (e2e over HTTP)', () => {
   let tenant: { tenantId: string; token: string };
 
   beforeAll(async () => {
-    t = await startTestService({ APN_HOLD_TTL_S: '2', LOG_LEVEL: 'error' });
+    t = await startTestService({ APN_HOLD_TTL_S: '2' });
     ep = await endpointIds(t);
     tenant = await createTenantWithKey(t, 'Otemachi Research');
   });
-  afterAll(async () => { console.log(t.output().slice(0, 4000)); await t?.stop(); });
+  afterAll(() => t?.stop());
 
   const reserve = (input: Record<string, unknown>, token = tenant.token) => gql(t.url, token, RESERVE, { input });
 

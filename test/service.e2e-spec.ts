@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, terminate } from './support/service';
+import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate } from './support/service';
 
 /** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
 describe('the service process', () => {
@@ -46,17 +46,25 @@ describe('the service process', () => {
     }
   });
 
-  it('drains in-flight requests on SIGTERM: every request sent before the signal gets its answer', async () => {
-    const env = baseEnv();
-    const svc = await spawnService(env);
-    const token = env.APN_ADMIN_TOKEN as string;
-    const inFlight = Array.from({ length: 20 }, (_, i) => gql(svc.url!, token, `mutation { createTenant(name: "drain-${i}") { id } }`));
-    await new Promise((r) => setTimeout(r, 5));
-    const exit = terminate(svc.child);
+  it('drains in-flight requests on SIGTERM: requests already being handled get their answers, then it exits 0', async () => {
+    const t = await startTestService({ LOG_LEVEL: 'info' });
+    // Hold the tenants table so that every createTenant is provably in flight inside the service when
+    // the signal arrives (on the embedded engine an open transaction holds the whole shared session).
+    await t.sql.query('BEGIN');
+    await t.sql.query('LOCK TABLE tenants IN EXCLUSIVE MODE');
+    const inFlight = Array.from({ length: 10 }, (_, i) => gql(t.url, t.adminToken, `mutation { createTenant(name: "drain-${i}") { id } }`));
+    await new Promise((r) => setTimeout(r, 1000));
+    const exited = new Promise<number | null>((r) => t.process.once('exit', (code) => r(code)));
+    t.process.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(t.process.exitCode).toBeNull(); // still draining
+    await t.sql.query('COMMIT');
     const results = await Promise.all(inFlight);
-    expect(results.every((r) => r.status === 200 && !r.errors)).toBe(true);
-    expect(await exit).toBe(0);
-    expect(svc.output()).toMatch(/SIGTERM received: draining/);
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(results.every((r) => !r.errors && r.data?.createTenant?.id)).toBe(true);
+    expect(await exited).toBe(0);
+    await t.stop();
+    expect(t.output()).toMatch(/SIGTERM received: draining/);
   });
 
   it('serves the GraphQL console with every script and stylesheet from the service itself', async () => {

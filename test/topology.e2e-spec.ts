@@ -1,3 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
+  IntrospectionQuery,
+  lexicographicSortSchema,
+  printSchema,
+} from 'graphql';
 import reference from '../src/topology/reference-topology.json';
 import { countRows, gql, gqlOk, startTestService, TestService } from './support/service';
 
@@ -60,5 +70,20 @@ describe('topology (e2e over HTTP)', () => {
     expect(Number(second.importTopology.revision)).toBeGreaterThan(Number(first.importTopology.revision));
     const links = await gqlOk(t.url, t.adminToken, '{ links { code lengthKm } }');
     expect(links.links.filter((l: { code: string }) => l.code === 'OSK-KYT')).toEqual([{ code: 'OSK-KYT', lengthKm: 50 }]);
+  });
+});
+
+describe('the served GraphQL schema', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService();
+  });
+  afterAll(() => t?.stop());
+
+  it('is exactly the committed schema.graphql, so schema:check covers every resolver the service mounts', async () => {
+    const introspection = await gqlOk(t.url, t.adminToken, getIntrospectionQuery());
+    const served = printSchema(lexicographicSortSchema(buildClientSchema(introspection as unknown as IntrospectionQuery)));
+    const committed = printSchema(lexicographicSortSchema(buildSchema(readFileSync(join(__dirname, '..', 'schema.graphql'), 'utf8'))));
+    expect(served).toBe(committed);
   });
 });

@@ -50,8 +50,6 @@ export class AuditService {
     const list = Array.isArray(records) ? records : [records];
     if (list.length === 0) return;
     await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-    // max() rather than ORDER BY … DESC LIMIT 1: the embedded engine was seen to answer the latter from a
-    // stale index page right after a commit by another connection of its shared session.
     const last: Array<{ seq: string; hash: string }> = await manager.query(
       'SELECT seq::text AS seq, hash FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)',
     );
@@ -86,7 +84,7 @@ export class AuditService {
       const batch: Array<{ seq: string; at: Date; actor: string; action: string; entity_type: string; entity_id: string | null; data: unknown; prev_hash: string; hash: string }> =
         await this.dataSource.query(
           `SELECT seq::text AS seq, at, actor, action, entity_type, entity_id, data, prev_hash, hash
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000`,
+             FROM audit_log WHERE audit_log.seq > $1 ORDER BY audit_log.seq LIMIT 5000`,
           [after],
         );
       if (batch.length === 0) break;

@@ -25,7 +25,7 @@ export class HoldExpiryJobs implements OnModuleInit {
     this.handlers.register(JobName.HoldSweep, async () => {
       for (const id of await this.reservations.overdueHolds()) {
         if ((await this.reservations.expireHold(id)) === 'expired') {
-          this.logger.warn({ reservationId: id }, 'hold expired by the sweep: its own expiry job was missing');
+          this.logger.log({ reservationId: id }, 'hold expired by the sweep');
         }
       }
     });

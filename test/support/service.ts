@@ -106,6 +106,8 @@ export async function startTestService(extraEnv: Record<string, string> = {}): P
   const databaseUrl = scratch?.url ?? started.databaseUrl;
   if (!databaseUrl || !started.url) throw new Error(`could not read the service's addresses:\n${started.output()}`);
   const sql = new Client({ connectionString: databaseUrl });
+  // The embedded database goes away with the service; that is not a test failure.
+  sql.on('error', () => undefined);
   await sql.connect();
   return {
     process: started.child,
@@ -118,6 +120,7 @@ export async function startTestService(extraEnv: Record<string, string> = {}): P
     async stop() {
       await sql.end().catch(() => undefined);
       const code = await terminate(started.child);
+      if (code !== 0) process.stderr.write(`service exited with ${code}:\n${started.output().slice(-4000)}\n`);
       await scratch?.drop();
       return code;
     },
