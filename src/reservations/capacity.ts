@@ -11,27 +11,23 @@ export function tstzrange(start: Date, end: Date): string {
  * given endpoints. Read in the booking transaction; the exclusion constraints, not this read, decide.
  */
 export async function loadOccupancy(m: EntityManager, window: Window, endpointIds: string[]): Promise<Occupancy> {
-  const range = `[${new Date(window.start).toISOString()},${new Date(window.end).toISOString()})`;
-  // One after the other: both run on the transaction's single connection.
-  const links: Array<{ link_id: string; channel: number; start: number; end: number }> = await m.query(
-    `SELECT link_id, channel,
-            (extract(epoch FROM lower(during)) * 1000)::float8 AS start,
-            (extract(epoch FROM upper(during)) * 1000)::float8 AS "end"
-       FROM link_allocations WHERE during && $1::tstzrange`,
-    [range],
-  );
-  const endpoints: Array<{ endpoint_id: string; start: number; end: number }> =
-    endpointIds.length === 0
-      ? []
-      : await m.query(
-          `SELECT endpoint_id,
-                  (extract(epoch FROM lower(during)) * 1000)::float8 AS start,
-                  (extract(epoch FROM upper(during)) * 1000)::float8 AS "end"
-             FROM endpoint_allocations WHERE endpoint_id = ANY($1::uuid[]) AND during && $2::tstzrange`,
-          [endpointIds, range],
-        );
-  return Occupancy.fromBookings(
-    links.map((r) => ({ linkId: r.link_id, channel: r.channel, start: r.start, end: r.end })),
-    endpoints.map((r) => ({ endpointId: r.endpoint_id, start: r.start, end: r.end })),
-  );
+  const rows: Array<{ link_id: string | null; endpoint_id: string | null; channel: number | null; start: number; end: number }> =
+    await m.query(
+      `SELECT link_id, NULL::uuid AS endpoint_id, channel,
+              (extract(epoch FROM lower(during)) * 1000)::float8 AS start,
+              (extract(epoch FROM upper(during)) * 1000)::float8 AS "end"
+         FROM link_allocations WHERE during && $1::tstzrange
+       UNION ALL
+       SELECT NULL, endpoint_id, NULL,
+              (extract(epoch FROM lower(during)) * 1000)::float8,
+              (extract(epoch FROM upper(during)) * 1000)::float8
+         FROM endpoint_allocations WHERE endpoint_id = ANY($2::uuid[]) AND during && $1::tstzrange`,
+      [tstzrange(new Date(window.start), new Date(window.end)), endpointIds],
+    );
+  const occupancy = new Occupancy();
+  for (const r of rows) {
+    if (r.link_id) occupancy.addLinkBooking({ linkId: r.link_id, channel: r.channel as number, start: r.start, end: r.end });
+    else if (r.endpoint_id) occupancy.addEndpointBooking({ endpointId: r.endpoint_id, start: r.start, end: r.end });
+  }
+  return occupancy;
 }

@@ -52,7 +52,12 @@ export class ReservationQueries {
   }
 
   async toModel(r: ReservationEntity, history: ReservationTransition[] = []): Promise<Reservation> {
-    const snapshot = await this.topology.snapshot();
+    // Rendering only: endpoints and links are never deleted, so a snapshot checked a second ago is enough
+    // unless it predates an object this reservation uses (imported moments ago through another replica).
+    let snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
+    const known = (s: typeof snapshot) =>
+      s.endpoints.has(r.sourceEndpointId) && s.endpoints.has(r.destinationEndpointId) && r.pathLinkIds.every((id) => s.links.has(id));
+    if (!known(snapshot)) snapshot = await this.topology.snapshot();
     const endpoint = (id: string) => {
       const e = snapshot.endpoints.get(id);
       if (!e) throw new Error(`reservation ${r.id} refers to missing endpoint ${id}`);

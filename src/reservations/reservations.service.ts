@@ -102,11 +102,8 @@ export class ReservationsService {
             createdAt: new Date(),
             updatedAt: new Date(),
           });
-          await this.insertBooking(m, entity);
-          await this.recordTransition(m, entity, null, state, principal.actor,
-            state === ReservationState.HELD
-              ? `held until ${holdExpiresAt?.toISOString()}`
-              : 'booked with autoCommit');
+          await this.insertBooking(m, entity, principal.actor,
+            state === ReservationState.HELD ? `held until ${holdExpiresAt?.toISOString()}` : 'booked with autoCommit');
           await this.audit.append(m, {
             actor: principal.actor,
             action: 'reservation.created',
@@ -319,27 +316,29 @@ export class ReservationsService {
     return existing;
   }
 
-  /** Inserts the reservation and its allocations, in a fixed order so that concurrent bookings cannot deadlock. */
-  private async insertBooking(m: EntityManager, r: ReservationEntity): Promise<void> {
+  /**
+   * Inserts the reservation, its allocations and its first history entry in one statement. Allocations go
+   * in sorted order so that concurrent bookings meet their conflicts in the same order and cannot deadlock.
+   */
+  private async insertBooking(m: EntityManager, r: ReservationEntity, actor: string, reason: string): Promise<void> {
     await m.query(
-      `INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
-         state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15)`,
+      `WITH reservation AS (
+         INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
+           state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15)
+       ), endpoints AS (
+         INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
+         SELECT $1, e, $16::tstzrange FROM unnest($17::uuid[]) AS e
+       ), links AS (
+         INSERT INTO link_allocations (reservation_id, link_id, channel, during)
+         SELECT $1, l, $9, $16::tstzrange FROM unnest($18::uuid[]) AS l
+       )
+       INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason)
+       VALUES ($1, NULL, $8, clock_timestamp(), $19, $20)`,
       [r.id, r.tenantId, r.sourceEndpointId, r.destinationEndpointId, r.rateGbps, r.startAt, r.endAt, r.state, r.channel,
-        r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt],
-    );
-    const range = tstzrange(r.startAt, r.endAt);
-    const endpoints = [r.sourceEndpointId, r.destinationEndpointId].sort();
-    await m.query(
-      `INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
-       SELECT $1, e, $3::tstzrange FROM unnest($2::uuid[]) AS e`,
-      [r.id, endpoints, range],
-    );
-    const links = [...r.pathLinkIds].sort();
-    await m.query(
-      `INSERT INTO link_allocations (reservation_id, link_id, channel, during)
-       SELECT $1, l, $3, $4::tstzrange FROM unnest($2::uuid[]) AS l`,
-      [r.id, links, r.channel, range],
+        r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt,
+        tstzrange(r.startAt, r.endAt), [r.sourceEndpointId, r.destinationEndpointId].sort(), [...r.pathLinkIds].sort(),
+        actor, reason],
     );
   }
 
@@ -387,7 +386,7 @@ export class ReservationsService {
   private async recordTransition(
     m: EntityManager,
     r: ReservationEntity,
-    from: ReservationState | null,
+    from: ReservationState,
     to: ReservationState,
     actor: string,
     reason: string,

@@ -64,6 +64,7 @@ export interface ImportSummary {
 export class TopologyService {
   private readonly logger = new Logger(TopologyService.name);
   private cached: TopologySnapshot | null = null;
+  private checkedAt = 0;
   private loading: Promise<TopologySnapshot> | null = null;
 
   constructor(
@@ -71,12 +72,21 @@ export class TopologyService {
     private readonly audit: AuditService,
   ) {}
 
-  async snapshot(): Promise<TopologySnapshot> {
+  /**
+   * The current snapshot. Bookings check the revision every time; callers that only render names and
+   * lengths of objects they already hold may accept one checked within `maxAgeMs`.
+   */
+  async snapshot(options: { maxAgeMs?: number } = {}): Promise<TopologySnapshot> {
+    if (this.cached && options.maxAgeMs && Date.now() - this.checkedAt <= options.maxAgeMs) return this.cached;
+    const checkedAt = Date.now();
     const rows: Array<{ revision: string | null }> = await this.dataSource.query(
       'SELECT max(id)::text AS revision FROM topology_revisions',
     );
     const revision = rows[0]?.revision ?? '0';
-    if (this.cached?.revision === revision) return this.cached;
+    if (this.cached?.revision === revision) {
+      this.checkedAt = checkedAt;
+      return this.cached;
+    }
     if (!this.loading) {
       this.loading = this.load(revision).finally(() => (this.loading = null));
     }
@@ -92,6 +102,7 @@ export class TopologyService {
       m.find(EndpointEntity, { order: { code: 'ASC' } }),
     ]);
     this.cached = new TopologySnapshot(revision, nodes, sites, links, endpoints);
+    this.checkedAt = Date.now();
     return this.cached;
   }
 
