@@ -1,4 +1,4 @@
-import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, TestService, window } from './support/service';
+import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, TestService, waitFor, window } from './support/service';
 import request from 'supertest';
 
 describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () => {
@@ -99,18 +99,27 @@ describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () =>
   it('keeps a hash-chained audit log and finds the first altered entry', async () => {
     // Enough entries that sequence numbers pass 9 → 10 and 99 → 100 (ordering must be numeric).
     for (let i = 0; i < 100; i++) await gqlOk(t.url, t.adminToken, `mutation { createTenant(name: "audit-${i}") { id } }`);
-    const ok = await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok entries firstBrokenSeq } }');
-    expect(ok.verifyAuditLog.ok).toBe(true);
+    // The worker's linker chains committed entries within seconds, without anyone asking.
+    await waitFor(async () => (await t.sql.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL')).rows[0].n === 0, 10_000, 'the audit linker');
+    const ok = await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok entries pending firstBrokenSeq } }');
+    expect(ok.verifyAuditLog).toMatchObject({ ok: true, pending: 0, firstBrokenSeq: null });
     const actions = (await t.sql.query('SELECT action FROM audit_log ORDER BY seq')).rows.map((r) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['topology.imported', 'tenant.created', 'api-key.created', 'reservation.created']));
     expect(ok.verifyAuditLog.entries).toBe(actions.length);
     const forbidden = await gql(t.url, alpha.token, '{ verifyAuditLog { ok } }');
     expect(forbidden.errors![0].extensions.code).toBe('FORBIDDEN');
 
+    const original = (await t.sql.query('SELECT data FROM audit_log WHERE seq = 3')).rows[0].data;
     await t.sql.query(`UPDATE audit_log SET data = jsonb_set(data, '{name}', '"Eve"') WHERE seq = 3`);
     const broken = await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok firstBrokenSeq reason } }');
     expect(broken.verifyAuditLog).toMatchObject({ ok: false, firstBrokenSeq: '3' });
     expect(broken.verifyAuditLog.reason).toMatch(/altered/);
+
+    await t.sql.query('UPDATE audit_log SET data = $1 WHERE seq = 3', [JSON.stringify(original)]);
+    expect((await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok } }')).verifyAuditLog.ok).toBe(true);
+    await t.sql.query('DELETE FROM audit_log WHERE seq = 7');
+    const gap = await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok firstBrokenSeq reason } }');
+    expect(gap.verifyAuditLog).toMatchObject({ ok: false, firstBrokenSeq: '7', reason: 'entry 7 is missing' });
   });
 
   it('reports database and queue on /health', async () => {

@@ -1,13 +1,26 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 /**
- * Append-only, hash-chained audit log. `hash` = SHA-256 over the previous entry's hash and this entry's
- * canonical content, so altering, inserting or deleting any row breaks the chain from that row on.
+ * Append-only, hash-chained audit log. Entries are inserted unlinked (seq, prev_hash and hash null) with
+ * the id of the transaction that wrote them; `audit_link()` chains them once that transaction has ended.
+ * `hash` = SHA-256 over the previous entry's hash and this entry's content, so altering, inserting or
+ * deleting a linked row breaks the chain from that row on.
  */
 @Entity({ name: 'audit_log' })
+@Unique('audit_log_seq_key', ['seq'])
+@Check('audit_log_linked_check', `("seq" IS NULL) = ("hash" IS NULL) AND ("seq" IS NULL) = ("prev_hash" IS NULL)`)
+@Index('audit_log_unlinked_idx', ['id'], { where: '"seq" IS NULL' })
 export class AuditEntryEntity {
-  @PrimaryColumn({ type: 'bigint', primaryKeyConstraintName: 'audit_log_pkey' })
-  seq!: string;
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS', primaryKeyConstraintName: 'audit_log_pkey' })
+  id!: string;
+
+  /** Transaction id of the writer (pg_current_xact_id). */
+  @Column({ type: 'bigint' })
+  xid!: string;
+
+  /** Position in the chain; null until linked. */
+  @Column({ type: 'bigint', nullable: true })
+  seq!: string | null;
 
   @Column({ type: 'timestamptz' })
   at!: Date;
@@ -27,9 +40,9 @@ export class AuditEntryEntity {
   @Column({ type: 'jsonb' })
   data!: Record<string, unknown>;
 
-  @Column({ name: 'prev_hash', type: 'text' })
-  prevHash!: string;
+  @Column({ name: 'prev_hash', type: 'text', nullable: true })
+  prevHash!: string | null;
 
-  @Column({ type: 'text' })
-  hash!: string;
+  @Column({ type: 'text', nullable: true })
+  hash!: string | null;
 }

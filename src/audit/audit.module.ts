@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
+import { AuditJobs } from './audit.jobs';
 import { AuditResolver } from './audit.resolver';
 import { AuditService } from './audit.service';
 
 /** Global because every capability appends to the one chain inside its own transactions. */
 @Global()
-@Module({ providers: [AuditService, AuditResolver], exports: [AuditService] })
+@Module({ providers: [AuditService, AuditResolver, AuditJobs], exports: [AuditService] })
 export class AuditModule {}

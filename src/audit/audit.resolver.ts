@@ -6,7 +6,8 @@ import { AuditService } from './audit.service';
 @ObjectType({ description: 'Result of recomputing the audit hash chain.' })
 export class AuditVerification {
   @Field() ok!: boolean;
-  @Field(() => Int) entries!: number;
+  @Field(() => Int, { description: 'Entries in the chain that were checked.' }) entries!: number;
+  @Field(() => Int, { description: 'Entries of transactions still running, not yet in the chain.' }) pending!: number;
   @Field(() => ID, { nullable: true, description: 'Sequence number of the first entry that does not verify.' })
   firstBrokenSeq!: string | null;
   @Field(() => String, { nullable: true }) reason!: string | null;

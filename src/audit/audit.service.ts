@@ -12,36 +12,53 @@ export interface AuditRecord {
 export interface AuditVerification {
   ok: boolean;
   entries: number;
+  pending: number;
   firstBrokenSeq: string | null;
   reason: string | null;
 }
 
 const GENESIS = '0'.repeat(64);
-const VERIFY_BATCH = 5000;
+const BATCH = 5000;
 
 /**
- * Append-only, hash-chained audit log. Each entry's hash covers the previous entry's hash and its own
- * content, so altering, inserting or deleting a row breaks the chain from that row on. The chain is linked
- * by a trigger in the database (see migration AuditChainInDatabase), under an advisory lock, so appends from
- * every process form one line.
+ * Append-only, hash-chained audit log. Writers append unlinked entries inside their own transactions and
+ * never wait for one another; `link()` chains the entries of finished transactions in one database call
+ * (see migration AuditChainLinkedAfterCommit). A recurring job links every second, and verification links
+ * first, so the chain it checks holds every committed entry.
  */
 @Injectable()
 export class AuditService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Appends inside the caller's transaction; make it the transaction's last statement to keep the chain's lock short. */
+  /** Appends inside the caller's transaction: the entry exists if and only if the transaction commits. */
   async append(manager: EntityManager, records: AuditRecord | AuditRecord[]): Promise<void> {
-    // One statement per entry: the trigger links each row to the one committed or inserted before it.
-    for (const r of Array.isArray(records) ? records : [records]) {
-      await manager.query(
-        'INSERT INTO audit_log (actor, action, entity_type, entity_id, data) VALUES ($1, $2, $3, $4, $5::jsonb)',
-        [r.actor, r.action, r.entityType, r.entityId, JSON.stringify(r.data)],
-      );
+    const list = Array.isArray(records) ? records : [records];
+    if (list.length === 0) return;
+    const values: unknown[] = [];
+    const rows = list.map((r) => {
+      const base = values.length;
+      values.push(r.actor, r.action, r.entityType, r.entityId, JSON.stringify(r.data));
+      return `(pg_current_xact_id()::text::bigint, clock_timestamp(), $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}::jsonb)`;
+    });
+    await manager.query(
+      `INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) VALUES ${rows.join(', ')}`,
+      values,
+    );
+  }
+
+  /** Chains every entry whose transaction has ended; returns how many were linked. */
+  async link(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows: Array<{ linked: number }> = await this.dataSource.query('SELECT audit_link($1) AS linked', [BATCH]);
+      total += rows[0].linked;
+      if (rows[0].linked < BATCH) return total;
     }
   }
 
-  /** Recomputes the chain from the start; reports the first entry whose hash or link does not match. */
+  /** Links what is final, then recomputes the chain from the start and reports the first entry that does not match. */
   async verify(): Promise<AuditVerification> {
+    await this.link();
     let prevHash = GENESIS;
     let expectedSeq = 1n;
     let entries = 0;
@@ -49,22 +66,23 @@ export class AuditService {
       const batch: Array<{ seq: string; prev_hash: string; hash: string; recomputed: string }> = await this.dataSource.query(
         `SELECT a.seq::text AS seq, a.prev_hash, a.hash,
                 audit_entry_hash(a.prev_hash, a.seq, a.at, a.actor, a.action, a.entity_type, a.entity_id, a.data) AS recomputed
-           FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${VERIFY_BATCH}`,
+           FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${BATCH}`,
         [expectedSeq.toString()],
       );
-      if (batch.length === 0) break;
       for (const row of batch) {
         entries += 1;
-        const broken = (reason: string): AuditVerification => ({ ok: false, entries, firstBrokenSeq: row.seq, reason });
+        const broken = (reason: string): AuditVerification => ({ ok: false, entries, pending: 0, firstBrokenSeq: row.seq, reason });
         if (BigInt(row.seq) !== expectedSeq) {
-          return { ok: false, entries, firstBrokenSeq: expectedSeq.toString(), reason: `entry ${expectedSeq} is missing` };
+          return { ok: false, entries, pending: 0, firstBrokenSeq: expectedSeq.toString(), reason: `entry ${expectedSeq} is missing` };
         }
         if (row.prev_hash !== prevHash) return broken(`entry ${row.seq} does not link to the hash of the entry before it`);
         if (row.recomputed !== row.hash) return broken(`entry ${row.seq} was altered: its content does not match its hash`);
         prevHash = row.hash;
         expectedSeq += 1n;
       }
+      if (batch.length < BATCH) break;
     }
-    return { ok: true, entries, firstBrokenSeq: null, reason: null };
+    const pending: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL');
+    return { ok: true, entries, pending: pending[0].n, firstBrokenSeq: null, reason: null };
   }
 }

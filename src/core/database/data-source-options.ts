@@ -15,7 +15,7 @@ import {
   TopologyRevisionEntity,
 } from '../../topology/topology.entities';
 import { Foundation1763700000000 } from '../../../migrations/1763700000000-Foundation';
-import { AuditChainInDatabase1763800000000 } from '../../../migrations/1763800000000-AuditChainInDatabase';
+import { AuditChainLinkedAfterCommit1763800000000 } from '../../../migrations/1763800000000-AuditChainLinkedAfterCommit';
 
 export const ENTITIES = [
   NodeEntity,
@@ -33,7 +33,7 @@ export const ENTITIES = [
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
-export const MIGRATIONS = [Foundation1763700000000, AuditChainInDatabase1763800000000];
+export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

@@ -56,19 +56,26 @@ export class JobQueue implements OnApplicationShutdown {
 
   /** Resolves when the queue backend answers; used by /health. */
   async ping(): Promise<void> {
-    await this.queue(QueueName.Reservations).getJobCounts('waiting');
+    await this.queue(QueueName.Maintenance).getJobCounts('waiting');
   }
 
   /**
-   * Recurring safety nets, registered idempotently by every worker: the hold sweep expires holds whose
-   * own delayed job was lost (the database, not the queue, is the truth).
+   * Recurring jobs, registered idempotently by every worker: the hold sweep expires holds whose own
+   * delayed job was lost (the database, not the queue, is the truth); the audit linker chains committed
+   * audit entries.
    */
   async scheduleRecurring(): Promise<void> {
-    await this.queue(JOB_QUEUE[JobName.HoldSweep]).upsertJobScheduler(
-      JobName.HoldSweep,
-      { every: this.queueConnection.sweepIntervalMs },
-      { name: JobName.HoldSweep, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
-    );
+    const recurring: Array<[JobName, number]> = [
+      [JobName.HoldSweep, this.queueConnection.sweepIntervalMs],
+      [JobName.AuditLink, 1_000],
+    ];
+    for (const [name, every] of recurring) {
+      await this.queue(JOB_QUEUE[name]).upsertJobScheduler(
+        name,
+        { every },
+        { name, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
+      );
+    }
   }
 
   /** Closed after the HTTP server has drained, so in-flight requests can still enqueue. */
