@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate } from './support/service';
+import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate, waitFor } from './support/service';
 
 /** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
 describe('the service process', () => {
@@ -43,6 +43,20 @@ describe('the service process', () => {
       expect(await terminate(second.child)).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps nothing with APN_DATA_DIR=memory', async () => {
+    const env = baseEnv({ APN_DATA_DIR: 'memory' });
+    const first = await spawnService(env);
+    await gqlOk(first.url!, env.APN_ADMIN_TOKEN as string, 'mutation { createTenant(name: "Ephemeral") { id } }');
+    expect(await terminate(first.child)).toBe(0);
+    const second = await spawnService(env);
+    try {
+      const tenants = await gqlOk(second.url!, env.APN_ADMIN_TOKEN as string, '{ tenants { name } }');
+      expect(tenants.tenants).toEqual([]);
+    } finally {
+      await terminate(second.child);
     }
   });
 
@@ -87,6 +101,38 @@ describe('the service process', () => {
   });
 
   const serverUrl = process.env.TEST_DATABASE_URL;
+  (serverUrl ? it : it.skip)('finishes a running job on SIGTERM before it exits', async () => {
+    const t = await startTestService({ APN_HOLD_TTL_S: '1' });
+    try {
+      const tenant = await gqlOk(t.url, t.adminToken, 'mutation { createTenant(name: "Draining jobs") { id } }');
+      const ep = await gqlOk(t.url, t.adminToken, '{ endpoints { id code } }');
+      const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
+      const r = await gqlOk(t.url, t.adminToken, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
+        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-2'), destinationEndpointId: id('TAM-GDC-100G-2'), rateGbps: 100,
+          start: new Date(Date.now() + 3_600_000).toISOString(), end: new Date(Date.now() + 7_200_000).toISOString() },
+      });
+      // Hold the reservation's row: the hold-expiry job, once due, blocks inside its transaction.
+      await t.sql.query('BEGIN');
+      await t.sql.query('SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE', [r.reserveLightpath.id]);
+      await waitFor(async () => {
+        const waiting = await t.sql.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+        );
+        return waiting.rows[0].n > 0;
+      }, 15_000, 'the hold-expiry job to block on the row');
+      const exited = new Promise<number | null>((res) => t.process.once('exit', (code) => res(code)));
+      t.process.kill('SIGTERM');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(t.process.exitCode).toBeNull(); // waiting for the running job
+      await t.sql.query('COMMIT');
+      expect(await exited).toBe(0);
+      const state = await t.sql.query('SELECT state FROM reservations WHERE id = $1', [r.reserveLightpath.id]);
+      expect(state.rows[0].state).toBe('EXPIRED');
+    } finally {
+      await t.stop();
+    }
+  });
+
   (serverUrl ? it : it.skip)('runs the api and the worker as separate processes on one database (APN_ROLE=api, APN_ROLE=worker)', async () => {
     const db = await createScratchDatabase(serverUrl as string);
     const shared = { DATABASE_URL: db.url, APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
