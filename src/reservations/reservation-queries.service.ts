@@ -1,3 +1,4 @@
+import { isUuid } from '../core/ids';
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
@@ -12,7 +13,6 @@ import { ReservationEntity } from './reservation.entities';
 import { Reservation, ReservationConnection, ReservationTransition } from './reservation.models';
 import { ReservationState } from './reservation-state';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ReservationFilter {
   first: number;
@@ -31,7 +31,7 @@ export class ReservationQueries {
 
   async get(principal: Principal, id: string): Promise<ReservationEntity> {
     assertCanRead(principal);
-    if (!UUID.test(id)) throw notFound('Reservation', id);
+    if (!isUuid(id)) throw notFound('Reservation', id);
     const r = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
     if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
     return r;
@@ -41,7 +41,7 @@ export class ReservationQueries {
     assertCanRead(principal);
     const q = this.dataSource.getRepository(ReservationEntity).createQueryBuilder('r');
     if (principal.role === Role.TENANT) q.andWhere('r.tenant_id = :own', { own: principal.tenantId });
-    else if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: UUID.test(f.tenantId) ? f.tenantId : null });
+    else if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: isUuid(f.tenantId) ? f.tenantId : null });
     if (f.state) q.andWhere('r.state = :state', { state: f.state });
     if (f.after) {
       const c = decodeCursor(f.after);

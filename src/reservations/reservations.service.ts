@@ -1,3 +1,4 @@
+import { isUuid } from '../core/ids';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -26,7 +27,6 @@ export interface ReserveRequest {
 
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
 const PAST_START_GRACE_MS = 5 * 60_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
 /**
@@ -262,7 +262,7 @@ export class ReservationsService {
       throw new AppError(ErrorCode.FORBIDDEN, `Role ${principal.role} cannot book lightpaths.`);
     }
     if (!requested) throw badInput('input.tenantId', 'Operators must name the tenant to book for in input.tenantId.');
-    if (!UUID.test(requested)) throw badInput('input.tenantId', `input.tenantId ${requested} is not a tenant id.`);
+    if (!isUuid(requested)) throw badInput('input.tenantId', `input.tenantId ${requested} is not a tenant id.`);
     const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM tenants WHERE id = $1', [requested]);
     if (rows.length === 0) throw badInput('input.tenantId', `Tenant ${requested} does not exist.`);
     return requested;
@@ -289,7 +289,7 @@ export class ReservationsService {
     const ends = (['source', 'destination'] as const).map((side) => {
       const field = `input.${side}EndpointId`;
       const id = side === 'source' ? input.sourceEndpointId : input.destinationEndpointId;
-      const endpoint = UUID.test(id) ? snapshot.endpoints.get(id) : undefined;
+      const endpoint = isUuid(id) ? snapshot.endpoints.get(id) : undefined;
       if (!endpoint) throw badInput(field, `${field}: endpoint ${id} does not exist; list endpoints with the endpoints query.`);
       if (endpoint.rateGbps !== input.rateGbps) {
         throw badInput(field, `${field}: endpoint ${endpoint.code} runs at ${endpoint.rateGbps} Gbps, not ${input.rateGbps}; pick an endpoint of that rate or set rateGbps to ${endpoint.rateGbps}.`);
@@ -343,7 +343,7 @@ export class ReservationsService {
   }
 
   private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {
-    if (!UUID.test(id)) throw notFound('Reservation', id);
+    if (!isUuid(id)) throw notFound('Reservation', id);
     const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
     const r = rows[0];
     if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);

@@ -1,3 +1,4 @@
+import { isUuid } from '../core/ids';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -8,7 +9,6 @@ import type { Principal } from './principal';
 import { Role, TenantEntity } from './tenancy.entities';
 import { CreatedApiKey, Tenant } from './tenancy.models';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class TenancyService {
@@ -41,7 +41,7 @@ export class TenancyService {
   async createApiKey(principal: Principal, role: Role, tenantId: string | null, label: string | null): Promise<CreatedApiKey> {
     if (role === Role.TENANT) {
       if (!tenantId) throw badInput('tenantId', 'A TENANT key needs tenantId: the tenant it acts for.');
-      if (!UUID.test(tenantId) || !(await this.dataSource.getRepository(TenantEntity).exists({ where: { id: tenantId } }))) {
+      if (!isUuid(tenantId) || !(await this.dataSource.getRepository(TenantEntity).exists({ where: { id: tenantId } }))) {
         throw badInput('tenantId', `Tenant ${tenantId} does not exist; create it with createTenant first.`);
       }
     } else if (tenantId) {
