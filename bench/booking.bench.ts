@@ -3,8 +3,8 @@
  * with BullMQ on Redis when Redis answers.
  *
  * A scratch database apn_bench_<random> is created on the server named by BENCH_DATABASE_URL (or
- * DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres), the service runs against it in this
- * process (APN_ROLE=all, reference topology), and the database is dropped at the end, also on failure.
+ * DATABASE_URL, or postgres://postgres@127.0.0.1:5432/postgres), the service runs against it (APN_ROLE=all,
+ * reference topology), and the database is dropped at the end, also on failure or Ctrl-C.
  *
  * Every request books its own one-minute window (start = base + n × 2 min, n a counter shared by all
  * connections), rotating over every (source, destination) pair of equal rate at different sites, so no
@@ -12,22 +12,36 @@
  *
  * Goal: ≥ 500 reservations/s with p99 ≤ 50 ms at 32 connections.
  *
- * Note: autocannon and the service share this Node.js process (one event loop) and the machine's cores
- * with PostgreSQL; the figures are for that setup, not for a dedicated server.
- *
- * Besides the load figures it reports where the time goes: Node event-loop utilisation and CPU per request,
- * every SQL statement the service sends (count and time, by patching pg's Client.prototype.query in this
- * process), how long the audit log's chain lock is held, and what PostgreSQL backends wait on.
+ * Two modes:
+ *  - default: the service runs as a separate child process (`node dist/src/main.js`, built by
+ *    `npm run build`), so autocannon (the load generator, in this process) and the service have an event
+ *    loop each; they are still separate processes on the same machine and share its cores (2 here) with
+ *    PostgreSQL, so the figures are for that setup, not for a dedicated server. It is stopped with SIGTERM
+ *    (it drains and exits 0), and SIGKILL after 15 s; on failure and on Ctrl-C it is killed too.
+ *    Reported besides the load figures: the service's CPU per request (utime + stime of the child from
+ *    /proc/<pid>/stat, all its threads) and this process's (the client's) CPU per request, separately;
+ *    what PostgreSQL backends wait on (pg_stat_activity); and, only when the server preloads
+ *    pg_stat_statements, the SQL statements by server-side execution time. The per-statement profile
+ *    (call → result) and the audit chain lock statistics need in-process patching and are not available.
+ *  - BENCH_INPROCESS=1: the service runs in this process (startService from src/main.ts), sharing one event
+ *    loop with autocannon. Besides the load figures it reports the event-loop utilisation and CPU per
+ *    request of that shared process (server + client), every SQL statement the service sends (count and
+ *    time, by patching pg's Client.prototype.query in this process), how long the audit log's chain lock
+ *    is held, and what PostgreSQL backends wait on.
  *
  * Run: npm run build && BENCH_SECONDS=20 node dist/bench/booking.bench.js
- * Environment: BENCH_SECONDS (default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_LOG_LEVEL (service log
- * level, default silent; `error` shows the cause of INTERNAL errors).
+ * Environment: BENCH_SECONDS (default 20), BENCH_INPROCESS (1: service in this process), BENCH_DATABASE_URL,
+ * BENCH_REDIS_URL, BENCH_LOG_LEVEL (service log level, default silent; `error` shows the cause of INTERNAL
+ * errors; in the default mode the service's output is relayed prefixed with [service]).
  */
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startService, type RunningService } from '../src/main';
+import { createInterface } from 'node:readline';
 
 // autocannon 8 ships no type declarations (and @types/autocannon is not installed): type what we use.
 interface Histogram {
@@ -365,12 +379,236 @@ class SqlProfile {
   }
 }
 
+/** The service under load, wherever it runs. */
+interface BenchService {
+  readonly url: string;
+  readonly adminToken: string;
+  /** The separate service process; null when the service runs in this process. */
+  readonly pid: number | null;
+  /** Graceful stop (drains in-flight requests). Idempotent. */
+  stop(): Promise<void>;
+  /** Immediate, synchronous kill (signals, process exit); a no-op in-process. */
+  kill(): void;
+}
+
+async function startInProcessService(env: NodeJS.ProcessEnv): Promise<BenchService> {
+  // Loaded here so that the default mode does not load the service (Nest, TypeORM, …) into the client.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startService } = require('../src/main') as typeof import('../src/main');
+  const service = await startService(env, { quiet: true });
+  if (!service.url) {
+    await service.stop();
+    throw new Error('the service started without an HTTP listener');
+  }
+  return { url: service.url, adminToken: service.adminToken, pid: null, stop: () => service.stop(), kill: () => undefined };
+}
+
+/** The built service entry point, next to this file in dist/. */
+const SERVICE_ENTRY = resolve(__dirname, '../src/main.js');
+const BOOT_TIMEOUT_MS = 120_000;
+const STOP_GRACE_MS = 15_000;
+
+/**
+ * `node dist/src/main.js` as a child process. Ready when it prints `listening on http://…` on stdout; its
+ * other output (nothing at LOG_LEVEL=silent) is relayed with a [service] prefix. Keeps the last lines of
+ * output to explain a failed start.
+ */
+class ChildService implements BenchService {
+  readonly pid: number;
+  readonly ready: Promise<void>;
+  url = '';
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<void>;
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private stopping: Promise<void> | null = null;
+  private killed = false;
+  private readonly tail: string[] = [];
+
+  constructor(
+    env: NodeJS.ProcessEnv,
+    readonly adminToken: string,
+  ) {
+    if (!existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} does not exist: run npm run build first`);
+    this.child = spawn(process.execPath, [SERVICE_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.child.pid === undefined) throw new Error(`could not start ${process.execPath} ${SERVICE_ENTRY}`);
+    this.pid = this.child.pid;
+    this.exited = new Promise((done) =>
+      this.child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        if (this.url && !this.stopping && !this.killed) console.error(`  !! the service (pid ${this.pid}) exited unexpectedly: ${this.describeExit()}`);
+        done();
+      }),
+    );
+    this.ready = new Promise<void>((ready, fail) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        fail(new Error(`the service did not listen within ${BOOT_TIMEOUT_MS / 1000} s${this.lastOutput()}`));
+      }, BOOT_TIMEOUT_MS);
+      this.child.once('error', (error) => {
+        clearTimeout(timer);
+        fail(new Error(`could not run the service: ${error.message}`));
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        fail(new Error(`the service exited before listening (${this.describeExit()})${this.lastOutput()}`));
+      });
+      const relay = (stream: NodeJS.ReadableStream, write: (line: string) => void) =>
+        createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+          this.tail.push(line);
+          if (this.tail.length > 40) this.tail.shift();
+          const listening = /listening on (http:\/\/[^\s/]+)/.exec(line);
+          if (listening && !this.url) {
+            this.url = listening[1];
+            clearTimeout(timer);
+            ready();
+          } else if (!/^SIG(TERM|INT) received: draining/.test(line)) {
+            write(`  [service] ${line}`);
+          }
+        });
+      relay(this.child.stdout as NodeJS.ReadableStream, (line) => console.log(line));
+      relay(this.child.stderr as NodeJS.ReadableStream, (line) => console.error(line));
+    });
+  }
+
+  get running(): boolean {
+    return this.exit === null;
+  }
+
+  describeExit(): string {
+    if (!this.exit) return 'running';
+    return this.exit.signal ? `killed by ${this.exit.signal}` : `exit code ${this.exit.code}`;
+  }
+
+  private lastOutput(): string {
+    return this.tail.length ? `; last output:\n${this.tail.map((l) => `    ${l}`).join('\n')}` : '';
+  }
+
+  /** SIGTERM, then SIGKILL after STOP_GRACE_MS; resolves once the process has exited. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      if (!this.running) return;
+      const t0 = performance.now();
+      let forced = false;
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        forced = true;
+        console.error(`  the service (pid ${this.pid}) did not exit ${STOP_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
+        this.child.kill('SIGKILL');
+      }, STOP_GRACE_MS);
+      await this.exited;
+      clearTimeout(timer);
+      const how = `${this.describeExit()}, ${((performance.now() - t0) / 1000).toFixed(1)} s after SIGTERM`;
+      if (forced || this.exit?.code !== 0) console.error(`  !! service stopped abnormally (${how})`);
+      else console.log(`  service stopped (${how})`);
+    })());
+  }
+
+  kill(): void {
+    if (!this.running) return;
+    this.killed = true;
+    this.child.kill('SIGKILL');
+  }
+}
+
+let clockTicks: number | null = null;
+
+/** CPU time (user + system, all threads) of a process, in ms, from /proc/<pid>/stat; null when unreadable. */
+function processCpuMs(pid: number): number | null {
+  if (clockTicks === null) {
+    try {
+      clockTicks = Number(execSync('getconf CLK_TCK', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / clockTicks : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Machine-wide CPU time in clock ticks from /proc/stat (all cores): busy, and total including idle and iowait. */
+function machineCpuTicks(): { busy: number; iowait: number; total: number; cores: number } | null {
+  try {
+    const stat = readFileSync('/proc/stat', 'utf8');
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    const cores = stat.split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
+    return Number.isFinite(busy + idle + iowait) ? { busy, iowait, total: busy + idle + iowait, cores } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Server-side statement statistics from pg_stat_statements, for the default mode, where the service's pg
+ * client cannot be patched. Only when the server preloads the module (shared_preload_libraries); the
+ * extension is then created in the scratch database, which is dropped at the end. Times are execution
+ * times inside PostgreSQL (including lock waits), not call → result as seen from Node.
+ */
+class StatementStats {
+  private constructor(private readonly client: Client) {}
+
+  static async open(client: Client): Promise<StatementStats | null> {
+    try {
+      const { rows } = await client.query<{ setting: string }>(
+        `SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'`,
+      );
+      if (!/\bpg_stat_statements\b/.test(rows[0]?.setting ?? '')) return null;
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      const stats = new StatementStats(client);
+      await stats.snapshot();
+      return stats;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Cumulative calls and execution time by statement in this database, leaving out the benchmark's own queries. */
+  async snapshot(): Promise<Map<string, { text: string; calls: number; ms: number }>> {
+    const { rows } = await this.client.query<{ id: string; text: string; calls: string; ms: number }>(
+      `SELECT s.queryid::text AS id, min(s.query) AS text, sum(s.calls)::text AS calls, sum(s.total_exec_time)::float8 AS ms
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = current_database() AND s.query NOT LIKE '%pg\\_stat\\_%'
+        GROUP BY s.queryid`,
+    );
+    return new Map(rows.map((r) => [r.id, { text: r.text, calls: Number(r.calls), ms: Number(r.ms) }]));
+  }
+
+  static diff(
+    before: Map<string, { text: string; calls: number; ms: number }>,
+    after: Map<string, { text: string; calls: number; ms: number }>,
+  ): Array<[string, { count: number; totalMs: number }]> {
+    const out: Array<[string, { count: number; totalMs: number }]> = [];
+    for (const [id, a] of after) {
+      const b = before.get(id);
+      const count = a.calls - (b?.calls ?? 0);
+      if (count > 0) out.push([a.text.replace(/\s+/g, ' ').trim().slice(0, 72), { count, totalMs: a.ms - (b?.ms ?? 0) }]);
+    }
+    return out.sort((x, y) => y[1].totalMs - x[1].totalMs);
+  }
+}
+
 interface RunFigures {
   result: AutocannonResult;
   tally: Tally;
   rps: number;
+  /** This process's event loop: client and server in-process, the client only otherwise. */
   eventLoopUtilization: number;
+  /** CPU of this process per request: client and server in-process, the client only otherwise. */
   cpuMsPerRequest: number;
+  /** Share of one core this process used during the run. */
+  cpuShare: number;
+  /** CPU of the separate service process per request; null in-process or when /proc is unreadable. */
+  serverCpuMsPerRequest: number | null;
+  serverCpuShare: number | null;
+  /** Whole machine during the run (everything: service, client, PostgreSQL, Redis, …); null without /proc/stat. */
+  machine: { cores: number; busyCores: number; iowaitCores: number } | null;
 }
 
 async function cannon(
@@ -378,8 +616,12 @@ async function cannon(
   seconds: number,
   field: string,
   request: Omit<AutocannonRequest, 'onResponse'>,
+  serverPid: number | null,
 ): Promise<RunFigures> {
   const tally = newTally();
+  const server0 = serverPid === null ? null : processCpuMs(serverPid);
+  const machine0 = machineCpuTicks();
+  const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.cpuUsage();
   const result = await autocannon({
@@ -391,13 +633,30 @@ async function cannon(
   });
   const elu = performance.eventLoopUtilization(elu0);
   const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - t0;
+  const server1 = serverPid === null ? null : processCpuMs(serverPid);
+  const machine1 = machineCpuTicks();
+  const ticks = machine0 && machine1 ? machine1.total - machine0.total : 0;
+  const serverMs = server0 !== null && server1 !== null ? server1 - server0 : null;
   const done = Math.max(1, result.requests.total);
+  const clientMs = (cpu.user + cpu.system) / 1000;
   return {
     result,
     tally,
     rps: tally.ok / result.duration,
     eventLoopUtilization: elu.utilization,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / done,
+    cpuMsPerRequest: clientMs / done,
+    cpuShare: clientMs / wallMs,
+    serverCpuMsPerRequest: serverMs === null ? null : serverMs / done,
+    serverCpuShare: serverMs === null ? null : serverMs / wallMs,
+    machine:
+      machine0 && machine1 && ticks > 0
+        ? {
+            cores: machine1.cores,
+            busyCores: ((machine1.busy - machine0.busy) / ticks) * machine1.cores,
+            iowaitCores: ((machine1.iowait - machine0.iowait) / ticks) * machine1.cores,
+          }
+        : null,
   };
 }
 
@@ -406,6 +665,7 @@ const ms = (n: number) => `${n.toFixed(1)} ms`;
 export async function runBookingBench(): Promise<Record<string, number>> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
+  const inProcess = process.env.BENCH_INPROCESS === '1';
   const serverUrl = benchServerUrl();
   const unreachable = await postgresUnreachable(serverUrl);
   if (unreachable) throw new Error(unreachable);
@@ -424,12 +684,21 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       ? `  queues: BullMQ on Redis ${redact(redisUrl)} (prefix ${queuePrefix})`
       : `  queues: Redis at ${redact(redisUrl)} is not reachable; falling back to BullMQ on PostgreSQL (no REDIS_URL)`,
   );
-  console.log('  note: autocannon and the service share this Node.js process, and the machine’s cores with PostgreSQL');
+  console.log(
+    inProcess
+      ? '  mode: in-process (BENCH_INPROCESS=1): autocannon and the service share this Node.js process, and the machine’s cores with PostgreSQL'
+      : '  mode: separate processes: autocannon here, the service in a child process (node dist/src/main.js); both share the machine’s cores with PostgreSQL',
+  );
 
   await adminQuery(serverUrl, `CREATE DATABASE "${database}"`);
-  // Interrupted (Ctrl-C, timeout): still drop the scratch database and the run's queue keys.
+  let service: BenchService | null = null;
+  // Whatever happens to this process, the child service must not outlive it.
+  const killService = () => service?.kill();
+  process.on('exit', killService);
+  // Interrupted (Ctrl-C, timeout): kill the service, still drop the scratch database and the run's queue keys.
   const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`  ${signal}: dropping ${database} and exiting`);
+    console.error(`  ${signal}: ${service?.pid ? `killing the service (pid ${service.pid}), ` : ''}dropping ${database} and exiting`);
+    killService();
     void adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
       .catch(() => undefined)
       .then(() => (useRedis ? deleteRedisKeys(redisUrl, queuePrefix) : 0))
@@ -437,12 +706,12 @@ export async function runBookingBench(): Promise<Record<string, number>> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let service: RunningService | null = null;
   let monitor: Client | null = null;
   const out: Record<string, number> = {};
   const sql = new SqlProfile();
-  sql.install(() => monitor);
+  if (inProcess) sql.install(() => monitor);
   try {
+    const adminToken = randomBytes(24).toString('base64url');
     const env: NodeJS.ProcessEnv = {
       DATABASE_URL: databaseUrl,
       PORT: '0',
@@ -453,15 +722,30 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
       APN_DATA_DIR: 'memory',
       APN_DB_POOL_SIZE: '40',
-      APN_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+      APN_ADMIN_TOKEN: adminToken,
       APN_QUEUE_PREFIX: queuePrefix,
     };
     if (useRedis) env.REDIS_URL = redisUrl;
     const bootStart = performance.now();
-    service = await startService(env, { quiet: true });
+    if (inProcess) {
+      service = await startInProcessService(env);
+    } else {
+      // Only the service's own settings (as in-process, where startService sees nothing else), plus what
+      // Node itself may need; NODE_OPTIONS passes through (e.g. --cpu-prof for a profile of the service).
+      const childEnv: NodeJS.ProcessEnv = { ...env };
+      for (const name of ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS']) {
+        if (process.env[name] !== undefined) childEnv[name] = process.env[name];
+      }
+      const child = new ChildService(childEnv, adminToken);
+      service = child;
+      await child.ready;
+    }
     const url = service.url;
-    if (!url) throw new Error('the service started without an HTTP listener');
-    console.log(`  service up in ${ms(performance.now() - bootStart)} at ${url}`);
+    const serverPid = service.pid;
+    console.log(`  service up in ${ms(performance.now() - bootStart)} at ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
+    const assertRunning = () => {
+      if (service instanceof ChildService && !service.running) throw new Error(`the service exited during the run (${service.describeExit()})`);
+    };
 
     // Tenant, key and the endpoint pairs.
     const admin = service.adminToken;
@@ -527,22 +811,34 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       'SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1',
       [database],
     );
+    // Default mode: server-side statement statistics, when the PostgreSQL server preloads pg_stat_statements.
+    const statements = inProcess ? null : await StatementStats.open(monitor);
 
     console.log(`  warm-up: ${WARMUP_SECONDS} s of bookings`);
-    const warm = await cannon(url, WARMUP_SECONDS, 'reserveLightpath', booking);
+    const warm = await cannon(url, WARMUP_SECONDS, 'reserveLightpath', booking, serverPid);
     console.log(`    ${warm.tally.ok} booked (${warm.rps.toFixed(0)}/s), ${warm.tally.graphqlErrors} GraphQL errors`);
+    assertRunning();
 
     console.log(`  measuring: ${seconds} s of bookings`);
     const sampler = new ActivitySampler(monitor, database);
+    const statementsBefore = statements ? await statements.snapshot() : null;
     sampler.start();
     sql.reset();
     sql.recording = true;
-    const run = await cannon(url, seconds, 'reserveLightpath', booking);
+    const run = await cannon(url, seconds, 'reserveLightpath', booking, serverPid);
     sql.recording = false;
     const activity = sampler.stop();
+    const statementsAfter = statements ? await statements.snapshot() : null;
+    assertRunning();
     const r = run.result;
     const perRequest = Math.max(1, r.requests.total);
-    const topStatements = [...sql.statements].sort((a, b) => b[1].totalMs - a[1].totalMs);
+    // In-process: every statement the service sent, call → result. Default mode: pg_stat_statements
+    // (server-side execution time) when available, otherwise nothing.
+    const topStatements = inProcess
+      ? [...sql.statements].sort((a, b) => b[1].totalMs - a[1].totalMs)
+      : statementsBefore && statementsAfter
+        ? StatementStats.diff(statementsBefore, statementsAfter)
+        : null;
 
     console.log(`  trivial query: ${TRIVIAL_SECONDS} s of ${TRIVIAL_QUERY}`);
     const trivialRequest: Omit<AutocannonRequest, 'onResponse'> = {
@@ -551,13 +847,12 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       headers,
       body: JSON.stringify({ query: TRIVIAL_QUERY }),
     };
-    await cannon(url, 1, 'me', trivialRequest);
-    const trivial = await cannon(url, TRIVIAL_SECONDS, 'me', trivialRequest);
+    await cannon(url, 1, 'me', trivialRequest, serverPid);
+    const trivial = await cannon(url, TRIVIAL_SECONDS, 'me', trivialRequest, serverPid);
+    assertRunning();
 
     // Stop the service (drains in-flight requests) before checking the database.
-    const running = service;
-    service = null;
-    await running.stop();
+    await service.stop();
 
     const check = async (text: string) => Number((await (monitor as Client).query<{ n: string }>(text)).rows[0].n);
     const linkOverlaps = await check(
@@ -581,10 +876,15 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     const unanswered = counter - warm.tally.responses - run.tally.responses;
     const bookingsConsistent = reservations >= bookedByResponses && reservations <= bookedByResponses + unanswered;
     const ratio = trivial.rps > 0 ? run.rps / trivial.rps : 0;
-    const advisory = topStatements.find(([text]) => text.includes('pg_advisory_xact_lock'))?.[1];
-    const commit = topStatements.find(([text]) => text === 'COMMIT')?.[1];
+    const advisory = topStatements?.find(([text]) => text.includes('pg_advisory_xact_lock'))?.[1];
+    const commit = topStatements?.find(([text]) => text === 'COMMIT')?.[1];
+    const statementCount = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.count, 0) : 0;
+    const statementMs = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.totalMs, 0) : 0;
+    const serverCpu = run.serverCpuMsPerRequest;
+    const trivialServerCpu = trivial.serverCpuMsPerRequest;
 
     Object.assign(out, {
+      'booking.inProcess': inProcess ? 1 : 0,
       'booking.reservationsPerSec': run.rps,
       'booking.p50Ms': r.latency.p50,
       'booking.p97_5Ms': r.latency.p97_5,
@@ -597,24 +897,76 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       'booking.timeouts': r.timeouts,
       'booking.non2xx': r.non2xx,
       'booking.seconds': r.duration,
-      'booking.eventLoopUtilization': run.eventLoopUtilization,
-      'booking.nodeCpuMsPerRequest': run.cpuMsPerRequest,
+    });
+    if (inProcess) {
+      Object.assign(out, {
+        'booking.eventLoopUtilization': run.eventLoopUtilization,
+        'booking.nodeCpuMsPerRequest': run.cpuMsPerRequest,
+      });
+    } else {
+      Object.assign(out, {
+        'booking.clientEventLoopUtilization': run.eventLoopUtilization,
+        'booking.clientCpuMsPerRequest': run.cpuMsPerRequest,
+        ...(serverCpu === null
+          ? {}
+          : {
+              'booking.serverCpuMsPerRequest': serverCpu,
+              'booking.serverCpuShareOfCore': run.serverCpuShare ?? 0,
+              // Same meaning as in-process: all Node.js CPU (service + load generator) per request.
+              'booking.nodeCpuMsPerRequest': serverCpu + run.cpuMsPerRequest,
+            }),
+      });
+    }
+    if (run.machine) out['booking.machineBusyCores'] = run.machine.busyCores;
+    Object.assign(out, {
       'booking.pgActiveBackendsAvg': activity.active,
       'booking.pgWaitingAdvisoryLockAvg': activity.advisoryWaits,
       'booking.pgWaitingOtherLocksAvg': activity.otherLockWaits,
       'booking.pgIdleInTransactionAvg': activity.idleInTransaction,
-      'booking.sqlQueriesPerRequest': sql.queries / perRequest,
-      'booking.sqlMsPerRequest': topStatements.reduce((sum, [, e]) => sum + e.totalMs, 0) / perRequest,
-      'booking.auditLockWaitAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
-      'booking.commitAvgMs': commit ? commit.totalMs / commit.count : 0,
-      'booking.auditLockHeldAvgMs': sql.lockHolds > 0 ? sql.lockHeldMs / sql.lockHolds : 0,
-      'booking.auditLockBusyShare': sql.lockHeldMs / (r.duration * 1000),
+    });
+    if (inProcess) {
+      Object.assign(out, {
+        'booking.sqlQueriesPerRequest': sql.queries / perRequest,
+        'booking.sqlMsPerRequest': statementMs / perRequest,
+        'booking.auditLockWaitAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
+        'booking.commitAvgMs': commit ? commit.totalMs / commit.count : 0,
+        'booking.auditLockHeldAvgMs': sql.lockHolds > 0 ? sql.lockHeldMs / sql.lockHolds : 0,
+        'booking.auditLockBusyShare': sql.lockHeldMs / (r.duration * 1000),
+      });
+    } else if (topStatements) {
+      // pg_stat_statements: server-side execution times, not comparable with the in-process call → result times.
+      Object.assign(out, {
+        'booking.pgssStatementsPerRequest': statementCount / perRequest,
+        'booking.pgssExecMsPerRequest': statementMs / perRequest,
+        'booking.pgssAuditLockExecAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
+        'booking.pgssCommitExecAvgMs': commit ? commit.totalMs / commit.count : 0,
+      });
+    }
+    Object.assign(out, {
       'trivial.reqPerSec': trivial.rps,
       'trivial.p50Ms': trivial.result.latency.p50,
       'trivial.p99Ms': trivial.result.latency.p99,
       'trivial.errors': trivial.result.errors + trivial.result.non2xx + trivial.tally.graphqlErrors,
-      'trivial.eventLoopUtilization': trivial.eventLoopUtilization,
-      'trivial.nodeCpuMsPerRequest': trivial.cpuMsPerRequest,
+    });
+    if (inProcess) {
+      Object.assign(out, {
+        'trivial.eventLoopUtilization': trivial.eventLoopUtilization,
+        'trivial.nodeCpuMsPerRequest': trivial.cpuMsPerRequest,
+      });
+    } else {
+      Object.assign(out, {
+        'trivial.clientEventLoopUtilization': trivial.eventLoopUtilization,
+        'trivial.clientCpuMsPerRequest': trivial.cpuMsPerRequest,
+        ...(trivialServerCpu === null
+          ? {}
+          : {
+              'trivial.serverCpuMsPerRequest': trivialServerCpu,
+              'trivial.serverCpuShareOfCore': trivial.serverCpuShare ?? 0,
+              'trivial.nodeCpuMsPerRequest': trivialServerCpu + trivial.cpuMsPerRequest,
+            }),
+      });
+    }
+    Object.assign(out, {
       'booking.toTrivialRatio': ratio,
       'db.reservations': reservations,
       'db.reservedReservations': reserved,
@@ -627,7 +979,13 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     });
 
     const met = run.rps >= GOAL_RPS && r.latency.p99 <= GOAL_P99_MS;
+    const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
     const line = (label: string, value: string) => console.log(`  ${label.padEnd(34)} ${value}`);
+    const printStatements = (list: Array<[string, { count: number; totalMs: number }]>) => {
+      for (const [text, e] of list.slice(0, 16)) {
+        console.log(`      ${(e.count / perRequest).toFixed(2).padStart(5)}× ${ms(e.totalMs / e.count).padStart(9)} avg  ${text}`);
+      }
+    };
     console.log('');
     line('reservations/s (successful)', `${run.rps.toFixed(1)} /s   (goal ≥ ${GOAL_RPS} /s)`);
     line('latency p50 / p97.5 / p99 / max', `${ms(r.latency.p50)} / ${ms(r.latency.p97_5)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}   (goal p99 ≤ ${GOAL_P99_MS} ms)`);
@@ -639,30 +997,62 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       `${run.tally.graphqlErrors}${run.tally.errorCodes.size ? ` (${[...run.tally.errorCodes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}` +
         `${run.tally.sampleError ? `   e.g. ${run.tally.sampleError}` : ''}`,
     );
-    line('Node event-loop utilisation', `${(run.eventLoopUtilization * 100).toFixed(0)} %   (server and client share it)`);
-    line('Node CPU per request', `${run.cpuMsPerRequest.toFixed(2)} ms   (server + client)`);
+    if (inProcess) {
+      line('Node event-loop utilisation', `${pct(run.eventLoopUtilization)}   (server and client share it)`);
+      line('Node CPU per request', `${run.cpuMsPerRequest.toFixed(2)} ms   (server + client)`);
+    } else {
+      line(
+        'service CPU per request',
+        serverCpu === null
+          ? `not available (/proc/${serverPid}/stat unreadable)`
+          : `${serverCpu.toFixed(2)} ms   (${pct(run.serverCpuShare ?? 0)} of one core, from /proc/${serverPid}/stat, all threads)`,
+      );
+      line('client CPU per request', `${run.cpuMsPerRequest.toFixed(2)} ms   (${pct(run.cpuShare)} of one core; autocannon and the sampler)`);
+      line('client event-loop utilisation', `${pct(run.eventLoopUtilization)}   (the service’s own loop cannot be seen from here)`);
+    }
+    if (run.machine) {
+      const m = run.machine;
+      const ours = inProcess ? run.cpuShare : run.cpuShare + (run.serverCpuShare ?? 0);
+      line(
+        'machine CPU (all processes)',
+        `${m.busyCores.toFixed(2)} of ${m.cores} cores busy, ${m.iowaitCores.toFixed(2)} in iowait; ` +
+          `${(m.busyCores - ours).toFixed(2)} cores outside ${inProcess ? 'this process' : 'service and client'} (PostgreSQL, Redis, others)`,
+      );
+    }
     line(
       'PostgreSQL backends (avg sampled)',
       `${activity.active.toFixed(1)} active, ${activity.advisoryWaits.toFixed(1)} waiting on the audit advisory lock, ` +
         `${activity.otherLockWaits.toFixed(1)} on other locks, ${activity.idleInTransaction.toFixed(1)} idle in transaction`,
     );
-    line(
-      'SQL per request (service, via pg)',
-      `${(sql.queries / perRequest).toFixed(1)} statements, ${ms(out['booking.sqlMsPerRequest'])} summed statement time (call → result)`,
-    );
-    line(
-      'audit chain lock',
-      `held ${ms(out['booking.auditLockHeldAvgMs'])} per booking on average (lock result → COMMIT result), ` +
-        `busy ${(out['booking.auditLockBusyShare'] * 100).toFixed(0)} % of the run; ${ms(out['booking.auditLockWaitAvgMs'])} average wait`,
-    );
-    for (const [text, e] of topStatements.slice(0, 16)) {
-      console.log(`      ${(e.count / perRequest).toFixed(2).padStart(5)}× ${ms(e.totalMs / e.count).padStart(9)} avg  ${text}`);
+    if (inProcess && topStatements) {
+      line(
+        'SQL per request (service, via pg)',
+        `${(sql.queries / perRequest).toFixed(1)} statements, ${ms(out['booking.sqlMsPerRequest'])} summed statement time (call → result)`,
+      );
+      line(
+        'audit chain lock',
+        `held ${ms(out['booking.auditLockHeldAvgMs'])} per booking on average (lock result → COMMIT result), ` +
+          `busy ${pct(out['booking.auditLockBusyShare'])} of the run; ${ms(out['booking.auditLockWaitAvgMs'])} average wait`,
+      );
+      printStatements(topStatements);
+    } else if (topStatements) {
+      line(
+        'SQL/request (pg_stat_statements)',
+        `${(statementCount / perRequest).toFixed(1)} statements, ${ms(statementMs / perRequest)} summed execution time (inside PostgreSQL)`,
+      );
+      line('audit chain lock', 'hold time: in-process mode only (BENCH_INPROCESS=1); the lock statement’s execution time is listed below');
+      printStatements(topStatements);
+    } else {
+      line('SQL per request, audit chain lock', '(in-process mode only: BENCH_INPROCESS=1; pg_stat_statements is not preloaded on this server)');
     }
     line(
       'trivial query ({ me { role } })',
       `${trivial.rps.toFixed(1)} req/s, p50 ${ms(trivial.result.latency.p50)}, p99 ${ms(trivial.result.latency.p99)}, ` +
-        `${out['trivial.errors']} errors; event loop ${(trivial.eventLoopUtilization * 100).toFixed(0)} %, ` +
-        `Node CPU ${trivial.cpuMsPerRequest.toFixed(2)} ms/request`,
+        `${out['trivial.errors']} errors; ` +
+        (inProcess
+          ? `event loop ${pct(trivial.eventLoopUtilization)}, Node CPU ${trivial.cpuMsPerRequest.toFixed(2)} ms/request`
+          : `CPU per request: service ${trivialServerCpu === null ? 'n/a' : `${trivialServerCpu.toFixed(2)} ms (${pct(trivial.serverCpuShare ?? 0)} of a core)`}, ` +
+            `client ${trivial.cpuMsPerRequest.toFixed(2)} ms (${pct(trivial.cpuShare)} of a core); client event loop ${pct(trivial.eventLoopUtilization)}`),
     );
     line('booking / trivial throughput', `${ratio.toFixed(3)}`);
     line(
@@ -684,7 +1074,9 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     sql.uninstall();
-    if (service) await service.stop().catch((error: unknown) => console.error(`  stopping the service failed: ${String(error)}`));
+    const running = service as BenchService | null;
+    if (running) await running.stop().catch((error: unknown) => console.error(`  stopping the service failed: ${String(error)}`));
+    process.removeListener('exit', killService);
     if (monitor) await monitor.end().catch(() => undefined);
     await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).then(
       () => console.log(`  dropped ${database}`),
