@@ -22,12 +22,11 @@
  *    /proc/<pid>/stat, all its threads) and this process's (the client's) CPU per request, separately;
  *    what PostgreSQL backends wait on (pg_stat_activity); and, only when the server preloads
  *    pg_stat_statements, the SQL statements by server-side execution time. The per-statement profile
- *    (call → result) and the audit chain lock statistics need in-process patching and are not available.
+ *    (call → result) needs in-process patching and is not available.
  *  - BENCH_INPROCESS=1: the service runs in this process (startService from src/main.ts), sharing one event
  *    loop with autocannon. Besides the load figures it reports the event-loop utilisation and CPU per
  *    request of that shared process (server + client), every SQL statement the service sends (count and
- *    time, by patching pg's Client.prototype.query in this process), how long the audit log's chain lock
- *    is held, and what PostgreSQL backends wait on.
+ *    time, by patching pg's Client.prototype.query in this process) and what PostgreSQL backends wait on.
  *
  * Run: npm run build && BENCH_SECONDS=20 node dist/bench/booking.bench.js
  * Environment: BENCH_SECONDS (default 20), BENCH_INPROCESS (1: service in this process), BENCH_DATABASE_URL,
@@ -312,16 +311,10 @@ class ActivitySampler {
  * Counts and times every query the service sends through `pg` in this process (TypeORM and the PostgreSQL
  * queue backend use the same module), by statement. The time of a statement runs from the call to its
  * result, so it includes waiting behind another statement on the same connection and any lock wait.
- *
- * It also measures, per connection, how long a transaction holds an advisory transaction lock (the audit
- * log's chain lock): from the lock query's result to the COMMIT/ROLLBACK result, as seen from Node.
  */
 class SqlProfile {
   readonly statements = new Map<string, { count: number; totalMs: number }>();
   queries = 0;
-  lockHolds = 0;
-  lockHeldMs = 0;
-  private readonly lockedAt = new Map<unknown, number>();
   private original: ((...args: unknown[]) => unknown) | null = null;
   recording = false;
 
@@ -338,8 +331,7 @@ class SqlProfile {
       const text = typeof first === 'string' ? first : (first?.text ?? '?');
       if (result && typeof (result as Promise<unknown>).then === 'function') {
         const t0 = performance.now();
-        const connection = this;
-        const settle = () => profile.record(connection, text, t0, performance.now());
+        const settle = () => profile.record(text, t0, performance.now());
         (result as Promise<unknown>).then(settle, settle);
       }
       return result;
@@ -351,31 +343,18 @@ class SqlProfile {
     this.original = null;
   }
 
-  private record(connection: unknown, text: string, t0: number, t1: number): void {
+  private record(text: string, t0: number, t1: number): void {
     const key = text.replace(/\s+/g, ' ').trim().slice(0, 72);
     const entry = this.statements.get(key) ?? { count: 0, totalMs: 0 };
     entry.count += 1;
     entry.totalMs += t1 - t0;
-    if (key.includes('pg_advisory_xact_lock(')) {
-      this.lockedAt.set(connection, t1);
-    } else if (key === 'COMMIT' || key === 'ROLLBACK') {
-      const since = this.lockedAt.get(connection);
-      if (since !== undefined) {
-        this.lockedAt.delete(connection);
-        this.lockHolds += 1;
-        this.lockHeldMs += t1 - since;
-      }
-    }
     this.statements.set(key, entry);
     this.queries += 1;
   }
 
   reset(): void {
     this.statements.clear();
-    this.lockedAt.clear();
     this.queries = 0;
-    this.lockHolds = 0;
-    this.lockHeldMs = 0;
   }
 }
 
@@ -876,7 +855,6 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     const unanswered = counter - warm.tally.responses - run.tally.responses;
     const bookingsConsistent = reservations >= bookedByResponses && reservations <= bookedByResponses + unanswered;
     const ratio = trivial.rps > 0 ? run.rps / trivial.rps : 0;
-    const advisory = topStatements?.find(([text]) => text.includes('pg_advisory_xact_lock'))?.[1];
     const commit = topStatements?.find(([text]) => text === 'COMMIT')?.[1];
     const statementCount = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.count, 0) : 0;
     const statementMs = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.totalMs, 0) : 0;
@@ -928,17 +906,13 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       Object.assign(out, {
         'booking.sqlQueriesPerRequest': sql.queries / perRequest,
         'booking.sqlMsPerRequest': statementMs / perRequest,
-        'booking.auditLockWaitAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
         'booking.commitAvgMs': commit ? commit.totalMs / commit.count : 0,
-        'booking.auditLockHeldAvgMs': sql.lockHolds > 0 ? sql.lockHeldMs / sql.lockHolds : 0,
-        'booking.auditLockBusyShare': sql.lockHeldMs / (r.duration * 1000),
       });
     } else if (topStatements) {
       // pg_stat_statements: server-side execution times, not comparable with the in-process call → result times.
       Object.assign(out, {
         'booking.pgssStatementsPerRequest': statementCount / perRequest,
         'booking.pgssExecMsPerRequest': statementMs / perRequest,
-        'booking.pgssAuditLockExecAvgMs': advisory ? advisory.totalMs / advisory.count : 0,
         'booking.pgssCommitExecAvgMs': commit ? commit.totalMs / commit.count : 0,
       });
     }
@@ -1021,7 +995,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     }
     line(
       'PostgreSQL backends (avg sampled)',
-      `${activity.active.toFixed(1)} active, ${activity.advisoryWaits.toFixed(1)} waiting on the audit advisory lock, ` +
+      `${activity.active.toFixed(1)} active, ${activity.advisoryWaits.toFixed(1)} waiting on advisory locks, ` +
         `${activity.otherLockWaits.toFixed(1)} on other locks, ${activity.idleInTransaction.toFixed(1)} idle in transaction`,
     );
     if (inProcess && topStatements) {
@@ -1029,21 +1003,15 @@ export async function runBookingBench(): Promise<Record<string, number>> {
         'SQL per request (service, via pg)',
         `${(sql.queries / perRequest).toFixed(1)} statements, ${ms(out['booking.sqlMsPerRequest'])} summed statement time (call → result)`,
       );
-      line(
-        'audit chain lock',
-        `held ${ms(out['booking.auditLockHeldAvgMs'])} per booking on average (lock result → COMMIT result), ` +
-          `busy ${pct(out['booking.auditLockBusyShare'])} of the run; ${ms(out['booking.auditLockWaitAvgMs'])} average wait`,
-      );
       printStatements(topStatements);
     } else if (topStatements) {
       line(
         'SQL/request (pg_stat_statements)',
         `${(statementCount / perRequest).toFixed(1)} statements, ${ms(statementMs / perRequest)} summed execution time (inside PostgreSQL)`,
       );
-      line('audit chain lock', 'hold time: in-process mode only (BENCH_INPROCESS=1); the lock statement’s execution time is listed below');
       printStatements(topStatements);
     } else {
-      line('SQL per request, audit chain lock', '(in-process mode only: BENCH_INPROCESS=1; pg_stat_statements is not preloaded on this server)');
+      line('SQL per request', '(in-process mode only: BENCH_INPROCESS=1; pg_stat_statements is not preloaded on this server)');
     }
     line(
       'trivial query ({ me { role } })',

@@ -32,18 +32,25 @@ export class AuditService {
 
   /** Appends inside the caller's transaction: the entry exists if and only if the transaction commits. */
   async append(manager: EntityManager, records: AuditRecord | AuditRecord[]): Promise<void> {
-    const list = Array.isArray(records) ? records : [records];
-    if (list.length === 0) return;
-    const values: unknown[] = [];
-    const rows = list.map((r) => {
-      const base = values.length;
-      values.push(r.actor, r.action, r.entityType, r.entityId, JSON.stringify(r.data));
-      return `(pg_current_xact_id()::text::bigint, clock_timestamp(), $${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}::jsonb)`;
-    });
-    await manager.query(
-      `INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) VALUES ${rows.join(', ')}`,
-      values,
-    );
+    for (const record of Array.isArray(records) ? records : [records]) {
+      const { sql, values } = this.appendStatement(record, 1);
+      await manager.query(sql, values);
+    }
+  }
+
+  /**
+   * The INSERT that appends one entry, for callers that fold it into a larger statement (a data-modifying
+   * CTE) to save a round trip. Placeholders start at `$firstParam`; `from` may name a CTE so that the entry
+   * is written only if that CTE produced a row.
+   */
+  appendStatement(record: AuditRecord, firstParam: number, from = ''): { sql: string; values: unknown[] } {
+    const p = (i: number) => `$${firstParam + i}`;
+    return {
+      sql:
+        'INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) ' +
+        `SELECT pg_current_xact_id()::text::bigint, clock_timestamp(), ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb ${from}`,
+      values: [record.actor, record.action, record.entityType, record.entityId, JSON.stringify(record.data)],
+    };
   }
 
   /** Chains every entry whose transaction has ended; returns how many were linked. */

@@ -2,7 +2,7 @@ import { isUuid } from '../core/ids';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import { AuditRecord, AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, badInput, ErrorCode, invalidState, noCapacity, notFound, pgErrorCode, PgErrorCode, conflict } from '../core/errors/app-error';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
@@ -25,6 +25,8 @@ export interface ReserveRequest {
   tenantId?: string | null;
 }
 
+/** How stale a topology snapshot may be when a booking starts; the insert re-checks the revision. */
+const SNAPSHOT_MAX_AGE_MS = 1000;
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
 const PAST_START_GRACE_MS = 5 * 60_000;
 
@@ -47,8 +49,10 @@ export class ReservationsService {
 
   async reserve(principal: Principal, input: ReserveRequest): Promise<ReservationEntity> {
     const tenantId = await this.bookingTenant(principal, input.tenantId ?? null);
-    const snapshot = await this.topology.snapshot();
-    const { sourceNodeId, destinationNodeId } = this.validate(snapshot, input);
+    // A snapshot checked within the last second is enough to compute a path: the insert itself verifies
+    // that the topology revision has not moved on, and a booking computed on an old one is recomputed.
+    let snapshot = await this.topology.snapshot({ maxAgeMs: SNAPSHOT_MAX_AGE_MS });
+    let ends = this.validate(snapshot, input);
     const fingerprint = fingerprintOf(tenantId, input);
     const key = input.idempotencyKey ?? null;
 
@@ -77,7 +81,7 @@ export class ReservationsService {
               );
             }
           }
-          const path = snapshot.pathComputer.computePath({ from: sourceNodeId, to: destinationNodeId, window, occupancy });
+          const path = snapshot.pathComputer.computePath({ from: ends.sourceNodeId, to: ends.destinationNodeId, window, occupancy });
           if (!path) {
             throw noCapacity(
               'No path between the two sites has a channel free on every hop for the whole window; ' +
@@ -102,27 +106,34 @@ export class ReservationsService {
             createdAt: new Date(),
             updatedAt: new Date(),
           });
-          await this.insertBooking(m, entity, principal.actor,
-            state === ReservationState.HELD ? `held until ${holdExpiresAt?.toISOString()}` : 'booked with autoCommit');
-          await this.audit.append(m, {
-            actor: principal.actor,
-            action: 'reservation.created',
-            entityType: 'reservation',
-            entityId: entity.id,
-            data: {
-              tenantId,
-              state,
-              source: input.sourceEndpointId,
-              destination: input.destinationEndpointId,
-              rateGbps: input.rateGbps,
-              start: input.start.toISOString(),
-              end: input.end.toISOString(),
-              channel: path.channel,
-              path: path.linkIds,
+          const inserted = await this.insertBooking(m, entity, snapshot.revision, {
+            reason: state === ReservationState.HELD ? `held until ${holdExpiresAt?.toISOString()}` : 'booked with autoCommit',
+            audit: {
+              actor: principal.actor,
+              action: 'reservation.created',
+              entityType: 'reservation',
+              entityId: entity.id,
+              data: {
+                tenantId,
+                state,
+                source: input.sourceEndpointId,
+                destination: input.destinationEndpointId,
+                rateGbps: input.rateGbps,
+                start: input.start.toISOString(),
+                end: input.end.toISOString(),
+                channel: path.channel,
+                path: path.linkIds,
+              },
             },
           });
-          return entity;
+          return inserted ? entity : null;
         });
+        if (!reservation) {
+          // The topology changed after the snapshot was taken: nothing was written; recompute on the new one.
+          snapshot = await this.topology.snapshot();
+          ends = this.validate(snapshot, input);
+          continue;
+        }
         if (reservation.state === ReservationState.HELD && reservation.holdExpiresAt) {
           await this.jobs.enqueue(
             JobName.HoldExpiry,
@@ -317,29 +328,42 @@ export class ReservationsService {
   }
 
   /**
-   * Inserts the reservation, its allocations and its first history entry in one statement. Allocations go
-   * in sorted order so that concurrent bookings meet their conflicts in the same order and cannot deadlock.
+   * Writes the reservation, its allocations, its first history entry and its audit entry in one statement,
+   * provided the topology is still at `revision`; returns false (nothing written) if it has moved on.
+   * Allocations go in sorted order so that concurrent bookings meet their conflicts in the same order and
+   * cannot deadlock.
    */
-  private async insertBooking(m: EntityManager, r: ReservationEntity, actor: string, reason: string): Promise<void> {
-    await m.query(
+  private async insertBooking(
+    m: EntityManager,
+    r: ReservationEntity,
+    revision: string,
+    history: { reason: string; audit: AuditRecord },
+  ): Promise<boolean> {
+    const audit = this.audit.appendStatement(history.audit, 22, 'FROM reservation');
+    const rows: Array<{ inserted: number }> = await m.query(
       `WITH reservation AS (
          INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
            state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15
+          WHERE (SELECT coalesce(max(id), 0) FROM topology_revisions) = $21::bigint
+         RETURNING id
        ), endpoints AS (
          INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
-         SELECT $1, e, $16::tstzrange FROM unnest($17::uuid[]) AS e
+         SELECT reservation.id, e, $16::tstzrange FROM reservation, unnest($17::uuid[]) AS e
        ), links AS (
          INSERT INTO link_allocations (reservation_id, link_id, channel, during)
-         SELECT $1, l, $9, $16::tstzrange FROM unnest($18::uuid[]) AS l
-       )
-       INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason)
-       VALUES ($1, NULL, $8, clock_timestamp(), $19, $20)`,
+         SELECT reservation.id, l, $9, $16::tstzrange FROM reservation, unnest($18::uuid[]) AS l
+       ), history AS (
+         INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason)
+         SELECT reservation.id, NULL, $8, clock_timestamp(), $19, $20 FROM reservation
+       ), audit AS (${audit.sql})
+       SELECT count(*)::int AS inserted FROM reservation`,
       [r.id, r.tenantId, r.sourceEndpointId, r.destinationEndpointId, r.rateGbps, r.startAt, r.endAt, r.state, r.channel,
         r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt,
         tstzrange(r.startAt, r.endAt), [r.sourceEndpointId, r.destinationEndpointId].sort(), [...r.pathLinkIds].sort(),
-        actor, reason],
+        history.audit.actor, history.reason, revision, ...audit.values],
     );
+    return rows[0].inserted === 1;
   }
 
   private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {

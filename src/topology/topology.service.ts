@@ -123,6 +123,9 @@ export class TopologyService {
   }
 
   private async write(m: EntityManager, doc: TopologyDocument, actor: string): Promise<ImportSummary> {
+    // Bookings in flight finish first and new ones wait, so none is written against the old link
+    // capacities once this import commits (each booking's insert re-checks the topology revision).
+    await m.query('LOCK TABLE link_allocations IN SHARE MODE');
     const nodeIds = await this.upsert(
       m,
       'nodes',
