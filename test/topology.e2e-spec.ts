@@ -73,6 +73,38 @@ describe('topology (e2e over HTTP)', () => {
   });
 });
 
+describe('booking across a topology import', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService();
+  });
+  afterAll(() => t?.stop());
+
+  it('recomputes a booking on the new revision when the topology changed since the cached snapshot', async () => {
+    const ep = await gqlOk(t.url, t.adminToken, '{ endpoints { id code } }');
+    const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
+    const tenant = await gqlOk(t.url, t.adminToken, 'mutation { createTenant(name: "Across imports") { id } }');
+    const start = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000).toISOString();
+    const end = new Date(new Date(start).getTime() + 3_600_000).toISOString();
+    const book = (src: string, dst: string) =>
+      gqlOk(t.url, t.adminToken, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { channel path { code } } }', {
+        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id(src), destinationEndpointId: id(dst), rateGbps: 100, autoCommit: true, start, end },
+      });
+    const first = await book('OTE-HQ-100G-1', 'TAM-GDC-100G-1'); // OTE-TAM, channel 0; the snapshot is now cached
+    expect(first.reserveLightpath).toEqual({ channel: 0, path: [{ code: 'OTE-TAM' }] });
+    // Narrow OTE-TAM to its one used channel. The cached snapshot still says 96 and would offer channel 1.
+    const narrowed = JSON.parse(JSON.stringify(reference));
+    narrowed.links.find((l: { code: string }) => l.code === 'OTE-TAM').channelCount = 1;
+    await gqlOk(t.url, t.adminToken, IMPORT, { d: narrowed });
+    const second = await book('OTE-HQ-100G-2', 'TAM-GDC-100G-2');
+    expect(second.reserveLightpath.path.map((l: { code: string }) => l.code)).toEqual(['OTE-SNG', 'SNG-TAM']);
+    const onSpan = await t.sql.query(
+      `SELECT max(a.channel) AS top FROM link_allocations a JOIN links l ON l.id = a.link_id WHERE l.code = 'OTE-TAM'`,
+    );
+    expect(onSpan.rows[0].top).toBe(0);
+  });
+});
+
 describe('the served GraphQL schema', () => {
   let t: TestService;
   beforeAll(async () => {
