@@ -1,5 +1,5 @@
 import { isUuid } from '../core/ids';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditRecord, AuditService } from '../audit/audit.service';
@@ -10,6 +10,7 @@ import { JobQueue } from '../core/queue/job-queue.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
+import { queryPrepared } from '../core/database/prepared';
 import { loadOccupancy, tstzrange } from './capacity';
 import { ReservationEntity } from './reservation.entities';
 import { assertTransition, EXTENDABLE_STATES, FINAL_STATES, ReservationState } from './reservation-state';
@@ -25,6 +26,16 @@ export interface ReserveRequest {
   tenantId?: string | null;
 }
 
+interface Booking {
+  input: ReserveRequest;
+  tenantId: string;
+  actor: string;
+  state: ReservationState;
+  holdExpiresAt: Date | null;
+  idempotencyKey: string | null;
+  fingerprint: string;
+}
+
 /** How stale a topology snapshot may be when a booking starts; the insert re-checks the revision. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
@@ -37,7 +48,8 @@ const PAST_START_GRACE_MS = 5 * 60_000;
  */
 @Injectable()
 export class ReservationsService {
-  private readonly logger = new Logger(ReservationsService.name);
+  /** Named prepared statements on a PostgreSQL server; the embedded engine's shared session cannot have them. */
+  private readonly usePrepared: boolean;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,93 +57,40 @@ export class ReservationsService {
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
     private readonly jobs: JobQueue,
-  ) {}
+  ) {
+    this.usePrepared = Boolean(config.databaseUrl);
+  }
 
   async reserve(principal: Principal, input: ReserveRequest): Promise<ReservationEntity> {
     const tenantId = await this.bookingTenant(principal, input.tenantId ?? null);
     // A snapshot checked within the last second is enough to compute a path: the insert itself verifies
     // that the topology revision has not moved on, and a booking computed on an old one is recomputed.
     let snapshot = await this.topology.snapshot({ maxAgeMs: SNAPSHOT_MAX_AGE_MS });
-    let ends = this.validate(snapshot, input);
+    this.validate(snapshot, input);
     const fingerprint = fingerprintOf(tenantId, input);
     const key = input.idempotencyKey ?? null;
-
     if (key !== null) {
       const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
       if (existing) return existing;
     }
-
-    const window = { start: input.start.getTime(), end: input.end.getTime() };
     const state = input.autoCommit ? ReservationState.RESERVED : ReservationState.HELD;
-    const holdExpiresAt = state === ReservationState.HELD ? new Date(Date.now() + this.config.holdTtlSeconds * 1000) : null;
+    const booking: Booking = {
+      input,
+      tenantId,
+      actor: principal.actor,
+      state,
+      holdExpiresAt: state === ReservationState.HELD ? new Date(Date.now() + this.config.holdTtlSeconds * 1000) : null,
+      idempotencyKey: key,
+      fingerprint,
+    };
 
     for (let attempt = 1; attempt <= this.config.bookingAttempts; attempt++) {
       try {
-        const reservation = await this.dataSource.transaction(async (m) => {
-          const occupancy = await loadOccupancy(m, window, [input.sourceEndpointId, input.destinationEndpointId]);
-          for (const [field, endpointId] of [
-            ['input.sourceEndpointId', input.sourceEndpointId],
-            ['input.destinationEndpointId', input.destinationEndpointId],
-          ] as const) {
-            if (!occupancy.endpointFree(endpointId, window)) {
-              throw noCapacity(
-                `Endpoint ${snapshot.endpoints.get(endpointId)?.code} is already booked in part of [${input.start.toISOString()}, ${input.end.toISOString()}); ` +
-                  'choose another endpoint or window (the availability query finds the earliest free start).',
-                { field },
-              );
-            }
-          }
-          const path = snapshot.pathComputer.computePath({ from: ends.sourceNodeId, to: ends.destinationNodeId, window, occupancy });
-          if (!path) {
-            throw noCapacity(
-              'No path between the two sites has a channel free on every hop for the whole window; ' +
-                'try another window (see availability.earliestStart).',
-            );
-          }
-          const entity = Object.assign(new ReservationEntity(), {
-            id: randomUUID(),
-            tenantId,
-            sourceEndpointId: input.sourceEndpointId,
-            destinationEndpointId: input.destinationEndpointId,
-            rateGbps: input.rateGbps,
-            startAt: input.start,
-            endAt: input.end,
-            state,
-            channel: path.channel,
-            pathLinkIds: path.linkIds,
-            distanceKm: path.distanceKm,
-            holdExpiresAt,
-            idempotencyKey: key,
-            requestFingerprint: fingerprint,
-            createdAt: new Date(),
-            updatedAt: new Date(),
-          });
-          const inserted = await this.insertBooking(m, entity, snapshot.revision, {
-            reason: state === ReservationState.HELD ? `held until ${holdExpiresAt?.toISOString()}` : 'booked with autoCommit',
-            audit: {
-              actor: principal.actor,
-              action: 'reservation.created',
-              entityType: 'reservation',
-              entityId: entity.id,
-              data: {
-                tenantId,
-                state,
-                source: input.sourceEndpointId,
-                destination: input.destinationEndpointId,
-                rateGbps: input.rateGbps,
-                start: input.start.toISOString(),
-                end: input.end.toISOString(),
-                channel: path.channel,
-                path: path.linkIds,
-              },
-            },
-          });
-          return inserted ? entity : null;
-        });
+        const reservation = await this.book(snapshot, booking);
         if (!reservation) {
           // The topology changed after the snapshot was taken: nothing was written; recompute on the new one.
           snapshot = await this.topology.snapshot();
-          ends = this.validate(snapshot, input);
+          this.validate(snapshot, input);
           continue;
         }
         if (reservation.state === ReservationState.HELD && reservation.holdExpiresAt) {
@@ -144,9 +103,8 @@ export class ReservationsService {
         return reservation;
       } catch (error) {
         const code = pgErrorCode(error);
-        if (code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED) {
-          continue;
-        }
+        // A concurrent booking won a channel or port between our read and our write: read again.
+        if (code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED) continue;
         if (code === PgErrorCode.UNIQUE_VIOLATION && key !== null) {
           const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
           if (existing) return existing;
@@ -158,6 +116,79 @@ export class ReservationsService {
       `Capacity for this window was taken by concurrent bookings ${this.config.bookingAttempts} times in a row; ` +
         'try again or choose another window.',
     );
+  }
+
+  /**
+   * One attempt: read the occupancy of the window, compute a path, write the booking. No explicit
+   * transaction: the read only proposes a path, and the single statement that writes the booking is atomic,
+   * with the exclusion constraints deciding whether it stands. Returns null if the topology moved on.
+   */
+  private async book(snapshot: TopologySnapshot, b: Booking): Promise<ReservationEntity | null> {
+    const { input } = b;
+    const ends = this.validate(snapshot, input);
+    const window = { start: input.start.getTime(), end: input.end.getTime() };
+    const m = this.dataSource.manager;
+    const occupancy = await loadOccupancy(m, window, [input.sourceEndpointId, input.destinationEndpointId], {
+      prepared: this.usePrepared,
+    });
+    for (const [field, endpointId] of [
+      ['input.sourceEndpointId', input.sourceEndpointId],
+      ['input.destinationEndpointId', input.destinationEndpointId],
+    ] as const) {
+      if (!occupancy.endpointFree(endpointId, window)) {
+        throw noCapacity(
+          `Endpoint ${snapshot.endpoints.get(endpointId)?.code} is already booked in part of [${input.start.toISOString()}, ${input.end.toISOString()}); ` +
+            'choose another endpoint or window (the availability query finds the earliest free start).',
+          { field },
+        );
+      }
+    }
+    const path = snapshot.pathComputer.computePath({ from: ends.sourceNodeId, to: ends.destinationNodeId, window, occupancy });
+    if (!path) {
+      throw noCapacity(
+        'No path between the two sites has a channel free on every hop for the whole window; ' +
+          'try another window (see availability.earliestStart).',
+      );
+    }
+    const entity = Object.assign(new ReservationEntity(), {
+      id: randomUUID(),
+      tenantId: b.tenantId,
+      sourceEndpointId: input.sourceEndpointId,
+      destinationEndpointId: input.destinationEndpointId,
+      rateGbps: input.rateGbps,
+      startAt: input.start,
+      endAt: input.end,
+      state: b.state,
+      channel: path.channel,
+      pathLinkIds: path.linkIds,
+      distanceKm: path.distanceKm,
+      holdExpiresAt: b.holdExpiresAt,
+      idempotencyKey: b.idempotencyKey,
+      requestFingerprint: b.fingerprint,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
+    const inserted = await this.insertBooking(m, entity, snapshot.revision, {
+      reason: b.holdExpiresAt ? `held until ${b.holdExpiresAt.toISOString()}` : 'booked with autoCommit',
+      audit: {
+        actor: b.actor,
+        action: 'reservation.created',
+        entityType: 'reservation',
+        entityId: entity.id,
+        data: {
+          tenantId: b.tenantId,
+          state: b.state,
+          source: input.sourceEndpointId,
+          destination: input.destinationEndpointId,
+          rateGbps: input.rateGbps,
+          start: input.start.toISOString(),
+          end: input.end.toISOString(),
+          channel: path.channel,
+          path: path.linkIds,
+        },
+      },
+    });
+    return inserted ? entity : null;
   }
 
   async commit(principal: Principal, id: string): Promise<ReservationEntity> {
@@ -340,7 +371,10 @@ export class ReservationsService {
     history: { reason: string; audit: AuditRecord },
   ): Promise<boolean> {
     const audit = this.audit.appendStatement(history.audit, 22, 'FROM reservation');
-    const rows: Array<{ inserted: number }> = await m.query(
+    const rows = await queryPrepared<{ inserted: number }>(
+      m,
+      this.usePrepared,
+      'apn_book_v1',
       `WITH reservation AS (
          INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
            state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
