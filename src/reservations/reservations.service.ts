@@ -204,7 +204,7 @@ export class ReservationsService {
         expired = true;
         return r;
       }
-      await this.transition(m, r, ReservationState.RESERVED, principal.actor, 'committed', { holdExpiresAt: null });
+      await this.transition(m, r, ReservationState.RESERVED, principal.actor, 'committed');
       return r;
     });
     if (expired) {
@@ -416,7 +416,6 @@ export class ReservationsService {
     to: ReservationState,
     actor: string,
     reason: string,
-    extra: { holdExpiresAt?: null } = {},
   ): Promise<void> {
     assertTransition(r.id, r.state, to);
     const from = r.state;
@@ -424,13 +423,10 @@ export class ReservationsService {
       await m.query('DELETE FROM link_allocations WHERE reservation_id = $1', [r.id]);
       await m.query('DELETE FROM endpoint_allocations WHERE reservation_id = $1', [r.id]);
     }
-    const clearHold = 'holdExpiresAt' in extra || to !== ReservationState.HELD;
-    await m.query(
-      `UPDATE reservations SET state = $2, updated_at = now()${clearHold ? ', hold_expires_at = NULL' : ''} WHERE id = $1`,
-      [r.id, to],
-    );
+    // No transition leads into HELD, so whatever the new state, the hold is over.
+    await m.query('UPDATE reservations SET state = $2, hold_expires_at = NULL, updated_at = now() WHERE id = $1', [r.id, to]);
     r.state = to;
-    if (clearHold) r.holdExpiresAt = null;
+    r.holdExpiresAt = null;
     await this.recordTransition(m, r, from, to, actor, reason);
     await this.audit.append(m, {
       actor,
