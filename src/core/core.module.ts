@@ -56,7 +56,7 @@ export class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         {
           provide: QUEUE_CONNECTION,
-          useFactory: (): QueueConnection => createQueueConnection(config.redisUrl, runtime.databaseUrl, config.queuePrefix, !config.databaseUrl),
+          useFactory: (): QueueConnection => createQueueConnection(config.redisUrl, runtime.databaseUrl, config.queuePrefix),
         },
         JobQueue,
         JobHandlers,

@@ -5,12 +5,6 @@ export interface QueueConnection {
   readonly kind: 'redis' | 'postgres';
   /** Options for every Queue and Worker; BullMQ duplicates what it needs. */
   readonly connection: ConnectionOptions;
-  /**
-   * Period of the recurring sweep job. On the embedded engine a NOTIFY does not reach the worker's LISTEN
-   * connection (one shared session), and BullMQ's PostgreSQL backend otherwise sleeps until the next
-   * delayed job it already knew of; a 1 s sweep bounds how late a newly added delayed job can fire.
-   */
-  readonly sweepIntervalMs: number;
   /** Redis key prefix, so that several deployments (or test runs) can share one Redis. */
   readonly prefix: string | undefined;
   close(): Promise<void>;
@@ -21,19 +15,13 @@ export interface QueueConnection {
  * the embedded default needs nothing installed. The backend factory is process-wide in BullMQ and must be
  * chosen before any queue exists.
  */
-export function createQueueConnection(
-  redisUrl: string | undefined,
-  databaseUrl: string,
-  prefix: string,
-  embeddedDatabase: boolean,
-): QueueConnection {
+export function createQueueConnection(redisUrl: string | undefined, databaseUrl: string, prefix: string): QueueConnection {
   if (redisUrl) {
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
     return {
       kind: 'redis',
       connection: redis as unknown as ConnectionOptions,
       prefix,
-      sweepIntervalMs: 30_000,
       async close() {
         redis.disconnect();
       },
@@ -43,7 +31,6 @@ export function createQueueConnection(
   return {
     kind: 'postgres',
     prefix: undefined,
-    sweepIntervalMs: embeddedDatabase ? 1_000 : 30_000,
     connection: { connectionString: databaseUrl, migrate: true, max: 4 } as unknown as ConnectionOptions,
     async close() {},
   };
