@@ -10,12 +10,13 @@ import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
+import { ProvisioningModule } from './provisioning/provisioning.module';
 import { ReservationsModule } from './reservations/reservations.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { TopologyModule } from './topology/topology.module';
 
 /** The capabilities, identical in every role. */
-const DOMAIN_MODULES = [AuditModule, TenancyModule, TopologyModule, ReservationsModule];
+const DOMAIN_MODULES = [AuditModule, TenancyModule, TopologyModule, ReservationsModule, ProvisioningModule];
 
 @Module({ providers: [JobWorker] })
 class WorkerProcessorsModule {}

@@ -36,6 +36,13 @@ interface Booking {
   fingerprint: string;
 }
 
+/** States in which a reservation has its setup or teardown job scheduled. */
+const LIFECYCLE_SCHEDULED: ReadonlySet<ReservationState> = new Set([
+  ReservationState.RESERVED,
+  ReservationState.PROVISIONING,
+  ReservationState.ACTIVE,
+]);
+
 /** How stale a topology snapshot may be when a booking starts; the insert re-checks the revision. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
@@ -99,6 +106,8 @@ export class ReservationsService {
             { reservationId: reservation.id },
             { jobId: reservationJobId(reservation.id, JobName.HoldExpiry), runAt: reservation.holdExpiresAt },
           );
+        } else {
+          await this.scheduleLifecycle(reservation);
         }
         return reservation;
       } catch (error) {
@@ -213,28 +222,59 @@ export class ReservationsService {
       });
     }
     await this.jobs.cancel(JobName.HoldExpiry, reservationJobId(id, JobName.HoldExpiry));
+    await this.scheduleLifecycle(result);
     return result;
   }
 
+  /**
+   * Cancels a reservation. Before it starts, it is CANCELLED and its capacity freed at once; once the
+   * lightpath is being set up or is up, it is torn down now (RELEASING, then RELEASED).
+   */
   async cancel(principal: Principal, id: string, reason: string | null): Promise<ReservationEntity> {
+    const why = reason?.trim() || 'cancelled';
     const result = await this.dataSource.transaction(async (m) => {
       const r = await this.lockVisible(m, principal, id);
-      if (r.state === ReservationState.CANCELLED) return r;
-      if (r.state !== ReservationState.HELD && r.state !== ReservationState.RESERVED) {
-        throw invalidState(
-          `Reservation ${id} is ${r.state}; only HELD or RESERVED reservations can be cancelled.`,
-          { state: r.state },
-        );
+      switch (r.state) {
+        case ReservationState.CANCELLED:
+          return r;
+        case ReservationState.HELD:
+        case ReservationState.RESERVED:
+          await this.transition(m, r, ReservationState.CANCELLED, principal.actor, why);
+          return r;
+        case ReservationState.PROVISIONING:
+        case ReservationState.ACTIVE:
+          await this.transition(m, r, ReservationState.RELEASING, principal.actor, `cancelled while ${r.state}: ${why}`);
+          return r;
+        default:
+          throw invalidState(`Reservation ${id} is ${r.state}; it can no longer be cancelled.`, { state: r.state });
       }
-      await this.transition(m, r, ReservationState.CANCELLED, principal.actor, reason?.trim() || 'cancelled');
-      return r;
     });
-    await this.jobs.cancel(JobName.HoldExpiry, reservationJobId(id, JobName.HoldExpiry));
+    if (result.state === ReservationState.CANCELLED) {
+      await Promise.all(
+        [JobName.HoldExpiry, JobName.LightpathSetup, JobName.LightpathTeardown].map((job) =>
+          this.jobs.cancel(job, reservationJobId(id, job)),
+        ),
+      );
+    } else if (result.state === ReservationState.RELEASING) {
+      await this.jobs.reschedule(JobName.LightpathTeardown, { reservationId: id }, { jobId: reservationJobId(id, JobName.LightpathTeardown) });
+    }
     return result;
   }
 
   /** Moves the end later, keeping path and channel; the constraints refuse it if the capacity is taken. */
   async extend(principal: Principal, id: string, end: Date): Promise<ReservationEntity> {
+    const extended = await this.extendInDatabase(principal, id, end);
+    if (LIFECYCLE_SCHEDULED.has(extended.state)) {
+      await this.jobs.reschedule(
+        JobName.LightpathTeardown,
+        { reservationId: id },
+        { jobId: reservationJobId(id, JobName.LightpathTeardown), runAt: extended.endAt },
+      );
+    }
+    return extended;
+  }
+
+  private async extendInDatabase(principal: Principal, id: string, end: Date): Promise<ReservationEntity> {
     try {
       return await this.dataSource.transaction(async (m) => {
         const r = await this.lockVisible(m, principal, id);
@@ -268,6 +308,33 @@ export class ReservationsService {
       }
       throw error;
     }
+  }
+
+  /**
+   * One step of the lifecycle, taken by the provisioning jobs: moves the reservation to `to` if it is in
+   * one of `from`, with history and audit, in one transaction. Returns the reservation as it now is and
+   * whether it moved; a job that finds it elsewhere (cancelled meanwhile, or a step already done by an
+   * earlier run) acts on that instead.
+   */
+  async advance(
+    id: string,
+    from: readonly ReservationState[],
+    to: ReservationState,
+    reason: string,
+  ): Promise<{ reservation: ReservationEntity | null; moved: boolean }> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const r = rows[0] ?? null;
+      if (!r || !from.includes(r.state)) return { reservation: r, moved: false };
+      await this.transition(m, r, to, SYSTEM_ACTOR, reason);
+      return { reservation: r, moved: true };
+    });
+  }
+
+  /** Setup at start, teardown at end: delayed jobs with deterministic ids, so scheduling twice is harmless. */
+  private async scheduleLifecycle(r: ReservationEntity): Promise<void> {
+    await this.jobs.enqueue(JobName.LightpathSetup, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: r.startAt });
+    await this.jobs.enqueue(JobName.LightpathTeardown, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathTeardown), runAt: r.endAt });
   }
 
   /** Expires a hold whose time has come; safe to run any number of times. */

@@ -33,6 +33,8 @@ const EnvSchema = z
     APN_ADMIN_TOKEN: z.string().min(16, 'APN_ADMIN_TOKEN must be at least 16 characters').optional(),
     APN_SEED: z.enum(['reference', 'none']).optional(),
     APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
+    APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20),
+    APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
     // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
     APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
     APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
@@ -43,6 +45,13 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    if (env.APN_DRIVER === 'tapi' && !env.APN_TAPI_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_TAPI_URL'],
+        message: 'APN_TAPI_URL is required when APN_DRIVER=tapi (the RESTCONF base URL of the TAPI server)',
+      });
+    }
     if (env.NODE_ENV === 'production' && !env.APN_ADMIN_TOKEN) {
       ctx.addIssue({
         code: 'custom',
@@ -66,6 +75,8 @@ export interface AppConfig {
   readonly adminToken: string | undefined;
   readonly seed: 'reference' | 'none';
   readonly driver: 'emulator' | 'tapi';
+  readonly emulatorHopMs: number;
+  readonly tapiUrl: string | undefined;
   readonly holdTtlSeconds: number;
   readonly minDurationSeconds: number;
   readonly bookingAttempts: number;
@@ -106,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     adminToken: e.APN_ADMIN_TOKEN,
     seed: e.APN_SEED ?? (e.DATABASE_URL ? 'none' : 'reference'),
     driver: e.APN_DRIVER,
+    emulatorHopMs: e.APN_EMULATOR_HOP_MS,
+    tapiUrl: e.APN_TAPI_URL,
     holdTtlSeconds: e.APN_HOLD_TTL_S,
     minDurationSeconds: e.APN_MIN_DURATION_S,
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,

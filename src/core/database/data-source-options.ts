@@ -16,6 +16,8 @@ import {
 } from '../../topology/topology.entities';
 import { Foundation1763700000000 } from '../../../migrations/1763700000000-Foundation';
 import { AuditChainLinkedAfterCommit1763800000000 } from '../../../migrations/1763800000000-AuditChainLinkedAfterCommit';
+import { ApnEmulator1763900000000 } from '../../../migrations/1763900000000-ApnEmulator';
+import { EmulatorCrossConnectEntity, EmulatorLitChannelEntity } from '../../provisioning/emulator.entities';
 
 export const ENTITIES = [
   NodeEntity,
@@ -30,10 +32,12 @@ export const ENTITIES = [
   LinkAllocationEntity,
   EndpointAllocationEntity,
   AuditEntryEntity,
+  EmulatorLitChannelEntity,
+  EmulatorCrossConnectEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
-export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000];
+export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000, ApnEmulator1763900000000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

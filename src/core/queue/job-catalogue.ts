@@ -6,27 +6,42 @@
 export enum QueueName {
   Reservations = 'reservations',
   Maintenance = 'maintenance',
+  Provisioning = 'provisioning',
 }
 
 export enum JobName {
   HoldExpiry = 'hold-expiry',
   HoldSweep = 'hold-sweep',
   AuditLink = 'audit-link',
+  LightpathSetup = 'setup',
+  LightpathTeardown = 'teardown',
 }
 
 export interface JobPayloads {
   [JobName.HoldExpiry]: { reservationId: string };
   [JobName.HoldSweep]: Record<string, never>;
   [JobName.AuditLink]: Record<string, never>;
+  [JobName.LightpathSetup]: { reservationId: string };
+  [JobName.LightpathTeardown]: { reservationId: string };
 }
 
 export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.HoldExpiry]: QueueName.Reservations,
   [JobName.HoldSweep]: QueueName.Reservations,
   [JobName.AuditLink]: QueueName.Maintenance,
+  [JobName.LightpathSetup]: QueueName.Provisioning,
+  [JobName.LightpathTeardown]: QueueName.Provisioning,
 };
 
-export type JobHandler<N extends JobName> = (payload: JobPayloads[N], meta: { jobId: string; attempt: number }) => Promise<void>;
+export interface JobMeta {
+  jobId: string;
+  /** 1 for the first run. */
+  attempt: number;
+  /** No retry follows if this run fails: the handler's last chance to leave a clean state. */
+  finalAttempt: boolean;
+}
+
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N], meta: JobMeta) => Promise<void>;
 
 export function reservationJobId(reservationId: string, job: JobName): string {
   return `${reservationId}.${job}`;

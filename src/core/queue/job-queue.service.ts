@@ -46,6 +46,22 @@ export class JobQueue implements OnApplicationShutdown {
     await this.queue(JOB_QUEUE[name]).add(name, payload, { jobId: options.jobId, delay });
   }
 
+  /**
+   * Moves a scheduled job to a new time (now, if `runAt` is past or absent), or adds it if it is not
+   * scheduled: a delayed job keeps its id, so it cannot run twice.
+   */
+  async reschedule<N extends JobName>(name: N, payload: JobPayloads[N], options: { jobId: string; runAt?: Date }): Promise<void> {
+    const job = await this.queue(JOB_QUEUE[name]).getJob(options.jobId);
+    const delay = options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0;
+    if (job && (await job.isDelayed())) {
+      if (delay === 0) await job.promote();
+      else await job.changeDelay(delay);
+      return;
+    }
+    if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
+    await this.enqueue(name, payload, options);
+  }
+
   /** Removes a scheduled job that is no longer wanted; a job already running is left to its idempotent handler. */
   async cancel(name: JobName, jobId: string): Promise<void> {
     const job = await this.queue(JOB_QUEUE[name]).getJob(jobId);
@@ -66,7 +82,7 @@ export class JobQueue implements OnApplicationShutdown {
    */
   async scheduleRecurring(): Promise<void> {
     const recurring: Array<[JobName, number]> = [
-      [JobName.HoldSweep, this.queueConnection.sweepIntervalMs],
+      [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
     ];
     for (const [name, every] of recurring) {

@@ -30,7 +30,8 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
         async (job) => {
           const handler = this.handlers.get(job.name);
           if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
-          await handler(job.data, { jobId: job.id ?? '', attempt: job.attemptsMade + 1 });
+          const attempt = job.attemptsMade + 1;
+          await handler(job.data, { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
         },
         {
           connection: this.queueConnection.connection,

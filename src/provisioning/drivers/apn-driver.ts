@@ -1,0 +1,52 @@
+/**
+ * The southbound boundary: what the control plane asks of the optical network. Implementations are
+ * selected by APN_DRIVER. Every operation is idempotent, keyed by the lightpath id (the reservation id), so
+ * a retried or duplicated job never double-acts.
+ */
+export interface LightpathSpec {
+  /** The reservation id; the network knows the lightpath by it. */
+  readonly id: string;
+  /** Node ids from source to destination, one more than the links. */
+  readonly nodeIds: readonly string[];
+  /** Link ids in order from source to destination. */
+  readonly linkIds: readonly string[];
+  /** Channel on the 50 GHz grid, the same on every hop (wavelength continuity). */
+  readonly channel: number;
+  readonly frequencyThz: number;
+  readonly rateGbps: number;
+  readonly sourceEndpointId: string;
+  readonly destinationEndpointId: string;
+}
+
+export type LightpathOperState = 'UP' | 'DOWN' | 'PARTIAL';
+
+export interface LightpathStatus {
+  readonly id: string;
+  readonly state: LightpathOperState;
+  /** Hops (link ids) currently configured for this lightpath. */
+  readonly configuredLinkIds: readonly string[];
+}
+
+/** A failure the driver reports; `retryable` false means no retry can fix it (e.g. a link is down). */
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DriverError';
+  }
+}
+
+export interface ApnDriver {
+  readonly name: string;
+  /** Configures every hop; resolves when the lightpath carries light end to end. Setting up a lightpath that is already up succeeds. */
+  setupLightpath(spec: LightpathSpec): Promise<LightpathStatus>;
+  /** Removes every hop of the lightpath; tearing down one that does not exist succeeds. */
+  teardownLightpath(id: string): Promise<void>;
+  /** What the network holds for this lightpath, or null if nothing. */
+  getLightpath(id: string): Promise<LightpathStatus | null>;
+}
+
+export const APN_DRIVER = Symbol('APN_DRIVER');

@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { pgErrorCode, PgErrorCode } from '../../core/errors/app-error';
+import { ApnDriver, DriverError, LightpathSpec, LightpathStatus } from './apn-driver';
+
+/**
+ * A digital twin of the APN. Configuring a hop takes `hopMs`; the device state lives in the database so
+ * that every worker and restart sees one network. It independently refuses to light a (link, channel) that
+ * another lightpath holds, a second line of defence that would expose a control-plane bug.
+ */
+export class EmulatorDriver implements ApnDriver {
+  readonly name = 'emulator';
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly hopMs: number,
+  ) {}
+
+  async setupLightpath(spec: LightpathSpec): Promise<LightpathStatus> {
+    const existing = await this.getLightpath(spec.id);
+    if (existing?.state === 'UP' && existing.configuredLinkIds.length === spec.linkIds.length) return existing;
+    // Devices are configured one hop after another, as a controller would.
+    await sleep(this.hopMs * spec.linkIds.length);
+    try {
+      await this.dataSource.transaction(async (m) => {
+        const owners: Array<{ link_id: string; lightpath_id: string }> = await m.query(
+          `INSERT INTO emulator_lit_channels (link_id, channel, lightpath_id, lit_at)
+           SELECT l, $2, $3, clock_timestamp() FROM unnest($1::uuid[]) AS l
+           ON CONFLICT (link_id, channel) DO UPDATE SET lit_at = emulator_lit_channels.lit_at
+           RETURNING link_id, lightpath_id`,
+          [spec.linkIds, spec.channel, spec.id],
+        );
+        const foreign = owners.find((o) => o.lightpath_id !== spec.id);
+        if (foreign) {
+          throw new DriverError(
+            `channel ${spec.channel} on link ${foreign.link_id} is already lit by lightpath ${foreign.lightpath_id}`,
+            false,
+            { linkId: foreign.link_id, channel: spec.channel, owner: foreign.lightpath_id },
+          );
+        }
+        await m.query(
+          `INSERT INTO emulator_cross_connects (lightpath_id, node_id, in_link_id, out_link_id, channel)
+           SELECT $1, n.node, CASE WHEN n.i > 1 THEN ($2::uuid[])[n.i - 1] END, ($2::uuid[])[n.i], $3
+             FROM unnest($4::uuid[]) WITH ORDINALITY AS n(node, i)
+           ON CONFLICT (lightpath_id, node_id) DO NOTHING`,
+          [spec.id, spec.linkIds, spec.channel, spec.nodeIds],
+        );
+      });
+    } catch (error) {
+      if (error instanceof DriverError) throw error;
+      if (pgErrorCode(error) === PgErrorCode.SERIALIZATION_FAILURE) throw new DriverError('device busy', true);
+      throw error;
+    }
+    return { id: spec.id, state: 'UP', configuredLinkIds: [...spec.linkIds] };
+  }
+
+  async teardownLightpath(id: string): Promise<void> {
+    await sleep(this.hopMs * (await this.configuredLinks(id)).length);
+    await this.dataSource.transaction(async (m) => {
+      await m.query('DELETE FROM emulator_lit_channels WHERE lightpath_id = $1', [id]);
+      await m.query('DELETE FROM emulator_cross_connects WHERE lightpath_id = $1', [id]);
+    });
+  }
+
+  async getLightpath(id: string): Promise<LightpathStatus | null> {
+    const links = await this.configuredLinks(id);
+    return links.length === 0 ? null : { id, state: 'UP', configuredLinkIds: links };
+  }
+
+  private async configuredLinks(id: string): Promise<string[]> {
+    const rows: Array<{ link_id: string }> = await this.dataSource.query(
+      'SELECT link_id FROM emulator_lit_channels WHERE lightpath_id = $1',
+      [id],
+    );
+    return rows.map((r) => r.link_id);
+  }
+}

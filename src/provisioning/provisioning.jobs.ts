@@ -1,0 +1,98 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { JobMeta, JobName } from '../core/queue/job-catalogue';
+import { JobHandlers } from '../core/queue/job-handlers';
+import { ReservationEntity } from '../reservations/reservation.entities';
+import { ReservationState } from '../reservations/reservation-state';
+import { ReservationsService } from '../reservations/reservations.service';
+import { frequencyThz } from '../topology/pce';
+import { TopologyService } from '../topology/topology.service';
+import { APN_DRIVER, ApnDriver, DriverError, LightpathSpec } from './drivers/apn-driver';
+
+const S = ReservationState;
+
+/**
+ * Brings lightpaths up at their start and down at their end. Every handler is idempotent: it reads the
+ * reservation's state and continues from there, and the driver's operations are idempotent too, so a
+ * retried, duplicated or resumed job never double-acts. A retryable failure propagates so that BullMQ
+ * retries with backoff; on the last attempt the handler leaves a clean state instead.
+ */
+@Injectable()
+export class ProvisioningJobs implements OnModuleInit {
+  private readonly logger = new Logger(ProvisioningJobs.name);
+
+  constructor(
+    private readonly handlers: JobHandlers,
+    private readonly reservations: ReservationsService,
+    private readonly topology: TopologyService,
+    @Inject(APN_DRIVER) private readonly driver: ApnDriver,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register(JobName.LightpathSetup, ({ reservationId }, meta) => this.setup(reservationId, meta));
+    this.handlers.register(JobName.LightpathTeardown, ({ reservationId }, meta) => this.teardown(reservationId, meta));
+  }
+
+  async setup(id: string, meta: JobMeta): Promise<void> {
+    const step = await this.reservations.advance(id, [S.RESERVED], S.PROVISIONING, `setting up the lightpath (${this.driver.name})`);
+    const r = step.reservation;
+    // Resume a setup interrupted by a crash; anything else (cancelled, already up) needs nothing.
+    if (!r || r.state !== S.PROVISIONING) return;
+    try {
+      await this.driver.setupLightpath(await this.specOf(r));
+    } catch (error) {
+      const retryable = !(error instanceof DriverError) || error.retryable;
+      if (retryable && !meta.finalAttempt) throw error;
+      // Give up: roll back whatever hops were configured, then free the capacity with the reason.
+      await this.driver.teardownLightpath(id);
+      await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, `setup failed after ${meta.attempt} attempt(s): ${(error as Error).message}`);
+      this.logger.warn({ reservationId: id, err: error }, 'lightpath setup failed');
+      return;
+    }
+    const up = await this.reservations.advance(id, [S.PROVISIONING], S.ACTIVE, `lightpath up on channel ${r.channel}`);
+    if (!up.moved) {
+      // Cancelled while the devices were being configured: its teardown may already have run, so make sure
+      // nothing stays lit on the network.
+      await this.driver.teardownLightpath(id);
+    }
+  }
+
+  async teardown(id: string, meta: JobMeta): Promise<void> {
+    const step = await this.reservations.advance(id, [S.ACTIVE, S.PROVISIONING], S.RELEASING, 'window ended');
+    const r = step.reservation;
+    if (!r || (r.state !== S.RELEASING && r.state !== S.NEEDS_CLEANUP)) return;
+    try {
+      await this.driver.teardownLightpath(id);
+    } catch (error) {
+      if (!meta.finalAttempt) throw error;
+      await this.reservations.advance(id, [S.RELEASING], S.NEEDS_CLEANUP, `teardown failed: ${(error as Error).message}`);
+      this.logger.warn({ reservationId: id, err: error }, 'lightpath teardown failed; needs cleanup');
+      return;
+    }
+    await this.reservations.advance(id, [S.RELEASING, S.NEEDS_CLEANUP], S.RELEASED, 'lightpath torn down');
+  }
+
+  /** What the network needs to know: the hops in order, as nodes and links, and the channel. */
+  private async specOf(r: ReservationEntity): Promise<LightpathSpec> {
+    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
+    const source = snapshot.endpoints.get(r.sourceEndpointId);
+    let node = source ? snapshot.nodeOfEndpoint(source) : null;
+    if (!node) throw new DriverError(`source endpoint ${r.sourceEndpointId} has no APN node`, false);
+    const nodeIds = [node];
+    for (const linkId of r.pathLinkIds) {
+      const link = snapshot.links.get(linkId);
+      if (!link) throw new DriverError(`link ${linkId} of the path is not in the topology`, false);
+      node = link.aNodeId === node ? link.bNodeId : link.aNodeId;
+      nodeIds.push(node);
+    }
+    return {
+      id: r.id,
+      nodeIds,
+      linkIds: r.pathLinkIds,
+      channel: r.channel,
+      frequencyThz: frequencyThz(r.channel),
+      rateGbps: r.rateGbps,
+      sourceEndpointId: r.sourceEndpointId,
+      destinationEndpointId: r.destinationEndpointId,
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { ReservationsModule } from '../reservations/reservations.module';
+import { TopologyModule } from '../topology/topology.module';
+import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
+import { EmulatorDriver } from './drivers/emulator-driver';
+import { ProvisioningJobs } from './provisioning.jobs';
+
+function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
+  switch (config.driver) {
+    case 'emulator':
+      return new EmulatorDriver(dataSource, config.emulatorHopMs);
+    case 'tapi':
+      throw new Error('APN_DRIVER=tapi is not available yet; use APN_DRIVER=emulator');
+    default: {
+      const unknown: never = config.driver;
+      throw new Error(`unknown APN_DRIVER ${String(unknown)}`);
+    }
+  }
+}
+
+@Module({
+  imports: [ReservationsModule, TopologyModule],
+  providers: [
+    { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
+    ProvisioningJobs,
+  ],
+})
+export class ProvisioningModule {}

@@ -1,0 +1,85 @@
+import { createTenantWithKey, endpointIds, gqlOk, RESERVE, startTestService, TestService, waitFor } from './support/service';
+
+/** Scheduled lifecycle: a delayed setup job at start and a delayed teardown job at end, through the emulator. */
+describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
+  let t: TestService;
+  let ep: Record<string, string>;
+  let tenant: { tenantId: string; token: string };
+
+  beforeAll(async () => {
+    t = await startTestService({ APN_MIN_DURATION_S: '1', APN_EMULATOR_HOP_MS: '10' });
+    ep = await endpointIds(t);
+    tenant = await createTenantWithKey(t, 'Lifecycle');
+  });
+  afterAll(() => t?.stop());
+
+  const soon = (fromNowMs: number, lengthMs: number) => {
+    const start = Date.now() + fromNowMs;
+    return { start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
+  };
+  const book = async (src: string, dst: string, w: { start: string; end: string }) =>
+    (await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...w } }))
+      .reserveLightpath;
+  const stateOf = async (id: string) =>
+    (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state end history { state reason } } }', { id })).reservation;
+  const lit = async (id: string) =>
+    (await t.sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
+
+  it('comes up at start and goes down at end: RESERVED → PROVISIONING → ACTIVE → RELEASING → RELEASED', async () => {
+    const r = await book('SDI-LAB-100G-1', 'ISK-GDC-100G-1', soon(1500, 3000));
+    const active = await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');
+    expect(active).toBe(true);
+    const hops = await lit(r.id);
+    expect(hops).toHaveLength(r.path.length);
+    expect(new Set(hops.map((h) => h.channel))).toEqual(new Set([r.channel]));
+    const done = await waitFor(async () => {
+      const s = await stateOf(r.id);
+      return s.state === 'RELEASED' ? s : null;
+    }, 20_000, 'RELEASED');
+    expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+    expect(await lit(r.id)).toHaveLength(0);
+    const held = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [r.id]);
+    expect(held.rows[0].n).toBe(0);
+  });
+
+  it('cancelling a RESERVED reservation removes its setup: nothing is ever lit', async () => {
+    const r = await book('SDI-LAB-100G-2', 'ISK-GDC-100G-2', soon(1500, 3000));
+    await gqlOk(t.url, tenant.token, 'mutation($id: ID!) { cancelReservation(id: $id) { state } }', { id: r.id });
+    await new Promise((res) => setTimeout(res, 3000));
+    const s = await stateOf(r.id);
+    expect(s.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'CANCELLED']);
+    expect(await lit(r.id)).toHaveLength(0);
+  });
+
+  it('cancelling an ACTIVE reservation tears it down now', async () => {
+    const r = await book('SDI-LAB-100G-3', 'ISK-GDC-100G-3', soon(1000, 120_000));
+    await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');
+    await gqlOk(t.url, tenant.token, 'mutation($id: ID!) { cancelReservation(id: $id, reason: "done early") { state } }', { id: r.id });
+    const done = await waitFor(async () => {
+      const s = await stateOf(r.id);
+      return s.state === 'RELEASED' ? s : null;
+    }, 10_000, 'RELEASED after cancel');
+    expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+    expect(done.history[3].reason).toMatch(/done early/);
+    expect(await lit(r.id)).toHaveLength(0);
+  });
+
+  it('extending an ACTIVE reservation moves its teardown', async () => {
+    const w = soon(1000, 2500);
+    const r = await book('SDI-LAB-100G-4', 'ISK-GDC-100G-4', w);
+    await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');
+    const later = new Date(new Date(w.end).getTime() + 4000).toISOString();
+    await gqlOk(t.url, tenant.token, 'mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { end } }', { id: r.id, end: later });
+    // Past the original end, it is still up.
+    await new Promise((res) => setTimeout(res, Math.max(0, new Date(w.end).getTime() + 1500 - Date.now())));
+    expect((await stateOf(r.id)).state).toBe('ACTIVE');
+    expect(await lit(r.id)).toHaveLength(r.path.length);
+    const done = await waitFor(async () => ((await stateOf(r.id)).state === 'RELEASED' ? true : null), 20_000, 'RELEASED at the new end');
+    expect(done).toBe(true);
+    const releasedAt = await t.sql.query(
+      `SELECT max(at) AS at FROM reservation_transitions WHERE reservation_id = $1 AND to_state = 'RELEASING'`,
+      [r.id],
+    );
+    expect(new Date(releasedAt.rows[0].at).getTime()).toBeGreaterThanOrEqual(new Date(later).getTime() - 50);
+  });
+});
