@@ -23,6 +23,8 @@ export const LOG_REDACT_PATHS = [
   '*.token',
   'adminToken',
   '*.adminToken',
+  'tapiToken',
+  '*.tapiToken',
 ];
 
 /** Plumbing shared by the api and the worker: config, logging, database (migrated at start), queues. */

@@ -71,6 +71,12 @@ export class ProvisioningJobs implements OnModuleInit {
     await this.reservations.advance(id, [S.RELEASING, S.NEEDS_CLEANUP], S.RELEASED, 'lightpath torn down');
   }
 
+  /** Sets an ACTIVE reservation's lightpath up again (idempotent), e.g. after the network lost it. */
+  async relight(id: string): Promise<void> {
+    const r = await this.reservations.find(id);
+    if (r?.state === S.ACTIVE) await this.driver.setupLightpath(await this.specOf(r));
+  }
+
   /** What the network needs to know: the hops in order, as nodes and links, and the channel. */
   private async specOf(r: ReservationEntity): Promise<LightpathSpec> {
     const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });

@@ -5,14 +5,20 @@ import { ReservationsModule } from '../reservations/reservations.module';
 import { TopologyModule } from '../topology/topology.module';
 import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
 import { EmulatorDriver } from './drivers/emulator-driver';
+import { TapiDriver } from './drivers/tapi/tapi-driver';
 import { ProvisioningJobs } from './provisioning.jobs';
+import { Reconciler } from './reconciler';
 
 function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
   switch (config.driver) {
     case 'emulator':
       return new EmulatorDriver(dataSource, config.emulatorHopMs);
     case 'tapi':
-      throw new Error('APN_DRIVER=tapi is not available yet; use APN_DRIVER=emulator');
+      return new TapiDriver({
+        baseUrl: config.tapiUrl as string, // required by the configuration when APN_DRIVER=tapi
+        headers: config.tapiToken ? { Authorization: `Bearer ${config.tapiToken}` } : undefined,
+        pollIntervalMs: 250,
+      });
     default: {
       const unknown: never = config.driver;
       throw new Error(`unknown APN_DRIVER ${String(unknown)}`);
@@ -25,6 +31,7 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
   providers: [
     { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
     ProvisioningJobs,
+    Reconciler,
   ],
 })
 export class ProvisioningModule {}

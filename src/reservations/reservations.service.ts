@@ -331,6 +331,10 @@ export class ReservationsService {
     });
   }
 
+  async find(id: string): Promise<ReservationEntity | null> {
+    return this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
+  }
+
   /** Setup at start, teardown at end: delayed jobs with deterministic ids, so scheduling twice is harmless. */
   private async scheduleLifecycle(r: ReservationEntity): Promise<void> {
     await this.jobs.enqueue(JobName.LightpathSetup, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: r.startAt });

@@ -35,6 +35,7 @@ const EnvSchema = z
     APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
     APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20),
     APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
+    APN_TAPI_TOKEN: z.string().min(1).optional(),
     // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
     APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
     APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
@@ -77,6 +78,7 @@ export interface AppConfig {
   readonly driver: 'emulator' | 'tapi';
   readonly emulatorHopMs: number;
   readonly tapiUrl: string | undefined;
+  readonly tapiToken: string | undefined;
   readonly holdTtlSeconds: number;
   readonly minDurationSeconds: number;
   readonly bookingAttempts: number;
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     driver: e.APN_DRIVER,
     emulatorHopMs: e.APN_EMULATOR_HOP_MS,
     tapiUrl: e.APN_TAPI_URL,
+    tapiToken: e.APN_TAPI_TOKEN,
     holdTtlSeconds: e.APN_HOLD_TTL_S,
     minDurationSeconds: e.APN_MIN_DURATION_S,
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,

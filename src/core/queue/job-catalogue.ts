@@ -15,6 +15,7 @@ export enum JobName {
   AuditLink = 'audit-link',
   LightpathSetup = 'setup',
   LightpathTeardown = 'teardown',
+  Reconcile = 'reconcile',
 }
 
 export interface JobPayloads {
@@ -23,6 +24,7 @@ export interface JobPayloads {
   [JobName.AuditLink]: Record<string, never>;
   [JobName.LightpathSetup]: { reservationId: string };
   [JobName.LightpathTeardown]: { reservationId: string };
+  [JobName.Reconcile]: Record<string, never>;
 }
 
 export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
@@ -31,6 +33,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.AuditLink]: QueueName.Maintenance,
   [JobName.LightpathSetup]: QueueName.Provisioning,
   [JobName.LightpathTeardown]: QueueName.Provisioning,
+  [JobName.Reconcile]: QueueName.Maintenance,
 };
 
 export interface JobMeta {

@@ -84,6 +84,7 @@ export class JobQueue implements OnApplicationShutdown {
     const recurring: Array<[JobName, number]> = [
       [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
+      [JobName.Reconcile, 30_000],
     ];
     for (const [name, every] of recurring) {
       await this.queue(JOB_QUEUE[name]).upsertJobScheduler(
@@ -92,6 +93,9 @@ export class JobQueue implements OnApplicationShutdown {
         { name, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
       );
     }
+    // And one reconciliation now: a worker starting after a crash or after the queue lost its contents
+    // rebuilds the jobs from the database at once.
+    await this.queue(JOB_QUEUE[JobName.Reconcile]).add(JobName.Reconcile, {}, { attempts: 1, removeOnComplete: { count: 100 } });
   }
 
   /** Closed after the HTTP server has drained, so in-flight requests can still enqueue. */

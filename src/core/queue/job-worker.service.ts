@@ -37,6 +37,9 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
           connection: this.queueConnection.connection,
           prefix: this.queueConnection.prefix,
           concurrency: 8,
+          // A job whose worker died is picked up again once its lock lapses; keep that wait short.
+          lockDuration: 10_000,
+          stalledInterval: 10_000,
           // The PostgreSQL backend polls between LISTEN wake-ups; a short drain delay keeps delayed jobs on time.
           ...(this.queueConnection.kind === 'postgres' ? { drainDelay: 0.2 } : {}),
         },

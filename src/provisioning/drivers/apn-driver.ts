@@ -47,6 +47,8 @@ export interface ApnDriver {
   teardownLightpath(id: string): Promise<void>;
   /** What the network holds for this lightpath, or null if nothing. */
   getLightpath(id: string): Promise<LightpathStatus | null>;
+  /** Ids of every lightpath the network holds, for the reconciler to find ones no reservation wants. */
+  listLightpaths(): Promise<string[]>;
 }
 
 export const APN_DRIVER = Symbol('APN_DRIVER');

@@ -67,6 +67,13 @@ export class EmulatorDriver implements ApnDriver {
     return links.length === 0 ? null : { id, state: 'UP', configuredLinkIds: links };
   }
 
+  async listLightpaths(): Promise<string[]> {
+    const rows: Array<{ lightpath_id: string }> = await this.dataSource.query(
+      'SELECT DISTINCT lightpath_id FROM emulator_lit_channels UNION SELECT DISTINCT lightpath_id FROM emulator_cross_connects',
+    );
+    return rows.map((r) => r.lightpath_id);
+  }
+
   private async configuredLinks(id: string): Promise<string[]> {
     const rows: Array<{ link_id: string }> = await this.dataSource.query(
       'SELECT link_id FROM emulator_lit_channels WHERE lightpath_id = $1',

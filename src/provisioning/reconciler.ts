@@ -1,0 +1,131 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { JobName, reservationJobId } from '../core/queue/job-catalogue';
+import { JobHandlers } from '../core/queue/job-handlers';
+import { JobQueue } from '../core/queue/job-queue.service';
+import { ReservationState } from '../reservations/reservation-state';
+import { ReservationsService } from '../reservations/reservations.service';
+import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
+import { ProvisioningJobs } from './provisioning.jobs';
+
+const S = ReservationState;
+
+interface LiveReservation {
+  id: string;
+  state: ReservationState;
+  start_at: Date;
+  end_at: Date;
+  hold_expires_at: Date | null;
+}
+
+export interface ReconcileReport {
+  jobsEnsured: number;
+  repairs: number;
+}
+
+/**
+ * PostgreSQL is the truth; the queue and the network are brought back in line with it. Run by every worker
+ * at start and every 30 s:
+ *  - every reservation that still has a step ahead gets its job, with its deterministic id, so a queue
+ *    that lost its contents is rebuilt and an existing job is left alone;
+ *  - every ACTIVE lightpath the network lacks is set up again, and every lightpath the network holds that
+ *    no reservation wants is torn down; NEEDS_CLEANUP reservations are retried until the network is clean.
+ * Each repair is logged.
+ */
+@Injectable()
+export class Reconciler implements OnModuleInit {
+  private readonly logger = new Logger(Reconciler.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+    private readonly handlers: JobHandlers,
+    private readonly reservations: ReservationsService,
+    private readonly provisioning: ProvisioningJobs,
+    @Inject(APN_DRIVER) private readonly driver: ApnDriver,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register(JobName.Reconcile, async () => {
+      const report = await this.reconcile();
+      if (report.repairs > 0) this.logger.warn(report, 'reconciler repaired drift');
+    });
+  }
+
+  async reconcile(): Promise<ReconcileReport> {
+    const live: LiveReservation[] = await this.dataSource.query(
+      `SELECT id, state, start_at, end_at, hold_expires_at FROM reservations
+        WHERE state IN ('HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'NEEDS_CLEANUP')`,
+    );
+    let jobsEnsured = 0;
+    for (const r of live) jobsEnsured += await this.ensureJobs(r);
+    const repairs = (await this.repairNetwork(live)) + (await this.cleanUp(live));
+    return { jobsEnsured, repairs };
+  }
+
+  private async ensureJobs(r: LiveReservation): Promise<number> {
+    const job = (name: JobName.HoldExpiry | JobName.LightpathSetup | JobName.LightpathTeardown, runAt?: Date) =>
+      this.jobs.enqueue(name, { reservationId: r.id }, { jobId: reservationJobId(r.id, name), runAt });
+    switch (r.state) {
+      case S.HELD:
+        if (r.hold_expires_at) await job(JobName.HoldExpiry, r.hold_expires_at);
+        return 1;
+      case S.RESERVED:
+        await job(JobName.LightpathSetup, r.start_at);
+        await job(JobName.LightpathTeardown, r.end_at);
+        return 2;
+      case S.PROVISIONING:
+        await job(JobName.LightpathSetup);
+        await job(JobName.LightpathTeardown, r.end_at);
+        return 2;
+      case S.ACTIVE:
+        await job(JobName.LightpathTeardown, r.end_at);
+        return 1;
+      case S.RELEASING:
+        await job(JobName.LightpathTeardown);
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  /** Desired (database) against actual (driver), in both directions. */
+  private async repairNetwork(live: LiveReservation[]): Promise<number> {
+    let repairs = 0;
+    const wanted = new Set(live.filter((r) => r.state !== S.HELD && r.state !== S.RESERVED).map((r) => r.id));
+    for (const id of await this.driver.listLightpaths()) {
+      if (wanted.has(id)) continue;
+      // Read again: a setup may have started since the list above was read.
+      const now = await this.reservations.find(id);
+      if (now && [S.PROVISIONING, S.ACTIVE, S.RELEASING, S.NEEDS_CLEANUP].includes(now.state)) continue;
+      await this.driver.teardownLightpath(id);
+      this.logger.warn({ lightpathId: id }, 'repair: tore down a lightpath no reservation wants');
+      repairs += 1;
+    }
+    for (const r of live.filter((x) => x.state === S.ACTIVE)) {
+      const actual = await this.driver.getLightpath(r.id);
+      if (actual?.state === 'UP') continue;
+      await this.provisioning.relight(r.id);
+      this.logger.warn({ reservationId: r.id, found: actual?.state ?? 'nothing' }, 'repair: set an ACTIVE lightpath up again');
+      repairs += 1;
+    }
+    return repairs;
+  }
+
+  /** A teardown that failed is retried here until the network is clean. */
+  private async cleanUp(live: LiveReservation[]): Promise<number> {
+    let repairs = 0;
+    for (const r of live.filter((x) => x.state === S.NEEDS_CLEANUP)) {
+      try {
+        await this.driver.teardownLightpath(r.id);
+      } catch (error) {
+        this.logger.warn({ reservationId: r.id, err: error }, 'cleanup still failing; will retry');
+        continue;
+      }
+      await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], S.RELEASED, 'cleaned up by the reconciler');
+      this.logger.warn({ reservationId: r.id }, 'repair: cleaned up after a failed teardown');
+      repairs += 1;
+    }
+    return repairs;
+  }
+}

@@ -1,0 +1,109 @@
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { baseEnv, createScratchDatabase, gqlOk, spawnService, terminate, waitFor } from './support/service';
+
+/**
+ * PostgreSQL is the truth and the queue is rebuilt from it. These run against a PostgreSQL server and
+ * Redis (CI's second pass): a process killed with SIGKILL takes an in-memory embedded database with it.
+ */
+const serverUrl = process.env.TEST_DATABASE_URL;
+const redisBase = process.env.TEST_REDIS_URL;
+const describeOnServer = serverUrl && redisBase ? describe : describe.skip;
+
+describeOnServer('recovery from crashes and from losing the queue', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let sql: Client;
+  let redisUrl: string;
+  const token = 'recovery-admin-token-0123456789';
+
+  beforeAll(async () => {
+    db = await createScratchDatabase(serverUrl as string);
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    // A Redis database of its own, so that emptying it touches nothing else.
+    const u = new URL(redisBase as string);
+    u.pathname = '/7';
+    redisUrl = u.toString();
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  const env = (extra: Record<string, string> = {}) =>
+    baseEnv({ DATABASE_URL: db.url, REDIS_URL: redisUrl, APN_ADMIN_TOKEN: token, APN_MIN_DURATION_S: '1', APN_QUEUE_PREFIX: 'recovery', ...extra });
+  const stateOf = async (id: string) => (await sql.query('SELECT state FROM reservations WHERE id = $1', [id])).rows[0].state as string;
+  const lit = async (id: string) => (await sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
+
+  async function book(url: string, tenantId: string, src: string, dst: string, startInMs: number, lengthMs: number) {
+    const ep = await gqlOk(url, token, '{ endpoints { id code } }');
+    const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
+    const start = Date.now() + startInMs;
+    const r = await gqlOk(url, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id channel path { code } end } }', {
+      i: { tenantId, sourceEndpointId: id(src), destinationEndpointId: id(dst), rateGbps: 100, autoCommit: true,
+        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
+    });
+    return r.reserveLightpath as { id: string; channel: number; path: Array<{ code: string }>; end: string };
+  }
+
+  it('rebuilds every setup and teardown from the database after the queue lost all its keys and the service restarted', async () => {
+    const first = await spawnService(env({ APN_SEED: 'reference' }));
+    const tenant = await gqlOk(first.url!, token, 'mutation { createTenant(name: "Queue loss") { id } }');
+    const active = await book(first.url!, tenant.createTenant.id, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 500, 9000);
+    const reserved = await book(first.url!, tenant.createTenant.id, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 6000, 4000);
+    await waitFor(async () => (await stateOf(active.id)) === 'ACTIVE', 15_000, 'the first lightpath to come up');
+    expect(await terminate(first.child)).toBe(0);
+
+    const redis = new Redis(redisUrl);
+    expect(await redis.dbsize()).toBeGreaterThan(0);
+    await redis.flushdb();
+    expect(await redis.dbsize()).toBe(0);
+    await redis.quit();
+
+    const second = await spawnService(env());
+    try {
+      await waitFor(async () => (await stateOf(reserved.id)) === 'ACTIVE', 20_000, 'the second lightpath to come up at its start');
+      expect(await lit(reserved.id)).toHaveLength(reserved.path.length);
+      await waitFor(async () => (await stateOf(active.id)) === 'RELEASED', 20_000, 'the first lightpath to go down at its end');
+      await waitFor(async () => (await stateOf(reserved.id)) === 'RELEASED', 20_000, 'the second lightpath to go down at its end');
+      const releasing = await sql.query(
+        `SELECT reservation_id, at FROM reservation_transitions WHERE to_state = 'RELEASING' AND reservation_id = ANY($1::uuid[])`,
+        [[active.id, reserved.id]],
+      );
+      for (const row of releasing.rows) {
+        const end = row.reservation_id === active.id ? active.end : reserved.end;
+        expect(new Date(row.at).getTime()).toBeGreaterThanOrEqual(new Date(end).getTime() - 50); // not early
+      }
+      expect(await lit(active.id)).toHaveLength(0);
+      expect(await lit(reserved.id)).toHaveLength(0);
+    } finally {
+      await terminate(second.child);
+    }
+  });
+
+  it('finishes a setup interrupted by SIGKILL: the reservation ends ACTIVE or FAILED and the network matches', async () => {
+    const first = await spawnService(env({ APN_EMULATOR_HOP_MS: '4000' }));
+    const tenant = await gqlOk(first.url!, token, 'mutation { createTenant(name: "Crash") { id } }');
+    const r = await book(first.url!, tenant.createTenant.id, 'OTE-HQ-100G-3', 'TAM-GDC-100G-1', 500, 120_000);
+    await waitFor(async () => (await stateOf(r.id)) === 'PROVISIONING', 15_000, 'setup to start');
+    first.child.kill('SIGKILL');
+    await new Promise((res) => first.child.once('exit', res));
+
+    const second = await spawnService(env({ APN_EMULATOR_HOP_MS: '100' }));
+    try {
+      const final = await waitFor(async () => {
+        const s = await stateOf(r.id);
+        return s === 'ACTIVE' || s === 'FAILED' ? s : null;
+      }, 60_000, 'the interrupted setup to finish');
+      const hops = await lit(r.id);
+      if (final === 'ACTIVE') {
+        expect(hops).toHaveLength(r.path.length);
+        expect(hops.every((h) => h.channel === r.channel)).toBe(true);
+      } else {
+        expect(hops).toHaveLength(0);
+      }
+    } finally {
+      await terminate(second.child);
+    }
+  });
+});
