@@ -1,5 +1,6 @@
 import { AuditResolver } from './audit/audit.resolver';
 import { DateTimeScalar } from './core/graphql/scalars';
+import { FaultsResolver } from './provisioning/faults';
 import { ReservationsResolver } from './reservations/reservations.resolver';
 import { TenancyResolver } from './tenancy/tenancy.resolver';
 import { EndpointResolver, LinkResolver, NodeResolver, SiteResolver, TopologyResolver } from './topology/topology.resolver';
@@ -14,6 +15,7 @@ export const GRAPHQL_RESOLVERS = [
   TenancyResolver,
   ReservationsResolver,
   AuditResolver,
+  FaultsResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

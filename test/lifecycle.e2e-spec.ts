@@ -1,5 +1,5 @@
 import { startTapiFixture, type TapiFixture } from '../src/provisioning/drivers/tapi/tapi-fixture';
-import { createTenantWithKey, endpointIds, gqlOk, RESERVE, startTestService, TestService, waitFor } from './support/service';
+import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, TestService, waitFor } from './support/service';
 
 /** Scheduled lifecycle: a delayed setup job at start and a delayed teardown job at end, through the emulator. */
 describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
@@ -122,5 +122,113 @@ describe('lightpath lifecycle through the TAPI driver (e2e, RESTCONF over HTTP t
     expect(fixture.services.has(r.id)).toBe(false);
     expect(fixture.requests.some((q) => q.method === 'POST')).toBe(true);
     expect(fixture.requests.some((q) => q.method === 'DELETE' && q.path.endsWith(path))).toBe(true);
+  });
+});
+
+describe('lightpath failures (e2e, emulator with injected faults)', () => {
+  let t: TestService;
+  let ep: Record<string, string>;
+  let tenant: { tenantId: string; token: string };
+  let ids: { links: Record<string, string>; nodes: Record<string, string> };
+
+  beforeAll(async () => {
+    t = await startTestService({
+      APN_MIN_DURATION_S: '1',
+      APN_EMULATOR_HOP_MS: '10',
+      APN_JOB_ATTEMPTS: '3',
+      APN_JOB_BACKOFF_MS: '100',
+      APN_RECONCILE_INTERVAL_S: '1',
+    });
+    ep = await endpointIds(t);
+    tenant = await createTenantWithKey(t, 'Faults');
+    const topo = await gqlOk(t.url, t.adminToken, '{ links { id code } nodes { id code } }');
+    ids = {
+      links: Object.fromEntries(topo.links.map((l: { id: string; code: string }) => [l.code, l.id])),
+      nodes: Object.fromEntries(topo.nodes.map((n: { id: string; code: string }) => [n.code, n.id])),
+    };
+  });
+  afterAll(() => t?.stop());
+
+  const inject = (input: Record<string, unknown>) =>
+    gqlOk(t.url, t.adminToken, 'mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind targetId remaining } }', { i: input });
+  const clear = (kind: string, targetId: string) =>
+    gqlOk(t.url, t.adminToken, 'mutation($k: FaultKind!, $id: ID!) { clearFault(kind: $k, targetId: $id) }', { k: kind, id: targetId });
+  const book = async (src: string, dst: string, startInMs: number, lengthMs: number) => {
+    const start = Date.now() + startInMs;
+    return (
+      await gqlOk(t.url, tenant.token, RESERVE, {
+        input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true,
+          start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
+      })
+    ).reserveLightpath;
+  };
+  const settle = (id: string, states: string[], what: string) =>
+    waitFor(async () => {
+      const s = (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state channel path { code } history { state reason } } }', { id }))
+        .reservation;
+      return states.includes(s.state) ? s : null;
+    }, 20_000, what);
+  const lit = async (id: string) => (await t.sql.query('SELECT link_id FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
+
+  it('routes around a link that is down when setup starts, replacing path and channel atomically', async () => {
+    const r = await book('OTE-HQ-100G-1', 'TAM-GDC-100G-1', 1000, 60_000);
+    expect(r.path.map((l: { code: string }) => l.code)).toEqual(['OTE-TAM']);
+    await inject({ kind: 'LINK_DOWN', linkId: ids.links['OTE-TAM'] });
+    try {
+      const s = await settle(r.id, ['ACTIVE', 'FAILED'], 'setup over another path');
+      expect(s.state).toBe('ACTIVE');
+      expect(s.path.map((l: { code: string }) => l.code)).toEqual(['OTE-SNG', 'SNG-TAM']);
+      expect(s.history.some((h: { reason: string }) => /rerouted around OTE-TAM/.test(h.reason))).toBe(true);
+      expect(await lit(r.id)).toHaveLength(2);
+      const allocated = await t.sql.query(
+        'SELECT l.code FROM link_allocations a JOIN links l ON l.id = a.link_id WHERE a.reservation_id = $1 ORDER BY 1',
+        [r.id],
+      );
+      expect(allocated.rows.map((x) => x.code)).toEqual(['OTE-SNG', 'SNG-TAM']);
+    } finally {
+      await clear('LINK_DOWN', ids.links['OTE-TAM']);
+      await gqlOk(t.url, tenant.token, 'mutation($id: ID!) { cancelReservation(id: $id) { state } }', { id: r.id });
+    }
+  });
+
+  it('ends FAILED with a readable reason when setup still fails after its retries, and frees the capacity', async () => {
+    await inject({ kind: 'NODE_FAILS', nodeId: ids.nodes['SRK'], count: 50 });
+    try {
+      const r = await book('SDI-LAB-100G-1', 'SRK-GDC-100G-1', 500, 60_000);
+      const s = await settle(r.id, ['FAILED', 'ACTIVE'], 'setup to give up');
+      expect(s.state).toBe('FAILED');
+      expect(s.history.at(-1).reason).toMatch(/setup failed after 3 attempt\(s\).*injected fault/);
+      const held = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [r.id]);
+      expect(held.rows[0].n).toBe(0);
+      expect(await lit(r.id)).toHaveLength(0);
+    } finally {
+      await clear('NODE_FAILS', ids.nodes['SRK']);
+    }
+  });
+
+  it('marks a failed teardown NEEDS_CLEANUP, and the reconciler cleans up once the network recovers', async () => {
+    const r = await book('SDI-LAB-100G-2', 'SRK-GDC-100G-2', 500, 2500);
+    await settle(r.id, ['ACTIVE'], 'ACTIVE');
+    await inject({ kind: 'NODE_FAILS', nodeId: ids.nodes['SDI'], count: 1000 });
+    let cleared = false;
+    try {
+      const stuck = await settle(r.id, ['NEEDS_CLEANUP'], 'teardown to give up');
+      expect(stuck.history.at(-1).reason).toMatch(/teardown failed/);
+      expect(await lit(r.id)).toHaveLength(r.path.length);
+      await clear('NODE_FAILS', ids.nodes['SDI']);
+      cleared = true;
+      const done = await settle(r.id, ['RELEASED'], 'the reconciler to clean up');
+      expect(done.history.at(-1).reason).toMatch(/cleaned up by the reconciler/);
+      expect(await lit(r.id)).toHaveLength(0);
+    } finally {
+      if (!cleared) await clear('NODE_FAILS', ids.nodes['SDI']);
+    }
+  });
+
+  it('refuses fault injection to a tenant', async () => {
+    const r = await gql(t.url, tenant.token, 'mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', {
+      i: { kind: 'LINK_DOWN', linkId: ids.links['OTE-TAM'] },
+    });
+    expect(r.errors![0].extensions.code).toBe('FORBIDDEN');
   });
 });

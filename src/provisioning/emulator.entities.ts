@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * Device state of the network emulator, kept in the database so that every worker and every restart sees
@@ -38,4 +38,24 @@ export class EmulatorCrossConnectEntity {
 
   @Column({ type: 'integer' })
   channel!: number;
+}
+
+export type EmulatorFaultKind = 'LINK_DOWN' | 'NODE_FAILS';
+
+/** An injected fault: a link down until cleared, or a node failing its next `remaining` operations. */
+@Entity({ name: 'emulator_faults' })
+@Check('emulator_faults_kind_check', `"kind" IN ('LINK_DOWN', 'NODE_FAILS')`)
+@Check('emulator_faults_remaining_check', `("kind" = 'NODE_FAILS') = ("remaining" IS NOT NULL) AND coalesce("remaining", 1) > 0`)
+export class EmulatorFaultEntity {
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'emulator_faults_pkey' })
+  kind!: EmulatorFaultKind;
+
+  @PrimaryColumn({ name: 'target_id', type: 'uuid', primaryKeyConstraintName: 'emulator_faults_pkey' })
+  targetId!: string;
+
+  @Column({ type: 'integer', nullable: true })
+  remaining!: number | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
 }

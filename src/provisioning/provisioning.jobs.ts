@@ -38,13 +38,21 @@ export class ProvisioningJobs implements OnModuleInit {
     // Resume a setup interrupted by a crash; anything else (cancelled, already up) needs nothing.
     if (!r || r.state !== S.PROVISIONING) return;
     try {
-      await this.driver.setupLightpath(await this.specOf(r));
+      await this.setupRoutingAroundDownLinks(r);
     } catch (error) {
       const retryable = !(error instanceof DriverError) || error.retryable;
       if (retryable && !meta.finalAttempt) throw error;
-      // Give up: roll back whatever hops were configured, then free the capacity with the reason.
-      await this.driver.teardownLightpath(id);
-      await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, `setup failed after ${meta.attempt} attempt(s): ${(error as Error).message}`);
+      // Give up: roll back whatever hops were configured, then free the capacity with the reason. If even
+      // the rollback fails, the hops may still be lit: NEEDS_CLEANUP, and the reconciler takes over.
+      const reason = `setup failed after ${meta.attempt} attempt(s): ${(error as Error).message}`;
+      try {
+        await this.driver.teardownLightpath(id);
+      } catch (rollbackError) {
+        await this.reservations.advance(id, [S.PROVISIONING], S.NEEDS_CLEANUP, `${reason}; rollback failed: ${(rollbackError as Error).message}`);
+        this.logger.warn({ reservationId: id, err: rollbackError }, 'lightpath setup failed and its rollback too; needs cleanup');
+        return;
+      }
+      await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, reason);
       this.logger.warn({ reservationId: id, err: error }, 'lightpath setup failed');
       return;
     }
@@ -69,6 +77,31 @@ export class ProvisioningJobs implements OnModuleInit {
       return;
     }
     await this.reservations.advance(id, [S.RELEASING, S.NEEDS_CLEANUP], S.RELEASED, 'lightpath torn down');
+  }
+
+  /**
+   * Sets the lightpath up; if the network reports links of its path down, books another path around them
+   * (the new path and channel replace the old allocations atomically) and tries that one.
+   */
+  private async setupRoutingAroundDownLinks(r: ReservationEntity): Promise<void> {
+    const avoid = new Set<string>();
+    let current = r;
+    for (;;) {
+      try {
+        await this.driver.setupLightpath(await this.specOf(current));
+        return;
+      } catch (error) {
+        const down = error instanceof DriverError ? (error.details.downLinkIds as string[] | undefined) : undefined;
+        if (!down || down.length === 0 || down.every((l) => avoid.has(l))) throw error;
+        for (const l of down) avoid.add(l);
+        const rerouted = await this.reservations.reroute(current.id, [...avoid]);
+        if (!rerouted) {
+          throw new DriverError(`${(error as Error).message}, and no other path has a channel free for the whole window`, false);
+        }
+        this.logger.warn({ reservationId: current.id, avoid: [...avoid] }, 'lightpath rerouted around down links');
+        current = rerouted;
+      }
+    }
   }
 
   /** Sets an ACTIVE reservation's lightpath up again (idempotent), e.g. after the network lost it. */

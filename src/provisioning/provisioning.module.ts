@@ -7,6 +7,7 @@ import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
 import { EmulatorDriver } from './drivers/emulator-driver';
 import { TapiDriver } from './drivers/tapi/tapi-driver';
 import { ProvisioningJobs } from './provisioning.jobs';
+import { FaultsResolver, FaultsService } from './faults';
 import { Reconciler } from './reconciler';
 
 function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
@@ -32,6 +33,8 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
     { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
     ProvisioningJobs,
     Reconciler,
+    FaultsService,
+    FaultsResolver,
   ],
 })
 export class ProvisioningModule {}

@@ -122,7 +122,12 @@ export class Reconciler implements OnModuleInit {
         this.logger.warn({ reservationId: r.id, err: error }, 'cleanup still failing; will retry');
         continue;
       }
-      await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], S.RELEASED, 'cleaned up by the reconciler');
+      // A lightpath that was never up ends FAILED (its setup failed); one that was up ends RELEASED.
+      const wasActive: unknown[] = await this.dataSource.query(
+        `SELECT 1 FROM reservation_transitions WHERE reservation_id = $1 AND to_state = 'ACTIVE' LIMIT 1`,
+        [r.id],
+      );
+      await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], wasActive.length > 0 ? S.RELEASED : S.FAILED, 'cleaned up by the reconciler');
       this.logger.warn({ reservationId: r.id }, 'repair: cleaned up after a failed teardown');
       repairs += 1;
     }

@@ -15,18 +15,25 @@ export async function loadOccupancy(
   m: EntityManager,
   window: Window,
   endpointIds: string[],
-  options: { prepared?: boolean } = {},
+  options: { prepared?: boolean; excludeReservationId?: string } = {},
 ): Promise<Occupancy> {
-  const rows = await queryPrepared<{ link_id: string | null; endpoint_id: string | null; channel: number | null; start: number; end: number }>(
+  const rows = await queryPrepared<{
+    reservation_id: string;
+    link_id: string | null;
+    endpoint_id: string | null;
+    channel: number | null;
+    start: number;
+    end: number;
+  }>(
     m,
     options.prepared ?? false,
-    'apn_occupancy_v1',
-    `SELECT link_id, NULL::uuid AS endpoint_id, channel,
+    'apn_occupancy_v2',
+    `SELECT reservation_id, link_id, NULL::uuid AS endpoint_id, channel,
             (extract(epoch FROM lower(during)) * 1000)::float8 AS start,
             (extract(epoch FROM upper(during)) * 1000)::float8 AS "end"
        FROM link_allocations WHERE during && $1::tstzrange
      UNION ALL
-     SELECT NULL, endpoint_id, NULL,
+     SELECT reservation_id, NULL, endpoint_id, NULL,
             (extract(epoch FROM lower(during)) * 1000)::float8,
             (extract(epoch FROM upper(during)) * 1000)::float8
        FROM endpoint_allocations WHERE endpoint_id = ANY($2::uuid[]) AND during && $1::tstzrange`,
@@ -34,6 +41,7 @@ export async function loadOccupancy(
   );
   const occupancy = new Occupancy();
   for (const r of rows) {
+    if (r.reservation_id === options.excludeReservationId) continue;
     if (r.link_id) occupancy.addLinkBooking({ linkId: r.link_id, channel: r.channel as number, start: r.start, end: r.end });
     else if (r.endpoint_id) occupancy.addEndpointBooking({ endpointId: r.endpoint_id, start: r.start, end: r.end });
   }

@@ -331,6 +331,54 @@ export class ReservationsService {
     });
   }
 
+  /**
+   * Moves a reservation that is being set up onto another path (and channel) that avoids `avoidLinkIds`,
+   * replacing its link allocations atomically. Returns the updated reservation, or null when no other path
+   * has a channel free for the whole window.
+   */
+  async reroute(id: string, avoidLinkIds: readonly string[]): Promise<ReservationEntity | null> {
+    // Read before the transaction: inside it, only its own connection may be used (on the embedded engine a
+    // second connection would wait for this transaction to end).
+    const snapshot = await this.topology.snapshot();
+    return this.dataSource.transaction(async (m) => {
+      const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const r = rows[0];
+      if (!r || r.state !== ReservationState.PROVISIONING) return null;
+      const source = snapshot.endpoints.get(r.sourceEndpointId);
+      const destination = snapshot.endpoints.get(r.destinationEndpointId);
+      const from = source && snapshot.nodeOfEndpoint(source);
+      const to = destination && snapshot.nodeOfEndpoint(destination);
+      if (!from || !to) return null;
+      const window = { start: r.startAt.getTime(), end: r.endAt.getTime() };
+      const occupancy = await loadOccupancy(m, window, [], { excludeReservationId: id });
+      const path = snapshot.pathComputer.computePath({ from, to, window, occupancy, excludeLinkIds: new Set(avoidLinkIds) });
+      if (!path) return null;
+      const previous = { path: r.pathLinkIds, channel: r.channel };
+      await m.query('DELETE FROM link_allocations WHERE reservation_id = $1', [id]);
+      await m.query(
+        `INSERT INTO link_allocations (reservation_id, link_id, channel, during)
+         SELECT $1, l, $2, $3::tstzrange FROM unnest($4::uuid[]) AS l`,
+        [id, path.channel, tstzrange(r.startAt, r.endAt), [...path.linkIds].sort()],
+      );
+      await m.query(
+        'UPDATE reservations SET path_link_ids = $2::uuid[], channel = $3, distance_km = $4, updated_at = now() WHERE id = $1',
+        [id, path.linkIds, path.channel, path.distanceKm],
+      );
+      Object.assign(r, { pathLinkIds: path.linkIds, channel: path.channel, distanceKm: path.distanceKm });
+      const codes = (ids: readonly string[]) => ids.map((l) => snapshot.links.get(l)?.code ?? l).join(' ');
+      await this.recordTransition(m, r, r.state, r.state, SYSTEM_ACTOR,
+        `rerouted around ${codes(avoidLinkIds)}: now ${codes(path.linkIds)} on channel ${path.channel}`);
+      await this.audit.append(m, {
+        actor: SYSTEM_ACTOR,
+        action: 'reservation.rerouted',
+        entityType: 'reservation',
+        entityId: id,
+        data: { avoid: [...avoidLinkIds], from: previous, to: { path: path.linkIds, channel: path.channel } },
+      });
+      return r;
+    });
+  }
+
   async find(id: string): Promise<ReservationEntity | null> {
     return this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
   }

@@ -40,6 +40,9 @@ const EnvSchema = z
     APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
     APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
     APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100).default(12),
+    APN_JOB_ATTEMPTS: intFrom('APN_JOB_ATTEMPTS', 1, 100).default(8),
+    APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000).default(1000),
+    APN_RECONCILE_INTERVAL_S: intFrom('APN_RECONCILE_INTERVAL_S', 1, 86_400).default(30),
     APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500).default(20),
     APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
     APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
@@ -82,6 +85,9 @@ export interface AppConfig {
   readonly holdTtlSeconds: number;
   readonly minDurationSeconds: number;
   readonly bookingAttempts: number;
+  readonly jobAttempts: number;
+  readonly jobBackoffMs: number;
+  readonly reconcileIntervalSeconds: number;
   readonly dbPoolSize: number;
   readonly maxQueryDepth: number;
   readonly maxQueryComplexity: number;
@@ -125,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     holdTtlSeconds: e.APN_HOLD_TTL_S,
     minDurationSeconds: e.APN_MIN_DURATION_S,
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,
+    jobAttempts: e.APN_JOB_ATTEMPTS,
+    jobBackoffMs: e.APN_JOB_BACKOFF_MS,
+    reconcileIntervalSeconds: e.APN_RECONCILE_INTERVAL_S,
     dbPoolSize: e.APN_DB_POOL_SIZE,
     maxQueryDepth: e.APN_MAX_QUERY_DEPTH,
     maxQueryComplexity: e.APN_MAX_QUERY_COMPLEXITY,

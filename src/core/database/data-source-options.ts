@@ -17,7 +17,12 @@ import {
 import { Foundation1763700000000 } from '../../../migrations/1763700000000-Foundation';
 import { AuditChainLinkedAfterCommit1763800000000 } from '../../../migrations/1763800000000-AuditChainLinkedAfterCommit';
 import { ApnEmulator1763900000000 } from '../../../migrations/1763900000000-ApnEmulator';
-import { EmulatorCrossConnectEntity, EmulatorLitChannelEntity } from '../../provisioning/emulator.entities';
+import { EmulatorFaults1764000000000 } from '../../../migrations/1764000000000-EmulatorFaults';
+import {
+  EmulatorCrossConnectEntity,
+  EmulatorFaultEntity,
+  EmulatorLitChannelEntity,
+} from '../../provisioning/emulator.entities';
 
 export const ENTITIES = [
   NodeEntity,
@@ -34,10 +39,11 @@ export const ENTITIES = [
   AuditEntryEntity,
   EmulatorLitChannelEntity,
   EmulatorCrossConnectEntity,
+  EmulatorFaultEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
-export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000, ApnEmulator1763900000000];
+export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000, ApnEmulator1763900000000, EmulatorFaults1764000000000];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

@@ -1,16 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue, type JobsOptions } from 'bullmq';
 import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './job-catalogue';
+import { APP_CONFIG, type AppConfig } from '../config/config';
 import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
 
-/** Retries with exponential backoff by default; failed jobs are kept for inspection. */
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 14 * 24 * 3600 },
-};
 
 /**
  * Producer side of the queues. Callers enqueue only after the transaction that justifies a job has
@@ -20,8 +14,20 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export class JobQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
   private readonly queues = new Map<QueueName, Queue>();
+  /** Retries with exponential backoff by default; failed jobs are kept for inspection. */
+  private readonly defaultJobOptions: JobsOptions;
 
-  constructor(@Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection) {}
+  constructor(
+    @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.defaultJobOptions = {
+      attempts: config.jobAttempts,
+      backoff: { type: 'exponential', delay: config.jobBackoffMs },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 14 * 24 * 3600 },
+    };
+  }
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
@@ -29,7 +35,7 @@ export class JobQueue implements OnApplicationShutdown {
       queue = new Queue(name, {
         connection: this.queueConnection.connection,
         prefix: this.queueConnection.prefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: this.defaultJobOptions,
       });
       queue.on('error', (error) => this.logger.error({ err: error, queue: name }, 'queue connection error'));
       this.queues.set(name, queue);
@@ -84,7 +90,7 @@ export class JobQueue implements OnApplicationShutdown {
     const recurring: Array<[JobName, number]> = [
       [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
-      [JobName.Reconcile, 30_000],
+      [JobName.Reconcile, this.config.reconcileIntervalSeconds * 1000],
     ];
     for (const [name, every] of recurring) {
       await this.queue(JOB_QUEUE[name]).upsertJobScheduler(

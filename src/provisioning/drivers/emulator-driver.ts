@@ -19,6 +19,15 @@ export class EmulatorDriver implements ApnDriver {
   async setupLightpath(spec: LightpathSpec): Promise<LightpathStatus> {
     const existing = await this.getLightpath(spec.id);
     if (existing?.state === 'UP' && existing.configuredLinkIds.length === spec.linkIds.length) return existing;
+    const down: Array<{ target_id: string }> = await this.dataSource.query(
+      `SELECT target_id FROM emulator_faults WHERE kind = 'LINK_DOWN' AND target_id = ANY($1::uuid[])`,
+      [spec.linkIds],
+    );
+    if (down.length > 0) {
+      const downLinkIds = down.map((d) => d.target_id);
+      throw new DriverError(`link(s) ${downLinkIds.join(', ')} of the path are down`, false, { downLinkIds });
+    }
+    await this.failIfNodeFaulty(spec.nodeIds);
     // Devices are configured one hop after another, as a controller would.
     await sleep(this.hopMs * spec.linkIds.length);
     try {
@@ -55,6 +64,11 @@ export class EmulatorDriver implements ApnDriver {
   }
 
   async teardownLightpath(id: string): Promise<void> {
+    const nodes: Array<{ node_id: string }> = await this.dataSource.query(
+      'SELECT node_id FROM emulator_cross_connects WHERE lightpath_id = $1',
+      [id],
+    );
+    await this.failIfNodeFaulty(nodes.map((n) => n.node_id));
     await sleep(this.hopMs * (await this.configuredLinks(id)).length);
     await this.dataSource.transaction(async (m) => {
       await m.query('DELETE FROM emulator_lit_channels WHERE lightpath_id = $1', [id]);
@@ -72,6 +86,27 @@ export class EmulatorDriver implements ApnDriver {
       'SELECT DISTINCT lightpath_id FROM emulator_lit_channels UNION SELECT DISTINCT lightpath_id FROM emulator_cross_connects',
     );
     return rows.map((r) => r.lightpath_id);
+  }
+
+  /** A node with an injected NODE_FAILS fault fails this operation and counts one failure off. */
+  private async failIfNodeFaulty(nodeIds: readonly string[]): Promise<void> {
+    if (nodeIds.length === 0) return;
+    const failed: string | null = await this.dataSource.transaction(async (m) => {
+      const rows: Array<{ target_id: string; remaining: number }> = await m.query(
+        `SELECT target_id, remaining FROM emulator_faults WHERE kind = 'NODE_FAILS' AND target_id = ANY($1::uuid[])
+          ORDER BY target_id LIMIT 1 FOR UPDATE`,
+        [nodeIds],
+      );
+      const fault = rows[0];
+      if (!fault) return null;
+      if (fault.remaining > 1) {
+        await m.query(`UPDATE emulator_faults SET remaining = remaining - 1 WHERE kind = 'NODE_FAILS' AND target_id = $1`, [fault.target_id]);
+      } else {
+        await m.query(`DELETE FROM emulator_faults WHERE kind = 'NODE_FAILS' AND target_id = $1`, [fault.target_id]);
+      }
+      return fault.target_id;
+    });
+    if (failed) throw new DriverError(`node ${failed} failed the operation (injected fault)`, true, { nodeId: failed });
   }
 
   private async configuredLinks(id: string): Promise<string[]> {
