@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { baseEnv, createScratchDatabase, gqlOk, spawnService, terminate, waitFor } from './support/service';
@@ -80,6 +81,63 @@ describeOnServer('recovery from crashes and from losing the queue', () => {
       await terminate(second.child);
     }
   });
+
+  it('lets several worker processes share the queues without double-acting', async () => {
+    const api = await spawnService(env({ APN_ROLE: 'api' }));
+    const workers = [await spawnService(env({ APN_ROLE: 'worker' })), await spawnService(env({ APN_ROLE: 'worker' }))];
+    try {
+      const tenant = await gqlOk(api.url!, token, 'mutation { createTenant(name: "Two workers") { id } }');
+      // Eight lightpaths at once: the most the 8-channel AOM–HKD span carries.
+      const sources = ['OTE-HQ-100G-1', 'OTE-HQ-100G-2', 'OTE-HQ-100G-3', 'OTE-HQ-100G-4', 'SDI-LAB-100G-1', 'SDI-LAB-100G-2', 'SDI-LAB-100G-3', 'SDI-LAB-100G-4'];
+      const pairs = sources.map((src, i) => [src, `ISK-GDC-100G-${i + 1}`]);
+      const booked = [];
+      for (const [src, dst] of pairs) booked.push(await book(api.url!, tenant.createTenant.id, src, dst, 1500 + booked.length * 100, 2000));
+      for (const r of booked) await waitFor(async () => (await stateOf(r.id)) === 'RELEASED', 30_000, `reservation ${r.id} to be released`);
+      for (const r of booked) {
+        const history = await sql.query('SELECT to_state FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [r.id]);
+        expect(history.rows.map((h) => h.to_state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+        expect(await lit(r.id)).toHaveLength(0);
+      }
+    } finally {
+      for (const w of workers) expect(await terminate(w.child)).toBe(0);
+      await terminate(api.child);
+    }
+  });
+
+  it('running a setup or teardown job a second time changes nothing', async () => {
+    const svc = await spawnService(env());
+    const queue = new Queue('provisioning', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: 'recovery' });
+    try {
+      const tenant = await gqlOk(svc.url!, token, 'mutation { createTenant(name: "Twice") { id } }');
+      const r = await book(svc.url!, tenant.createTenant.id, 'SDI-LAB-100G-1', 'SRK-GDC-100G-1', 500, 60_000);
+      await waitFor(async () => (await stateOf(r.id)) === 'ACTIVE', 15_000, 'ACTIVE');
+      const before = await snapshotOf(r.id);
+      const again = await queue.add('setup', { reservationId: r.id }, { jobId: `${r.id}.setup-again` });
+      await waitFor(async () => (await again.getState()) === 'completed', 15_000, 'the repeated setup job');
+      expect(await snapshotOf(r.id)).toEqual(before);
+
+      await gqlOk(svc.url!, token, 'mutation($id: ID!) { cancelReservation(id: $id) { state } }', { id: r.id });
+      await waitFor(async () => (await stateOf(r.id)) === 'RELEASED', 15_000, 'RELEASED');
+      const released = await snapshotOf(r.id);
+      const teardown = await queue.add('teardown', { reservationId: r.id }, { jobId: `${r.id}.teardown-again` });
+      await waitFor(async () => (await teardown.getState()) === 'completed', 15_000, 'the repeated teardown job');
+      expect(await snapshotOf(r.id)).toEqual(released);
+    } finally {
+      await queue.close();
+      await terminate(svc.child);
+    }
+  });
+
+  /** What a job could change: the state, the history, the allocations, what the network has lit. */
+  async function snapshotOf(id: string) {
+    const [state, history, allocations, hops] = await Promise.all([
+      stateOf(id),
+      sql.query('SELECT to_state, reason FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [id]),
+      sql.query('SELECT link_id, channel FROM link_allocations WHERE reservation_id = $1 ORDER BY link_id', [id]),
+      sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1 ORDER BY link_id', [id]),
+    ]);
+    return { state, history: history.rows, allocations: allocations.rows, hops: hops.rows };
+  }
 
   it('finishes a setup interrupted by SIGKILL: the reservation ends ACTIVE or FAILED and the network matches', async () => {
     const first = await spawnService(env({ APN_EMULATOR_HOP_MS: '4000' }));
