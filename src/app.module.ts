@@ -8,6 +8,7 @@ import { errorFormatter, graphqlContext, protectionRules } from './core/graphql/
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
+import { MetricsController } from './core/metrics/metrics.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
 import { ProvisioningModule } from './provisioning/provisioning.module';
@@ -44,7 +45,7 @@ export class ApiModule {
         ...(options.withWorker ? [WorkerProcessorsModule] : []),
       ],
       providers: [DateTimeScalar, { provide: APP_FILTER, useClass: PassThroughGqlFilter }],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
     };
   }
 }

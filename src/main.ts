@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
 import { INestApplicationContext, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,6 +10,7 @@ import { AppConfig, ConfigError, loadConfig } from './core/config/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
 import { registerAuthentication } from './core/http-hooks';
+import { MetricsService } from './core/metrics/metrics.service';
 import { AuthService } from './tenancy/auth.service';
 import { seedIfEmpty } from './topology/seed';
 
@@ -48,6 +50,16 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       app.useLogger(app.get(Logger));
       await seedIfEmpty(app, config);
       await app.init();
+      if (config.metricsPort) {
+        // A worker has no API; it serves only /metrics, for Prometheus to scrape its job timings.
+        const metricsServer = await serveWorkerMetrics(app.get(MetricsService), config.metricsPort, config.host);
+        const closeApp = app.close.bind(app);
+        app.close = async () => {
+          await new Promise<void>((r) => metricsServer.close(() => r()));
+          await closeApp();
+        };
+        say(`worker metrics at http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}/metrics`);
+      }
     } else {
       const http = await NestFactory.create<NestFastifyApplication>(
         ApiModule.forRoot(runtime, { withWorker: config.role === 'all' }),
@@ -91,6 +103,23 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
         await embedded?.stop();
       })()),
   };
+}
+
+function serveWorkerMetrics(metrics: MetricsService, port: number, host: string): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    metrics.render().then(
+      ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
+      () => response.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolvePromise(server));
+  });
 }
 
 async function main(): Promise<void> {

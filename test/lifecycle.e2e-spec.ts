@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { startTapiFixture, type TapiFixture } from '../src/provisioning/drivers/tapi/tapi-fixture';
 import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, TestService, waitFor } from './support/service';
 
@@ -230,5 +231,43 @@ describe('lightpath failures (e2e, emulator with injected faults)', () => {
       i: { kind: 'LINK_DOWN', linkId: ids.links['OTE-TAM'] },
     });
     expect(r.errors![0].extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('metrics', () => {
+  it('exposes reservations by state, queue depth, job timings, setup durations and reconciler repairs on GET /metrics', async () => {
+    const t = await startTestService({ APN_MIN_DURATION_S: '1', APN_EMULATOR_HOP_MS: '10', APN_RECONCILE_INTERVAL_S: '1' });
+    try {
+      const ep = await endpointIds(t);
+      const tenant = await createTenantWithKey(t, 'Metrics');
+      const start = Date.now() + 800;
+      const r = (
+        await gqlOk(t.url, tenant.token, RESERVE, {
+          input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['SNG-DC-100G-1'], rateGbps: 100, autoCommit: true,
+            start: new Date(start).toISOString(), end: new Date(start + 1500).toISOString() },
+        })
+      ).reserveLightpath;
+      await waitFor(async () => {
+        const s = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state } }', { id: r.id });
+        return s.reservation.state === 'RELEASED';
+      }, 15_000, 'RELEASED');
+      // An orphan on the network for the reconciler to find.
+      await t.sql.query(`INSERT INTO emulator_lit_channels (link_id, channel, lightpath_id, lit_at) SELECT id, 95, gen_random_uuid(), now() FROM links LIMIT 1`);
+      await waitFor(async () => (await t.sql.query('SELECT count(*)::int AS n FROM emulator_lit_channels')).rows[0].n === 0, 10_000, 'the orphan to be removed');
+
+      const res = await request(t.url).get('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/text\/plain/);
+      const value = (pattern: RegExp) => Number(pattern.exec(res.text)?.[1] ?? NaN);
+      expect(value(/^apn_reservations\{state="RELEASED"\} (\d+)/m)).toBe(1);
+      expect(value(/^apn_reservations\{state="ACTIVE"\} (\d+)/m)).toBe(0);
+      expect(res.text).toMatch(/^apn_queue_jobs\{queue="provisioning",state="delayed"\} \d+/m);
+      expect(value(/^apn_job_duration_seconds_count\{job="setup",outcome="completed"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+      expect(value(/^apn_job_duration_seconds_count\{job="teardown",outcome="completed"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+      expect(value(/^apn_lightpath_setup_seconds_count\{driver="emulator"\} (\d+)/m)).toBe(1);
+      expect(value(/^apn_reconciler_repairs_total\{kind="orphan-lightpath"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await t.stop();
+    }
   });
 });

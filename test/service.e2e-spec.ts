@@ -137,7 +137,8 @@ describe('the service process', () => {
     const db = await createScratchDatabase(serverUrl as string);
     const shared = { DATABASE_URL: db.url, APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
     const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
-    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker' }));
+    const metricsPort = String(20000 + Math.floor(Math.random() * 20000));
+    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker', APN_METRICS_PORT: metricsPort }));
     try {
       expect(worker.url).toBeNull();
       const token = shared.APN_ADMIN_TOKEN;
@@ -160,6 +161,10 @@ describe('the service process', () => {
       }
       await sql.end();
       expect(state).toBe('EXPIRED'); // expired by the worker process: the api process runs no processors
+      // The worker has no API, but serves its own job metrics.
+      const metrics = await request(`http://127.0.0.1:${metricsPort}`).get('/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).toMatch(/^apn_job_duration_seconds_count\{job="hold-expiry",outcome="completed"\} [1-9]/m);
       expect(await terminate(worker.child)).toBe(0);
     } finally {
       await terminate(api.child);

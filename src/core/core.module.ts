@@ -6,6 +6,7 @@ import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
 import { JobHandlers } from './queue/job-handlers';
+import { MetricsService } from './metrics/metrics.service';
 import { JobQueue } from './queue/job-queue.service';
 import { createQueueConnection, type QueueConnection } from './queue/queue-connection';
 import { QUEUE_CONNECTION } from './queue/queue.tokens';
@@ -62,8 +63,9 @@ export class CoreModule {
         },
         JobQueue,
         JobHandlers,
+        MetricsService,
       ],
-      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService],
     };
   }
 }

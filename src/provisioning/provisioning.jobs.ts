@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { JobMeta, JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
+import { MetricsService } from '../core/metrics/metrics.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationsService } from '../reservations/reservations.service';
@@ -25,6 +26,7 @@ export class ProvisioningJobs implements OnModuleInit {
     private readonly reservations: ReservationsService,
     private readonly topology: TopologyService,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
@@ -37,6 +39,7 @@ export class ProvisioningJobs implements OnModuleInit {
     const r = step.reservation;
     // Resume a setup interrupted by a crash; anything else (cancelled, already up) needs nothing.
     if (!r || r.state !== S.PROVISIONING) return;
+    const setupTimer = this.metrics.setupDuration.startTimer({ driver: this.driver.name });
     try {
       await this.setupRoutingAroundDownLinks(r);
     } catch (error) {
@@ -57,7 +60,8 @@ export class ProvisioningJobs implements OnModuleInit {
       return;
     }
     const up = await this.reservations.advance(id, [S.PROVISIONING], S.ACTIVE, `lightpath up on channel ${r.channel}`);
-    if (!up.moved) {
+    if (up.moved) setupTimer();
+    else {
       // Cancelled while the devices were being configured: its teardown may already have run, so make sure
       // nothing stays lit on the network.
       await this.driver.teardownLightpath(id);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
+import { MetricsService } from '../core/metrics/metrics.service';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationsService } from '../reservations/reservations.service';
@@ -43,6 +44,7 @@ export class Reconciler implements OnModuleInit {
     private readonly reservations: ReservationsService,
     private readonly provisioning: ProvisioningJobs,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
+    private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
@@ -100,6 +102,7 @@ export class Reconciler implements OnModuleInit {
       if (now && [S.PROVISIONING, S.ACTIVE, S.RELEASING, S.NEEDS_CLEANUP].includes(now.state)) continue;
       await this.driver.teardownLightpath(id);
       this.logger.warn({ lightpathId: id }, 'repair: tore down a lightpath no reservation wants');
+      this.metrics.reconcilerRepairs.inc({ kind: 'orphan-lightpath' });
       repairs += 1;
     }
     for (const r of live.filter((x) => x.state === S.ACTIVE)) {
@@ -107,6 +110,7 @@ export class Reconciler implements OnModuleInit {
       if (actual?.state === 'UP') continue;
       await this.provisioning.relight(r.id);
       this.logger.warn({ reservationId: r.id, found: actual?.state ?? 'nothing' }, 'repair: set an ACTIVE lightpath up again');
+      this.metrics.reconcilerRepairs.inc({ kind: 'missing-lightpath' });
       repairs += 1;
     }
     return repairs;
@@ -129,6 +133,7 @@ export class Reconciler implements OnModuleInit {
       );
       await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], wasActive.length > 0 ? S.RELEASED : S.FAILED, 'cleaned up by the reconciler');
       this.logger.warn({ reservationId: r.id }, 'repair: cleaned up after a failed teardown');
+      this.metrics.reconcilerRepairs.inc({ kind: 'cleanup' });
       repairs += 1;
     }
     return repairs;

@@ -30,6 +30,7 @@ const EnvSchema = z
       .regex(/^[A-Za-z0-9_-]{1,40}$/, 'APN_QUEUE_PREFIX must be 1-40 letters, digits, _ or -')
       .default('apn'),
     APN_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    APN_METRICS_PORT: intFrom('APN_METRICS_PORT', 1, 65535).optional(),
     APN_ADMIN_TOKEN: z.string().min(16, 'APN_ADMIN_TOKEN must be at least 16 characters').optional(),
     APN_SEED: z.enum(['reference', 'none']).optional(),
     APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
@@ -76,6 +77,7 @@ export interface AppConfig {
   readonly redisUrl: string | undefined;
   readonly queuePrefix: string;
   readonly role: Role;
+  readonly metricsPort: number | undefined;
   readonly adminToken: string | undefined;
   readonly seed: 'reference' | 'none';
   readonly driver: 'emulator' | 'tapi';
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     redisUrl: e.REDIS_URL,
     queuePrefix: e.APN_QUEUE_PREFIX,
     role: e.APN_ROLE,
+    metricsPort: e.APN_METRICS_PORT,
     adminToken: e.APN_ADMIN_TOKEN,
     seed: e.APN_SEED ?? (e.DATABASE_URL ? 'none' : 'reference'),
     driver: e.APN_DRIVER,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { UnrecoverableError, Worker } from 'bullmq';
 import { QueueName } from './job-catalogue';
 import { JobHandlers } from './job-handlers';
+import { MetricsService } from '../metrics/metrics.service';
 import { JobQueue } from './job-queue.service';
 import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
@@ -19,6 +20,7 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
     private readonly handlers: JobHandlers,
     private readonly jobQueue: JobQueue,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -31,7 +33,15 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
           const handler = this.handlers.get(job.name);
           if (!handler) throw new UnrecoverableError(`No handler for job ${job.name}`);
           const attempt = job.attemptsMade + 1;
-          await handler(job.data, { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
+          const timer = this.metrics.jobDuration.startTimer({ job: job.name });
+          try {
+            await handler(job.data, { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
+            timer({ outcome: 'completed' });
+          } catch (error) {
+            timer({ outcome: 'failed' });
+            this.metrics.jobFailures.inc({ job: job.name });
+            throw error;
+          }
         },
         {
           connection: this.queueConnection.connection,
