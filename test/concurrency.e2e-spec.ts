@@ -7,11 +7,14 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
   let tenant: { tenantId: string; token: string };
 
   beforeAll(async () => {
-    t = await startTestService();
+    t = await startTestService({ LOG_LEVEL: 'warn' });
     ep = await endpointIds(t);
     tenant = await createTenantWithKey(t, 'Concurrent Corp');
   });
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    process.stderr.write(`SERVICE OUTPUT:\n${t?.output().slice(-6000)}\n`);
+    await t?.stop();
+  });
 
   it('50 concurrent bookings of one endpoint pair and window: exactly one succeeds, the rest get NO_CAPACITY', async () => {
     const input = { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(3) };

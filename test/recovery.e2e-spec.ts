@@ -106,7 +106,8 @@ describeOnServer('recovery from crashes and from losing the queue', () => {
 
   it('running a setup or teardown job a second time changes nothing', async () => {
     const svc = await spawnService(env());
-    const queue = new Queue('provisioning', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: 'recovery' });
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('provisioning', { connection, prefix: 'recovery' });
     try {
       const tenant = await gqlOk(svc.url!, token, 'mutation { createTenant(name: "Twice") { id } }');
       const r = await book(svc.url!, tenant.createTenant.id, 'SDI-LAB-100G-1', 'SRK-GDC-100G-1', 500, 60_000);
@@ -124,6 +125,7 @@ describeOnServer('recovery from crashes and from losing the queue', () => {
       expect(await snapshotOf(r.id)).toEqual(released);
     } finally {
       await queue.close();
+      await connection.quit(); // the queue does not close a connection it was given
       await terminate(svc.child);
     }
   });
