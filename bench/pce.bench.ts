@@ -6,6 +6,7 @@
  * Run: npx tsc -p tsconfig.build.json --outDir /tmp/pce-build && node /tmp/pce-build/bench/pce.bench.js
  */
 import referenceTopology from '../src/topology/reference-topology.json';
+import { graphFromDocument } from '../src/topology/pce/document-graph';
 import {
   EndpointBooking,
   LinkBooking,
@@ -103,14 +104,7 @@ const foundRatio = (results: unknown[]) => results.filter((r) => r !== null).len
 
 function benchReference(out: Record<string, number>): void {
   const rnd = seededRandom(11);
-  const nodes: PceNode[] = referenceTopology.nodes.map((n) => ({ id: n.code }));
-  const links: PceLink[] = referenceTopology.links.map((l) => ({
-    id: l.code,
-    a: l.a,
-    b: l.b,
-    lengthKm: l.lengthKm,
-    channelCount: l.channelCount,
-  }));
+  const { nodes, links } = graphFromDocument(referenceTopology);
   const pce = new PathComputer(nodes, links);
   const nodeOf = new Map(referenceTopology.sites.map((s) => [s.code, s.node]));
   const endpointsBySite = new Map<string, string[]>();

@@ -1,22 +1,14 @@
 import referenceTopology from '../reference-topology.json';
+import { graphFromDocument } from './document-graph';
 import { Occupancy } from './occupancy';
 import { PathComputer } from './path-computer';
-import { PceLink, Window } from './types';
+import { Window } from './types';
 
 const HOUR = 3_600_000;
 const window: Window = { start: Date.UTC(2025, 0, 6, 9), end: Date.UTC(2025, 0, 6, 17) };
 
-const links: PceLink[] = referenceTopology.links.map((l) => ({
-  id: l.code,
-  a: l.a,
-  b: l.b,
-  lengthKm: l.lengthKm,
-  channelCount: l.channelCount,
-}));
-const pce = new PathComputer(
-  referenceTopology.nodes.map((n) => ({ id: n.code })),
-  links,
-);
+const { nodes, links } = graphFromDocument(referenceTopology);
+const pce = new PathComputer(nodes, links);
 const endpointsAt = (site: string) => referenceTopology.endpoints.filter((e) => e.site === site).map((e) => e.code);
 
 /** Shortest simple path length by exhaustive search, independent of the engine's Dijkstra/Yen. */
