@@ -101,12 +101,12 @@ export function benchServerUrl(): string {
   return process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
 
-function benchRedisUrl(): string {
+export function benchRedisUrl(): string {
   return process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 }
 
 /** Password-free form of a connection URL, for printing. */
-function redact(url: string): string {
+export function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
 
@@ -124,7 +124,7 @@ export async function postgresUnreachable(url = benchServerUrl(), timeoutMs = 30
   }
 }
 
-async function redisReachable(url: string): Promise<boolean> {
+export async function redisReachable(url: string): Promise<boolean> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2000,
@@ -185,7 +185,7 @@ interface GqlResponse<T> {
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 
-async function gql<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function gql<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -198,7 +198,7 @@ async function gql<T>(url: string, token: string, query: string, variables: Reco
   return body.data;
 }
 
-interface EndpointRow {
+export interface EndpointRow {
   id: string;
   code: string;
   rateGbps: number;
@@ -359,7 +359,7 @@ class SqlProfile {
 }
 
 /** The service under load, wherever it runs. */
-interface BenchService {
+export interface BenchService {
   readonly url: string;
   readonly adminToken: string;
   /** The separate service process; null when the service runs in this process. */
@@ -392,7 +392,7 @@ const STOP_GRACE_MS = 15_000;
  * other output (nothing at LOG_LEVEL=silent) is relayed with a [service] prefix. Keeps the last lines of
  * output to explain a failed start.
  */
-class ChildService implements BenchService {
+export class ChildService implements BenchService {
   readonly pid: number;
   readonly ready: Promise<void>;
   url = '';
@@ -489,10 +489,123 @@ class ChildService implements BenchService {
   }
 }
 
+/**
+ * One benchmark run's scratch resources on a PostgreSQL server: the database apn_bench_<suffix>, the queue
+ * prefix of the same name (with Redis) and the admin token of the service started on them. `close()` stops
+ * the attached service, drops the database and deletes the prefix's Redis keys. Ctrl-C or SIGTERM does the
+ * same (killing the service) and exits 130; the service never outlives this process.
+ */
+export class ScratchRun {
+  readonly suffix = randomBytes(6).toString('hex');
+  readonly database = `apn_bench_${this.suffix}`;
+  readonly queuePrefix = `apn_bench_${this.suffix}`;
+  readonly adminToken = randomBytes(24).toString('base64url');
+  readonly databaseUrl: string;
+  /** The service on this run's database, stopped by close() and killed on a signal or at exit. */
+  service: BenchService | null = null;
+
+  private readonly killService = () => this.service?.kill();
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    const pid = this.service?.pid;
+    console.error(`  ${signal}: ${pid ? `killing the service (pid ${pid}), ` : ''}dropping ${this.database} and exiting`);
+    this.killService();
+    void this.dropScratch(true).finally(() => process.exit(130));
+  };
+
+  private constructor(
+    readonly serverUrl: string,
+    /** Redis of the run's queues; null for BullMQ on PostgreSQL. */
+    readonly redisUrl: string | null,
+  ) {
+    this.databaseUrl = withDatabase(serverUrl, this.database);
+  }
+
+  static async open(serverUrl: string, redisUrl: string | null): Promise<ScratchRun> {
+    const run = new ScratchRun(serverUrl, redisUrl);
+    await adminQuery(serverUrl, `CREATE DATABASE "${run.database}"`);
+    process.on('exit', run.killService);
+    process.once('SIGINT', run.onSignal);
+    process.once('SIGTERM', run.onSignal);
+    return run;
+  }
+
+  /**
+   * The service's settings on this run's database and queues: reference topology, API and worker in one
+   * process, an ephemeral port; `extra` adds or overrides. BENCH_LOG_LEVEL=error shows the service's log,
+   * e.g. the cause behind an INTERNAL error.
+   */
+  serviceEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return {
+      DATABASE_URL: this.databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      APN_SEED: 'reference',
+      APN_ROLE: 'all',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      APN_DATA_DIR: 'memory',
+      APN_ADMIN_TOKEN: this.adminToken,
+      APN_QUEUE_PREFIX: this.queuePrefix,
+      ...(this.redisUrl ? { REDIS_URL: this.redisUrl } : {}),
+      ...extra,
+    };
+  }
+
+  /**
+   * Starts `node dist/src/main.js` with `env` as this run's service and waits until it listens. Only the
+   * service's own settings reach it, plus what Node itself may need; NODE_OPTIONS passes through (e.g.
+   * --cpu-prof for a profile of the service).
+   */
+  async startChild(env: NodeJS.ProcessEnv): Promise<ChildService> {
+    const childEnv: NodeJS.ProcessEnv = { ...env };
+    for (const name of ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS']) {
+      if (process.env[name] !== undefined) childEnv[name] = process.env[name];
+    }
+    const child = new ChildService(childEnv, this.adminToken);
+    this.service = child;
+    await child.ready;
+    return child;
+  }
+
+  /** Stops the service (if any), then drops the database and the run's queue keys. */
+  async close(): Promise<void> {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    const running = this.service;
+    if (running) await running.stop().catch((error: unknown) => console.error(`  stopping the service failed: ${String(error)}`));
+    process.removeListener('exit', this.killService);
+    await this.dropScratch(false);
+  }
+
+  private async dropScratch(quiet: boolean): Promise<void> {
+    await adminQuery(this.serverUrl, `DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`).then(
+      () => quiet || console.log(`  dropped ${this.database}`),
+      (error: unknown) => quiet || console.error(`  could not drop ${this.database}: ${(error as Error).message}; drop it by hand`),
+    );
+    if (this.redisUrl) await deleteRedisKeys(this.redisUrl, this.queuePrefix);
+  }
+}
+
+/** A tenant named `name` and a TENANT API key for it; returns the key's secret. */
+export async function createTenantKey(url: string, adminToken: string, name: string, label: string): Promise<string> {
+  const { createTenant } = await gql<{ createTenant: { id: string } }>(
+    url,
+    adminToken,
+    'mutation($name: String!) { createTenant(name: $name) { id } }',
+    { name },
+  );
+  const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
+    url,
+    adminToken,
+    'mutation($tenantId: ID!, $label: String!) { createApiKey(role: TENANT, tenantId: $tenantId, label: $label) { secret } }',
+    { tenantId: createTenant.id, label },
+  );
+  return createApiKey.secret;
+}
+
 let clockTicks: number | null = null;
 
 /** CPU time (user + system, all threads) of a process, in ms, from /proc/<pid>/stat; null when unreadable. */
-function processCpuMs(pid: number): number | null {
+export function processCpuMs(pid: number): number | null {
   if (clockTicks === null) {
     try {
       clockTicks = Number(execSync('getconf CLK_TCK', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()) || 100;
@@ -512,7 +625,7 @@ function processCpuMs(pid: number): number | null {
 }
 
 /** Machine-wide CPU time in clock ticks from /proc/stat (all cores): busy, and total including idle and iowait. */
-function machineCpuTicks(): { busy: number; iowait: number; total: number; cores: number } | null {
+export function machineCpuTicks(): { busy: number; iowait: number; total: number; cores: number } | null {
   try {
     const stat = readFileSync('/proc/stat', 'utf8');
     const [user, nice, system, idle, iowait, irq, softirq, steal] = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
@@ -639,7 +752,7 @@ async function cannon(
   };
 }
 
-const ms = (n: number) => `${n.toFixed(1)} ms`;
+export const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 export async function runBookingBench(): Promise<Record<string, number>> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -649,12 +762,10 @@ export async function runBookingBench(): Promise<Record<string, number>> {
   const unreachable = await postgresUnreachable(serverUrl);
   if (unreachable) throw new Error(unreachable);
 
-  const suffix = randomBytes(6).toString('hex');
-  const database = `apn_bench_${suffix}`;
-  const databaseUrl = withDatabase(serverUrl, database);
   const redisUrl = benchRedisUrl();
   const useRedis = await redisReachable(redisUrl);
-  const queuePrefix = `apn_bench_${suffix}`;
+  const scratch = await ScratchRun.open(serverUrl, useRedis ? redisUrl : null);
+  const { suffix, database, databaseUrl, queuePrefix } = scratch;
 
   console.log(`Booking benchmark: ${CONNECTIONS} connections, ${seconds} s of reserveLightpath(autoCommit), goal ≥ ${GOAL_RPS} reservations/s with p99 ≤ ${GOAL_P99_MS} ms`);
   console.log(`  PostgreSQL: scratch database ${database} on ${redact(serverUrl)}`);
@@ -669,56 +780,14 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       : '  mode: separate processes: autocannon here, the service in a child process (node dist/src/main.js); both share the machine’s cores with PostgreSQL',
   );
 
-  await adminQuery(serverUrl, `CREATE DATABASE "${database}"`);
-  let service: BenchService | null = null;
-  // Whatever happens to this process, the child service must not outlive it.
-  const killService = () => service?.kill();
-  process.on('exit', killService);
-  // Interrupted (Ctrl-C, timeout): kill the service, still drop the scratch database and the run's queue keys.
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`  ${signal}: ${service?.pid ? `killing the service (pid ${service.pid}), ` : ''}dropping ${database} and exiting`);
-    killService();
-    void adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
-      .catch(() => undefined)
-      .then(() => (useRedis ? deleteRedisKeys(redisUrl, queuePrefix) : 0))
-      .finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   let monitor: Client | null = null;
   const out: Record<string, number> = {};
   const sql = new SqlProfile();
   if (inProcess) sql.install(() => monitor);
   try {
-    const adminToken = randomBytes(24).toString('base64url');
-    const env: NodeJS.ProcessEnv = {
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      APN_SEED: 'reference',
-      APN_ROLE: 'all',
-      // BENCH_LOG_LEVEL=error shows the service's log, e.g. the cause behind an INTERNAL error.
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
-      APN_DATA_DIR: 'memory',
-      APN_DB_POOL_SIZE: '40',
-      APN_ADMIN_TOKEN: adminToken,
-      APN_QUEUE_PREFIX: queuePrefix,
-    };
-    if (useRedis) env.REDIS_URL = redisUrl;
+    const env = scratch.serviceEnv({ APN_DB_POOL_SIZE: '40' });
     const bootStart = performance.now();
-    if (inProcess) {
-      service = await startInProcessService(env);
-    } else {
-      // Only the service's own settings (as in-process, where startService sees nothing else), plus what
-      // Node itself may need; NODE_OPTIONS passes through (e.g. --cpu-prof for a profile of the service).
-      const childEnv: NodeJS.ProcessEnv = { ...env };
-      for (const name of ['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS']) {
-        if (process.env[name] !== undefined) childEnv[name] = process.env[name];
-      }
-      const child = new ChildService(childEnv, adminToken);
-      service = child;
-      await child.ready;
-    }
+    const service = inProcess ? (scratch.service = await startInProcessService(env)) : await scratch.startChild(env);
     const url = service.url;
     const serverPid = service.pid;
     console.log(`  service up in ${ms(performance.now() - bootStart)} at ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
@@ -727,20 +796,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     };
 
     // Tenant, key and the endpoint pairs.
-    const admin = service.adminToken;
-    const { createTenant } = await gql<{ createTenant: { id: string } }>(
-      url,
-      admin,
-      'mutation($name: String!) { createTenant(name: $name) { id } }',
-      { name: `bench-${suffix}` },
-    );
-    const { createApiKey } = await gql<{ createApiKey: { secret: string } }>(
-      url,
-      admin,
-      'mutation($tenantId: ID!) { createApiKey(role: TENANT, tenantId: $tenantId, label: "booking benchmark") { secret } }',
-      { tenantId: createTenant.id },
-    );
-    const token = createApiKey.secret;
+    const token = await createTenantKey(url, service.adminToken, `bench-${suffix}`, 'booking benchmark');
     const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, token, '{ endpoints { id code rateGbps site { code } } }');
     const pairs: Array<{ source: EndpointRow; destination: EndpointRow }> = [];
     for (const source of endpoints) {
@@ -1039,23 +1095,16 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     }
     return out;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
     sql.uninstall();
-    const running = service as BenchService | null;
-    if (running) await running.stop().catch((error: unknown) => console.error(`  stopping the service failed: ${String(error)}`));
-    process.removeListener('exit', killService);
     if (monitor) await monitor.end().catch(() => undefined);
-    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).then(
-      () => console.log(`  dropped ${database}`),
-      (error: unknown) => console.error(`  could not drop ${database}: ${(error as Error).message}; drop it by hand`),
-    );
-    if (useRedis) await deleteRedisKeys(redisUrl, queuePrefix);
+    await scratch.close();
   }
 }
 
-if (require.main === module) {
-  runBookingBench().then(
+/** Runs a benchmark when `entry` is the program's entry point: exits 0 when it finishes, 1 (printing why) when it fails. */
+export function runIfMain(entry: NodeJS.Module, bench: () => Promise<unknown>): void {
+  if (require.main !== entry) return;
+  bench().then(
     () => process.exit(0),
     (e) => {
       console.error(e);
@@ -1063,3 +1112,5 @@ if (require.main === module) {
     },
   );
 }
+
+runIfMain(module, runBookingBench);

@@ -1,12 +1,16 @@
 /**
  * Runs every benchmark and prints a summary table: the PCE micro-benchmark, then the booking throughput
- * benchmark (skipped, with the reason, when PostgreSQL is not reachable).
+ * benchmark, the lightpath setup overhead benchmark and the metering benchmark (each skipped, with the
+ * reason, when PostgreSQL is not reachable).
  *
  * Run: npm run bench   (= npm run build && node dist/bench/run.js)
- * Environment: BENCH_SECONDS (booking run length, default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL.
+ * Environment: BENCH_SECONDS (booking run length, default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL, and
+ * the setup benchmark's BENCH_SETUP_* (see bench/setup.bench.ts).
  */
 import { benchServerUrl, postgresUnreachable, runBookingBench } from './booking.bench';
+import { runMeteringBench } from './metering.bench';
 import { runPceBench } from './pce.bench';
+import { runSetupBench } from './setup.bench';
 
 function heading(title: string): void {
   console.log('');
@@ -33,19 +37,27 @@ async function main(): Promise<number> {
     console.error(`PCE benchmark failed: ${(error as Error).stack ?? String(error)}`);
   }
 
-  heading('Booking benchmark');
-  const unreachable = await postgresUnreachable(benchServerUrl());
-  if (unreachable) {
-    const message = `${unreachable}. Skipping the booking benchmark: it needs a real PostgreSQL server ` +
-      '(set BENCH_DATABASE_URL to one whose user may CREATE DATABASE).';
-    console.log(message);
-    skipped.push('booking (PostgreSQL not reachable)');
-  } else {
+  // The benchmarks that run the service on a scratch database of a real PostgreSQL server.
+  const onPostgres: Array<[string, string, () => Promise<Record<string, number>>]> = [
+    ['booking', 'Booking benchmark', runBookingBench],
+    ['setup', 'Setup overhead benchmark', runSetupBench],
+    ['metering', 'Metering benchmark', runMeteringBench],
+  ];
+  for (const [bench, title, runBench] of onPostgres) {
+    heading(title);
+    const unreachable = await postgresUnreachable(benchServerUrl());
+    if (unreachable) {
+      const message = `${unreachable}. Skipping the ${title.toLowerCase()}: it needs a real PostgreSQL server ` +
+        '(set BENCH_DATABASE_URL to one whose user may CREATE DATABASE).';
+      console.log(message);
+      skipped.push(`${bench} (PostgreSQL not reachable)`);
+      continue;
+    }
     try {
-      for (const [name, value] of Object.entries(await runBookingBench())) figures.push(['booking', name, value]);
+      for (const [name, value] of Object.entries(await runBench())) figures.push([bench, name, value]);
     } catch (error) {
       failed = true;
-      console.error(`Booking benchmark failed: ${(error as Error).stack ?? String(error)}`);
+      console.error(`${title} failed: ${(error as Error).stack ?? String(error)}`);
     }
   }
 

@@ -4,20 +4,35 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
-import { errorFormatter, graphqlContext, protectionRules } from './core/graphql/graphql-options';
+import { MeteringModule } from './metering/metering.module';
+import { errorFormatter, graphqlContext, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
 import { MetricsController } from './core/metrics/metrics.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
+import { PlanningModule } from './planning/planning.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
 import { ReservationsModule } from './reservations/reservations.module';
+import { StorageModule } from './storage/storage.module';
+import { AuthService } from './tenancy/auth.service';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { TopologyModule } from './topology/topology.module';
 
 /** The capabilities, identical in every role. */
-const DOMAIN_MODULES = [AuditModule, TenancyModule, TopologyModule, ReservationsModule, ProvisioningModule];
+const DOMAIN_MODULES = [
+  AuditModule,
+  TenancyModule,
+  TopologyModule,
+  ReservationsModule,
+  StorageModule,
+  ProvisioningModule,
+  PlanningModule,
+  WebhooksModule,
+  MeteringModule,
+];
 
 @Module({ providers: [JobWorker] })
 class WorkerProcessorsModule {}
@@ -31,16 +46,21 @@ export class ApiModule {
       imports: [
         CoreModule.forRoot(runtime),
         ...DOMAIN_MODULES,
-        GraphQLModule.forRoot<MercuriusDriverConfig>({
+        GraphQLModule.forRootAsync<MercuriusDriverConfig>({
           driver: MercuriusDriver,
-          path: '/graphql',
-          graphiql: false,
-          autoSchemaFile: true,
-          sortSchema: true,
-          buildSchemaOptions: { dateScalarMode: 'isoDate' },
-          context: graphqlContext,
-          validationRules: protectionRules(runtime.config),
-          errorFormatter,
+          imports: [TenancyModule],
+          inject: [AuthService],
+          useFactory: (auth: AuthService): MercuriusDriverConfig => ({
+            path: '/graphql',
+            graphiql: false,
+            autoSchemaFile: true,
+            sortSchema: true,
+            buildSchemaOptions: { dateScalarMode: 'isoDate' },
+            context: graphqlContext,
+            subscription: subscriptionOptions(auth),
+            validationRules: protectionRules(runtime.config),
+            errorFormatter,
+          }),
         }),
         ...(options.withWorker ? [WorkerProcessorsModule] : []),
       ],

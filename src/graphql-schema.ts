@@ -1,7 +1,18 @@
 import { AuditResolver } from './audit/audit.resolver';
 import { DateTimeScalar } from './core/graphql/scalars';
+import { PlanningResolver } from './planning/planning.resolver';
+import { WebhookResolver } from './webhooks/webhook.resolver';
+import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { ReservationsResolver } from './reservations/reservations.resolver';
+import {
+  DatasetResolver,
+  GpuAllocationResolver,
+  GpuClusterResolver,
+  MountResolver,
+  StorageResolver,
+  StorageSystemResolver,
+} from './storage/storage.resolver';
 import { TenancyResolver } from './tenancy/tenancy.resolver';
 import { EndpointResolver, LinkResolver, NodeResolver, SiteResolver, TopologyResolver } from './topology/topology.resolver';
 
@@ -16,6 +27,15 @@ export const GRAPHQL_RESOLVERS = [
   ReservationsResolver,
   AuditResolver,
   FaultsResolver,
+  StorageResolver,
+  StorageSystemResolver,
+  DatasetResolver,
+  GpuClusterResolver,
+  GpuAllocationResolver,
+  MountResolver,
+  PlanningResolver,
+  WebhookResolver,
+  MeteringResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

@@ -27,6 +27,22 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
   const lit = async (id: string) =>
     (await t.sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
 
+  it('brings up a lightpath whose window starts as the previous one on its channel ends', async () => {
+    const base = Date.now() + 1500;
+    const w = (from: number, to: number) => ({ start: new Date(base + from).toISOString(), end: new Date(base + to).toISOString() });
+    const a = await book('SDI-LAB-100G-5', 'ISK-GDC-100G-5', w(0, 2000));
+    const b = await book('SDI-LAB-100G-6', 'ISK-GDC-100G-6', w(2000, 4000));
+    // Half-open windows meet: the same path and channel, A's teardown and B's setup due at the same instant.
+    expect(b.channel).toBe(a.channel);
+    expect(b.path.map((l: { code: string }) => l.code)).toEqual(a.path.map((l: { code: string }) => l.code));
+    const up = await waitFor(async () => {
+      const s = await stateOf(b.id);
+      return ['ACTIVE', 'FAILED', 'RELEASED'].includes(s.state) ? s : null;
+    }, 20_000, 'B to come up');
+    expect(up.history.map((h: { state: string }) => h.state)).toContain('ACTIVE');
+    expect((await stateOf(a.id)).state).toBe('RELEASED');
+  });
+
   it('comes up at start and goes down at end: RESERVED → PROVISIONING → ACTIVE → RELEASING → RELEASED', async () => {
     const r = await book('SDI-LAB-100G-1', 'ISK-GDC-100G-1', soon(1500, 3000));
     const active = await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');

@@ -11,6 +11,8 @@ export function registerAuthentication(fastify: FastifyInstance, auth: AuthServi
   fastify.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const path = request.url.split('?')[0];
     if (path !== '/graphql') return;
+    // A WebSocket (subscriptions) may authenticate in its connection_init message instead of a header.
+    if (request.headers.upgrade?.toLowerCase() === 'websocket' && request.headers.authorization === undefined) return;
     try {
       (request as FastifyRequest & { principal: unknown }).principal = await auth.authenticate(request.headers.authorization);
     } catch (error) {

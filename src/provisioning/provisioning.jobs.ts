@@ -5,6 +5,7 @@ import { MetricsService } from '../core/metrics/metrics.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationsService } from '../reservations/reservations.service';
+import { MountsService } from '../storage/mounts.service';
 import { frequencyThz } from '../topology/pce';
 import { TopologyService } from '../topology/topology.service';
 import { APN_DRIVER, ApnDriver, DriverError, LightpathSpec } from './drivers/apn-driver';
@@ -27,6 +28,7 @@ export class ProvisioningJobs implements OnModuleInit {
     private readonly topology: TopologyService,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
     private readonly metrics: MetricsService,
+    private readonly mounts: MountsService,
   ) {}
 
   onModuleInit(): void {
@@ -56,11 +58,15 @@ export class ProvisioningJobs implements OnModuleInit {
         return;
       }
       await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, reason);
+      await this.mounts.failAllFor(id, `lightpath failed: ${reason}`);
       this.logger.warn({ reservationId: id, err: error }, 'lightpath setup failed');
       return;
     }
     const up = await this.reservations.advance(id, [S.PROVISIONING], S.ACTIVE, `lightpath up on channel ${r.channel}`);
-    if (up.moved) setupTimer();
+    if (up.moved) {
+      setupTimer();
+      await this.mounts.onLightpathActive(id);
+    }
     else {
       // Cancelled while the devices were being configured: its teardown may already have run, so make sure
       // nothing stays lit on the network.
@@ -72,6 +78,8 @@ export class ProvisioningJobs implements OnModuleInit {
     const step = await this.reservations.advance(id, [S.ACTIVE, S.PROVISIONING], S.RELEASING, 'window ended');
     const r = step.reservation;
     if (!r || (r.state !== S.RELEASING && r.state !== S.NEEDS_CLEANUP)) return;
+    // Storage first: every mount on the lightpath is detached and its copies purged while the path is up.
+    await this.mounts.detachAllFor(id, 'lightpath released');
     try {
       await this.driver.teardownLightpath(id);
     } catch (error) {
@@ -89,12 +97,23 @@ export class ProvisioningJobs implements OnModuleInit {
    */
   private async setupRoutingAroundDownLinks(r: ReservationEntity): Promise<void> {
     const avoid = new Set<string>();
+    const released = new Set<string>();
     let current = r;
     for (;;) {
       try {
         await this.driver.setupLightpath(await this.specOf(current));
         return;
       } catch (error) {
+        // The channel's previous holder may be a lightpath whose window ended at this lightpath's start, its
+        // teardown not yet run: windows are half-open, so the two legitimately meet. Release it now, then try
+        // again. A holder still inside its window would be a control-plane bug: that error stands.
+        const owner = error instanceof DriverError ? (error.details.owner as string | undefined) : undefined;
+        if (owner && !released.has(owner) && (await this.windowEnded(owner))) {
+          released.add(owner);
+          this.logger.log({ reservationId: current.id, previous: owner }, 'releasing the channel’s previous lightpath, whose window has ended');
+          await this.teardown(owner, { jobId: `${owner}.${JobName.LightpathTeardown}`, attempt: 1, finalAttempt: false });
+          continue;
+        }
         const down = error instanceof DriverError ? (error.details.downLinkIds as string[] | undefined) : undefined;
         if (!down || down.length === 0 || down.every((l) => avoid.has(l))) throw error;
         for (const l of down) avoid.add(l);
@@ -106,6 +125,11 @@ export class ProvisioningJobs implements OnModuleInit {
         current = rerouted;
       }
     }
+  }
+
+  private async windowEnded(reservationId: string): Promise<boolean> {
+    const holder = await this.reservations.find(reservationId);
+    return holder !== null && holder.endAt.getTime() <= Date.now();
   }
 
   /** Sets an ACTIVE reservation's lightpath up again (idempotent), e.g. after the network lost it. */

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { ReservationsModule } from '../reservations/reservations.module';
+import { StorageModule } from '../storage/storage.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { TopologyModule } from '../topology/topology.module';
 import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
 import { EmulatorDriver } from './drivers/emulator-driver';
@@ -28,7 +30,7 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
 }
 
 @Module({
-  imports: [ReservationsModule, TopologyModule],
+  imports: [ReservationsModule, StorageModule, TopologyModule, WebhooksModule],
   providers: [
     { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
     ProvisioningJobs,

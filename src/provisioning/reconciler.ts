@@ -7,6 +7,8 @@ import { JobQueue } from '../core/queue/job-queue.service';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationsService } from '../reservations/reservations.service';
 import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
+import { MountsService } from '../storage/mounts.service';
+import { WebhookService } from '../webhooks/webhook.service';
 import { ProvisioningJobs } from './provisioning.jobs';
 
 const S = ReservationState;
@@ -30,7 +32,9 @@ export interface ReconcileReport {
  *  - every reservation that still has a step ahead gets its job, with its deterministic id, so a queue
  *    that lost its contents is rebuilt and an existing job is left alone;
  *  - every ACTIVE lightpath the network lacks is set up again, and every lightpath the network holds that
- *    no reservation wants is torn down; NEEDS_CLEANUP reservations are retried until the network is clean.
+ *    no reservation wants is torn down; NEEDS_CLEANUP reservations are retried until the network is clean;
+ *  - mounts are brought in line with their lightpaths (see MountsService.sweep), and webhook deliveries
+ *    still PENDING get their job back.
  * Each repair is logged.
  */
 @Injectable()
@@ -45,6 +49,8 @@ export class Reconciler implements OnModuleInit {
     private readonly provisioning: ProvisioningJobs,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
     private readonly metrics: MetricsService,
+    private readonly mounts: MountsService,
+    private readonly webhooks: WebhookService,
   ) {}
 
   onModuleInit(): void {
@@ -61,7 +67,10 @@ export class Reconciler implements OnModuleInit {
     );
     let jobsEnsured = 0;
     for (const r of live) jobsEnsured += await this.ensureJobs(r);
-    const repairs = (await this.repairNetwork(live)) + (await this.cleanUp(live));
+    await this.webhooks.sweep();
+    const mountRepairs = await this.mounts.sweep();
+    if (mountRepairs > 0) this.metrics.reconcilerRepairs.inc({ kind: 'mount' }, mountRepairs);
+    const repairs = (await this.repairNetwork(live)) + (await this.cleanUp(live)) + mountRepairs;
     return { jobsEnsured, repairs };
   }
 

@@ -93,3 +93,14 @@ export class Availability {
   earliestPath!: Link[] | null;
   @Field(() => Int, { nullable: true }) earliestChannel!: number | null;
 }
+
+@ObjectType({ description: 'A reservation changed state: the transition, and the reservation as it is now.' })
+export class ReservationUpdate {
+  @Field(() => ID) reservationId!: string;
+  @Field(() => ReservationState, { description: 'The state this transition entered.' }) state!: ReservationState;
+  @Field(() => ReservationState, { nullable: true }) previousState!: ReservationState | null;
+  @Field({ description: 'When the transition was committed.' }) at!: Date;
+  @Field() reason!: string;
+  @Field(() => Reservation, { description: 'The reservation when this event is delivered (it may have moved on since).' })
+  reservation!: Reservation;
+}

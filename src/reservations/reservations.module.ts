@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { TopologyModule } from '../topology/topology.module';
 import { AvailabilityService } from './availability.service';
 import { HoldExpiryJobs } from './hold-expiry.jobs';
+import { ReservationEvents } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
 import { ReservationsService } from './reservations.service';
 
 @Module({
   imports: [TopologyModule],
-  providers: [ReservationsService, ReservationQueries, AvailabilityService, ReservationsResolver, HoldExpiryJobs],
-  exports: [ReservationsService],
+  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs],
+  exports: [ReservationsService, ReservationQueries],
 })
 export class ReservationsModule {}

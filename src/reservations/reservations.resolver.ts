@@ -1,10 +1,11 @@
-import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import type DataLoader from 'dataloader';
 import { pageSize } from '../core/graphql/pagination';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { AvailabilityService } from './availability.service';
+import { ReservationEvents, ReservationUpdate as ReservationUpdateEvent } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import {
   Availability,
@@ -12,6 +13,7 @@ import {
   Reservation,
   ReservationConnection,
   ReservationTransition,
+  ReservationUpdate,
   ReserveLightpathInput,
 } from './reservation.models';
 import { ReservationState } from './reservation-state';
@@ -21,6 +23,10 @@ interface LoaderContext {
   loaders?: { history?: DataLoader<string, ReservationTransition[]> };
 }
 
+interface SubscriptionContext extends LoaderContext {
+  principal?: Principal;
+}
+
 @Resolver(() => Reservation)
 @Roles(Role.OPERATOR, Role.TENANT)
 export class ReservationsResolver {
@@ -28,6 +34,7 @@ export class ReservationsResolver {
     private readonly booking: ReservationsService,
     private readonly queries: ReservationQueries,
     private readonly availabilityService: AvailabilityService,
+    private readonly events: ReservationEvents,
   ) {}
 
   @Mutation(() => Reservation, { description: 'Books a lightpath: HELD for APN_HOLD_TTL_S, or RESERVED with autoCommit.' })
@@ -81,6 +88,37 @@ export class ReservationsResolver {
   @Query(() => Availability, { description: 'How many lightpaths fit in a window, and the earliest start at which one fits.' })
   async availability(@Args('input') input: AvailabilityInput): Promise<Availability> {
     return this.availabilityService.availability(input);
+  }
+
+  @Subscription(() => ReservationUpdate, {
+    description:
+      'Every state transition of your reservations as it commits, whichever process made it (graphql-ws at ' +
+      '/graphql; authenticate with `{ "authorization": "Bearer <token>" }` as the connection_init payload). ' +
+      'Narrow it to one reservation with `id`; operators may narrow it to one tenant.',
+    async resolve(this: ReservationsResolver, update: ReservationUpdateEvent, _args: unknown, context: SubscriptionContext) {
+      // One context serves the whole subscription: start each event with fresh loaders, not stale history.
+      context.loaders = {};
+      const reservation = await this.queries.get(context.principal!, update.reservationId);
+      return {
+        reservationId: update.reservationId,
+        state: update.state,
+        previousState: update.previousState,
+        at: new Date(update.at),
+        reason: update.reason,
+        reservation: await this.queries.toModel(reservation),
+      } satisfies ReservationUpdate;
+    },
+  })
+  async reservationUpdated(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID, nullable: true }) id?: string,
+    @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
+  ): Promise<AsyncIterableIterator<ReservationUpdateEvent>> {
+    if (id) await this.queries.get(principal, id); // NOT_FOUND unless it is the caller's
+    const ownTenant = principal.role === Role.TENANT ? principal.tenantId : (tenantId ?? null);
+    return this.events.subscribe(
+      (u) => (ownTenant === null || u.tenantId === ownTenant) && (!id || u.reservationId === id),
+    );
   }
 
   @ResolveField(() => [ReservationTransition])

@@ -11,22 +11,23 @@ const ROLES_KEY = 'apn:roles';
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 
 export interface RequestContext {
-  principal: Principal;
+  principal?: Principal;
+  /** Why a WebSocket's connection_init token was refused; its subscriptions fail with this error. */
+  authError?: AppError;
 }
 
-function principalOf(context: ExecutionContext): Principal | undefined {
-  if (context.getType<string>() === 'graphql') {
-    return GqlExecutionContext.create(context).getContext<RequestContext>().principal;
-  }
-  return (context.switchToHttp().getRequest() as { principal?: Principal }).principal;
+/** The authenticated caller, or the reason there is none. */
+function principalOf(context: ExecutionContext): Principal {
+  const ctx: RequestContext =
+    context.getType<string>() === 'graphql'
+      ? GqlExecutionContext.create(context).getContext<RequestContext>()
+      : (context.switchToHttp().getRequest() as RequestContext);
+  if (ctx.principal) return ctx.principal;
+  throw ctx.authError ?? new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated: send the header Authorization: Bearer <token> (on a WebSocket, or the connection_init payload { "authorization": "Bearer <token>" }).');
 }
 
 /** The authenticated caller of the current GraphQL operation. */
-export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const principal = principalOf(context);
-  if (!principal) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated.');
-  return principal;
-});
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => principalOf(context));
 
 @Injectable()
 export class RolesGuard implements CanActivate {
@@ -36,7 +37,6 @@ export class RolesGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (!roles || roles.length === 0) return true;
     const principal = principalOf(context);
-    if (!principal) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated.');
     if (!roles.includes(principal.role)) {
       throw new AppError(
         ErrorCode.FORBIDDEN,

@@ -37,6 +37,9 @@ const EnvSchema = z
     APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20),
     APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
     APN_TAPI_TOKEN: z.string().min(1).optional(),
+    APN_STORAGE_DRIVER: z.enum(['emulator']).default('emulator'),
+    // The storage emulator copies this many times faster than the real throughput, so tests need not wait hours.
+    APN_STORAGE_SPEEDUP: intFrom('APN_STORAGE_SPEEDUP', 1, 1_000_000_000).default(1),
     // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
     APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
     APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
@@ -84,6 +87,8 @@ export interface AppConfig {
   readonly emulatorHopMs: number;
   readonly tapiUrl: string | undefined;
   readonly tapiToken: string | undefined;
+  readonly storageDriver: 'emulator';
+  readonly storageSpeedup: number;
   readonly holdTtlSeconds: number;
   readonly minDurationSeconds: number;
   readonly bookingAttempts: number;
@@ -131,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     emulatorHopMs: e.APN_EMULATOR_HOP_MS,
     tapiUrl: e.APN_TAPI_URL,
     tapiToken: e.APN_TAPI_TOKEN,
+    storageDriver: e.APN_STORAGE_DRIVER,
+    storageSpeedup: e.APN_STORAGE_SPEEDUP,
     holdTtlSeconds: e.APN_HOLD_TTL_S,
     minDurationSeconds: e.APN_MIN_DURATION_S,
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,

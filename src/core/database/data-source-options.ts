@@ -18,11 +18,33 @@ import { Foundation1763700000000 } from '../../../migrations/1763700000000-Found
 import { AuditChainLinkedAfterCommit1763800000000 } from '../../../migrations/1763800000000-AuditChainLinkedAfterCommit';
 import { ApnEmulator1763900000000 } from '../../../migrations/1763900000000-ApnEmulator';
 import { EmulatorFaults1764000000000 } from '../../../migrations/1764000000000-EmulatorFaults';
+import { ReservationUpdatedNotify1764100000000 } from '../../../migrations/1764100000000-ReservationUpdatedNotify';
+import { Storage1764200000000 } from '../../../migrations/1764200000000-Storage';
+import { ReferenceOverrides1764250000000 } from '../../../migrations/1764250000000-ReferenceOverrides';
+import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhooks';
+import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
+import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
   EmulatorFaultEntity,
   EmulatorLitChannelEntity,
 } from '../../provisioning/emulator.entities';
+
+import { ReferenceOverrideEntity } from '../../planning/reference-override.entity';
+import { WebhookDeliveryEntity, WebhookSubscriptionEntity } from '../../webhooks/webhook.entities';
+import {
+  DatasetCustodyEntity,
+  DatasetEntity,
+  EmulatorNfsExportEntity,
+  EmulatorStorageCopyEntity,
+  GpuAllocationEntity,
+  GpuClusterEntity,
+  GpuNodeAllocationEntity,
+  GpuNodeEntity,
+  MountEntity,
+  MountTransitionEntity,
+  StorageSystemEntity,
+} from '../../storage/storage.entities';
 
 export const ENTITIES = [
   NodeEntity,
@@ -40,10 +62,37 @@ export const ENTITIES = [
   EmulatorLitChannelEntity,
   EmulatorCrossConnectEntity,
   EmulatorFaultEntity,
+  StorageSystemEntity,
+  DatasetEntity,
+  GpuClusterEntity,
+  GpuNodeEntity,
+  GpuAllocationEntity,
+  GpuNodeAllocationEntity,
+  MountEntity,
+  MountTransitionEntity,
+  DatasetCustodyEntity,
+  EmulatorStorageCopyEntity,
+  EmulatorNfsExportEntity,
+  ReferenceOverrideEntity,
+  WebhookSubscriptionEntity,
+  WebhookDeliveryEntity,
+  UsageEventEntity,
+  RateCardEntity,
+  UsageDailyTotalEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
-export const MIGRATIONS = [Foundation1763700000000, AuditChainLinkedAfterCommit1763800000000, ApnEmulator1763900000000, EmulatorFaults1764000000000];
+export const MIGRATIONS = [
+  Foundation1763700000000,
+  AuditChainLinkedAfterCommit1763800000000,
+  ApnEmulator1763900000000,
+  EmulatorFaults1764000000000,
+  ReservationUpdatedNotify1764100000000,
+  Storage1764200000000,
+  ReferenceOverrides1764250000000,
+  Metering1764300000000,
+  Webhooks1764400000000,
+];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
   return {

@@ -4,8 +4,9 @@ import type { FastifyRequest } from 'fastify';
 import { ASTVisitor, FragmentDefinitionNode, GraphQLError, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
 import depthLimit from 'graphql-depth-limit';
 import { randomUUID } from 'node:crypto';
+import type { AuthService } from '../../tenancy/auth.service';
 import type { AppConfig } from '../config/config';
-import { ErrorCode } from '../errors/app-error';
+import { AppError, ErrorCode } from '../errors/app-error';
 
 const logger = new Logger('GraphQL');
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
@@ -13,6 +14,30 @@ const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 /** What each resolver sees as its context. `principal` was set by the authentication hook. */
 export function graphqlContext(request: FastifyRequest): Record<string, unknown> {
   return { principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {} };
+}
+
+/**
+ * Subscriptions over graphql-ws on /graphql. Browsers cannot set headers on a WebSocket, so the token may
+ * come as the connection_init payload (`{ "authorization": "Bearer <token>" }`); a token in the upgrade
+ * request's Authorization header (checked by the authentication hook) works too. With a wrong token, or
+ * none, every subscription on the connection fails with UNAUTHENTICATED and the reason (Mercurius would
+ * otherwise close the socket without a code or a word a client could show).
+ */
+export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDriverConfig['subscription']> {
+  return {
+    context: (_socket, request) => ({ principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {} }),
+    onConnect: async ({ payload }) => {
+      const header = payload?.authorization ?? payload?.Authorization;
+      if (header === undefined) return true;
+      try {
+        return { principal: await auth.authenticate(String(header)) };
+      } catch (error) {
+        if (error instanceof AppError) return { principal: undefined, authError: error };
+        throw error;
+      }
+    },
+    keepAlive: 30_000,
+  };
 }
 
 /**

@@ -65,3 +65,25 @@ export const JSONScalar = new GraphQLScalarType({
   parseValue: (value) => value,
   parseLiteral: (ast, variables) => literalToJson(ast, variables),
 });
+
+function parseBigInt(value: unknown): bigint {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== 'string' || !/^-?\d{1,30}$/.test(text)) {
+    throw new GraphQLError(`BigInt must be a whole number written as a string, e.g. "3800000000000"; got ${JSON.stringify(value)}.`, {
+      extensions: { code: ErrorCode.BAD_USER_INPUT },
+    });
+  }
+  return BigInt(text);
+}
+
+/**
+ * Whole numbers beyond 2^53 (byte counts), exchanged as decimal strings so that no client rounds them.
+ * Accepted as a string, or as a number when it is a safe integer.
+ */
+export const BigIntScalar = new GraphQLScalarType<bigint, string>({
+  name: 'BigInt',
+  description: 'A whole number as a decimal string, e.g. "3800000000000" (byte counts).',
+  serialize: (value) => (typeof value === 'bigint' ? value.toString() : String(parseBigInt(value))),
+  parseValue: (value) => parseBigInt(value),
+  parseLiteral: (ast) => parseBigInt(ast.kind === Kind.STRING || ast.kind === Kind.INT ? ast.value : undefined),
+});

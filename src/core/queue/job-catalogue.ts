@@ -7,6 +7,7 @@ export enum QueueName {
   Reservations = 'reservations',
   Maintenance = 'maintenance',
   Provisioning = 'provisioning',
+  Webhooks = 'webhooks',
 }
 
 export enum JobName {
@@ -16,6 +17,11 @@ export enum JobName {
   LightpathSetup = 'setup',
   LightpathTeardown = 'teardown',
   Reconcile = 'reconcile',
+  MountAttach = 'mount-attach',
+  MountProgress = 'mount-progress',
+  MountDetach = 'mount-detach',
+  WebhookDeliver = 'webhook-deliver',
+  MeteringCollect = 'metering-collect',
 }
 
 export interface JobPayloads {
@@ -25,6 +31,11 @@ export interface JobPayloads {
   [JobName.LightpathSetup]: { reservationId: string };
   [JobName.LightpathTeardown]: { reservationId: string };
   [JobName.Reconcile]: Record<string, never>;
+  [JobName.MountAttach]: { mountId: string };
+  [JobName.MountProgress]: { mountId: string; poll?: number };
+  [JobName.MountDetach]: { mountId: string };
+  [JobName.WebhookDeliver]: { deliveryId: string };
+  [JobName.MeteringCollect]: Record<string, never>;
 }
 
 export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
@@ -34,6 +45,13 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.LightpathSetup]: QueueName.Provisioning,
   [JobName.LightpathTeardown]: QueueName.Provisioning,
   [JobName.Reconcile]: QueueName.Maintenance,
+  // Mounts follow their lightpaths, on the same queue and workers.
+  [JobName.MountAttach]: QueueName.Provisioning,
+  [JobName.MountProgress]: QueueName.Provisioning,
+  [JobName.MountDetach]: QueueName.Provisioning,
+  // Their own queue: a slow billing endpoint never delays the lifecycle or maintenance jobs.
+  [JobName.WebhookDeliver]: QueueName.Webhooks,
+  [JobName.MeteringCollect]: QueueName.Maintenance,
 };
 
 export interface JobMeta {

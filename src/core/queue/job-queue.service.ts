@@ -91,6 +91,7 @@ export class JobQueue implements OnApplicationShutdown {
       [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
       [JobName.Reconcile, this.config.reconcileIntervalSeconds * 1000],
+      [JobName.MeteringCollect, 60_000],
     ];
     for (const [name, every] of recurring) {
       await this.queue(JOB_QUEUE[name]).upsertJobScheduler(

@@ -1,0 +1,215 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { badInput, forbidden } from '../core/errors/app-error';
+import type { Principal } from '../tenancy/principal';
+import { Role } from '../tenancy/tenancy.entities';
+import { RateCardEntity } from './metering.entities';
+import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, selectRateCard } from './rating';
+import { Rejection, UsageEventInputShape, UsageRow, isRejection, validateUsageEvent } from './usage-events';
+import { WebhookService } from '../webhooks/webhook.service';
+import { insertUsageRows } from './usage-store';
+
+export const MAX_BATCH = 5000;
+
+export enum UsageGroupBy {
+  METER = 'METER',
+  DAY = 'DAY',
+  RESOURCE = 'RESOURCE',
+  DISTANCE_CLASS = 'DISTANCE_CLASS',
+  DESIGN = 'DESIGN',
+  TENANT = 'TENANT',
+}
+
+const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
+  [UsageGroupBy.METER]: 'type',
+  [UsageGroupBy.DAY]: `(date_trunc('day', time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`,
+  [UsageGroupBy.RESOURCE]: 'resource_id',
+  [UsageGroupBy.DISTANCE_CLASS]: 'distance_class',
+  [UsageGroupBy.DESIGN]: 'design',
+  [UsageGroupBy.TENANT]: 'tenant_id',
+};
+
+const PRICE_KEYS = [
+  'lightpathHourUsd', 'distanceClassMultiplier', 'lightpathSetupUsd', 'mountHourUsd', 'replicaGbHourUsd',
+  'cacheGbHourUsd', 'gpuNodeHourUsd', 'internetEgressTiers', 'basis',
+] as const;
+
+export interface UsageTotalRow {
+  meter: string;
+  day: Date | null;
+  resourceId: string | null;
+  distanceClass: string | null;
+  design: string | null;
+  tenantId: string | null;
+  quantity: string;
+  events: number;
+}
+
+export interface InvoicePreviewResult {
+  tenantId: string;
+  period: string;
+  from: Date;
+  to: Date;
+  rated: RatedUsage;
+  events: number;
+}
+
+const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+/** Ingest, rate cards, usage totals and invoice previews. */
+@Injectable()
+export class BillingService {
+  private readonly knownTenants = new Set<string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly webhooks: WebhookService,
+  ) {}
+
+  /** Keeps the good events of a batch, names each bad one; a (source, id) already stored is a duplicate. */
+  async record(events: readonly UsageEventInputShape[]): Promise<{ accepted: number; duplicates: number; rejected: Rejection[] }> {
+    if (events.length > MAX_BATCH) throw badInput('events', `send at most ${MAX_BATCH} events per call; split the batch`);
+    const subjects = new Set<string>();
+    for (const e of events) if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
+    const candidates = [...subjects].filter((s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s));
+    if (candidates.length > 0) {
+      const found: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[])', [candidates]);
+      for (const { id } of found) this.knownTenants.add(id);
+    }
+    const rows: UsageRow[] = [];
+    const rejected: Rejection[] = [];
+    events.forEach((e, i) => {
+      const checked = validateUsageEvent(e, i, (id) => this.knownTenants.has(id));
+      if (isRejection(checked)) rejected.push(checked);
+      else rows.push(checked);
+    });
+    const written = await insertUsageRows(this.dataSource.manager, rows);
+    await this.webhooks.publishUsageEvents(written);
+    return { accepted: written.length, duplicates: rows.length - written.length, rejected };
+  }
+
+  /** The stored cards, with the reference card (version 1) first. */
+  async rateCards(): Promise<Array<RateCard & { createdAt: Date | null }>> {
+    const stored = await this.dataSource.getRepository(RateCardEntity).find({ order: { version: 'ASC' } });
+    return [{ ...DEFAULT_RATE_CARD, createdAt: null }, ...stored.map((s) => ({ ...toCard(s), createdAt: s.createdAt }))];
+  }
+
+  async createRateCard(input: { effectiveFrom: Date; prices: unknown }): Promise<RateCard & { createdAt: Date | null }> {
+    const from = input.effectiveFrom;
+    if (from.getUTCDate() !== 1 || from.getUTCHours() + from.getUTCMinutes() + from.getUTCSeconds() + from.getUTCMilliseconds() !== 0) {
+      throw badInput('input.effectiveFrom', 'must be the first day of a month at 00:00 UTC (e.g. 2026-12-01T00:00:00Z), so that one card prices a whole invoice period');
+    }
+    const prices = input.prices;
+    if (!prices || typeof prices !== 'object' || Array.isArray(prices)) {
+      throw badInput('input.prices', `must be an object with ${PRICE_KEYS.filter((k) => k !== 'basis').join(', ')}`);
+    }
+    const unknown = Object.keys(prices).filter((k) => !(PRICE_KEYS as readonly string[]).includes(k));
+    if (unknown.length > 0) throw badInput(`input.prices.${unknown[0]}`, `is not a price; the prices are ${PRICE_KEYS.join(', ')}`);
+    return this.dataSource.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
+      const [{ next }] = await m.query('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');
+      const entity = Object.assign(new RateCardEntity(), {
+        id: randomUUID(),
+        version: Number(next),
+        effectiveFrom: from,
+        currency: 'USD',
+        prices: prices as Record<string, unknown>,
+      });
+      const card = toCard(entity);
+      try {
+        rate([], card);
+      } catch (error) {
+        if (error instanceof RatingError) throw badInput(error.field.replace(/^card\./, 'input.prices.'), error.message.replace(/^card\.[^:]*: /, ''));
+        throw error;
+      }
+      const saved = await m.getRepository(RateCardEntity).save(entity);
+      return { ...card, createdAt: saved.createdAt };
+    });
+  }
+
+  /** Whose usage the caller may read: tenants their own, whatever they ask; others any, or all (null). */
+  scope(p: Principal, tenantId: string | null | undefined): string | null {
+    if (p.role === Role.TENANT) {
+      if (!p.tenantId) throw forbidden('This key belongs to no tenant.');
+      return p.tenantId;
+    }
+    return tenantId ?? null;
+  }
+
+  async usage(p: Principal, args: { tenantId?: string | null; from: Date; to: Date; groupBy?: UsageGroupBy[] | null }): Promise<UsageTotalRow[]> {
+    if (args.to.getTime() <= args.from.getTime()) throw badInput('to', 'must be after from');
+    const tenant = this.scope(p, args.tenantId);
+    const groups = [...new Set([UsageGroupBy.METER, ...(args.groupBy ?? [])])];
+    const select = groups.map((g) => `${GROUP_COLUMNS[g]} AS g_${g.toLowerCase()}`);
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT ${select.join(', ')}, sum(quantity)::text AS quantity, count(*)::int AS events
+         FROM usage_events
+        WHERE NOT superseded AND time >= $1 AND time < $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid)
+        GROUP BY ${groups.map((_, i) => i + 1).join(', ')}
+        ORDER BY ${groups.map((_, i) => `${i + 1} NULLS FIRST`).join(', ')}`,
+      [args.from.toISOString(), args.to.toISOString(), tenant],
+    );
+    return rows.map((r) => ({
+      meter: r.g_meter as string,
+      day: r.g_day ? new Date(r.g_day as Date) : null,
+      resourceId: (r.g_resource as string | undefined) ?? null,
+      distanceClass: (r.g_distance_class as string | undefined) ?? null,
+      design: (r.g_design as string | undefined) ?? null,
+      tenantId: (r.g_tenant as string | undefined) ?? null,
+      quantity: trimDecimal(r.quantity as string),
+      events: r.events as number,
+    }));
+  }
+
+  /** Sums the period's latest revisions from the daily totals and rates the aggregates with the card in force at its start. */
+  async invoicePreview(p: Principal, tenantId: string | null | undefined, period: string): Promise<InvoicePreviewResult> {
+    const match = PERIOD.exec(period);
+    if (!match) throw badInput('period', 'must be a month as YYYY-MM (UTC), e.g. 2026-11');
+    const tenant = this.scope(p, tenantId);
+    if (!tenant) throw badInput('tenantId', 'name the tenant to invoice (BILLING and OPERATOR keys see every tenant)');
+    const from = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
+    const to = new Date(Date.UTC(Number(match[1]), Number(match[2]), 1));
+    const cards = await this.rateCards();
+    const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
+    const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; events: number }> =
+      await this.dataSource.query(
+        `SELECT type, nullif(rate_gbps, 0) AS rate_gbps, nullif(distance_class, '') AS distance_class, nullif(design, '') AS design,
+                nullif(applies_to, '') AS applies_to, sum(quantity)::text AS quantity, sum(events)::int AS events
+           FROM usage_daily_totals
+          WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date
+          GROUP BY 1, 2, 3, 4, 5
+         HAVING sum(events) > 0`,
+        [tenant, from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
+      );
+    const records: UsageRecord[] = groups.map((g, i) => ({
+      specversion: '1.0',
+      id: `aggregate-${i}`,
+      source: 'urn:apn:orchestrator:invoice',
+      type: g.type,
+      time: from.toISOString(),
+      data: {
+        quantity: g.quantity,
+        ...(g.rate_gbps !== null ? { rateGbps: g.rate_gbps } : {}),
+        ...(g.distance_class !== null ? { distanceClass: g.distance_class } : {}),
+        ...(g.design !== null ? { design: g.design } : {}),
+        ...(g.applies_to !== null ? { appliesTo: g.applies_to } : {}),
+      },
+    }));
+    return { tenantId: tenant, period, from, to, rated: rate(records, card), events: groups.reduce((n, g) => n + g.events, 0) };
+  }
+}
+
+function trimDecimal(text: string): string {
+  return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+}
+
+function toCard(entity: RateCardEntity): RateCard {
+  return {
+    ...(entity.prices as unknown as Omit<RateCard, 'id' | 'version' | 'effectiveFrom' | 'currency'>),
+    id: entity.id,
+    version: entity.version,
+    effectiveFrom: entity.effectiveFrom.toISOString(),
+    currency: 'USD',
+  };
+}

@@ -1,0 +1,38 @@
+import { DecimalError, divRound, formatScaled, toScaled } from './decimal';
+
+describe('decimal', () => {
+  it('reads decimal text and numbers exactly at the requested scale', () => {
+    expect(toScaled('0.1', 9)).toBe(100_000_000n);
+    expect(toScaled(0.1, 9)).toBe(100_000_000n);
+    expect(toScaled('12', 2)).toBe(1200n);
+    expect(toScaled('-3.25', 2)).toBe(-325n);
+    expect(toScaled('.5', 1)).toBe(5n);
+    expect(toScaled(1e-7, 9)).toBe(100n);
+    expect(toScaled('2.5E3', 0)).toBe(2500n);
+    expect(toScaled(4_000_000_000_000_000_000n, 3)).toBe(4_000_000_000_000_000_000_000n);
+  });
+
+  it('rounds half to even past the scale', () => {
+    expect(toScaled('0.125', 2)).toBe(12n);
+    expect(toScaled('0.135', 2)).toBe(14n);
+    expect(toScaled('-0.125', 2)).toBe(-12n);
+    expect(divRound(5n, 2n)).toBe(2n);
+    expect(divRound(7n, 2n)).toBe(4n);
+    expect(divRound(-7n, 2n)).toBe(-4n);
+    expect(divRound(10n, 3n)).toBe(3n);
+  });
+
+  it('refuses what is not a finite decimal', () => {
+    for (const bad of ['', '.', 'abc', '1.2.3', '1e', Number.NaN, Infinity]) {
+      expect(() => toScaled(bad, 2)).toThrow(DecimalError);
+    }
+  });
+
+  it('formats with fixed places or with trailing zeros dropped', () => {
+    expect(formatScaled(1_500_000n, 6, 6)).toBe('1.500000');
+    expect(formatScaled(1_500_000n, 6)).toBe('1.5');
+    expect(formatScaled(-5n, 6, 6)).toBe('-0.000005');
+    expect(formatScaled(25n, 0)).toBe('25');
+    expect(formatScaled(1_234_567n, 6, 2)).toBe('1.23');
+  });
+});

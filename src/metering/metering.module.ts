@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
+import { BillingService } from './billing.service';
+import { MeteringJobs } from './metering.jobs';
+import { MeteringResolver } from './metering.resolver';
+import { MeteringService } from './metering.service';
+import { UsageExportController } from './usage-export.controller';
+
+@Module({
+  imports: [TenancyModule, WebhooksModule],
+  providers: [MeteringService, BillingService, MeteringJobs, MeteringResolver],
+  controllers: [UsageExportController],
+})
+export class MeteringModule {}

@@ -1,0 +1,137 @@
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { AppError, ErrorCode, badInput, httpStatusOf } from '../core/errors/app-error';
+import { AuthService } from '../tenancy/auth.service';
+import { BillingService } from './billing.service';
+
+const BATCH = 5000;
+const CSV_COLUMNS = [
+  'specversion', 'id', 'source', 'type', 'subject', 'time', 'revision', 'quantity', 'unit',
+  'resourceId', 'rateGbps', 'distanceClass', 'design', 'site', 'appliesTo', 'data',
+] as const;
+
+interface ExportRow {
+  source: string;
+  id: string;
+  type: string;
+  subject: string;
+  time: Date;
+  data: Record<string, unknown>;
+  revision: number;
+  tenant_id: string;
+}
+
+const csvCell = (value: unknown): string => {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+function cloudEvent(r: ExportRow): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    id: r.id,
+    source: r.source,
+    type: r.type,
+    subject: r.subject,
+    time: new Date(r.time).toISOString(),
+    datacontenttype: 'application/json',
+    revision: r.revision,
+    data: r.data,
+  };
+}
+
+function csvLine(r: ExportRow): string {
+  const e = cloudEvent(r);
+  const d = r.data;
+  const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+    specversion: e.specversion, id: e.id, source: e.source, type: e.type, subject: e.subject, time: e.time, revision: e.revision,
+    quantity: d.quantity, unit: d.unit, resourceId: d.resourceId, rateGbps: d.rateGbps, distanceClass: d.distanceClass,
+    design: d.design, site: d.site, appliesTo: d.appliesTo, data: d,
+  };
+  return `${CSV_COLUMNS.map((c) => csvCell(values[c])).join(',')}\r\n`;
+}
+
+function dateParam(name: string, value: unknown): Date {
+  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (typeof value !== 'string' || Number.isNaN(date.getTime())) throw badInput(name, `must be an ISO-8601 date-time, e.g. 2026-11-01T00:00:00Z`);
+  return date;
+}
+
+/**
+ * GET /usage/export?tenantId=&from=&to=&format=csv|json: the latest revision of every usage event with
+ * `time` in [from, to), streamed in pages of 5,000 read by keyset (tenant, time, source, id), so memory stays
+ * flat however many there are. json is NDJSON, one CloudEvent per line; csv has a header row.
+ */
+@Controller()
+export class UsageExportController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly billing: BillingService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  @Get('usage/export')
+  async export(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    try {
+      const principal = await this.auth.authenticate(request.headers.authorization);
+      const query = request.query as Record<string, unknown>;
+      const format = query.format ?? 'json';
+      if (format !== 'csv' && format !== 'json') throw badInput('format', 'must be csv or json (NDJSON)');
+      const from = dateParam('from', query.from);
+      const to = dateParam('to', query.to);
+      if (to <= from) throw badInput('to', 'must be after from');
+      const requested = typeof query.tenantId === 'string' && query.tenantId !== '' ? query.tenantId : null;
+      if (requested !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requested)) {
+        throw badInput('tenantId', 'must be a tenant id (UUID)');
+      }
+      const tenant = this.billing.scope(principal, requested);
+      const pages = this.pages(tenant, from, to);
+      const body = Readable.from(
+        (async function* () {
+          if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
+          for await (const page of pages) {
+            yield page.map((r) => (format === 'csv' ? csvLine(r) : `${JSON.stringify(cloudEvent(r))}\n`)).join('');
+          }
+        })(),
+      );
+      const filename = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.${format === 'csv' ? 'csv' : 'ndjson'}`;
+      await reply
+        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="${filename}"`)
+        .send(body);
+    } catch (error) {
+      const appError = error instanceof AppError ? error : null;
+      const code = appError?.code ?? ErrorCode.INTERNAL;
+      if (!appError) request.log.error({ err: error }, 'usage export failed');
+      await reply.code(httpStatusOf(code)).send({
+        error: { code, message: appError?.message ?? 'The export failed unexpectedly.', ...(appError?.extensions.field ? { field: appError.extensions.field } : {}) },
+      });
+    }
+  }
+
+  private async *pages(tenant: string | null, from: Date, to: Date): AsyncGenerator<ExportRow[]> {
+    let after: [string, string, string, string] | null = null;
+    for (;;) {
+      const params: unknown[] = [from.toISOString(), to.toISOString(), tenant];
+      let keyset = '';
+      if (after) {
+        params.push(...after);
+        keyset = 'AND (tenant_id, time, source, id) > ($4::uuid, $5::timestamptz, $6, $7)';
+      }
+      const rows: ExportRow[] = await this.dataSource.query(
+        `SELECT source, id, type, subject, time, data, revision, tenant_id FROM usage_events
+          WHERE NOT superseded AND time >= $1 AND time < $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid) ${keyset}
+          ORDER BY tenant_id, time, source, id LIMIT ${BATCH}`,
+        params,
+      );
+      if (rows.length === 0) return;
+      yield rows;
+      if (rows.length < BATCH) return;
+      const last = rows[rows.length - 1];
+      after = [last.tenant_id, new Date(last.time).toISOString(), last.source, last.id];
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { badInput } from '../core/errors/app-error';
+import type { Principal } from '../tenancy/principal';
+import { TopologyService } from '../topology/topology.service';
+import { FieldError } from './domain';
+import { compareScenarios, type ComparisonResult, type CompareInput, type SitePricingInput } from './estimator';
+import { REFERENCE_DEFAULTS, basisList, resolveReference, type Overrides } from './reference';
+import { ReferenceOverrideEntity } from './reference-override.entity';
+import type { CompareScenariosInput, ReferenceValue } from './planning.models';
+
+/** Planner errors name the input as the API does; GraphQL arguments live under `input.`. */
+function asBadInput(error: unknown, prefix: string): never {
+  if (error instanceof FieldError) throw badInput(`${prefix}${error.field}`, error.message);
+  throw error;
+}
+
+/**
+ * The planner over GraphQL: the pure estimator fed with the sites of the topology (PUE, carbon intensity,
+ * energy price) and the operator's overrides of the reference values, which are kept in the database so
+ * every replica plans with the same figures.
+ */
+@Injectable()
+export class PlanningService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly topology: TopologyService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async compare(input: CompareScenariosInput): Promise<ComparisonResult> {
+    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
+    const sites: Record<string, SitePricingInput> = {};
+    for (const s of snapshot.sites.values()) {
+      sites[s.id] = { pue: s.pue, carbonKgPerKwh: s.gridCarbonKgPerKwh, energyUsdPerKwh: s.energyPricePerKwh };
+    }
+    const request: CompareInput = {
+      workload: {
+        datasetBytes: input.workload.datasetBytes,
+        steps: input.workload.steps,
+        epochs: input.workload.epochs,
+        gpuSecondsPerStep: input.workload.gpuSecondsPerStep ?? undefined,
+        localEpochSeconds: input.workload.localEpochSeconds ?? undefined,
+      },
+      scenarios: input.scenarios.map((s) => ({
+        label: s.label,
+        kind: s.kind,
+        design: s.design ?? undefined,
+        bandwidthGbps: s.bandwidthGbps ?? undefined,
+        rttMs: s.rttMs ?? undefined,
+        distanceKm: s.distanceKm ?? undefined,
+        gpuSiteId: s.gpuSiteId ?? undefined,
+      })),
+      confidential: input.confidential ?? undefined,
+      storageSiteId: input.storageSiteId ?? undefined,
+      gpuPricing: input.gpuPricing ?? undefined,
+      sites,
+      overrides: await this.overrides(),
+    };
+    try {
+      return compareScenarios(request);
+    } catch (error) {
+      return asBadInput(error, 'input.');
+    }
+  }
+
+  /** Every reference value in force, with its basis and whether an operator replaced it. */
+  async referenceValues(): Promise<ReferenceValue[]> {
+    const overrides = await this.overrides();
+    let values;
+    try {
+      values = resolveReference(overrides);
+    } catch (error) {
+      return asBadInput(error, '');
+    }
+    return basisList(values).map((v) => ({ key: v.key, value: v.value, basis: v.basis, overridden: v.key in overrides }));
+  }
+
+  /** Replaces a reference value; refused (naming the key) if the planner could not work with it. */
+  async setReferenceValue(principal: Principal, key: string, value: unknown, basis: string | null): Promise<ReferenceValue[]> {
+    const current = await this.overrides();
+    const entry = { value, basis: basis?.trim() || `set by ${principal.actor}` };
+    try {
+      resolveReference({ ...current, [key]: entry });
+    } catch (error) {
+      return asBadInput(error, '');
+    }
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO reference_overrides (key, value, basis, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, $4, now())
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, basis = excluded.basis, updated_by = excluded.updated_by, updated_at = now()`,
+        [key, JSON.stringify(value), entry.basis, principal.actor],
+      );
+      await this.audit.append(m, { actor: principal.actor, action: 'reference.overridden', entityType: 'reference_value', entityId: null, data: { key, value, basis: entry.basis } });
+    });
+    return this.referenceValues();
+  }
+
+  /** Goes back to the default of a reference value. */
+  async clearReferenceValue(principal: Principal, key: string): Promise<ReferenceValue[]> {
+    if (!(key in REFERENCE_DEFAULTS)) throw badInput('key', `key: ${key} is not a reference key; list them with { referenceValues { key } }.`);
+    await this.dataSource.transaction(async (m) => {
+      await m.query('DELETE FROM reference_overrides WHERE key = $1', [key]);
+      await this.audit.append(m, { actor: principal.actor, action: 'reference.reset', entityType: 'reference_value', entityId: null, data: { key } });
+    });
+    return this.referenceValues();
+  }
+
+  private async overrides(): Promise<Overrides> {
+    const rows = await this.dataSource.getRepository(ReferenceOverrideEntity).find();
+    return Object.fromEntries(rows.map((r) => [r.key, { value: r.value, basis: r.basis }])) as Overrides;
+  }
+}

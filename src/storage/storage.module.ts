@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { ReservationsModule } from '../reservations/reservations.module';
+import { TopologyModule } from '../topology/topology.module';
+import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
+import { StorageEmulator } from './drivers/storage-emulator';
+import { MountsService } from './mounts.service';
+import { StorageResources } from './storage-resources.service';
+import { StorageJobs } from './storage.jobs';
+import {
+  DatasetResolver,
+  GpuAllocationResolver,
+  GpuClusterResolver,
+  MountResolver,
+  StorageResolver,
+  StorageSystemResolver,
+} from './storage.resolver';
+
+function createStorageDriver(config: AppConfig, dataSource: DataSource): StorageDriver {
+  switch (config.storageDriver) {
+    case 'emulator':
+      return new StorageEmulator(dataSource, config.storageSpeedup);
+    default: {
+      const unknown: never = config.storageDriver;
+      throw new Error(`unknown APN_STORAGE_DRIVER ${String(unknown)}`);
+    }
+  }
+}
+
+@Module({
+  imports: [ReservationsModule, TopologyModule],
+  providers: [
+    { provide: STORAGE_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createStorageDriver },
+    StorageResources,
+    MountsService,
+    StorageJobs,
+    StorageResolver,
+    StorageSystemResolver,
+    DatasetResolver,
+    GpuClusterResolver,
+    GpuAllocationResolver,
+    MountResolver,
+  ],
+  exports: [MountsService],
+})
+export class StorageModule {}

@@ -1,0 +1,42 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { DeliveryState, WebhookTopic } from './webhook.entities';
+
+registerEnumType(WebhookTopic, { name: 'WebhookTopic', description: 'What a webhook subscription receives.' });
+registerEnumType(DeliveryState, { name: 'WebhookDeliveryState', description: 'PENDING (being tried), DELIVERED, or DEAD (attempts exhausted; re-drivable).' });
+
+@ObjectType({ description: 'A billing system’s endpoint for usage events and invoice previews.' })
+export class WebhookSubscription {
+  @Field(() => ID) id!: string;
+  @Field() url!: string;
+  @Field(() => [WebhookTopic]) topics!: WebhookTopic[];
+  @Field(() => ID, { nullable: true, description: 'Only this tenant’s events; null: every tenant’s.' }) tenantId!: string | null;
+  @Field() active!: boolean;
+  @Field() createdAt!: Date;
+}
+
+@ObjectType()
+export class CreatedWebhookSubscription {
+  @Field(() => WebhookSubscription) subscription!: WebhookSubscription;
+  @Field({ description: 'Signs every delivery (HMAC-SHA256); shown once, keep it.' }) secret!: string;
+}
+
+@InputType()
+export class CreateWebhookSubscriptionInput {
+  @Field({ description: 'http:// or https:// endpoint that accepts POST.' }) url!: string;
+  @Field(() => [WebhookTopic]) topics!: WebhookTopic[];
+  @Field(() => ID, { nullable: true }) tenantId?: string;
+}
+
+@ObjectType({ description: 'One event for one subscription, with its attempts.' })
+export class WebhookDelivery {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) subscriptionId!: string;
+  @Field(() => WebhookTopic) topic!: WebhookTopic;
+  @Field({ description: 'Sent as x-apn-event-id; the same on every attempt and re-drive.' }) eventId!: string;
+  @Field(() => DeliveryState) state!: DeliveryState;
+  @Field(() => Int) attempts!: number;
+  @Field(() => Int, { nullable: true }) lastStatus!: number | null;
+  @Field(() => String, { nullable: true }) lastError!: string | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) deliveredAt!: Date | null;
+}

@@ -1,0 +1,43 @@
+import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import type { Principal } from '../tenancy/principal';
+import { CurrentPrincipal, Roles } from '../tenancy/roles';
+import { Role } from '../tenancy/tenancy.entities';
+import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity } from './webhook.entities';
+import { CreateWebhookSubscriptionInput, CreatedWebhookSubscription, WebhookDelivery, WebhookSubscription } from './webhook.models';
+import { WebhookService } from './webhook.service';
+
+@Resolver()
+@Roles(Role.OPERATOR, Role.BILLING)
+export class WebhookResolver {
+  constructor(private readonly webhooks: WebhookService) {}
+
+  @Mutation(() => CreatedWebhookSubscription, { description: 'Subscribes an endpoint; the signing secret is in the answer, once.' })
+  createWebhookSubscription(@Args('input') input: CreateWebhookSubscriptionInput, @CurrentPrincipal() p: Principal): Promise<CreatedWebhookSubscription> {
+    return this.webhooks.subscribe(p, input);
+  }
+
+  @Mutation(() => WebhookSubscription, { description: 'Stops new deliveries to the endpoint.' })
+  deleteWebhookSubscription(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity> {
+    return this.webhooks.unsubscribe(p, id);
+  }
+
+  @Mutation(() => WebhookDelivery, { description: 'Sends a DEAD delivery again, with the same event id and body.' })
+  redriveWebhookDelivery(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookDeliveryEntity> {
+    return this.webhooks.redrive(p, id);
+  }
+
+  @Query(() => [WebhookSubscription])
+  webhookSubscriptions(@CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity[]> {
+    return this.webhooks.subscriptions(p);
+  }
+
+  @Query(() => [WebhookDelivery], { description: 'Deliveries, newest first; state: DEAD lists the dead letters.' })
+  webhookDeliveries(
+    @CurrentPrincipal() p: Principal,
+    @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,
+    @Args('subscriptionId', { type: () => ID, nullable: true }) subscriptionId?: string,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) first = 100,
+  ): Promise<WebhookDeliveryEntity[]> {
+    return this.webhooks.deliveries(p, { state, subscriptionId, first });
+  }
+}

@@ -1,0 +1,243 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { AppError, ErrorCode, badInput, invalidState } from '../core/errors/app-error';
+import { isUuid } from '../core/ids';
+import { JobMeta, JobName } from '../core/queue/job-catalogue';
+import { JobHandlers } from '../core/queue/job-handlers';
+import { JobQueue } from '../core/queue/job-queue.service';
+import type { Principal } from '../tenancy/principal';
+import { Role } from '../tenancy/tenancy.entities';
+import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
+
+export const SIGNATURE_HEADER = 'x-apn-signature';
+export const EVENT_ID_HEADER = 'x-apn-event-id';
+export const TOPIC_HEADER = 'x-apn-topic';
+const DELIVERY_TIMEOUT_MS = 10_000;
+const MAX_ERROR_LENGTH = 500;
+
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the subscription's secret>`. A receiver
+ * recomputes it, compares in constant time, refuses a timestamp older than its tolerance (replay), and
+ * deduplicates on the event id header (a retried delivery carries the same id and body).
+ */
+export function signature(secret: string, body: string, unixSeconds: number): string {
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+export interface WebhookEvent {
+  /** Unique per topic forever: a usage event's `source` + `id`, an invoice preview's tenant and period. */
+  eventId: string;
+  tenantId: string;
+  body: unknown;
+}
+
+function assertManager(principal: Principal): void {
+  if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING) {
+    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR or BILLING keys; your token has role ${principal.role}.`);
+  }
+}
+
+/**
+ * Billing integrations: subscriptions receive usage events and invoice previews, signed, delivered by
+ * BullMQ jobs with retries and exponential backoff; a delivery that exhausts its attempts is DEAD, listed
+ * and re-drivable through GraphQL. The body is stored with the delivery, so the same event is re-delivered
+ * under the same id, never re-minted.
+ */
+@Injectable()
+export class WebhookService implements OnModuleInit {
+  private readonly logger = new Logger(WebhookService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly jobs: JobQueue,
+    private readonly handlers: JobHandlers,
+    private readonly audit: AuditService,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register(JobName.WebhookDeliver, ({ deliveryId }, meta) => this.deliver(deliveryId, meta));
+  }
+
+  async subscribe(
+    principal: Principal,
+    input: { url: string; topics: WebhookTopic[]; tenantId?: string | null },
+  ): Promise<{ subscription: WebhookSubscriptionEntity; secret: string }> {
+    assertManager(principal);
+    let url: URL;
+    try {
+      url = new URL(input.url);
+    } catch {
+      throw badInput('input.url', `input.url: ${JSON.stringify(input.url)} is not a URL; give an https:// endpoint.`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
+    if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
+    if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
+    if (input.tenantId) {
+      const [{ n }] = isUuid(input.tenantId) ? await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]) : [{ n: 0 }];
+      if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
+    }
+    const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+    const subscription = Object.assign(new WebhookSubscriptionEntity(), {
+      id: randomUUID(),
+      url: url.toString(),
+      secret,
+      topics: [...new Set(input.topics)],
+      tenantId: input.tenantId ?? null,
+      active: true,
+      createdBy: principal.actor,
+    });
+    await this.dataSource.transaction(async (m) => {
+      await m.getRepository(WebhookSubscriptionEntity).insert(subscription);
+      await this.audit.append(m, { actor: principal.actor, action: 'webhook.subscribed', entityType: 'webhook_subscription', entityId: subscription.id, data: { url: subscription.url, topics: subscription.topics } });
+    });
+    return { subscription, secret };
+  }
+
+  async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
+    assertManager(principal);
+    const s = isUuid(id) ? await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy({ id }) : null;
+    if (!s) throw new AppError(ErrorCode.NOT_FOUND, `Webhook subscription ${id} does not exist.`);
+    await this.dataSource.transaction(async (m) => {
+      await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
+      await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, data: {} });
+    });
+    return Object.assign(s, { active: false });
+  }
+
+  subscriptions(principal: Principal): Promise<WebhookSubscriptionEntity[]> {
+    assertManager(principal);
+    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ order: { createdAt: 'ASC' } });
+  }
+
+  deliveries(principal: Principal, filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number }): Promise<WebhookDeliveryEntity[]> {
+    assertManager(principal);
+    const q = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
+    if (filter.state) q.andWhere('d.state = :state', { state: filter.state });
+    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: isUuid(filter.subscriptionId) ? filter.subscriptionId : null });
+    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(Math.min(Math.max(filter.first, 1), 500)).getMany();
+  }
+
+  /** Sends a DEAD delivery again: same id, same body, a fresh round of attempts. */
+  async redrive(principal: Principal, id: string): Promise<WebhookDeliveryEntity> {
+    assertManager(principal);
+    const d = await this.dataSource.transaction(async (m) => {
+      const rows = isUuid(id) ? await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
+      const delivery = rows[0];
+      if (!delivery) throw new AppError(ErrorCode.NOT_FOUND, `Webhook delivery ${id} does not exist.`);
+      if (delivery.state !== DeliveryState.DEAD) throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
+      await m.query(`UPDATE webhook_deliveries SET state = 'PENDING', round = round + 1 WHERE id = $1`, [id]);
+      await this.audit.append(m, { actor: principal.actor, action: 'webhook.redriven', entityType: 'webhook_delivery', entityId: id, data: { eventId: delivery.eventId } });
+      return Object.assign(delivery, { state: DeliveryState.PENDING, round: delivery.round + 1 });
+    });
+    await this.enqueue(d);
+    return d;
+  }
+
+  /**
+   * Queues the events for every active subscription to the topic (and the tenant). A (subscription, event)
+   * pair is delivered once: publishing the same event again changes nothing.
+   */
+  async publish(topic: WebhookTopic, events: readonly WebhookEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const created: WebhookDeliveryEntity[] = await this.dataSource.query(
+      `INSERT INTO webhook_deliveries (id, subscription_id, topic, event_id, body, state, attempts, round)
+       SELECT gen_random_uuid(), s.id, $1, e.event_id, e.body, 'PENDING', 0, 0
+         FROM unnest($2::text[], $3::uuid[], $4::text[]) AS e(event_id, tenant_id, body)
+         JOIN webhook_subscriptions s ON s.active AND $1 = ANY (s.topics) AND (s.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
+       ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING
+       RETURNING id, round`,
+      [topic, events.map((e) => e.eventId), events.map((e) => e.tenantId), events.map((e) => JSON.stringify(e.body))],
+    );
+    for (const d of created) await this.enqueue(d);
+    return created.length;
+  }
+
+  /**
+   * Fans stored usage events out to the USAGE_EVENT subscriptions, as CloudEvents 1.0 JSON built from the
+   * stored row, so every retry sends the event as it was recorded. `keys` limits it to those events;
+   * without keys, every event recorded in the last hour (since the subscription began) is covered, which
+   * the reconciler runs so that an event whose fan-out was cut short by a crash is still delivered.
+   */
+  async publishUsageEvents(keys?: ReadonlyArray<{ source: string; id: string }>): Promise<number> {
+    if (keys && keys.length === 0) return 0;
+    const created: WebhookDeliveryEntity[] = await this.dataSource.query(
+      `INSERT INTO webhook_deliveries (id, subscription_id, topic, event_id, body, state, attempts, round)
+       SELECT gen_random_uuid(), s.id, 'USAGE_EVENT', e.source || '#' || e.id,
+              jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', e.source, 'type', e.type, 'subject', e.subject,
+                                 'time', to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'datacontenttype', 'application/json', 'data', e.data)::text,
+              'PENDING', 0, 0
+         FROM usage_events e
+         JOIN webhook_subscriptions s ON s.active AND 'USAGE_EVENT' = ANY (s.topics) AND (s.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
+        WHERE ${keys ? '(e.source, e.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))' : "e.recorded_at >= greatest(s.created_at, now() - interval '1 hour')"}
+       ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING
+       RETURNING id, round`,
+      keys ? [keys.map((k) => k.source), keys.map((k) => k.id)] : [],
+    );
+    for (const d of created) await this.enqueue(d);
+    return created.length;
+  }
+
+  /** Re-queues PENDING deliveries whose job was lost, and fans out usage events a crash left undelivered. */
+  async sweep(): Promise<void> {
+    await this.publishUsageEvents();
+    const pending: WebhookDeliveryEntity[] = await this.dataSource.query(
+      `SELECT id, round FROM webhook_deliveries WHERE state = 'PENDING' AND created_at < now() - interval '1 minute' LIMIT 1000`,
+    );
+    for (const d of pending) await this.enqueue(d);
+  }
+
+  async deliver(id: string, meta: JobMeta): Promise<void> {
+    const delivery = await this.dataSource.getRepository(WebhookDeliveryEntity).findOneBy({ id });
+    if (!delivery || delivery.state !== DeliveryState.PENDING) return;
+    const subscription = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneByOrFail({ id: delivery.subscriptionId });
+    const now = Math.floor(Date.now() / 1000);
+    let status: number | null = null;
+    let failure: string | null = null;
+    try {
+      const response = await fetch(subscription.url, {
+        method: 'POST',
+        headers: {
+          'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
+          [SIGNATURE_HEADER]: signature(subscription.secret, delivery.body, now),
+          [EVENT_ID_HEADER]: delivery.eventId,
+          [TOPIC_HEADER]: delivery.topic,
+          'user-agent': 'apn-orchestrator-webhooks',
+        },
+        body: delivery.body,
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        redirect: 'manual',
+      });
+      status = response.status;
+      await response.body?.cancel().catch(() => undefined);
+      if (status < 200 || status >= 300) failure = `HTTP ${status}`;
+    } catch (error) {
+      failure = (error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
+    }
+    if (!failure) {
+      await this.dataSource.query(
+        `UPDATE webhook_deliveries SET state = 'DELIVERED', attempts = attempts + 1, last_status = $2, last_error = NULL, delivered_at = now() WHERE id = $1 AND state = 'PENDING'`,
+        [id, status],
+      );
+      return;
+    }
+    const dead = meta.finalAttempt;
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3, state = CASE WHEN $4 THEN 'DEAD' ELSE state END
+        WHERE id = $1 AND state = 'PENDING'`,
+      [id, status, failure.slice(0, MAX_ERROR_LENGTH), dead],
+    );
+    if (dead) {
+      this.logger.warn({ deliveryId: id, url: subscription.url, eventId: delivery.eventId, err: failure }, 'webhook delivery is dead after its last attempt');
+      return;
+    }
+    throw new Error(`webhook delivery to ${subscription.url} failed: ${failure}`);
+  }
+
+  private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {
+    return this.jobs.enqueue(JobName.WebhookDeliver, { deliveryId: d.id }, { jobId: `${d.id}.${JobName.WebhookDeliver}.${d.round}` });
+  }
+}

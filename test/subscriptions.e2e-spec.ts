@@ -1,0 +1,222 @@
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  baseEnv,
+  createScratchDatabase,
+  createTenantWithKey,
+  endpointIds,
+  gqlOk,
+  spawnService,
+  startTestService,
+  terminate,
+  waitFor,
+  type TestService,
+} from './support/service';
+
+/**
+ * Live updates: `reservationUpdated` over graphql-ws pushes each committed transition to the reservation's
+ * tenant (and operators), never to another tenant, also when the transition is made by another process.
+ */
+
+const UPDATES = `subscription($id: ID) {
+  reservationUpdated(id: $id) { reservationId state previousState at reason reservation { id state tenant { id } history { state } } }
+}`;
+
+interface Update {
+  reservationId: string;
+  state: string;
+  previousState: string | null;
+  at: string;
+  reason: string;
+  reservation: { id: string; state: string; tenant: { id: string }; history: Array<{ state: string }> };
+}
+
+/** A graphql-ws client that records every event and error of one subscription. */
+function subscribe(httpUrl: string, token: string | null, variables: Record<string, unknown> = {}) {
+  const client: WsClient = createClient({
+    url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token === null ? undefined : { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: false,
+  });
+  const updates: Update[] = [];
+  const errors: unknown[] = [];
+  let ready!: () => void;
+  const connected = new Promise<void>((r) => (ready = r));
+  client.on('connected', () => ready());
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    client.on('closed', (event) => {
+      const e = event as { code: number; reason: string };
+      resolve({ code: e.code, reason: String(e.reason) });
+    }),
+  );
+  client.subscribe<{ reservationUpdated: Update }>(
+    { query: UPDATES, variables },
+    {
+      next: (message) => {
+        if (message.errors) errors.push(...message.errors);
+        if (message.data?.reservationUpdated) updates.push(message.data.reservationUpdated);
+      },
+      error: (error) => errors.push(...(Array.isArray(error) ? error : [error])),
+      complete: () => undefined,
+    },
+  );
+  return {
+    updates,
+    errors,
+    connected,
+    closed,
+    states: (id: string) => updates.filter((u) => u.reservationId === id).map((u) => u.state),
+    dispose: () => client.dispose(),
+  };
+}
+
+/** Gives a just-opened subscription time to reach the server and start listening. */
+const settle = () => new Promise((r) => setTimeout(r, 500));
+
+describe('reservationUpdated subscription', () => {
+  let t: TestService;
+  let ep: Record<string, string>;
+  const open: Array<{ dispose(): unknown }> = [];
+
+  beforeAll(async () => {
+    t = await startTestService({ APN_MIN_DURATION_S: '1', APN_EMULATOR_HOP_MS: '10' });
+    ep = await endpointIds(t);
+  });
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.dispose();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const book = (token: string, src: string, dst: string, startInMs: number, lengthMs: number, autoCommit = true) => {
+    const start = Date.now() + startInMs;
+    return gqlOk(t.url, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id state } }', {
+      i: {
+        sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit,
+        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString(),
+      },
+    }).then((r) => r.reserveLightpath as { id: string; state: string });
+  };
+
+  it('pushes every transition of a tenant’s reservation, made by the jobs too, and nothing of another tenant’s', async () => {
+    const a = await createTenantWithKey(t, 'Subscriber A');
+    const b = await createTenantWithKey(t, 'Subscriber B');
+    const subA = subscribe(t.url, a.token);
+    const subB = subscribe(t.url, b.token);
+    const subOperator = subscribe(t.url, t.adminToken);
+    open.push(subA, subB, subOperator);
+    await Promise.all([subA.connected, subB.connected, subOperator.connected]);
+    await settle();
+
+    // A's lightpath comes up by its setup job and goes down by its teardown job, 1.5 s later.
+    const r = await book(a.token, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 1500, 1500);
+    await waitFor(async () => subA.states(r.id).includes('RELEASED'), 30_000, 'A to hear RELEASED');
+    expect(subA.states(r.id)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+    const active = subA.updates.find((u) => u.reservationId === r.id && u.state === 'ACTIVE')!;
+    expect(active.previousState).toBe('PROVISIONING');
+    expect(active.reason).toMatch(/channel/);
+    expect(active.reservation.tenant.id).toBe(a.tenantId);
+    expect(Number.isNaN(Date.parse(active.at))).toBe(false);
+    expect(subA.errors).toEqual([]);
+
+    // B's own booking reaches B; none of A's reaches B. The operator sees both.
+    const own = await book(b.token, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 3_600_000, 3_600_000);
+    await waitFor(async () => subB.states(own.id).length > 0, 10_000, 'B to hear of its own booking');
+    await waitFor(async () => subOperator.states(own.id).length > 0 && subOperator.states(r.id).includes('RELEASED'), 10_000, 'the operator to hear of both');
+    expect(subB.updates.every((u) => u.reservation.tenant.id === b.tenantId)).toBe(true);
+    expect(subB.states(r.id)).toEqual([]);
+  });
+
+  it('delivers the reservation as it is now, with its history, on each event', async () => {
+    const a = await createTenantWithKey(t, 'History reader');
+    const sub = subscribe(t.url, a.token);
+    open.push(sub);
+    await sub.connected;
+    await settle();
+    const r = await book(a.token, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 7_200_000, 3_600_000, false);
+    await gqlOk(t.url, a.token, 'mutation($id: ID!) { commitReservation(id: $id) { id } }', { id: r.id });
+    await gqlOk(t.url, a.token, 'mutation($id: ID!) { cancelReservation(id: $id) { id } }', { id: r.id });
+    await waitFor(async () => sub.states(r.id).includes('CANCELLED'), 10_000, 'CANCELLED');
+    expect(sub.states(r.id)).toEqual(['HELD', 'RESERVED', 'CANCELLED']);
+    // The last event's history is complete, not the history cached by the first event of the subscription.
+    const last = sub.updates.filter((u) => u.reservationId === r.id).at(-1)!;
+    expect(last.reservation.history.map((h) => h.state)).toEqual(['HELD', 'RESERVED', 'CANCELLED']);
+  });
+
+  it('narrows to one reservation, and refuses another tenant’s reservation as NOT_FOUND', async () => {
+    const a = await createTenantWithKey(t, 'Narrow A');
+    const b = await createTenantWithKey(t, 'Narrow B');
+    const mine = await book(a.token, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 10_800_000, 3_600_000, false);
+    const other = await book(a.token, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 10_800_000, 3_600_000, false);
+    const one = subscribe(t.url, a.token, { id: mine.id });
+    const intruder = subscribe(t.url, b.token, { id: mine.id });
+    open.push(one, intruder);
+    await Promise.all([one.connected, intruder.connected]);
+    await settle();
+    await gqlOk(t.url, a.token, 'mutation($id: ID!) { cancelReservation(id: $id) { id } }', { id: other.id });
+    await gqlOk(t.url, a.token, 'mutation($id: ID!) { cancelReservation(id: $id) { id } }', { id: mine.id });
+    await waitFor(async () => one.states(mine.id).includes('CANCELLED'), 10_000, 'CANCELLED');
+    expect(one.updates.map((u) => u.reservationId)).toEqual([mine.id]);
+    await waitFor(async () => intruder.errors.length > 0, 10_000, 'an error for the intruder');
+    expect(JSON.stringify(intruder.errors)).toContain('NOT_FOUND');
+    expect(intruder.updates).toEqual([]);
+  });
+
+  it('fails subscriptions with UNAUTHENTICATED and the reason when the token is wrong or missing', async () => {
+    const wrong = subscribe(t.url, 'not-a-valid-token');
+    const anonymous = subscribe(t.url, null);
+    open.push(wrong, anonymous);
+    await waitFor(async () => wrong.errors.length > 0 && anonymous.errors.length > 0, 10_000, 'errors for both');
+    const codes = (errors: unknown[]) => (errors as Array<{ extensions?: { code?: string } }>).map((e) => e.extensions?.code);
+    expect(codes(wrong.errors)).toEqual(['UNAUTHENTICATED']);
+    expect(codes(anonymous.errors)).toEqual(['UNAUTHENTICATED']);
+    expect(JSON.stringify(anonymous.errors)).toContain('connection_init');
+    expect(JSON.stringify(wrong.errors)).toContain('token');
+    expect(wrong.updates).toEqual([]);
+    expect(anonymous.updates).toEqual([]);
+  });
+});
+
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+describe('reservationUpdated across processes', () => {
+  (serverUrl ? it : it.skip)('hears the transitions a separate worker process makes (APN_ROLE=api + APN_ROLE=worker)', async () => {
+    const db = await createScratchDatabase(serverUrl as string);
+    const shared = {
+      DATABASE_URL: db.url,
+      APN_MIN_DURATION_S: '1',
+      APN_EMULATOR_HOP_MS: '10',
+      APN_ADMIN_TOKEN: 'subscription-admin-token-0123456789',
+      APN_QUEUE_PREFIX: `subs${Date.now()}`,
+    };
+    const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
+    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker' }));
+    const token = shared.APN_ADMIN_TOKEN;
+    const sub = subscribe(api.url!, token);
+    try {
+      await sub.connected;
+      await settle();
+      const tenant = await gqlOk(api.url!, token, 'mutation { createTenant(name: "Across") { id } }');
+      const endpoints = await gqlOk(api.url!, token, '{ endpoints { id code } }');
+      const id = (code: string) => endpoints.endpoints.find((e: { code: string }) => e.code === code).id;
+      const start = Date.now() + 1500;
+      const r = await gqlOk(api.url!, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
+        i: {
+          tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'),
+          rateGbps: 100, autoCommit: true, start: new Date(start).toISOString(), end: new Date(start + 1500).toISOString(),
+        },
+      });
+      const rid = r.reserveLightpath.id as string;
+      await waitFor(async () => sub.states(rid).includes('RELEASED'), 30_000, 'RELEASED from the worker');
+      expect(sub.states(rid)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+    } finally {
+      await sub.dispose();
+      await terminate(api.child);
+      await terminate(worker.child);
+      await db.drop();
+    }
+  });
+});
