@@ -8,6 +8,81 @@ export function tstzrange(start: Date, end: Date): string {
 }
 
 /**
+ * Lock levels for capacity keys, finest first: a minute, an hour, a day, 32 days. A window takes an exclusive
+ * lock on the (at most two) buckets it touches at the finest level where it touches no more than two, and a
+ * shared lock on every bucket it touches at each coarser level. Two windows that overlap at an instant t
+ * therefore always conflict: at the coarser of their two levels, one holds t's bucket exclusively and the
+ * other holds it exclusively or shared. Windows that do not overlap rarely share an exclusive bucket, so
+ * back-to-back bookings of one channel do not queue behind each other.
+ */
+const LOCK_LEVELS_MS = [60_000, 3_600_000, 86_400_000, 32 * 86_400_000] as const;
+
+export interface CapacityLocks {
+  /** Keys to lock exclusively. */
+  readonly exclusive: string[];
+  /** Keys to lock shared. */
+  readonly shared: string[];
+}
+
+/**
+ * The advisory lock keys for claiming some resources (each (link, channel), endpoint or GPU node) over
+ * [start, end). Two claims that could collide on an exclusion constraint always share a key in a
+ * conflicting mode; see LOCK_LEVELS_MS.
+ */
+export function capacityLocks(
+  claim: { linkIds?: readonly string[]; channel?: number; endpointIds?: readonly string[]; nodeIds?: readonly string[] },
+  start: Date,
+  end: Date,
+): CapacityLocks {
+  const resources = [
+    ...(claim.linkIds ?? []).map((l) => `link:${l}:${claim.channel}`),
+    ...(claim.endpointIds ?? []).map((e) => `endpoint:${e}`),
+    ...(claim.nodeIds ?? []).map((n) => `node:${n}`),
+  ];
+  const s = start.getTime();
+  const e = Math.max(s + 1, end.getTime());
+  const buckets = (size: number): number[] => {
+    const first = Math.floor(s / size);
+    const last = Math.floor((e - 1) / size);
+    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  };
+  let level = LOCK_LEVELS_MS.findIndex((size) => Math.floor((e - 1) / size) - Math.floor(s / size) < 2);
+  if (level < 0) level = LOCK_LEVELS_MS.length - 1;
+  const exclusive: string[] = [];
+  const shared: string[] = [];
+  for (let l = level; l < LOCK_LEVELS_MS.length; l++) {
+    const keys = buckets(LOCK_LEVELS_MS[l]);
+    for (const r of resources) for (const b of keys) (l === level ? exclusive : shared).push(`${r}@${l}:${b}`);
+  }
+  return { exclusive, shared };
+}
+
+/**
+ * A SELECT that takes transaction-scoped advisory locks: exclusive on each key of the text[] parameter `$n`,
+ * shared on each key of `$(n+1)`, in one global order (the 64-bit key), one row per key.
+ *
+ * Why: PostgreSQL checks an exclusion constraint after inserting the index entry, so two transactions
+ * inserting conflicting rows at the same moment each find the other's uncommitted row, wait for each other
+ * and deadlock; the deadlock detector breaks the tie only after deadlock_timeout (1 s by default). Ten
+ * bookings racing for one span then took up to a minute and could exhaust their retries. Locking first makes
+ * writers that could collide queue for milliseconds instead: the second then meets the first's committed row
+ * and gets a plain exclusion violation, which the caller retries on fresh occupancy. The constraints stay
+ * the only arbiter; the locks only order the writers. They end with the transaction (or the statement, in
+ * autocommit).
+ */
+export function lockCapacitySql(n: number): string {
+  return `SELECT CASE WHEN o.x THEN pg_advisory_xact_lock(o.key) ELSE pg_advisory_xact_lock_shared(o.key) END
+            FROM (SELECT hashtextextended(u.k, 0) AS key, bool_or(u.x) AS x
+                    FROM (SELECT unnest($${n}::text[]) AS k, true AS x UNION ALL SELECT unnest($${n + 1}::text[]), false) AS u
+                   GROUP BY 1 ORDER BY 1) AS o`;
+}
+
+/** Takes the advisory locks for a claim inside the caller's transaction (see lockCapacitySql). */
+export async function lockCapacity(m: EntityManager, locks: CapacityLocks): Promise<void> {
+  await m.query(`SELECT count(*) FROM (${lockCapacitySql(1)}) AS locked`, [locks.exclusive, locks.shared]);
+}
+
+/**
  * Loads the occupancy that overlaps a window: every (link, channel) allocation and the allocations of the
  * given endpoints. Read in the booking transaction; the exclusion constraints, not this read, decide.
  */

@@ -11,7 +11,7 @@ import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
 import { queryPrepared } from '../core/database/prepared';
-import { loadOccupancy, tstzrange } from './capacity';
+import { capacityLocks, loadOccupancy, lockCapacity, lockCapacitySql, tstzrange } from './capacity';
 import { ReservationEntity } from './reservation.entities';
 import { assertTransition, EXTENDABLE_STATES, FINAL_STATES, ReservationState } from './reservation-state';
 
@@ -286,6 +286,7 @@ export class ReservationsService {
         }
         const previousEnd = r.endAt;
         const range = tstzrange(r.startAt, end);
+        await lockCapacity(m, capacityLocks({ linkIds: r.pathLinkIds, channel: r.channel, endpointIds: [r.sourceEndpointId, r.destinationEndpointId] }, r.startAt, end));
         await m.query('UPDATE link_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
         await m.query('UPDATE endpoint_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
         await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
@@ -354,6 +355,7 @@ export class ReservationsService {
       const path = snapshot.pathComputer.computePath({ from, to, window, occupancy, excludeLinkIds: new Set(avoidLinkIds) });
       if (!path) return null;
       const previous = { path: r.pathLinkIds, channel: r.channel };
+      await lockCapacity(m, capacityLocks({ linkIds: path.linkIds, channel: path.channel }, r.startAt, r.endAt));
       await m.query('DELETE FROM link_allocations WHERE reservation_id = $1', [id]);
       await m.query(
         `INSERT INTO link_allocations (reservation_id, link_id, channel, during)
@@ -480,8 +482,8 @@ export class ReservationsService {
   /**
    * Writes the reservation, its allocations, its first history entry and its audit entry in one statement,
    * provided the topology is still at `revision`; returns false (nothing written) if it has moved on.
-   * Allocations go in sorted order so that concurrent bookings meet their conflicts in the same order and
-   * cannot deadlock.
+   * It first locks the capacity keys it claims (see lockKeysSql), so that bookings that could collide queue
+   * for milliseconds instead of deadlocking inside the exclusion constraint check.
    */
   private async insertBooking(
     m: EntityManager,
@@ -490,15 +492,17 @@ export class ReservationsService {
     history: { reason: string; audit: AuditRecord },
   ): Promise<boolean> {
     const audit = this.audit.appendStatement(history.audit, 22, 'FROM reservation');
+    const locks = capacityLocks({ linkIds: r.pathLinkIds, channel: r.channel, endpointIds: [r.sourceEndpointId, r.destinationEndpointId] }, r.startAt, r.endAt);
     const rows = await queryPrepared<{ inserted: number }>(
       m,
       this.usePrepared,
-      'apn_book_v1',
-      `WITH reservation AS (
+      'apn_book_v2',
+      `WITH locked AS (${lockCapacitySql(22 + audit.values.length)}), reservation AS (
          INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
            state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15
-          WHERE (SELECT coalesce(max(id), 0) FROM topology_revisions) = $21::bigint
+          WHERE (SELECT count(*) FROM locked) >= 0
+            AND (SELECT coalesce(max(id), 0) FROM topology_revisions) = $21::bigint
          RETURNING id
        ), endpoints AS (
          INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
@@ -514,7 +518,8 @@ export class ReservationsService {
       [r.id, r.tenantId, r.sourceEndpointId, r.destinationEndpointId, r.rateGbps, r.startAt, r.endAt, r.state, r.channel,
         r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt,
         tstzrange(r.startAt, r.endAt), [r.sourceEndpointId, r.destinationEndpointId].sort(), [...r.pathLinkIds].sort(),
-        history.audit.actor, history.reason, revision, ...audit.values],
+        history.audit.actor, history.reason, revision, ...audit.values,
+        locks.exclusive, locks.shared],
     );
     return rows[0].inserted === 1;
   }

@@ -8,6 +8,7 @@ import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
 import { Role, TenantEntity } from '../tenancy/tenancy.entities';
 import { TopologyService } from '../topology/topology.service';
+import { capacityLocks, lockCapacity } from '../reservations/capacity';
 import {
   DatasetEntity,
   GpuAllocationEntity,
@@ -205,6 +206,7 @@ export class StorageResources {
             endAt: input.end,
             state: 'ALLOCATED' as const,
           });
+          await lockCapacity(m, capacityLocks({ nodeIds: free.map((f) => f.id) }, input.start, input.end));
           await m.getRepository(GpuAllocationEntity).insert(allocation);
           await m.query(
             `INSERT INTO gpu_node_allocations (allocation_id, node_id, during)
