@@ -48,6 +48,9 @@ const EnvSchema = z
     APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000).default(1000),
     APN_RECONCILE_INTERVAL_S: intFrom('APN_RECONCILE_INTERVAL_S', 1, 86_400).default(30),
     APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500).default(20),
+    // Jobs each worker process runs at once per queue. Setup and teardown mostly wait on the network's
+    // devices, so a wave of lightpaths starting at one instant needs many in flight to come up on time.
+    APN_WORKER_CONCURRENCY: intFrom('APN_WORKER_CONCURRENCY', 1, 1000).default(32),
     APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
     APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -96,6 +99,7 @@ export interface AppConfig {
   readonly jobBackoffMs: number;
   readonly reconcileIntervalSeconds: number;
   readonly dbPoolSize: number;
+  readonly workerConcurrency: number;
   readonly maxQueryDepth: number;
   readonly maxQueryComplexity: number;
   readonly logLevel: string;
@@ -145,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     jobBackoffMs: e.APN_JOB_BACKOFF_MS,
     reconcileIntervalSeconds: e.APN_RECONCILE_INTERVAL_S,
     dbPoolSize: e.APN_DB_POOL_SIZE,
+    workerConcurrency: e.APN_WORKER_CONCURRENCY,
     maxQueryDepth: e.APN_MAX_QUERY_DEPTH,
     maxQueryComplexity: e.APN_MAX_QUERY_COMPLEXITY,
     logLevel: e.LOG_LEVEL,

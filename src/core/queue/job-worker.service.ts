@@ -6,6 +6,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { JobQueue } from './job-queue.service';
 import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
+import { APP_CONFIG, AppConfig } from '../config/config';
 
 /**
  * Consumer side: one BullMQ worker per queue, dispatching by job name to the registered handler. Errors
@@ -21,6 +22,7 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly handlers: JobHandlers,
     private readonly jobQueue: JobQueue,
     private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -46,7 +48,7 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
         {
           connection: this.queueConnection.connection,
           prefix: this.queueConnection.prefix,
-          concurrency: 8,
+          concurrency: this.config.workerConcurrency,
           // A job whose worker died is picked up again once its lock lapses; keep that wait short.
           lockDuration: 10_000,
           stalledInterval: 10_000,
