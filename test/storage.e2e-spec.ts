@@ -141,6 +141,38 @@ describe('storage', () => {
       ).rejects.toMatchObject({ code: '23P01' });
     });
 
+    it('meters a released allocation up to its release, and gives its node back from then on', async () => {
+      const one = (await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
+        i: { code: 'TAM-SOLO', name: 'TAM-SOLO', siteId: sites['TAM-GDC'], rdma: true, nodes: [{ name: 'solo-n1', address: '10.21.0.1', gpus: 8, ratedPowerKw: 10.2 }] },
+      })).createGpuCluster.id as string;
+      const hold = (start: Date, end: Date) =>
+        op('mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id } }', {
+          i: { tenantId: tenant.tenantId, clusterId: one, nodeCount: 1, start: start.toISOString(), end: end.toISOString() },
+        }).then((r) => r.allocateGpus.id as string);
+      const release = (id: string) => op('mutation($id: ID!) { releaseGpuAllocation(id: $id) { state } }', { id });
+      const start = new Date(Date.now() + 500);
+      const end = new Date(start.getTime() + 3_600_000);
+      const used = await hold(start, end);
+      const future = await hold(new Date(end.getTime() + 86_400_000), new Date(end.getTime() + 90_000_000));
+      await new Promise((r) => setTimeout(r, 2_000));
+      const before = Date.now();
+      expect((await release(used)).releaseGpuAllocation.state).toBe('RELEASED');
+      const after = Date.now();
+      expect((await release(future)).releaseGpuAllocation.state).toBe('RELEASED');
+      // The node is free for the rest of the window at once.
+      const next = await hold(new Date(after + 1_000), end);
+
+      await op('mutation($u: DateTime) { collectUsage(until: $u) }', { u: new Date(Date.now() + 2 * 3_600_000).toISOString() });
+      const seconds = async (id: string) => Number((await t.sql.query(
+        `SELECT coalesce(sum(quantity), 0)::text AS q FROM usage_events WHERE resource_id = $1 AND type = 'gpu.node_seconds' AND NOT superseded`, [id],
+      )).rows[0].q);
+      const held = await seconds(used);
+      expect(held).toBeGreaterThanOrEqual((before - start.getTime()) / 1000 - 0.001);
+      expect(held).toBeLessThanOrEqual((after - start.getTime()) / 1000 + 0.001);
+      expect(await seconds(future)).toBe(0);
+      await release(next);
+    });
+
     it('refuses bad inventory input naming the field, and writes nothing', async () => {
       const before = (await t.sql.query('SELECT count(*)::int AS n FROM gpu_nodes')).rows[0].n;
       const bad = await gql(t.url, t.adminToken, 'mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {

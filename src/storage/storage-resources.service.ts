@@ -232,7 +232,10 @@ export class StorageResources {
     }
   }
 
-  /** Gives the nodes back; refused while a mount still uses the allocation. */
+  /**
+   * Gives the nodes back from now on; refused while a mount still uses the allocation. The time already
+   * held is kept (and metered); an allocation released before its start leaves nothing.
+   */
   async releaseGpuAllocation(principal: Principal, id: string): Promise<GpuAllocationEntity> {
     return this.dataSource.transaction(async (m) => {
       const rows = isUuid(id) ? await m.getRepository(GpuAllocationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
@@ -244,9 +247,23 @@ export class StorageResources {
         [id],
       );
       if (n > 0) throw new AppError(ErrorCode.INVALID_STATE, `GPU allocation ${id} still has ${n} mount(s); detach them first.`);
-      await m.query('DELETE FROM gpu_node_allocations WHERE allocation_id = $1', [id]);
+      // The part of the window already held stays on record, for metering; the rest is given back. A hold
+      // that has not begun is removed.
+      const releasedAt = new Date();
+      await m.query('DELETE FROM gpu_node_allocations WHERE allocation_id = $1 AND lower(during) >= $2', [id, releasedAt]);
+      await m.query(
+        `UPDATE gpu_node_allocations SET during = tstzrange(lower(during), $2, '[)')
+          WHERE allocation_id = $1 AND upper(during) > $2`,
+        [id, releasedAt],
+      );
       await m.query(`UPDATE gpu_allocations SET state = 'RELEASED' WHERE id = $1`, [id]);
-      await this.audit.append(m, { actor: principal.actor, action: 'gpu-allocation.released', entityType: 'gpu_allocation', entityId: id, data: {} });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'gpu-allocation.released',
+        entityType: 'gpu_allocation',
+        entityId: id,
+        data: { releasedAt: releasedAt.toISOString() },
+      });
       return Object.assign(allocation, { state: 'RELEASED' as const });
     });
   }
