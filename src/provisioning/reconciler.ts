@@ -65,8 +65,9 @@ export class Reconciler implements OnModuleInit {
       `SELECT id, state, start_at, end_at, hold_expires_at FROM reservations
         WHERE state IN ('HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'NEEDS_CLEANUP')`,
     );
-    let jobsEnsured = 0;
-    for (const r of live) jobsEnsured += await this.ensureJobs(r);
+    const wanted = live.flatMap((r) => this.wantedJobs(r));
+    await this.jobs.enqueueMany(wanted);
+    const jobsEnsured = wanted.length;
     await this.webhooks.sweep();
     const mountRepairs = await this.mounts.sweep();
     if (mountRepairs > 0) this.metrics.reconcilerRepairs.inc({ kind: 'mount' }, mountRepairs);
@@ -74,29 +75,23 @@ export class Reconciler implements OnModuleInit {
     return { jobsEnsured, repairs };
   }
 
-  private async ensureJobs(r: LiveReservation): Promise<number> {
+  /** The jobs a live reservation needs in the queue, whatever the queue has lost. */
+  private wantedJobs(r: LiveReservation): Array<{ name: JobName; payload: { reservationId: string }; jobId: string; runAt?: Date }> {
     const job = (name: JobName.HoldExpiry | JobName.LightpathSetup | JobName.LightpathTeardown, runAt?: Date) =>
-      this.jobs.enqueue(name, { reservationId: r.id }, { jobId: reservationJobId(r.id, name), runAt });
+      ({ name, payload: { reservationId: r.id }, jobId: reservationJobId(r.id, name), runAt });
     switch (r.state) {
       case S.HELD:
-        if (r.hold_expires_at) await job(JobName.HoldExpiry, r.hold_expires_at);
-        return 1;
+        return r.hold_expires_at ? [job(JobName.HoldExpiry, r.hold_expires_at)] : [];
       case S.RESERVED:
-        await job(JobName.LightpathSetup, r.start_at);
-        await job(JobName.LightpathTeardown, r.end_at);
-        return 2;
+        return [job(JobName.LightpathSetup, r.start_at), job(JobName.LightpathTeardown, r.end_at)];
       case S.PROVISIONING:
-        await job(JobName.LightpathSetup);
-        await job(JobName.LightpathTeardown, r.end_at);
-        return 2;
+        return [job(JobName.LightpathSetup), job(JobName.LightpathTeardown, r.end_at)];
       case S.ACTIVE:
-        await job(JobName.LightpathTeardown, r.end_at);
-        return 1;
+        return [job(JobName.LightpathTeardown, r.end_at)];
       case S.RELEASING:
-        await job(JobName.LightpathTeardown);
-        return 1;
+        return [job(JobName.LightpathTeardown)];
       default:
-        return 0;
+        return [];
     }
   }
 

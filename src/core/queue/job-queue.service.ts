@@ -53,6 +53,24 @@ export class JobQueue implements OnApplicationShutdown {
   }
 
   /**
+   * Adds many jobs with one round trip per queue (BullMQ addBulk); like enqueue, a job whose id is already
+   * present is left as it is.
+   */
+  async enqueueMany(jobs: ReadonlyArray<{ name: JobName; payload: JobPayloads[JobName]; jobId: string; runAt?: Date }>): Promise<void> {
+    const now = Date.now();
+    const byQueue = new Map<QueueName, Array<{ name: string; data: unknown; opts: { jobId: string; delay: number } }>>();
+    for (const j of jobs) {
+      const queueName = JOB_QUEUE[j.name];
+      const list = byQueue.get(queueName) ?? [];
+      list.push({ name: j.name, data: j.payload, opts: { jobId: j.jobId, delay: j.runAt ? Math.max(0, j.runAt.getTime() - now) : 0 } });
+      byQueue.set(queueName, list);
+    }
+    for (const [queueName, list] of byQueue) {
+      for (let i = 0; i < list.length; i += 500) await this.queue(queueName).addBulk(list.slice(i, i + 500));
+    }
+  }
+
+  /**
    * Moves a scheduled job to a new time (now, if `runAt` is past or absent), or adds it if it is not
    * scheduled: a delayed job keeps its id, so it cannot run twice.
    */
