@@ -23,7 +23,7 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     (await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...w } }))
       .reserveLightpath;
   const stateOf = async (id: string) =>
-    (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state end history { state reason } } }', { id })).reservation;
+    (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state start end history { state reason at } } }', { id })).reservation;
   const lit = async (id: string) =>
     (await t.sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
 
@@ -55,6 +55,10 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
       return s.state === 'RELEASED' ? s : null;
     }, 20_000, 'RELEASED');
     expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
+    // Never before its window: the setup job is taken early (APN_SETUP_LEAD_MS) but waits for the start.
+    const at = (state: string) => Date.parse(done.history.find((h: { state: string }) => h.state === state).at);
+    expect(at('PROVISIONING')).toBeGreaterThanOrEqual(Date.parse(done.start));
+    expect(at('RELEASING')).toBeGreaterThanOrEqual(Date.parse(done.end));
     expect(await lit(r.id)).toHaveLength(0);
     const held = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [r.id]);
     expect(held.rows[0].n).toBe(0);

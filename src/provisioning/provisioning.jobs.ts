@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { JobMeta, JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
@@ -37,6 +38,12 @@ export class ProvisioningJobs implements OnModuleInit {
   }
 
   async setup(id: string, meta: JobMeta): Promise<void> {
+    // The job is due a little before the start (APN_SETUP_LEAD_MS): wait for the start here, so that the
+    // devices are configured from the start on, never before it (the previous holder of the channel may
+    // hold it until then), and without the queue's pickup delay.
+    const booked = await this.reservations.find(id);
+    const wait = booked && booked.state === S.RESERVED ? booked.startAt.getTime() - Date.now() : 0;
+    if (wait > 0) await sleep(wait);
     const step = await this.reservations.advance(id, [S.RESERVED], S.PROVISIONING, `setting up the lightpath (${this.driver.name})`);
     const r = step.reservation;
     // Resume a setup interrupted by a crash; anything else (cancelled, already up) needs nothing.

@@ -83,7 +83,7 @@ export class Reconciler implements OnModuleInit {
       case S.HELD:
         return r.hold_expires_at ? [job(JobName.HoldExpiry, r.hold_expires_at)] : [];
       case S.RESERVED:
-        return [job(JobName.LightpathSetup, r.start_at), job(JobName.LightpathTeardown, r.end_at)];
+        return [job(JobName.LightpathSetup, this.reservations.setupJobRunAt(r.start_at)), job(JobName.LightpathTeardown, r.end_at)];
       case S.PROVISIONING:
         return [job(JobName.LightpathSetup), job(JobName.LightpathTeardown, r.end_at)];
       case S.ACTIVE:

@@ -385,9 +385,17 @@ export class ReservationsService {
     return this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
   }
 
+  /**
+   * When a setup job is due: APN_SETUP_LEAD_MS before the start. The job then waits for the start itself,
+   * so the queue's pickup delay is spent before the start rather than after it.
+   */
+  setupJobRunAt(start: Date): Date {
+    return new Date(start.getTime() - this.config.setupLeadMs);
+  }
+
   /** Setup at start, teardown at end: delayed jobs with deterministic ids, so scheduling twice is harmless. */
   private async scheduleLifecycle(r: ReservationEntity): Promise<void> {
-    await this.jobs.enqueue(JobName.LightpathSetup, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: r.startAt });
+    await this.jobs.enqueue(JobName.LightpathSetup, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: this.setupJobRunAt(r.startAt) });
     await this.jobs.enqueue(JobName.LightpathTeardown, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathTeardown), runAt: r.endAt });
   }
 

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config';
 describe('configuration', () => {
   it('gives the documented defaults for an empty environment, with the embedded database seeded', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, role: 'all', dataDir: './.data', holdTtlSeconds: 120, minDurationSeconds: 60, seed: 'reference', driver: 'emulator', workerConcurrency: 32 });
+    expect(c).toMatchObject({ port: 3000, role: 'all', dataDir: './.data', holdTtlSeconds: 120, minDurationSeconds: 60, seed: 'reference', driver: 'emulator', workerConcurrency: 32, setupLeadMs: 250 });
     expect(c.databaseUrl).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
   });

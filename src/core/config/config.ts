@@ -35,6 +35,9 @@ const EnvSchema = z
     APN_SEED: z.enum(['reference', 'none']).optional(),
     APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
     APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20),
+    // A setup job is due this long before its lightpath's start and waits for the start in the worker, so
+    // the queue's pickup delay (up to 100 ms on Redis's default hz) is not added to the time to ACTIVE.
+    APN_SETUP_LEAD_MS: intFrom('APN_SETUP_LEAD_MS', 0, 60_000).default(250),
     APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
     APN_TAPI_TOKEN: z.string().min(1).optional(),
     APN_STORAGE_DRIVER: z.enum(['emulator']).default('emulator'),
@@ -88,6 +91,7 @@ export interface AppConfig {
   readonly seed: 'reference' | 'none';
   readonly driver: 'emulator' | 'tapi';
   readonly emulatorHopMs: number;
+  readonly setupLeadMs: number;
   readonly tapiUrl: string | undefined;
   readonly tapiToken: string | undefined;
   readonly storageDriver: 'emulator';
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     seed: e.APN_SEED ?? (e.DATABASE_URL ? 'none' : 'reference'),
     driver: e.APN_DRIVER,
     emulatorHopMs: e.APN_EMULATOR_HOP_MS,
+    setupLeadMs: e.APN_SETUP_LEAD_MS,
     tapiUrl: e.APN_TAPI_URL,
     tapiToken: e.APN_TAPI_TOKEN,
     storageDriver: e.APN_STORAGE_DRIVER,
