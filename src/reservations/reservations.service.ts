@@ -49,6 +49,11 @@ const SNAPSHOT_MAX_AGE_MS = 1000;
 const PAST_START_GRACE_MS = 5 * 60_000;
 
 
+/** What a reservation holds: its path's (link, channel) pairs and its two endpoints. */
+function claimOf(r: ReservationEntity) {
+  return { linkIds: r.pathLinkIds, channel: r.channel, endpointIds: [r.sourceEndpointId, r.destinationEndpointId] };
+}
+
 /**
  * Booking use cases: reserve, commit, cancel, extend, expire. Capacity is guarded by PostgreSQL's
  * exclusion constraints; a lost race (SQLSTATE 23P01) recomputes the path a bounded number of times.
@@ -286,7 +291,7 @@ export class ReservationsService {
         }
         const previousEnd = r.endAt;
         const range = tstzrange(r.startAt, end);
-        await lockCapacity(m, capacityLocks({ linkIds: r.pathLinkIds, channel: r.channel, endpointIds: [r.sourceEndpointId, r.destinationEndpointId] }, r.startAt, end));
+        await lockCapacity(m, capacityLocks(claimOf(r), r.startAt, end));
         await m.query('UPDATE link_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
         await m.query('UPDATE endpoint_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
         await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
@@ -490,7 +495,7 @@ export class ReservationsService {
   /**
    * Writes the reservation, its allocations, its first history entry and its audit entry in one statement,
    * provided the topology is still at `revision`; returns false (nothing written) if it has moved on.
-   * It first locks the capacity keys it claims (see lockKeysSql), so that bookings that could collide queue
+   * It first locks the capacity keys it claims (see lockCapacitySql), so that bookings that could collide queue
    * for milliseconds instead of deadlocking inside the exclusion constraint check.
    */
   private async insertBooking(
@@ -500,7 +505,7 @@ export class ReservationsService {
     history: { reason: string; audit: AuditRecord },
   ): Promise<boolean> {
     const audit = this.audit.appendStatement(history.audit, 22, 'FROM reservation');
-    const locks = capacityLocks({ linkIds: r.pathLinkIds, channel: r.channel, endpointIds: [r.sourceEndpointId, r.destinationEndpointId] }, r.startAt, r.endAt);
+    const locks = capacityLocks(claimOf(r), r.startAt, r.endAt);
     const rows = await queryPrepared<{ inserted: number }>(
       m,
       this.usePrepared,
