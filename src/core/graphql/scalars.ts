@@ -1,23 +1,14 @@
 import { CustomScalar, Scalar } from '@nestjs/graphql';
 import { GraphQLError, GraphQLScalarType, Kind, ValueNode } from 'graphql';
 import { ErrorCode } from '../errors/app-error';
-
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+import { parseInstant } from '../time';
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value !== 'string' || !ISO_8601.test(value)) {
-    throw new GraphQLError(
-      `DateTime must be an ISO-8601 string with a time zone, e.g. "2026-11-21T09:00:00Z"; got ${JSON.stringify(value)}.`,
-      { extensions: { code: ErrorCode.BAD_USER_INPUT } },
-    );
+  const parsed = parseInstant(value);
+  if (!parsed.ok) {
+    throw new GraphQLError(`DateTime ${parsed.reason}.`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real date.`, {
-      extensions: { code: ErrorCode.BAD_USER_INPUT },
-    });
-  }
-  return date;
+  return parsed.date;
 }
 
 /** ISO-8601 timestamps, always answered in UTC. */
