@@ -5,7 +5,7 @@ import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
-import { errorFormatter, graphqlContext, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
+import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
@@ -59,6 +59,8 @@ export class ApiModule {
             context: graphqlContext,
             subscription: subscriptionOptions(auth),
             validationRules: protectionRules(runtime.config),
+            // Parsing stops early on a document of absurd length (the field and cost rules bound the rest).
+            graphql: { parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS } },
             errorFormatter,
           }),
         }),

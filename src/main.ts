@@ -9,6 +9,8 @@ import { resolveAdminToken } from './core/admin-token';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
+import { registerDocumentGuard } from './core/graphql/document-guard';
+import { registerRequestBudget } from './core/graphql/request-budget';
 import { registerAuthentication } from './core/http-hooks';
 import { MetricsService } from './core/metrics/metrics.service';
 import { AuthService } from './tenancy/auth.service';
@@ -68,7 +70,9 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       );
       http.useLogger(http.get(Logger));
       const fastify = http.getHttpAdapter().getInstance();
+      registerRequestBudget(fastify, { budgetMs: config.requestBudgetMs, connections: config.requestConnections, route: '/graphql' });
       registerAuthentication(fastify, http.get(AuthService));
+      registerDocumentGuard(fastify, '/graphql');
       registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
       await seedIfEmpty(http, config);
       await http.listen(config.port, config.host);

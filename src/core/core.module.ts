@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
+import { gateConnectionsByRequest } from './graphql/request-budget';
 import { JobHandlers } from './queue/job-handlers';
 import { MetricsService } from './metrics/metrics.service';
 import { JobQueue } from './queue/job-queue.service';
@@ -50,6 +51,7 @@ export class CoreModule {
           dataSourceFactory: async (options) => {
             const dataSource = new DataSource(options!);
             await dataSource.initialize();
+            gateConnectionsByRequest(dataSource);
             await runMigrationsLocked(dataSource);
             return dataSource;
           },

@@ -8,6 +8,9 @@ import { PathComputer } from './pce';
 import { parseTopologyDocument, TopologyDocument } from './topology-document';
 import { EndpointEntity, LinkEntity, NodeEntity, SiteEntity } from './topology.entities';
 
+/** How stale a snapshot may be for reads: a replica may lag an import by this much (as bookings, which re-check). */
+const REQUEST_SNAPSHOT_MAX_AGE_MS = 1000;
+
 /** An immutable view of the topology at one revision, with its path computer. */
 export class TopologySnapshot {
   readonly nodes = new Map<string, NodeEntity>();
@@ -66,6 +69,7 @@ export class TopologyService {
   private cached: TopologySnapshot | null = null;
   private checkedAt = 0;
   private loading: Promise<TopologySnapshot> | null = null;
+  private checking: Promise<TopologySnapshot> | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -74,10 +78,25 @@ export class TopologyService {
 
   /**
    * The current snapshot. Bookings check the revision every time; callers that only render names and
-   * lengths of objects they already hold may accept one checked within `maxAgeMs`.
+   * lengths of objects they already hold may accept one checked within `maxAgeMs`. Callers that arrive
+   * while a revision check is in flight share it, so a burst of reads costs one query, not one each.
    */
   async snapshot(options: { maxAgeMs?: number } = {}): Promise<TopologySnapshot> {
     if (this.cached && options.maxAgeMs && Date.now() - this.checkedAt <= options.maxAgeMs) return this.cached;
+    this.checking ??= this.check().finally(() => (this.checking = null));
+    return this.checking;
+  }
+
+  /**
+   * The snapshot of one GraphQL request, read once and shared by every field it resolves: a response
+   * describes one revision, and nesting (sites → endpoints → site → …) costs no query per level.
+   */
+  forRequest(context: { loaders?: Record<string, unknown> }): Promise<TopologySnapshot> {
+    const loaders = (context.loaders ??= {});
+    return ((loaders.topologySnapshot as Promise<TopologySnapshot> | undefined) ??= this.snapshot({ maxAgeMs: REQUEST_SNAPSHOT_MAX_AGE_MS }));
+  }
+
+  private async check(): Promise<TopologySnapshot> {
     const checkedAt = Date.now();
     const rows: Array<{ revision: string | null }> = await this.dataSource.query(
       'SELECT max(id)::text AS revision FROM topology_revisions',

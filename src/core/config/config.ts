@@ -56,6 +56,10 @@ const EnvSchema = z
     APN_WORKER_CONCURRENCY: intFrom('APN_WORKER_CONCURRENCY', 1, 1000).default(32),
     APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
     APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
+    // Lists multiply the cost of what they select by their page size (or 10): see core/graphql/query-cost.ts.
+    APN_MAX_QUERY_COST: intFrom('APN_MAX_QUERY_COST', 100, 10_000_000).default(10_000),
+    // A GraphQL request starts no database work after this long and answers at once (see request-budget.ts).
+    APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -106,6 +110,10 @@ export interface AppConfig {
   readonly workerConcurrency: number;
   readonly maxQueryDepth: number;
   readonly maxQueryComplexity: number;
+  readonly maxQueryCost: number;
+  readonly requestBudgetMs: number;
+  /** Pool connections one GraphQL request may hold at once: a quarter of the pool, at least 2. */
+  readonly requestConnections: number;
   readonly logLevel: string;
 }
 
@@ -157,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     workerConcurrency: e.APN_WORKER_CONCURRENCY,
     maxQueryDepth: e.APN_MAX_QUERY_DEPTH,
     maxQueryComplexity: e.APN_MAX_QUERY_COMPLEXITY,
+    maxQueryCost: e.APN_MAX_QUERY_COST,
+    requestBudgetMs: e.APN_REQUEST_BUDGET_MS,
+    requestConnections: Math.max(2, Math.floor(e.APN_DB_POOL_SIZE / 4)),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
-import { ASTVisitor, FragmentDefinitionNode, GraphQLError, SelectionSetNode, ValidationContext, ValidationRule } from 'graphql';
-import depthLimit from 'graphql-depth-limit';
+import { GraphQLError, ValidationRule } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../../tenancy/auth.service';
 import type { AppConfig } from '../config/config';
 import { AppError, ErrorCode } from '../errors/app-error';
+import { queryCostRule } from './query-cost';
+import { BUDGET_EXCEEDED } from './request-budget';
 
 const logger = new Logger('GraphQL');
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
@@ -40,49 +41,12 @@ export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDri
   };
 }
 
-/**
- * Counts the fields an operation selects, fragments expanded, so a query cannot ask for an unbounded
- * amount of work through aliases or fragment fan-out. Needs no variable values, so the rule runs at
- * validation time and Mercurius can cache validated queries.
- */
-export function fieldCountRule(maximum: number): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === 'FragmentDefinition') fragments.set(definition.name.value, definition);
-    }
-    const count = (set: SelectionSetNode | undefined, seen: ReadonlySet<string>): number => {
-      let total = 0;
-      for (const selection of set?.selections ?? []) {
-        if (total > maximum) break;
-        if (selection.kind === 'Field') total += 1 + count(selection.selectionSet, seen);
-        else if (selection.kind === 'InlineFragment') total += count(selection.selectionSet, seen);
-        else if (!seen.has(selection.name.value)) {
-          const fragment = fragments.get(selection.name.value);
-          total += count(fragment?.selectionSet, new Set([...seen, selection.name.value]));
-        }
-      }
-      return total;
-    };
-    return {
-      OperationDefinition(node) {
-        const fields = count(node.selectionSet, new Set());
-        if (fields > maximum) {
-          context.reportError(
-            new GraphQLError(
-              `Query is too complex: it selects more than ${maximum} fields; ask for fewer fields or page through lists.`,
-              { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } },
-            ),
-          );
-        }
-      },
-    };
-  };
-}
+/** Tokens a GraphQL document may have: thousands of fields' worth; large values belong in variables. */
+export const MAX_DOCUMENT_TOKENS = 50_000;
 
-/** Depth and complexity limits, as validation rules (array form, so Mercurius can cache validated queries). */
+/** Depth and cost limits, as validation rules (array form, so Mercurius can cache validated queries). */
 export function protectionRules(config: AppConfig): ValidationRule[] {
-  return [depthLimit(config.maxQueryDepth) as unknown as ValidationRule, fieldCountRule(config.maxQueryComplexity)];
+  return [queryCostRule({ maxDepth: config.maxQueryDepth, maxFields: config.maxQueryComplexity, maxCost: config.maxQueryCost })];
 }
 
 /**
@@ -98,6 +62,13 @@ export const errorFormatter: NonNullable<MercuriusDriverConfig['errorFormatter']
       return Array.isArray(inner) ? (inner as GraphQLError[]) : [error];
     })
     .map((error) => normalise(error instanceof GraphQLError ? error : new GraphQLError(String((error as Error).message))));
+  // A request stopped by its time budget fails every field still pending: answer that once, without the
+  // partial data (a list of thousands of identical errors helps no one).
+  const stopped = errors.find((e) => e.extensions.reason === BUDGET_EXCEEDED);
+  if (stopped) {
+    const { message, extensions } = stopped;
+    return { statusCode: 400, response: { data: null, errors: [{ message, extensions }] } };
+  }
   const beforeExecution = execution.data === undefined || execution.data === null
     ? errors.every((e) => !e.path)
     : false;
