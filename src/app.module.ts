@@ -6,6 +6,7 @@ import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
 import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
+import { checkOperationInputs } from './core/graphql/input-guard';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
@@ -61,6 +62,13 @@ export class ApiModule {
             validationRules: protectionRules(runtime.config),
             // Parsing stops early on a document of absurd length (the field and cost rules bound the rest).
             graphql: { parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS } },
+            // Every argument within its bounds before any resolver runs (core/graphql/input-guard.ts).
+            hooks: {
+              // Literals before validation, so that a refused value names its argument; variables once known.
+              preValidation: (schema, document) => checkOperationInputs(schema, document, undefined),
+              preExecution: (schema, document, _context, variables) => checkOperationInputs(schema, document, variables),
+              preSubscriptionExecution: (schema, document) => checkOperationInputs(schema, document, undefined),
+            },
             errorFormatter,
           }),
         }),

@@ -40,3 +40,50 @@ export function parseInstant(text: unknown): { ok: true; date: Date } | { ok: fa
   }
   return { ok: true, date: new Date(epoch) };
 }
+
+export interface WindowLimits {
+  /** Longest window, in seconds (APN_MAX_DURATION_S). */
+  readonly maxDurationSeconds: number;
+  /** How far ahead of now a window may end, in seconds (APN_MAX_ADVANCE_S). */
+  readonly maxAdvanceSeconds: number;
+}
+
+/**
+ * Why a window [start, end) breaks the service-wide bounds, naming the field to change, or null. Windows
+ * are bounded so that no booking, hold or allocation can claim capacity for decades, and so that
+ * everything derived from a window (lock keys, metering slices, searches) stays bounded too.
+ */
+export function windowProblem(
+  fields: { start: string; end: string },
+  start: Date,
+  end: Date,
+  limits: WindowLimits,
+  now = Date.now(),
+): { field: string; message: string } | null {
+  const durationS = (end.getTime() - start.getTime()) / 1000;
+  if (durationS > limits.maxDurationSeconds) {
+    return {
+      field: fields.end,
+      message: `The window lasts ${formatSeconds(durationS)}; the longest allowed is ${formatSeconds(limits.maxDurationSeconds)} (APN_MAX_DURATION_S). Move ${fields.end} earlier, or book several windows.`,
+    };
+  }
+  if (end.getTime() > now + limits.maxAdvanceSeconds * 1000) {
+    return {
+      field: fields.end,
+      message: `${fields.end} (${end.toISOString()}) is more than ${formatSeconds(limits.maxAdvanceSeconds)} ahead (APN_MAX_ADVANCE_S); book closer to the time.`,
+    };
+  }
+  return null;
+}
+
+/** 7776000 → "90 days", 5400 → "1.5 hours": a bound as an operator writes it. */
+export function formatSeconds(seconds: number): string {
+  const units: Array<[number, string]> = [[86_400, 'day'], [3_600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [size, name] of units) {
+    if (seconds >= size) {
+      const n = Math.round((seconds / size) * 10) / 10;
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}

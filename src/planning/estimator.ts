@@ -149,12 +149,31 @@ interface Workload {
 
 // ---------------------------------------------------------------- validation
 
-function finite(field: string, value: unknown, { min = 0, exclusive = false, integer = false } = {}): number {
+/**
+ * Upper bounds of the planner's inputs: far beyond any real link or workload, low enough that no product
+ * of them overflows to Infinity (which no answer could carry).
+ */
+export const PLANNER_INPUT_MAX = {
+  bandwidthGbps: 1_000_000,
+  rttMs: 100_000,
+  distanceKm: 40_000,
+  steps: 1_000_000_000,
+  epochs: 100_000,
+  gpuSecondsPerStep: 86_400,
+  localEpochSeconds: 31_622_400,
+  pue: 10,
+  carbonKgPerKwh: 10,
+  energyUsdPerKwh: 100,
+  equipmentCount: 100_000,
+} as const;
+
+function finite(field: string, value: unknown, { min = 0, exclusive = false, integer = false, max = Number.MAX_SAFE_INTEGER } = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new PlannerInputError(field, 'must be a finite number');
   if (integer && !Number.isInteger(value)) throw new PlannerInputError(field, `must be an integer, got ${value}`);
   if (exclusive ? value <= min : value < min) {
     throw new PlannerInputError(field, `must be ${exclusive ? 'greater than' : 'at least'} ${min}, got ${value}`);
   }
+  if (value > max) throw new PlannerInputError(field, `must be at most ${max}, got ${value}`);
   return value;
 }
 
@@ -179,9 +198,9 @@ function validateSites(sites: unknown): Record<string, SitePricingInput> {
   for (const [id, site] of Object.entries(sites as Record<string, unknown>)) {
     if (!site || typeof site !== 'object') throw new PlannerInputError(`sites.${id}`, 'must be an object');
     const s = site as Record<string, unknown>;
-    optionalFinite(`sites.${id}.pue`, s.pue, { min: 1 });
-    optionalFinite(`sites.${id}.carbonKgPerKwh`, s.carbonKgPerKwh);
-    optionalFinite(`sites.${id}.energyUsdPerKwh`, s.energyUsdPerKwh);
+    optionalFinite(`sites.${id}.pue`, s.pue, { min: 1, max: PLANNER_INPUT_MAX.pue });
+    optionalFinite(`sites.${id}.carbonKgPerKwh`, s.carbonKgPerKwh, { max: PLANNER_INPUT_MAX.carbonKgPerKwh });
+    optionalFinite(`sites.${id}.energyUsdPerKwh`, s.energyUsdPerKwh, { max: PLANNER_INPUT_MAX.energyUsdPerKwh });
   }
   return sites as Record<string, SitePricingInput>;
 }
@@ -196,7 +215,7 @@ function validateEquipment(input: unknown): EquipmentSet {
       throw new PlannerInputError(`equipment.${key}`, `is not one of ${Object.keys(DEFAULT_EQUIPMENT).join(', ')}`);
     }
     const name = key as keyof EquipmentSet;
-    const value = optionalFinite(`equipment.${key}`, given[key], { integer: true, min: name === 'gpuServers' ? 1 : 0 });
+    const value = optionalFinite(`equipment.${key}`, given[key], { integer: true, min: name === 'gpuServers' ? 1 : 0, max: PLANNER_INPUT_MAX.equipmentCount });
     if (value !== undefined) set[name] = value;
   }
   return set;
@@ -254,16 +273,16 @@ function resolveScenario(
   const at = `scenarios[${index}]`;
   if (!raw || typeof raw !== 'object') throw new PlannerInputError(at, 'must be an object');
   const input = raw as ScenarioInput;
-  if (typeof input.label !== 'string' || input.label.trim() === '') {
-    throw new PlannerInputError(`${at}.label`, 'must be a non-empty string');
+  if (typeof input.label !== 'string' || input.label.trim() === '' || input.label.length > 200) {
+    throw new PlannerInputError(`${at}.label`, 'must be a non-empty string of at most 200 characters');
   }
   if (!isOneOf(SCENARIO_KINDS, input.kind)) throw new PlannerInputError(`${at}.kind`, `must be one of ${SCENARIO_KINDS.join(', ')}`);
   if (input.design !== undefined && input.design !== null && !isOneOf(STORAGE_DESIGNS, input.design)) {
     throw new PlannerInputError(`${at}.design`, `must be one of ${STORAGE_DESIGNS.join(', ')}`);
   }
-  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, { exclusive: true });
-  const rttMs = optionalFinite(`${at}.rttMs`, input.rttMs);
-  const distanceKm = optionalFinite(`${at}.distanceKm`, input.distanceKm);
+  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, { exclusive: true, max: PLANNER_INPUT_MAX.bandwidthGbps });
+  const rttMs = optionalFinite(`${at}.rttMs`, input.rttMs, { max: PLANNER_INPUT_MAX.rttMs });
+  const distanceKm = optionalFinite(`${at}.distanceKm`, input.distanceKm, { max: PLANNER_INPUT_MAX.distanceKm });
   const kind = input.kind;
   const notes: string[] = [];
   const fiberUs = values['model.fiberUsPerKm'].value;
@@ -454,10 +473,10 @@ function resolveWorkload(raw: unknown, values: ReferenceValues, p: ModelParamete
   if (!raw || typeof raw !== 'object') throw new PlannerInputError('workload', 'is required');
   const input = raw as WorkloadInput;
   const datasetBytes = datasetBytesOf(input.datasetBytes);
-  const steps = finite('workload.steps', input.steps, { min: 1, integer: true });
-  const epochs = optionalFinite('workload.epochs', input.epochs, { min: 1, integer: true }) ?? 1;
-  const gpuGiven = optionalFinite('workload.gpuSecondsPerStep', input.gpuSecondsPerStep);
-  const localEpoch = optionalFinite('workload.localEpochSeconds', input.localEpochSeconds, { exclusive: true });
+  const steps = finite('workload.steps', input.steps, { min: 1, integer: true, max: PLANNER_INPUT_MAX.steps });
+  const epochs = optionalFinite('workload.epochs', input.epochs, { min: 1, integer: true, max: PLANNER_INPUT_MAX.epochs }) ?? 1;
+  const gpuGiven = optionalFinite('workload.gpuSecondsPerStep', input.gpuSecondsPerStep, { max: PLANNER_INPUT_MAX.gpuSecondsPerStep });
+  const localEpoch = optionalFinite('workload.localEpochSeconds', input.localEpochSeconds, { exclusive: true, max: PLANNER_INPUT_MAX.localEpochSeconds });
   const bytesPerStep = datasetBytes / steps;
   if (gpuGiven !== undefined) {
     return { work: { datasetBytes, steps, epochs, bytesPerStep, gpuSecondsPerStep: gpuGiven }, source: 'workload.gpuSecondsPerStep' };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { requireText } from '../core/bounds';
 import { badInput } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
@@ -80,7 +81,7 @@ export class PlanningService {
   /** Replaces a reference value; refused (naming the key) if the planner could not work with it. */
   async setReferenceValue(principal: Principal, key: string, value: unknown, basis: string | null): Promise<ReferenceValue[]> {
     const current = await this.overrides();
-    const entry = { value, basis: basis?.trim() || `set by ${principal.actor}` };
+    const entry = { value, basis: (basis === null ? '' : requireText('basis', basis, 200, { optional: true })) || `set by ${principal.actor}` };
     try {
       resolveReference({ ...current, [key]: entry });
     } catch (error) {

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { formatSeconds, windowProblem } from '../core/time';
 import { DataSource } from 'typeorm';
 import { badInput } from '../core/errors/app-error';
 import { Link } from '../topology/topology.models';
@@ -7,12 +9,12 @@ import { loadOccupancy } from './capacity';
 import { Availability, AvailabilityInput } from './reservation.models';
 
 const DEFAULT_SEARCH_DAYS = 30;
-const MAX_SEARCH_DAYS = 366;
 
 /** "How many lightpaths still fit, and from when does one fit?" for an endpoint pair or a site pair. */
 @Injectable()
 export class AvailabilityService {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly topology: TopologyService,
   ) {}
@@ -21,6 +23,8 @@ export class AvailabilityService {
     if (input.start.getTime() >= input.end.getTime()) {
       throw badInput('input.end', `end (${input.end.toISOString()}) must be after start (${input.start.toISOString()}).`);
     }
+    const unbounded = windowProblem({ start: 'input.start', end: 'input.end' }, input.start, input.end, this.config);
+    if (unbounded) throw badInput(unbounded.field, unbounded.message);
     const snapshot = await this.topology.snapshot();
     const source = this.side(snapshot, 'source', input.sourceEndpointId, input.sourceSiteId, input.rateGbps);
     const destination = this.side(snapshot, 'destination', input.destinationEndpointId, input.destinationSiteId, input.rateGbps);
@@ -29,9 +33,13 @@ export class AvailabilityService {
     }
     const durationMs = (input.durationSeconds ?? (input.end.getTime() - input.start.getTime()) / 1000) * 1000;
     if (!(durationMs > 0)) throw badInput('input.durationSeconds', 'durationSeconds must be positive.');
-    const horizon = input.searchUntil?.getTime() ?? input.start.getTime() + DEFAULT_SEARCH_DAYS * 86_400_000;
-    if (horizon - input.start.getTime() > MAX_SEARCH_DAYS * 86_400_000) {
-      throw badInput('input.searchUntil', `searchUntil may be at most ${MAX_SEARCH_DAYS} days after start.`);
+    if (durationMs > this.config.maxDurationSeconds * 1000) {
+      throw badInput('input.durationSeconds', `durationSeconds may be at most ${this.config.maxDurationSeconds} (APN_MAX_DURATION_S), the longest window one can book.`);
+    }
+    const latest = Date.now() + this.config.maxAdvanceSeconds * 1000;
+    const horizon = input.searchUntil?.getTime() ?? Math.min(latest, input.start.getTime() + DEFAULT_SEARCH_DAYS * 86_400_000);
+    if (horizon > latest) {
+      throw badInput('input.searchUntil', `searchUntil may be at most ${formatSeconds(this.config.maxAdvanceSeconds)} ahead (APN_MAX_ADVANCE_S): no window can be booked beyond that.`);
     }
     const window = { start: input.start.getTime(), end: input.end.getTime() };
     const searchWindow = { start: window.start, end: Math.max(horizon, window.end) };

@@ -27,7 +27,7 @@ describe('capacity locks', () => {
 
   it('any two overlapping windows on one (link, channel) conflict, whatever their lengths', () => {
     const random = lcg(42);
-    const lengths = [30_000, MIN, 7 * MIN, HOUR, 5 * HOUR, DAY, 3 * DAY, 40 * DAY, 200 * DAY];
+    const lengths = [30_000, MIN, 7 * MIN, HOUR, 5 * HOUR, DAY, 3 * DAY, 40 * DAY, 200 * DAY, 1500 * DAY, 40_000 * DAY];
     let overlapping = 0;
     for (let i = 0; i < 20_000; i++) {
       const s1 = BASE + Math.floor(random() * 60 * DAY);
@@ -64,7 +64,21 @@ describe('capacity locks', () => {
     for (const length of [MIN, HOUR, DAY, 10 * DAY]) {
       const l = capacityLocks({ linkIds: ['L1', 'L2', 'L3'], channel: 0, endpointIds: ['A', 'B'] }, new Date(BASE + 1), new Date(BASE + 1 + length));
       expect(l.exclusive.length).toBeLessThanOrEqual(5 * 2);
-      expect(l.shared.length).toBeLessThanOrEqual(5 * 2 * 3);
+      expect(l.shared.length).toBeLessThanOrEqual(5 * 2 * 5);
     }
+  });
+
+  it('bounds the lock count whatever the window: a booking to the year 9999 takes as few keys as a short one', () => {
+    // Before the coarser levels, a window to 9999 took one key per 32 days (over 90,000 per resource) and
+    // exhausted PostgreSQL's shared lock table.
+    const resources = { linkIds: ['L1', 'L2', 'L3'], channel: 0, endpointIds: ['A', 'B'] };
+    for (const end of [Date.parse('2030-01-01T00:00:00Z'), Date.parse('2126-11-22T00:00:00Z'), Date.parse('9999-12-31T23:59:59Z')]) {
+      const l = capacityLocks(resources, new Date(BASE), new Date(end));
+      expect(l.exclusive.length + l.shared.length).toBeLessThanOrEqual(5 * 2 * 6);
+    }
+    // And long windows still conflict with short ones inside them.
+    const decade = capacityLocks({ linkIds: ['L1'], channel: 0 }, new Date(BASE), new Date(BASE + 3650 * DAY));
+    const minute = capacityLocks({ linkIds: ['L1'], channel: 0 }, new Date(BASE + 2000 * DAY), new Date(BASE + 2000 * DAY + MIN));
+    expect(conflict(decade, minute)).toBe(true);
   });
 });

@@ -8,14 +8,17 @@ export function tstzrange(start: Date, end: Date): string {
 }
 
 /**
- * Lock levels for capacity keys, finest first: a minute, an hour, a day, 32 days. A window takes an exclusive
- * lock on the (at most two) buckets it touches at the finest level where it touches no more than two, and a
- * shared lock on every bucket it touches at each coarser level. Two windows that overlap at an instant t
- * therefore always conflict: at the coarser of their two levels, one holds t's bucket exclusively and the
- * other holds it exclusively or shared. Windows that do not overlap rarely share an exclusive bucket, so
- * back-to-back bookings of one channel do not queue behind each other.
+ * Lock levels for capacity keys, finest first: a minute, an hour, a day, 32 days, 1,024 days, and one
+ * bucket for all time. A window takes an exclusive lock on the (at most two) buckets it touches at the
+ * finest level where it touches no more than two, and a shared lock on every bucket it touches at each
+ * coarser level. Two windows that overlap at an instant t therefore always conflict: at the coarser of
+ * their two levels, one holds t's bucket exclusively and the other holds it exclusively or shared. Windows
+ * that do not overlap rarely share an exclusive bucket, so back-to-back bookings of one channel do not
+ * queue behind each other. Each level is 32 times (or more) the one below, so a window touches at most two
+ * buckets at every coarser level, and the last level has one bucket: a claim takes at most 2 keys per
+ * level and resource, whatever its window, and never fills PostgreSQL's lock table.
  */
-const LOCK_LEVELS_MS = [60_000, 3_600_000, 86_400_000, 32 * 86_400_000] as const;
+const LOCK_LEVELS_MS = [60_000, 3_600_000, 86_400_000, 32 * 86_400_000, 1024 * 86_400_000, Number.POSITIVE_INFINITY] as const;
 
 export interface CapacityLocks {
   /** Keys to lock exclusively. */
@@ -46,8 +49,8 @@ export function capacityLocks(
     const last = Math.floor((e - 1) / size);
     return Array.from({ length: last - first + 1 }, (_, i) => first + i);
   };
-  let level = LOCK_LEVELS_MS.findIndex((size) => Math.floor((e - 1) / size) - Math.floor(s / size) < 2);
-  if (level < 0) level = LOCK_LEVELS_MS.length - 1;
+  // The last level has one bucket, so some level always qualifies.
+  const level = LOCK_LEVELS_MS.findIndex((size) => Math.floor((e - 1) / size) - Math.floor(s / size) < 2);
   const exclusive: string[] = [];
   const shared: string[] = [];
   for (let l = level; l < LOCK_LEVELS_MS.length; l++) {

@@ -11,6 +11,8 @@ import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
 import { queryPrepared } from '../core/database/prepared';
+import { requireText } from '../core/bounds';
+import { windowProblem } from '../core/time';
 import { capacityLocks, loadOccupancy, lockCapacity, lockCapacitySql, tstzrange } from './capacity';
 import { ReservationEntity } from './reservation.entities';
 import { assertTransition, EXTENDABLE_STATES, FINAL_STATES, ReservationState } from './reservation-state';
@@ -45,6 +47,8 @@ const LIFECYCLE_SCHEDULED: ReadonlySet<ReservationState> = new Set([
 
 /** How stale a topology snapshot may be when a booking starts; the insert re-checks the revision. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
+/** A cancellation reason is kept in the history of the reservation: a sentence, not a document. */
+export const MAX_REASON_LENGTH = 500;
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
 const PAST_START_GRACE_MS = 5 * 60_000;
 
@@ -236,7 +240,7 @@ export class ReservationsService {
    * lightpath is being set up or is up, it is torn down now (RELEASING, then RELEASED).
    */
   async cancel(principal: Principal, id: string, reason: string | null): Promise<ReservationEntity> {
-    const why = reason?.trim() || 'cancelled';
+    const why = (reason === null ? '' : requireText('reason', reason, MAX_REASON_LENGTH, { optional: true })) || 'cancelled';
     const result = await this.dataSource.transaction(async (m) => {
       const r = await this.lockVisible(m, principal, id);
       switch (r.state) {
@@ -289,6 +293,8 @@ export class ReservationsService {
         if (end.getTime() <= r.endAt.getTime()) {
           throw badInput('end', `end must be after the current end ${r.endAt.toISOString()}; extending cannot shorten a reservation.`);
         }
+        const unbounded = windowProblem({ start: 'end', end: 'end' }, r.startAt, end, this.config);
+        if (unbounded) throw badInput(unbounded.field, unbounded.message);
         const previousEnd = r.endAt;
         const range = tstzrange(r.startAt, end);
         await lockCapacity(m, capacityLocks(claimOf(r), r.startAt, end));
@@ -459,6 +465,8 @@ export class ReservationsService {
     if (durationS < this.config.minDurationSeconds) {
       throw badInput('input.end', `The window lasts ${durationS} s; the minimum is ${this.config.minDurationSeconds} s. Move end later.`);
     }
+    const unbounded = windowProblem({ start: 'input.start', end: 'input.end' }, input.start, input.end, this.config, now);
+    if (unbounded) throw badInput(unbounded.field, unbounded.message);
     if (input.idempotencyKey !== undefined && input.idempotencyKey !== null && (input.idempotencyKey.length < 1 || input.idempotencyKey.length > 200)) {
       throw badInput('input.idempotencyKey', 'idempotencyKey must be 1 to 200 characters.');
     }

@@ -1,4 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { requireNumberIn, requireText } from '../core/bounds';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { windowProblem } from '../core/time';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DataSource, EntityManager, In } from 'typeorm';
@@ -30,6 +33,23 @@ const NFS_VERSIONS = new Set(['3', '4.0', '4.1', '4.2']);
 const DC_KINDS = new Set(['GREEN_DC', 'STANDARD_DC']);
 const MAX_ALLOCATION_ATTEMPTS = 5;
 
+/**
+ * Bounds of the inventory's inputs (documented in the README): far beyond real equipment, tight enough that
+ * nothing derived from them (energy, metering, specifications) can overflow or grow without limit.
+ */
+export const INVENTORY_BOUNDS = {
+  nameLength: 200,
+  hostLength: 253,
+  /** Aggregate throughput of one NFS server: 10 Tbps. */
+  maxThroughputGbps: 10_000,
+  /** Nodes of one GPU cluster, and of one allocation. */
+  maxClusterNodes: 1024,
+  /** GPUs in one node. */
+  maxGpusPerNode: 64,
+  /** Rated power of one GPU node: a DGX B200 draws 14.3 kW; a whole rack stays under 200 kW. */
+  maxNodePowerKw: 200,
+} as const;
+
 /** The tenant a caller may see: its own for a TENANT key, any (or the one asked for) for an operator. */
 export function visibleTenant(principal: Principal, asked?: string | null): string | null {
   if (principal.role === Role.TENANT) return principal.tenantId;
@@ -49,6 +69,7 @@ export function assertTenantOrOperator(principal: Principal): void {
 @Injectable()
 export class StorageResources {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
@@ -56,7 +77,7 @@ export class StorageResources {
 
   async createStorageSystem(principal: Principal, input: CreateStorageSystemInput): Promise<StorageSystemEntity> {
     if (!CODE.test(input.code)) throw badInput('input.code', 'input.code: use 1–63 letters, digits, ".", "_" or "-".');
-    if (!input.name.trim()) throw badInput('input.name', 'input.name must not be empty.');
+    const name = requireText('input.name', input.name, INVENTORY_BOUNDS.nameLength);
     const site = (await this.topology.snapshot()).sites.get(input.siteId);
     if (!site) throw badInput('input.siteId', `input.siteId: site ${input.siteId} does not exist; list them with { sites { id code } }.`);
     const atOffice = site.kind === 'USER_OFFICE';
@@ -66,9 +87,11 @@ export class StorageResources {
         `input.kind: an ${input.kind} belongs ${input.kind === StorageKind.OFFICE_NFS ? 'at a USER_OFFICE site' : 'at a data-center site'}, and site ${site.code} is ${site.kind}.`,
       );
     }
-    if (!input.host.trim() || /\s/.test(input.host)) throw badInput('input.host', 'input.host: give the IP address or DNS name clients mount.');
+    if (!input.host.trim() || /\s/.test(input.host) || input.host.trim().length > INVENTORY_BOUNDS.hostLength) {
+      throw badInput('input.host', `input.host: give the IP address or DNS name clients mount (at most ${INVENTORY_BOUNDS.hostLength} characters).`);
+    }
     if (input.capacityBytes <= 0n) throw badInput('input.capacityBytes', 'input.capacityBytes must be positive.');
-    if (!(input.throughputGbps > 0)) throw badInput('input.throughputGbps', 'input.throughputGbps must be positive.');
+    requireNumberIn('input.throughputGbps', input.throughputGbps, { min: 0, exclusiveMin: true, max: INVENTORY_BOUNDS.maxThroughputGbps, unit: 'Gbps' });
     const versions = input.nfsVersions ?? ['4.2'];
     const unknown = versions.filter((v) => !NFS_VERSIONS.has(v));
     if (versions.length === 0 || unknown.length > 0) {
@@ -79,7 +102,7 @@ export class StorageResources {
     const entity = Object.assign(new StorageSystemEntity(), {
       id: randomUUID(),
       code: input.code,
-      name: input.name.trim(),
+      name,
       kind: input.kind,
       siteId: site.id,
       host: input.host.trim(),
@@ -103,7 +126,7 @@ export class StorageResources {
     if (system.kind !== StorageKind.OFFICE_NFS) {
       throw badInput('input.storageSystemId', `input.storageSystemId: datasets live on an OFFICE_NFS server; ${system.code} is ${system.kind}.`);
     }
-    if (!input.name.trim()) throw badInput('input.name', 'input.name must not be empty.');
+    const name = requireText('input.name', input.name, INVENTORY_BOUNDS.nameLength);
     if (!EXPORT_PATH.test(input.exportPath) || input.exportPath.split('/').includes('..')) {
       throw badInput('input.exportPath', 'input.exportPath: give an absolute path without "..", e.g. /export/unet3d.');
     }
@@ -116,7 +139,7 @@ export class StorageResources {
       id: randomUUID(),
       tenantId: input.tenantId,
       storageSystemId: system.id,
-      name: input.name.trim(),
+      name,
       exportPath: input.exportPath,
       bytes: input.bytes.toString(),
       fileCount: input.fileCount.toString(),
@@ -132,14 +155,18 @@ export class StorageResources {
     const site = (await this.topology.snapshot()).sites.get(input.siteId);
     if (!site) throw badInput('input.siteId', `input.siteId: site ${input.siteId} does not exist.`);
     if (!DC_KINDS.has(site.kind)) throw badInput('input.siteId', `input.siteId: GPU clusters are at data centers; ${site.code} is ${site.kind}.`);
+    const clusterName = requireText('input.name', input.name, INVENTORY_BOUNDS.nameLength, { optional: true });
     if (input.nodes.length === 0) throw badInput('input.nodes', 'input.nodes: give at least one node.');
+    if (input.nodes.length > INVENTORY_BOUNDS.maxClusterNodes) {
+      throw badInput('input.nodes', `input.nodes: ${input.nodes.length} nodes; a cluster has at most ${INVENTORY_BOUNDS.maxClusterNodes}. Register a larger site as several clusters.`);
+    }
     const names = new Set<string>();
     const addresses = new Set<string>();
     input.nodes.forEach((n, i) => {
-      if (!n.name.trim()) throw badInput(`input.nodes[${i}].name`, `input.nodes[${i}].name must not be empty.`);
+      requireText(`input.nodes[${i}].name`, n.name, INVENTORY_BOUNDS.nameLength);
       if (isIP(n.address) === 0) throw badInput(`input.nodes[${i}].address`, `input.nodes[${i}].address: ${n.address} is not an IPv4 or IPv6 address.`);
-      if (!(n.gpus > 0)) throw badInput(`input.nodes[${i}].gpus`, `input.nodes[${i}].gpus must be positive.`);
-      if (!(n.ratedPowerKw > 0)) throw badInput(`input.nodes[${i}].ratedPowerKw`, `input.nodes[${i}].ratedPowerKw must be positive.`);
+      requireNumberIn(`input.nodes[${i}].gpus`, n.gpus, { min: 1, max: INVENTORY_BOUNDS.maxGpusPerNode, integer: true });
+      requireNumberIn(`input.nodes[${i}].ratedPowerKw`, n.ratedPowerKw, { min: 0, exclusiveMin: true, max: INVENTORY_BOUNDS.maxNodePowerKw, unit: 'kW' });
       if (names.has(n.name)) throw badInput(`input.nodes[${i}].name`, `input.nodes[${i}].name: ${n.name} appears twice.`);
       if (addresses.has(n.address)) throw badInput(`input.nodes[${i}].address`, `input.nodes[${i}].address: ${n.address} appears twice.`);
       names.add(n.name);
@@ -148,7 +175,7 @@ export class StorageResources {
     const cluster = Object.assign(new GpuClusterEntity(), {
       id: randomUUID(),
       code: input.code,
-      name: input.name.trim() || input.code,
+      name: clusterName || input.code,
       siteId: site.id,
       rdma: input.rdma ?? false,
     });
@@ -180,8 +207,10 @@ export class StorageResources {
     }
     const cluster = isUuid(input.clusterId) ? await this.dataSource.getRepository(GpuClusterEntity).findOneBy({ id: input.clusterId }) : null;
     if (!cluster) throw badInput('input.clusterId', `input.clusterId: GPU cluster ${input.clusterId} does not exist.`);
-    if (!(input.nodeCount >= 1)) throw badInput('input.nodeCount', 'input.nodeCount must be at least 1.');
+    requireNumberIn('input.nodeCount', input.nodeCount, { min: 1, max: INVENTORY_BOUNDS.maxClusterNodes, integer: true });
     if (!(input.end.getTime() > input.start.getTime())) throw badInput('input.end', 'input.end must be after input.start.');
+    const unbounded = windowProblem({ start: 'input.start', end: 'input.end' }, input.start, input.end, this.config);
+    if (unbounded) throw badInput(unbounded.field, unbounded.message);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.dataSource.transaction(async (m) => {

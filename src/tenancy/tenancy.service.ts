@@ -1,3 +1,4 @@
+import { requireText } from '../core/bounds';
 import { isUuid } from '../core/ids';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -47,7 +48,8 @@ export class TenancyService {
     } else if (tenantId) {
       throw badInput('tenantId', `A ${role} key acts for all tenants; omit tenantId.`);
     }
-    const { entity, secret } = this.auth.newKey(role, tenantId, label);
+    const keyLabel = label === null ? null : requireText('label', label, 200, { optional: true }) || null;
+    const { entity, secret } = this.auth.newKey(role, tenantId, keyLabel);
     await this.dataSource.transaction(async (m) => {
       await m.save(entity);
       await this.audit.append(m, {
@@ -55,7 +57,7 @@ export class TenancyService {
         action: 'api-key.created',
         entityType: 'api-key',
         entityId: entity.id,
-        data: { role, tenantId, label },
+        data: { role, tenantId, label: keyLabel },
       });
     });
     return { id: entity.id, secret, role, tenantId };

@@ -18,9 +18,9 @@ const TopologyDocumentSchema = z.object({
         name: z.string().min(1).max(200),
         kind: z.enum(SITE_KINDS),
         node: code,
-        pue: z.number().min(1, 'pue must be at least 1'),
-        gridCarbonKgPerKwh: z.number().nonnegative(),
-        energyPricePerKwh: z.number().nonnegative(),
+        pue: z.number().min(1, 'pue must be at least 1').max(10, 'pue must be at most 10'),
+        gridCarbonKgPerKwh: z.number().nonnegative().max(10, 'gridCarbonKgPerKwh must be at most 10'),
+        energyPricePerKwh: z.number().nonnegative().max(100, 'energyPricePerKwh must be at most 100'),
         renewableShare: z.number().min(0).max(1).default(0),
       }),
     )
@@ -31,8 +31,12 @@ const TopologyDocumentSchema = z.object({
         code,
         a: code,
         b: code,
-        lengthKm: z.number().positive('lengthKm must be positive'),
-        channelCount: z.number().int('channelCount must be a whole number').positive('channelCount must be positive'),
+        lengthKm: z.number().positive('lengthKm must be positive').max(40_000, 'lengthKm must be at most 40000 (the Earth’s circumference)'),
+        channelCount: z
+          .number()
+          .int('channelCount must be a whole number')
+          .positive('channelCount must be positive')
+          .max(1024, 'channelCount must be at most 1024 (a flexible grid of 6.25 GHz slots over C and L bands has fewer)'),
       }),
     )
     .default([]),

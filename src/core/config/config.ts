@@ -46,6 +46,9 @@ const EnvSchema = z
     // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
     APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
     APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
+    // Bounds of every window (lightpaths, GPU allocations, searches): 90 days long, ending within 366 days.
+    APN_MAX_DURATION_S: intFrom('APN_MAX_DURATION_S', 60, 315_360_000).default(7_776_000),
+    APN_MAX_ADVANCE_S: intFrom('APN_MAX_ADVANCE_S', 3_600, 315_360_000).default(31_622_400),
     APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100).default(12),
     APN_JOB_ATTEMPTS: intFrom('APN_JOB_ATTEMPTS', 1, 100).default(8),
     APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000).default(1000),
@@ -102,6 +105,8 @@ export interface AppConfig {
   readonly storageSpeedup: number;
   readonly holdTtlSeconds: number;
   readonly minDurationSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly maxAdvanceSeconds: number;
   readonly bookingAttempts: number;
   readonly jobAttempts: number;
   readonly jobBackoffMs: number;
@@ -157,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     storageSpeedup: e.APN_STORAGE_SPEEDUP,
     holdTtlSeconds: e.APN_HOLD_TTL_S,
     minDurationSeconds: e.APN_MIN_DURATION_S,
+    maxDurationSeconds: e.APN_MAX_DURATION_S,
+    maxAdvanceSeconds: e.APN_MAX_ADVANCE_S,
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,
     jobAttempts: e.APN_JOB_ATTEMPTS,
     jobBackoffMs: e.APN_JOB_BACKOFF_MS,

@@ -42,14 +42,16 @@ export function registerDocumentGuard(fastify: FastifyInstance, route: string): 
     if (request.routeOptions.url !== route) return;
     const carrier = (request.method === 'GET' ? request.query : request.body) as { query?: unknown } | null | undefined;
     const query = carrier && typeof carrier === 'object' ? carrier.query : undefined;
-    if (typeof query !== 'string' || documentNesting(query) <= MAX_DOCUMENT_NESTING) return;
-    await reply.code(400).send({
-      data: null,
-      errors: [{
-        message: `The query nests brackets more than ${MAX_DOCUMENT_NESTING} levels deep; no real query does. Flatten it, or pass large values as variables.`,
-        extensions: { code: ErrorCode.BAD_USER_INPUT },
-      }],
-    });
+    if (typeof query !== 'string') return;
+    let problem: string | null = null;
+    if (documentNesting(query) > MAX_DOCUMENT_NESTING) {
+      problem = `The query nests brackets more than ${MAX_DOCUMENT_NESTING} levels deep; no real query does. Flatten it, or pass large values as variables.`;
+    } else if (/^\s*\{\s*"/.test(query)) {
+      // Mercurius would try such text as a pre-parsed syntax tree, which nothing here validates.
+      problem = 'query must be GraphQL text, e.g. "{ me { role } }"; a JSON syntax tree is not accepted.';
+    }
+    if (!problem) return;
+    await reply.code(400).send({ data: null, errors: [{ message: problem, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'query' } }] });
     return reply;
   });
 }

@@ -79,6 +79,16 @@ export const errorFormatter: NonNullable<MercuriusDriverConfig['errorFormatter']
   };
 };
 
+/**
+ * The field of a variable graphql-js could not coerce, from its message (`Variable "$input" got invalid
+ * value … at "input.start"; …`): the variable's path, which names the argument when the variable does.
+ */
+function variableField(error: GraphQLError): { field?: string } {
+  if (error.path) return {};
+  const match = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)" got invalid value .*?(?: at "([^"]+)")?;/s.exec(error.message);
+  return match ? { field: match[2] ?? match[1] } : {};
+}
+
 function normalise(error: GraphQLError): GraphQLError {
   const original = error.originalError as (Error & { extensions?: Record<string, unknown> }) | undefined;
   const code = (error.extensions?.code ?? original?.extensions?.code) as string | undefined;
@@ -86,11 +96,11 @@ function normalise(error: GraphQLError): GraphQLError {
     return new GraphQLError(error.message, {
       path: error.path,
       nodes: error.nodes,
-      extensions: { ...(original?.extensions ?? {}), ...error.extensions, code },
+      extensions: { ...variableField(error), ...(original?.extensions ?? {}), ...error.extensions, code },
     });
   }
   if (!error.path) {
-    return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT, ...variableField(error) } });
   }
   const reference = randomUUID();
   logger.error({ err: original ?? error, reference, path: error.path }, 'unexpected error in resolver');

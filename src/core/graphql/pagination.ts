@@ -1,6 +1,8 @@
 import { Type } from '@nestjs/common';
 import { Field, ObjectType } from '@nestjs/graphql';
 import { badInput } from '../errors/app-error';
+import { isUuid } from '../ids';
+import { parseInstant } from '../time';
 
 @ObjectType()
 export class PageInfo {
@@ -38,13 +40,14 @@ export function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 }
 
+/** Reads a cursor back; anything this service did not issue is refused before it can reach a query. */
 export function decodeCursor(cursor: string, field = 'after'): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) {
+  const parts = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8').split('|') : [];
+  const instant = parts.length === 2 ? parseInstant(parts[0]) : null;
+  if (!instant?.ok || !isUuid(parts[1])) {
     throw badInput(field, `${field} is not a cursor this service issued; pass an endCursor from a previous page.`);
   }
-  return { createdAt, id };
+  return { createdAt: instant.date, id: parts[1] };
 }
 
 export const MAX_PAGE_SIZE = 100;

@@ -57,24 +57,34 @@ export const JSONScalar = new GraphQLScalarType({
   parseLiteral: (ast, variables) => literalToJson(ast, variables),
 });
 
+/** The range of a PostgreSQL bigint, where every BigInt is stored. */
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
+
 function parseBigInt(value: unknown): bigint {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-  if (typeof text !== 'string' || !/^-?\d{1,30}$/.test(text)) {
-    throw new GraphQLError(`BigInt must be a whole number written as a string, e.g. "3800000000000"; got ${JSON.stringify(value)}.`, {
-      extensions: { code: ErrorCode.BAD_USER_INPUT },
-    });
+  const parsed = typeof text === 'string' && /^-?\d{1,19}$/.test(text) ? BigInt(text) : null;
+  if (parsed === null || parsed > BIGINT_MAX || parsed < -BIGINT_MAX) {
+    throw new GraphQLError(
+      `BigInt must be a whole number written as a string, at most ${BIGINT_MAX} in size, e.g. "3800000000000"; got ${JSON.stringify(value)?.slice(0, 40)}.`,
+      { extensions: { code: ErrorCode.BAD_USER_INPUT } },
+    );
   }
-  return BigInt(text);
+  return parsed;
 }
 
 /**
- * Whole numbers beyond 2^53 (byte counts), exchanged as decimal strings so that no client rounds them.
+ * Whole numbers beyond 2^53 (byte counts) up to 2^63 − 1, exchanged as decimal strings so that no client
+ * rounds them.
  * Accepted as a string, or as a number when it is a safe integer.
  */
 export const BigIntScalar = new GraphQLScalarType<bigint, string>({
   name: 'BigInt',
-  description: 'A whole number as a decimal string, e.g. "3800000000000" (byte counts).',
-  serialize: (value) => (typeof value === 'bigint' ? value.toString() : String(parseBigInt(value))),
+  description: 'A whole number as a decimal string, e.g. "3800000000000" (byte counts), at most 9223372036854775807.',
+  serialize: (value) => {
+    if (typeof value === 'bigint') return value.toString();
+    if ((typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value))) return String(value);
+    throw new GraphQLError(`BigInt cannot represent ${JSON.stringify(value)}.`);
+  },
   parseValue: (value) => parseBigInt(value),
   parseLiteral: (ast) => parseBigInt(ast.kind === Kind.STRING || ast.kind === Kind.INT ? ast.value : undefined),
 });

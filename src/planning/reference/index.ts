@@ -181,8 +181,12 @@ function checkOf(key: NumericKey): Check {
   return 'positive';
 }
 
+/** No reference figure exceeds this in its unit (the largest default is 268435456 bytes in flight). */
+export const REFERENCE_VALUE_MAX = 1e12;
+
 function checkNumber(field: string, key: NumericKey, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new PlannerInputError(field, 'must be a finite number');
+  if (Math.abs(value) > REFERENCE_VALUE_MAX) throw new PlannerInputError(field, `must be at most ${REFERENCE_VALUE_MAX} in its unit, got ${value}`);
   switch (checkOf(key)) {
     case 'positive':
       if (value <= 0) throw new PlannerInputError(field, `must be greater than 0, got ${value}`);
@@ -207,12 +211,13 @@ function checkNumber(field: string, key: NumericKey, value: unknown): number {
 
 function checkTiers(field: string, value: unknown): EgressTier[] {
   if (!Array.isArray(value) || value.length === 0) throw new PlannerInputError(field, 'must be a non-empty list of tiers');
+  if (value.length > 20) throw new PlannerInputError(field, `has ${value.length} tiers; at most 20`);
   let previous = 0;
   return value.map((tier: unknown, i) => {
     const at = `${field}[${i}]`;
     const { upToGb, usdPerGb } = (tier ?? {}) as { upToGb?: unknown; usdPerGb?: unknown };
-    if (typeof usdPerGb !== 'number' || !Number.isFinite(usdPerGb) || usdPerGb < 0) {
-      throw new PlannerInputError(`${at}.usdPerGb`, 'must be a non-negative number');
+    if (typeof usdPerGb !== 'number' || !Number.isFinite(usdPerGb) || usdPerGb < 0 || usdPerGb > REFERENCE_VALUE_MAX) {
+      throw new PlannerInputError(`${at}.usdPerGb`, `must be a non-negative number of at most ${REFERENCE_VALUE_MAX}`);
     }
     const last = i === value.length - 1;
     if (last ? upToGb !== null && upToGb !== undefined : typeof upToGb !== 'number' || !(upToGb > previous)) {
