@@ -1,4 +1,4 @@
-import { createTenantWithKey, endpointIds, gql, RESERVE, startTestService, TestService, window } from './support/service';
+import { baseEnv, createTenantWithKey, endpointIds, gql, RESERVE, spawnService, startTestService, terminate, TestService, window } from './support/service';
 
 /** No double booking under concurrency: the exclusion constraints decide, whatever the races. */
 describe('no double booking under concurrency (e2e over HTTP)', () => {
@@ -51,6 +51,27 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
       `SELECT DISTINCT a.channel FROM link_allocations a JOIN links l ON l.id = a.link_id WHERE l.code = 'AOM-HKD' ORDER BY 1`,
     );
     expect(onSpan.rows.map((r) => r.channel)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('50 concurrent identical bookings with one idempotency key all get the same reservation, over two api processes', async () => {
+    // On a server, half the requests go to a second api process on the same database; the embedded
+    // engine belongs to one process, so there all 50 go to it.
+    const second = t.backend === 'postgres'
+      ? await spawnService(baseEnv({ DATABASE_URL: t.databaseUrl, APN_ROLE: 'api', APN_ADMIN_TOKEN: t.adminToken, APN_SEED: 'none' }))
+      : null;
+    try {
+      const urls = second?.url ? [t.url, second.url] : [t.url];
+      const input = { sourceEndpointId: ep['OTE-HQ-100G-2'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, ...window(30), idempotencyKey: 'retry-storm-1' };
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => gql(urls[i % urls.length], tenant.token, RESERVE, { input })));
+      const errors = results.filter((r) => r.errors).map((r) => r.errors![0]);
+      expect(errors).toEqual([]);
+      const ids = new Set(results.map((r) => r.data!.reserveLightpath.id));
+      expect(ids.size).toBe(1);
+      const stored = await t.sql.query(`SELECT count(*)::int AS n FROM reservations WHERE idempotency_key = 'retry-storm-1'`);
+      expect(stored.rows[0].n).toBe(1);
+    } finally {
+      if (second) await terminate(second.child);
+    }
   });
 
   it('the database holds no two overlapping allocations of one (link, channel) or one endpoint', async () => {

@@ -121,12 +121,16 @@ export class ReservationsService {
         return reservation;
       } catch (error) {
         const code = pgErrorCode(error);
-        // A concurrent booking won a channel or port between our read and our write: read again.
-        if (code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED) continue;
-        if (code === PgErrorCode.UNIQUE_VIOLATION && key !== null) {
+        const lostRace = code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED;
+        // The booking this one collided with (on the key, a channel or a port) may be the same request sent
+        // again: then its reservation is the answer, whichever process wrote it.
+        const collided = lostRace || code === PgErrorCode.UNIQUE_VIOLATION || (error instanceof AppError && error.code === ErrorCode.NO_CAPACITY);
+        if (key !== null && collided) {
           const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
           if (existing) return existing;
         }
+        // A concurrent booking won a channel or port between our read and our write: read again.
+        if (lostRace) continue;
         throw error;
       }
     }
