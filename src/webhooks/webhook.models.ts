@@ -22,7 +22,11 @@ export class CreatedWebhookSubscription {
 
 @InputType()
 export class CreateWebhookSubscriptionInput {
-  @Field({ description: 'http:// or https:// endpoint that accepts POST.' }) url!: string;
+  @Field({
+    description:
+      'http:// or https:// endpoint that accepts POST. Its host must resolve to public addresses only: loopback, private, link-local, CGNAT, multicast and reserved addresses are refused unless the operator allows them (APN_WEBHOOK_ALLOWED_TARGETS).',
+  })
+  url!: string;
   @Field(() => [WebhookTopic]) topics!: WebhookTopic[];
   @Field(() => ID, { nullable: true }) tenantId?: string;
 }

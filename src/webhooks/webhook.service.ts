@@ -9,12 +9,15 @@ import { JobHandlers } from '../core/queue/job-handlers';
 import { JobQueue } from '../core/queue/job-queue.service';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { ALLOW_LIST_HINT, TargetRefused, TargetUnresolved, WebhookTargets, type VettedTarget } from './webhook-target';
 import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
 
 export const SIGNATURE_HEADER = 'x-apn-signature';
 export const EVENT_ID_HEADER = 'x-apn-event-id';
 export const TOPIC_HEADER = 'x-apn-topic';
 const DELIVERY_TIMEOUT_MS = 10_000;
+/** How long a subscription waits for its host name to resolve before it is refused. */
+const SUBSCRIBE_RESOLVE_TIMEOUT_MS = 5_000;
 const MAX_ERROR_LENGTH = 500;
 
 /**
@@ -55,6 +58,7 @@ export class WebhookService implements OnModuleInit {
     private readonly jobs: JobQueue,
     private readonly handlers: JobHandlers,
     private readonly audit: AuditService,
+    private readonly targets: WebhookTargets,
   ) {}
 
   onModuleInit(): void {
@@ -79,6 +83,7 @@ export class WebhookService implements OnModuleInit {
       const [{ n }] = isUuid(input.tenantId) ? await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]) : [{ n: 0 }];
       if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
     }
+    await this.vetAtSubscription(url);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const subscription = Object.assign(new WebhookSubscriptionEntity(), {
       id: randomUUID(),
@@ -94,6 +99,21 @@ export class WebhookService implements OnModuleInit {
       await this.audit.append(m, { actor: principal.actor, action: 'webhook.subscribed', entityType: 'webhook_subscription', entityId: subscription.id, data: { url: subscription.url, topics: subscription.topics } });
     });
     return { subscription, secret };
+  }
+
+  /** Refuses a target inside the network, after resolving its host name; deliveries check again. */
+  private async vetAtSubscription(url: URL): Promise<void> {
+    try {
+      await this.targets.vet(url, AbortSignal.timeout(SUBSCRIBE_RESOLVE_TIMEOUT_MS));
+    } catch (error) {
+      if (error instanceof TargetRefused) {
+        throw badInput('input.url', `input.url: ${error.message}; webhooks are not sent inside the service's network. Give a public endpoint, or, for an on-premises billing system, ${ALLOW_LIST_HINT}.`);
+      }
+      if (error instanceof TargetUnresolved) {
+        throw badInput('input.url', `input.url: ${error.message}, so its addresses cannot be checked; correct the host name, or try again if DNS is failing.`);
+      }
+      throw error;
+    }
   }
 
   async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
@@ -194,28 +214,31 @@ export class WebhookService implements OnModuleInit {
     const delivery = await this.dataSource.getRepository(WebhookDeliveryEntity).findOneBy({ id });
     if (!delivery || delivery.state !== DeliveryState.PENDING) return;
     const subscription = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneByOrFail({ id: delivery.subscriptionId });
-    const now = Math.floor(Date.now() / 1000);
+    const signal = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
     let status: number | null = null;
     let failure: string | null = null;
     try {
-      const response = await fetch(subscription.url, {
-        method: 'POST',
-        headers: {
+      const target = await this.deliveryTarget(subscription.url, signal);
+      const now = Math.floor(Date.now() / 1000);
+      status = await this.targets.post(
+        target,
+        {
           'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
           [SIGNATURE_HEADER]: signature(subscription.secret, delivery.body, now),
           [EVENT_ID_HEADER]: delivery.eventId,
           [TOPIC_HEADER]: delivery.topic,
           'user-agent': 'apn-orchestrator-webhooks',
         },
-        body: delivery.body,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-        redirect: 'manual',
-      });
-      status = response.status;
-      await response.body?.cancel().catch(() => undefined);
+        delivery.body,
+        signal,
+      );
       if (status < 200 || status >= 300) failure = `HTTP ${status}`;
     } catch (error) {
-      failure = (error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
+      if (error instanceof TargetRefused) {
+        await this.refuse(delivery, subscription, error.message);
+        return;
+      }
+      failure = signal.aborted && !(error instanceof TargetUnresolved) ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
     }
     if (!failure) {
       await this.dataSource.query(
@@ -235,6 +258,31 @@ export class WebhookService implements OnModuleInit {
       return;
     }
     throw new Error(`webhook delivery to ${subscription.url} failed: ${failure}`);
+  }
+
+  /** The subscription's target as of now: resolved and checked again at every attempt. */
+  private deliveryTarget(url: string, signal: AbortSignal): Promise<VettedTarget> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TargetRefused(`${JSON.stringify(url)} is not a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TargetRefused(`${parsed.protocol} is not http: or https:`);
+    return this.targets.vet(parsed, signal);
+  }
+
+  /**
+   * A target inside the network is not tried, and not retried: retries would only repeat the refusal. The
+   * delivery is DEAD at once with the reason; once the target is fixed or allowed, a re-drive sends it.
+   */
+  private async refuse(delivery: WebhookDeliveryEntity, subscription: WebhookSubscriptionEntity, reason: string): Promise<void> {
+    const error = `refused, not sent: ${reason}; webhooks are not sent inside the service's network. Point the subscription at a public endpoint, or ${ALLOW_LIST_HINT}, then re-drive.`;
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULL, last_error = $2, state = 'DEAD' WHERE id = $1 AND state = 'PENDING'`,
+      [delivery.id, error.slice(0, MAX_ERROR_LENGTH)],
+    );
+    this.logger.warn({ deliveryId: delivery.id, subscriptionId: subscription.id, eventId: delivery.eventId, reason }, 'webhook delivery refused: target inside the network');
   }
 
   private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {
