@@ -209,6 +209,52 @@ describe('billing webhooks', () => {
       await inside.close();
     }
   });
+
+  it('lets a BILLING key see and manage only the subscriptions it created; the operator manages all', async () => {
+    const otherBilling = (await gqlOk(t.url, t.adminToken, 'mutation { createApiKey(role: BILLING) { secret } }')).createApiKey.secret as string;
+    const hook = await receiver(() => 503);
+    try {
+      const mine = await subscribe(hook.url, ['USAGE_EVENT']);
+      await record([usageEvent('evt-owned')]);
+      const dead = await waitFor(async () => {
+        const d = (await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id } }', { s: mine.subscription.id })).webhookDeliveries;
+        return d.length > 0 ? d[0] : null;
+      }, 20_000, 'a DEAD delivery');
+
+      // Another BILLING key neither sees nor touches it, and cannot tell it from one that does not exist.
+      const listed = (await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>;
+      expect(listed).toEqual([]);
+      expect((await gqlOk(t.url, otherBilling, '{ webhookDeliveries { id } }')).webhookDeliveries).toEqual([]);
+      expect((await gqlOk(t.url, otherBilling, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id })).webhookDeliveries).toEqual([]);
+      const unknownId = '00000000-0000-4000-8000-000000000000';
+      const del = (id: string) => gql(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id });
+      const redrive = (id: string) => gql(t.url, otherBilling, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id });
+      for (const [theirs, none] of [[await del(mine.subscription.id), await del(unknownId)], [await redrive(dead.id), await redrive(unknownId)]]) {
+        expect(theirs.errors![0].extensions.code).toBe('NOT_FOUND');
+        expect(theirs.errors![0].message.replace(mine.subscription.id, '<id>').replace(dead.id, '<id>')).toBe(none.errors![0].message.replace(unknownId, '<id>'));
+      }
+      const row = await t.sql.query('SELECT active FROM webhook_subscriptions WHERE id = $1', [mine.subscription.id]);
+      expect(row.rows[0].active).toBe(true);
+      expect((await t.sql.query('SELECT state FROM webhook_deliveries WHERE id = $1', [dead.id])).rows[0].state).toBe('DEAD');
+
+      // Its own subscription it manages; the first key does not see that one.
+      const own = await subscribe(hook.url, ['INVOICE_PREVIEW'], otherBilling);
+      expect(((await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id)).toEqual([own.subscription.id]);
+      const firstKeySees = ((await gqlOk(t.url, billing, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id);
+      expect(firstKeySees).toContain(mine.subscription.id);
+      expect(firstKeySees).not.toContain(own.subscription.id);
+      expect((await gqlOk(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id: own.subscription.id })).deleteWebhookSubscription.active).toBe(false);
+
+      // The operator sees every subscription and delivery, and manages them.
+      const all = ((await gqlOk(t.url, t.adminToken, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id);
+      expect(all).toEqual(expect.arrayContaining([mine.subscription.id, own.subscription.id]));
+      expect((await gqlOk(t.url, t.adminToken, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id })).webhookDeliveries).toEqual([{ id: dead.id }]);
+      expect((await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id: dead.id })).redriveWebhookDelivery.state).toBe('PENDING');
+      expect((await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id: mine.subscription.id })).deleteWebhookSubscription.active).toBe(false);
+    } finally {
+      await hook.close();
+    }
+  });
 });
 
 describe('webhook targets inside the network', () => {

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { AppError, ErrorCode, badInput, invalidState } from '../core/errors/app-error';
+import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import { JobMeta, JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
@@ -41,6 +41,14 @@ function assertManager(principal: Principal): void {
   if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING) {
     throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR or BILLING keys; your token has role ${principal.role}.`);
   }
+}
+
+/**
+ * Whose subscriptions a caller manages: an OPERATOR all of them (null), a BILLING key those it created.
+ * Another key's subscription, and its deliveries, are NOT_FOUND to it, exactly like ones that do not exist.
+ */
+function ownerFilter(principal: Principal): string | null {
+  return principal.role === Role.OPERATOR ? null : principal.actor;
 }
 
 /**
@@ -118,8 +126,9 @@ export class WebhookService implements OnModuleInit {
 
   async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
     assertManager(principal);
-    const s = isUuid(id) ? await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy({ id }) : null;
-    if (!s) throw new AppError(ErrorCode.NOT_FOUND, `Webhook subscription ${id} does not exist.`);
+    const owner = ownerFilter(principal);
+    const s = !isUuid(id) ? null : await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy(owner === null ? { id } : { id, createdBy: owner });
+    if (!s) throw notFound('Webhook subscription', id);
     await this.dataSource.transaction(async (m) => {
       await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
       await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, data: {} });
@@ -129,12 +138,15 @@ export class WebhookService implements OnModuleInit {
 
   subscriptions(principal: Principal): Promise<WebhookSubscriptionEntity[]> {
     assertManager(principal);
-    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ order: { createdAt: 'ASC' } });
+    const owner = ownerFilter(principal);
+    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ where: owner === null ? {} : { createdBy: owner }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   deliveries(principal: Principal, filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number }): Promise<WebhookDeliveryEntity[]> {
     assertManager(principal);
     const q = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
+    const owner = ownerFilter(principal);
+    if (owner !== null) q.innerJoin('d.subscription', 's').andWhere('s.created_by = :owner', { owner });
     if (filter.state) q.andWhere('d.state = :state', { state: filter.state });
     if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: isUuid(filter.subscriptionId) ? filter.subscriptionId : null });
     return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(Math.min(Math.max(filter.first, 1), 500)).getMany();
@@ -143,10 +155,11 @@ export class WebhookService implements OnModuleInit {
   /** Sends a DEAD delivery again: same id, same body, a fresh round of attempts. */
   async redrive(principal: Principal, id: string): Promise<WebhookDeliveryEntity> {
     assertManager(principal);
+    const owner = ownerFilter(principal);
     const d = await this.dataSource.transaction(async (m) => {
-      const rows = isUuid(id) ? await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
-      const delivery = rows[0];
-      if (!delivery) throw new AppError(ErrorCode.NOT_FOUND, `Webhook delivery ${id} does not exist.`);
+      const [delivery] = isUuid(id) ? await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
+      const visible = delivery && (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
+      if (!visible) throw notFound('Webhook delivery', id);
       if (delivery.state !== DeliveryState.DEAD) throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
       await m.query(`UPDATE webhook_deliveries SET state = 'PENDING', round = round + 1 WHERE id = $1`, [id]);
       await this.audit.append(m, { actor: principal.actor, action: 'webhook.redriven', entityType: 'webhook_delivery', entityId: id, data: { eventId: delivery.eventId } });
