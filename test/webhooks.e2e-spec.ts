@@ -255,6 +255,36 @@ describe('billing webhooks', () => {
       await hook.close();
     }
   });
+
+  it('bounds every input, naming the field, and writes nothing', async () => {
+    const before = await writes(t);
+    const create = (i: Record<string, unknown>) => gql(t.url, billing, SUBSCRIBE, { i: { url: 'https://billing.example.com/hook', topics: ['USAGE_EVENT'], ...i } });
+    const longUrl = await create({ url: `https://billing.example.com/${'a'.repeat(2049 - 'https://billing.example.com/'.length)}` });
+    expect(longUrl.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
+    expect(longUrl.errors![0].message).toMatch(/2048/);
+    const longOnceEncoded = await create({ url: `https://billing.example.com/${'é'.repeat(400)}` });
+    expect(longOnceEncoded.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
+    expect(longOnceEncoded.errors![0].message).toMatch(/percent-encoded; at most 2048/);
+    const topics = await create({ topics: ['USAGE_EVENT', 'INVOICE_PREVIEW', 'USAGE_EVENT'] });
+    expect(topics.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.topics' });
+    const hugeTenant = 'x'.repeat(100_000);
+    const tenantId = await create({ tenantId: hugeTenant });
+    expect(tenantId.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.tenantId' });
+    expect(tenantId.errors![0].message.length).toBeLessThan(300);
+    const unknownTenant = await create({ tenantId: '00000000-0000-4000-8000-000000000000' });
+    expect(unknownTenant.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.tenantId' });
+
+    for (const mutation of ['deleteWebhookSubscription(id: $id) { active }', 'redriveWebhookDelivery(id: $id) { state }']) {
+      const r = await gql(t.url, billing, `mutation($id: ID!) { ${mutation} }`, { id: hugeTenant });
+      expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(r.errors![0].message.length).toBeLessThan(300);
+    }
+    const first = await gql(t.url, billing, '{ webhookDeliveries(first: 100000) { id } }');
+    expect(first.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    const subscriptionId = await gql(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: 'not-an-id' });
+    expect(subscriptionId.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'subscriptionId' });
+    expect(await writes(t)).toEqual(before);
+  });
 });
 
 describe('webhook targets inside the network', () => {

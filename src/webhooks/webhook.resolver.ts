@@ -37,7 +37,7 @@ export class WebhookResolver {
     @CurrentPrincipal() p: Principal,
     @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,
     @Args('subscriptionId', { type: () => ID, nullable: true }) subscriptionId?: string,
-    @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) first = 100,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: 100, description: '1 to 500.' }) first = 100,
   ): Promise<WebhookDeliveryEntity[]> {
     return this.webhooks.deliveries(p, { state, subscriptionId, first });
   }

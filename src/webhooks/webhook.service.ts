@@ -20,6 +20,15 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 const SUBSCRIBE_RESOLVE_TIMEOUT_MS = 5_000;
 const MAX_ERROR_LENGTH = 500;
 
+/** Input limits, documented on the GraphQL inputs and in the README. */
+export const WEBHOOK_LIMITS = {
+  /** What browsers, proxies and CDNs reliably carry. */
+  urlLength: 2048,
+  /** Each topic at most once. */
+  topics: Object.keys(WebhookTopic).length,
+  deliveriesPage: 500,
+} as const;
+
 /**
  * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the subscription's secret>`. A receiver
  * recomputes it, compares in constant time, refuses a timestamp older than its tolerance (replay), and
@@ -51,6 +60,11 @@ function ownerFilter(principal: Principal): string | null {
   return principal.role === Role.OPERATOR ? null : principal.actor;
 }
 
+/** A malformed id names no row: refused before it reaches a uuid column, without echoing it back. */
+function requireId(field: string, id: string, what: string, listedBy: string): void {
+  if (!isUuid(id)) throw badInput(field, `${field}: is not ${what} id (a UUID); take one from ${listedBy}.`);
+}
+
 /**
  * Billing integrations: subscriptions receive usage events and invoice previews, signed, delivered by
  * BullMQ jobs with retries and exponential backoff; a delivery that exhausts its attempts is DEAD, listed
@@ -78,6 +92,9 @@ export class WebhookService implements OnModuleInit {
     input: { url: string; topics: WebhookTopic[]; tenantId?: string | null },
   ): Promise<{ subscription: WebhookSubscriptionEntity; secret: string }> {
     assertManager(principal);
+    if (input.url.length > WEBHOOK_LIMITS.urlLength) {
+      throw badInput('input.url', `input.url: is ${input.url.length} characters long; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+    }
     let url: URL;
     try {
       url = new URL(input.url);
@@ -85,10 +102,18 @@ export class WebhookService implements OnModuleInit {
       throw badInput('input.url', `input.url: ${JSON.stringify(input.url)} is not a URL; give an https:// endpoint.`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
+    if (url.href.length > WEBHOOK_LIMITS.urlLength) {
+      // Percent-encoding can lengthen a URL; the limit holds for what is stored and sent.
+      throw badInput('input.url', `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+    }
     if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
     if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
+    if (input.topics.length > WEBHOOK_LIMITS.topics) {
+      throw badInput('input.topics', `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`);
+    }
     if (input.tenantId) {
-      const [{ n }] = isUuid(input.tenantId) ? await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]) : [{ n: 0 }];
+      if (!isUuid(input.tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
+      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]);
       if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
     }
     await this.vetAtSubscription(url);
@@ -126,8 +151,9 @@ export class WebhookService implements OnModuleInit {
 
   async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
     assertManager(principal);
+    requireId('id', id, 'a webhook subscription', 'webhookSubscriptions');
     const owner = ownerFilter(principal);
-    const s = !isUuid(id) ? null : await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy(owner === null ? { id } : { id, createdBy: owner });
+    const s = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy(owner === null ? { id } : { id, createdBy: owner });
     if (!s) throw notFound('Webhook subscription', id);
     await this.dataSource.transaction(async (m) => {
       await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
@@ -144,20 +170,25 @@ export class WebhookService implements OnModuleInit {
 
   deliveries(principal: Principal, filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number }): Promise<WebhookDeliveryEntity[]> {
     assertManager(principal);
+    if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > WEBHOOK_LIMITS.deliveriesPage) {
+      throw badInput('first', `first must be between 1 and ${WEBHOOK_LIMITS.deliveriesPage}.`);
+    }
+    if (filter.subscriptionId) requireId('subscriptionId', filter.subscriptionId, 'a webhook subscription', 'webhookSubscriptions');
     const q = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
     const owner = ownerFilter(principal);
     if (owner !== null) q.innerJoin('d.subscription', 's').andWhere('s.created_by = :owner', { owner });
     if (filter.state) q.andWhere('d.state = :state', { state: filter.state });
-    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: isUuid(filter.subscriptionId) ? filter.subscriptionId : null });
-    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(Math.min(Math.max(filter.first, 1), 500)).getMany();
+    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: filter.subscriptionId });
+    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(filter.first).getMany();
   }
 
   /** Sends a DEAD delivery again: same id, same body, a fresh round of attempts. */
   async redrive(principal: Principal, id: string): Promise<WebhookDeliveryEntity> {
     assertManager(principal);
+    requireId('id', id, 'a webhook delivery', 'webhookDeliveries');
     const owner = ownerFilter(principal);
     const d = await this.dataSource.transaction(async (m) => {
-      const [delivery] = isUuid(id) ? await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
+      const [delivery] = await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
       const visible = delivery && (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
       if (!visible) throw notFound('Webhook delivery', id);
       if (delivery.state !== DeliveryState.DEAD) throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
