@@ -23,9 +23,14 @@ interface ExportRow {
   tenant_id: string;
 }
 
+/**
+ * One CSV cell. Text from an external usage event that starts with = + - @ tab or carriage return would run
+ * as a formula in a spreadsheet (CSV injection): it is prefixed with ' and quoted, as OWASP advises.
+ */
 const csvCell = (value: unknown): string => {
   if (value === undefined || value === null) return '';
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) return `"'${text.replace(/"/g, '""')}"`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 

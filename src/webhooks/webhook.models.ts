@@ -22,9 +22,13 @@ export class CreatedWebhookSubscription {
 
 @InputType()
 export class CreateWebhookSubscriptionInput {
-  @Field({ description: 'http:// or https:// endpoint that accepts POST.' }) url!: string;
-  @Field(() => [WebhookTopic]) topics!: WebhookTopic[];
-  @Field(() => ID, { nullable: true }) tenantId?: string;
+  @Field({
+    description:
+      'http:// or https:// endpoint that accepts POST, at most 2048 characters. Its host must resolve to public addresses only: loopback, private, link-local, CGNAT, multicast and reserved addresses are refused unless the operator allows them (APN_WEBHOOK_ALLOWED_TARGETS).',
+  })
+  url!: string;
+  @Field(() => [WebhookTopic], { description: 'One or more topics, each at most once.' }) topics!: WebhookTopic[];
+  @Field(() => ID, { nullable: true, description: 'Only this tenant’s events; omitted: every tenant’s.' }) tenantId?: string;
 }
 
 @ObjectType({ description: 'One event for one subscription, with its attempts.' })

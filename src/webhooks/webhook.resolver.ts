@@ -6,6 +6,7 @@ import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity } from 
 import { CreateWebhookSubscriptionInput, CreatedWebhookSubscription, WebhookDelivery, WebhookSubscription } from './webhook.models';
 import { WebhookService } from './webhook.service';
 
+/** OPERATOR keys manage every subscription; a BILLING key only those it created (others are NOT_FOUND to it). */
 @Resolver()
 @Roles(Role.OPERATOR, Role.BILLING)
 export class WebhookResolver {
@@ -16,27 +17,27 @@ export class WebhookResolver {
     return this.webhooks.subscribe(p, input);
   }
 
-  @Mutation(() => WebhookSubscription, { description: 'Stops new deliveries to the endpoint.' })
+  @Mutation(() => WebhookSubscription, { description: 'Stops new deliveries to the endpoint. A BILLING key deletes only subscriptions it created.' })
   deleteWebhookSubscription(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity> {
     return this.webhooks.unsubscribe(p, id);
   }
 
-  @Mutation(() => WebhookDelivery, { description: 'Sends a DEAD delivery again, with the same event id and body.' })
+  @Mutation(() => WebhookDelivery, { description: 'Sends a DEAD delivery again, with the same event id and body, to the target as checked now.' })
   redriveWebhookDelivery(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookDeliveryEntity> {
     return this.webhooks.redrive(p, id);
   }
 
-  @Query(() => [WebhookSubscription])
+  @Query(() => [WebhookSubscription], { description: 'Every subscription for an OPERATOR; for a BILLING key, those it created.' })
   webhookSubscriptions(@CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity[]> {
     return this.webhooks.subscriptions(p);
   }
 
-  @Query(() => [WebhookDelivery], { description: 'Deliveries, newest first; state: DEAD lists the dead letters.' })
+  @Query(() => [WebhookDelivery], { description: 'Deliveries of the subscriptions you manage, newest first; state: DEAD lists the dead letters.' })
   webhookDeliveries(
     @CurrentPrincipal() p: Principal,
     @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,
     @Args('subscriptionId', { type: () => ID, nullable: true }) subscriptionId?: string,
-    @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) first = 100,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: 100, description: '1 to 500.' }) first = 100,
   ): Promise<WebhookDeliveryEntity[]> {
     return this.webhooks.deliveries(p, { state, subscriptionId, first });
   }

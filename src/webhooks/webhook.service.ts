@@ -2,20 +2,32 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { AppError, ErrorCode, badInput, invalidState } from '../core/errors/app-error';
+import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import { JobMeta, JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
 import { JobQueue } from '../core/queue/job-queue.service';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { ALLOW_LIST_HINT, TargetRefused, TargetUnresolved, WebhookTargets, type VettedTarget } from './webhook-target';
 import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
 
 export const SIGNATURE_HEADER = 'x-apn-signature';
 export const EVENT_ID_HEADER = 'x-apn-event-id';
 export const TOPIC_HEADER = 'x-apn-topic';
 const DELIVERY_TIMEOUT_MS = 10_000;
+/** How long a subscription waits for its host name to resolve before it is refused. */
+const SUBSCRIBE_RESOLVE_TIMEOUT_MS = 5_000;
 const MAX_ERROR_LENGTH = 500;
+
+/** Input limits, documented on the GraphQL inputs and in the README. */
+export const WEBHOOK_LIMITS = {
+  /** What browsers, proxies and CDNs reliably carry. */
+  urlLength: 2048,
+  /** Each topic at most once. */
+  topics: Object.keys(WebhookTopic).length,
+  deliveriesPage: 500,
+} as const;
 
 /**
  * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the subscription's secret>`. A receiver
@@ -41,6 +53,19 @@ function assertManager(principal: Principal): void {
 }
 
 /**
+ * Whose subscriptions a caller manages: an OPERATOR all of them (null), a BILLING key those it created.
+ * Another key's subscription, and its deliveries, are NOT_FOUND to it, exactly like ones that do not exist.
+ */
+function ownerFilter(principal: Principal): string | null {
+  return principal.role === Role.OPERATOR ? null : principal.actor;
+}
+
+/** A malformed id names no row: refused before it reaches a uuid column, without echoing it back. */
+function requireId(field: string, id: string, what: string, listedBy: string): void {
+  if (!isUuid(id)) throw badInput(field, `${field}: is not ${what} id (a UUID); take one from ${listedBy}.`);
+}
+
+/**
  * Billing integrations: subscriptions receive usage events and invoice previews, signed, delivered by
  * BullMQ jobs with retries and exponential backoff; a delivery that exhausts its attempts is DEAD, listed
  * and re-drivable through GraphQL. The body is stored with the delivery, so the same event is re-delivered
@@ -55,6 +80,7 @@ export class WebhookService implements OnModuleInit {
     private readonly jobs: JobQueue,
     private readonly handlers: JobHandlers,
     private readonly audit: AuditService,
+    private readonly targets: WebhookTargets,
   ) {}
 
   onModuleInit(): void {
@@ -66,6 +92,9 @@ export class WebhookService implements OnModuleInit {
     input: { url: string; topics: WebhookTopic[]; tenantId?: string | null },
   ): Promise<{ subscription: WebhookSubscriptionEntity; secret: string }> {
     assertManager(principal);
+    if (input.url.length > WEBHOOK_LIMITS.urlLength) {
+      throw badInput('input.url', `input.url: is ${input.url.length} characters long; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+    }
     let url: URL;
     try {
       url = new URL(input.url);
@@ -73,12 +102,21 @@ export class WebhookService implements OnModuleInit {
       throw badInput('input.url', `input.url: ${JSON.stringify(input.url)} is not a URL; give an https:// endpoint.`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
+    if (url.href.length > WEBHOOK_LIMITS.urlLength) {
+      // Percent-encoding can lengthen a URL; the limit holds for what is stored and sent.
+      throw badInput('input.url', `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+    }
     if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
     if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
+    if (input.topics.length > WEBHOOK_LIMITS.topics) {
+      throw badInput('input.topics', `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`);
+    }
     if (input.tenantId) {
-      const [{ n }] = isUuid(input.tenantId) ? await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]) : [{ n: 0 }];
+      if (!isUuid(input.tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
+      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]);
       if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
     }
+    await this.vetAtSubscription(url);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const subscription = Object.assign(new WebhookSubscriptionEntity(), {
       id: randomUUID(),
@@ -96,10 +134,27 @@ export class WebhookService implements OnModuleInit {
     return { subscription, secret };
   }
 
+  /** Refuses a target inside the network, after resolving its host name; deliveries check again. */
+  private async vetAtSubscription(url: URL): Promise<void> {
+    try {
+      await this.targets.vet(url, AbortSignal.timeout(SUBSCRIBE_RESOLVE_TIMEOUT_MS));
+    } catch (error) {
+      if (error instanceof TargetRefused) {
+        throw badInput('input.url', `input.url: ${error.message}; webhooks are not sent inside the service's network. Give a public endpoint, or, for an on-premises billing system, ${ALLOW_LIST_HINT}.`);
+      }
+      if (error instanceof TargetUnresolved) {
+        throw badInput('input.url', `input.url: ${error.message}, so its addresses cannot be checked; correct the host name, or try again if DNS is failing.`);
+      }
+      throw error;
+    }
+  }
+
   async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
     assertManager(principal);
-    const s = isUuid(id) ? await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy({ id }) : null;
-    if (!s) throw new AppError(ErrorCode.NOT_FOUND, `Webhook subscription ${id} does not exist.`);
+    requireId('id', id, 'a webhook subscription', 'webhookSubscriptions');
+    const owner = ownerFilter(principal);
+    const s = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy(owner === null ? { id } : { id, createdBy: owner });
+    if (!s) throw notFound('Webhook subscription', id);
     await this.dataSource.transaction(async (m) => {
       await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
       await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, data: {} });
@@ -109,24 +164,33 @@ export class WebhookService implements OnModuleInit {
 
   subscriptions(principal: Principal): Promise<WebhookSubscriptionEntity[]> {
     assertManager(principal);
-    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ order: { createdAt: 'ASC' } });
+    const owner = ownerFilter(principal);
+    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ where: owner === null ? {} : { createdBy: owner }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   deliveries(principal: Principal, filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number }): Promise<WebhookDeliveryEntity[]> {
     assertManager(principal);
+    if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > WEBHOOK_LIMITS.deliveriesPage) {
+      throw badInput('first', `first must be between 1 and ${WEBHOOK_LIMITS.deliveriesPage}.`);
+    }
+    if (filter.subscriptionId) requireId('subscriptionId', filter.subscriptionId, 'a webhook subscription', 'webhookSubscriptions');
     const q = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
+    const owner = ownerFilter(principal);
+    if (owner !== null) q.innerJoin('d.subscription', 's').andWhere('s.created_by = :owner', { owner });
     if (filter.state) q.andWhere('d.state = :state', { state: filter.state });
-    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: isUuid(filter.subscriptionId) ? filter.subscriptionId : null });
-    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(Math.min(Math.max(filter.first, 1), 500)).getMany();
+    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: filter.subscriptionId });
+    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(filter.first).getMany();
   }
 
   /** Sends a DEAD delivery again: same id, same body, a fresh round of attempts. */
   async redrive(principal: Principal, id: string): Promise<WebhookDeliveryEntity> {
     assertManager(principal);
+    requireId('id', id, 'a webhook delivery', 'webhookDeliveries');
+    const owner = ownerFilter(principal);
     const d = await this.dataSource.transaction(async (m) => {
-      const rows = isUuid(id) ? await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
-      const delivery = rows[0];
-      if (!delivery) throw new AppError(ErrorCode.NOT_FOUND, `Webhook delivery ${id} does not exist.`);
+      const [delivery] = await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const visible = delivery && (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
+      if (!visible) throw notFound('Webhook delivery', id);
       if (delivery.state !== DeliveryState.DEAD) throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
       await m.query(`UPDATE webhook_deliveries SET state = 'PENDING', round = round + 1 WHERE id = $1`, [id]);
       await this.audit.append(m, { actor: principal.actor, action: 'webhook.redriven', entityType: 'webhook_delivery', entityId: id, data: { eventId: delivery.eventId } });
@@ -194,28 +258,31 @@ export class WebhookService implements OnModuleInit {
     const delivery = await this.dataSource.getRepository(WebhookDeliveryEntity).findOneBy({ id });
     if (!delivery || delivery.state !== DeliveryState.PENDING) return;
     const subscription = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneByOrFail({ id: delivery.subscriptionId });
-    const now = Math.floor(Date.now() / 1000);
+    const signal = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
     let status: number | null = null;
     let failure: string | null = null;
     try {
-      const response = await fetch(subscription.url, {
-        method: 'POST',
-        headers: {
+      const target = await this.deliveryTarget(subscription.url, signal);
+      const now = Math.floor(Date.now() / 1000);
+      status = await this.targets.post(
+        target,
+        {
           'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
           [SIGNATURE_HEADER]: signature(subscription.secret, delivery.body, now),
           [EVENT_ID_HEADER]: delivery.eventId,
           [TOPIC_HEADER]: delivery.topic,
           'user-agent': 'apn-orchestrator-webhooks',
         },
-        body: delivery.body,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-        redirect: 'manual',
-      });
-      status = response.status;
-      await response.body?.cancel().catch(() => undefined);
+        delivery.body,
+        signal,
+      );
       if (status < 200 || status >= 300) failure = `HTTP ${status}`;
     } catch (error) {
-      failure = (error as Error).name === 'TimeoutError' ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
+      if (error instanceof TargetRefused) {
+        await this.refuse(delivery, subscription, error.message);
+        return;
+      }
+      failure = signal.aborted && !(error instanceof TargetUnresolved) ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
     }
     if (!failure) {
       await this.dataSource.query(
@@ -235,6 +302,31 @@ export class WebhookService implements OnModuleInit {
       return;
     }
     throw new Error(`webhook delivery to ${subscription.url} failed: ${failure}`);
+  }
+
+  /** The subscription's target as of now: resolved and checked again at every attempt. */
+  private deliveryTarget(url: string, signal: AbortSignal): Promise<VettedTarget> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new TargetRefused(`${JSON.stringify(url)} is not a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TargetRefused(`${parsed.protocol} is not http: or https:`);
+    return this.targets.vet(parsed, signal);
+  }
+
+  /**
+   * A target inside the network is not tried, and not retried: retries would only repeat the refusal. The
+   * delivery is DEAD at once with the reason; once the target is fixed or allowed, a re-drive sends it.
+   */
+  private async refuse(delivery: WebhookDeliveryEntity, subscription: WebhookSubscriptionEntity, reason: string): Promise<void> {
+    const error = `refused, not sent: ${reason}; webhooks are not sent inside the service's network. Point the subscription at a public endpoint, or ${ALLOW_LIST_HINT}, then re-drive.`;
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULL, last_error = $2, state = 'DEAD' WHERE id = $1 AND state = 'PENDING'`,
+      [delivery.id, error.slice(0, MAX_ERROR_LENGTH)],
+    );
+    this.logger.warn({ deliveryId: delivery.id, subscriptionId: subscription.id, eventId: delivery.eventId, reason }, 'webhook delivery refused: target inside the network');
   }
 
   private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { WebhookTargets } from './webhook-target';
 import { WebhookResolver } from './webhook.resolver';
 import { WebhookService } from './webhook.service';
 
-@Module({ providers: [WebhookService, WebhookResolver], exports: [WebhookService] })
+@Module({ providers: [WebhookService, WebhookTargets, WebhookResolver], exports: [WebhookService] })
 export class WebhooksModule {}

@@ -34,4 +34,24 @@ describe('configuration', () => {
       expect((error as Error).message).toContain('<redacted>');
     }
   });
+
+  it('reads the webhook allow-list as networks and host names, empty by default', () => {
+    expect(loadConfig({}).webhookAllowedTargets).toEqual({ networks: [], hosts: [] });
+    const c = loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: ' 10.20.0.0/16, 192.168.7.8 ,FD00::/8,Billing.Corp.Internal., localhost,' });
+    expect(c.webhookAllowedTargets).toEqual({ networks: ['10.20.0.0/16', '192.168.7.8/32', 'fd00::/8'], hosts: ['billing.corp.internal', 'localhost'] });
+  });
+
+  it.each([
+    ['10.0.0.0/33', /"10\.0\.0\.0\/33" has a bad prefix length; write address\/0-32/],
+    ['fd00::/129', /bad prefix length; write address\/0-128/],
+    ['10.0.0.0/8/8', /bad prefix length/],
+    ['https://billing.example.com', /is neither an IP address, a CIDR .* nor a host name/],
+    ['billing.example.com:8443', /is neither/],
+    ['bad name', /is neither/],
+    ['2130706433', /is the address 127\.0\.0\.1 to the URL parser; write 127\.0\.0\.1/],
+    ['127.1', /is the address 127\.0\.0\.1/],
+  ])('refuses the webhook allow-list entry %s, naming the variable', (entry, message) => {
+    expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: `10.1.0.0/16,${entry}` })).toThrow(message);
+    expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: entry })).toThrow(/APN_WEBHOOK_ALLOWED_TARGETS: APN_WEBHOOK_ALLOWED_TARGETS entry/);
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -10,6 +11,56 @@ const intFrom = (name: string, min: number, max: number) =>
     .regex(/^\d+$/, `${name} must be a whole number`)
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+export interface WebhookAllowedTargets {
+  /** `address/prefix`, IPv4 or IPv6. */
+  readonly networks: readonly string[];
+  /** As the URL parser writes them: lower case, punycode, without a trailing dot. */
+  readonly hosts: readonly string[];
+}
+
+/** The host name the WHATWG URL parser makes of `entry`, or null when it is not one host name. */
+function urlHostName(entry: string): string | null {
+  if (!/^[^\s/:?#@[\]\\%]+$/.test(entry)) return null;
+  try {
+    return new URL(`http://${entry}/`).hostname.replace(/\.$/, '');
+  } catch {
+    return null;
+  }
+}
+
+/** Parses APN_WEBHOOK_ALLOWED_TARGETS: a comma-separated list of CIDRs, single addresses and host names. */
+function allowedTargets(value: string, ctx: z.RefinementCtx): WebhookAllowedTargets {
+  const networks: string[] = [];
+  const hosts: string[] = [];
+  const refuse = (entry: string, why: string) =>
+    ctx.addIssue({ code: 'custom', message: `APN_WEBHOOK_ALLOWED_TARGETS entry ${JSON.stringify(entry)} ${why}` });
+  for (const raw of value.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version !== 0 && !address.includes('%')) {
+      const max = version === 4 ? 32 : 128;
+      if (rest.length > 0 || (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max))) {
+        refuse(entry, `has a bad prefix length; write address/0-${max}`);
+      } else {
+        networks.push(`${address.toLowerCase()}/${prefix ?? max}`);
+      }
+      continue;
+    }
+    const host = prefix === undefined ? urlHostName(entry) : null;
+    if (host === null) {
+      refuse(entry, 'is neither an IP address, a CIDR (10.0.0.0/8, fd00::/8) nor a host name; separate entries with commas, without schemes or ports');
+    } else if (isIP(host) !== 0) {
+      // 127.1, 2130706433 and 0x7f000001 are addresses to the URL parser: ask for the address itself.
+      refuse(entry, `is the address ${host} to the URL parser; write ${host}`);
+    } else {
+      hosts.push(host);
+    }
+  }
+  return { networks, hosts };
+}
 
 const EnvSchema = z
   .object({
@@ -63,6 +114,8 @@ const EnvSchema = z
     APN_MAX_QUERY_COST: intFrom('APN_MAX_QUERY_COST', 100, 10_000_000).default(10_000),
     // A GraphQL request starts no database work after this long and answers at once (see request-budget.ts).
     APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000).default(10_000),
+    // Webhook targets inside the network (loopback, private, link-local, …) are refused unless listed here.
+    APN_WEBHOOK_ALLOWED_TARGETS: z.string().transform(allowedTargets).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -119,6 +172,7 @@ export interface AppConfig {
   readonly requestBudgetMs: number;
   /** Pool connections one GraphQL request may hold at once: a quarter of the pool, at least 2. */
   readonly requestConnections: number;
+  readonly webhookAllowedTargets: WebhookAllowedTargets;
   readonly logLevel: string;
 }
 
@@ -175,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     maxQueryCost: e.APN_MAX_QUERY_COST,
     requestBudgetMs: e.APN_REQUEST_BUDGET_MS,
     requestConnections: Math.max(2, Math.floor(e.APN_DB_POOL_SIZE / 4)),
+    webhookAllowedTargets: Object.freeze(e.APN_WEBHOOK_ALLOWED_TARGETS ?? { networks: [], hosts: [] }),
     logLevel: e.LOG_LEVEL,
   });
 }
