@@ -137,6 +137,8 @@ export class TopologyService {
   async importTopology(input: unknown, principal: Pick<Principal, 'actor'>): Promise<ImportSummary> {
     const doc = parseTopologyDocument(input);
     const summary = await this.dataSource.transaction((m) => this.write(m, doc, principal.actor));
+    // This process reads its own import at once; other replicas within REQUEST_SNAPSHOT_MAX_AGE_MS.
+    this.checkedAt = 0;
     this.logger.log({ ...summary, actor: principal.actor }, 'topology imported');
     return summary;
   }

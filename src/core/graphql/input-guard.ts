@@ -29,6 +29,8 @@ export const INPUT_BOUNDS = {
   maxJsonDepth: 32,
   /** Keys of one object inside a JSON argument. */
   maxJsonKeys: 1000,
+  /** Page size of any `first` argument; each list states its own, lower maximum. */
+  maxPageSize: 1000,
 } as const;
 
 /** A lone UTF-16 surrogate: not a character; PostgreSQL refuses it in JSON and mangles it in text. */
@@ -135,6 +137,10 @@ export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNo
         const argument = typeInfo.getArgument();
         if (!argument) return;
         const value = node.value.kind === Kind.VARIABLE ? variables?.[node.value.name.value] : valueFromASTUntyped(node.value, variables ?? undefined);
+        if (node.name.value === 'first' && typeof value === 'number' && (value < 1 || value > INPUT_BOUNDS.maxPageSize)) {
+          failure = { path: 'first', reason: `must be between 1 and ${INPUT_BOUNDS.maxPageSize} (each list states its own maximum)` };
+          return;
+        }
         failure = check(value, argument.type, node.name.value);
       },
     }),

@@ -147,7 +147,7 @@ export function priceOperation(
           // schema (and the type-list rule below), not by depth.
           const introspecting = introspection.inside || name === '__schema' || name === '__type';
           if (!introspecting && depth + 1 > limits.maxDepth) {
-            throw new Refusal(`Query is too deep: fields nest more than ${limits.maxDepth} levels (${name} is deeper); ask for less nesting.`);
+            throw new Refusal(`Query is too deep: its depth exceeds ${limits.maxDepth} levels (${name} is deeper); ask for less nesting.`);
           }
           const definition = fieldOf(parent, name);
           const child = definition ? getNamedType(definition.type) : undefined;
