@@ -42,6 +42,11 @@ export class ProvisioningJobs implements OnModuleInit {
     // devices are configured from the start on, never before it (the previous holder of the channel may
     // hold it until then), and without the queue's pickup delay.
     const booked = await this.reservations.find(id);
+    if (booked?.state === S.RESERVED && booked.endAt.getTime() <= Date.now()) {
+      // The queue lost this job until after the window: a lightpath is never lit outside its window.
+      await this.failUnprovisioned(id);
+      return;
+    }
     const wait = booked && booked.state === S.RESERVED ? booked.startAt.getTime() - Date.now() : 0;
     if (wait > 0) await sleep(wait);
     const step = await this.reservations.advance(id, [S.RESERVED], S.PROVISIONING, `setting up the lightpath (${this.driver.name})`);
@@ -84,6 +89,11 @@ export class ProvisioningJobs implements OnModuleInit {
   async teardown(id: string, meta: JobMeta): Promise<void> {
     const step = await this.reservations.advance(id, [S.ACTIVE, S.PROVISIONING], S.RELEASING, 'window ended');
     const r = step.reservation;
+    if (r?.state === S.RESERVED && r.endAt.getTime() <= Date.now()) {
+      // Its setup never ran (the queue lost it): nothing was lit, and nothing may be now.
+      await this.failUnprovisioned(id);
+      return;
+    }
     if (!r || (r.state !== S.RELEASING && r.state !== S.NEEDS_CLEANUP)) return;
     // Storage first: every mount on the lightpath is detached and its copies purged while the path is up.
     await this.mounts.detachAllFor(id, 'lightpath released');
@@ -96,6 +106,16 @@ export class ProvisioningJobs implements OnModuleInit {
       return;
     }
     await this.reservations.advance(id, [S.RELEASING, S.NEEDS_CLEANUP], S.RELEASED, 'lightpath torn down');
+  }
+
+  /** A lightpath whose window ended before it was set up: it fails, its capacity and mounts freed. */
+  private async failUnprovisioned(id: string): Promise<void> {
+    const reason = 'the window ended before the lightpath was set up (its setup job was lost)';
+    const step = await this.reservations.advance(id, [S.RESERVED], S.FAILED, reason);
+    if (step.moved) {
+      await this.mounts.failAllFor(id, `lightpath failed: ${reason}`);
+      this.logger.warn({ reservationId: id }, 'lightpath window ended before its setup ran');
+    }
   }
 
   /**

@@ -65,14 +65,59 @@ export class Reconciler implements OnModuleInit {
       `SELECT id, state, start_at, end_at, hold_expires_at FROM reservations
         WHERE state IN ('HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'NEEDS_CLEANUP')`,
     );
-    const wanted = live.flatMap((r) => this.wantedJobs(r));
+    const now = Date.now();
+    const overdue = live.filter((r) => this.overdue(r, now));
+    const wanted = live.filter((r) => !overdue.includes(r)).flatMap((r) => this.wantedJobs(r));
     await this.jobs.enqueueMany(wanted);
-    const jobsEnsured = wanted.length;
+    const jobsEnsured = wanted.length + (await this.runOverdue(overdue, now));
     await this.webhooks.sweep();
     const mountRepairs = await this.mounts.sweep();
     if (mountRepairs > 0) this.metrics.reconcilerRepairs.inc({ kind: 'mount' }, mountRepairs);
     const repairs = (await this.repairNetwork(live)) + (await this.cleanUp(live)) + mountRepairs;
     return { jobsEnsured, repairs };
+  }
+
+  /**
+   * A step whose time has come, by the clock and the database alone: a hold past its expiry, a setup past
+   * its start, a teardown past its end. Its job may be lost, or blocked by a finished job of the same id.
+   */
+  private overdue(r: LiveReservation, now: number): boolean {
+    switch (r.state) {
+      case S.HELD:
+        return r.hold_expires_at !== null && r.hold_expires_at.getTime() <= now;
+      case S.RESERVED:
+        return r.start_at.getTime() <= now;
+      case S.PROVISIONING:
+      case S.ACTIVE:
+        return r.end_at.getTime() <= now;
+      case S.RELEASING:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Makes sure each overdue step runs now. Holds expire here directly; lifecycle steps go through their
+   * queue under their usual ids, a finished job of that id replaced, so the step runs once however many
+   * workers reconcile. A RESERVED lightpath whose whole window has passed is not set up at all: its setup
+   * job fails it (see ProvisioningJobs.setup).
+   */
+  private async runOverdue(overdue: LiveReservation[], now: number): Promise<number> {
+    for (const r of overdue) {
+      if (r.state === S.HELD) {
+        await this.reservations.expireHold(r.id);
+        continue;
+      }
+      const name = r.state === S.RESERVED && r.end_at.getTime() > now ? JobName.LightpathSetup : JobName.LightpathTeardown;
+      try {
+        await this.jobs.reschedule(name, { reservationId: r.id }, { jobId: reservationJobId(r.id, name) });
+      } catch (error) {
+        // Another worker's reconciler got there first and its job is running: nothing to do.
+        this.logger.debug({ reservationId: r.id, job: name, err: error }, 'overdue step already under way');
+      }
+    }
+    return overdue.length;
   }
 
   /** The jobs a live reservation needs in the queue, whatever the queue has lost. */

@@ -99,28 +99,59 @@ export class JobQueue implements OnApplicationShutdown {
     await this.queue(QueueName.Maintenance).getJobCounts('waiting');
   }
 
-  /**
-   * Recurring jobs, registered idempotently by every worker: the hold sweep expires holds whose own
-   * delayed job was lost (the database, not the queue, is the truth); the audit linker chains committed
-   * audit entries.
-   */
-  async scheduleRecurring(): Promise<void> {
-    const recurring: Array<[JobName, number]> = [
+  /** Recurring jobs and their periods: the hold sweep, the audit linker, the reconciler, metering. */
+  private recurring(): Array<[JobName, number]> {
+    return [
       [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
       [JobName.Reconcile, this.config.reconcileIntervalSeconds * 1000],
       [JobName.MeteringCollect, 60_000],
     ];
-    for (const [name, every] of recurring) {
-      await this.queue(JOB_QUEUE[name]).upsertJobScheduler(
-        name,
-        { every },
-        { name, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
-      );
-    }
-    // And one reconciliation now: a worker starting after a crash or after the queue lost its contents
-    // rebuilds the jobs from the database at once.
+  }
+
+  private async upsertRecurring(name: JobName, every: number): Promise<void> {
+    await this.queue(JOB_QUEUE[name]).upsertJobScheduler(
+      name,
+      { every },
+      { name, data: {}, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } } },
+    );
+  }
+
+  /** One reconciliation now: the reconciler rebuilds every wanted job from the database at once. */
+  private async reconcileNow(): Promise<void> {
     await this.queue(JOB_QUEUE[JobName.Reconcile]).add(JobName.Reconcile, {}, { attempts: 1, removeOnComplete: { count: 100 } });
+  }
+
+  /**
+   * Recurring jobs, registered idempotently by every worker at start: the hold sweep expires holds whose
+   * own delayed job was lost (the database, not the queue, is the truth); the audit linker chains committed
+   * audit entries; the reconciler rebuilds lost jobs; metering collects usage.
+   */
+  async scheduleRecurring(): Promise<void> {
+    for (const [name, every] of this.recurring()) await this.upsertRecurring(name, every);
+    // A worker starting after a crash or after the queue lost its contents rebuilds the jobs at once.
+    await this.reconcileNow();
+  }
+
+  /**
+   * Puts back any recurring job the queue has lost (a Redis FLUSHALL or restart without persistence, a
+   * truncated queue table), and then reconciles at once. Every running worker calls this every few
+   * seconds and when its queue connection comes back, because the schedulers that would otherwise notice
+   * (the reconciler among them) live in the very queue that was lost. Returns the jobs put back.
+   */
+  async ensureRecurring(): Promise<JobName[]> {
+    const restored: JobName[] = [];
+    for (const [name, every] of this.recurring()) {
+      const scheduler = await this.queue(JOB_QUEUE[name]).getJobScheduler(name);
+      if (scheduler && scheduler.every === every) continue;
+      await this.upsertRecurring(name, every);
+      restored.push(name);
+    }
+    if (restored.length > 0) {
+      this.logger.warn({ restored }, 'recurring jobs were missing from the queue; put them back and reconciling now');
+      await this.reconcileNow();
+    }
+    return restored;
   }
 
   /** Closed after the HTTP server has drained, so in-flight requests can still enqueue. */

@@ -8,6 +8,9 @@ import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
 import { APP_CONFIG, AppConfig } from '../config/config';
 
+/** How often each worker checks that the recurring jobs are still in the queue. */
+const RECURRING_CHECK_MS = 5_000;
+
 /**
  * Consumer side: one BullMQ worker per queue, dispatching by job name to the registered handler. Errors
  * propagate so that BullMQ retries with backoff; only UnrecoverableError stops retries.
@@ -16,6 +19,7 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(JobWorker.name);
   private readonly workers: Worker[] = [];
+  private recurringCheck: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
@@ -63,11 +67,19 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
       this.workers.push(worker);
     }
     await this.jobQueue.scheduleRecurring();
+    // The recurring jobs live in the queue: if it loses them, nothing in the queue would notice. Each worker
+    // checks for them itself, every few seconds and whenever its queue connection comes back.
+    const ensure = () => void this.jobQueue.ensureRecurring().catch((error: unknown) => this.logger.warn({ err: error }, 'could not check the recurring jobs; will retry'));
+    this.recurringCheck = setInterval(ensure, RECURRING_CHECK_MS);
+    this.recurringCheck.unref();
+    this.queueConnection.onReconnect?.(ensure);
     this.logger.log(`workers started on ${this.queueConnection.kind} for queues: ${Object.values(QueueName).join(', ')}`);
   }
 
   /** First step of shutdown: stop taking jobs and let running ones finish while the database and queues are up. */
   async onModuleDestroy(): Promise<void> {
+    if (this.recurringCheck) clearInterval(this.recurringCheck);
+    this.recurringCheck = null;
     await Promise.all(this.workers.map((w) => w.close()));
     this.workers.length = 0;
   }

@@ -8,6 +8,8 @@ export interface QueueConnection {
   /** Redis key prefix, so that several deployments (or test runs) can share one Redis. */
   readonly prefix: string | undefined;
   close(): Promise<void>;
+  /** Calls `listener` each time the backend connection is re-established after a loss (Redis only). */
+  onReconnect?(listener: () => void): void;
 }
 
 /**
@@ -24,6 +26,13 @@ export function createQueueConnection(redisUrl: string | undefined, databaseUrl:
       prefix,
       async close() {
         redis.disconnect();
+      },
+      onReconnect(listener) {
+        let connectedOnce = redis.status === 'ready';
+        redis.on('ready', () => {
+          if (connectedOnce) listener();
+          connectedOnce = true;
+        });
       },
     };
   }
