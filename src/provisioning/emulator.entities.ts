@@ -59,3 +59,13 @@ export class EmulatorFaultEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
+
+/** A lightpath the emulated network has torn down; its id is never set up again. */
+@Entity({ name: 'emulator_retired_lightpaths' })
+export class EmulatorRetiredLightpathEntity {
+  @PrimaryColumn({ name: 'lightpath_id', type: 'uuid', primaryKeyConstraintName: 'emulator_retired_lightpaths_pkey' })
+  lightpathId!: string;
+
+  @CreateDateColumn({ name: 'retired_at', type: 'timestamptz' })
+  retiredAt!: Date;
+}

@@ -69,7 +69,9 @@ export class ProvisioningJobs implements OnModuleInit {
         this.logger.warn({ reservationId: id, err: rollbackError }, 'lightpath setup failed and its rollback too; needs cleanup');
         return;
       }
-      await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, reason);
+      const failed = await this.reservations.advance(id, [S.PROVISIONING], S.FAILED, reason);
+      // Cancelled meanwhile (its teardown aborted this setup): the teardown owns what follows.
+      if (!failed.moved) return;
       await this.mounts.failAllFor(id, `lightpath failed: ${reason}`);
       this.logger.warn({ reservationId: id, err: error }, 'lightpath setup failed');
       return;
@@ -99,6 +101,10 @@ export class ProvisioningJobs implements OnModuleInit {
     await this.mounts.detachAllFor(id, 'lightpath released');
     try {
       await this.driver.teardownLightpath(id);
+      // The channel is freed (RELEASED) only once the network confirms nothing of the lightpath is left:
+      // a setup still under way (the reservation was cancelled while PROVISIONING) may be lighting it.
+      const left = await this.driver.getLightpath(id);
+      if (left) throw new DriverError(`the network still holds the lightpath (${left.state}); waiting for it to go dark`, true);
     } catch (error) {
       if (!meta.finalAttempt) throw error;
       await this.reservations.advance(id, [S.RELEASING], S.NEEDS_CLEANUP, `teardown failed: ${(error as Error).message}`);

@@ -22,12 +22,14 @@ import { ReservationUpdatedNotify1764100000000 } from '../../../migrations/17641
 import { Storage1764200000000 } from '../../../migrations/1764200000000-Storage';
 import { ReferenceOverrides1764250000000 } from '../../../migrations/1764250000000-ReferenceOverrides';
 import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhooks';
+import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764510000000-EmulatorRetiredLightpaths';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
   EmulatorFaultEntity,
   EmulatorLitChannelEntity,
+  EmulatorRetiredLightpathEntity,
 } from '../../provisioning/emulator.entities';
 
 import { ReferenceOverrideEntity } from '../../planning/reference-override.entity';
@@ -62,6 +64,7 @@ export const ENTITIES = [
   EmulatorLitChannelEntity,
   EmulatorCrossConnectEntity,
   EmulatorFaultEntity,
+  EmulatorRetiredLightpathEntity,
   StorageSystemEntity,
   DatasetEntity,
   GpuClusterEntity,
@@ -92,6 +95,7 @@ export const MIGRATIONS = [
   ReferenceOverrides1764250000000,
   Metering1764300000000,
   Webhooks1764400000000,
+  EmulatorRetiredLightpaths1764510000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {

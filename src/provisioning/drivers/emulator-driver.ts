@@ -28,10 +28,28 @@ export class EmulatorDriver implements ApnDriver {
       throw new DriverError(`link(s) ${downLinkIds.join(', ')} of the path are down`, false, { downLinkIds });
     }
     await this.failIfNodeFaulty(spec.nodeIds);
+    const retired: unknown[] = await this.dataSource.query('SELECT 1 FROM emulator_retired_lightpaths WHERE lightpath_id = $1', [spec.id]);
+    if (retired.length > 0) throw new DriverError('the lightpath was torn down and cannot be set up again', false, { aborted: true });
+    // The cross-connects are the configuration in progress: while they exist and the channel is not yet
+    // lit, the lightpath is PARTIAL, and a teardown that removes them aborts the setup.
+    await this.dataSource.query(
+      `INSERT INTO emulator_cross_connects (lightpath_id, node_id, in_link_id, out_link_id, channel)
+       SELECT $1, n.node, CASE WHEN n.i > 1 THEN ($2::uuid[])[n.i - 1] END, ($2::uuid[])[n.i], $3
+         FROM unnest($4::uuid[]) WITH ORDINALITY AS n(node, i)
+       ON CONFLICT (lightpath_id, node_id) DO NOTHING`,
+      [spec.id, spec.linkIds, spec.channel, spec.nodeIds],
+    );
     // Devices are configured one hop after another, as a controller would.
     await sleep(this.hopMs * spec.linkIds.length);
     try {
       await this.dataSource.transaction(async (m) => {
+        // Lock this setup's cross-connects: a teardown now waits for the channel to be lit, then removes it.
+        const configuring: unknown[] = await m.query('SELECT 1 FROM emulator_cross_connects WHERE lightpath_id = $1 FOR UPDATE', [spec.id]);
+        const retired: unknown[] = await m.query('SELECT 1 FROM emulator_retired_lightpaths WHERE lightpath_id = $1', [spec.id]);
+        if (configuring.length === 0 || retired.length > 0) {
+          await m.query('DELETE FROM emulator_cross_connects WHERE lightpath_id = $1', [spec.id]);
+          throw new DriverError('the lightpath was torn down while it was being set up', false, { aborted: true });
+        }
         const owners: Array<{ link_id: string; lightpath_id: string }> = await m.query(
           `INSERT INTO emulator_lit_channels (link_id, channel, lightpath_id, lit_at)
            SELECT l, $2, $3, clock_timestamp() FROM unnest($1::uuid[]) AS l
@@ -47,13 +65,6 @@ export class EmulatorDriver implements ApnDriver {
             { linkId: foreign.link_id, channel: spec.channel, owner: foreign.lightpath_id },
           );
         }
-        await m.query(
-          `INSERT INTO emulator_cross_connects (lightpath_id, node_id, in_link_id, out_link_id, channel)
-           SELECT $1, n.node, CASE WHEN n.i > 1 THEN ($2::uuid[])[n.i - 1] END, ($2::uuid[])[n.i], $3
-             FROM unnest($4::uuid[]) WITH ORDINALITY AS n(node, i)
-           ON CONFLICT (lightpath_id, node_id) DO NOTHING`,
-          [spec.id, spec.linkIds, spec.channel, spec.nodeIds],
-        );
       });
     } catch (error) {
       if (error instanceof DriverError) throw error;
@@ -71,14 +82,20 @@ export class EmulatorDriver implements ApnDriver {
     await this.failIfNodeFaulty(nodes.map((n) => n.node_id));
     await sleep(this.hopMs * (await this.configuredLinks(id)).length);
     await this.dataSource.transaction(async (m) => {
-      await m.query('DELETE FROM emulator_lit_channels WHERE lightpath_id = $1', [id]);
+      // A torn-down lightpath never comes back: a setup still configuring it aborts instead of lighting.
+      await m.query('INSERT INTO emulator_retired_lightpaths (lightpath_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+      // Cross-connects next: this waits for a setup that is lighting the channel right now, and the next
+      // statement then sees (and removes) what it lit. A setup that has not yet lit finds none and aborts.
       await m.query('DELETE FROM emulator_cross_connects WHERE lightpath_id = $1', [id]);
+      await m.query('DELETE FROM emulator_lit_channels WHERE lightpath_id = $1', [id]);
     });
   }
 
   async getLightpath(id: string): Promise<LightpathStatus | null> {
     const links = await this.configuredLinks(id);
-    return links.length === 0 ? null : { id, state: 'UP', configuredLinkIds: links };
+    if (links.length > 0) return { id, state: 'UP', configuredLinkIds: links };
+    const configuring: unknown[] = await this.dataSource.query('SELECT 1 FROM emulator_cross_connects WHERE lightpath_id = $1 LIMIT 1', [id]);
+    return configuring.length > 0 ? { id, state: 'PARTIAL', configuredLinkIds: [] } : null;
   }
 
   async listLightpaths(): Promise<string[]> {
