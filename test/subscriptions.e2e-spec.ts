@@ -1,4 +1,5 @@
 import { createClient, type Client as WsClient } from 'graphql-ws';
+import request from 'supertest';
 import WebSocket from 'ws';
 import {
   baseEnv,
@@ -253,6 +254,53 @@ describe('reservationUpdated subscription', () => {
     await t.sql.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [keyIdOf(a.token)]);
     await t.sql.query('COMMIT');
     await expectEndedByRevocation(sub);
+  });
+
+  it('refuses a subscription sent over HTTP, by POST or GET, with BAD_USER_INPUT pointing to the WebSocket', async () => {
+    const operation = 'subscription { reservationUpdated { reservationId state } }';
+    const post = await gql(t.url, t.adminToken, operation);
+    const get = await request(t.url).get('/graphql').query({ query: operation }).set('authorization', `Bearer ${t.adminToken}`);
+    for (const answer of [{ status: post.status, body: { data: post.data, errors: post.errors } }, get]) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeNull();
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(answer.body.errors[0].message).toMatch(/WebSocket/);
+      expect(answer.body.errors[0].message).toMatch(/connection_init/);
+    }
+    // In a document with several operations, the one chosen by operationName decides.
+    const document = 'query Who { me { role } } subscription Live { reservationUpdated { state } }';
+    const who = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Who' });
+    expect(who.status).toBe(200);
+    expect(who.body.data).toEqual({ me: { role: 'OPERATOR' } });
+    const live = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Live' });
+    expect(live.status).toBe(400);
+    expect(live.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses a mutation sent by GET with BAD_USER_INPUT pointing to POST, and changes nothing', async () => {
+    const get = await request(t.url)
+      .get('/graphql')
+      .query({ query: 'mutation { createTenant(name: "Made by GET") { id } }' })
+      .set('authorization', `Bearer ${t.adminToken}`);
+    expect(get.status).toBe(400);
+    expect(get.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(get.body.errors[0].message).toMatch(/POST/);
+    expect((await t.sql.query("SELECT count(*)::int AS n FROM tenants WHERE name = 'Made by GET'")).rows[0].n).toBe(0);
+    const query = await request(t.url).get('/graphql').query({ query: '{ me { role } }' }).set('authorization', `Bearer ${t.adminToken}`);
+    expect(query.body.data).toEqual({ me: { role: 'OPERATOR' } });
+  });
+
+  it('refuses a query or a mutation sent over the WebSocket with BAD_USER_INPUT pointing to HTTP, and runs nothing', async () => {
+    const query = subscribe(t.url, t.adminToken, {}, '{ me { role } }');
+    const mutation = subscribe(t.url, t.adminToken, {}, 'mutation { createTenant(name: "Made over WebSocket") { id } }');
+    open.push(query, mutation);
+    await waitFor(async () => query.errors.length > 0 && mutation.errors.length > 0, 10_000, 'errors for both');
+    for (const sub of [query, mutation]) {
+      expect(codes(sub.errors)).toEqual(['BAD_USER_INPUT']);
+      expect(JSON.stringify(sub.errors)).toMatch(/POST \/graphql/);
+    }
+    expect((await t.sql.query("SELECT count(*)::int AS n FROM tenants WHERE name = 'Made over WebSocket'")).rows[0].n).toBe(0);
   });
 });
 

@@ -39,6 +39,9 @@ export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDri
       }
     },
     keepAlive: 30_000,
+    // Queries and mutations sent over the socket reach GraphQL execution, where refuseOperationsOverWebSocket
+    // answers them with a clear error (they are served over HTTP only).
+    fullWsTransport: true,
   };
 }
 
