@@ -166,8 +166,8 @@ const DONE = { value: undefined, done: true } as const;
 class KeySession<T> implements AsyncIterableIterator<T> {
   private ended: AppError | null = null;
   private done = false;
-  private rejectEnded!: (error: AppError) => void;
-  private readonly endedSignal = new Promise<never>((_, reject) => (this.rejectEnded = reject));
+  /** Fails the read in progress; one per read, so a long subscription accumulates nothing. */
+  private interruptRead: ((error: AppError) => void) | null = null;
   private resolveTaken!: () => void;
   /** Resolves when the reader (the GraphQL server) has taken the final error. */
   readonly finalErrorTaken = new Promise<void>((resolve) => (this.resolveTaken = resolve));
@@ -177,19 +177,20 @@ class KeySession<T> implements AsyncIterableIterator<T> {
     readonly socket: SubscriptionSocket | undefined,
     private readonly events: AsyncIterableIterator<T>,
     private readonly onRelease: () => void,
-  ) {
-    this.endedSignal.catch(() => undefined);
-  }
+  ) {}
 
   async next(): Promise<IteratorResult<T>> {
     if (this.done) return DONE;
     if (!this.ended) {
+      const interrupted = new Promise<never>((_, reject) => (this.interruptRead = reject));
       try {
-        const result = await Promise.race([this.events.next(), this.endedSignal]);
+        const result = await Promise.race([this.events.next(), interrupted]);
         // An event that arrives with the revocation is not delivered.
         if (!this.ended) return result;
       } catch (error) {
         if (!this.ended) throw error;
+      } finally {
+        this.interruptRead = null;
       }
     }
     this.done = true;
@@ -201,8 +202,8 @@ class KeySession<T> implements AsyncIterableIterator<T> {
   end(error: AppError): void {
     if (this.done || this.ended) return;
     this.ended = error;
-    // Rejected before the events are released, so a pending read takes the error, not the end of the events.
-    this.rejectEnded(error);
+    // Interrupted before the events are released, so a pending read takes the error, not the end of the events.
+    this.interruptRead?.(error);
     this.onRelease();
     void this.events.return?.();
   }
