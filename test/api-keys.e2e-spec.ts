@@ -101,12 +101,14 @@ describe('API keys: listing and revocation (e2e over HTTP)', () => {
     expect((await whoAmI(alpha.token)).status).toBe(200);
   });
 
-  it('answers NOT_FOUND for an id that names no key', async () => {
-    for (const id of ['not-a-uuid', '00000000-0000-4000-8000-000000000000']) {
-      const r = await gql(t.url, t.adminToken, REVOKE, { id });
-      expect(r.errors![0].extensions.code).toBe('NOT_FOUND');
-      expect(r.data).toBeNull();
-    }
+  it('answers NOT_FOUND for an id that names no key, and BAD_USER_INPUT for one that is no id at all', async () => {
+    const unknown = await gql(t.url, t.adminToken, REVOKE, { id: '00000000-0000-4000-8000-000000000000' });
+    expect(unknown.errors![0].extensions.code).toBe('NOT_FOUND');
+    expect(unknown.data).toBeNull();
+    // Like every id argument: refused before anything runs, naming the argument.
+    const malformed = await gql(t.url, t.adminToken, REVOKE, { id: 'not-a-uuid' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   });
 
   it('lets a tenant list and revoke its own tenant’s keys, and no other', async () => {
