@@ -8,6 +8,7 @@ import { MeteringModule } from './metering/metering.module';
 import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
 import { checkOperationInputs } from './core/graphql/input-guard';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
+import { refuseOperationsOverWebSocket } from './core/graphql/transport';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { HealthController } from './core/health/health.controller';
 import { MetricsController } from './core/metrics/metrics.controller';
@@ -64,6 +65,8 @@ export class ApiModule {
             graphql: { parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS } },
             // Every argument within its bounds before any resolver runs (core/graphql/input-guard.ts).
             hooks: {
+              // Queries and mutations over the WebSocket are refused before anything else (core/graphql/transport.ts).
+              preParsing: refuseOperationsOverWebSocket,
               // Literals before validation, so that a refused value names its argument; variables once known.
               preValidation: (schema, document) => checkOperationInputs(schema, document, undefined),
               preExecution: (schema, document, _context, variables) => checkOperationInputs(schema, document, variables),

@@ -11,6 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/em
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
 import { registerDocumentGuard } from './core/graphql/document-guard';
 import { registerRequestBudget } from './core/graphql/request-budget';
+import { registerGraphqlTransportCheck } from './core/graphql/transport';
 import { registerAuthentication } from './core/http-hooks';
 import { MetricsService } from './core/metrics/metrics.service';
 import { AuthService } from './tenancy/auth.service';
@@ -73,6 +74,8 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       registerRequestBudget(fastify, { budgetMs: config.requestBudgetMs, connections: config.requestConnections, route: '/graphql' });
       registerAuthentication(fastify, http.get(AuthService));
       registerDocumentGuard(fastify, '/graphql');
+      // After the document guard: the transport check may parse the document.
+      registerGraphqlTransportCheck(fastify, '/graphql');
       registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
       await seedIfEmpty(http, config);
       await http.listen(config.port, config.host);

@@ -1,10 +1,12 @@
 import { createClient, type Client as WsClient } from 'graphql-ws';
+import request from 'supertest';
 import WebSocket from 'ws';
 import {
   baseEnv,
   createScratchDatabase,
   createTenantWithKey,
   endpointIds,
+  gql,
   gqlOk,
   spawnService,
   startTestService,
@@ -31,14 +33,16 @@ interface Update {
   reservation: { id: string; state: string; tenant: { id: string }; history: Array<{ state: string }> };
 }
 
-/** A graphql-ws client that records every event and error of one subscription. */
-function subscribe(httpUrl: string, token: string | null, variables: Record<string, unknown> = {}) {
+/** A graphql-ws client that records every event and error of one subscription (or of another operation). */
+function subscribe(httpUrl: string, token: string | null, variables: Record<string, unknown> = {}, query = UPDATES) {
   const client: WsClient = createClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: token === null ? undefined : { authorization: `Bearer ${token}` },
     retryAttempts: 0,
     lazy: false,
+    // A connection the server closes is recorded by `closed` below, not logged.
+    onNonLazyError: () => undefined,
   });
   const updates: Update[] = [];
   const errors: unknown[] = [];
@@ -52,7 +56,7 @@ function subscribe(httpUrl: string, token: string | null, variables: Record<stri
     }),
   );
   client.subscribe<{ reservationUpdated: Update }>(
-    { query: UPDATES, variables },
+    { query, variables },
     {
       next: (message) => {
         if (message.errors) errors.push(...message.errors);
@@ -74,6 +78,36 @@ function subscribe(httpUrl: string, token: string | null, variables: Record<stri
 
 /** Gives a just-opened subscription time to reach the server and start listening. */
 const settle = () => new Promise((r) => setTimeout(r, 500));
+
+const codes = (errors: unknown[]) => (errors as Array<{ extensions?: { code?: string } }>).map((e) => e.extensions?.code);
+
+/** Creates another TENANT key for a tenant; returns its id and secret. */
+async function tenantKey(url: string, adminToken: string, tenantId: string): Promise<{ id: string; secret: string }> {
+  const created = await gqlOk(url, adminToken, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { id secret } }', { t: tenantId });
+  return created.createApiKey as { id: string; secret: string };
+}
+
+const REVOKE = 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }';
+const keyIdOf = (token: string) => token.split('_')[1];
+
+/** Polls until `token` is refused over HTTP with 401 UNAUTHENTICATED. */
+async function refusedOverHttp(url: string, token: string): Promise<void> {
+  const r = await waitFor(async () => {
+    const answer = await gql(url, token, '{ me { role } }');
+    return answer.status === 401 ? answer : null;
+  }, 15_000, 'the revoked key to be refused over HTTP');
+  expect(r.errors![0].extensions.code).toBe('UNAUTHENTICATED');
+}
+
+/** The subscription ended with UNAUTHENTICATED saying the key was revoked, then its connection closed. */
+async function expectEndedByRevocation(sub: ReturnType<typeof subscribe>): Promise<void> {
+  await waitFor(async () => sub.errors.length > 0, 15_000, 'the revoked key’s subscription to end');
+  expect(codes(sub.errors)).toEqual(['UNAUTHENTICATED']);
+  expect(JSON.stringify(sub.errors)).toMatch(/revoked/);
+  const closed = await sub.closed;
+  expect(closed.code).toBe(4403);
+  expect(closed.reason).toMatch(/revoked/);
+}
 
 describe('reservationUpdated subscription', () => {
   let t: TestService;
@@ -170,13 +204,105 @@ describe('reservationUpdated subscription', () => {
     const anonymous = subscribe(t.url, null);
     open.push(wrong, anonymous);
     await waitFor(async () => wrong.errors.length > 0 && anonymous.errors.length > 0, 10_000, 'errors for both');
-    const codes = (errors: unknown[]) => (errors as Array<{ extensions?: { code?: string } }>).map((e) => e.extensions?.code);
     expect(codes(wrong.errors)).toEqual(['UNAUTHENTICATED']);
     expect(codes(anonymous.errors)).toEqual(['UNAUTHENTICATED']);
     expect(JSON.stringify(anonymous.errors)).toContain('connection_init');
     expect(JSON.stringify(wrong.errors)).toContain('token');
     expect(wrong.updates).toEqual([]);
     expect(anonymous.updates).toEqual([]);
+  });
+
+  it('ends a revoked key’s subscription with UNAUTHENTICATED and closes its connection, while another key’s keeps receiving', async () => {
+    const a = await createTenantWithKey(t, 'Revoked subscriber');
+    const second = await tenantKey(t.url, t.adminToken, a.tenantId);
+    const doomed = subscribe(t.url, a.token);
+    const kept = subscribe(t.url, second.secret);
+    open.push(doomed, kept);
+    await Promise.all([doomed.connected, kept.connected]);
+    await settle();
+    const before = await book(second.secret, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 14_400_000, 3_600_000);
+    await waitFor(async () => doomed.states(before.id).length > 0 && kept.states(before.id).length > 0, 10_000, 'both to hear the first booking');
+
+    const revoked = await gqlOk(t.url, t.adminToken, REVOKE, { id: keyIdOf(a.token) });
+    expect(revoked.revokeApiKey.revokedAt).not.toBeNull();
+    await expectEndedByRevocation(doomed);
+
+    const after = await book(second.secret, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 14_400_000, 3_600_000);
+    await waitFor(async () => kept.states(after.id).length > 0, 10_000, 'the other key to hear the second booking');
+    expect(doomed.updates.map((u) => u.reservationId)).toEqual([before.id]);
+    expect(kept.errors).toEqual([]);
+
+    await refusedOverHttp(t.url, a.token);
+    // A new connection with the revoked key gets nothing either.
+    const again = subscribe(t.url, a.token);
+    open.push(again);
+    await waitFor(async () => again.errors.length > 0, 10_000, 'the revoked key’s new subscription to be refused');
+    expect(codes(again.errors)).toEqual(['UNAUTHENTICATED']);
+    expect(again.updates).toEqual([]);
+  });
+
+  it('ends the subscription of a key revoked without any notification, by re-checking open subscriptions’ keys', async () => {
+    const a = await createTenantWithKey(t, 'Quietly revoked');
+    const sub = subscribe(t.url, a.token);
+    open.push(sub);
+    await sub.connected;
+    await settle();
+    // Triggers off for this one transaction: the revocation commits and nobody is notified, as when a
+    // listening connection was down at the time.
+    await t.sql.query('BEGIN');
+    await t.sql.query('SET LOCAL session_replication_role = replica');
+    await t.sql.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [keyIdOf(a.token)]);
+    await t.sql.query('COMMIT');
+    await expectEndedByRevocation(sub);
+  });
+
+  it('refuses a subscription sent over HTTP, by POST or GET, with BAD_USER_INPUT pointing to the WebSocket', async () => {
+    const operation = 'subscription { reservationUpdated { reservationId state } }';
+    const post = await gql(t.url, t.adminToken, operation);
+    const get = await request(t.url).get('/graphql').query({ query: operation }).set('authorization', `Bearer ${t.adminToken}`);
+    // The router decodes percent-escapes: the same route by another spelling gets the same answer.
+    const escaped = await request(t.url).post('/%67raphql').send({ query: operation }).set('authorization', `Bearer ${t.adminToken}`);
+    for (const answer of [{ status: post.status, body: { data: post.data, errors: post.errors } }, get, escaped]) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.data).toBeNull();
+      expect(answer.body.errors).toHaveLength(1);
+      expect(answer.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      expect(answer.body.errors[0].message).toMatch(/WebSocket/);
+      expect(answer.body.errors[0].message).toMatch(/connection_init/);
+    }
+    // In a document with several operations, the one chosen by operationName decides.
+    const document = 'query Who { me { role } } subscription Live { reservationUpdated { state } }';
+    const who = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Who' });
+    expect(who.status).toBe(200);
+    expect(who.body.data).toEqual({ me: { role: 'OPERATOR' } });
+    const live = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Live' });
+    expect(live.status).toBe(400);
+    expect(live.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses a mutation sent by GET with BAD_USER_INPUT pointing to POST, and changes nothing', async () => {
+    const get = await request(t.url)
+      .get('/graphql')
+      .query({ query: 'mutation { createTenant(name: "Made by GET") { id } }' })
+      .set('authorization', `Bearer ${t.adminToken}`);
+    expect(get.status).toBe(400);
+    expect(get.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(get.body.errors[0].message).toMatch(/POST/);
+    expect((await t.sql.query("SELECT count(*)::int AS n FROM tenants WHERE name = 'Made by GET'")).rows[0].n).toBe(0);
+    const query = await request(t.url).get('/graphql').query({ query: '{ me { role } }' }).set('authorization', `Bearer ${t.adminToken}`);
+    expect(query.body.data).toEqual({ me: { role: 'OPERATOR' } });
+  });
+
+  it('refuses a query or a mutation sent over the WebSocket with BAD_USER_INPUT pointing to HTTP, and runs nothing', async () => {
+    const query = subscribe(t.url, t.adminToken, {}, '{ me { role } }');
+    const mutation = subscribe(t.url, t.adminToken, {}, 'mutation { createTenant(name: "Made over WebSocket") { id } }');
+    open.push(query, mutation);
+    await waitFor(async () => query.errors.length > 0 && mutation.errors.length > 0, 10_000, 'errors for both');
+    for (const sub of [query, mutation]) {
+      expect(codes(sub.errors)).toEqual(['BAD_USER_INPUT']);
+      expect(JSON.stringify(sub.errors)).toMatch(/POST \/graphql/);
+    }
+    expect((await t.sql.query("SELECT count(*)::int AS n FROM tenants WHERE name = 'Made over WebSocket'")).rows[0].n).toBe(0);
   });
 });
 
@@ -216,6 +342,55 @@ describe('reservationUpdated across processes', () => {
       await sub.dispose();
       await terminate(api.child);
       await terminate(worker.child);
+      await db.drop();
+    }
+  });
+
+  (serverUrl ? it : it.skip)('ends a subscription held by one api process when another api process revokes its key', async () => {
+    const db = await createScratchDatabase(serverUrl as string);
+    const shared = {
+      DATABASE_URL: db.url,
+      APN_ADMIN_TOKEN: 'revocation-admin-token-0123456789',
+      APN_QUEUE_PREFIX: `revoke${Date.now()}`,
+      APN_ROLE: 'api',
+    };
+    const holder = await spawnService(baseEnv(shared));
+    const revoker = await spawnService(baseEnv(shared));
+    const admin = shared.APN_ADMIN_TOKEN;
+    const subs: Array<ReturnType<typeof subscribe>> = [];
+    try {
+      const tenant = await gqlOk(revoker.url!, admin, 'mutation { createTenant(name: "Across revocation") { id } }');
+      const tenantId = tenant.createTenant.id as string;
+      const doomedKey = await tenantKey(revoker.url!, admin, tenantId);
+      const keptKey = await tenantKey(revoker.url!, admin, tenantId);
+      const doomed = subscribe(holder.url!, doomedKey.secret);
+      const kept = subscribe(holder.url!, keptKey.secret);
+      subs.push(doomed, kept);
+      await Promise.all([doomed.connected, kept.connected]);
+      await settle();
+      // The holder has just verified the key, so it remembers it: the revocation must reach it anyway.
+      expect((await gql(holder.url!, doomedKey.secret, '{ me { role } }')).status).toBe(200);
+
+      await gqlOk(revoker.url!, admin, REVOKE, { id: doomedKey.id });
+      await expectEndedByRevocation(doomed);
+      await refusedOverHttp(holder.url!, doomedKey.secret);
+
+      const endpoints = await gqlOk(revoker.url!, admin, '{ endpoints { id code } }');
+      const id = (code: string) => endpoints.endpoints.find((e: { code: string }) => e.code === code).id;
+      const start = Date.now() + 7_200_000;
+      const r = await gqlOk(revoker.url!, keptKey.secret, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
+        i: {
+          sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, autoCommit: true,
+          start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString(),
+        },
+      });
+      await waitFor(async () => kept.states(r.reserveLightpath.id).length > 0, 10_000, 'the other key to hear the booking');
+      expect(doomed.updates).toEqual([]);
+      expect(kept.errors).toEqual([]);
+    } finally {
+      for (const s of subs) await s.dispose();
+      await terminate(holder.child);
+      await terminate(revoker.child);
       await db.drop();
     }
   });

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
 import { runMigrationsLocked } from './database/migrate';
+import { DatabaseNotifications } from './database/notifications';
 import { gateConnectionsByRequest } from './graphql/request-budget';
 import { JobHandlers } from './queue/job-handlers';
 import { MetricsService } from './metrics/metrics.service';
@@ -66,8 +67,9 @@ export class CoreModule {
         JobQueue,
         JobHandlers,
         MetricsService,
+        DatabaseNotifications,
       ],
-      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, DatabaseNotifications],
     };
   }
 }

@@ -9,9 +9,11 @@ import { ApiKeyEntity, Role } from './tenancy.entities';
 const KEY_PREFIX = 'apn';
 /**
  * Verified API keys are remembered this long, saving a database round trip on most requests. A key that is
- * revoked (or deleted with its tenant) stops working within this time on every replica.
+ * revoked (or deleted with its tenant) stops working within this time on every replica: the time runs from
+ * before the row was read, so a revocation committed earlier than that read was seen by it. The replica that
+ * revokes, and any replica listening for revocations (it holds subscriptions), forget the key at once.
  */
-const KEY_CACHE_TTL_MS = 5_000;
+export const KEY_CACHE_TTL_MS = 5_000;
 const KEY_CACHE_MAX_ENTRIES = 10_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -48,12 +50,13 @@ export class AuthService {
     }
     const cacheKey = tokenHash.toString('hex');
     const cached = this.verifiedKeys.get(cacheKey);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    if (cached && cached.until > performance.now()) return cached.principal;
     const parts = token.split('_');
     const keyId = parts[1];
     if (parts.length < 3 || parts[0] !== KEY_PREFIX || !/^[0-9a-f-]{36}$/.test(keyId)) {
       throw unauthenticated('Unknown or revoked token.');
     }
+    const checkedAt = performance.now();
     const rows: Array<{ role: Role; tenant_id: string | null; secret_sha256: string }> = await this.dataSource.query(
       'SELECT role, tenant_id, secret_sha256 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
       [keyId],
@@ -67,8 +70,15 @@ export class AuthService {
     if (this.verifiedKeys.size >= KEY_CACHE_MAX_ENTRIES) {
       this.verifiedKeys.delete(this.verifiedKeys.keys().next().value as string);
     }
-    this.verifiedKeys.set(cacheKey, { principal, until: Date.now() + KEY_CACHE_TTL_MS });
+    this.verifiedKeys.set(cacheKey, { principal, until: checkedAt + KEY_CACHE_TTL_MS });
     return principal;
+  }
+
+  /** Drops a key from this process's memory of verified keys: its next use reads the database. */
+  forget(keyId: string): void {
+    for (const [cacheKey, entry] of this.verifiedKeys) {
+      if (entry.principal.keyId === keyId) this.verifiedKeys.delete(cacheKey);
+    }
   }
 
   /** Creates a key; the returned secret is never stored and cannot be shown again. */

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Connection } from '../core/graphql/pagination';
 import { Role } from './tenancy.entities';
 
 registerEnumType(Role, {
@@ -20,6 +21,21 @@ export class CreatedApiKey {
   @Field(() => Role) role!: Role;
   @Field(() => ID, { nullable: true }) tenantId!: string | null;
 }
+
+@ObjectType({ description: 'An API key: whom it acts for and whether it still works. Its secret is never shown again.' })
+export class ApiKey {
+  @Field(() => ID) id!: string;
+  @Field(() => Role) role!: Role;
+  @Field(() => ID, { nullable: true, description: 'The tenant a TENANT key acts for; null for OPERATOR and BILLING keys.' })
+  tenantId!: string | null;
+  @Field(() => String, { nullable: true }) label!: string | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'When the key was revoked; a revoked key authenticates nothing.' })
+  revokedAt!: Date | null;
+}
+
+@ObjectType()
+export class ApiKeyConnection extends Connection(ApiKey, 'ApiKey') {}
 
 @ObjectType({ description: 'The caller, as the service sees it.' })
 export class Me {

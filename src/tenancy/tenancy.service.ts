@@ -4,11 +4,30 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { badInput, conflict, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
+import { badInput, conflict, forbidden, notFound, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
+import { decodeCursor, encodeCursor } from '../core/graphql/pagination';
 import { AuthService } from './auth.service';
 import type { Principal } from './principal';
-import { Role, TenantEntity } from './tenancy.entities';
-import { CreatedApiKey, Tenant } from './tenancy.models';
+import { ApiKeyEntity, Role, TenantEntity } from './tenancy.entities';
+import { ApiKey, ApiKeyConnection, CreatedApiKey, Tenant } from './tenancy.models';
+
+export interface ApiKeyFilter {
+  tenantId?: string | null;
+  first: number;
+  after?: string | null;
+}
+
+/** Keys are paged on created_at to the millisecond, as precise as the cursor that carries it. */
+const KEY_CREATED_MS = "date_trunc('milliseconds', k.created_at)";
+
+function toApiKey(k: ApiKeyEntity): ApiKey {
+  return { id: k.id, role: k.role, tenantId: k.tenantId, label: k.label, createdAt: k.createdAt, revokedAt: k.revokedAt };
+}
+
+/** A TENANT key manages its own tenant's keys only; other roles reach every key. */
+function tenantScope(principal: Principal): string | null {
+  return principal.role === Role.TENANT ? principal.tenantId : null;
+}
 
 
 @Injectable()
@@ -61,5 +80,56 @@ export class TenancyService {
       });
     });
     return { id: entity.id, secret, role, tenantId };
+  }
+
+  /** Keys newest first: every key (or one tenant's) for an operator, its own tenant's for a tenant. */
+  async apiKeys(principal: Principal, f: ApiKeyFilter): Promise<ApiKeyConnection> {
+    const scope = tenantScope(principal);
+    if (scope !== null && f.tenantId && f.tenantId !== scope) {
+      throw forbidden('A TENANT key lists the keys of its own tenant only; omit tenantId.');
+    }
+    const tenantId = scope ?? f.tenantId ?? null;
+    const q = this.dataSource.getRepository(ApiKeyEntity).createQueryBuilder('k');
+    if (tenantId !== null) q.andWhere('k.tenant_id = :tenantId', { tenantId: isUuid(tenantId) ? tenantId : null });
+    if (f.after) {
+      const c = decodeCursor(f.after);
+      q.andWhere(`(${KEY_CREATED_MS}, k.id) < (:createdAt, :id)`, { createdAt: c.createdAt, id: isUuid(c.id) ? c.id : null });
+    }
+    const rows = await q.orderBy(KEY_CREATED_MS, 'DESC').addOrderBy('k.id', 'DESC').limit(f.first + 1).getMany();
+    const edges = rows.slice(0, f.first).map((k) => ({ cursor: encodeCursor(k.createdAt, k.id), node: toApiKey(k) }));
+    return { edges, pageInfo: { hasNextPage: rows.length > f.first, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  /**
+   * Revokes a key for good: from the commit on, it authenticates nothing, and its open subscriptions end
+   * (ApiKeySessions, told by the database). Revoking a revoked key changes nothing and returns it as it is.
+   */
+  async revokeApiKey(principal: Principal, id: string): Promise<ApiKey> {
+    if (!isUuid(id)) throw notFound('API key', id);
+    const scope = tenantScope(principal);
+    const key = await this.dataSource.transaction(async (m) => {
+      const revoked: Array<{ id: string }> = await m.query(
+        `WITH revoked AS (
+           UPDATE api_keys SET revoked_at = now()
+            WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR tenant_id = $2::uuid)
+           RETURNING id)
+         SELECT id FROM revoked`,
+        [id, scope],
+      );
+      const found = await m.getRepository(ApiKeyEntity).findOne({ where: { id } });
+      if (!found || (scope !== null && found.tenantId !== scope)) throw notFound('API key', id);
+      if (revoked.length > 0) {
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action: 'api-key.revoked',
+          entityType: 'api-key',
+          entityId: id,
+          data: { role: found.role, tenantId: found.tenantId, label: found.label },
+        });
+      }
+      return found;
+    });
+    this.auth.forget(id);
+    return toApiKey(key);
   }
 }

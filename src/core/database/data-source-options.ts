@@ -23,6 +23,7 @@ import { Storage1764200000000 } from '../../../migrations/1764200000000-Storage'
 import { ReferenceOverrides1764250000000 } from '../../../migrations/1764250000000-ReferenceOverrides';
 import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhooks';
 import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764510000000-EmulatorRetiredLightpaths';
+import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
@@ -95,6 +96,7 @@ export const MIGRATIONS = [
   ReferenceOverrides1764250000000,
   Metering1764300000000,
   Webhooks1764400000000,
+  ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
 ];
 

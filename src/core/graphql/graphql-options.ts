@@ -22,11 +22,12 @@ export function graphqlContext(request: FastifyRequest): Record<string, unknown>
  * come as the connection_init payload (`{ "authorization": "Bearer <token>" }`); a token in the upgrade
  * request's Authorization header (checked by the authentication hook) works too. With a wrong token, or
  * none, every subscription on the connection fails with UNAUTHENTICATED and the reason (Mercurius would
- * otherwise close the socket without a code or a word a client could show).
+ * otherwise close the socket without a code or a word a client could show). The socket is in the context so
+ * that revoking the key closes it (ApiKeySessions).
  */
 export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDriverConfig['subscription']> {
   return {
-    context: (_socket, request) => ({ principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {} }),
+    context: (socket, request) => ({ principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {}, socket }),
     onConnect: async ({ payload }) => {
       const header = payload?.authorization ?? payload?.Authorization;
       if (header === undefined) return true;
@@ -38,6 +39,9 @@ export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDri
       }
     },
     keepAlive: 30_000,
+    // Queries and mutations sent over the socket reach GraphQL execution, where refuseOperationsOverWebSocket
+    // answers them with a clear error (they are served over HTTP only).
+    fullWsTransport: true,
   };
 }
 
