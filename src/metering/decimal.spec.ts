@@ -28,6 +28,22 @@ describe('decimal', () => {
     }
   });
 
+  it('refuses magnitudes no price or quantity has instead of computing them, and reads tiny ones as zero', () => {
+    expect(() => toScaled('1e999999999', 9)).toThrow(/too large/);
+    expect(() => toScaled(`1e${'9'.repeat(400)}`, 9)).toThrow(/too large/);
+    expect(toScaled('1e-999999999', 9)).toBe(0n);
+    expect(toScaled('-4e-12', 9)).toBe(0n);
+    expect(toScaled('5e-10', 9)).toBe(0n);
+    expect(toScaled('1.5e-9', 9)).toBe(2n);
+    expect(toScaled(1e308, 9)).toBe(10n ** 317n);
+  });
+
+  it('refuses values that are neither text nor numbers, and quotes long text shortened', () => {
+    for (const bad of [undefined, null, {}, [], true]) expect(() => toScaled(bad as never, 2)).toThrow(DecimalError);
+    const error = (() => { try { toScaled('x'.repeat(10_000), 2); } catch (e) { return e as Error; } })();
+    expect(error!.message.length).toBeLessThan(120);
+  });
+
   it('formats with fixed places or with trailing zeros dropped', () => {
     expect(formatScaled(1_500_000n, 6, 6)).toBe('1.500000');
     expect(formatScaled(1_500_000n, 6)).toBe('1.5');
