@@ -215,4 +215,186 @@ describe('metering', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'format' });
   });
+  describe('corrections', () => {
+    const INVOICE_OF = (token: string, tenantId: string) => gqlOk(t.url, token, INVOICE, { p: period, t: tenantId }).then((d) => d.invoicePreview);
+    const record = async (events: unknown[]) => (await gqlOk(t.url, billingToken, RECORD, { e: events })).recordUsage;
+    const total = async (token: string, resourceId: string, meter: string) => {
+      const rows = (await gqlOk(t.url, token, USAGE, { ...range, g: ['RESOURCE'] })).usage as Array<{ meter: string; resourceId: string; quantity: string }>;
+      return rows.find((r) => r.meter === meter && r.resourceId === resourceId)?.quantity ?? null;
+    };
+
+    it('refuses external reports of the service’s own meters for resources it meters: its events and the invoice stay as they are', async () => {
+      const [own] = (await t.sql.query(
+        `SELECT id, time, quantity::text AS quantity FROM usage_events
+          WHERE resource_id = $1 AND type = 'lightpath.wavelength_seconds' AND NOT superseded ORDER BY time LIMIT 1`, [first.id])).rows;
+      const before = await INVOICE_OF(billingToken, tenant.tenantId);
+      const attack = (over: Record<string, unknown>, data: Record<string, unknown> = {}) => ({
+        specversion: '1.0', source: 'urn:example:mallory', type: 'lightpath.wavelength_seconds', subject: other.tenantId,
+        time: new Date(own.time).toISOString(), revision: 2, ...over,
+        data: { quantity: '0', resourceId: first.id, rateGbps: 100, distanceClass: 'LONG_HAUL', ...data },
+      });
+      const result = await record([
+        attack({ id: 'm-1' }),
+        attack({ id: 'm-2', subject: tenant.tenantId }),
+        attack({ id: 'm-3' }, { resourceId: first.id.toUpperCase() }),
+        attack({ id: 'm-4', type: 'energy.kwh', revision: 7 }, { appliesTo: 'lightpath.wavelength_seconds' }),
+      ]);
+      expect(result).toMatchObject({ accepted: 0, duplicates: 0 });
+      expect(result.rejected.map((r: { index: number; field: string }) => [r.index, r.field])).toEqual([
+        [0, 'events[0].data.resourceId'], [1, 'events[1].data.resourceId'], [2, 'events[2].data.resourceId'], [3, 'events[3].data.resourceId'],
+      ]);
+      expect(result.rejected[0].reason).toMatch(/metered by the service/);
+      const [after] = (await t.sql.query('SELECT superseded, quantity::text AS quantity FROM usage_events WHERE source = $1 AND id = $2', ['urn:apn:orchestrator:metering', own.id])).rows;
+      expect(after).toEqual({ superseded: false, quantity: own.quantity });
+      expect(await INVOICE_OF(billingToken, tenant.tenantId)).toEqual(before);
+      expect((await INVOICE_OF(billingToken, other.tenantId)).lines).toEqual([]);
+      expect(await collect()).toBe(0);
+    });
+
+    it('lets a source correct its own series only: another source’s higher revision supersedes nothing', async () => {
+      const hour = new Date(hourNow - HOUR).toISOString();
+      const report = (source: string, id: string, revision: number, quantity: string) => ({
+        specversion: '1.0', source, id, type: 'nfs.bytes_written', subject: tenant.tenantId, time: hour, revision, data: { quantity, resourceId: 'vol-shared' },
+      });
+      expect(await record([report('urn:example:nfs-agent-a', 'a-1', 1, '100')])).toMatchObject({ accepted: 1 });
+      expect(await record([report('urn:example:nfs-agent-b', 'b-1', 2, '5')])).toMatchObject({ accepted: 1 });
+      expect(await total(tenant.token, 'vol-shared', 'nfs.bytes_written')).toBe('105');
+      // The first source corrects its own report.
+      expect(await record([report('urn:example:nfs-agent-a', 'a-2', 2, '150')])).toMatchObject({ accepted: 1, rejected: [] });
+      expect(await total(tenant.token, 'vol-shared', 'nfs.bytes_written')).toBe('155');
+      const rows = (await t.sql.query(`SELECT source, revision, superseded FROM usage_events WHERE resource_id = 'vol-shared' ORDER BY source, revision`)).rows;
+      expect(rows).toEqual([
+        { source: 'urn:example:nfs-agent-a', revision: 1, superseded: true },
+        { source: 'urn:example:nfs-agent-a', revision: 2, superseded: false },
+        { source: 'urn:example:nfs-agent-b', revision: 2, superseded: false },
+      ]);
+    });
+
+    it('refuses a correction naming another tenant than the series’, by index and field, and keeps the rest', async () => {
+      const hour = new Date(hourNow - 2 * HOUR).toISOString();
+      const report = (id: string, revision: number, subject: string, quantity: string, resourceId = 'vol-9') => ({
+        specversion: '1.0', source: 'urn:example:nfs-agent-a', id, type: 'nfs.bytes_read', subject, time: hour, revision, data: { quantity, resourceId },
+      });
+      expect(await record([report('v9-1', 1, tenant.tenantId, '1000')])).toMatchObject({ accepted: 1 });
+      const result = await record([
+        report('v9-other', 2, other.tenantId, '0'),
+        report('v9-2', 2, tenant.tenantId, '1200'),
+        // A new series in one batch: its first revision names the owner.
+        report('v10-1', 1, tenant.tenantId, '7', 'vol-10'),
+        report('v10-2', 2, other.tenantId, '0', 'vol-10'),
+      ]);
+      expect(result).toMatchObject({ accepted: 2, duplicates: 0 });
+      expect(result.rejected.map((r: { index: number; field: string }) => [r.index, r.field])).toEqual([[0, 'events[0].subject'], [3, 'events[3].subject']]);
+      expect(result.rejected[0].reason).toMatch(/tenant/);
+      expect(await total(tenant.token, 'vol-9', 'nfs.bytes_read')).toBe('1200');
+      expect(await total(tenant.token, 'vol-10', 'nfs.bytes_read')).toBe('7');
+      expect(await total(other.token, 'vol-9', 'nfs.bytes_read')).toBeNull();
+      expect(await total(other.token, 'vol-10', 'nfs.bytes_read')).toBeNull();
+    });
+  });
+
+  describe('bounds', () => {
+    const hour = new Date(hourNow - HOUR).toISOString();
+    const event = (id: string, over: Record<string, unknown> = {}, data: Record<string, unknown> = {}) => ({
+      specversion: '1.0', source: 'urn:example:bounds', id, type: 'nfs.ops', subject: tenant.tenantId, time: hour, ...over,
+      data: { quantity: '1', ...data },
+    });
+    /** Text that does not compress, so that its size in an index is its size. */
+    const cjk = (length: number, seed: number) => {
+      let x = seed;
+      return Array.from({ length }, () => {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        return String.fromCharCode(0x4e00 + (x % 20000));
+      }).join('');
+    };
+    const expectRefusals = async (batch: unknown[], accepted: number, refusals: Array<[number, string]>) => {
+      const r = await gql(t.url, billingToken, RECORD, { e: batch });
+      expect(r.errors).toBeUndefined();
+      const result = r.data!.recordUsage;
+      expect(result.rejected.map((x: { index: number; field: string }) => [x.index, x.field])).toEqual(refusals);
+      expect(result).toMatchObject({ accepted, duplicates: 0 });
+      for (const x of result.rejected) expect(x.reason).not.toMatch(/syntax|violates|invalid input|SQLSTATE|constraint|unsupported Unicode/i);
+      return result;
+    };
+
+    it('refuses NUL characters and unpaired surrogates event by event, and keeps the good events of the batch', async () => {
+      await expectRefusals([
+        event('nul-ok-1'),
+        event('nul\u0000id'),
+        event('nul-source', { source: 'urn:example:\u0000' }),
+        event('nul-data', {}, { note: 'a\u0000b' }),
+        event('nul-key', {}, { labels: { ['k\u0000']: 'v' } }),
+        event('surrogate-data', {}, { note: 'x\ud800y' }),
+        event('surrogate-nested', {}, { labels: { list: ['ok', '\udc00'] } }),
+        event('surrogate-id-\ud83d'),
+        event('nul-resource', {}, { resourceId: 'vol\u0000' }),
+        event('nul-ok-2', {}, { note: 'paired \ud83d\ude80 is fine' }),
+      ], 2, [
+        [1, 'events[1].id'],
+        [2, 'events[2].source'],
+        [3, 'events[3].data.note'],
+        [4, 'events[4].data.labels'],
+        [5, 'events[5].data.note'],
+        [6, 'events[6].data.labels.list[1]'],
+        [7, 'events[7].id'],
+        [8, 'events[8].data.resourceId'],
+      ]);
+      const stored = (await t.sql.query(`SELECT data->>'note' AS note FROM usage_events WHERE source = 'urn:example:bounds' AND id = 'nul-ok-2'`)).rows[0];
+      expect(stored.note).toBe('paired \ud83d\ude80 is fine');
+    });
+
+    it('bounds every field of an event, refuses each excess by index and field, and stores the largest accepted', async () => {
+      const nested = (depth: number): Record<string, unknown> => (depth === 0 ? { leaf: 1 } : { n: nested(depth - 1) });
+      const result = await expectRefusals([
+        // The largest ids and source the bounds allow, in text that takes three bytes a character and does not compress.
+        event(cjk(200, 1), { source: `urn:x:${cjk(494, 2)}` }),
+        event(cjk(201, 3)),
+        event('long-source', { source: `urn:x:${'s'.repeat(495)}` }),
+        event('long-type', { type: `nfs.${'t'.repeat(97)}` }),
+        event('long-resource', {}, { resourceId: 'r'.repeat(201) }),
+        event('quantity-digits', {}, { quantity: '1'.repeat(19) }),
+        event('quantity-decimals', {}, { quantity: '1.0000000001' }),
+        event('quantity-huge', {}, { quantity: '9'.repeat(140_000) }),
+        event('deep', {}, { nested: nested(8) }),
+        event('large', {}, { note: 'x'.repeat(17_000) }),
+        event('applies-to', { type: 'energy.kwh' }, { appliesTo: 'a'.repeat(5_000) }),
+        event('rate', { type: 'lightpath.wavelength_seconds' }, { rateGbps: 3_000_000_000, distanceClass: 'METRO' }),
+        event('impossible-day', { time: '2027-02-30T00:00:00Z' }),
+        event('before-1970', { time: '1969-12-31T23:00:00Z' }),
+        event('max-revision', { revision: 2_147_483_647 }, { quantity: '999999999999999999.999999999', nested: nested(6) }),
+      ], 2, [
+        [1, 'events[1].id'],
+        [2, 'events[2].source'],
+        [3, 'events[3].type'],
+        [4, 'events[4].data.resourceId'],
+        [5, 'events[5].data.quantity'],
+        [6, 'events[6].data.quantity'],
+        [7, 'events[7].data.quantity'],
+        [8, `events[8].data.nested${'.n'.repeat(7)}`],
+        [9, 'events[9].data'],
+        [10, 'events[10].data.appliesTo'],
+        [11, 'events[11].data.rateGbps'],
+        [12, 'events[12].time'],
+        [13, 'events[13].time'],
+      ]);
+      expect(result.rejected[0].reason).toMatch(/200/);
+      const stored = (await t.sql.query(`SELECT count(*)::int AS n FROM usage_events WHERE id = $1 OR id = 'max-revision'`, [cjk(200, 1)])).rows[0];
+      expect(stored.n).toBe(2);
+      const tooMany = await gql(t.url, billingToken, RECORD, { e: Array.from({ length: 5001 }, (_, i) => event(`many-${i}`)) });
+      expect(tooMany.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events' });
+    });
+
+    it('keeps the good events when the database refuses one anyway, naming it without the database’s words', async () => {
+      // A rule only the database knows, standing in for any the checks before it could miss.
+      await t.sql.query(`ALTER TABLE usage_events ADD CONSTRAINT usage_events_test_refusal CHECK (id <> 'refused-by-the-database')`);
+      try {
+        const result = await expectRefusals([event('fallback-1'), event('refused-by-the-database'), event('fallback-2')], 2, [[1, 'events[1]']]);
+        expect(result.rejected[0].reason).toMatch(/could not be stored/);
+        const ids = (await t.sql.query(`SELECT id FROM usage_events WHERE id LIKE 'fallback-%' ORDER BY id`)).rows.map((r) => r.id);
+        expect(ids).toEqual(['fallback-1', 'fallback-2']);
+      } finally {
+        await t.sql.query('ALTER TABLE usage_events DROP CONSTRAINT usage_events_test_refusal');
+      }
+    });
+  });
 });

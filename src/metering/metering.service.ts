@@ -221,7 +221,14 @@ export class MeteringService {
         }, before.revision + 1));
       }
       let written = 0;
-      for (let i = 0; i < rows.length; i += 1000) written += (await insertUsageRows(m, rows.slice(i, i + 1000))).length;
+      for (let i = 0; i < rows.length; i += 1000) {
+        const outcome = await insertUsageRows(m, rows.slice(i, i + 1000));
+        written += outcome.written.length;
+        for (const { position, refusal } of outcome.refused) {
+          const row = rows[i + position];
+          this.log.error(`metered ${row.type} of ${row.resourceId} for ${row.time.toISOString()} was refused by the store (${refusal})`);
+        }
+      }
       if (written > 0) this.log.log(`metered ${written} usage events up to ${new Date(windowEnd).toISOString()}`);
       return written;
     });
