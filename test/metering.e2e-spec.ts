@@ -397,4 +397,43 @@ describe('metering', () => {
       }
     });
   });
+
+  describe('queries and rate cards refuse what is not a value', () => {
+    const exportWith = (query: Record<string, string>) =>
+      request(t.url).get('/usage/export').query({ from: range.f, to: range.to, ...query }).set('authorization', `Bearer ${billingToken}`);
+
+    it('answers the export 400 naming the field for dates that do not exist or lie beyond 9999, and ids that are not ids', async () => {
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ from: '2027-02-30T00:00:00Z' }, 'from'],
+        [{ to: '+010000-01-01T00:00:00Z' }, 'to'],
+        [{ to: '99999-01-01' }, 'to'],
+        [{ from: '1969-12-31T00:00:00Z' }, 'from'],
+        [{ from: '2026-01-01T00:00:00Z\u0000' }, 'from'],
+        [{ tenantId: 'not-a-tenant' }, 'tenantId'],
+        [{ tenantId: `${tenant.tenantId}\u0000` }, 'tenantId'],
+      ];
+      for (const [query, field] of cases) {
+        const res = await exportWith(query);
+        expect({ query, status: res.status, error: res.body.error }).toEqual({
+          query, status: 400, error: { code: 'BAD_USER_INPUT', field, message: expect.any(String) },
+        });
+      }
+    });
+
+    it('refuses usage and invoice arguments that are not ids or months, naming the field', async () => {
+      const usage = await gql(t.url, billingToken, USAGE, { ...range, t: 'not-a-tenant' });
+      expect(usage.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tenantId' });
+      for (const p of ['2026-13', '0000-01', '1969-12', '10000-01', '9999-12', '2026-1', '2026-00']) {
+        const r = await gql(t.url, billingToken, INVOICE, { p, t: tenant.tenantId });
+        expect({ p, extensions: r.errors?.[0].extensions }).toEqual({ p, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'period' }) });
+      }
+      const invoice = await gql(t.url, billingToken, INVOICE, { p: period, t: 'not-a-tenant' });
+      expect(invoice.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tenantId' });
+      const SEND = 'mutation($t: ID!, $p: String!) { sendInvoicePreview(tenantId: $t, period: $p) }';
+      expect((await gql(t.url, billingToken, SEND, { t: 'not-a-tenant', p: period })).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tenantId' });
+      expect((await gql(t.url, billingToken, SEND, { t: tenant.tenantId, p: '0000-01' })).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'period' });
+      const collectBad = await gql(t.url, t.adminToken, COLLECT, { u: '2027-02-30T00:00:00Z' });
+      expect(collectBad.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    });
+  });
 });

@@ -63,7 +63,21 @@ interface StoreRejection {
   reason: string;
 }
 
-const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const PERIOD = /^(\d{4})-(\d{2})$/;
+
+/**
+ * The UTC month `text` names as YYYY-MM, as [from, to), or why it is none. Its end must be an instant the
+ * service accepts and answers (up to 9999-12-31), so months run from 1970-01 to 9999-11.
+ */
+export function invoicePeriod(text: string): { from: Date; to: Date } | { reason: string } {
+  const match = PERIOD.exec(text);
+  const year = match ? Number(match[1]) : NaN;
+  const month = match ? Number(match[2]) : NaN;
+  if (!match || month < 1 || month > 12 || year < 1970 || (year === 9999 && month === 12) || year > 9999) {
+    return { reason: 'must be a month from 1970-01 to 9999-11 as YYYY-MM (UTC), e.g. 2026-11' };
+  }
+  return { from: new Date(Date.UTC(year, month - 1, 1)), to: new Date(Date.UTC(year, month, 1)) };
+}
 
 /** Ingest, rate cards, usage totals and invoice previews. */
 @Injectable()
@@ -183,6 +197,7 @@ export class BillingService {
 
   /** Whose usage the caller may read: tenants their own, whatever they ask; others any, or all (null). */
   scope(p: Principal, tenantId: string | null | undefined): string | null {
+    if (tenantId !== null && tenantId !== undefined && !isUuid(tenantId)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
     if (p.role === Role.TENANT) {
       if (!p.tenantId) throw forbidden('This key belongs to no tenant.');
       return p.tenantId;
@@ -217,12 +232,11 @@ export class BillingService {
 
   /** Sums the period's latest revisions from the daily totals and rates the aggregates with the card in force at its start. */
   async invoicePreview(p: Principal, tenantId: string | null | undefined, period: string): Promise<InvoicePreviewResult> {
-    const match = PERIOD.exec(period);
-    if (!match) throw badInput('period', 'must be a month as YYYY-MM (UTC), e.g. 2026-11');
+    const month = invoicePeriod(period);
+    if ('reason' in month) throw badInput('period', month.reason);
     const tenant = this.scope(p, tenantId);
     if (!tenant) throw badInput('tenantId', 'name the tenant to invoice (BILLING and OPERATOR keys see every tenant)');
-    const from = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
-    const to = new Date(Date.UTC(Number(match[1]), Number(match[2]), 1));
+    const { from, to } = month;
     const cards = await this.rateCards();
     const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
     const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; events: number }> =
