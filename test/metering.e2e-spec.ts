@@ -435,5 +435,35 @@ describe('metering', () => {
       const collectBad = await gql(t.url, t.adminToken, COLLECT, { u: '2027-02-30T00:00:00Z' });
       expect(collectBad.errors![0].extensions.code).toBe('BAD_USER_INPUT');
     });
+
+    it('refuses rate cards whose prices are out of range, too precise or not prices, naming the field, and stores none of them', async () => {
+      const cards = (await gqlOk(t.url, t.adminToken, '{ rateCards { version prices } }')).rateCards;
+      const prices = cards[0].prices;
+      const create = (p: unknown, effectiveFrom = '2040-01-01T00:00:00Z') =>
+        gql(t.url, t.adminToken, 'mutation($i: CreateRateCardInput!) { createRateCard(input: $i) { version } }', { i: { effectiveFrom, prices: p } });
+      const tiers = [...Array.from({ length: 3000 }, (_, i) => ({ upToGb: i + 1, usdPerGb: '0.01' })), { upToGb: null, usdPerGb: '0.01' }];
+      const cases: Array<[unknown, string]> = [
+        [{ ...prices, gpuNodeHourUsd: 1e308 }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, gpuNodeHourUsd: '1e999999999' }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, gpuNodeHourUsd: '-0.5' }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, gpuNodeHourUsd: 'NaN' }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, gpuNodeHourUsd: 'Infinity' }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, gpuNodeHourUsd: '0.0000000001' }, 'input.prices.gpuNodeHourUsd'],
+        [{ ...prices, lightpathSetupUsd: '1'.repeat(40) }, 'input.prices.lightpathSetupUsd'],
+        [{ ...prices, distanceClassMultiplier: { ...prices.distanceClassMultiplier, METRO: 1e30 } }, 'input.prices.distanceClassMultiplier.METRO'],
+        [{ ...prices, distanceClassMultiplier: { ...prices.distanceClassMultiplier, ORBITAL: 2 } }, 'input.prices.distanceClassMultiplier.ORBITAL'],
+        [{ ...prices, lightpathHourUsd: { ...prices.lightpathHourUsd, '1e400': '1' } }, 'input.prices.lightpathHourUsd.1e400'],
+        [{ ...prices, internetEgressTiers: tiers }, 'input.prices.internetEgressTiers'],
+        [{ ...prices, basis: { ...prices.basis, gpuNodeHourUsd: 'list price\u0000' } }, 'input.prices.basis.gpuNodeHourUsd'],
+        [{ ...prices, basis: { ...prices.basis, gpuNodeHourUsd: 'b'.repeat(501) } }, 'input.prices.basis.gpuNodeHourUsd'],
+      ];
+      for (const [p, field] of cases) {
+        const r = await create(p);
+        expect({ field, extensions: r.errors?.[0].extensions }).toEqual({ field, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }) });
+      }
+      const impossible = await create(prices, '2027-02-30T00:00:00Z');
+      expect(impossible.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+      expect((await gqlOk(t.url, t.adminToken, '{ rateCards { version } }')).rateCards).toHaveLength(cards.length);
+    });
   });
 });

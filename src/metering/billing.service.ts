@@ -6,7 +6,7 @@ import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { RateCardEntity } from './metering.entities';
-import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, selectRateCard } from './rating';
+import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
 import { Rejection, USAGE_BOUNDS, UsageEventInputShape, UsageRow, claimedServiceResource, isRejection, validateUsageEvent } from './usage-events';
 import { WebhookService } from '../webhooks/webhook.service';
 import { StoreRefusal, insertUsageRows, isRowDataError, storeFailureReason } from './usage-store';
@@ -30,11 +30,6 @@ const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
   [UsageGroupBy.DESIGN]: 'design',
   [UsageGroupBy.TENANT]: 'tenant_id',
 };
-
-const PRICE_KEYS = [
-  'lightpathHourUsd', 'distanceClassMultiplier', 'lightpathSetupUsd', 'mountHourUsd', 'replicaGbHourUsd',
-  'cacheGbHourUsd', 'gpuNodeHourUsd', 'internetEgressTiers', 'basis',
-] as const;
 
 export interface UsageTotalRow {
   meter: string;
@@ -168,11 +163,8 @@ export class BillingService {
       throw badInput('input.effectiveFrom', 'must be the first day of a month at 00:00 UTC (e.g. 2026-12-01T00:00:00Z), so that one card prices a whole invoice period');
     }
     const prices = input.prices;
-    if (!prices || typeof prices !== 'object' || Array.isArray(prices)) {
-      throw badInput('input.prices', `must be an object with ${PRICE_KEYS.filter((k) => k !== 'basis').join(', ')}`);
-    }
-    const unknown = Object.keys(prices).filter((k) => !(PRICE_KEYS as readonly string[]).includes(k));
-    if (unknown.length > 0) throw badInput(`input.prices.${unknown[0]}`, `is not a price; the prices are ${PRICE_KEYS.join(', ')}`);
+    const problem = rateCardPricesProblem(prices);
+    if (problem) throw badInput(problem.field ? `input.prices.${problem.field}` : 'input.prices', problem.reason);
     return this.dataSource.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
       const [{ next }] = await m.query('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');

@@ -78,6 +78,20 @@ export function toScaled(input: DecimalInput, scale: number): bigint {
 }
 
 /**
+ * How many decimal places `input` has, trailing zeros not counted ("1.50" has 1, "25e-3" has 3, "1e3" 0).
+ * Throws DecimalError for anything that is not a finite decimal number.
+ */
+export function decimalPlaces(input: number | string): number {
+  if (typeof input === 'number' && !Number.isFinite(input)) throw new DecimalError(`${input} is not a finite number`);
+  const text = typeof input === 'number' ? String(input) : String(input).trim();
+  const match = DECIMAL_TEXT.exec(text);
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new DecimalError(`${quote(text)} is not a decimal number`);
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  if (/^0*$/.test(`${match[2]}${fraction}`)) return 0;
+  return Math.max(0, fraction.length - Number(match[4] ?? '0'));
+}
+
+/**
  * A scaled integer as decimal text with exactly `decimals` places (rounded half to even when fewer than
  * `scale`), or with trailing zeros dropped when `decimals` is omitted.
  */
