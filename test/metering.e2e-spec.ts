@@ -466,4 +466,48 @@ describe('metering', () => {
       expect((await gqlOk(t.url, t.adminToken, '{ rateCards { version } }')).rateCards).toHaveLength(cards.length);
     });
   });
+
+  describe('collection over bad stored data', () => {
+    const ALLOCATE = 'mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id } }';
+    const CLUSTER = 'mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }';
+
+    it('meters every other resource when one cannot be metered, leaves what it metered before, and counts it', async () => {
+      const sites = Object.fromEntries(((await op('{ sites { id code } }')).sites as Array<{ id: string; code: string }>).map((s) => [s.code, s.id]));
+      const cluster = async (code: string, address: string) =>
+        (await op(CLUSTER, { i: { code, name: code, siteId: sites['TAM-GDC'], nodes: [{ name: `${code.toLowerCase()}-n1`, address, gpus: 8, ratedPowerKw: 10.2 }] } })).createGpuCluster.id as string;
+      const good = await cluster('MTR-GOOD', '10.40.0.1');
+      const legacy = await cluster('MTR-LEGACY', '10.40.0.2');
+      const huge = await cluster('MTR-HUGE', '10.40.0.3');
+      const allocate = async (clusterId: string, fromHour: number) =>
+        (await op(ALLOCATE, { i: { tenantId: tenant.tenantId, clusterId, nodeCount: 1,
+          start: new Date(hourNow - fromHour * HOUR).toISOString(), end: new Date(hourNow - (fromHour - 1) * HOUR).toISOString() } })).allocateGpus.id as string;
+      const legacyHold = await allocate(legacy, 3);
+      expect(await collect()).toBeGreaterThan(0);
+      const energyBefore = await seriesOf(legacyHold, 'energy.kwh');
+      expect(energyBefore).toEqual([expect.objectContaining({ revision: 1, superseded: false })]);
+
+      // Legacy data: rated powers so large that energy is infinite, or a number of 300 digits.
+      await t.sql.query('UPDATE gpu_nodes SET rated_power_kw = 1e308 WHERE cluster_id = $1', [legacy]);
+      await t.sql.query('UPDATE gpu_nodes SET rated_power_kw = 1e300 WHERE cluster_id = $1', [huge]);
+      const goodHold = await allocate(good, 4);
+      const newcomer = await allocate(huge, 5);
+      expect(await collect()).toBeGreaterThan(0);
+      expect((await seriesOf(goodHold, 'gpu.node_seconds')).map((e) => e.quantity)).toEqual(['3600']);
+      expect(Number((await seriesOf(goodHold, 'energy.kwh'))[0].quantity)).toBeGreaterThan(0);
+      expect(Number((await seriesOf(goodHold, 'carbon.kg'))[0].quantity)).toBeGreaterThan(0);
+      // The allocations on bad nodes are still billed for their time; only their shadow figures wait.
+      expect((await seriesOf(newcomer, 'gpu.node_seconds')).map((e) => e.quantity)).toEqual(['3600']);
+      expect(await seriesOf(newcomer, 'energy.kwh')).toEqual([]);
+      expect(await seriesOf(legacyHold, 'energy.kwh')).toEqual(energyBefore);
+      const metrics = (await request(t.url).get('/metrics')).text;
+      expect(metrics).toMatch(/^apn_metering_unmetered_total\{meter="energy\.kwh"\} [1-9]/m);
+      expect(metrics).toMatch(/^apn_metering_unmetered_total\{meter="carbon\.kg"\} [1-9]/m);
+
+      // Once the data is repaired, the next run meters what it had left.
+      await t.sql.query('UPDATE gpu_nodes SET rated_power_kw = 10.2 WHERE cluster_id = ANY($1::uuid[])', [[legacy, huge]]);
+      expect(await collect()).toBeGreaterThan(0);
+      expect(await seriesOf(newcomer, 'energy.kwh')).toEqual([expect.objectContaining({ revision: 1, superseded: false })]);
+      expect(await seriesOf(legacyHold, 'energy.kwh')).toEqual(energyBefore);
+    });
+  });
 });
