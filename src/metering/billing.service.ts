@@ -1,16 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { badInput, forbidden } from '../core/errors/app-error';
+import { badInput, forbidden, pgErrorCode } from '../core/errors/app-error';
+import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { RateCardEntity } from './metering.entities';
-import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, selectRateCard } from './rating';
-import { Rejection, UsageEventInputShape, UsageRow, isRejection, validateUsageEvent } from './usage-events';
+import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
+import { Rejection, USAGE_BOUNDS, UsageEventInputShape, UsageRow, claimedServiceResource, isRejection, validateUsageEvent } from './usage-events';
 import { WebhookService } from '../webhooks/webhook.service';
-import { insertUsageRows } from './usage-store';
+import { StoreRefusal, insertUsageRows, isRowDataError, storeFailureReason } from './usage-store';
 
-export const MAX_BATCH = 5000;
+export const MAX_BATCH = USAGE_BOUNDS.eventsPerCall;
 
 export enum UsageGroupBy {
   METER = 'METER',
@@ -29,11 +30,6 @@ const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
   [UsageGroupBy.DESIGN]: 'design',
   [UsageGroupBy.TENANT]: 'tenant_id',
 };
-
-const PRICE_KEYS = [
-  'lightpathHourUsd', 'distanceClassMultiplier', 'lightpathSetupUsd', 'mountHourUsd', 'replicaGbHourUsd',
-  'cacheGbHourUsd', 'gpuNodeHourUsd', 'internetEgressTiers', 'basis',
-] as const;
 
 export interface UsageTotalRow {
   meter: string;
@@ -55,11 +51,33 @@ export interface InvoicePreviewResult {
   events: number;
 }
 
-const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+/** A row the store refused: its position in the rows given, the field below `events[i]` ('' for the whole event), why. */
+interface StoreRejection {
+  position: number;
+  field: string;
+  reason: string;
+}
+
+const PERIOD = /^(\d{4})-(\d{2})$/;
+
+/**
+ * The UTC month `text` names as YYYY-MM, as [from, to), or why it is none. Its end must be an instant the
+ * service accepts and answers (up to 9999-12-31), so months run from 1970-01 to 9999-11.
+ */
+export function invoicePeriod(text: string): { from: Date; to: Date } | { reason: string } {
+  const match = PERIOD.exec(text);
+  const year = match ? Number(match[1]) : NaN;
+  const month = match ? Number(match[2]) : NaN;
+  if (!match || month < 1 || month > 12 || year < 1970 || (year === 9999 && month === 12) || year > 9999) {
+    return { reason: 'must be a month from 1970-01 to 9999-11 as YYYY-MM (UTC), e.g. 2026-11' };
+  }
+  return { from: new Date(Date.UTC(year, month - 1, 1)), to: new Date(Date.UTC(year, month, 1)) };
+}
 
 /** Ingest, rate cards, usage totals and invoice previews. */
 @Injectable()
 export class BillingService {
+  private readonly log = new Logger(BillingService.name);
   private readonly knownTenants = new Set<string>();
 
   constructor(
@@ -67,26 +85,70 @@ export class BillingService {
     private readonly webhooks: WebhookService,
   ) {}
 
-  /** Keeps the good events of a batch, names each bad one; a (source, id) already stored is a duplicate. */
+  /**
+   * Keeps the good events of a batch, names each bad one; a (source, id) already stored is a duplicate.
+   * Events are checked in memory and inserted in one statement; should PostgreSQL still refuse the batch
+   * for a value in it, the events are inserted one by one so that only the bad ones are lost.
+   */
   async record(events: readonly UsageEventInputShape[]): Promise<{ accepted: number; duplicates: number; rejected: Rejection[] }> {
     if (events.length > MAX_BATCH) throw badInput('events', `send at most ${MAX_BATCH} events per call; split the batch`);
     const subjects = new Set<string>();
     for (const e of events) if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
-    const candidates = [...subjects].filter((s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s));
+    const candidates = [...subjects].filter((s) => isUuid(s));
     if (candidates.length > 0) {
       const found: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[])', [candidates]);
       for (const { id } of found) this.knownTenants.add(id);
     }
     const rows: UsageRow[] = [];
+    const indices: number[] = [];
     const rejected: Rejection[] = [];
     events.forEach((e, i) => {
       const checked = validateUsageEvent(e, i, (id) => this.knownTenants.has(id));
       if (isRejection(checked)) rejected.push(checked);
-      else rows.push(checked);
+      else {
+        rows.push(checked);
+        indices.push(i);
+      }
     });
-    const written = await insertUsageRows(this.dataSource.manager, rows);
+    const { written, refused } = await this.store(rows);
+    for (const { position, field, reason } of refused) rejected.push({ index: indices[position], field: `events[${indices[position]}]${field}`, reason });
+    rejected.sort((a, b) => a.index - b.index);
     await this.webhooks.publishUsageEvents(written);
-    return { accepted: written.length, duplicates: rows.length - written.length, rejected };
+    return { accepted: written.length, duplicates: rows.length - written.length - refused.length, rejected };
+  }
+
+  /**
+   * Stores checked rows in one statement. Should PostgreSQL refuse the batch for a value in it anyway, the
+   * rows are inserted one by one (lowest revision first, so that each series gets the owner the batch would
+   * give it), and each row it refuses is named with a reason in the service's words.
+   */
+  private async store(rows: readonly UsageRow[]): Promise<{ written: Array<{ source: string; id: string }>; refused: StoreRejection[] }> {
+    const claims = rows.map(claimedServiceResource);
+    const refusal = (position: number, why: StoreRefusal) => ({ position, ...storeRefusalOf(rows[position], why) });
+    try {
+      const outcome = await insertUsageRows(this.dataSource.manager, rows, claims);
+      return { written: outcome.written, refused: outcome.refused.map((r) => refusal(r.position, r.refusal)) };
+    } catch (error) {
+      if (!isRowDataError(error)) throw error;
+      this.log.warn(`PostgreSQL refused a batch of ${rows.length} usage events (SQLSTATE ${pgErrorCode(error)}); inserting them one by one`);
+    }
+    const written: Array<{ source: string; id: string }> = [];
+    const refused: StoreRejection[] = [];
+    const order = rows.map((_, i) => i).sort((a, b) => rows[a].revision - rows[b].revision || a - b);
+    for (const position of order) {
+      try {
+        const outcome = await insertUsageRows(this.dataSource.manager, [rows[position]], [claims[position]]);
+        written.push(...outcome.written);
+        for (const r of outcome.refused) refused.push(refusal(position, r.refusal));
+      } catch (error) {
+        if (!isRowDataError(error)) throw error;
+        this.log.warn(`PostgreSQL refused usage event ${JSON.stringify(rows[position].id.slice(0, 200))} of ${JSON.stringify(rows[position].source.slice(0, 200))} ` +
+          `(SQLSTATE ${pgErrorCode(error)}: ${(error as Error).message})`);
+        refused.push({ position, field: '', reason: storeFailureReason(error) });
+      }
+    }
+    refused.sort((a, b) => a.position - b.position);
+    return { written, refused };
   }
 
   /** The stored cards, with the reference card (version 1) first. */
@@ -101,11 +163,8 @@ export class BillingService {
       throw badInput('input.effectiveFrom', 'must be the first day of a month at 00:00 UTC (e.g. 2026-12-01T00:00:00Z), so that one card prices a whole invoice period');
     }
     const prices = input.prices;
-    if (!prices || typeof prices !== 'object' || Array.isArray(prices)) {
-      throw badInput('input.prices', `must be an object with ${PRICE_KEYS.filter((k) => k !== 'basis').join(', ')}`);
-    }
-    const unknown = Object.keys(prices).filter((k) => !(PRICE_KEYS as readonly string[]).includes(k));
-    if (unknown.length > 0) throw badInput(`input.prices.${unknown[0]}`, `is not a price; the prices are ${PRICE_KEYS.join(', ')}`);
+    const problem = rateCardPricesProblem(prices);
+    if (problem) throw badInput(problem.field ? `input.prices.${problem.field}` : 'input.prices', problem.reason);
     return this.dataSource.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
       const [{ next }] = await m.query('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');
@@ -130,6 +189,7 @@ export class BillingService {
 
   /** Whose usage the caller may read: tenants their own, whatever they ask; others any, or all (null). */
   scope(p: Principal, tenantId: string | null | undefined): string | null {
+    if (tenantId !== null && tenantId !== undefined && !isUuid(tenantId)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
     if (p.role === Role.TENANT) {
       if (!p.tenantId) throw forbidden('This key belongs to no tenant.');
       return p.tenantId;
@@ -164,12 +224,11 @@ export class BillingService {
 
   /** Sums the period's latest revisions from the daily totals and rates the aggregates with the card in force at its start. */
   async invoicePreview(p: Principal, tenantId: string | null | undefined, period: string): Promise<InvoicePreviewResult> {
-    const match = PERIOD.exec(period);
-    if (!match) throw badInput('period', 'must be a month as YYYY-MM (UTC), e.g. 2026-11');
+    const month = invoicePeriod(period);
+    if ('reason' in month) throw badInput('period', month.reason);
     const tenant = this.scope(p, tenantId);
     if (!tenant) throw badInput('tenantId', 'name the tenant to invoice (BILLING and OPERATOR keys see every tenant)');
-    const from = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1));
-    const to = new Date(Date.UTC(Number(match[1]), Number(match[2]), 1));
+    const { from, to } = month;
     const cards = await this.rateCards();
     const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
     const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; events: number }> =
@@ -197,6 +256,28 @@ export class BillingService {
       },
     }));
     return { tenantId: tenant, period, from, to, rated: rate(records, card), events: groups.reduce((n, g) => n + g.events, 0) };
+  }
+}
+
+/** The field and reason of a row the store refused. */
+function storeRefusalOf(row: UsageRow, why: StoreRefusal): { field: string; reason: string } {
+  switch (why) {
+    case StoreRefusal.METERED_BY_SERVICE:
+      return {
+        field: '.data.resourceId',
+        reason: `metered by the service: ${row.resourceId} is a reservation, mount or GPU allocation whose ${row.type} the service derives ` +
+          'from its own records; reporting it again would bill it twice. Report external usage under a meter of your own namespace',
+      };
+    case StoreRefusal.OTHER_TENANT:
+      return {
+        field: '.subject',
+        reason: `this ${row.type} series (source, data.resourceId, time) belongs to another tenant; a correction must name the tenant ` +
+          'of the earlier revisions, the tenant that owns the resource',
+      };
+    default: {
+      const unhandled: never = why;
+      return unhandled;
+    }
   }
 }
 

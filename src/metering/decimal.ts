@@ -21,6 +21,15 @@ const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 const POWERS = Array.from({ length: 64 }, (_, i) => 10n ** BigInt(i));
 
+/**
+ * No quantity or price has more digits than this before the point once scaled. Reading "1e999999999" would
+ * otherwise build a billion-digit integer, seconds of CPU and a gigabyte of memory for one request.
+ */
+const MAX_SCALED_DIGITS = 400;
+
+/** Text for a message: long inputs shortened, so an error never repeats a megabyte back. */
+const quote = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+
 export function pow10(exponent: number): bigint {
   if (!Number.isInteger(exponent) || exponent < 0) throw new DecimalError(`10^${exponent} is not an integer power`);
   return POWERS[exponent] ?? 10n ** BigInt(exponent);
@@ -46,16 +55,40 @@ export function toScaled(input: DecimalInput, scale: number): bigint {
   if (typeof input === 'number' && !Number.isFinite(input)) {
     throw new DecimalError(`${input} is not a finite number`);
   }
+  if (typeof input !== 'number' && typeof input !== 'string') {
+    const what = input === null ? 'null' : Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'an object' : String(input);
+    throw new DecimalError(`${what} is not a decimal number`);
+  }
   const text = typeof input === 'number' ? String(input) : input.trim();
   const match = DECIMAL_TEXT.exec(text);
   if (!match || (match[2] === '' && (match[3] ?? '') === '')) {
-    throw new DecimalError(`"${text}" is not a decimal number`);
+    throw new DecimalError(`${quote(text)} is not a decimal number`);
   }
   const [, sign, whole, fraction = '', exponentText = '0'] = match;
-  const digits = BigInt(`${whole}${fraction}` || '0');
+  const digitText = `${whole}${fraction}`.replace(/^0+/, '');
+  if (digitText === '') return 0n;
+  // Number() of a long exponent is ±Infinity, which the two bounds below handle too.
   const shift = Number(exponentText) - fraction.length + scale;
+  if (digitText.length + shift > MAX_SCALED_DIGITS) throw new DecimalError(`${quote(text)} is too large`);
+  // Below a tenth of the last place, the value rounds to zero whatever its digits.
+  if (-shift > digitText.length) return 0n;
+  const digits = BigInt(digitText);
   const magnitude = shift >= 0 ? digits * pow10(shift) : divRound(digits, pow10(-shift));
   return sign === '-' ? -magnitude : magnitude;
+}
+
+/**
+ * How many decimal places `input` has, trailing zeros not counted ("1.50" has 1, "25e-3" has 3, "1e3" 0).
+ * Throws DecimalError for anything that is not a finite decimal number.
+ */
+export function decimalPlaces(input: number | string): number {
+  if (typeof input === 'number' && !Number.isFinite(input)) throw new DecimalError(`${input} is not a finite number`);
+  const text = typeof input === 'number' ? String(input) : String(input).trim();
+  const match = DECIMAL_TEXT.exec(text);
+  if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw new DecimalError(`${quote(text)} is not a decimal number`);
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  if (/^0*$/.test(`${match[2]}${fraction}`)) return 0;
+  return Math.max(0, fraction.length - Number(match[4] ?? '0'));
 }
 
 /**

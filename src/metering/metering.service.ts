@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { MetricsService } from '../core/metrics/metrics.service';
 import { REFERENCE_DEFAULTS } from '../planning/reference';
 import { formatScaled, toScaled } from './decimal';
-import { HOUR_MS, METERING_SOURCE, METER_UNITS, UsageRow, distanceClassOf, floorHour, hourSlices, usageEventId } from './usage-events';
+import { HOUR_MS, METERING_SOURCE, METER_UNITS, UsageRow, distanceClassOf, floorHour, hourSlices, quantityProblem, usageEventId } from './usage-events';
 import { insertUsageRows } from './usage-store';
 
 /** Windows this far back from the last one metered are recomputed on every run, to catch late changes. */
@@ -27,18 +28,34 @@ interface SiteFigures {
 }
 
 const toDate = (value: Date | string | null): number | null => (value === null ? null : new Date(value).getTime());
+/** A figure a run could not compute from the stored records, and why. */
+class UnmeterableError extends Error {}
+
+/** A physical figure (kWh, kg) as a scaled decimal; one that is not a finite number cannot be metered. */
+function scaled(value: number): bigint {
+  if (!Number.isFinite(value)) throw new UnmeterableError(`the figure comes out as ${value} (check the rated power, PUE and grid carbon intensity stored for it)`);
+  return toScaled(value.toFixed(SCALE), SCALE);
+}
 /** kW × ms → kWh, scaled. */
-const kwhScaled = (kw: number, ms: number) => toScaled((kw * ms / HOUR_MS).toFixed(SCALE), SCALE);
+const kwhScaled = (kw: number, ms: number) => scaled(kw * ms / HOUR_MS);
 
 /**
  * Derives usage events from the service's own records, per closed hour window: lightpath wavelength-seconds
  * and setups, mount-seconds, replica and cache GB-seconds, GPU node-seconds, and shadow energy and carbon.
+ *
+ * One resource whose stored data gives no figure (a rated power so large that energy is infinite, a value
+ * missing) must not stop the metering of every other: that meter of that resource is left out of the run,
+ * logged and counted in `apn_metering_unmetered_total`, and what was metered for it before stays as it was
+ * until its data is repaired.
  */
 @Injectable()
 export class MeteringService {
   private readonly log = new Logger(MeteringService.name);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /**
    * Meters every hour window that closes by `until` and was not metered yet, and recomputes the windows of
@@ -58,12 +75,36 @@ export class MeteringService {
       if (since >= windowEnd) return 0;
       const clipOpen = Math.min(Date.now(), windowEnd);
       const derived = new Map<string, Derived>();
-      const add = (d: Omit<Derived, 'quantity'>, quantity: bigint) => {
-        if (quantity <= 0n) return;
+      /** (meter, resource) pairs this run could not meter, with the first reason. */
+      const unmetered = new Map<string, { meter: string; resourceId: string; reason: string }>();
+      const skip = (meter: string, resourceId: string, error: unknown) => {
+        const key = `${meter}|${resourceId}`;
+        if (!unmetered.has(key)) unmetered.set(key, { meter, resourceId, reason: error instanceof Error ? error.message : String(error) });
+      };
+      /** Adds a figure computed by `quantity`; a figure that cannot be computed skips its meter and resource. */
+      const add = (d: Omit<Derived, 'quantity'>, quantity: () => bigint) => {
+        let value: bigint;
+        try {
+          value = quantity();
+        } catch (error) {
+          skip(d.meter, d.resourceId, error);
+          return;
+        }
+        if (value <= 0n) return;
         const key = `${d.meter}|${d.resourceId}|${d.windowStart}`;
         const existing = derived.get(key);
-        if (existing) existing.quantity += quantity;
-        else derived.set(key, { ...d, quantity });
+        if (existing) existing.quantity += value;
+        else derived.set(key, { ...d, quantity: value });
+      };
+      /** Runs the derivation of one resource; should it fail outright, its meters are skipped this run. */
+      const each = <T>(records: readonly T[], resourceOf: (r: T) => string, meters: readonly string[], derive: (r: T) => void) => {
+        for (const record of records) {
+          try {
+            derive(record);
+          } catch (error) {
+            for (const meter of meters) skip(meter, resourceOf(record), error);
+          }
+        }
       };
       const span = (startMs: number, endMs: number | null) => [Math.max(startMs, since), Math.min(endMs ?? clipOpen, windowEnd)] as const;
       const params = [new Date(since).toISOString(), new Date(windowEnd).toISOString()];
@@ -85,21 +126,20 @@ export class MeteringService {
           WHERE x.to_state = 'ACTIVE' AND x.at < $2 AND (x.next_at IS NULL OR x.next_at > $1)`,
         params,
       );
-      for (const s of spells) {
+      each(spells, (s) => s.reservation_id, ['lightpath.wavelength_seconds', 'energy.kwh', 'carbon.kg'], (s) => {
         const [from, to] = span(toDate(s.at)!, toDate(s.next_at));
         const attributes = { rateGbps: s.rate_gbps, distanceClass: distanceClassOf(s.distance_km), site: s.src_code };
         for (const slice of hourSlices(from, to)) {
           const base = { resourceId: s.reservation_id, tenantId: s.tenant_id, windowStart: slice.windowStart };
-          add({ ...base, meter: 'lightpath.wavelength_seconds', attributes }, BigInt(slice.ms) * 1_000_000n);
+          add({ ...base, meter: 'lightpath.wavelength_seconds', attributes }, () => BigInt(slice.ms) * 1_000_000n);
           // One transponder at each end, each drawing at its site's PUE.
-          const kwhSrc = kwhScaled(TRANSPONDER_KW * s.src_pue, slice.ms);
-          const kwhDst = kwhScaled(TRANSPONDER_KW * s.dst_pue, slice.ms);
           const shadow = { ...attributes, appliesTo: 'lightpath.wavelength_seconds' };
-          add({ ...base, meter: 'energy.kwh', attributes: shadow }, kwhSrc + kwhDst);
+          add({ ...base, meter: 'energy.kwh', attributes: shadow },
+            () => kwhScaled(TRANSPONDER_KW * s.src_pue, slice.ms) + kwhScaled(TRANSPONDER_KW * s.dst_pue, slice.ms));
           add({ ...base, meter: 'carbon.kg', attributes: shadow },
-            toScaled(((TRANSPONDER_KW * s.src_pue * s.src_carbon + TRANSPONDER_KW * s.dst_pue * s.dst_carbon) * slice.ms / HOUR_MS).toFixed(SCALE), SCALE));
+            () => scaled((TRANSPONDER_KW * s.src_pue * s.src_carbon + TRANSPONDER_KW * s.dst_pue * s.dst_carbon) * slice.ms / HOUR_MS));
         }
-      }
+      });
 
       // Setups: one per reservation, in the window it first became ACTIVE.
       const setups: Array<{ reservation_id: string; tenant_id: string; first_at: Date }> = await m.query(
@@ -109,11 +149,11 @@ export class MeteringService {
          HAVING min(t.at) >= $1 AND min(t.at) < $2`,
         params,
       );
-      for (const s of setups) {
+      each(setups, (s) => s.reservation_id, ['lightpath.setup'], (s) => {
         const at = toDate(s.first_at)!;
-        if (at >= clipOpen) continue;
-        add({ meter: 'lightpath.setup', resourceId: s.reservation_id, tenantId: s.tenant_id, windowStart: floorHour(at), attributes: {} }, 10n ** 9n);
-      }
+        if (at >= clipOpen) return;
+        add({ meter: 'lightpath.setup', resourceId: s.reservation_id, tenantId: s.tenant_id, windowStart: floorHour(at), attributes: {} }, () => 10n ** 9n);
+      });
 
       // Mounts: each ATTACHED spell, by design.
       const attached: Array<{ mount_id: string; tenant_id: string; design: string; at: Date; next_at: Date | null }> = await m.query(
@@ -124,13 +164,13 @@ export class MeteringService {
           WHERE x.to_state = 'ATTACHED' AND x.at < $2 AND (x.next_at IS NULL OR x.next_at > $1)`,
         params,
       );
-      for (const a of attached) {
+      each(attached, (a) => a.mount_id, ['mount.seconds'], (a) => {
         const [from, to] = span(toDate(a.at)!, toDate(a.next_at));
         for (const slice of hourSlices(from, to)) {
           add({ meter: 'mount.seconds', resourceId: a.mount_id, tenantId: a.tenant_id, windowStart: slice.windowStart, attributes: { design: a.design } },
-            BigInt(slice.ms) * 1_000_000n);
+            () => BigInt(slice.ms) * 1_000_000n);
         }
-      }
+      });
 
       // Replica and cache copies: bytes held (never more than the dataset) × time held.
       const copies: Array<{ mount_id: string; tenant_id: string; kind: string; since: Date; purged_at: Date | null; bytes: string; site: string }> = await m.query(
@@ -143,15 +183,15 @@ export class MeteringService {
           WHERE c.kind IN ('REPLICA', 'CACHE') AND c.since < $2 AND (c.purged_at IS NULL OR c.purged_at > $1)`,
         params,
       );
-      for (const c of copies) {
+      each(copies, (c) => c.mount_id, ['storage.replica_gb_seconds', 'storage.cache_gb_seconds'], (c) => {
         const [from, to] = span(toDate(c.since)!, toDate(c.purged_at));
         const meter = c.kind === 'REPLICA' ? 'storage.replica_gb_seconds' : 'storage.cache_gb_seconds';
         for (const slice of hourSlices(from, to)) {
           // bytes/10^9 × ms/10^3, scaled by 10^9: bytes × ms / 10^3.
           add({ meter, resourceId: c.mount_id, tenantId: c.tenant_id, windowStart: slice.windowStart, attributes: { site: c.site } },
-            (BigInt(c.bytes) * BigInt(slice.ms)) / 1000n);
+            () => (BigInt(c.bytes) * BigInt(slice.ms)) / 1000n);
         }
-      }
+      });
 
       // GPU allocations: every node held, with its power at its site's PUE.
       const held: Array<{ allocation_id: string; tenant_id: string; lower: Date; upper: Date; kw: number; pue: number; carbon: number; site: string }> = await m.query(
@@ -164,17 +204,30 @@ export class MeteringService {
           WHERE n.during && tstzrange($1, $2, '[)')`,
         params,
       );
-      for (const h of held) {
+      each(held, (h) => h.allocation_id, ['gpu.node_seconds', 'energy.kwh', 'carbon.kg'], (h) => {
         const [from, to] = span(toDate(h.lower)!, Math.min(toDate(h.upper)!, clipOpen));
         for (const slice of hourSlices(from, to)) {
           const base = { resourceId: h.allocation_id, tenantId: h.tenant_id, windowStart: slice.windowStart };
-          add({ ...base, meter: 'gpu.node_seconds', attributes: { site: h.site } }, BigInt(slice.ms) * 1_000_000n);
+          add({ ...base, meter: 'gpu.node_seconds', attributes: { site: h.site } }, () => BigInt(slice.ms) * 1_000_000n);
           const kwh = h.kw * h.pue * slice.ms / HOUR_MS;
           const shadow = { site: h.site, appliesTo: 'gpu.node_seconds' };
-          add({ ...base, meter: 'energy.kwh', attributes: shadow }, toScaled(kwh.toFixed(SCALE), SCALE));
-          add({ ...base, meter: 'carbon.kg', attributes: shadow }, toScaled((kwh * h.carbon).toFixed(SCALE), SCALE));
+          add({ ...base, meter: 'energy.kwh', attributes: shadow }, () => scaled(kwh));
+          add({ ...base, meter: 'carbon.kg', attributes: shadow }, () => scaled(kwh * h.carbon));
         }
+      });
+
+      // A total beyond what an event may hold is no figure either (ingest refuses the same).
+      for (const d of derived.values()) {
+        const problem = quantityProblem(formatScaled(d.quantity, SCALE));
+        if (problem) skip(d.meter, d.resourceId, new UnmeterableError(`the figure for the hour from ${new Date(d.windowStart).toISOString()} ${problem}`));
       }
+      // What could not be metered is neither written nor corrected: its earlier events stand until its data is repaired.
+      for (const { meter, resourceId, reason } of unmetered.values()) {
+        this.log.warn(`could not meter ${meter} of ${resourceId}: ${reason}; the other resources are metered, and this one will be once its data is repaired`);
+        this.metrics.meteringUnmetered.inc({ meter });
+      }
+      const isUnmetered = (meter: string, resourceId: string) => unmetered.has(`${meter}|${resourceId}`);
+      for (const [key, d] of derived) if (isUnmetered(d.meter, d.resourceId)) derived.delete(key);
 
       // Compare with what is recorded: new series get revision 1, changed ones the next revision.
       const recorded: Array<{ type: string; resource_id: string; time: Date; revision: number; quantity: string; tenant_id: string; data: Record<string, unknown> }> =
@@ -204,7 +257,9 @@ export class MeteringService {
           appliesTo: typeof attributes.appliesTo === 'string' ? attributes.appliesTo : null,
         };
       };
-      const previous = new Map(recorded.map((r) => [`${r.type}|${r.resource_id}|${new Date(r.time).getTime()}`, r]));
+      const previous = new Map(
+        recorded.filter((r) => !isUnmetered(r.type, r.resource_id)).map((r) => [`${r.type}|${r.resource_id}|${new Date(r.time).getTime()}`, r]),
+      );
       for (const [key, d] of derived) {
         const before = previous.get(key);
         previous.delete(key);
@@ -221,7 +276,14 @@ export class MeteringService {
         }, before.revision + 1));
       }
       let written = 0;
-      for (let i = 0; i < rows.length; i += 1000) written += (await insertUsageRows(m, rows.slice(i, i + 1000))).length;
+      for (let i = 0; i < rows.length; i += 1000) {
+        const outcome = await insertUsageRows(m, rows.slice(i, i + 1000));
+        written += outcome.written.length;
+        for (const { position, refusal } of outcome.refused) {
+          const row = rows[i + position];
+          this.log.error(`metered ${row.type} of ${row.resourceId} for ${row.time.toISOString()} was refused by the store (${refusal})`);
+        }
+      }
       if (written > 0) this.log.log(`metered ${written} usage events up to ${new Date(windowEnd).toISOString()}`);
       return written;
     });

@@ -1,4 +1,4 @@
-import { BILLED_METERS, DEFAULT_RATE_CARD, RateCard, RatingError, UsageRecord, rate, selectRateCard } from './rating';
+import { BILLED_METERS, DEFAULT_RATE_CARD, RateCard, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
 
 let sequence = 0;
 const usage = (type: string, data: UsageRecord['data'], subject?: string): UsageRecord => ({
@@ -255,5 +255,44 @@ describe('selectRateCard', () => {
   it('refuses bad dates, naming them', () => {
     expect(() => selectRateCard(cards, 'tomorrow')).toThrow(/^at:/);
     expect(() => selectRateCard([card('x', 1, 'never')], '2025-01-01T00:00:00Z')).toThrow(/cards\[0\]\.effectiveFrom/);
+  });
+
+  describe('prices of a new card', () => {
+    const { id: _id, version: _v, effectiveFrom: _f, currency: _c, ...reference } = DEFAULT_RATE_CARD;
+    const prices = JSON.parse(JSON.stringify(reference)) as Record<string, any>;
+
+    it('accepts the reference card’s prices, and prices at their bounds', () => {
+      expect(rateCardPricesProblem(prices)).toBeNull();
+      expect(rateCardPricesProblem({ ...prices, gpuNodeHourUsd: '1000000', lightpathSetupUsd: '0.000000001', lightpathHourUsd: { 1000000: 1 } })).toBeNull();
+    });
+
+    it.each([
+      [{ gpuNodeHourUsd: 1e308 }, 'gpuNodeHourUsd', /at most 1000000/],
+      [{ gpuNodeHourUsd: '1e999999999' }, 'gpuNodeHourUsd', /too large/],
+      [{ gpuNodeHourUsd: '1e-999999999' }, 'gpuNodeHourUsd', /decimal places/],
+      [{ gpuNodeHourUsd: '0.0000000001' }, 'gpuNodeHourUsd', /decimal places/],
+      [{ gpuNodeHourUsd: 'NaN' }, 'gpuNodeHourUsd', /not a decimal/],
+      [{ gpuNodeHourUsd: 'Infinity' }, 'gpuNodeHourUsd', /not a decimal/],
+      [{ gpuNodeHourUsd: '-1' }, 'gpuNodeHourUsd', /negative/],
+      [{ gpuNodeHourUsd: { usd: 1 } }, 'gpuNodeHourUsd', /decimal/],
+      [{ gpuNodeHourUsd: undefined }, 'gpuNodeHourUsd', /missing/],
+      [{ surcharge: 1 }, 'surcharge', /not a price/],
+      [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1, LONG_HAUL: 1001 } }, 'distanceClassMultiplier.LONG_HAUL', /at most 1000/],
+      [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1 } }, 'distanceClassMultiplier.LONG_HAUL', /missing/],
+      [{ mountHourUsd: { DIRECT: 1, REPLICATION: 1, CACHE: 1, TAPE: 1 } }, 'mountHourUsd.TAPE', /not one of/],
+      [{ lightpathHourUsd: { '1e400': 1 } }, 'lightpathHourUsd.1e400', /line rates/],
+      [{ lightpathHourUsd: { '100.5': 1 } }, 'lightpathHourUsd.100.5', /line rates/],
+      [{ lightpathHourUsd: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(i + 1), 1])) }, 'lightpathHourUsd', /at most 16/],
+      [{ internetEgressTiers: Array.from({ length: 17 }, (_, i) => ({ upToGb: i === 16 ? null : i + 1, usdPerGb: 1 })) }, 'internetEgressTiers', /16/],
+      [{ internetEgressTiers: [{ upToGb: 1e13, usdPerGb: 1 }, { upToGb: null, usdPerGb: 1 }] }, 'internetEgressTiers[0].upToGb', /at most/],
+      [{ internetEgressTiers: [{ upToGb: null, usdPerGb: 1, note: 'x' }] }, 'internetEgressTiers[0].note', /upToGb/],
+      [{ basis: { gpuNodeHourUsd: 'list\u0000' } }, 'basis.gpuNodeHourUsd', /NUL/],
+      [{ basis: { gpuNodeHourUsd: '\ud800' } }, 'basis.gpuNodeHourUsd', /surrogate/],
+      [{ basis: { gpuNodeHourUsd: 'b'.repeat(501) } }, 'basis.gpuNodeHourUsd', /at most 500/],
+      [{ basis: { colour: 'blue' } }, 'basis.colour', /not a price field/],
+    ])('refuses %j naming %s', (change, field, reason) => {
+      const problem = rateCardPricesProblem({ ...prices, ...change });
+      expect(problem).toEqual({ field, reason: expect.stringMatching(reason) });
+    });
   });
 });

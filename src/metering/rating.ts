@@ -17,7 +17,8 @@
  */
 import { DISTANCE_CLASSES, DistanceClass, FieldError, STORAGE_DESIGNS, StorageDesign, isOneOf } from '../planning/domain';
 import { NumericKey, REFERENCE_DEFAULTS, ReferenceValues, WAVELENGTH_RATES } from '../planning/reference';
-import { DecimalError, DecimalInput, divRound, formatScaled, pow10, toScaled } from './decimal';
+import { DecimalError, DecimalInput, decimalPlaces, divRound, formatScaled, pow10, toScaled } from './decimal';
+import { jsonBytes, jsonProblem, textProblem } from './storable';
 
 export const BILLED_METERS = [
   'lightpath.wavelength_seconds',
@@ -504,6 +505,119 @@ function compareLines(a: LineAccumulator, b: LineAccumulator): number {
     (a.tier ?? 0) - (b.tier ?? 0) ||
     compareText(lineKey(a.meter, null, a.priced?.attributes ?? {}), lineKey(b.meter, null, b.priced?.attributes ?? {}))
   );
+}
+
+/** The price fields of a card, as `createRateCard` takes them. */
+export const RATE_CARD_PRICE_FIELDS = [
+  'lightpathHourUsd', 'distanceClassMultiplier', 'lightpathSetupUsd', 'mountHourUsd', 'replicaGbHourUsd',
+  'cacheGbHourUsd', 'gpuNodeHourUsd', 'internetEgressTiers',
+] as const;
+
+/**
+ * Bounds of the prices of a new card: every price fits the nano-dollar scale exactly and stays within
+ * what any service is sold at, so that no invoice carries a 300-digit amount.
+ */
+export const RATE_CARD_BOUNDS = {
+  maxPriceUsd: 1_000_000,
+  maxMultiplier: 1_000,
+  maxTierGb: 1_000_000_000_000,
+  decimals: PRICE_SCALE,
+  maxLineRates: 16,
+  maxLineRateGbps: 1_000_000,
+  maxTiers: 16,
+  basisLength: 500,
+  pricesBytes: 16 * 1024,
+} as const;
+
+function boundedDecimalProblem(value: unknown, max: number): string | null {
+  if (value === undefined || value === null) return 'is missing';
+  if (typeof value !== 'string' && typeof value !== 'number') return 'must be a decimal, as text or a number';
+  try {
+    const scaled = toScaled(value, PRICE_SCALE);
+    if (scaled < 0n) return 'must not be negative';
+    if (scaled > BigInt(max) * pow10(PRICE_SCALE)) return `must be at most ${max}`;
+    if (decimalPlaces(value) > PRICE_SCALE) return `has more than ${PRICE_SCALE} decimal places (prices are kept to the nano-dollar)`;
+    return null;
+  } catch (error) {
+    if (error instanceof DecimalError) return error.message;
+    throw error;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Why the prices of a new card cannot be stored and used, naming the field relative to the prices
+ * (`gpuNodeHourUsd`, `internetEgressTiers[2].usdPerGb`, `basis.mountHourUsd`), or null. Checks the bounds of
+ * RATE_CARD_BOUNDS and what PostgreSQL's jsonb would refuse; `rate` checks the rest (tier order).
+ */
+export function rateCardPricesProblem(prices: unknown): { field: string; reason: string } | null {
+  const B = RATE_CARD_BOUNDS;
+  const fields = [...RATE_CARD_PRICE_FIELDS, 'basis'];
+  if (!isRecord(prices)) return { field: '', reason: `must be an object with ${RATE_CARD_PRICE_FIELDS.join(', ')}` };
+  const unknown = Object.keys(prices).find((k) => !fields.includes(k));
+  if (unknown !== undefined) return { field: unknown, reason: `is not a price; the prices are ${fields.join(', ')}` };
+  const stored = jsonProblem(prices, 4);
+  if (stored) return { field: stored.path.replace(/^\./, ''), reason: stored.reason };
+  const price = (field: string, value: unknown, max: number = B.maxPriceUsd) => {
+    const reason = boundedDecimalProblem(value, max);
+    return reason ? { field, reason } : null;
+  };
+  const keyed = (field: string, keys: readonly string[], max: number) => {
+    const value = prices[field];
+    if (!isRecord(value)) return { field, reason: `must be an object with ${keys.join(', ')}` };
+    const extra = Object.keys(value).find((k) => !keys.includes(k));
+    if (extra !== undefined) return { field: `${field}.${extra}`, reason: `is not one of ${keys.join(', ')}` };
+    for (const k of keys) {
+      const problem = price(`${field}.${k}`, value[k], max);
+      if (problem) return problem;
+    }
+    return null;
+  };
+  const lightpath = prices.lightpathHourUsd;
+  if (!isRecord(lightpath)) return { field: 'lightpathHourUsd', reason: 'must be an object of prices by line rate in Gbps, e.g. { "100": "25" }' };
+  const rates = Object.keys(lightpath);
+  if (rates.length > B.maxLineRates) return { field: 'lightpathHourUsd', reason: `prices ${rates.length} line rates; at most ${B.maxLineRates}` };
+  for (const rate of rates) {
+    if (!/^[1-9]\d{0,6}$/.test(rate) || Number(rate) > B.maxLineRateGbps) {
+      return { field: `lightpathHourUsd.${rate}`, reason: `keys are line rates in whole Gbps, from 1 to ${B.maxLineRateGbps}` };
+    }
+    const problem = price(`lightpathHourUsd.${rate}`, lightpath[rate]);
+    if (problem) return problem;
+  }
+  const problem =
+    keyed('distanceClassMultiplier', DISTANCE_CLASSES, B.maxMultiplier) ??
+    price('lightpathSetupUsd', prices.lightpathSetupUsd) ??
+    keyed('mountHourUsd', STORAGE_DESIGNS, B.maxPriceUsd) ??
+    price('replicaGbHourUsd', prices.replicaGbHourUsd) ??
+    price('cacheGbHourUsd', prices.cacheGbHourUsd) ??
+    price('gpuNodeHourUsd', prices.gpuNodeHourUsd);
+  if (problem) return problem;
+  const tiers = prices.internetEgressTiers;
+  if (!Array.isArray(tiers) || tiers.length === 0 || tiers.length > B.maxTiers) {
+    return { field: 'internetEgressTiers', reason: `must list from 1 to ${B.maxTiers} tiers of { upToGb, usdPerGb }, the last with upToGb null` };
+  }
+  for (let i = 0; i < tiers.length; i += 1) {
+    const field = `internetEgressTiers[${i}]`;
+    const tier: unknown = tiers[i];
+    if (!isRecord(tier)) return { field, reason: 'must be an object { upToGb, usdPerGb }' };
+    const extra = Object.keys(tier).find((k) => k !== 'upToGb' && k !== 'usdPerGb');
+    if (extra !== undefined) return { field: `${field}.${extra}`, reason: 'is not upToGb or usdPerGb' };
+    const tierProblem = price(`${field}.usdPerGb`, tier.usdPerGb) ?? (tier.upToGb === null ? null : price(`${field}.upToGb`, tier.upToGb, B.maxTierGb));
+    if (tierProblem) return tierProblem;
+  }
+  if (prices.basis !== undefined && prices.basis !== null) {
+    if (!isRecord(prices.basis)) return { field: 'basis', reason: 'must be an object of text by price field, e.g. { "gpuNodeHourUsd": "list price 2026" }' };
+    for (const [key, text] of Object.entries(prices.basis)) {
+      if (!(RATE_CARD_PRICE_FIELDS as readonly string[]).includes(key)) return { field: `basis.${key}`, reason: `is not a price field; basis is given for ${RATE_CARD_PRICE_FIELDS.join(', ')}` };
+      if (typeof text !== 'string') return { field: `basis.${key}`, reason: 'must be text' };
+      const textIssue = textProblem(text, B.basisLength);
+      if (textIssue) return { field: `basis.${key}`, reason: textIssue };
+    }
+  }
+  const bytes = jsonBytes(prices);
+  if (bytes > B.pricesBytes) return { field: '', reason: `are ${bytes} bytes as JSON; at most ${B.pricesBytes} (16 KiB)` };
+  return null;
 }
 
 /** The card in force at `at`: the latest effectiveFrom not after it, the higher version on a tie; undefined if none. */

@@ -1,4 +1,4 @@
-import { distanceClassOf, hourSlices, meterProblem, msToSeconds, usageEventId, validateUsageEvent, isRejection, HOUR_MS } from './usage-events';
+import { USAGE_BOUNDS, claimedServiceResource, distanceClassOf, hourSlices, meterProblem, msToSeconds, usageEventId, validateUsageEvent, isRejection, HOUR_MS } from './usage-events';
 
 const TENANT = '6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f';
 const event = (overrides: Record<string, unknown> = {}) => ({
@@ -65,5 +65,62 @@ describe('usage events', () => {
   ])('rejects %j naming %s', (overrides, field) => {
     const result = check(overrides);
     expect(isRejection(result) && { index: result.index, field: result.field }).toEqual({ index: 3, field });
+  });
+
+  const nested = (depth: number): Record<string, unknown> => (depth === 0 ? { leaf: 1 } : { n: nested(depth - 1) });
+
+  it.each([
+    [{ id: 'a\u0000b' }, 'events[3].id', /NUL/],
+    [{ id: 'line\nbreak' }, 'events[3].id', /control/],
+    [{ id: 'x'.repeat(201) }, 'events[3].id', /at most 200/],
+    [{ id: '\ud800' }, 'events[3].id', /surrogate/],
+    [{ source: `urn:${'s'.repeat(497)}` }, 'events[3].source', /at most 500/],
+    [{ source: 'urn:\u0000' }, 'events[3].source', /NUL/],
+    [{ type: `nfs.${'t'.repeat(97)}` }, 'events[3].type', /at most 100/],
+    [{ time: '2027-02-30T00:00:00Z' }, 'events[3].time', /not a day of the calendar/],
+    [{ time: '1969-12-31T23:00:00Z' }, 'events[3].time', /1970/],
+    [{ time: `2026-11-21T09:00:00.${'0'.repeat(100)}Z` }, 'events[3].time', /RFC 3339/],
+    [{ revision: 2_147_483_648 }, 'events[3].revision', /2147483647/],
+    [{ revision: 1.5 }, 'events[3].revision', /whole number/],
+    [{ data: { quantity: '1', note: 'a\u0000' } }, 'events[3].data.note', /NUL/],
+    [{ data: { quantity: '1', labels: { list: ['ok', '\udc00'] } } }, 'events[3].data.labels.list[1]', /surrogate/],
+    [{ data: { quantity: '1', labels: { ['k\u0000']: 1 } } }, 'events[3].data.labels', /key/],
+    [{ data: { quantity: '1', 'odd key': { x: '\u0000' } } }, 'events[3].data["odd key"].x', /NUL/],
+    [{ data: { quantity: '1', nested: nested(8) } }, `events[3].data.nested${'.n'.repeat(7)}`, /deeper than 8/],
+    [{ data: { quantity: '1', note: 'x'.repeat(16_400) } }, 'events[3].data', /16384/],
+    [{ data: { quantity: '1'.repeat(19) } }, 'events[3].data.quantity', /at most 18/],
+    [{ data: { quantity: '9'.repeat(200_000) } }, 'events[3].data.quantity', /at most 18/],
+    [{ data: { quantity: '1.0000000001' } }, 'events[3].data.quantity', /at most 9/],
+    [{ data: { quantity: 1e21 } }, 'events[3].data.quantity', /plain decimal/],
+    [{ data: { quantity: '1e999999999' } }, 'events[3].data.quantity', /plain decimal/],
+    [{ data: { quantity: '1', resourceId: 'r'.repeat(201) } }, 'events[3].data.resourceId', /at most 200/],
+    [{ data: { quantity: '1', resourceId: 42 } }, 'events[3].data.resourceId', /text/],
+    [{ type: 'energy.kwh', data: { quantity: '1', appliesTo: 'a'.repeat(5000) } }, 'events[3].data.appliesTo', /meter/],
+    [{ type: 'lightpath.wavelength_seconds', data: { quantity: '1', rateGbps: 3_000_000_000, distanceClass: 'METRO' } }, 'events[3].data.rateGbps', /at most/],
+  ])('refuses %j, which PostgreSQL could not store whole, naming %s', (overrides, field, reason) => {
+    const result = check(overrides);
+    expect(isRejection(result) && { field: result.field }).toEqual({ field });
+    expect(isRejection(result) && result.reason).toMatch(reason);
+  });
+
+  it('accepts every field at its bound', () => {
+    const row = check({
+      id: '語'.repeat(USAGE_BOUNDS.idLength),
+      source: `urn:${'源'.repeat(USAGE_BOUNDS.sourceLength - 4)}`,
+      type: `nfs.${'t'.repeat(USAGE_BOUNDS.typeLength - 4)}`,
+      revision: USAGE_BOUNDS.maxRevision,
+      time: '9999-12-31T23:00:00Z',
+      data: { quantity: `${'9'.repeat(18)}.${'9'.repeat(9)}`, resourceId: 'r'.repeat(200), nested: nested(6), note: 'paired \ud83d\ude80, tab\tallowed in free text' },
+    });
+    expect(isRejection(row)).toBe(false);
+  });
+
+  it('names the service-metered resource an event claims, only for the service’s own meters and ids that could be one', () => {
+    const id = '6F1C2A4E-8D3B-4C5A-9E7F-0A1B2C3D4E5F';
+    expect(claimedServiceResource({ type: 'lightpath.wavelength_seconds', resourceId: id })).toBe(id.toLowerCase());
+    expect(claimedServiceResource({ type: 'energy.kwh', resourceId: id })).toBe(id.toLowerCase());
+    expect(claimedServiceResource({ type: 'network.internet_egress_bytes', resourceId: id })).toBeNull();
+    expect(claimedServiceResource({ type: 'nfs.bytes_read', resourceId: id })).toBeNull();
+    expect(claimedServiceResource({ type: 'gpu.node_seconds', resourceId: 'alloc-x' })).toBeNull();
   });
 });

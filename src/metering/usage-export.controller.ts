@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode, badInput, httpStatusOf } from '../core/errors/app-error';
+import { isUuid } from '../core/ids';
+import { parseInstant } from '../core/time';
 import { AuthService } from '../tenancy/auth.service';
 import { BillingService } from './billing.service';
 
@@ -59,10 +61,12 @@ function csvLine(r: ExportRow): string {
   return `${CSV_COLUMNS.map((c) => csvCell(values[c])).join(',')}\r\n`;
 }
 
+/** A client's instant, read strictly: a day that does not exist or a year outside 1970-9999 is refused, never rolled over. */
 function dateParam(name: string, value: unknown): Date {
-  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
-  if (typeof value !== 'string' || Number.isNaN(date.getTime())) throw badInput(name, `must be an ISO-8601 date-time, e.g. 2026-11-01T00:00:00Z`);
-  return date;
+  if (typeof value !== 'string') throw badInput(name, 'must be given once, as an ISO-8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z');
+  const parsed = parseInstant(value);
+  if (!parsed.ok) throw badInput(name, `${name} ${parsed.reason}`);
+  return parsed.date;
 }
 
 /**
@@ -88,18 +92,20 @@ export class UsageExportController {
       const from = dateParam('from', query.from);
       const to = dateParam('to', query.to);
       if (to <= from) throw badInput('to', 'must be after from');
+      if (query.tenantId !== undefined && typeof query.tenantId !== 'string') throw badInput('tenantId', 'must be given once, as a tenant id (a UUID)');
       const requested = typeof query.tenantId === 'string' && query.tenantId !== '' ? query.tenantId : null;
-      if (requested !== null && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requested)) {
-        throw badInput('tenantId', 'must be a tenant id (UUID)');
-      }
+      if (requested !== null && !isUuid(requested)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
       const tenant = this.billing.scope(principal, requested);
+      // The first page is read before the answer starts, so that a failure is still answered with a status.
       const pages = this.pages(tenant, from, to);
+      const first = await pages.next();
       const body = Readable.from(
         (async function* () {
           if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-          for await (const page of pages) {
-            yield page.map((r) => (format === 'csv' ? csvLine(r) : `${JSON.stringify(cloudEvent(r))}\n`)).join('');
-          }
+          if (first.done) return;
+          const render = (page: ExportRow[]) => page.map((r) => (format === 'csv' ? csvLine(r) : `${JSON.stringify(cloudEvent(r))}\n`)).join('');
+          yield render(first.value);
+          for await (const page of pages) yield render(page);
         })(),
       );
       const filename = `usage-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}.${format === 'csv' ? 'csv' : 'ndjson'}`;

@@ -43,6 +43,12 @@ export class MetricsService {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly meteringUnmetered = new Counter({
+    name: 'apn_metering_unmetered_total',
+    help: 'Figures a metering run could not compute from stored data (e.g. energy from an absurd rated power), by meter; counted on every run until the data is repaired.',
+    labelNames: ['meter'] as const,
+    registers: [this.registry],
+  });
 
   constructor(
     private readonly dataSource: DataSource,
