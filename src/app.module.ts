@@ -5,7 +5,7 @@ import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
-import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions } from './core/graphql/graphql-options';
+import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions, validateSubscription } from './core/graphql/graphql-options';
 import { checkOperationInputs } from './core/graphql/input-guard';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { refuseOperationsOverWebSocket } from './core/graphql/transport';
@@ -70,7 +70,7 @@ export class ApiModule {
               // Literals before validation, so that a refused value names its argument; variables once known.
               preValidation: (schema, document) => checkOperationInputs(schema, document, undefined),
               preExecution: (schema, document, _context, variables) => checkOperationInputs(schema, document, variables),
-              preSubscriptionExecution: (schema, document) => checkOperationInputs(schema, document, undefined),
+              preSubscriptionExecution: validateSubscription(runtime.config),
             },
             errorFormatter,
           }),

@@ -199,6 +199,25 @@ describe('reservationUpdated subscription', () => {
     expect(intruder.updates).toEqual([]);
   });
 
+  it('validates subscriptions like any operation: unknown fields, depth and bad ids are refused before one starts', async () => {
+    const a = await createTenantWithKey(t, 'Validated');
+    const unknown = subscribe(t.url, a.token, {}, 'subscription { reservationUpdated { nope } }');
+    let deep = 'id';
+    for (let i = 0; i < 12; i++) deep = `source { site { node { site { id } } } } id`;
+    for (let i = 0; i < 6; i++) deep = `reservation { path { a { site { endpoints { site { id } } } } } ${deep} }`;
+    const tooDeep = subscribe(t.url, a.token, {}, `subscription { reservationUpdated { ${deep} } }`);
+    const badId = subscribe(t.url, a.token, {}, 'subscription { reservationUpdated(id: "not-an-id") { state } }');
+    open.push(unknown, tooDeep, badId);
+    await waitFor(async () => unknown.errors.length > 0 && tooDeep.errors.length > 0 && badId.errors.length > 0, 10_000, 'an error for each');
+    expect(unknown.errors.map((e) => (e as { message: string }).message)).toEqual([expect.stringMatching(/^Cannot query field "nope"/)]);
+    expect(JSON.stringify(tooDeep.errors)).toMatch(/too deep|too expensive/);
+    expect(JSON.stringify(badId.errors)).toMatch(/UUID/);
+    for (const sub of [unknown, tooDeep, badId]) {
+      expect(codes(sub.errors)).toEqual(['BAD_USER_INPUT']);
+      expect(sub.updates).toEqual([]);
+    }
+  });
+
   it('fails subscriptions with UNAUTHENTICATED and the reason when the token is wrong or missing', async () => {
     const wrong = subscribe(t.url, 'not-a-valid-token');
     const anonymous = subscribe(t.url, null);

@@ -1,5 +1,6 @@
 import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { createHash } from 'node:crypto';
+import { validatesItemsItself } from '../core/graphql/input-guard';
 import { WebhookTopic } from '../webhooks/webhook.entities';
 import { WebhookService } from '../webhooks/webhook.service';
 import type { Principal } from '../tenancy/principal';
@@ -22,6 +23,9 @@ const cardModel = (card: RateCard & { createdAt: Date | null }): RateCardModel =
   const { id, version, effectiveFrom, currency, createdAt, ...prices } = card;
   return { id, version, effectiveFrom, currency, createdAt, prices };
 };
+
+
+validatesItemsItself('recordUsage', 'events', 'each event is validated on its own and refused by index; the good events of a batch are kept');
 
 @Resolver()
 export class MeteringResolver {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { outsideRequestBudget } from '../core/graphql/request-budget';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../core/database/notifications';
 import { AppError, ErrorCode } from '../core/errors/app-error';
@@ -85,7 +86,8 @@ export class ApiKeySessions implements OnModuleDestroy {
     const sessions = this.byKey.get(session.keyId) ?? new Set();
     sessions.add(session);
     this.byKey.set(session.keyId, sessions);
-    this.recheckTimer ??= setInterval(this.recheckNow, SUBSCRIPTION_KEY_RECHECK_MS).unref();
+    // The timer outlives whatever started it: it must not inherit a request's time budget.
+    this.recheckTimer ??= outsideRequestBudget(() => setInterval(this.recheckNow, SUBSCRIPTION_KEY_RECHECK_MS).unref());
   }
 
   private remove(session: KeySession<unknown>): void {

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, ValidationRule } from 'graphql';
+import { DocumentNode, GraphQLError, GraphQLSchema, specifiedRules, validate, ValidationRule } from 'graphql';
+import { checkOperationInputs } from './input-guard';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../../tenancy/auth.service';
 import type { AppConfig } from '../config/config';
@@ -42,6 +43,19 @@ export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDri
     // Queries and mutations sent over the socket reach GraphQL execution, where refuseOperationsOverWebSocket
     // answers them with a clear error (they are served over HTTP only).
     fullWsTransport: true,
+  };
+}
+
+/**
+ * Subscriptions over the WebSocket reach execution without Mercurius validating them: run the same rules
+ * (graphql-js's own, depth, cost) and the input guard before one starts.
+ */
+export function validateSubscription(config: AppConfig): (schema: GraphQLSchema, document: DocumentNode) => void {
+  const rules = [...specifiedRules, ...protectionRules(config)];
+  return (schema, document) => {
+    const [first] = validate(schema, document, rules);
+    if (first) throw new GraphQLError(first.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    checkOperationInputs(schema, document, undefined);
   };
 }
 

@@ -33,6 +33,18 @@ export const INPUT_BOUNDS = {
   maxPageSize: 1000,
 } as const;
 
+/**
+ * Arguments whose items the capability validates one by one, refusing bad items by index and keeping the
+ * good ones (`recordUsage(events)`: one bad event must not lose the batch). The guard checks only their
+ * length; keys are `<field>.<argument>`.
+ */
+const itemValidated = new Map<string, string>();
+
+/** Declares that `<field>(<argument>)` validates each of its items itself; `why` is for the reader. */
+export function validatesItemsItself(field: string, argument: string, why: string): void {
+  itemValidated.set(`${field}.${argument}`, why);
+}
+
 /** A lone UTF-16 surrogate: not a character; PostgreSQL refuses it in JSON and mangles it in text. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -136,9 +148,16 @@ export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNo
         if (failure) return;
         const argument = typeInfo.getArgument();
         if (!argument) return;
+        const itemsChecked = itemValidated.has(`${typeInfo.getFieldDef()?.name}.${argument.name}`);
         const value = node.value.kind === Kind.VARIABLE ? variables?.[node.value.name.value] : valueFromASTUntyped(node.value, variables ?? undefined);
         if (node.name.value === 'first' && typeof value === 'number' && (value < 1 || value > INPUT_BOUNDS.maxPageSize)) {
           failure = { path: 'first', reason: `must be between 1 and ${INPUT_BOUNDS.maxPageSize} (each list states its own maximum)` };
+          return;
+        }
+        if (itemsChecked) {
+          if (Array.isArray(value) && value.length > INPUT_BOUNDS.maxListLength) {
+            failure = { path: node.name.value, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
+          }
           return;
         }
         failure = check(value, argument.type, node.name.value);

@@ -63,6 +63,11 @@ export function withBudget<T>(budget: RequestBudget, work: () => T): T {
   return budgets.run(budget, work);
 }
 
+/** Runs `work` outside any request's budget: for timers and listeners that outlive the request starting them. */
+export function outsideRequestBudget<T>(work: () => T): T {
+  return budgets.exit(work);
+}
+
 /**
  * Gives every GraphQL request over HTTP its budget, for all the work it causes (the store follows its
  * promises). WebSocket subscriptions live for hours and are not budgeted.
