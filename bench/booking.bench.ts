@@ -93,6 +93,20 @@ const GOAL_P99_MS = 50;
 const WINDOW_STRIDE_MS = 2 * 60_000;
 const WINDOW_LENGTH_MS = 60_000;
 
+/**
+ * The contended run's lanes: Otemachi and Sendai to Ishikari share the AOM–HKD–SPR–ISK spans, and two
+ * Otemachi ports to Tama share OTE–TAM. Request n books lane n mod 4 in window slot ⌊n / 4⌋, so the two
+ * requests of each pair race for the same channels of the same minute, as popular spans do.
+ */
+const CONTENDED_LANES: ReadonlyArray<readonly [string, string]> = [
+  ['OTE-HQ-100G-1', 'ISK-GDC-100G-1'],
+  ['SDI-LAB-100G-1', 'ISK-GDC-100G-2'],
+  ['OTE-HQ-100G-2', 'TAM-GDC-100G-1'],
+  ['OTE-HQ-100G-3', 'TAM-GDC-100G-2'],
+];
+/** Goal: contention costs a retry, not a second. */
+const GOAL_CONTENDED_RATIO = 0.5;
+
 const RESERVE_QUERY =
   'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state channel } }';
 const TRIVIAL_QUERY = '{ me { role } }';
@@ -875,6 +889,47 @@ export async function runBookingBench(): Promise<Record<string, number>> {
         ? StatementStats.diff(statementsBefore, statementsAfter)
         : null;
 
+    // The same load where pairs of requests race for the same channels (see CONTENDED_LANES).
+    const byCode = new Map(endpoints.map((e) => [e.code, e]));
+    const lanes = CONTENDED_LANES.map(([source, destination]) => {
+      const s = byCode.get(source);
+      const d = byCode.get(destination);
+      if (!s || !d) throw new Error(`the reference topology lacks ${source} or ${destination}`);
+      return { source: s, destination: d };
+    });
+    const contendedBase = base + 100 * 24 * 3_600_000;
+    let contendedCounter = 0;
+    const contendedBooking: Omit<AutocannonRequest, 'onResponse'> = {
+      method: 'POST',
+      path: '/graphql',
+      headers,
+      setupRequest: (request) => {
+        const n = contendedCounter++;
+        const lane = lanes[n % lanes.length];
+        const start = contendedBase + Math.floor(n / lanes.length) * WINDOW_STRIDE_MS;
+        request.body = JSON.stringify({
+          query: RESERVE_QUERY,
+          variables: {
+            input: {
+              sourceEndpointId: lane.source.id,
+              destinationEndpointId: lane.destination.id,
+              rateGbps: lane.source.rateGbps,
+              start: new Date(start).toISOString(),
+              end: new Date(start + WINDOW_LENGTH_MS).toISOString(),
+              autoCommit: true,
+            },
+          },
+        });
+        return request;
+      },
+    };
+    console.log(`  contended: ${seconds} s of bookings where pairs of requests race for the same channels`);
+    const contendedSampler = new ActivitySampler(monitor, database);
+    contendedSampler.start();
+    const contended = await cannon(url, seconds, 'reserveLightpath', contendedBooking, serverPid);
+    const contendedActivity = contendedSampler.stop();
+    assertRunning();
+
     console.log(`  trivial query: ${TRIVIAL_SECONDS} s of ${TRIVIAL_QUERY}`);
     const trivialRequest: Omit<AutocannonRequest, 'onResponse'> = {
       method: 'POST',
@@ -906,9 +961,9 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       [database],
     );
     const rollbacks = Number(rollbacksAfter.rows[0]?.n ?? 0) - Number(rollbacksBefore.rows[0]?.n ?? 0);
-    const bookedByResponses = warm.tally.ok + run.tally.ok;
+    const bookedByResponses = warm.tally.ok + run.tally.ok + contended.tally.ok;
     // Requests still in flight when a run stopped were booked, but their responses were not read.
-    const unanswered = counter - warm.tally.responses - run.tally.responses;
+    const unanswered = counter + contendedCounter - warm.tally.responses - run.tally.responses - contended.tally.responses;
     const bookingsConsistent = reservations >= bookedByResponses && reservations <= bookedByResponses + unanswered;
     const ratio = trivial.rps > 0 ? run.rps / trivial.rps : 0;
     const commit = topStatements?.find(([text]) => text === 'COMMIT')?.[1];
@@ -973,6 +1028,17 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       });
     }
     Object.assign(out, {
+      'contended.reservationsPerSec': contended.rps,
+      'contended.p50Ms': contended.result.latency.p50,
+      'contended.p99Ms': contended.result.latency.p99,
+      'contended.maxMs': contended.result.latency.max,
+      'contended.succeeded': contended.tally.ok,
+      'contended.graphqlErrors': contended.tally.graphqlErrors,
+      'contended.pgWaitingAdvisoryLockAvg': contendedActivity.advisoryWaits,
+      'contended.pgWaitingOtherLocksAvg': contendedActivity.otherLockWaits,
+      'contended.toUncontendedRatio': run.rps > 0 ? contended.rps / run.rps : 0,
+    });
+    Object.assign(out, {
       'trivial.reqPerSec': trivial.rps,
       'trivial.p50Ms': trivial.result.latency.p50,
       'trivial.p99Ms': trivial.result.latency.p99,
@@ -1020,6 +1086,16 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     line('reservations/s (successful)', `${run.rps.toFixed(1)} /s   (goal ≥ ${GOAL_RPS} /s)`);
     line('latency p50 / p97.5 / p99 / max', `${ms(r.latency.p50)} / ${ms(r.latency.p97_5)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}   (goal p99 ≤ ${GOAL_P99_MS} ms)`);
     line('requests sent / succeeded', `${r.requests.total} / ${run.tally.ok} in ${r.duration.toFixed(1)} s`);
+    const contendedRatio = run.rps > 0 ? contended.rps / run.rps : 0;
+    line(
+      'contended: reservations/s',
+      `${contended.rps.toFixed(1)} /s = ${contendedRatio.toFixed(2)} × uncontended   (goal ≥ ${GOAL_CONTENDED_RATIO}; ${contendedRatio >= GOAL_CONTENDED_RATIO ? 'met' : 'NOT met'})`,
+    );
+    line(
+      'contended: p50 / p99 / max',
+      `${ms(contended.result.latency.p50)} / ${ms(contended.result.latency.p99)} / ${ms(contended.result.latency.max)};  ` +
+        `${contended.tally.graphqlErrors} GraphQL errors${contended.tally.sampleError ? ` e.g. ${contended.tally.sampleError}` : ''}`,
+    );
     line('connection errors / timeouts', `${r.errors} / ${r.timeouts}`);
     line('non-2xx responses', `${r.non2xx}${run.tally.sampleBadStatus ? `   e.g. ${run.tally.sampleBadStatus}` : ''}`);
     line(

