@@ -1,4 +1,4 @@
-import { capacityLocks } from './capacity';
+import { busyResources, capacityLocks } from './capacity';
 
 /** True when two claims hold some key in conflicting modes (at least one of the two exclusive). */
 function conflict(a: ReturnType<typeof capacityLocks>, b: ReturnType<typeof capacityLocks>): boolean {
@@ -80,5 +80,19 @@ describe('capacity locks', () => {
     const decade = capacityLocks({ linkIds: ['L1'], channel: 0 }, new Date(BASE), new Date(BASE + 3650 * DAY));
     const minute = capacityLocks({ linkIds: ['L1'], channel: 0 }, new Date(BASE + 2000 * DAY), new Date(BASE + 2000 * DAY + MIN));
     expect(conflict(decade, minute)).toBe(true);
+  });
+});
+
+describe('busyResources', () => {
+  it('names the (link, channel) pairs, ports and GPU nodes behind the keys another booking held', () => {
+    const keys = [
+      ...capacityLocks({ linkIds: ['L1', 'L2'], channel: 5, endpointIds: ['E1'], nodeIds: ['N1'] }, new Date(BASE), new Date(BASE + HOUR)).exclusive,
+    ];
+    expect(busyResources(keys)).toEqual({
+      links: [{ linkId: 'L1', channel: 5 }, { linkId: 'L2', channel: 5 }],
+      endpoints: ['E1'],
+      nodes: ['N1'],
+    });
+    expect(busyResources([])).toEqual({ links: [], endpoints: [], nodes: [] });
   });
 });

@@ -80,6 +80,46 @@ export function lockCapacitySql(n: number): string {
                    GROUP BY 1 ORDER BY 1) AS o`;
 }
 
+/**
+ * Like lockCapacitySql, but never waits, and stops at the first key another transaction holds in a
+ * conflicting mode: rows (`k` the key text, `ok`) for the keys tried, in the global key order, the last one
+ * `ok = false` when one was busy. A booking that finds a key held is racing another booking for that
+ * channel or port: rather than queue behind it and then lose on the exclusion constraint, it picks another
+ * channel at once (see busyResources). Stopping at the first busy key, in the one global order, means two
+ * racers never both give up because of each other: the first to take their first shared key goes on.
+ * Keys taken stay held until the statement ends.
+ */
+export function tryLockCapacitySql(n: number): string {
+  return `WITH RECURSIVE wanted AS (
+            SELECT row_number() OVER (ORDER BY o.key) AS i, o.key, o.k, o.x
+              FROM (SELECT hashtextextended(u.k, 0) AS key, min(u.k) AS k, bool_or(u.x) AS x
+                      FROM (SELECT unnest($${n}::text[]) AS k, true AS x UNION ALL SELECT unnest($${n + 1}::text[]), false) AS u
+                     GROUP BY 1) AS o
+          ), taken(i, k, ok) AS (
+            SELECT 0::bigint, NULL::text, true
+            UNION ALL
+            SELECT w.i, w.k, CASE WHEN w.x THEN pg_try_advisory_xact_lock(w.key) ELSE pg_try_advisory_xact_lock_shared(w.key) END
+              FROM taken t JOIN wanted w ON w.i = t.i + 1
+             WHERE t.ok
+          )
+          SELECT k, ok FROM taken WHERE i > 0`;
+}
+
+/** The resources behind capacity keys another transaction held (see capacityLocks for the key format). */
+export function busyResources(keys: readonly string[]): { links: Array<{ linkId: string; channel: number }>; endpoints: string[]; nodes: string[] } {
+  const links = new Map<string, { linkId: string; channel: number }>();
+  const endpoints = new Set<string>();
+  const nodes = new Set<string>();
+  for (const key of keys) {
+    const resource = key.slice(0, key.indexOf('@'));
+    const [kind, id, channel] = resource.split(':');
+    if (kind === 'link') links.set(`${id}:${channel}`, { linkId: id, channel: Number(channel) });
+    else if (kind === 'endpoint') endpoints.add(id);
+    else if (kind === 'node') nodes.add(id);
+  }
+  return { links: [...links.values()], endpoints: [...endpoints], nodes: [...nodes] };
+}
+
 /** Takes the advisory locks for a claim inside the caller's transaction (see lockCapacitySql). */
 export async function lockCapacity(m: EntityManager, locks: CapacityLocks): Promise<void> {
   await m.query(`SELECT count(*) FROM (${lockCapacitySql(1)}) AS locked`, [locks.exclusive, locks.shared]);

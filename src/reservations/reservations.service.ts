@@ -9,11 +9,12 @@ import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { Occupancy } from '../topology/pce';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
 import { queryPrepared } from '../core/database/prepared';
 import { requireText } from '../core/bounds';
 import { windowProblem } from '../core/time';
-import { capacityLocks, loadOccupancy, lockCapacity, lockCapacitySql, tstzrange } from './capacity';
+import { busyResources, capacityLocks, loadOccupancy, lockCapacity, lockCapacitySql, tryLockCapacitySql, tstzrange } from './capacity';
 import { ReservationEntity } from './reservation.entities';
 import { assertTransition, EXTENDABLE_STATES, FINAL_STATES, ReservationState } from './reservation-state';
 
@@ -47,6 +48,11 @@ const LIFECYCLE_SCHEDULED: ReadonlySet<ReservationState> = new Set([
 
 /** How stale a topology snapshot may be when a booking starts; the insert re-checks the revision. */
 const SNAPSHOT_MAX_AGE_MS = 1000;
+/**
+ * How many times one attempt takes another channel because its keys were busy before it queues for them:
+ * each round costs one statement, never a wait, and skips the channels concurrent bookings are claiming.
+ */
+const MAX_BUSY_ROUNDS = 8;
 /** A cancellation reason is kept in the history of the reservation: a sentence, not a document. */
 export const MAX_REASON_LENGTH = 500;
 /** Grace for a start slightly in the past (clock skew, a request composed "now"). */
@@ -144,6 +150,12 @@ export class ReservationsService {
    * One attempt: read the occupancy of the window, compute a path, write the booking. No explicit
    * transaction: the read only proposes a path, and the single statement that writes the booking is atomic,
    * with the exclusion constraints deciding whether it stands. Returns null if the topology moved on.
+   *
+   * The write first tries the capacity keys without waiting. A key held by another transaction means a
+   * concurrent booking is claiming that channel right now: this one marks the channel busy and takes the
+   * next free one at once, instead of queueing behind the other and then losing on the constraint (which
+   * cost a whole re-read per loser, one loser after another). Only when every alternative is busy, or the
+   * contended key is a port (which has no alternative), does it wait for the keys.
    */
   private async book(snapshot: TopologySnapshot, b: Booking): Promise<ReservationEntity | null> {
     const { input } = b;
@@ -165,14 +177,59 @@ export class ReservationsService {
         );
       }
     }
-    const path = snapshot.pathComputer.computePath({ from: ends.sourceNodeId, to: ends.destinationNodeId, window, occupancy });
-    if (!path) {
-      throw noCapacity(
-        'No path between the two sites has a channel free on every hop for the whole window; ' +
-          'try another window (see availability.earliestStart).',
-      );
+    const route = { from: ends.sourceNodeId, to: ends.destinationNodeId, window };
+    let busy: Occupancy | null = null;
+    let wait = false;
+    for (let round = 0; ; round++) {
+      let path = snapshot.pathComputer.computePath({ ...route, occupancy: busy ?? occupancy });
+      if (!path && busy) {
+        // Every alternative is being claimed by someone else: queue for the first-fit path after all.
+        path = snapshot.pathComputer.computePath({ ...route, occupancy });
+        wait = true;
+      }
+      if (!path) {
+        throw noCapacity(
+          'No path between the two sites has a channel free on every hop for the whole window; ' +
+            'try another window (see availability.earliestStart).',
+        );
+      }
+      const entity = this.reservationOf(b, path);
+      const outcome = await this.insertBooking(m, entity, snapshot.revision, wait || round >= MAX_BUSY_ROUNDS ? 'wait' : 'try', {
+        reason: b.holdExpiresAt ? `held until ${b.holdExpiresAt.toISOString()}` : 'booked with autoCommit',
+        audit: {
+          actor: b.actor,
+          action: 'reservation.created',
+          entityType: 'reservation',
+          entityId: entity.id,
+          data: {
+            tenantId: b.tenantId,
+            state: b.state,
+            source: input.sourceEndpointId,
+            destination: input.destinationEndpointId,
+            rateGbps: input.rateGbps,
+            start: input.start.toISOString(),
+            end: input.end.toISOString(),
+            channel: path.channel,
+            path: path.linkIds,
+          },
+        },
+      });
+      if (outcome.inserted) return entity;
+      if (!outcome.revisionCurrent) return null;
+      const held = busyResources(outcome.busy);
+      if (held.links.length === 0) {
+        // A port or GPU node is being claimed: there is nothing else to take, so wait for it.
+        wait = true;
+        continue;
+      }
+      busy ??= occupancy.clone();
+      for (const l of held.links) busy.addLinkBooking({ linkId: l.linkId, channel: l.channel, start: window.start, end: window.end });
     }
-    const entity = Object.assign(new ReservationEntity(), {
+  }
+
+  private reservationOf(b: Booking, path: { channel: number; linkIds: string[]; distanceKm: number }): ReservationEntity {
+    const { input } = b;
+    return Object.assign(new ReservationEntity(), {
       id: randomUUID(),
       tenantId: b.tenantId,
       sourceEndpointId: input.sourceEndpointId,
@@ -190,27 +247,6 @@ export class ReservationsService {
       createdAt: new Date(),
       updatedAt: new Date(),
     });
-    const inserted = await this.insertBooking(m, entity, snapshot.revision, {
-      reason: b.holdExpiresAt ? `held until ${b.holdExpiresAt.toISOString()}` : 'booked with autoCommit',
-      audit: {
-        actor: b.actor,
-        action: 'reservation.created',
-        entityType: 'reservation',
-        entityId: entity.id,
-        data: {
-          tenantId: b.tenantId,
-          state: b.state,
-          source: input.sourceEndpointId,
-          destination: input.destinationEndpointId,
-          rateGbps: input.rateGbps,
-          start: input.start.toISOString(),
-          end: input.end.toISOString(),
-          channel: path.channel,
-          path: path.linkIds,
-        },
-      },
-    });
-    return inserted ? entity : null;
   }
 
   async commit(principal: Principal, id: string): Promise<ReservationEntity> {
@@ -506,28 +542,36 @@ export class ReservationsService {
 
   /**
    * Writes the reservation, its allocations, its first history entry and its audit entry in one statement,
-   * provided the topology is still at `revision`; returns false (nothing written) if it has moved on.
-   * It first locks the capacity keys it claims (see lockCapacitySql), so that bookings that could collide queue
-   * for milliseconds instead of deadlocking inside the exclusion constraint check.
+   * provided the topology is still at `revision` and the capacity keys it claims could be taken. With
+   * `wait`, it queues for the keys (see lockCapacitySql), so that writers that could collide wait for
+   * milliseconds instead of deadlocking inside the exclusion constraint check; with `try`, it takes none if
+   * another transaction holds one, writes nothing and reports the keys that were busy (tryLockCapacitySql).
    */
   private async insertBooking(
     m: EntityManager,
     r: ReservationEntity,
     revision: string,
+    mode: 'try' | 'wait',
     history: { reason: string; audit: AuditRecord },
-  ): Promise<boolean> {
+  ): Promise<{ inserted: boolean; revisionCurrent: boolean; busy: string[] }> {
     const audit = this.audit.appendStatement(history.audit, 22, 'FROM reservation');
     const locks = capacityLocks(claimOf(r), r.startAt, r.endAt);
-    const rows = await queryPrepared<{ inserted: number }>(
+    const n = 22 + audit.values.length;
+    const locked =
+      mode === 'try'
+        ? `locked AS (${tryLockCapacitySql(n)}), claimed AS (SELECT coalesce(bool_and(ok), true) AS ok, coalesce(array_agg(k) FILTER (WHERE NOT ok), '{}') AS busy FROM locked)`
+        : `locked AS (${lockCapacitySql(n)}), claimed AS (SELECT count(*) >= 0 AS ok, '{}'::text[] AS busy FROM locked)`;
+    const rows = await queryPrepared<{ inserted: number; revision_current: boolean; busy: string[] }>(
       m,
       this.usePrepared,
-      'apn_book_v2',
-      `WITH locked AS (${lockCapacitySql(22 + audit.values.length)}), reservation AS (
+      mode === 'try' ? 'apn_book_try_v3' : 'apn_book_wait_v3',
+      `WITH ${locked}, current AS (
+         SELECT (SELECT coalesce(max(id), 0) FROM topology_revisions) = $21::bigint AS ok
+       ), reservation AS (
          INSERT INTO reservations (id, tenant_id, source_endpoint_id, destination_endpoint_id, rate_gbps, start_at, end_at,
            state, channel, path_link_ids, distance_km, hold_expires_at, idempotency_key, request_fingerprint, created_at, updated_at)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::uuid[], $11, $12, $13, $14, $15, $15
-          WHERE (SELECT count(*) FROM locked) >= 0
-            AND (SELECT coalesce(max(id), 0) FROM topology_revisions) = $21::bigint
+          WHERE (SELECT ok FROM claimed) AND (SELECT ok FROM current)
          RETURNING id
        ), endpoints AS (
          INSERT INTO endpoint_allocations (reservation_id, endpoint_id, during)
@@ -539,14 +583,16 @@ export class ReservationsService {
          INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason)
          SELECT reservation.id, NULL, $8, clock_timestamp(), $19, $20 FROM reservation
        ), audit AS (${audit.sql})
-       SELECT count(*)::int AS inserted FROM reservation`,
+       SELECT (SELECT count(*)::int FROM reservation) AS inserted, (SELECT ok FROM current) AS revision_current,
+              (SELECT busy FROM claimed) AS busy`,
       [r.id, r.tenantId, r.sourceEndpointId, r.destinationEndpointId, r.rateGbps, r.startAt, r.endAt, r.state, r.channel,
         r.pathLinkIds, r.distanceKm, r.holdExpiresAt, r.idempotencyKey, r.requestFingerprint, r.createdAt,
         tstzrange(r.startAt, r.endAt), [r.sourceEndpointId, r.destinationEndpointId].sort(), [...r.pathLinkIds].sort(),
         history.audit.actor, history.reason, revision, ...audit.values,
         locks.exclusive, locks.shared],
     );
-    return rows[0].inserted === 1;
+    const row = rows[0];
+    return { inserted: row.inserted === 1, revisionCurrent: row.revision_current, busy: row.busy ?? [] };
   }
 
   private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {
