@@ -9,6 +9,7 @@ import { resolveAdminToken } from './core/admin-token';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
+import { HealthService } from './core/health/health.service';
 import { registerAuthentication } from './core/http-hooks';
 import { MetricsService } from './core/metrics/metrics.service';
 import { AuthService } from './tenancy/auth.service';
@@ -51,14 +52,16 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       await seedIfEmpty(app, config);
       await app.init();
       if (config.metricsPort) {
-        // A worker has no API; it serves only /metrics, for Prometheus to scrape its job timings.
-        const metricsServer = await serveWorkerMetrics(app.get(MetricsService), config.metricsPort, config.host);
+        // A worker has no API: on its own port it serves /health, for an orchestrator's probes, and
+        // /metrics, for Prometheus to scrape its job timings.
+        const workerServer = await serveWorkerHttp(app.get(HealthService), app.get(MetricsService), config.metricsPort, config.host);
         const closeApp = app.close.bind(app);
         app.close = async () => {
-          await new Promise<void>((r) => metricsServer.close(() => r()));
+          await new Promise<void>((r) => workerServer.close(() => r()));
           await closeApp();
         };
-        say(`worker metrics at http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}/metrics`);
+        const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}`;
+        say(`worker health at ${base}/health, metrics at ${base}/metrics`);
       }
     } else {
       const http = await NestFactory.create<NestFastifyApplication>(
@@ -105,10 +108,22 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   };
 }
 
-function serveWorkerMetrics(metrics: MetricsService, port: number, host: string): Promise<Server> {
+function serveWorkerHttp(health: HealthService, metrics: MetricsService, port: number, host: string): Promise<Server> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    const path = request.url?.split('?')[0];
+    if (request.method !== 'GET' || (path !== '/metrics' && path !== '/health')) {
       response.writeHead(404).end();
+      return;
+    }
+    if (path === '/health') {
+      // The same checks and answer as the api's GET /health: 200 when the database and the queue answer, else 503.
+      health.report().then(
+        (report) =>
+          response
+            .writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json; charset=utf-8' })
+            .end(JSON.stringify(report)),
+        () => response.writeHead(503).end(),
+      );
       return;
     }
     metrics.render().then(

@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
+import { HealthService } from './health/health.service';
 import { runMigrationsLocked } from './database/migrate';
 import { JobHandlers } from './queue/job-handlers';
 import { MetricsService } from './metrics/metrics.service';
@@ -64,8 +65,9 @@ export class CoreModule {
         JobQueue,
         JobHandlers,
         MetricsService,
+        HealthService,
       ],
-      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, HealthService],
     };
   }
 }
