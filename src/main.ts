@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { ApiModule, WorkerModule } from './app.module';
 import { resolveAdminToken } from './core/admin-token';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
+import { DataDirInUseError, lockDataDir } from './core/database/data-dir-lock';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
 import { HealthService } from './core/health/health.service';
@@ -26,19 +27,33 @@ export interface RunningService {
 /** Starts the service in the configured role. Used by the CLI entrypoint and by the e2e tests. */
 export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): Promise<RunningService> {
   const baseConfig = loadConfig(env);
-  const admin = resolveAdminToken(baseConfig);
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
   const say = (line: string) => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
 
-  let embedded: EmbeddedPostgres | null = null;
-  if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir);
+  // The embedded database's files and the generated operator token live in APN_DATA_DIR: one process at a time.
+  const dataDirLock = !baseConfig.databaseUrl && baseConfig.dataDir !== 'memory' ? lockDataDir(baseConfig.dataDir) : null;
+  if (dataDirLock?.tookOverFrom) {
+    const stale = dataDirLock.tookOverFrom;
     say(
-      `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${config.dataDir === 'memory' ? 'memory (nothing is kept)' : config.dataDir}`,
+      `data directory ${dataDirLock.dir}: took over the lock of process ${stale.pid} on ${stale.host} (since ${stale.since}), which no longer runs`,
     );
   }
+  let admin: ReturnType<typeof resolveAdminToken>;
+  let embedded: EmbeddedPostgres | null = null;
+  try {
+    admin = resolveAdminToken(baseConfig);
+    if (!baseConfig.databaseUrl) {
+      embedded = await startEmbeddedPostgres(baseConfig.dataDir);
+      say(
+        `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${baseConfig.dataDir === 'memory' ? 'memory (nothing is kept)' : baseConfig.dataDir}`,
+      );
+    }
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
@@ -82,6 +97,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     }
   } catch (error) {
     await embedded?.stop();
+    dataDirLock?.release();
     throw error;
   }
 
@@ -104,6 +120,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
         // Nest drains: workers finish their running jobs, the HTTP server its in-flight requests, then pools close.
         await app.close();
         await embedded?.stop();
+        dataDirLock?.release();
       })()),
   };
 }
@@ -145,6 +162,10 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
+    }
+    if (error instanceof DataDirInUseError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
