@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { load } from 'js-yaml';
 import { Client } from 'pg';
 import request from 'supertest';
 import { baseEnv, createScratchDatabase, spawnService, terminate, waitFor } from './support/service';
@@ -20,6 +24,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The worker's healthcheck from docker-compose.yml, as a command that runs here against `port`: the
+ * compose file's own script, pointed at the test's port instead of the one the compose file configures.
+ */
+function composeWorkerHealthcheck(port: number): () => Promise<number> {
+  const compose = load(readFileSync(resolve(__dirname, '../docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { environment: Record<string, string>; healthcheck?: { test: string[] } }>;
+  };
+  const worker = compose.services.worker;
+  expect(worker.environment.APN_ROLE).toBe('worker');
+  const configured = worker.environment.APN_METRICS_PORT;
+  expect(configured).toMatch(/^\d+$/);
+  const [kind, command, ...args] = worker.healthcheck!.test;
+  expect([kind, command, args[0]]).toEqual(['CMD', 'node', '-e']);
+  expect(args[1]).toContain(`http://127.0.0.1:${configured}/health`);
+  const script = args[1].replace(`:${configured}/`, `:${port}/`);
+  return () => new Promise((r) => execFile(process.execPath, ['-e', script], (error) => r(error ? Number(error.code ?? 1) : 0)));
+}
+
 interface Health {
   status: string;
   checks: { database: { status: string; error?: string }; queue: { status: string } };
@@ -28,13 +51,14 @@ interface Health {
 describe('the worker process (APN_ROLE=worker)', () => {
   const serverUrl = process.env.TEST_DATABASE_URL;
 
-  it('answers GET /health on APN_METRICS_PORT: 200 while its database and queue answer, 503 while the database does not, 200 again once it is back', async () => {
+  it('answers GET /health on APN_METRICS_PORT, as docker-compose.yml checks it: 200 while its database and queue answer, 503 while the database does not, 200 again once it is back', async () => {
     const scratch = serverUrl ? await createScratchDatabase(serverUrl) : null;
     const port = await freePort();
     const worker = await spawnService(
       baseEnv({ APN_ROLE: 'worker', APN_METRICS_PORT: String(port), ...(scratch ? { DATABASE_URL: scratch.url } : {}) }),
     );
     const health = () => request(`http://127.0.0.1:${port}`).get('/health');
+    const dockerHealthcheck = composeWorkerHealthcheck(port);
     const admin = new Client({ connectionString: serverUrl ?? worker.databaseUrl! });
     admin.on('error', () => undefined);
     try {
@@ -46,6 +70,7 @@ describe('the worker process (APN_ROLE=worker)', () => {
       expect((up.body as Health).status).toBe('ok');
       expect((up.body as Health).checks.database.status).toBe('up');
       expect((up.body as Health).checks.queue.status).toBe('up');
+      expect(await dockerHealthcheck()).toBe(0);
       // /metrics is still served beside it.
       expect((await request(`http://127.0.0.1:${port}`).get('/metrics')).status).toBe(200);
 
@@ -67,6 +92,7 @@ describe('the worker process (APN_ROLE=worker)', () => {
       expect((down.body as Health).status).toBe('unavailable');
       expect((down.body as Health).checks.database.status).toBe('down');
       expect((down.body as Health).checks.database.error).toEqual(expect.any(String));
+      expect(await dockerHealthcheck()).toBe(1);
 
       // Give it back: the worker recovers without a restart.
       if (dbName) await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
