@@ -7,11 +7,13 @@ import { Logger } from 'nestjs-pino';
 import { ApiModule, WorkerModule } from './app.module';
 import { resolveAdminToken } from './core/admin-token';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
+import { DataDirInUseError, lockDataDir } from './core/database/data-dir-lock';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
 import { registerDocumentGuard } from './core/graphql/document-guard';
 import { registerRequestBudget } from './core/graphql/request-budget';
 import { registerGraphqlTransportCheck } from './core/graphql/transport';
+import { HealthService } from './core/health/health.service';
 import { registerAuthentication } from './core/http-hooks';
 import { MetricsService } from './core/metrics/metrics.service';
 import { AuthService } from './tenancy/auth.service';
@@ -28,19 +30,33 @@ export interface RunningService {
 /** Starts the service in the configured role. Used by the CLI entrypoint and by the e2e tests. */
 export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: boolean } = {}): Promise<RunningService> {
   const baseConfig = loadConfig(env);
-  const admin = resolveAdminToken(baseConfig);
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
   const say = (line: string) => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
 
-  let embedded: EmbeddedPostgres | null = null;
-  if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir);
+  // The embedded database's files and the generated operator token live in APN_DATA_DIR: one process at a time.
+  const dataDirLock = !baseConfig.databaseUrl && baseConfig.dataDir !== 'memory' ? lockDataDir(baseConfig.dataDir) : null;
+  if (dataDirLock?.tookOverFrom) {
+    const stale = dataDirLock.tookOverFrom;
     say(
-      `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${config.dataDir === 'memory' ? 'memory (nothing is kept)' : config.dataDir}`,
+      `data directory ${dataDirLock.dir}: took over the lock of process ${stale.pid} on ${stale.host} (since ${stale.since}), which no longer runs`,
     );
   }
+  let admin: ReturnType<typeof resolveAdminToken>;
+  let embedded: EmbeddedPostgres | null = null;
+  try {
+    admin = resolveAdminToken(baseConfig);
+    if (!baseConfig.databaseUrl) {
+      embedded = await startEmbeddedPostgres(baseConfig.dataDir);
+      say(
+        `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${baseConfig.dataDir === 'memory' ? 'memory (nothing is kept)' : baseConfig.dataDir}`,
+      );
+    }
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
@@ -54,14 +70,16 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       await seedIfEmpty(app, config);
       await app.init();
       if (config.metricsPort) {
-        // A worker has no API; it serves only /metrics, for Prometheus to scrape its job timings.
-        const metricsServer = await serveWorkerMetrics(app.get(MetricsService), config.metricsPort, config.host);
+        // A worker has no API: on its own port it serves /health, for an orchestrator's probes, and
+        // /metrics, for Prometheus to scrape its job timings.
+        const workerServer = await serveWorkerHttp(app.get(HealthService), app.get(MetricsService), config.metricsPort, config.host);
         const closeApp = app.close.bind(app);
         app.close = async () => {
-          await new Promise<void>((r) => metricsServer.close(() => r()));
+          await new Promise<void>((r) => workerServer.close(() => r()));
           await closeApp();
         };
-        say(`worker metrics at http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}/metrics`);
+        const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}`;
+        say(`worker health at ${base}/health, metrics at ${base}/metrics`);
       }
     } else {
       const http = await NestFactory.create<NestFastifyApplication>(
@@ -86,6 +104,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     }
   } catch (error) {
     await embedded?.stop();
+    dataDirLock?.release();
     throw error;
   }
 
@@ -108,14 +127,27 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
         // Nest drains: workers finish their running jobs, the HTTP server its in-flight requests, then pools close.
         await app.close();
         await embedded?.stop();
+        dataDirLock?.release();
       })()),
   };
 }
 
-function serveWorkerMetrics(metrics: MetricsService, port: number, host: string): Promise<Server> {
+function serveWorkerHttp(health: HealthService, metrics: MetricsService, port: number, host: string): Promise<Server> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    const path = request.url?.split('?')[0];
+    if (request.method !== 'GET' || (path !== '/metrics' && path !== '/health')) {
       response.writeHead(404).end();
+      return;
+    }
+    if (path === '/health') {
+      // The same checks and answer as the api's GET /health: 200 when the database and the queue answer, else 503.
+      health.report().then(
+        (report) =>
+          response
+            .writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json; charset=utf-8' })
+            .end(JSON.stringify(report)),
+        () => response.writeHead(503).end(),
+      );
       return;
     }
     metrics.render().then(
@@ -137,6 +169,10 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
+    }
+    if (error instanceof DataDirInUseError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);

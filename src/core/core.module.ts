@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
+import { HealthService } from './health/health.service';
 import { runMigrationsLocked } from './database/migrate';
 import { DatabaseNotifications } from './database/notifications';
 import { gateConnectionsByRequest } from './graphql/request-budget';
@@ -68,8 +69,9 @@ export class CoreModule {
         JobHandlers,
         MetricsService,
         DatabaseNotifications,
+        HealthService,
       ],
-      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, DatabaseNotifications],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, DatabaseNotifications, HealthService],
     };
   }
 }
