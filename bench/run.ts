@@ -1,6 +1,7 @@
 /**
  * Runs every benchmark and prints a summary table: the PCE micro-benchmark, then the booking throughput
- * benchmark, the lightpath setup overhead benchmark and the metering benchmark (each skipped, with the
+ * benchmark (uncontended and contended), the lightpath setup overhead benchmark, the metering benchmark and
+ * the hostile query benchmark (each skipped, with the
  * reason, when PostgreSQL is not reachable).
  *
  * Run: npm run bench   (= npm run build && node dist/bench/run.js)
@@ -8,6 +9,7 @@
  * the setup benchmark's BENCH_SETUP_* (see bench/setup.bench.ts).
  */
 import { benchServerUrl, postgresUnreachable, runBookingBench } from './booking.bench';
+import { runHostileQueryBench } from './hostile-query.bench';
 import { runMeteringBench } from './metering.bench';
 import { runPceBench } from './pce.bench';
 import { runSetupBench } from './setup.bench';
@@ -42,6 +44,7 @@ async function main(): Promise<number> {
     ['booking', 'Booking benchmark', runBookingBench],
     ['setup', 'Setup overhead benchmark', runSetupBench],
     ['metering', 'Metering benchmark', runMeteringBench],
+    ['hostile', 'Hostile query benchmark', runHostileQueryBench],
   ];
   for (const [bench, title, runBench] of onPostgres) {
     heading(title);

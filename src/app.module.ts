@@ -5,8 +5,9 @@ import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
-import { errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions, validateSubscription } from './core/graphql/graphql-options';
+import { beforeExecution, errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions, validateSubscription } from './core/graphql/graphql-options';
 import { checkOperationInputs } from './core/graphql/input-guard';
+import { FairShare } from './core/graphql/fair-share';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';
 import { refuseOperationsOverWebSocket } from './core/graphql/transport';
 import { DateTimeScalar } from './core/graphql/scalars';
@@ -51,8 +52,8 @@ export class ApiModule {
         GraphQLModule.forRootAsync<MercuriusDriverConfig>({
           driver: MercuriusDriver,
           imports: [TenancyModule],
-          inject: [AuthService],
-          useFactory: (auth: AuthService): MercuriusDriverConfig => ({
+          inject: [AuthService, FairShare],
+          useFactory: (auth: AuthService, fairShare: FairShare): MercuriusDriverConfig => ({
             path: '/graphql',
             graphiql: false,
             autoSchemaFile: true,
@@ -69,7 +70,7 @@ export class ApiModule {
               preParsing: refuseOperationsOverWebSocket,
               // Literals before validation, so that a refused value names its argument; variables once known.
               preValidation: (schema, document) => checkOperationInputs(schema, document, undefined),
-              preExecution: (schema, document, _context, variables) => checkOperationInputs(schema, document, variables),
+              preExecution: beforeExecution(runtime.config, fairShare),
               preSubscriptionExecution: validateSubscription(runtime.config),
             },
             errorFormatter,

@@ -6,6 +6,7 @@ import { APP_CONFIG } from './config/config';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthService } from './health/health.service';
 import { runMigrationsLocked } from './database/migrate';
+import { FairShare } from './graphql/fair-share';
 import { DatabaseNotifications } from './database/notifications';
 import { gateConnectionsByRequest } from './graphql/request-budget';
 import { JobHandlers } from './queue/job-handlers';
@@ -70,8 +71,9 @@ export class CoreModule {
         MetricsService,
         DatabaseNotifications,
         HealthService,
+        FairShare,
       ],
-      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, DatabaseNotifications, HealthService],
+      exports: [APP_CONFIG, QUEUE_CONNECTION, JobQueue, JobHandlers, MetricsService, DatabaseNotifications, HealthService, FairShare],
     };
   }
 }

@@ -112,6 +112,8 @@ const EnvSchema = z
     APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
     // Lists multiply the cost of what they select by their page size (or 10): see core/graphql/query-cost.ts.
     APN_MAX_QUERY_COST: intFrom('APN_MAX_QUERY_COST', 100, 10_000_000).default(10_000),
+    // Query cost one caller may spend per second; more waits its turn (see graphql/fair-share.ts).
+    APN_QUERY_COST_PER_SECOND: intFrom('APN_QUERY_COST_PER_SECOND', 100, 100_000_000).default(50_000),
     // A GraphQL request starts no database work after this long and answers at once (see request-budget.ts).
     APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000).default(10_000),
     // Webhook targets inside the network (loopback, private, link-local, …) are refused unless listed here.
@@ -170,6 +172,7 @@ export interface AppConfig {
   readonly maxQueryComplexity: number;
   readonly maxQueryCost: number;
   readonly requestBudgetMs: number;
+  readonly queryCostPerSecond: number;
   /** Pool connections one GraphQL request may hold at once: a quarter of the pool, at least 2. */
   readonly requestConnections: number;
   readonly webhookAllowedTargets: WebhookAllowedTargets;
@@ -228,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     maxQueryComplexity: e.APN_MAX_QUERY_COMPLEXITY,
     maxQueryCost: e.APN_MAX_QUERY_COST,
     requestBudgetMs: e.APN_REQUEST_BUDGET_MS,
+    queryCostPerSecond: e.APN_QUERY_COST_PER_SECOND,
     requestConnections: Math.max(2, Math.floor(e.APN_DB_POOL_SIZE / 4)),
     webhookAllowedTargets: Object.freeze(e.APN_WEBHOOK_ALLOWED_TARGETS ?? { networks: [], hosts: [] }),
     logLevel: e.LOG_LEVEL,

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../../tenancy/auth.service';
 import type { AppConfig } from '../config/config';
 import { AppError, ErrorCode } from '../errors/app-error';
-import { queryCostRule } from './query-cost';
+import { documentCost, queryCostRule } from './query-cost';
+import type { FairShare } from './fair-share';
 import { BUDGET_EXCEEDED } from './request-budget';
 
 const logger = new Logger('GraphQL');
@@ -56,6 +57,19 @@ export function validateSubscription(config: AppConfig): (schema: GraphQLSchema,
     const [first] = validate(schema, document, rules);
     if (first) throw new GraphQLError(first.message, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
     checkOperationInputs(schema, document, undefined);
+  };
+}
+
+/**
+ * Mercurius preExecution hook: the input guard on the operation's variables, then the caller's fair share of
+ * execution (see fair-share.ts).
+ */
+export function beforeExecution(config: AppConfig, fairShare: FairShare) {
+  const limits = { maxDepth: config.maxQueryDepth, maxFields: config.maxQueryComplexity, maxCost: config.maxQueryCost };
+  return async (schema: GraphQLSchema, document: DocumentNode, context: unknown, variables: Record<string, unknown> | undefined): Promise<void> => {
+    checkOperationInputs(schema, document, variables);
+    const { principal } = context as { principal?: { keyId: string | null; actor: string } };
+    if (principal) await fairShare.acquire(principal.keyId ?? principal.actor, documentCost(schema, document, limits));
   };
 }
 

@@ -1,5 +1,6 @@
 import {
   ASTVisitor,
+  DocumentNode,
   FieldNode,
   FragmentDefinitionNode,
   getNamedType,
@@ -69,8 +70,8 @@ export function queryCostRule(limits: QueryCostLimits): ValidationRule {
     }
     return {
       OperationDefinition(node) {
-        const problem = priceOperation(schema, fragments, node, limits);
-        if (problem) context.reportError(new GraphQLError(problem, { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+        const priced = priceOperation(schema, fragments, node, limits);
+        if (typeof priced === 'string') context.reportError(new GraphQLError(priced, { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } }));
       },
     };
   };
@@ -82,13 +83,13 @@ function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): Gr
   return schema.getSubscriptionType();
 }
 
-/** The reason an operation is refused, or null. */
+/** The cost of an operation (see queryCostRule), or the reason it is refused. */
 export function priceOperation(
   schema: GraphQLSchema,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   operation: OperationDefinitionNode,
   limits: QueryCostLimits,
-): string | null {
+): number | string {
   // Work counts every selection visited, fragment spreads included, so that fragments spreading others
   // many times over (cheap fields, exponential expansion) are refused without being expanded in full.
   let work = 0;
@@ -179,10 +180,33 @@ export function priceOperation(
   };
 
   try {
-    cost(operation.selectionSet, rootType(schema, operation), 0, new Set(), { inside: false, typeListAbove: false }, false);
-    return null;
+    return cost(operation.selectionSet, rootType(schema, operation), 0, new Set(), { inside: false, typeListAbove: false }, false);
   } catch (error) {
     if (error instanceof Refusal) return error.message;
     throw error;
   }
+}
+
+const documentCosts = new WeakMap<DocumentNode, number>();
+
+/**
+ * What running a validated document may cost, summed over its operations; remembered per document, which
+ * Mercurius keeps parsed for repeated queries. Refusals cannot happen here (validation ran first); a
+ * document that would be refused counts as the limit.
+ */
+export function documentCost(schema: GraphQLSchema, document: DocumentNode, limits: QueryCostLimits): number {
+  const known = documentCosts.get(document);
+  if (known !== undefined) return known;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  let total = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const priced = priceOperation(schema, fragments, definition, limits);
+    total += typeof priced === 'number' ? priced : limits.maxCost;
+  }
+  documentCosts.set(document, total);
+  return total;
 }
