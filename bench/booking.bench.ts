@@ -111,6 +111,23 @@ const RESERVE_QUERY =
   'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state channel } }';
 const TRIVIAL_QUERY = '{ me { role } }';
 
+/** The body of one autoCommit booking of a one-minute window starting at `start` (epoch ms). */
+function reserveBody(pair: { source: EndpointRow; destination: EndpointRow }, start: number): string {
+  return JSON.stringify({
+    query: RESERVE_QUERY,
+    variables: {
+      input: {
+        sourceEndpointId: pair.source.id,
+        destinationEndpointId: pair.destination.id,
+        rateGbps: pair.source.rateGbps,
+        start: new Date(start).toISOString(),
+        end: new Date(start + WINDOW_LENGTH_MS).toISOString(),
+        autoCommit: true,
+      },
+    },
+  });
+}
+
 export function benchServerUrl(): string {
   return process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 }
@@ -834,21 +851,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       headers,
       setupRequest: (request) => {
         const n = counter++;
-        const pair = pairs[n % pairs.length];
-        const start = base + n * WINDOW_STRIDE_MS;
-        request.body = JSON.stringify({
-          query: RESERVE_QUERY,
-          variables: {
-            input: {
-              sourceEndpointId: pair.source.id,
-              destinationEndpointId: pair.destination.id,
-              rateGbps: pair.source.rateGbps,
-              start: new Date(start).toISOString(),
-              end: new Date(start + WINDOW_LENGTH_MS).toISOString(),
-              autoCommit: true,
-            },
-          },
-        });
+        request.body = reserveBody(pairs[n % pairs.length], base + n * WINDOW_STRIDE_MS);
         return request;
       },
     };
@@ -905,21 +908,7 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       headers,
       setupRequest: (request) => {
         const n = contendedCounter++;
-        const lane = lanes[n % lanes.length];
-        const start = contendedBase + Math.floor(n / lanes.length) * WINDOW_STRIDE_MS;
-        request.body = JSON.stringify({
-          query: RESERVE_QUERY,
-          variables: {
-            input: {
-              sourceEndpointId: lane.source.id,
-              destinationEndpointId: lane.destination.id,
-              rateGbps: lane.source.rateGbps,
-              start: new Date(start).toISOString(),
-              end: new Date(start + WINDOW_LENGTH_MS).toISOString(),
-              autoCommit: true,
-            },
-          },
-        });
+        request.body = reserveBody(lanes[n % lanes.length], contendedBase + Math.floor(n / lanes.length) * WINDOW_STRIDE_MS);
         return request;
       },
     };
