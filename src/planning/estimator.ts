@@ -22,6 +22,7 @@ import {
   ReadPath,
   StepBoundKind,
   StreamThroughput,
+  CalibrationError,
   estimateEpoch,
   fiberRttMs,
   gpuTimeFromLocalEpoch,
@@ -29,9 +30,11 @@ import {
 } from './physics';
 import {
   CALIBRATED_KEY,
+  MeasuredPair,
   Overrides,
   ReferenceValues,
   basisList,
+  calibrateOnRuns,
   lanLink,
   localReadPath,
   modelParameters,
@@ -78,6 +81,8 @@ export interface CompareInput {
   equipment?: Partial<EquipmentSet>;
   gpuPricing?: GpuPricing;
   overrides?: Overrides;
+  /** A tenant's own measured runs to calibrate on, instead of the PoC's (see calibrateOnRuns). */
+  calibration?: MeasuredPair;
 }
 
 export interface LinkResult {
@@ -552,10 +557,24 @@ function baselineOf(
 
 export function compareScenarios(input: CompareInput): ComparisonResult {
   if (!input || typeof input !== 'object') throw new PlannerInputError('input', 'is required');
-  const values = resolveReference(input.overrides ?? {});
+  const resolvedValues = resolveReference(input.overrides ?? {});
+  let measured: ReturnType<typeof calibrateOnRuns> | null = null;
+  if (input.calibration) {
+    try {
+      measured = calibrateOnRuns(resolvedValues, input.calibration);
+    } catch (error) {
+      if (error instanceof CalibrationError) throw new PlannerInputError('calibrationRunId', `the runs cannot calibrate the model: ${error.message}`);
+      throw error;
+    }
+  }
+  const values: ReferenceValues = measured ? { ...resolvedValues, [CALIBRATED_KEY]: measured.roundTrips } : resolvedValues;
   const p = modelParameters(values, values[CALIBRATED_KEY].value);
   const warnings: string[] = [];
-  const { work, source } = resolveWorkload(input.workload, values, p, warnings);
+  const workloadGiven = input.workload as WorkloadInput | undefined;
+  const { work, source } =
+    measured && workloadGiven && workloadGiven.gpuSecondsPerStep === undefined
+      ? resolveWorkload({ ...workloadGiven, gpuSecondsPerStep: measured.gpuSecondsPerStep, localEpochSeconds: undefined }, values, p, warnings)
+      : resolveWorkload(input.workload, values, p, warnings);
   if (!Array.isArray(input.scenarios) || input.scenarios.length === 0) {
     throw new PlannerInputError('scenarios', 'give at least one scenario');
   }
@@ -645,7 +664,7 @@ export function compareScenarios(input: CompareInput): ComparisonResult {
     calibration: {
       syncRoundTripsPerStep: values[CALIBRATED_KEY],
       gpuSecondsPerStep: work.gpuSecondsPerStep,
-      gpuSecondsPerStepSource: source,
+      gpuSecondsPerStepSource: measured && source === 'workload.gpuSecondsPerStep' ? measured.basis : source,
     },
     basis: basisList(values),
     warnings,

@@ -310,6 +310,37 @@ export function calibratedRoundTrips(values: StaticValues): RefValue<number> {
   );
 }
 
+/** Two measured runs of one workload: on the same site, and over a longer round trip. */
+export interface MeasuredPair {
+  readonly bytesPerStep: number;
+  readonly steps: number;
+  readonly local: { readonly label: string; readonly epochSeconds: number };
+  readonly remote: { readonly label: string; readonly epochSeconds: number; readonly rttMs: number; readonly bandwidthGbps: number };
+}
+
+/**
+ * Fits the round trips per step and the GPU time per step to a tenant's own pair of measured runs instead of
+ * the PoC: the same closed form (physics.calibrate), the local run on the GPU site's LAN, the remote one on
+ * its measured link (round trip from its path or its own figure). The basis names the runs.
+ */
+export function calibrateOnRuns(values: StaticValues, pair: MeasuredPair): { roundTrips: RefValue<number>; gpuSecondsPerStep: number; basis: string } {
+  const local = localReadPath(values);
+  const remote: ReadPath = {
+    ...local,
+    link: { bandwidthGbps: pair.remote.bandwidthGbps, rttMs: Math.max(pair.remote.rttMs, local.link.rttMs), mtuBytes: values['model.mtuBytes.APN'].value },
+  };
+  const fit = calibrate(
+    { bytesPerStep: pair.bytesPerStep, steps: pair.steps },
+    { epochSeconds: pair.local.epochSeconds, path: local },
+    { epochSeconds: pair.remote.epochSeconds, path: remote },
+    modelParameters(values, 0),
+  );
+  const basis =
+    `calibrated on measured runs "${pair.local.label}" (${pair.local.epochSeconds.toFixed(1)} s on site) and ` +
+    `"${pair.remote.label}" (${pair.remote.epochSeconds.toFixed(1)} s at ${pair.remote.rttMs.toFixed(3)} ms round trip), ${fit.regime}`;
+  return { roundTrips: ref(fit.syncRoundTripsPerStep, basis), gpuSecondsPerStep: fit.gpuSecondsPerStep, basis };
+}
+
 function calibrateOrExplain(values: StaticValues): RefValue<number> {
   try {
     return calibratedRoundTrips(values);
