@@ -98,19 +98,25 @@ export class RunUploadsController {
       const run = await this.ingest.target(principal, id);
       const declared = Number(request.headers['content-length'] ?? NaN);
       if (declared > this.config.runUploadMaxBytes) {
-        // Refused before a byte is read; the connection closes rather than taking in what was announced.
-        reply.header('connection', 'close');
+        // Refused before a byte is read.
         throw badInput('body', `The upload announces ${declared} bytes; at most ${this.config.runUploadMaxBytes} are taken at once (APN_RUN_UPLOAD_MAX_BYTES). Split it.`);
       }
       const body = request.body as AsyncIterable<Buffer> | undefined;
       const summary = await this.ingest.ingest(kind, run, body ?? emptyBody(), options);
       await reply.code(200).header('content-type', 'application/json; charset=utf-8').send(summary);
     } catch (error) {
+      if (request.raw.destroyed && !(error instanceof AppError) && !(error instanceof UploadStoppedError)) {
+        // The client went away mid-upload: what was stored stays; there is no one to answer.
+        request.log.info({ err: error }, 'run upload aborted by the client');
+        return;
+      }
       const stopped = error instanceof UploadStoppedError ? error : null;
       const appError = stopped?.error ?? (error instanceof AppError ? error : null);
       const code = appError?.code ?? ErrorCode.INTERNAL;
       if (!appError) request.log.error({ err: error }, 'run upload failed');
       const field = appError?.extensions.field;
+      // The rest of an unread body is not taken in: the connection closes after the answer.
+      if (!request.raw.complete) reply.header('connection', 'close');
       await reply.code(httpStatusOf(code)).send({
         error: { code, message: appError?.message ?? 'The upload failed unexpectedly.', ...(field ? { field } : {}), ...(appError?.extensions.state ? { state: appError.extensions.state } : {}) },
         ...(stopped ? stopped.summary : {}),
