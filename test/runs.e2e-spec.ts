@@ -284,8 +284,10 @@ describe('measured training runs', () => {
       expect(second.edges[0].node.id).toBe(mine[0].id);
       const all: Array<{ tenant: { id: string } }> = [];
       for (let after: string | null = null; ; ) {
-        const page = (await gqlOk(t.url, a.token, LIST, { f: 100, a: after })).trainingRuns;
-        all.push(...page.edges.map((e: { node: { tenant: { id: string } } }) => e.node));
+        const page: { edges: Array<{ node: { tenant: { id: string } } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
+          await gqlOk(t.url, a.token, LIST, { f: 100, a: after })
+        ).trainingRuns;
+        all.push(...page.edges.map((e) => e.node));
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;
       }
