@@ -126,36 +126,35 @@ export class RunIngestService {
     const tally = new Tally();
     const ingest = await this.ingestFor(kind, run, tally, options);
     const summary = () => tally.summary(ingest.extra());
+    // A cap on the upload itself stops the reading; what was read before it is still stored.
+    let cap: AppError | null = null;
     try {
-      for await (const group of readLines(body, { maxBytes: this.config.runUploadMaxBytes, maxLineBytes: UPLOAD_BOUNDS.maxLineBytes })) {
+      reading: for await (const group of readLines(body, { maxBytes: this.config.runUploadMaxBytes, maxLineBytes: UPLOAD_BOUNDS.maxLineBytes })) {
         for (const line of group) {
           if (line.number > this.config.runUploadMaxLines) {
-            throw badInput(
+            cap = badInput(
               'body',
               `The upload has more than ${this.config.runUploadMaxLines} lines (APN_RUN_UPLOAD_MAX_LINES); the lines up to ${this.config.runUploadMaxLines} were read. Upload the rest separately.`,
             );
+            break reading;
           }
           tally.lines = line.number;
           await ingest.take(line);
         }
       }
+    } catch (error) {
+      if (!(error instanceof UploadTooLargeError)) throw stopped(error, tally, summary);
+      cap = badInput(
+        'body',
+        `The upload is larger than ${error.limitBytes} bytes (APN_RUN_UPLOAD_MAX_BYTES); its first ${error.lines} lines were read. Upload the rest separately.`,
+      );
+    }
+    try {
       await ingest.finish();
     } catch (error) {
-      if (error instanceof UploadTooLargeError) {
-        await ingest.finish().catch(() => undefined);
-        const stop = badInput(
-          'body',
-          `The upload is larger than ${error.limitBytes} bytes (APN_RUN_UPLOAD_MAX_BYTES); its first ${error.lines} lines were read. Upload the rest separately.`,
-        );
-        throw new UploadStoppedError(stop, summary());
-      }
-      if (error instanceof AppError && error.extensions.field === 'body') {
-        await ingest.finish().catch(() => undefined);
-        throw new UploadStoppedError(error, summary());
-      }
-      if (error instanceof AppError && tally.lines > 0) throw new UploadStoppedError(error, summary());
-      throw error;
+      throw stopped(error, tally, summary);
     }
+    if (cap) throw new UploadStoppedError(cap, summary());
     const after = (await this.repository.findRun(run.id)) as TrainingRunEntity;
     return {
       ...summary(),
@@ -183,6 +182,11 @@ export class RunIngestService {
       }
     }
   }
+}
+
+/** An error after part of an upload was stored carries the counts of what was; others pass as they are. */
+function stopped(error: unknown, tally: Tally, summary: () => UploadSummary): unknown {
+  return error instanceof AppError && tally.lines > 0 ? new UploadStoppedError(error, summary()) : error;
 }
 
 function finished(id: string, state: TrainingRunState): AppError {
