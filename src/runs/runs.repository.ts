@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { isUuid } from '../core/ids';
 import type { NfsIoSample } from './ingest/nfsiostat';
 import type { PowerSample } from './ingest/power';
@@ -72,10 +72,6 @@ export class RunsRepository {
     return isUuid(id) ? m.getRepository(TrainingRunEntity).findOneBy({ id }) : Promise.resolve(null);
   }
 
-  runsByIds(ids: readonly string[]): Promise<TrainingRunEntity[]> {
-    return this.dataSource.getRepository(TrainingRunEntity).findBy({ id: In(ids.filter(isUuid)) });
-  }
-
   /** Newest first, by the keyset (created_at, id). */
   async listRuns(f: RunPageFilter): Promise<{ rows: TrainingRunEntity[]; hasNextPage: boolean }> {
     const q = this.dataSource.getRepository(TrainingRunEntity).createQueryBuilder('r');
@@ -108,12 +104,6 @@ export class RunsRepository {
       `UPDATE training_runs SET state = $2, started_at = $3, finished_at = $4, failure_reason = $5, updated_at = now() WHERE id = $1`,
       [id, state, startedAt, finishedAt, reason],
     );
-  }
-
-  /** The latest step end recorded: when a run finished unless told otherwise. */
-  async lastStepEnd(m: EntityManager, id: string): Promise<Date | null> {
-    const rows: Array<{ last_step_end_at: Date | null }> = await m.query('SELECT last_step_end_at FROM training_runs WHERE id = $1', [id]);
-    return rows[0]?.last_step_end_at ?? null;
   }
 
   // ---- steps ---------------------------------------------------------------------------------------------
