@@ -19,6 +19,7 @@ import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
 import { ReservationsModule } from './reservations/reservations.module';
+import { RunsModule } from './runs/runs.module';
 import { StorageModule } from './storage/storage.module';
 import { AuthService } from './tenancy/auth.service';
 import { TenancyModule } from './tenancy/tenancy.module';
@@ -35,6 +36,7 @@ const DOMAIN_MODULES = [
   PlanningModule,
   WebhooksModule,
   MeteringModule,
+  RunsModule,
 ];
 
 @Module({ providers: [JobWorker] })

@@ -5,6 +5,7 @@ import { WebhookResolver } from './webhooks/webhook.resolver';
 import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { ReservationsResolver } from './reservations/reservations.resolver';
+import { RunsResolver } from './runs/runs.resolver';
 import {
   DatasetResolver,
   GpuAllocationResolver,
@@ -36,6 +37,7 @@ export const GRAPHQL_RESOLVERS = [
   PlanningResolver,
   WebhookResolver,
   MeteringResolver,
+  RunsResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

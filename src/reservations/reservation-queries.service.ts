@@ -1,7 +1,7 @@
 import { isUuid } from '../core/ids';
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { AppError, ErrorCode, notFound } from '../core/errors/app-error';
 import { decodeCursor, encodeCursor } from '../core/graphql/pagination';
 import type { Principal } from '../tenancy/principal';
@@ -35,6 +35,11 @@ export class ReservationQueries {
     const r = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
     if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
     return r;
+  }
+
+  /** Reservations by id, without a visibility check: for objects of the same tenant the caller could already see. */
+  byIds(ids: readonly string[]): Promise<ReservationEntity[]> {
+    return this.dataSource.getRepository(ReservationEntity).findBy({ id: In(ids.filter(isUuid)) });
   }
 
   async list(principal: Principal, f: ReservationFilter): Promise<{ rows: ReservationEntity[]; hasNextPage: boolean }> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AppError, ErrorCode, badInput, conflict, invalidState, noCapacity } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
@@ -207,6 +207,11 @@ export class MountsService {
     const own = visibleTenant(principal);
     if (!m || (own !== null && m.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
     return m;
+  }
+
+  /** Mounts by id, without a visibility check: for objects of the same tenant the caller could already see. */
+  mountsByIds(ids: readonly string[]): Promise<MountEntity[]> {
+    return this.dataSource.getRepository(MountEntity).findBy({ id: In(ids.filter(isUuid)) });
   }
 
   mounts(principal: Principal, filter: { reservationId?: string | null; datasetId?: string | null; tenantId?: string | null }): Promise<MountEntity[]> {

@@ -311,6 +311,11 @@ export class StorageResources {
     return d;
   }
 
+  /** Datasets by id, without a visibility check: for objects of the same tenant the caller could already see. */
+  datasetsByIds(ids: readonly string[]): Promise<DatasetEntity[]> {
+    return this.dataSource.getRepository(DatasetEntity).findBy({ id: In(ids.filter(isUuid)) });
+  }
+
   datasets(principal: Principal, tenantId?: string | null): Promise<DatasetEntity[]> {
     const tenant = visibleTenant(principal, tenantId);
     return this.dataSource.getRepository(DatasetEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { createdAt: 'DESC', id: 'ASC' } });
@@ -330,6 +335,11 @@ export class StorageResources {
     const own = visibleTenant(principal);
     if (!a || (own !== null && a.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `GPU allocation ${id} does not exist or is not visible to you.`, { field });
     return a;
+  }
+
+  /** GPU allocations by id, without a visibility check (see datasetsByIds). */
+  gpuAllocationsByIds(ids: readonly string[]): Promise<GpuAllocationEntity[]> {
+    return this.dataSource.getRepository(GpuAllocationEntity).findBy({ id: In(ids.filter(isUuid)) });
   }
 
   gpuAllocations(principal: Principal, tenantId?: string | null): Promise<GpuAllocationEntity[]> {

@@ -42,6 +42,6 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     GpuAllocationResolver,
     MountResolver,
   ],
-  exports: [MountsService],
+  exports: [MountsService, StorageResources],
 })
 export class StorageModule {}

@@ -118,6 +118,10 @@ const EnvSchema = z
     APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000).default(10_000),
     // Webhook targets inside the network (loopback, private, link-local, …) are refused unless listed here.
     APN_WEBHOOK_ALLOWED_TARGETS: z.string().transform(allowedTargets).optional(),
+    // Measured runs: what one upload to /runs/{id}/… may carry, and the records of each kind one run may hold.
+    APN_RUN_UPLOAD_MAX_BYTES: intFrom('APN_RUN_UPLOAD_MAX_BYTES', 1024, 17_179_869_184).default(268_435_456),
+    APN_RUN_UPLOAD_MAX_LINES: intFrom('APN_RUN_UPLOAD_MAX_LINES', 10, 100_000_000).default(2_000_000),
+    APN_RUN_MAX_RECORDS: intFrom('APN_RUN_MAX_RECORDS', 10, 1_000_000_000).default(20_000_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -176,6 +180,12 @@ export interface AppConfig {
   /** Pool connections one GraphQL request may hold at once: a quarter of the pool, at least 2. */
   readonly requestConnections: number;
   readonly webhookAllowedTargets: WebhookAllowedTargets;
+  /** Bytes one upload of a measured run's data may carry. */
+  readonly runUploadMaxBytes: number;
+  /** Lines one upload may carry. */
+  readonly runUploadMaxLines: number;
+  /** Steps, I/O samples and power samples one run may hold (each). */
+  readonly runMaxRecords: number;
   readonly logLevel: string;
 }
 
@@ -234,6 +244,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     queryCostPerSecond: e.APN_QUERY_COST_PER_SECOND,
     requestConnections: Math.max(2, Math.floor(e.APN_DB_POOL_SIZE / 4)),
     webhookAllowedTargets: Object.freeze(e.APN_WEBHOOK_ALLOWED_TARGETS ?? { networks: [], hosts: [] }),
+    runUploadMaxBytes: e.APN_RUN_UPLOAD_MAX_BYTES,
+    runUploadMaxLines: e.APN_RUN_UPLOAD_MAX_LINES,
+    runMaxRecords: e.APN_RUN_MAX_RECORDS,
     logLevel: e.LOG_LEVEL,
   });
 }

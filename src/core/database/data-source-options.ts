@@ -25,6 +25,7 @@ import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhook
 import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764510000000-EmulatorRetiredLightpaths';
 import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
+import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-TrainingRuns';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -35,6 +36,13 @@ import {
 
 import { ReferenceOverrideEntity } from '../../planning/reference-override.entity';
 import { WebhookDeliveryEntity, WebhookSubscriptionEntity } from '../../webhooks/webhook.entities';
+import {
+  TrainingRunEntity,
+  TrainingRunIoSampleEntity,
+  TrainingRunLogLineEntity,
+  TrainingRunPowerSampleEntity,
+  TrainingRunStepEntity,
+} from '../../runs/run.entities';
 import {
   DatasetCustodyEntity,
   DatasetEntity,
@@ -83,6 +91,11 @@ export const ENTITIES = [
   UsageEventEntity,
   RateCardEntity,
   UsageDailyTotalEntity,
+  TrainingRunEntity,
+  TrainingRunStepEntity,
+  TrainingRunIoSampleEntity,
+  TrainingRunPowerSampleEntity,
+  TrainingRunLogLineEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
@@ -98,6 +111,7 @@ export const MIGRATIONS = [
   Webhooks1764400000000,
   ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
+  TrainingRuns1764700000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {

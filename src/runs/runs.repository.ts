@@ -1,0 +1,304 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { isUuid } from '../core/ids';
+import type { NfsIoSample } from './ingest/nfsiostat';
+import type { PowerSample } from './ingest/power';
+import { Micros, microsToIso } from './ingest/records';
+import type { StepRow } from './ingest/step-log';
+import { TrainingRunEntity, TrainingRunState } from './run.entities';
+
+/** How a batch row fared: stored, already stored with the same values (a duplicate), or stored with others. */
+export type BatchOutcome = 'STORED' | 'DUPLICATE' | 'CONFLICT';
+
+/** The first and the last lines of a run's log are kept, this many of each; the rest are only counted. */
+export const RUN_LOG_KEEP = { first: 5000, last: 5000 } as const;
+
+export interface RunPageFilter {
+  first: number;
+  after: { createdAt: Date; id: string } | null;
+  tenantId: string | null;
+  state: TrainingRunState | null;
+}
+
+/** The counters of a run a batch reads under the run's row lock. */
+export interface LockedRun {
+  state: TrainingRunState;
+  stepCount: number;
+  ioSampleCount: number;
+  powerSampleCount: number;
+  logLineCount: number;
+}
+
+export interface IoSampleRow extends NfsIoSample {
+  readonly node: string;
+  readonly at: Micros | null;
+  readonly intervalSeconds: number | null;
+}
+
+export interface LogLineRow {
+  readonly seq: number;
+  readonly level: string | null;
+  readonly text: string;
+}
+
+const iso = (m: Micros | null) => (m === null ? null : microsToIso(m));
+/** A timestamptz as microseconds since 1970, exactly (the driver's Date would keep milliseconds only). */
+const MICROS = (column: string) => `(floor(extract(epoch FROM ${column}) * 1000000))::bigint::text`;
+
+/**
+ * Every statement on the measured-run tables. A batch of ingested rows is one multi-row statement that
+ * inserts the new rows and compares the ones already stored, so a repeated upload is told apart from a
+ * conflicting one without a round trip per row.
+ */
+@Injectable()
+export class RunsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async tenantExists(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM tenants WHERE id = $1', [id]);
+    return rows.length > 0;
+  }
+
+  async insertRun(m: EntityManager, run: TrainingRunEntity): Promise<void> {
+    await m.getRepository(TrainingRunEntity).insert(run);
+  }
+
+  findRun(id: string, m: EntityManager = this.dataSource.manager): Promise<TrainingRunEntity | null> {
+    return isUuid(id) ? m.getRepository(TrainingRunEntity).findOneBy({ id }) : Promise.resolve(null);
+  }
+
+  /** Newest first, by the keyset (created_at, id). */
+  async listRuns(f: RunPageFilter): Promise<{ rows: TrainingRunEntity[]; hasNextPage: boolean }> {
+    const q = this.dataSource.getRepository(TrainingRunEntity).createQueryBuilder('r');
+    if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: f.tenantId });
+    if (f.state) q.andWhere('r.state = :state', { state: f.state });
+    if (f.after) q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: f.after.createdAt, id: f.after.id });
+    const rows = await q.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(f.first + 1).getMany();
+    return { rows: rows.slice(0, f.first), hasNextPage: rows.length > f.first };
+  }
+
+  /** Locks the run's row for the rest of the transaction: batches of one run, and its completion, go one at a time. */
+  async lockRun(m: EntityManager, id: string): Promise<LockedRun | null> {
+    const rows: Array<{ state: TrainingRunState; step_count: string; io_sample_count: string; power_sample_count: string; log_line_count: string }> = await m.query(
+      `SELECT state, step_count, io_sample_count, power_sample_count, log_line_count FROM training_runs WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      state: r.state,
+      stepCount: Number(r.step_count),
+      ioSampleCount: Number(r.io_sample_count),
+      powerSampleCount: Number(r.power_sample_count),
+      logLineCount: Number(r.log_line_count),
+    };
+  }
+
+  async finishRun(m: EntityManager, id: string, state: TrainingRunState, startedAt: Date | null, finishedAt: Date, reason: string | null): Promise<void> {
+    await m.query(
+      `UPDATE training_runs SET state = $2, started_at = $3, finished_at = $4, failure_reason = $5, updated_at = now() WHERE id = $1`,
+      [id, state, startedAt, finishedAt, reason],
+    );
+  }
+
+  // ---- steps ---------------------------------------------------------------------------------------------
+
+  /** Inserts a batch of steps (distinct step numbers); a step already stored is compared, not overwritten. */
+  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<BatchOutcome[]> {
+    const result: Array<{ position: string; stored: boolean; same: boolean }> = await m.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[],
+                              $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) WITH ORDINALITY
+           AS u(step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at, position)
+       ), stored AS (
+         INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
+         SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
+         ON CONFLICT (run_id, step) DO NOTHING
+         RETURNING step
+       )
+       SELECT i.position::text AS position, s.step IS NOT NULL AS stored,
+              (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
+                IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at) AS same
+         FROM input i
+         LEFT JOIN stored s ON s.step = i.step
+         LEFT JOIN training_run_steps e ON e.run_id = $1 AND e.step = i.step`,
+      [
+        runId,
+        rows.map((r) => r.step),
+        rows.map((r) => r.epoch),
+        rows.map((r) => r.readSeconds),
+        rows.map((r) => r.gpuSeconds),
+        rows.map((r) => r.saveSeconds),
+        rows.map((r) => iso(r.startAt)),
+        rows.map((r) => iso(r.readEndAt)),
+        rows.map((r) => iso(r.gpuEndAt)),
+        rows.map((r) => iso(r.saveEndAt)),
+      ],
+    );
+    return outcomes(rows.length, result);
+  }
+
+  /** Counts stored steps and widens the run's first start and last end; the first steps set a start at all. */
+  async addSteps(m: EntityManager, runId: string, stored: number, earliestStart: Micros | null, latestEnd: Micros | null): Promise<void> {
+    await m.query(
+      `UPDATE training_runs
+          SET step_count = step_count + $2,
+              started_at = CASE WHEN $2 = 0 THEN started_at
+                                WHEN started_at IS NULL THEN coalesce($3::timestamptz, now())
+                                ELSE least(started_at, coalesce($3::timestamptz, started_at)) END,
+              last_step_end_at = greatest(last_step_end_at, $4::timestamptz),
+              updated_at = now()
+        WHERE id = $1`,
+      [runId, stored, iso(earliestStart), iso(latestEnd)],
+    );
+  }
+
+  /**
+   * When each of `steps` ended, as stored: its saveEnd, else its gpuEnd, else its start plus its phases.
+   * Read to the microsecond, for steps of a later upload that start where these ended.
+   */
+  async stepEnds(runId: string, steps: readonly number[]): Promise<Map<number, Micros>> {
+    if (steps.length === 0) return new Map();
+    const rows: Array<{ step: number; start_at: string | null; read_s: number; gpu_s: number; save_s: number; gpu_end_at: string | null; save_end_at: string | null }> =
+      await this.dataSource.query(
+        `SELECT step, read_s, gpu_s, save_s, ${MICROS('start_at')} AS start_at, ${MICROS('gpu_end_at')} AS gpu_end_at, ${MICROS('save_end_at')} AS save_end_at
+           FROM training_run_steps WHERE run_id = $1 AND step = ANY($2::int[])`,
+        [runId, steps],
+      );
+    const ends = new Map<number, Micros>();
+    for (const r of rows) {
+      const big = (v: string | null) => (v === null ? null : BigInt(v));
+      const end =
+        big(r.save_end_at) ??
+        big(r.gpu_end_at) ??
+        (r.start_at === null ? null : BigInt(r.start_at) + BigInt(Math.round((r.read_s + r.gpu_s + r.save_s) * 1e6)));
+      if (end !== null) ends.set(r.step, end);
+    }
+    return ends;
+  }
+
+  // ---- nfsiostat -----------------------------------------------------------------------------------------
+
+  async insertIoSamples(m: EntityManager, runId: string, rows: readonly IoSampleRow[]): Promise<BatchOutcome[]> {
+    const result: Array<{ position: string; stored: boolean; same: boolean }> = await m.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::float8[],
+                              $9::float8[], $10::float8[], $11::float8[], $12::bigint[], $13::float8[], $14::float8[],
+                              $15::float8[], $16::bigint[], $17::float8[], $18::float8[]) WITH ORDINALITY
+           AS u(node, mount_point, report, direction, export, at, interval_s, ops_per_s, kb_per_s, kb_per_op, retrans,
+                avg_rtt_ms, avg_exe_ms, avg_queue_ms, errors, mount_ops_per_s, rpc_backlog, position)
+       ), stored AS (
+         INSERT INTO training_run_io_samples (run_id, node, mount_point, report, direction, export, since_mount, at, interval_s,
+                                              ops_per_s, kb_per_s, kb_per_op, retrans, avg_rtt_ms, avg_exe_ms, avg_queue_ms, errors,
+                                              mount_ops_per_s, rpc_backlog)
+         SELECT $1, node, mount_point, report, direction, export, report = 0, at, interval_s, ops_per_s, kb_per_s, kb_per_op, retrans,
+                avg_rtt_ms, avg_exe_ms, avg_queue_ms, errors, mount_ops_per_s, rpc_backlog
+           FROM input
+         ON CONFLICT (run_id, node, mount_point, report, direction) DO NOTHING
+         RETURNING node, mount_point, report, direction
+       )
+       SELECT i.position::text AS position, s.report IS NOT NULL AS stored,
+              (e.export, e.at, e.interval_s, e.ops_per_s, e.kb_per_s, e.kb_per_op, e.retrans, e.avg_rtt_ms, e.avg_exe_ms,
+               e.avg_queue_ms, e.errors, e.mount_ops_per_s, e.rpc_backlog)
+                IS NOT DISTINCT FROM (i.export, i.at, i.interval_s, i.ops_per_s, i.kb_per_s, i.kb_per_op, i.retrans, i.avg_rtt_ms,
+                                      i.avg_exe_ms, i.avg_queue_ms, i.errors, i.mount_ops_per_s, i.rpc_backlog) AS same
+         FROM input i
+         LEFT JOIN stored s ON (s.node, s.mount_point, s.report, s.direction) = (i.node, i.mount_point, i.report, i.direction)
+         LEFT JOIN training_run_io_samples e
+           ON e.run_id = $1 AND (e.node, e.mount_point, e.report, e.direction) = (i.node, i.mount_point, i.report, i.direction)`,
+      [
+        runId,
+        rows.map((r) => r.node),
+        rows.map((r) => r.mountPoint),
+        rows.map((r) => r.report),
+        rows.map((r) => r.direction),
+        rows.map((r) => r.export),
+        rows.map((r) => iso(r.at)),
+        rows.map((r) => r.intervalSeconds),
+        rows.map((r) => r.opsPerSecond),
+        rows.map((r) => r.kbPerSecond),
+        rows.map((r) => r.kbPerOp),
+        rows.map((r) => r.retrans),
+        rows.map((r) => r.avgRttMs),
+        rows.map((r) => r.avgExeMs),
+        rows.map((r) => r.avgQueueMs),
+        rows.map((r) => r.errors),
+        rows.map((r) => r.mountOpsPerSecond),
+        rows.map((r) => r.rpcBacklog),
+      ],
+    );
+    return outcomes(rows.length, result);
+  }
+
+  async addIoSamples(m: EntityManager, runId: string, stored: number): Promise<void> {
+    await m.query('UPDATE training_runs SET io_sample_count = io_sample_count + $2, updated_at = now() WHERE id = $1', [runId, stored]);
+  }
+
+  // ---- power ---------------------------------------------------------------------------------------------
+
+  async insertPowerSamples(m: EntityManager, runId: string, rows: readonly PowerSample[]): Promise<BatchOutcome[]> {
+    const result: Array<{ position: string; stored: boolean; same: boolean }> = await m.query(
+      `WITH input AS (
+         SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::uuid[], $6::float8[]) WITH ORDINALITY
+           AS u(equipment, time, kind, site_id, watts, position)
+       ), stored AS (
+         INSERT INTO training_run_power_samples (run_id, equipment, time, kind, site_id, watts)
+         SELECT $1, equipment, time, kind, site_id, watts FROM input
+         ON CONFLICT (run_id, equipment, time) DO NOTHING
+         RETURNING equipment, time
+       )
+       SELECT i.position::text AS position, s.equipment IS NOT NULL AS stored,
+              (e.kind, e.site_id, e.watts) IS NOT DISTINCT FROM (i.kind, i.site_id, i.watts) AS same
+         FROM input i
+         LEFT JOIN stored s ON s.equipment = i.equipment AND s.time = i.time
+         LEFT JOIN training_run_power_samples e ON e.run_id = $1 AND e.equipment = i.equipment AND e.time = i.time`,
+      [runId, rows.map((r) => r.equipment), rows.map((r) => iso(r.time)), rows.map((r) => r.kind), rows.map((r) => r.siteId), rows.map((r) => r.watts)],
+    );
+    return outcomes(rows.length, result);
+  }
+
+  async addPowerSamples(m: EntityManager, runId: string, stored: number): Promise<void> {
+    await m.query('UPDATE training_runs SET power_sample_count = power_sample_count + $2, updated_at = now() WHERE id = $1', [runId, stored]);
+  }
+
+  // ---- log -----------------------------------------------------------------------------------------------
+
+  /**
+   * Appends log lines numbered from the run's count on: keeps the first RUN_LOG_KEEP.first lines of the run
+   * and the last RUN_LOG_KEEP.last, drops the middle, and counts every line by level.
+   */
+  async appendLogLines(m: EntityManager, runId: string, lines: readonly LogLineRow[], levels: Record<'ERROR' | 'WARN' | 'INFO' | 'DEBUG', number>): Promise<void> {
+    if (lines.length === 0) return;
+    const total = lines[lines.length - 1].seq;
+    const keepFrom = total - RUN_LOG_KEEP.last;
+    const kept = lines.filter((l) => l.seq <= RUN_LOG_KEEP.first || l.seq > keepFrom);
+    if (kept.length > 0) {
+      await m.query(
+        `INSERT INTO training_run_log_lines (run_id, seq, level, text)
+         SELECT $1, seq, level, text FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(seq, level, text)`,
+        [runId, kept.map((l) => l.seq), kept.map((l) => l.level), kept.map((l) => l.text)],
+      );
+    }
+    if (keepFrom > RUN_LOG_KEEP.first) {
+      await m.query('DELETE FROM training_run_log_lines WHERE run_id = $1 AND seq > $2 AND seq <= $3', [runId, RUN_LOG_KEEP.first, keepFrom]);
+    }
+    await m.query(
+      `UPDATE training_runs
+          SET log_line_count = $2, log_error_count = log_error_count + $3, log_warn_count = log_warn_count + $4,
+              log_info_count = log_info_count + $5, log_debug_count = log_debug_count + $6, updated_at = now()
+        WHERE id = $1`,
+      [runId, total, levels.ERROR, levels.WARN, levels.INFO, levels.DEBUG],
+    );
+  }
+}
+
+function outcomes(count: number, result: Array<{ position: string; stored: boolean; same: boolean }>): BatchOutcome[] {
+  const out = new Array<BatchOutcome>(count);
+  for (const r of result) out[Number(r.position) - 1] = r.stored ? 'STORED' : r.same ? 'DUPLICATE' : 'CONFLICT';
+  return out;
+}
