@@ -25,6 +25,7 @@ import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhook
 import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764510000000-EmulatorRetiredLightpaths';
 import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
+import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-TenantQuotas';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -34,6 +35,7 @@ import {
 } from '../../provisioning/emulator.entities';
 
 import { ReferenceOverrideEntity } from '../../planning/reference-override.entity';
+import { TenantQuotaEntity } from '../../quotas/tenant-quota.entity';
 import { WebhookDeliveryEntity, WebhookSubscriptionEntity } from '../../webhooks/webhook.entities';
 import {
   DatasetCustodyEntity,
@@ -83,6 +85,7 @@ export const ENTITIES = [
   UsageEventEntity,
   RateCardEntity,
   UsageDailyTotalEntity,
+  TenantQuotaEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
@@ -98,6 +101,7 @@ export const MIGRATIONS = [
   Webhooks1764400000000,
   ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
+  TenantQuotas1764600000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
