@@ -17,6 +17,7 @@ import type { Runtime } from './core/runtime';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
+import { QuotasModule } from './quotas/quotas.module';
 import { ReservationsModule } from './reservations/reservations.module';
 import { StorageModule } from './storage/storage.module';
 import { AuthService } from './tenancy/auth.service';
@@ -34,6 +35,7 @@ const DOMAIN_MODULES = [
   PlanningModule,
   WebhooksModule,
   MeteringModule,
+  QuotasModule,
 ];
 
 @Module({ providers: [JobWorker] })
