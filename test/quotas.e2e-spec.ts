@@ -107,12 +107,28 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     const stored = await t.sql.query('SELECT end_at FROM reservations WHERE id = $1', [id]);
     expect(new Date(stored.rows[0].end_at).toISOString()).toBe(hours(month, 10, 1).end);
 
-    // Every writer of allocations is held to it, not only the service's booking: a reroute's INSERT, here by hand.
-    const aomHkd = await t.sql.query(`SELECT id FROM links WHERE code = 'AOM-HKD'`);
-    const w = hours(month, 40, 1);
-    await expect(
-      t.sql.query('INSERT INTO link_allocations (reservation_id, link_id, channel, during) VALUES ($1, $2, 7, $3)', [id, aomHkd.rows[0].id, `[${w.start},${w.end})`]),
-    ).rejects.toMatchObject({ code: 'AQ001' });
+    // A reroute is held to it too. Written as the service writes one (ReservationsService.reroute), around a
+    // downed OTE-OMY onto OTE-TAM, where the tenant holds its 3 channel-hours already: the commit is refused.
+    const linkIds = Object.fromEntries((await t.sql.query('SELECT code, id FROM links')).rows.map((l) => [l.code, l.id]));
+    const around = ['OTE-TAM', 'TAM-OMY', 'OMY-UTN', 'UTN-SRK', 'SRK-SDI', 'SDI-MRK', 'MRK-AOM', 'AOM-HKD', 'HKD-SPR', 'SPR-ISK'].map((code) => linkIds[code]);
+    const w = hours(month, 10, 1);
+    const beforeReroute = await written();
+    await t.sql.query('BEGIN');
+    try {
+      await t.sql.query('DELETE FROM link_allocations WHERE reservation_id = $1', [id]);
+      await t.sql.query(
+        'INSERT INTO link_allocations (reservation_id, link_id, channel, during) SELECT $1, l, $2, $3::tstzrange FROM unnest($4::uuid[]) AS l',
+        [id, first.data!.reserveLightpath.channel, `[${w.start},${w.end})`, around],
+      );
+      await t.sql.query('UPDATE reservations SET path_link_ids = $2::uuid[], updated_at = now() WHERE id = $1', [id, around]);
+      const commit = t.sql.query('COMMIT');
+      await expect(commit).rejects.toMatchObject({ code: 'AQ001', message: expect.stringContaining('span OTE-TAM') });
+      const detail = await commit.catch((error: { detail: string }) => JSON.parse(error.detail));
+      expect(detail).toMatchObject({ quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH', limit: 3, requested: 4, used: 3, linkCode: 'OTE-TAM' });
+    } finally {
+      await t.sql.query('ROLLBACK');
+    }
+    expect(await written()).toEqual(beforeReroute);
 
     // The tenant sees where it stands.
     const seen = await gqlOk(t.url, capped.token, READ_QUOTA, { month: label(month) });

@@ -64,13 +64,11 @@ export class QuotasRepository {
     return rows[0].held;
   }
 
-  /** Seconds the tenant holds on each of `linkIds` within the month; links it holds nothing on are left out. */
-  async spanSeconds(tenantId: string, linkIds: readonly string[], month: Month): Promise<Array<{ linkId: string; seconds: number }>> {
+  /** Seconds the tenant holds on each link within the month; links it holds nothing on are left out. */
+  async spanSeconds(tenantId: string, month: Month): Promise<Array<{ linkId: string; seconds: number }>> {
     const rows: Array<{ link_id: string; seconds: number }> = await this.dataSource.query(
-      `SELECT s.link_id, s.seconds::float8 AS seconds
-         FROM (SELECT l AS link_id, tenant_span_seconds($1, l, $3::date) AS seconds FROM unnest($2::uuid[]) AS l) AS s
-        WHERE s.seconds > 0`,
-      [tenantId, linkIds, month.firstDay],
+      'SELECT link_id, seconds::float8 AS seconds FROM tenant_span_usage($1, $2::date) WHERE seconds > 0',
+      [tenantId, month.firstDay],
     );
     return rows.map((r) => ({ linkId: r.link_id, seconds: r.seconds }));
   }

@@ -81,11 +81,11 @@ export class QuotasService {
   }
 
   private async view(tenantId: string, month: Month): Promise<TenantQuota> {
-    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
-    const [stored, holds, spans] = await Promise.all([
+    const [snapshot, stored, holds, spans] = await Promise.all([
+      this.topology.snapshot({ maxAgeMs: 1000 }),
       this.quotas.find(tenantId),
       this.quotas.heldCount(tenantId),
-      this.quotas.spanSeconds(tenantId, [...snapshot.links.keys()], month),
+      this.quotas.spanSeconds(tenantId, month),
     ]);
     const limits = stored?.limits ?? NO_QUOTA;
     return {
