@@ -1,4 +1,4 @@
-import { countRows, createTenantWithKey, endpointIds, gql, gqlOk, GqlResult, RESERVE, startTestService, TestService } from './support/service';
+import { countRows, createTenantWithKey, endpointIds, gql, gqlOk, GqlResult, RESERVE, startTestService, TestService, waitFor } from './support/service';
 
 const HOUR_MS = 3_600_000;
 
@@ -44,7 +44,8 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
 
   beforeAll(async () => {
     // Holds outlive the file, so no expiry writes anything while a test counts rows.
-    t = await startTestService({ LOG_LEVEL: 'warn', APN_HOLD_TTL_S: '3600' });
+    // Setup gives up quickly (a rerouted lightpath's fate is one of the tests).
+    t = await startTestService({ LOG_LEVEL: 'warn', APN_HOLD_TTL_S: '3600', APN_JOB_ATTEMPTS: '2', APN_JOB_BACKOFF_MS: '100', APN_EMULATOR_HOP_MS: '10' });
     ep = await endpointIds(t);
   });
   afterAll(() => t?.stop());
@@ -316,5 +317,32 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
       { maxConcurrentHolds: null, maxWindowSeconds: null, maxChannelHoursPerSpanPerMonth: null },
     ]);
     expect(entries.rows[0].actor).toBe('admin-token');
+  });
+  it('a reroute around a downed link that would exceed a quota is refused: the setup fails naming the quota', async () => {
+    const rerouted = await createTenantWithKey(t, 'Rerouted Ltd');
+    const start = Date.now() + 1500;
+    const booked = await gqlOk(t.url, rerouted.token, RESERVE, {
+      input: { sourceEndpointId: ep['OTE-HQ-100G-3'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, autoCommit: true,
+        start: new Date(start).toISOString(), end: new Date(start + 60_000).toISOString() },
+    });
+    const id = booked.reserveLightpath.id as string;
+    expect(booked.reserveLightpath.path.map((l: { code: string }) => l.code)).toEqual(['OTE-TAM']);
+    // A quota lowered below what the tenant holds keeps its booking; growth onto other spans is refused.
+    await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: rerouted.tenantId, input: { maxChannelHoursPerSpanPerMonth: 0 } });
+    const links = await gqlOk(t.url, t.adminToken, '{ links { id code } }');
+    const oteTam = links.links.find((l: { code: string }) => l.code === 'OTE-TAM').id as string;
+    await gqlOk(t.url, t.adminToken, 'mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', { i: { kind: 'LINK_DOWN', linkId: oteTam } });
+    try {
+      const failed = await waitFor(async () => {
+        const r = (await gqlOk(t.url, rerouted.token, 'query($id: ID!) { reservation(id: $id) { state history { state reason } } }', { id })).reservation;
+        return r.state === 'FAILED' || r.state === 'ACTIVE' ? r : null;
+      }, 30_000, 'the setup to end');
+      expect(failed.state).toBe('FAILED');
+      expect(failed.history.at(-1).reason).toMatch(/MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH.*span (OTE-SNG|SNG-TAM)/);
+      const held = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [id]);
+      expect(held.rows[0].n).toBe(0);
+    } finally {
+      await gqlOk(t.url, t.adminToken, 'mutation($k: FaultKind!, $id: ID!) { clearFault(kind: $k, targetId: $id) }', { k: 'LINK_DOWN', id: oteTam });
+    }
   });
 });
