@@ -320,7 +320,8 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
   });
   it('a reroute around a downed link that would exceed a quota is refused: the setup fails naming the quota', async () => {
     const rerouted = await createTenantWithKey(t, 'Rerouted Ltd');
-    const start = Date.now() + 1500;
+    // Set up at its start, by which time the link is down: the quota and the fault take a few requests.
+    const start = Date.now() + 4000;
     const booked = await gqlOk(t.url, rerouted.token, RESERVE, {
       input: { sourceEndpointId: ep['OTE-HQ-100G-3'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, autoCommit: true,
         start: new Date(start).toISOString(), end: new Date(start + 60_000).toISOString() },
