@@ -18,6 +18,7 @@ import type { Runtime } from './core/runtime';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
+import { QuotasModule } from './quotas/quotas.module';
 import { ReservationsModule } from './reservations/reservations.module';
 import { RunsModule } from './runs/runs.module';
 import { StorageModule } from './storage/storage.module';
@@ -37,6 +38,7 @@ const DOMAIN_MODULES = [
   WebhooksModule,
   MeteringModule,
   RunsModule,
+  QuotasModule,
 ];
 
 @Module({ providers: [JobWorker] })

@@ -4,6 +4,7 @@ import { PlanningResolver } from './planning/planning.resolver';
 import { WebhookResolver } from './webhooks/webhook.resolver';
 import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
+import { QuotasResolver } from './quotas/quotas.resolver';
 import { ReservationsResolver } from './reservations/reservations.resolver';
 import { RunsResolver } from './runs/runs.resolver';
 import {
@@ -38,6 +39,7 @@ export const GRAPHQL_RESOLVERS = [
   WebhookResolver,
   MeteringResolver,
   RunsResolver,
+  QuotasResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

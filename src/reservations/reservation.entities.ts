@@ -28,6 +28,10 @@ import { ReservationState } from './reservation-state';
 @Index('reservations_tenant_created_idx', ['tenantId', 'createdAt', 'id'])
 @Index('reservations_created_idx', ['createdAt', 'id'])
 @Index('reservations_hold_expiry_idx', ['holdExpiresAt'], { where: `"state" = 'HELD'` })
+/** A tenant's reservations that hold capacity, by end: how the tenant quota check finds them (migration TenantQuotas). */
+@Index('reservations_tenant_claims_idx', ['tenantId', 'endAt'], {
+  where: `"state" <> ALL (ARRAY['RELEASED', 'CANCELLED', 'EXPIRED', 'FAILED'])`,
+})
 export class ReservationEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'reservations_pkey' })
   id!: string;

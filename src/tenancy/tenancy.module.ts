@@ -16,6 +16,6 @@ import { TenancyService } from './tenancy.service';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_INTERCEPTOR, useClass: SubscriptionKeyInterceptor },
   ],
-  exports: [AuthService],
+  exports: [AuthService, TenancyService],
 })
 export class TenancyModule {}

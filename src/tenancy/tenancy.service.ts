@@ -53,6 +53,11 @@ export class TenancyService {
     }
   }
 
+  /** Whether the tenant exists: how other capabilities learn it, rather than reading the table. */
+  async exists(id: string): Promise<boolean> {
+    return isUuid(id) && (await this.dataSource.getRepository(TenantEntity).exists({ where: { id } }));
+  }
+
   async tenants(): Promise<Tenant[]> {
     const rows = await this.dataSource.getRepository(TenantEntity).find({ order: { createdAt: 'ASC' } });
     return rows.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt }));

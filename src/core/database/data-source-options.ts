@@ -26,6 +26,7 @@ import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764
 import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
 import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-TrainingRuns';
+import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-TenantQuotas';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -35,6 +36,7 @@ import {
 } from '../../provisioning/emulator.entities';
 
 import { ReferenceOverrideEntity } from '../../planning/reference-override.entity';
+import { TenantQuotaEntity } from '../../quotas/tenant-quota.entity';
 import { WebhookDeliveryEntity, WebhookSubscriptionEntity } from '../../webhooks/webhook.entities';
 import {
   TrainingRunEntity,
@@ -96,6 +98,7 @@ export const ENTITIES = [
   TrainingRunIoSampleEntity,
   TrainingRunPowerSampleEntity,
   TrainingRunLogLineEntity,
+  TenantQuotaEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
@@ -111,6 +114,7 @@ export const MIGRATIONS = [
   Webhooks1764400000000,
   ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
+  TenantQuotas1764600000000,
   TrainingRuns1764700000000,
 ];
 

@@ -6,7 +6,7 @@ import { checkOperationInputs } from './input-guard';
 import { randomUUID } from 'node:crypto';
 import type { AuthService } from '../../tenancy/auth.service';
 import type { AppConfig } from '../config/config';
-import { AppError, ErrorCode } from '../errors/app-error';
+import { AppError, databaseRefusal, ErrorCode } from '../errors/app-error';
 import { documentCost, queryCostRule } from './query-cost';
 import type { FairShare } from './fair-share';
 import { BUDGET_EXCEEDED } from './request-budget';
@@ -131,6 +131,9 @@ function normalise(error: GraphQLError): GraphQLError {
       extensions: { ...variableField(error), ...(original?.extensions ?? {}), ...error.extensions, code },
     });
   }
+  // A rule the database enforces refused the write: an answer, not an incident.
+  const refusal = databaseRefusal(original);
+  if (refusal) return new GraphQLError(refusal.message, { path: error.path, nodes: error.nodes, extensions: refusal.extensions });
   if (!error.path) {
     return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT, ...variableField(error) } });
   }
