@@ -25,6 +25,7 @@ import { Webhooks1764400000000 } from '../../../migrations/1764400000000-Webhook
 import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764510000000-EmulatorRetiredLightpaths';
 import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
+import { TapiIdentifiers1764800000000 } from '../../../migrations/1764800000000-TapiIdentifiers';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -98,6 +99,7 @@ export const MIGRATIONS = [
   Webhooks1764400000000,
   ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
+  TapiIdentifiers1764800000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
