@@ -22,6 +22,17 @@ function failures(results: Array<{ name: string; ok: boolean; message: string }>
 withYanglint(`TAPI 2.1.3 conformance with yanglint${missing ? ` (skipped: ${missing})` : ''}`, () => {
   const validator = missing === null ? new TapiYangValidator(models as Exclude<typeof models, { missing: string }>) : (null as never);
 
+  it('checks against the revisions the driver cites: tapi-connectivity and tapi-photonic-media 2020-06-16', () => {
+    expect(validator.models.files.map((f) => f.split('/').at(-1))).toEqual([
+      'tapi-common@2020-04-23.yang',
+      'tapi-topology@2020-04-23.yang',
+      'tapi-path-computation@2020-04-23.yang',
+      'tapi-connectivity@2020-06-16.yang',
+      'tapi-photonic-media@2020-06-16.yang',
+      'tapi-dsr@2020-04-23.yang',
+    ]);
+  });
+
   it('accepts the controller context and every request the driver sends, and refuses each broken one', async () => {
     const results = await checkRequests(validator, generated.context, [photonic(), dsr()]);
     expect(failures(results)).toEqual([]);
