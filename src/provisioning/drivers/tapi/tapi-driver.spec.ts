@@ -315,11 +315,13 @@ describe('TapiDriver, RPC style (TransportPCE, ONOS ODTN)', () => {
       }));
     target.plant({ uuid: randomUUID(), 'end-point': endPoints(orphan) });
     target.plant({ uuid: randomUUID(), 'end-point': endPoints() });
+    // A label that is no lightpath id of ours: never listed, so never torn down.
+    target.plant({ uuid: randomUUID(), 'end-point': endPoints('not-a-reservation') });
 
     await expect(driver.listLightpaths()).resolves.toEqual([orphan]);
     await driver.teardownLightpath(orphan);
     await expect(driver.listLightpaths()).resolves.toEqual([]);
-    expect(target.services.size).toBe(1);
+    expect(target.services.size).toBe(2);
   });
 });
 

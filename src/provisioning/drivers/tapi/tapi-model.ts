@@ -373,12 +373,16 @@ export function parseServiceList(body: unknown): ServiceView[] {
  * The lightpath a service on the controller belongs to, or null when this orchestrator did not create it.
  * Controllers are shared, and whatever is claimed here the reconciler may tear down. A data-tree service is
  * ours when its name repeats its own uuid (a copied or hand-made entry that merely borrows the label is not);
- * an RPC-created one, whose uuid the controller chose, when every end point carries the same apn-reservation.
+ * an RPC-created one, whose uuid the controller chose, when every end point carries the same apn-reservation;
+ * in both, only when that label is a UUID, as every lightpath id is.
  */
 export function lightpathOf(view: ServiceView, mode: TapiMode): string | null {
-  if (mode === 'data') return view.serviceTag !== undefined && view.serviceTag === view.uuid ? view.serviceTag : null;
-  return view.endPointTag ?? null;
+  const tag = mode === 'data' ? (view.serviceTag === view.uuid ? view.serviceTag : undefined) : view.endPointTag;
+  // Lightpath ids are reservation ids, always UUIDs: a label that is not one was not written by us.
+  return tag !== undefined && LIGHTPATH_ID.test(tag) ? tag : null;
 }
+
+const LIGHTPATH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Up means installed and working: lifecycle-state INSTALLED (not PLANNED, POTENTIAL_* or PENDING_REMOVAL) and
