@@ -1,5 +1,4 @@
 import request from 'supertest';
-import { startTapiFixture, type TapiFixture } from '../src/provisioning/drivers/tapi/tapi-fixture';
 import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, TestService, waitFor } from './support/service';
 
 /** Scheduled lifecycle: a delayed setup job at start and a delayed teardown job at end, through the emulator. */
@@ -103,46 +102,6 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
       [r.id],
     );
     expect(new Date(releasedAt.rows[0].at).getTime()).toBeGreaterThanOrEqual(new Date(later).getTime() - 50);
-  });
-});
-
-describe('lightpath lifecycle through the TAPI driver (e2e, RESTCONF over HTTP to a TAPI server fixture)', () => {
-  let fixture: TapiFixture;
-  let t: TestService;
-
-  beforeAll(async () => {
-    fixture = await startTapiFixture({ activationDelayMs: 300 });
-    t = await startTestService({ APN_MIN_DURATION_S: '1', APN_DRIVER: 'tapi', APN_TAPI_URL: fixture.url });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await fixture?.close();
-  });
-
-  it('creates the connectivity service at start and deletes it at end', async () => {
-    const ep = await endpointIds(t);
-    const tenant = await createTenantWithKey(t, 'Over TAPI');
-    const start = Date.now() + 1000;
-    const r = (
-      await gqlOk(t.url, tenant.token, RESERVE, {
-        input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true,
-          start: new Date(start).toISOString(), end: new Date(start + 3000).toISOString() },
-      })
-    ).reserveLightpath;
-    const path = `/connectivity-service=${r.id}`;
-    await waitFor(async () => {
-      const s = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state } }', { id: r.id });
-      return s.reservation.state === 'ACTIVE';
-    }, 15_000, 'ACTIVE over TAPI');
-    expect(fixture.services.has(r.id)).toBe(true);
-    const done = await waitFor(async () => {
-      const s = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state history { state } } }', { id: r.id });
-      return s.reservation.state === 'RELEASED' ? s.reservation : null;
-    }, 20_000, 'RELEASED over TAPI');
-    expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
-    expect(fixture.services.has(r.id)).toBe(false);
-    expect(fixture.requests.some((q) => q.method === 'POST')).toBe(true);
-    expect(fixture.requests.some((q) => q.method === 'DELETE' && q.path.endsWith(path))).toBe(true);
   });
 });
 

@@ -175,15 +175,20 @@ export class ProvisioningJobs implements OnModuleInit {
   private async specOf(r: ReservationEntity): Promise<LightpathSpec> {
     const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
     const source = snapshot.endpoints.get(r.sourceEndpointId);
-    let node = source ? snapshot.nodeOfEndpoint(source) : null;
+    const destination = snapshot.endpoints.get(r.destinationEndpointId);
+    if (!source || !destination) throw new DriverError(`an endpoint of reservation ${r.id} is not in the topology`, false);
+    let node = snapshot.nodeOfEndpoint(source);
     if (!node) throw new DriverError(`source endpoint ${r.sourceEndpointId} has no APN node`, false);
     const nodeIds = [node];
+    const links = [];
     for (const linkId of r.pathLinkIds) {
       const link = snapshot.links.get(linkId);
       if (!link) throw new DriverError(`link ${linkId} of the path is not in the topology`, false);
+      links.push(link);
       node = link.aNodeId === node ? link.bNodeId : link.aNodeId;
       nodeIds.push(node);
     }
+    const nodes = nodeIds.map((id) => snapshot.nodes.get(id));
     return {
       id: r.id,
       nodeIds,
@@ -193,6 +198,12 @@ export class ProvisioningJobs implements OnModuleInit {
       rateGbps: r.rateGbps,
       sourceEndpointId: r.sourceEndpointId,
       destinationEndpointId: r.destinationEndpointId,
+      controller: {
+        sourceEndpoint: { code: source.code, uuid: source.tapiServiceInterfacePointUuid },
+        destinationEndpoint: { code: destination.code, uuid: destination.tapiServiceInterfacePointUuid },
+        nodes: nodes.map((n, i) => ({ code: n?.code ?? nodeIds[i], uuid: n?.tapiNodeUuid ?? null })),
+        links: links.map((l) => ({ code: l.code, uuid: l.tapiLinkUuid })),
+      },
     };
   }
 }

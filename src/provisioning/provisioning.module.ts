@@ -11,6 +11,7 @@ import { TapiDriver } from './drivers/tapi/tapi-driver';
 import { ProvisioningJobs } from './provisioning.jobs';
 import { FaultsResolver, FaultsService } from './faults';
 import { Reconciler } from './reconciler';
+import { ReservationTapiServiceUuids } from './tapi-service-uuids';
 
 function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
   switch (config.driver) {
@@ -19,8 +20,15 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
     case 'tapi':
       return new TapiDriver({
         baseUrl: config.tapiUrl as string, // required by the configuration when APN_DRIVER=tapi
+        mode: config.tapiMode,
+        restconfRoot: config.tapiRoot,
+        activationTimeoutMs: config.tapiActivationTimeoutSeconds * 1000,
+        removalTimeoutMs: config.tapiRemovalTimeoutSeconds * 1000,
         headers: config.tapiToken ? { Authorization: `Bearer ${config.tapiToken}` } : undefined,
+        // Short first pauses for services that come up at once, longer ones through a minutes-long activation.
         pollIntervalMs: 250,
+        maxPollIntervalMs: 5_000,
+        serviceUuids: new ReservationTapiServiceUuids(dataSource),
       });
     default: {
       const unknown: never = config.driver;

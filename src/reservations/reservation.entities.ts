@@ -88,6 +88,13 @@ export class ReservationEntity {
   @Column({ name: 'idempotency_key', type: 'text', nullable: true })
   idempotencyKey!: string | null;
 
+  /**
+   * The uuid of the lightpath's TAPI connectivity-service: the reservation id in the data-tree style, the
+   * controller's choice when services are created through the create-connectivity-service RPC.
+   */
+  @Column({ name: 'tapi_service_uuid', type: 'text', nullable: true })
+  tapiServiceUuid!: string | null;
+
   /** SHA-256 of the request that created the reservation, to tell a retry from a reuse of its key. */
   @Column({ name: 'request_fingerprint', type: 'text' })
   requestFingerprint!: string;

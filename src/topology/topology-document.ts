@@ -4,13 +4,25 @@ import { LINE_RATES_GBPS, SITE_KINDS } from './topology.entities';
 
 /** The topology document format (see src/topology/reference-topology.json). */
 const code = z.string().trim().min(1, 'code must not be empty').max(64, 'code must be at most 64 characters');
+/**
+ * A TAPI controller's identifier for an item (tapi-common uuid: a string, RFC 4122 by convention but not by
+ * the model, so not checked as such). Optional: only the TAPI driver needs them.
+ */
+const tapiUuid = z
+  .string()
+  .min(1, 'a TAPI uuid must not be empty')
+  .max(200, 'a TAPI uuid must be at most 200 characters')
+  .regex(/^[^\s/?#]+$/, 'a TAPI uuid must not contain spaces, "/", "?" or "#"')
+  .optional();
 
 const TopologyDocumentSchema = z.object({
   name: z.string().min(1).max(200).default('topology'),
   description: z.string().optional(),
   grid: z.unknown().optional(),
   fiberLatencyUsPerKm: z.number().optional(),
-  nodes: z.array(z.object({ code, name: z.string().min(1).max(200) })).min(1, 'a topology needs at least one node'),
+  nodes: z
+    .array(z.object({ code, name: z.string().min(1).max(200), tapiNodeUuid: tapiUuid }))
+    .min(1, 'a topology needs at least one node'),
   sites: z
     .array(
       z.object({
@@ -37,6 +49,7 @@ const TopologyDocumentSchema = z.object({
           .int('channelCount must be a whole number')
           .positive('channelCount must be positive')
           .max(1024, 'channelCount must be at most 1024 (a flexible grid of 6.25 GHz slots over C and L bands has fewer)'),
+        tapiLinkUuid: tapiUuid,
       }),
     )
     .default([]),
@@ -48,6 +61,7 @@ const TopologyDocumentSchema = z.object({
         rateGbps: z.number().refine((r) => (LINE_RATES_GBPS as readonly number[]).includes(r), {
           message: `rateGbps must be one of ${LINE_RATES_GBPS.join(', ')}`,
         }),
+        tapiServiceInterfacePointUuid: tapiUuid,
       }),
     )
     .default([]),
@@ -77,6 +91,20 @@ export function parseTopologyDocument(input: unknown): TopologyDocument {
       seen.add(item.code);
     });
   }
+  // One controller object maps to one item: two ports on one service-interface-point would be lit together.
+  const uniqueTapi = <T extends { code: string }>(kind: string, items: T[], field: keyof T & string) => {
+    const seen = new Map<string, string>();
+    items.forEach((item, i) => {
+      const value = item[field] as unknown as string | undefined;
+      if (value === undefined) return;
+      const other = seen.get(value);
+      if (other !== undefined) fail(`document.${kind}[${i}] (${item.code}).${field}`, `${value} is already the ${field} of ${other}`);
+      seen.set(value, item.code);
+    });
+  };
+  uniqueTapi('nodes', doc.nodes, 'tapiNodeUuid');
+  uniqueTapi('links', doc.links, 'tapiLinkUuid');
+  uniqueTapi('endpoints', doc.endpoints, 'tapiServiceInterfacePointUuid');
   const nodes = new Set(doc.nodes.map((n) => n.code));
   const sites = new Set(doc.sites.map((s) => s.code));
   doc.sites.forEach((s, i) => {

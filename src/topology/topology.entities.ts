@@ -16,6 +16,7 @@ export const LINE_RATES_GBPS = [10, 100, 400] as const;
 
 @Entity({ name: 'nodes' })
 @Unique('nodes_code_key', ['code'])
+@Unique('nodes_tapi_node_uuid_key', ['tapiNodeUuid'], { deferrable: 'INITIALLY DEFERRED' })
 export class NodeEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'nodes_pkey' })
   id!: string;
@@ -25,6 +26,10 @@ export class NodeEntity {
 
   @Column({ type: 'text' })
   name!: string;
+
+  /** The TAPI controller's uuid for this node (tapi-topology node), from the topology document. */
+  @Column({ name: 'tapi_node_uuid', type: 'text', nullable: true })
+  tapiNodeUuid!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
@@ -75,6 +80,7 @@ export class SiteEntity {
 @Check('links_length_km_check', `"length_km" > 0`)
 @Check('links_channel_count_check', `"channel_count" > 0`)
 @Check('links_distinct_nodes_check', `"a_node_id" <> "b_node_id"`)
+@Unique('links_tapi_link_uuid_key', ['tapiLinkUuid'], { deferrable: 'INITIALLY DEFERRED' })
 export class LinkEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'links_pkey' })
   id!: string;
@@ -102,6 +108,10 @@ export class LinkEntity {
   @Column({ name: 'channel_count', type: 'integer' })
   channelCount!: number;
 
+  /** The TAPI controller's uuid for this link (tapi-topology link), from the topology document. */
+  @Column({ name: 'tapi_link_uuid', type: 'text', nullable: true })
+  tapiLinkUuid!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
@@ -109,6 +119,7 @@ export class LinkEntity {
 @Entity({ name: 'endpoints' })
 @Unique('endpoints_code_key', ['code'])
 @Check('endpoints_rate_gbps_check', `"rate_gbps" IN (10, 100, 400)`)
+@Unique('endpoints_tapi_service_interface_point_uuid_key', ['tapiServiceInterfacePointUuid'], { deferrable: 'INITIALLY DEFERRED' })
 export class EndpointEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'endpoints_pkey' })
   id!: string;
@@ -125,6 +136,10 @@ export class EndpointEntity {
 
   @Column({ name: 'rate_gbps', type: 'integer' })
   rateGbps!: number;
+
+  /** The TAPI controller's service-interface-point for this port, from the topology document. */
+  @Column({ name: 'tapi_service_interface_point_uuid', type: 'text', nullable: true })
+  tapiServiceInterfacePointUuid!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -9,14 +9,18 @@ export enum SiteKind {
 }
 registerEnumType(SiteKind, { name: 'SiteKind', description: 'What a site is: an enterprise office or a data center.' });
 
+const TAPI_UUID_NOTE = 'Set by importTopology; the TAPI driver sends it instead of this object’s id.';
+
 @ObjectType({ description: 'An APN point of presence or ROADM.' })
 export class Node {
   @Field(() => ID) id!: string;
   @Field() code!: string;
   @Field() name!: string;
+  @Field(() => String, { nullable: true, description: `The TAPI controller’s uuid for this node. ${TAPI_UUID_NOTE}` })
+  tapiNodeUuid!: string | null;
 
   static from(e: NodeEntity): Node {
-    return Object.assign(new Node(), { id: e.id, code: e.code, name: e.name });
+    return Object.assign(new Node(), { id: e.id, code: e.code, name: e.name, tapiNodeUuid: e.tapiNodeUuid });
   }
 }
 
@@ -55,6 +59,8 @@ export class Link {
   @Field(() => Int, { description: 'Channels 0…channelCount−1; channel i is 191.35 THz + i × 0.05 THz.' })
   channelCount!: number;
   @Field(() => Float, { description: 'One-way propagation latency at 4.9 µs/km.' }) latencyMs!: number;
+  @Field(() => String, { nullable: true, description: `The TAPI controller’s uuid for this link. ${TAPI_UUID_NOTE}` })
+  tapiLinkUuid!: string | null;
   aNodeId!: string;
   bNodeId!: string;
 
@@ -65,6 +71,7 @@ export class Link {
       lengthKm: e.lengthKm,
       channelCount: e.channelCount,
       latencyMs: Math.round(e.lengthKm * FIBER_LATENCY_US_PER_KM * 1000) / 1e6,
+      tapiLinkUuid: e.tapiLinkUuid,
       aNodeId: e.aNodeId,
       bNodeId: e.bNodeId,
     });
@@ -76,10 +83,21 @@ export class Endpoint {
   @Field(() => ID) id!: string;
   @Field() code!: string;
   @Field(() => Int) rateGbps!: number;
+  @Field(() => String, {
+    nullable: true,
+    description: `The TAPI controller’s service-interface-point for this port. ${TAPI_UUID_NOTE}`,
+  })
+  tapiServiceInterfacePointUuid!: string | null;
   siteId!: string;
 
   static from(e: EndpointEntity): Endpoint {
-    return Object.assign(new Endpoint(), { id: e.id, code: e.code, rateGbps: e.rateGbps, siteId: e.siteId });
+    return Object.assign(new Endpoint(), {
+      id: e.id,
+      code: e.code,
+      rateGbps: e.rateGbps,
+      tapiServiceInterfacePointUuid: e.tapiServiceInterfacePointUuid,
+      siteId: e.siteId,
+    });
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { badInput } from '../core/errors/app-error';
+import { badInput, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { PathComputer } from './pce';
 import { parseTopologyDocument, TopologyDocument } from './topology-document';
@@ -136,7 +136,12 @@ export class TopologyService {
    */
   async importTopology(input: unknown, principal: Pick<Principal, 'actor'>): Promise<ImportSummary> {
     const doc = parseTopologyDocument(input);
-    const summary = await this.dataSource.transaction((m) => this.write(m, doc, principal.actor));
+    let summary: ImportSummary;
+    try {
+      summary = await this.dataSource.transaction((m) => this.write(m, doc, principal.actor));
+    } catch (error) {
+      throw tapiUuidConflict(error) ?? error;
+    }
     // This process reads its own import at once; other replicas within REQUEST_SNAPSHOT_MAX_AGE_MS.
     this.checkedAt = 0;
     this.logger.log({ ...summary, actor: principal.actor }, 'topology imported');
@@ -150,8 +155,8 @@ export class TopologyService {
     const nodeIds = await this.upsert(
       m,
       'nodes',
-      ['code', 'name'],
-      doc.nodes.map((n) => [n.code, n.name]),
+      ['code', 'name', 'tapi_node_uuid'],
+      doc.nodes.map((n) => [n.code, n.name, n.tapiNodeUuid ?? null]),
     );
     const siteIds = await this.upsert(
       m,
@@ -185,14 +190,14 @@ export class TopologyService {
     await this.upsert(
       m,
       'links',
-      ['code', 'a_node_id', 'b_node_id', 'length_km', 'channel_count'],
-      doc.links.map((l) => [l.code, nodeIds.get(l.a), nodeIds.get(l.b), l.lengthKm, l.channelCount]),
+      ['code', 'a_node_id', 'b_node_id', 'length_km', 'channel_count', 'tapi_link_uuid'],
+      doc.links.map((l) => [l.code, nodeIds.get(l.a), nodeIds.get(l.b), l.lengthKm, l.channelCount, l.tapiLinkUuid ?? null]),
     );
     await this.upsert(
       m,
       'endpoints',
-      ['code', 'site_id', 'rate_gbps'],
-      doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps]),
+      ['code', 'site_id', 'rate_gbps', 'tapi_service_interface_point_uuid'],
+      doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps, e.tapiServiceInterfacePointUuid ?? null]),
     );
     const rev: Array<{ id: string }> = await m.query(
       'INSERT INTO topology_revisions (document_name, actor) VALUES ($1, $2) RETURNING id::text AS id',
@@ -237,4 +242,29 @@ export class TopologyService {
     }
     return ids;
   }
+}
+
+const TAPI_UUID_CONSTRAINTS: Record<string, string> = {
+  nodes_tapi_node_uuid_key: 'tapiNodeUuid',
+  links_tapi_link_uuid_key: 'tapiLinkUuid',
+  endpoints_tapi_service_interface_point_uuid_key: 'tapiServiceInterfacePointUuid',
+};
+
+/**
+ * A TAPI uuid the document gives one item while an item the document leaves out still holds it: the
+ * deferred unique constraint fails at commit. Said as a user error, naming the field and the value.
+ */
+function tapiUuidConflict(error: unknown): Error | null {
+  if (pgErrorCode(error) !== PgErrorCode.UNIQUE_VIOLATION) return null;
+  const e = error as { constraint?: unknown; detail?: unknown; driverError?: { constraint?: unknown; detail?: unknown } };
+  const constraint = String(e.driverError?.constraint ?? e.constraint ?? '');
+  const field = TAPI_UUID_CONSTRAINTS[constraint];
+  if (!field) return null;
+  const detail = String(e.driverError?.detail ?? e.detail ?? '');
+  const value = /=\((.*)\)/.exec(detail)?.[1];
+  return badInput(
+    `document.${field}`,
+    `document: ${field} ${value ?? ''} is already mapped to an item this document does not list; ` +
+      'give that item another uuid (or list it without one) in the same document. Nothing was imported.',
+  );
 }

@@ -54,4 +54,31 @@ describe('configuration', () => {
     expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: `10.1.0.0/16,${entry}` })).toThrow(message);
     expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: entry })).toThrow(/APN_WEBHOOK_ALLOWED_TARGETS: APN_WEBHOOK_ALLOWED_TARGETS entry/);
   });
+
+  it('reads the TAPI driver settings with minutes-long defaults, and names each bad one', () => {
+    const defaults = loadConfig({ APN_DRIVER: 'tapi', APN_TAPI_URL: 'https://tapi.example.net' });
+    expect(defaults).toMatchObject({ tapiMode: 'data', tapiRoot: undefined, tapiActivationTimeoutSeconds: 600, tapiRemovalTimeoutSeconds: 300 });
+    const set = loadConfig({
+      APN_DRIVER: 'tapi',
+      APN_TAPI_URL: 'https://odl.example.net:8181',
+      APN_TAPI_MODE: 'rpc',
+      APN_TAPI_ROOT: '/rests',
+      APN_TAPI_ACTIVATION_TIMEOUT_S: '1800',
+      APN_TAPI_REMOVAL_TIMEOUT_S: '900',
+    });
+    expect(set).toMatchObject({ tapiMode: 'rpc', tapiRoot: '/rests', tapiActivationTimeoutSeconds: 1800, tapiRemovalTimeoutSeconds: 900 });
+    const bad = () =>
+      loadConfig({
+        APN_DRIVER: 'tapi',
+        APN_TAPI_URL: 'https://tapi.example.net',
+        APN_TAPI_MODE: 'post',
+        APN_TAPI_ROOT: 'rests',
+        APN_TAPI_ACTIVATION_TIMEOUT_S: '0',
+        APN_TAPI_REMOVAL_TIMEOUT_S: 'soon',
+      });
+    expect(bad).toThrow(/APN_TAPI_MODE: APN_TAPI_MODE must be data or rpc \(got "post"\)/);
+    expect(bad).toThrow(/APN_TAPI_ROOT: APN_TAPI_ROOT must be a path starting with "\/"/);
+    expect(bad).toThrow(/APN_TAPI_ACTIVATION_TIMEOUT_S: APN_TAPI_ACTIVATION_TIMEOUT_S must be between 1 and 86400/);
+    expect(bad).toThrow(/APN_TAPI_REMOVAL_TIMEOUT_S: APN_TAPI_REMOVAL_TIMEOUT_S must be a whole number/);
+  });
 });

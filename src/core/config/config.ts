@@ -91,6 +91,16 @@ const EnvSchema = z
     APN_SETUP_LEAD_MS: intFrom('APN_SETUP_LEAD_MS', 0, 60_000).default(250),
     APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
     APN_TAPI_TOKEN: z.string().min(1).optional(),
+    // data: POST on the connectivity-context (TR-547); rpc: the create/delete RPCs (TransportPCE, ONOS ODTN).
+    APN_TAPI_MODE: z.enum(['data', 'rpc'], { message: 'APN_TAPI_MODE must be data or rpc' }).default('data'),
+    // Unset: discovered from /.well-known/host-meta (RFC 8040 §3.1).
+    APN_TAPI_ROOT: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, 'APN_TAPI_ROOT must be a path starting with "/", e.g. /restconf or /rests')
+      .optional(),
+    // Optical activation (power balancing hop by hop) takes minutes; so can a removal.
+    APN_TAPI_ACTIVATION_TIMEOUT_S: intFrom('APN_TAPI_ACTIVATION_TIMEOUT_S', 1, 86_400).default(600),
+    APN_TAPI_REMOVAL_TIMEOUT_S: intFrom('APN_TAPI_REMOVAL_TIMEOUT_S', 1, 86_400).default(300),
     APN_STORAGE_DRIVER: z.enum(['emulator']).default('emulator'),
     // The storage emulator copies this many times faster than the real throughput, so tests need not wait hours.
     APN_STORAGE_SPEEDUP: intFrom('APN_STORAGE_SPEEDUP', 1, 1_000_000_000).default(1),
@@ -160,6 +170,10 @@ export interface AppConfig {
   readonly setupLeadMs: number;
   readonly tapiUrl: string | undefined;
   readonly tapiToken: string | undefined;
+  readonly tapiMode: 'data' | 'rpc';
+  readonly tapiRoot: string | undefined;
+  readonly tapiActivationTimeoutSeconds: number;
+  readonly tapiRemovalTimeoutSeconds: number;
   readonly storageDriver: 'emulator';
   readonly storageSpeedup: number;
   readonly holdTtlSeconds: number;
@@ -225,6 +239,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     setupLeadMs: e.APN_SETUP_LEAD_MS,
     tapiUrl: e.APN_TAPI_URL,
     tapiToken: e.APN_TAPI_TOKEN,
+    tapiMode: e.APN_TAPI_MODE,
+    tapiRoot: e.APN_TAPI_ROOT,
+    tapiActivationTimeoutSeconds: e.APN_TAPI_ACTIVATION_TIMEOUT_S,
+    tapiRemovalTimeoutSeconds: e.APN_TAPI_REMOVAL_TIMEOUT_S,
     storageDriver: e.APN_STORAGE_DRIVER,
     storageSpeedup: e.APN_STORAGE_SPEEDUP,
     holdTtlSeconds: e.APN_HOLD_TTL_S,

@@ -27,6 +27,7 @@ import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
 import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-TrainingRuns';
 import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-TenantQuotas';
+import { TapiIdentifiers1764800000000 } from '../../../migrations/1764800000000-TapiIdentifiers';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -116,6 +117,7 @@ export const MIGRATIONS = [
   EmulatorRetiredLightpaths1764510000000,
   TenantQuotas1764600000000,
   TrainingRuns1764700000000,
+  TapiIdentifiers1764800000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {

@@ -3,6 +3,15 @@
  * selected by APN_DRIVER. Every operation is idempotent, keyed by the lightpath id (the reservation id), so
  * a retried or duplicated job never double-acts.
  */
+/**
+ * One item of a lightpath as a controller knows it: our code for it, and the controller's own identifier when
+ * the topology document maps one (tapiServiceInterfacePointUuid, tapiNodeUuid, tapiLinkUuid), else null.
+ */
+export interface ControllerRef {
+  readonly code: string;
+  readonly uuid: string | null;
+}
+
 export interface LightpathSpec {
   /** The reservation id; the network knows the lightpath by it. */
   readonly id: string;
@@ -16,6 +25,13 @@ export interface LightpathSpec {
   readonly rateGbps: number;
   readonly sourceEndpointId: string;
   readonly destinationEndpointId: string;
+  /** The same items in the controller's terms; nodes and links in the order of nodeIds and linkIds. */
+  readonly controller: {
+    readonly sourceEndpoint: ControllerRef;
+    readonly destinationEndpoint: ControllerRef;
+    readonly nodes: readonly ControllerRef[];
+    readonly links: readonly ControllerRef[];
+  };
 }
 
 export type LightpathOperState = 'UP' | 'DOWN' | 'PARTIAL';
