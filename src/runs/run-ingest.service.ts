@@ -20,8 +20,13 @@ export type UploadKind = 'steps' | 'nfsiostat' | 'power' | 'logs';
 export const UPLOAD_BOUNDS = {
   /** A line longer than this is refused (its bytes are never held). */
   maxLineBytes: 65_536,
-  /** Rows per INSERT statement. */
+  /** Rows per INSERT statement of nfsiostat and power samples and log lines. */
   batchRows: 1000,
+  /**
+   * Steps per INSERT statement: one statement inserts them, compares those already stored and adds the new
+   * ones to the run's aggregates, so its cost per step falls with its size.
+   */
+  stepBatchRows: 10_000,
   /** Refused lines listed in an answer (the first ones, by line number); all are counted. */
   listedRejections: 100,
   /** Timestamped steps waiting, until the upload ends, for the step before them to arrive. */
@@ -232,6 +237,7 @@ class StepIngest implements Ingest {
   /** Of those, the ones whose step before is not stored yet: retried when the upload ends. */
   private waiting: StepEntry[] = [];
   private readonly ends = new Map<number, Micros>();
+  private inFlight: Promise<void> | null = null;
 
   constructor(
     private readonly repository: RunsRepository,
@@ -257,7 +263,7 @@ class StepIngest implements Ingest {
     const previousEnd = needsPreviousEnd(entry) ? this.ends.get(entry.step - 1) ?? null : null;
     if (needsPreviousEnd(entry) && previousEnd === null) this.unplaced.push(entry);
     else this.place(entry, previousEnd);
-    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.batchRows) await this.flush();
+    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.stepBatchRows) await this.flush();
   }
 
   async finish(): Promise<void> {
@@ -268,6 +274,7 @@ class StepIngest implements Ingest {
     this.unplaced = waiting;
     await this.placeUnplaced(true);
     await this.store();
+    await this.settle();
   }
 
   extra(): Record<string, unknown> {
@@ -318,6 +325,8 @@ class StepIngest implements Ingest {
     };
     fromMemory();
     if (pending.length === 0) return;
+    // The batch being stored may hold the steps they wait for.
+    await this.settle();
     const stored = await this.repository.stepEnds(this.runId, [...new Set(pending.map((e) => e.step - 1))]);
     for (const [step, end] of stored) if (!this.ends.has(step)) this.ends.set(step, end);
     fromMemory();
@@ -327,28 +336,38 @@ class StepIngest implements Ingest {
     }
   }
 
+  /**
+   * Stores the batch while the next one is read: one batch at a time is in flight, and its failure (a cap,
+   * the run finished meanwhile) surfaces at the next store or at the end of the upload.
+   */
   private async store(): Promise<void> {
+    await this.settle();
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    const outcomes = await underRunLock(this.repository, this.runId, async (m, locked) => {
-      let stored = 0;
-      let earliest: Micros | null = null;
-      let latest: Micros | null = null;
+    const storing = this.storeBatch(batch);
+    storing.catch(() => undefined); // observed by settle()
+    this.inFlight = storing;
+  }
+
+  private async settle(): Promise<void> {
+    const storing = this.inFlight;
+    this.inFlight = null;
+    if (storing) await storing;
+  }
+
+  private async storeBatch(batch: Array<{ key: string; value: StepRow; line: number }>): Promise<void> {
+    const outcomes = await underRunLock(this.repository, this.runId, async (m) => {
       const outcomes: Array<{ outcome: BatchOutcome; row: StepRow; line: number }> = [];
+      let stepCount = 0;
+      let held: number | null = null;
       for (const round of rounds(batch)) {
         const result = await this.repository.insertSteps(m, this.runId, round.map((r) => r.value));
-        round.forEach((r, i) => outcomes.push({ outcome: result[i], row: r.value, line: r.line }));
+        held ??= result.stepCount - (round.length - result.notStored.size);
+        stepCount = result.stepCount;
+        round.forEach((r, i) => outcomes.push({ outcome: result.notStored.get(i) ?? 'STORED', row: r.value, line: r.line }));
       }
-      for (const { outcome, row } of outcomes) {
-        if (outcome !== 'STORED') continue;
-        stored += 1;
-        if (row.startAt !== null && (earliest === null || row.startAt < earliest)) earliest = row.startAt;
-        const end = stepEnd(row);
-        if (end !== null && (latest === null || end > latest)) latest = end;
-      }
-      if (locked.stepCount + stored > this.cap) throw capExceeded('steps', locked.stepCount, this.cap);
-      await this.repository.addSteps(m, this.runId, stored, earliest, latest);
+      if (stepCount > this.cap) throw capExceeded('steps', held ?? 0, this.cap);
       return outcomes;
     });
     this.tally.count(

@@ -108,54 +108,91 @@ export class RunsRepository {
 
   // ---- steps ---------------------------------------------------------------------------------------------
 
-  /** Inserts a batch of steps (distinct step numbers); a step already stored is compared, not overwritten. */
-  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<BatchOutcome[]> {
-    const result: Array<{ position: string; stored: boolean; same: boolean }> = await m.query(
+  /**
+   * Inserts a batch of steps (distinct step numbers) and, in the same statement, adds the rows it inserted
+   * to the run's aggregates: the step count, the sums of the three phases, the first start and last end,
+   * and the histogram buckets of each phase. A step already stored is compared, not overwritten, and counts
+   * in no aggregate. Answers the run's step count afterwards and the rows that were not inserted (by
+   * position in `rows`), as duplicates or conflicts: only those are read back, so a batch of new steps
+   * returns one row.
+   */
+  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<{ stepCount: number; notStored: Map<number, BatchOutcome> }> {
+    const n = rows.length;
+    const step = new Array<number>(n);
+    const epoch = new Array<number | null>(n);
+    const read = new Array<number>(n);
+    const gpu = new Array<number>(n);
+    const save = new Array<number>(n);
+    const start = new Array<string | null>(n);
+    const readEnd = new Array<string | null>(n);
+    const gpuEnd = new Array<string | null>(n);
+    const saveEnd = new Array<string | null>(n);
+    const text = (v: Micros | null) => (v === null ? null : v.toString());
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      step[i] = r.step;
+      epoch[i] = r.epoch;
+      read[i] = r.readSeconds;
+      gpu[i] = r.gpuSeconds;
+      save[i] = r.saveSeconds;
+      start[i] = text(r.startAt);
+      readEnd[i] = text(r.readEndAt);
+      gpuEnd[i] = text(r.gpuEndAt);
+      saveEnd[i] = text(r.saveEndAt);
+    }
+    // Instants travel as microseconds since 1970 (bigint): exact, and no date text to format or parse.
+    const at = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 microsecond')`;
+    const result: Array<{ step_count: string | null; position: string | null; same: boolean | null }> = await m.query(
       `WITH input AS (
-         SELECT * FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[],
-                              $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) WITH ORDINALITY
-           AS u(step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at, position)
+         SELECT u.step, u.epoch, u.read_s, u.gpu_s, u.save_s, ${at('u.start_us')} AS start_at, ${at('u.read_end_us')} AS read_end_at,
+                ${at('u.gpu_end_us')} AS gpu_end_at, ${at('u.save_end_us')} AS save_end_at, u.position
+           FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[]) WITH ORDINALITY
+             AS u(step, epoch, read_s, gpu_s, save_s, start_us, read_end_us, gpu_end_us, save_end_us, position)
        ), stored AS (
          INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
          SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
          ON CONFLICT (run_id, step) DO NOTHING
-         RETURNING step
+         RETURNING read_s, gpu_s, save_s, start_at,
+                   coalesce(save_end_at, gpu_end_at, start_at + (read_s + gpu_s + save_s) * interval '1 second') AS end_at
+       ), buckets AS (
+         INSERT INTO training_run_step_buckets AS b (run_id, phase, bucket, steps)
+         SELECT $1, p.phase, training_run_step_bucket(p.seconds) AS bucket, count(*)
+           FROM stored s CROSS JOIN LATERAL (VALUES (0::smallint, s.read_s), (1::smallint, s.gpu_s), (2::smallint, s.save_s)) AS p(phase, seconds)
+          GROUP BY p.phase, bucket ORDER BY p.phase, bucket
+         ON CONFLICT (run_id, phase, bucket) DO UPDATE SET steps = b.steps + excluded.steps
+       ), totals AS (
+         SELECT count(*) AS n, coalesce(sum(read_s), 0) AS read_s, coalesce(sum(gpu_s), 0) AS gpu_s, coalesce(sum(save_s), 0) AS save_s,
+                min(start_at) AS earliest, max(end_at) AS latest
+           FROM stored
+       ), run AS (
+         UPDATE training_runs r
+            SET step_count = r.step_count + t.n,
+                read_s_sum = r.read_s_sum + t.read_s, gpu_s_sum = r.gpu_s_sum + t.gpu_s, save_s_sum = r.save_s_sum + t.save_s,
+                started_at = CASE WHEN t.n = 0 THEN r.started_at
+                                  WHEN r.started_at IS NULL THEN coalesce(t.earliest, now())
+                                  ELSE least(r.started_at, coalesce(t.earliest, r.started_at)) END,
+                last_step_end_at = greatest(r.last_step_end_at, t.latest),
+                updated_at = now()
+           FROM totals t
+          WHERE r.id = $1
+         RETURNING r.step_count
        )
-       SELECT i.position::text AS position, s.step IS NOT NULL AS stored,
+       SELECT (SELECT step_count FROM run)::text AS step_count, NULL::text AS position, NULL::boolean AS same
+       UNION ALL
+       SELECT NULL, i.position::text,
               (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
-                IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at) AS same
-         FROM input i
-         LEFT JOIN stored s ON s.step = i.step
-         LEFT JOIN training_run_steps e ON e.run_id = $1 AND e.step = i.step`,
-      [
-        runId,
-        rows.map((r) => r.step),
-        rows.map((r) => r.epoch),
-        rows.map((r) => r.readSeconds),
-        rows.map((r) => r.gpuSeconds),
-        rows.map((r) => r.saveSeconds),
-        rows.map((r) => iso(r.startAt)),
-        rows.map((r) => iso(r.readEndAt)),
-        rows.map((r) => iso(r.gpuEndAt)),
-        rows.map((r) => iso(r.saveEndAt)),
-      ],
+                IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at)
+         FROM input i JOIN training_run_steps e ON e.run_id = $1 AND e.step = i.step`,
+      [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd],
     );
-    return outcomes(rows.length, result);
-  }
-
-  /** Counts stored steps and widens the run's first start and last end; the first steps set a start at all. */
-  async addSteps(m: EntityManager, runId: string, stored: number, earliestStart: Micros | null, latestEnd: Micros | null): Promise<void> {
-    await m.query(
-      `UPDATE training_runs
-          SET step_count = step_count + $2,
-              started_at = CASE WHEN $2 = 0 THEN started_at
-                                WHEN started_at IS NULL THEN coalesce($3::timestamptz, now())
-                                ELSE least(started_at, coalesce($3::timestamptz, started_at)) END,
-              last_step_end_at = greatest(last_step_end_at, $4::timestamptz),
-              updated_at = now()
-        WHERE id = $1`,
-      [runId, stored, iso(earliestStart), iso(latestEnd)],
-    );
+    // The statement's snapshot predates its own insert: the steps it finds in the table were there before.
+    let stepCount = 0;
+    const notStored = new Map<number, BatchOutcome>();
+    for (const r of result) {
+      if (r.position === null) stepCount = Number(r.step_count);
+      else notStored.set(Number(r.position) - 1, r.same ? 'DUPLICATE' : 'CONFLICT');
+    }
+    return { stepCount, notStored };
   }
 
   /**

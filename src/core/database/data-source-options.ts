@@ -26,6 +26,7 @@ import { EmulatorRetiredLightpaths1764510000000 } from '../../../migrations/1764
 import { ApiKeyRevokedNotify1764500000000 } from '../../../migrations/1764500000000-ApiKeyRevokedNotify';
 import { Metering1764300000000 } from '../../../migrations/1764300000000-Metering';
 import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-TrainingRuns';
+import { RunEvaluation1764900000000 } from '../../../migrations/1764900000000-RunEvaluation';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -41,6 +42,7 @@ import {
   TrainingRunIoSampleEntity,
   TrainingRunLogLineEntity,
   TrainingRunPowerSampleEntity,
+  TrainingRunStepBucketEntity,
   TrainingRunStepEntity,
 } from '../../runs/run.entities';
 import {
@@ -96,6 +98,7 @@ export const ENTITIES = [
   TrainingRunIoSampleEntity,
   TrainingRunPowerSampleEntity,
   TrainingRunLogLineEntity,
+  TrainingRunStepBucketEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
@@ -112,6 +115,7 @@ export const MIGRATIONS = [
   ApiKeyRevokedNotify1764500000000,
   EmulatorRetiredLightpaths1764510000000,
   TrainingRuns1764700000000,
+  RunEvaluation1764900000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
