@@ -15,9 +15,6 @@ export class RunEvaluation1764900000000 implements MigrationInterface {
   name = 'RunEvaluation1764900000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE FUNCTION training_run_step_bucket(seconds double precision) RETURNS integer
-      LANGUAGE sql IMMUTABLE PARALLEL SAFE
-      AS $$ SELECT CASE WHEN seconds <= 0 THEN -1 ELSE greatest(0, floor(ln(seconds / 1e-6) / ln(1.01)))::integer END $$`);
     await q.query(`ALTER TABLE "training_runs"
         ADD COLUMN "preparation_s" double precision,
         ADD COLUMN "read_s_sum" double precision NOT NULL DEFAULT 0,
@@ -33,12 +30,13 @@ export class RunEvaluation1764900000000 implements MigrationInterface {
         CONSTRAINT "training_run_step_buckets_pkey" PRIMARY KEY ("run_id", "phase", "bucket"),
         CONSTRAINT "training_run_step_buckets_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "training_runs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
-    // Runs recorded before: their aggregates from their stored steps.
+    // Runs recorded before: their aggregates from their stored steps (the buckets by the rule of
+    // src/runs/step-histogram.ts, which assigns them at ingest from then on).
     await q.query(`UPDATE training_runs r SET read_s_sum = s.read_s, gpu_s_sum = s.gpu_s, save_s_sum = s.save_s
         FROM (SELECT run_id, sum(read_s) AS read_s, sum(gpu_s) AS gpu_s, sum(save_s) AS save_s FROM training_run_steps GROUP BY run_id) s
        WHERE s.run_id = r.id`);
     await q.query(`INSERT INTO training_run_step_buckets (run_id, phase, bucket, steps)
-      SELECT s.run_id, p.phase, training_run_step_bucket(p.seconds), count(*)
+      SELECT s.run_id, p.phase, CASE WHEN p.seconds <= 0 THEN -1 ELSE greatest(0, floor(ln(p.seconds / 1e-6) / ln(1.01)))::integer END, count(*)
         FROM training_run_steps s CROSS JOIN LATERAL (VALUES (0, s.read_s), (1, s.gpu_s), (2, s.save_s)) AS p(phase, seconds)
        GROUP BY 1, 2, 3`);
 
@@ -105,6 +103,5 @@ export class RunEvaluation1764900000000 implements MigrationInterface {
     await q.query('DROP TABLE "training_run_step_buckets"');
     await q.query(`ALTER TABLE "training_runs" DROP CONSTRAINT "training_runs_preparation_check",
         DROP COLUMN "save_s_sum", DROP COLUMN "gpu_s_sum", DROP COLUMN "read_s_sum", DROP COLUMN "preparation_s"`);
-    await q.query('DROP FUNCTION training_run_step_bucket(double precision)');
   }
 }

@@ -229,9 +229,19 @@ function rounds<T>(rows: ReadonlyArray<{ key: string; value: T; line: number }>)
   return out;
 }
 
+/** rounds() for steps, keyed by their number: a batch without a repeated step is one round, as it is. */
+function stepRounds(rows: Array<{ value: StepRow; line: number }>): Array<Array<{ value: StepRow; line: number }>> {
+  const seen = new Set<number>();
+  for (const r of rows) {
+    if (seen.has(r.value.step)) return rounds(rows.map((x) => ({ key: String(x.value.step), value: x.value, line: x.line })));
+    seen.add(r.value.step);
+  }
+  return [rows];
+}
+
 class StepIngest implements Ingest {
   private readonly csv = new StepCsvReader();
-  private batch: Array<{ key: string; value: StepRow; line: number }> = [];
+  private batch: Array<{ value: StepRow; line: number }> = [];
   /** Timestamped steps without a start whose step before has not been seen in this batch. */
   private unplaced: StepEntry[] = [];
   /** Of those, the ones whose step before is not stored yet: retried when the upload ends. */
@@ -249,7 +259,8 @@ class StepIngest implements Ingest {
 
   async take(line: UploadLine): Promise<void> {
     if (line.text === null) return this.tally.reject(tooLong(line.number));
-    const text = line.text.trim();
+    // A line as the hook writes it starts with its brace: no copy trimmed of spaces.
+    const text = line.text.charCodeAt(0) === 123 ? line.text : line.text.trim();
     if (text === '') return;
     this.format ??= text.startsWith('{') ? 'ndjson' : 'csv';
     if (this.format === 'csv' && !this.csv.hasHeader) {
@@ -287,7 +298,7 @@ class StepIngest implements Ingest {
       this.tally.reject(placed.rejection);
       return false;
     }
-    this.batch.push({ key: String(placed.value.step), value: placed.value, line: entry.line });
+    this.batch.push({ value: placed.value, line: entry.line });
     const end = stepEnd(placed.value);
     if (end !== null) {
       this.ends.delete(placed.value.step);
@@ -356,12 +367,12 @@ class StepIngest implements Ingest {
     if (storing) await storing;
   }
 
-  private async storeBatch(batch: Array<{ key: string; value: StepRow; line: number }>): Promise<void> {
+  private async storeBatch(batch: Array<{ value: StepRow; line: number }>): Promise<void> {
     const outcomes = await underRunLock(this.repository, this.runId, async (m) => {
       const outcomes: Array<{ outcome: BatchOutcome; row: StepRow; line: number }> = [];
       let stepCount = 0;
       let held: number | null = null;
-      for (const round of rounds(batch)) {
+      for (const round of stepRounds(batch)) {
         const result = await this.repository.insertSteps(m, this.runId, round.map((r) => r.value));
         held ??= result.stepCount - (round.length - result.notStored.size);
         stepCount = result.stepCount;

@@ -282,8 +282,8 @@ export class TrainingRunStepEntity {
 
 /**
  * How many of a run's stored steps took a duration in one logarithmic bucket of one phase (0 Read, 1 GPU,
- * 2 Save): bucket b holds [1 µs × 1.01^b, 1 µs × 1.01^(b+1)), bucket -1 holds zero (the SQL function
- * training_run_step_bucket, src/runs/step-histogram.ts). Kept by ingest in the transaction of each batch
+ * 2 Save): bucket b holds [1 µs × 1.01^b, 1 µs × 1.01^(b+1)), bucket -1 holds zero (src/runs/step-histogram.ts).
+ * Kept by ingest in the transaction of each batch
  * from the rows it inserted, so a run's percentiles are read from a few hundred rows, never from its steps.
  */
 @Entity({ name: 'training_run_step_buckets' })

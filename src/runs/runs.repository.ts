@@ -4,7 +4,8 @@ import { isUuid } from '../core/ids';
 import type { NfsIoSample } from './ingest/nfsiostat';
 import type { PowerSample } from './ingest/power';
 import { Micros, microsToIso } from './ingest/records';
-import type { StepRow } from './ingest/step-log';
+import { type StepRow, stepEnd } from './ingest/step-log';
+import { type StepAggregate, addStep, emptyAggregate } from './step-histogram';
 import { TrainingRunEntity, TrainingRunState } from './run.entities';
 
 /** How a batch row fared: stored, already stored with the same values (a duplicate), or stored with others. */
@@ -109,12 +110,15 @@ export class RunsRepository {
   // ---- steps ---------------------------------------------------------------------------------------------
 
   /**
-   * Inserts a batch of steps (distinct step numbers) and, in the same statement, adds the rows it inserted
-   * to the run's aggregates: the step count, the sums of the three phases, the first start and last end,
-   * and the histogram buckets of each phase. A step already stored is compared, not overwritten, and counts
-   * in no aggregate. Answers the run's step count afterwards and the rows that were not inserted (by
-   * position in `rows`), as duplicates or conflicts: only those are read back, so a batch of new steps
-   * returns one row.
+   * Inserts a batch of steps (distinct step numbers) and adds the rows it inserted to the run's aggregates:
+   * the step count, the sums of the three phases, the first start and last end, and the histogram buckets
+   * of each phase. A step already stored is compared, not overwritten, and counts in no aggregate.
+   *
+   * The batch's aggregate is computed here and applied by the inserting statement itself when every row
+   * was inserted, the usual case: one statement, and nothing read back but the run's count. When some rows
+   * were already stored, only those are looked up (one index probe each) and compared, and a second
+   * statement applies the aggregate of the rows that were inserted. Answers the run's step count afterwards
+   * and the rows not inserted (by position in `rows`), as duplicates or conflicts.
    */
   async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<{ stepCount: number; notStored: Map<number, BatchOutcome> }> {
     const n = rows.length;
@@ -128,6 +132,7 @@ export class RunsRepository {
     const gpuEnd = new Array<string | null>(n);
     const saveEnd = new Array<string | null>(n);
     const text = (v: Micros | null) => (v === null ? null : v.toString());
+    const whole = emptyAggregate();
     for (let i = 0; i < n; i++) {
       const r = rows[i];
       step[i] = r.step;
@@ -139,10 +144,11 @@ export class RunsRepository {
       readEnd[i] = text(r.readEndAt);
       gpuEnd[i] = text(r.gpuEndAt);
       saveEnd[i] = text(r.saveEndAt);
+      addStep(whole, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
     }
     // Instants travel as microseconds since 1970 (bigint): exact, and no date text to format or parse.
     const at = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 microsecond')`;
-    const result: Array<{ step_count: string | null; position: string | null; same: boolean | null }> = await m.query(
+    const result: Array<{ step_count: string | null; not_stored: Array<[number, boolean]> | null }> = await m.query(
       `WITH input AS (
          SELECT u.step, u.epoch, u.read_s, u.gpu_s, u.save_s, ${at('u.start_us')} AS start_at, ${at('u.read_end_us')} AS read_end_at,
                 ${at('u.gpu_end_us')} AS gpu_end_at, ${at('u.save_end_us')} AS save_end_at, u.position
@@ -152,47 +158,32 @@ export class RunsRepository {
          INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
          SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
          ON CONFLICT (run_id, step) DO NOTHING
-         RETURNING read_s, gpu_s, save_s, start_at,
-                   coalesce(save_end_at, gpu_end_at, start_at + (read_s + gpu_s + save_s) * interval '1 second') AS end_at
-       ), buckets AS (
-         INSERT INTO training_run_step_buckets AS b (run_id, phase, bucket, steps)
-         SELECT $1, p.phase, training_run_step_bucket(p.seconds) AS bucket, count(*)
-           FROM stored s CROSS JOIN LATERAL (VALUES (0::smallint, s.read_s), (1::smallint, s.gpu_s), (2::smallint, s.save_s)) AS p(phase, seconds)
-          GROUP BY p.phase, bucket ORDER BY p.phase, bucket
-         ON CONFLICT (run_id, phase, bucket) DO UPDATE SET steps = b.steps + excluded.steps
+         RETURNING 1
        ), totals AS (
-         SELECT count(*) AS n, coalesce(sum(read_s), 0) AS read_s, coalesce(sum(gpu_s), 0) AS gpu_s, coalesce(sum(save_s), 0) AS save_s,
-                min(start_at) AS earliest, max(end_at) AS latest
-           FROM stored
-       ), run AS (
-         UPDATE training_runs r
-            SET step_count = r.step_count + t.n,
-                read_s_sum = r.read_s_sum + t.read_s, gpu_s_sum = r.gpu_s_sum + t.gpu_s, save_s_sum = r.save_s_sum + t.save_s,
-                started_at = CASE WHEN t.n = 0 THEN r.started_at
-                                  WHEN r.started_at IS NULL THEN coalesce(t.earliest, now())
-                                  ELSE least(r.started_at, coalesce(t.earliest, r.started_at)) END,
-                last_step_end_at = greatest(r.last_step_end_at, t.latest),
-                updated_at = now()
-           FROM totals t
-          WHERE r.id = $1
-         RETURNING r.step_count
-       )
-       SELECT (SELECT step_count FROM run)::text AS step_count, NULL::text AS position, NULL::boolean AS same
-       UNION ALL
-       SELECT NULL, i.position::text,
-              (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
-                IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at)
-         FROM input i JOIN training_run_steps e ON e.run_id = $1 AND e.step = i.step`,
-      [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd],
+         SELECT count(*) = $11 AS whole FROM stored
+       ), ${APPLY_AGGREGATE('(SELECT whole FROM totals)', 11)}
+       SELECT (SELECT step_count FROM run)::text AS step_count,
+              CASE WHEN NOT (SELECT whole FROM totals) THEN
+                (SELECT json_agg(json_build_array(i.position,
+                          (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
+                            IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at)))
+                   FROM input i CROSS JOIN LATERAL (SELECT * FROM training_run_steps x WHERE x.run_id = $1 AND x.step = i.step) e)
+              END AS not_stored`,
+      [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd, n, ...aggregateParams(whole)],
     );
     // The statement's snapshot predates its own insert: the steps it finds in the table were there before.
-    let stepCount = 0;
     const notStored = new Map<number, BatchOutcome>();
-    for (const r of result) {
-      if (r.position === null) stepCount = Number(r.step_count);
-      else notStored.set(Number(r.position) - 1, r.same ? 'DUPLICATE' : 'CONFLICT');
-    }
-    return { stepCount, notStored };
+    for (const [position, same] of result[0].not_stored ?? []) notStored.set(position - 1, same ? 'DUPLICATE' : 'CONFLICT');
+    if (result[0].step_count !== null) return { stepCount: Number(result[0].step_count), notStored };
+    const inserted = emptyAggregate();
+    rows.forEach((r, i) => {
+      if (!notStored.has(i)) addStep(inserted, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
+    });
+    const applied: Array<{ step_count: string }> = await m.query(
+      `WITH ${APPLY_AGGREGATE('true', 1)} SELECT step_count::text FROM run`,
+      [runId, ...aggregateParams(inserted)],
+    );
+    return { stepCount: Number(applied[0].step_count), notStored };
   }
 
   /**
@@ -332,6 +323,48 @@ export class RunsRepository {
       [runId, total, levels.ERROR, levels.WARN, levels.INFO, levels.DEBUG],
     );
   }
+}
+
+/**
+ * The CTEs `buckets` and `run` that add an aggregate to a run, when `when` holds: its histogram buckets
+ * (upserted in key order, so that concurrent batches lock them in one order) and its counters. `$1` is the
+ * run; the aggregate's parameters follow parameter `$<after>`, in the order of aggregateParams.
+ */
+function APPLY_AGGREGATE(when: string, after: number): string {
+  const p = (k: number) => `$${after + k}`;
+  return `buckets AS (
+         INSERT INTO training_run_step_buckets AS b (run_id, phase, bucket, steps)
+         SELECT $1, u.phase, u.bucket, u.steps FROM unnest(${p(1)}::smallint[], ${p(2)}::int[], ${p(3)}::int8[]) AS u(phase, bucket, steps)
+          WHERE ${when}
+          ORDER BY u.phase, u.bucket
+         ON CONFLICT (run_id, phase, bucket) DO UPDATE SET steps = b.steps + excluded.steps
+       ), run AS (
+         UPDATE training_runs r
+            SET step_count = r.step_count + ${p(4)}::bigint,
+                read_s_sum = r.read_s_sum + ${p(5)}::float8, gpu_s_sum = r.gpu_s_sum + ${p(6)}::float8, save_s_sum = r.save_s_sum + ${p(7)}::float8,
+                started_at = CASE WHEN ${p(4)}::bigint = 0 THEN r.started_at
+                                  WHEN r.started_at IS NULL THEN coalesce(timestamptz 'epoch' + ${p(8)}::int8 * interval '1 microsecond', now())
+                                  ELSE least(r.started_at, coalesce(timestamptz 'epoch' + ${p(8)}::int8 * interval '1 microsecond', r.started_at)) END,
+                last_step_end_at = greatest(r.last_step_end_at, timestamptz 'epoch' + ${p(9)}::int8 * interval '1 microsecond'),
+                updated_at = now()
+          WHERE r.id = $1 AND ${when}
+         RETURNING r.step_count
+       )`;
+}
+
+function aggregateParams(a: StepAggregate): unknown[] {
+  const buckets = [...a.buckets.values()];
+  return [
+    buckets.map((b) => b.phase),
+    buckets.map((b) => b.bucket),
+    buckets.map((b) => b.steps),
+    a.steps,
+    a.readSeconds,
+    a.gpuSeconds,
+    a.saveSeconds,
+    a.earliestStart === null ? null : a.earliestStart.toString(),
+    a.latestEnd === null ? null : a.latestEnd.toString(),
+  ];
 }
 
 function outcomes(count: number, result: Array<{ position: string; stored: boolean; same: boolean }>): BatchOutcome[] {
