@@ -4,10 +4,10 @@ import { bucketOf } from './step-histogram';
 
 const site = (id: string, pue: number, price: number) => ({ id, code: id.toUpperCase(), pue, carbonKgPerKwh: 0.4, energyUsdPerKwh: price });
 const reference = {
-  GPU_SERVER: { powerKw: 7.5, capexUsd: 199_000, lifeYears: 4, basis: 'gpu ref' },
-  STORAGE_NFS_ARRAY: { powerKw: 1.2, capexUsd: 120_000, lifeYears: 5, basis: 'array ref' },
-  CACHE_OR_REPLICA_NODE: { powerKw: 1, capexUsd: 40_000, lifeYears: 5, basis: 'node ref' },
-  SWITCH_100G: { powerKw: 0.5, capexUsd: 25_000, lifeYears: 5, basis: 'switch ref' },
+  GPU_SERVER: { powerKw: 7.5, capexUsd: 199_000, lifeYears: 4, powerBasis: 'gpu power', priceBasis: 'gpu price' },
+  STORAGE_NFS_ARRAY: { powerKw: 1.2, capexUsd: 120_000, lifeYears: 5, powerBasis: 'array power', priceBasis: 'array price' },
+  CACHE_OR_REPLICA_NODE: { powerKw: 1, capexUsd: 40_000, lifeYears: 5, powerBasis: 'node power', priceBasis: 'node price' },
+  SWITCH_100G: { powerKw: 0.5, capexUsd: 25_000, lifeYears: 5, powerBasis: 'switch power', priceBasis: 'switch price' },
 };
 const START = Date.UTC(2026, 10, 21, 9);
 

@@ -32,7 +32,8 @@ export interface EquipmentReference {
   readonly powerKw: number;
   readonly capexUsd: number;
   readonly lifeYears: number;
-  readonly basis: string;
+  readonly powerBasis: string;
+  readonly priceBasis: string;
 }
 
 /** One piece of equipment's power samples, reduced over the run's window. */
@@ -269,7 +270,7 @@ function equipment(input: SummaryInput, energySeconds: number): Piece[] {
   };
   const add = (equipmentName: string, kind: EquipmentKind, siteId: string, seconds: number, ratedKw: number | null, ratedBasis: string, sampled: PowerSeries[]) => {
     const reference = referenceOf(input, kind);
-    pieces.push({ equipment: equipmentName, kind, siteId, ratedKw: ratedKw ?? reference.powerKw, ratedBasis: ratedKw === null ? reference.basis : ratedBasis, reference, seconds, sampled });
+    pieces.push({ equipment: equipmentName, kind, siteId, ratedKw: ratedKw ?? reference.powerKw, ratedBasis: ratedKw === null ? reference.powerBasis : ratedBasis, reference, seconds, sampled });
   };
 
   const gpu = input.gpuSite.id;
@@ -384,7 +385,7 @@ export function summarizeRun(input: SummaryInput): RunSummary {
       amortisedUsd,
       energyUsd,
       basis:
-        `$${piece.reference.capexUsd} over ${piece.reference.lifeYears} y × ${hours.toFixed(4)} h = $${amortisedUsd.toFixed(4)} (${piece.reference.basis}); ` +
+        `$${piece.reference.capexUsd} over ${piece.reference.lifeYears} y × ${hours.toFixed(4)} h = $${amortisedUsd.toFixed(4)} (${piece.reference.priceBasis}); ` +
         `${kwh.toFixed(4)} kWh × $${site.energyUsdPerKwh}/kWh at ${site.code} = $${energyUsd.toFixed(4)}`,
     });
   }

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { StorageDesign } from '../storage/storage.entities';
+import type { IoSeries, PowerSeries } from './run-summary';
 import { isUuid } from '../core/ids';
 import type { NfsIoSample } from './ingest/nfsiostat';
 import type { PowerSample } from './ingest/power';
 import { Micros, microsToIso } from './ingest/records';
 import { type StepRow, stepEnd } from './ingest/step-log';
 import { type StepAggregate, addStep, emptyAggregate } from './step-histogram';
-import { TrainingRunEntity, TrainingRunState } from './run.entities';
+import { RunConnectionKind, TrainingRunEntity, TrainingRunState } from './run.entities';
 
 /** How a batch row fared: stored, already stored with the same values (a duplicate), or stored with others. */
 export type BatchOutcome = 'STORED' | 'DUPLICATE' | 'CONFLICT';
@@ -322,6 +324,135 @@ export class RunsRepository {
         WHERE id = $1`,
       [runId, total, levels.ERROR, levels.WARN, levels.INFO, levels.DEBUG],
     );
+  }
+
+  // ---- evaluation reads ----------------------------------------------------------------------------------
+
+  findRuns(ids: readonly string[]): Promise<TrainingRunEntity[]> {
+    const valid = ids.filter(isUuid);
+    return valid.length ? this.dataSource.getRepository(TrainingRunEntity).findBy({ id: In(valid) }) : Promise.resolve([]);
+  }
+
+  /** The histogram buckets of runs' phases: a few hundred rows a run, whatever its number of steps. */
+  async stepBuckets(runIds: readonly string[]): Promise<Array<{ runId: string; phase: number; bucket: number; steps: number }>> {
+    if (runIds.length === 0) return [];
+    const rows: Array<{ run_id: string; phase: number; bucket: number; steps: string }> = await this.dataSource.query(
+      'SELECT run_id, phase, bucket, steps FROM training_run_step_buckets WHERE run_id = ANY($1::uuid[])',
+      [runIds],
+    );
+    return rows.map((r) => ({ runId: r.run_id, phase: r.phase, bucket: r.bucket, steps: Number(r.steps) }));
+  }
+
+  /** nfsiostat intervals per run, client node and direction, the totals since mount left out. */
+  async ioSeries(runIds: readonly string[]): Promise<Array<IoSeries & { runId: string }>> {
+    if (runIds.length === 0) return [];
+    const rows: Array<{ run_id: string; direction: 'READ' | 'WRITE'; node: string; samples: number; seconds: number; kilobytes: number; operations: number; ops_exe: number; ops_rtt: number; retrans: string }> =
+      await this.dataSource.query(
+        `SELECT run_id, direction, node, count(*)::int AS samples, sum(coalesce(interval_s, 1)) AS seconds,
+                sum(kb_per_s * coalesce(interval_s, 1)) AS kilobytes, sum(ops_per_s * coalesce(interval_s, 1)) AS operations,
+                sum(ops_per_s * coalesce(interval_s, 1) * avg_exe_ms) AS ops_exe, sum(ops_per_s * coalesce(interval_s, 1) * avg_rtt_ms) AS ops_rtt,
+                sum(retrans)::text AS retrans
+           FROM training_run_io_samples
+          WHERE run_id = ANY($1::uuid[]) AND NOT since_mount
+          GROUP BY run_id, direction, node`,
+        [runIds],
+      );
+    return rows.map((r) => ({
+      runId: r.run_id, direction: r.direction, node: r.node, samples: r.samples, seconds: r.seconds, kilobytes: r.kilobytes,
+      operations: r.operations, opsExeMs: r.ops_exe, opsRttMs: r.ops_rtt, retrans: Number(r.retrans),
+    }));
+  }
+
+  /**
+   * Each piece of equipment's power samples of a run within [from, to] (all of them without bounds),
+   * reduced in the database: count, first and last, the longest gap, and the trapezoid integral in joules.
+   */
+  async powerSeries(runId: string, from: Date | null, to: Date | null): Promise<PowerSeries[]> {
+    const rows: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap: number | null; joules: number | null; first_w: number; last_w: number }> =
+      await this.dataSource.query(
+        `SELECT equipment, min(kind) AS kind, min(site_id::text) AS site_id, count(*)::int AS samples,
+                extract(epoch FROM min(time)) * 1000 AS first_ms, extract(epoch FROM max(time)) * 1000 AS last_ms,
+                max(gap) AS max_gap, sum(area) AS joules, max(first_w) AS first_w, max(last_w) AS last_w
+           FROM (SELECT equipment, kind, site_id, time,
+                        extract(epoch FROM lead(time) OVER w - time) AS gap,
+                        (watts + lead(watts) OVER w) / 2 * extract(epoch FROM lead(time) OVER w - time) AS area,
+                        first_value(watts) OVER w AS first_w,
+                        last_value(watts) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_w
+                   FROM training_run_power_samples
+                  WHERE run_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time <= $3)
+                 WINDOW w AS (PARTITION BY equipment ORDER BY time)) x
+          GROUP BY equipment
+          ORDER BY equipment`,
+        [runId, from, to],
+      );
+    return rows.map((r) => ({
+      equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
+      maxGapSeconds: r.max_gap ?? 0, joules: r.joules ?? 0, firstWatts: r.first_w, lastWatts: r.last_w,
+    }));
+  }
+
+  /**
+   * Completed same-site DIRECT runs of a tenant's workload (model, dataset size, steps per epoch, epochs),
+   * newest first: the baselines of KR1.1 and of calibration.
+   */
+  sameSiteRuns(tenantId: string, w: { modelName: string; datasetBytes: string; stepsPerEpoch: number; epochs: number }, limit = 20): Promise<TrainingRunEntity[]> {
+    return this.dataSource.getRepository(TrainingRunEntity).find({
+      where: { tenantId, modelName: w.modelName, datasetBytes: w.datasetBytes, stepsPerEpoch: w.stepsPerEpoch, epochs: w.epochs, connectionKind: RunConnectionKind.LOCAL, design: StorageDesign.DIRECT, state: TrainingRunState.COMPLETED },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+  }
+
+  /** Up to `points` steps evenly spread over a run's step numbers, with their Read + GPU + Save: one index probe each. */
+  async stepSample(runId: string, points: number): Promise<Array<{ step: number; seconds: number }>> {
+    const rows: Array<{ step: number; seconds: number }> = await this.dataSource.query(
+      `WITH bounds AS (SELECT min(step) AS lo, max(step) AS hi FROM training_run_steps WHERE run_id = $1)
+       SELECT s.step, s.read_s + s.gpu_s + s.save_s AS seconds
+         FROM bounds b
+         CROSS JOIN LATERAL generate_series(0, $2 - 1) AS g(i)
+         JOIN training_run_steps s ON s.run_id = $1
+                                  AND s.step = b.lo + ((b.hi - b.lo)::bigint * g.i / greatest($2 - 1, 1))::int
+        ORDER BY s.step`,
+      [runId, points],
+    );
+    return rows;
+  }
+
+  /** Each piece of equipment's mean watts in `buckets` equal spans of [from, to], as (seconds from `from`, watts). */
+  async powerPoints(runId: string, from: Date, to: Date, buckets: number): Promise<Array<{ equipment: string; points: Array<[number, number]> }>> {
+    const span = Math.max(1, (to.getTime() - from.getTime()) / 1000 / buckets);
+    const rows: Array<{ equipment: string; t: number; watts: number }> = await this.dataSource.query(
+      `SELECT equipment, (floor(extract(epoch FROM time - $2::timestamptz) / $4) * $4) AS t, avg(watts) AS watts
+         FROM training_run_power_samples
+        WHERE run_id = $1 AND time >= $2 AND time <= $3
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [runId, from, to, span],
+    );
+    const out = new Map<string, Array<[number, number]>>();
+    for (const r of rows) {
+      if (!out.has(r.equipment)) out.set(r.equipment, []);
+      out.get(r.equipment)!.push([Number(r.t), r.watts]);
+    }
+    return [...out].map(([equipment, points]) => ({ equipment, points }));
+  }
+
+  // ---- measured power for metering -----------------------------------------------------------------------
+
+  /**
+   * Power samples of GPU nodes in [from, to], for the nodes of runs' GPU allocations: a sample counts for an
+   * allocation's node when the run names the allocation and the sample's equipment is the node's name.
+   */
+  async gpuNodeSamples(m: EntityManager, from: Date, to: Date): Promise<Array<{ allocationId: string; node: string; ms: number; watts: number }>> {
+    const rows: Array<{ allocation_id: string; node: string; ms: number; watts: number }> = await m.query(
+      `SELECT DISTINCT ON (r.gpu_allocation_id, p.equipment, p.time)
+              r.gpu_allocation_id AS allocation_id, p.equipment AS node, extract(epoch FROM p.time) * 1000 AS ms, p.watts
+         FROM training_runs r
+         JOIN training_run_power_samples p ON p.run_id = r.id AND p.kind = 'GPU_NODE'
+        WHERE r.gpu_allocation_id IS NOT NULL AND p.time >= $1 AND p.time <= $2
+        ORDER BY r.gpu_allocation_id, p.equipment, p.time, r.created_at`,
+      [from, to],
+    );
+    return rows.map((r) => ({ allocationId: r.allocation_id, node: r.node, ms: Number(r.ms), watts: r.watts }));
   }
 }
 
