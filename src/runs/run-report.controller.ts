@@ -1,6 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, badInput, httpStatusOf } from '../core/errors/app-error';
+import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
 import { MAX_COMPARED_RUNS } from './run-evaluation.service';
 import { RunReportService } from './run-report.service';
@@ -29,6 +30,8 @@ export class RunReportController {
       const text = (query.ids as string | undefined) ?? '';
       if (text.length > MAX_COMPARED_RUNS * 37) throw badInput('ids', `ids: at most ${MAX_COMPARED_RUNS} run ids, separated by commas.`);
       const ids = text.split(',').map((id) => id.trim()).filter((id) => id !== '');
+      const malformed = ids.find((id) => !isUuid(id));
+      if (malformed !== undefined) throw badInput('ids', `ids must be training run ids (UUIDs) separated by commas; got ${JSON.stringify(malformed.slice(0, 80))}.`);
       const document = await this.reports.render(principal, ids, format, 'ids');
       await reply
         .code(200)

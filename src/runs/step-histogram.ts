@@ -12,8 +12,8 @@
 export const BUCKET_FLOOR_SECONDS = 1e-6;
 export const BUCKET_RATIO = 1.01;
 export const ZERO_BUCKET = -1;
-/** The relative width of a bucket, in percent: a percentile read from it is within half of that. */
-export const PERCENTILE_RESOLUTION_PERCENT = (BUCKET_RATIO - 1) * 100;
+/** The relative width of a bucket, (BUCKET_RATIO − 1) in percent: a percentile read from it is within half of that. */
+export const PERCENTILE_RESOLUTION_PERCENT = 1;
 
 export type Phase = 'read' | 'gpu' | 'save';
 /** Phases as stored (training_run_step_buckets.phase). */
