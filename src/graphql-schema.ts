@@ -5,6 +5,7 @@ import { WebhookResolver } from './webhooks/webhook.resolver';
 import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { ReservationsResolver } from './reservations/reservations.resolver';
+import { RunEvaluationResolver } from './runs/run-evaluation.resolver';
 import { RunsResolver } from './runs/runs.resolver';
 import {
   DatasetResolver,
@@ -38,6 +39,7 @@ export const GRAPHQL_RESOLVERS = [
   WebhookResolver,
   MeteringResolver,
   RunsResolver,
+  RunEvaluationResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];
