@@ -7,6 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   in logarithmic buckets 1 % wide (bucket b holds durations in [1 µs × 1.01^b, 1 µs × 1.01^(b+1)); -1 holds
  *   zero), from which the percentiles are read. Ingest keeps both in the transaction of each batch, from
  *   the rows it actually inserted, so duplicates and conflicts never count;
+ * - per finished run and piece of equipment, its power samples reduced over the run's window (count, ends,
+ *   longest gap, trapezoid integral), written the first time the finished run is evaluated: a finished run
+ *   takes no more samples, so the reduction stays exact, and is recomputed should the window differ;
  * - a run's preparation time (replica copy, cache fill) given explicitly, for runs without a mount;
  * - in the daily usage totals, the part of shadow energy that came from measured power rather than rated
  *   power, so an invoice can say which it shows.
@@ -29,6 +32,23 @@ export class RunEvaluation1764900000000 implements MigrationInterface {
         CONSTRAINT "training_run_step_buckets_phase_check" CHECK ("phase" IN (0, 1, 2)),
         CONSTRAINT "training_run_step_buckets_pkey" PRIMARY KEY ("run_id", "phase", "bucket"),
         CONSTRAINT "training_run_step_buckets_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "training_runs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
+      )`);
+    await q.query(`CREATE TABLE "training_run_power_totals" (
+        "run_id" uuid NOT NULL,
+        "equipment" text NOT NULL,
+        "window_from" timestamptz,
+        "window_to" timestamptz,
+        "kind" text NOT NULL,
+        "site_id" uuid NOT NULL,
+        "samples" integer NOT NULL,
+        "first_at" timestamptz NOT NULL,
+        "last_at" timestamptz NOT NULL,
+        "max_gap_s" double precision NOT NULL,
+        "joules" double precision NOT NULL,
+        "first_watts" double precision NOT NULL,
+        "last_watts" double precision NOT NULL,
+        CONSTRAINT "training_run_power_totals_pkey" PRIMARY KEY ("run_id", "equipment"),
+        CONSTRAINT "training_run_power_totals_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "training_runs"("id") ON DELETE CASCADE ON UPDATE NO ACTION
       )`);
     // Runs recorded before: their aggregates from their stored steps (the buckets by the rule of
     // src/runs/step-histogram.ts, which assigns them at ingest from then on).
@@ -100,6 +120,7 @@ export class RunEvaluation1764900000000 implements MigrationInterface {
       END $$`);
     await q.query('DROP FUNCTION usage_measured_quantity(text, jsonb, numeric)');
     await q.query('ALTER TABLE "usage_daily_totals" DROP COLUMN "measured_quantity"');
+    await q.query('DROP TABLE "training_run_power_totals"');
     await q.query('DROP TABLE "training_run_step_buckets"');
     await q.query(`ALTER TABLE "training_runs" DROP CONSTRAINT "training_runs_preparation_check",
         DROP COLUMN "save_s_sum", DROP COLUMN "gpu_s_sum", DROP COLUMN "read_s_sum", DROP COLUMN "preparation_s"`);

@@ -174,6 +174,10 @@ describe('evaluating measured runs', () => {
       const network = summary.costs.filter((c: { item: string }) => c.item.startsWith('network'));
       expect(network.map((c: { item: string }) => c.item).join()).toMatch(/100G/);
       expect(summary.costUsd).toBeCloseTo(summary.costs.reduce((n: number, c: { usd: number }) => n + c.usd, 0), 9);
+      // The finished run's samples were reduced once and kept: the next summary reads the same figures from there.
+      const kept = (await t.sql.query('SELECT equipment, samples FROM training_run_power_totals WHERE run_id = $1 ORDER BY equipment', [runs.apn])).rows;
+      expect(kept).toEqual([{ equipment: 'eval-n1', samples: 38 }, { equipment: 'tam-sw1', samples: 6 }]);
+      expect((await summaryOf(runs.apn)).summary).toEqual(summary);
     });
 
     it('reads storage throughput and latency per direction from nfsiostat, without the totals since mount', async () => {

@@ -70,7 +70,8 @@ export class RunEvaluationService {
     if (runs.length === 0) return out;
     const ctx = shared ?? (await this.shared());
     const ids = runs.map((r) => r.id);
-    const [buckets, io] = await Promise.all([this.repository.stepBuckets(ids), this.repository.ioSeries(ids)]);
+    const withIo = runs.filter((r) => Number(r.ioSampleCount) > 0).map((r) => r.id);
+    const [buckets, io] = await Promise.all([this.repository.stepBuckets(ids), this.repository.ioSeries(withIo)]);
     await Promise.all(
       runs.map(async (run) => {
         const preparation = await this.preparation(run);
@@ -78,7 +79,9 @@ export class RunEvaluationService {
         const end = (run.finishedAt ?? run.lastStepEndAt)?.getTime() ?? null;
         const from = start === null ? null : new Date(start - preparation.seconds * 1000);
         const [power, nodes] = await Promise.all([
-          this.repository.powerSeries(run.id, from, end === null ? null : new Date(end)),
+          Number(run.powerSampleCount) === 0
+            ? Promise.resolve([])
+            : this.repository.powerSeries(run.id, from, end === null ? null : new Date(end), run.state !== TrainingRunState.RECORDING),
           run.gpuAllocationId ? this.storage.nodesOfAllocation(run.gpuAllocationId) : Promise.resolve([]),
         ]);
         const mine = (phase: number) => buckets.filter((b) => b.runId === run.id && b.phase === phase).map((b) => [b.bucket, b.steps] as const);

@@ -417,6 +417,57 @@ export class TrainingRunPowerSampleEntity {
 }
 
 /**
+ * A finished run's power samples of one piece of equipment, reduced over the run's window (the evaluation's
+ * energy figures): written the first time the finished run is evaluated, and recomputed if the window it
+ * was reduced over is not the run's any more. A finished run takes no more samples, so it stays exact.
+ */
+@Entity({ name: 'training_run_power_totals' })
+export class TrainingRunPowerTotalEntity {
+  @PrimaryColumn({ name: 'run_id', type: 'uuid', primaryKeyConstraintName: 'training_run_power_totals_pkey' })
+  runId!: string;
+
+  @ManyToOne(() => TrainingRunEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'run_id', foreignKeyConstraintName: 'training_run_power_totals_run_id_fkey' })
+  run?: TrainingRunEntity;
+
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'training_run_power_totals_pkey' })
+  equipment!: string;
+
+  @Column({ name: 'window_from', type: 'timestamptz', nullable: true })
+  windowFrom!: Date | null;
+
+  @Column({ name: 'window_to', type: 'timestamptz', nullable: true })
+  windowTo!: Date | null;
+
+  @Column({ type: 'text' })
+  kind!: PowerEquipmentKind;
+
+  @Column({ name: 'site_id', type: 'uuid' })
+  siteId!: string;
+
+  @Column({ type: 'integer' })
+  samples!: number;
+
+  @Column({ name: 'first_at', type: 'timestamptz' })
+  firstAt!: Date;
+
+  @Column({ name: 'last_at', type: 'timestamptz' })
+  lastAt!: Date;
+
+  @Column({ name: 'max_gap_s', type: 'double precision' })
+  maxGapSeconds!: number;
+
+  @Column({ type: 'double precision' })
+  joules!: number;
+
+  @Column({ name: 'first_watts', type: 'double precision' })
+  firstWatts!: number;
+
+  @Column({ name: 'last_watts', type: 'double precision' })
+  lastWatts!: number;
+}
+
+/**
  * A kept line of the trainer's log. `seq` numbers every line a run received, across uploads; the first and
  * the last lines are kept (see RUN_LOG_KEEP), the rest only counted on the run.
  */

@@ -366,29 +366,70 @@ export class RunsRepository {
   /**
    * Each piece of equipment's power samples of a run within [from, to] (all of them without bounds),
    * reduced in the database: count, first and last, the longest gap, and the trapezoid integral in joules.
+   * A finished run takes no more samples: its reduction is kept (training_run_power_totals) the first time
+   * and read from there afterwards, as long as the window is the same.
    */
-  async powerSeries(runId: string, from: Date | null, to: Date | null): Promise<PowerSeries[]> {
+  async powerSeries(runId: string, from: Date | null, to: Date | null, finished: boolean): Promise<PowerSeries[]> {
+    const sameWindow = (a: Date | null, b: Date | null) => (a === null ? b === null : b !== null && a.getTime() === b.getTime());
+    if (finished) {
+      const kept: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap_s: number; joules: number; first_watts: number; last_watts: number; window_from: Date | null; window_to: Date | null }> =
+        await this.dataSource.query(
+          `SELECT equipment, kind, site_id, samples, extract(epoch FROM first_at) * 1000 AS first_ms, extract(epoch FROM last_at) * 1000 AS last_ms,
+                  max_gap_s, joules, first_watts, last_watts, window_from, window_to
+             FROM training_run_power_totals WHERE run_id = $1 ORDER BY equipment`,
+          [runId],
+        );
+      if (kept.length > 0 && kept.every((k) => sameWindow(k.window_from, from) && sameWindow(k.window_to, to))) {
+        return kept.map((r) => ({
+          equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
+          maxGapSeconds: r.max_gap_s, joules: r.joules, firstWatts: r.first_watts, lastWatts: r.last_watts,
+        }));
+      }
+    }
     const rows: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap: number | null; joules: number | null; first_w: number; last_w: number }> =
       await this.dataSource.query(
-        `SELECT equipment, min(kind) AS kind, min(site_id::text) AS site_id, count(*)::int AS samples,
-                extract(epoch FROM min(time)) * 1000 AS first_ms, extract(epoch FROM max(time)) * 1000 AS last_ms,
-                max(gap) AS max_gap, sum(area) AS joules, max(first_w) AS first_w, max(last_w) AS last_w
-           FROM (SELECT equipment, kind, site_id, time,
-                        extract(epoch FROM lead(time) OVER w - time) AS gap,
-                        (watts + lead(watts) OVER w) / 2 * extract(epoch FROM lead(time) OVER w - time) AS area,
-                        first_value(watts) OVER w AS first_w,
-                        last_value(watts) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_w
-                   FROM training_run_power_samples
-                  WHERE run_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time <= $3)
-                 WINDOW w AS (PARTITION BY equipment ORDER BY time)) x
-          GROUP BY equipment
-          ORDER BY equipment`,
+        `WITH s AS (
+           SELECT equipment, time, watts, lead(time) OVER w AS next_t, lead(watts) OVER w AS next_w
+             FROM training_run_power_samples
+            WHERE run_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time <= $3)
+           WINDOW w AS (PARTITION BY equipment ORDER BY time)
+         ), g AS (
+           SELECT equipment, count(*)::int AS samples, min(time) AS first_t, max(time) AS last_t,
+                  extract(epoch FROM max(next_t - time)) AS max_gap, sum((watts + next_w) * extract(epoch FROM next_t - time)) / 2 AS joules
+             FROM s GROUP BY equipment
+         )
+         SELECT g.equipment, f.kind, f.site_id::text AS site_id, g.samples, extract(epoch FROM g.first_t) * 1000 AS first_ms,
+                extract(epoch FROM g.last_t) * 1000 AS last_ms, g.max_gap, g.joules, f.watts AS first_w, l.watts AS last_w
+           FROM g
+           JOIN training_run_power_samples f ON f.run_id = $1 AND f.equipment = g.equipment AND f.time = g.first_t
+           JOIN training_run_power_samples l ON l.run_id = $1 AND l.equipment = g.equipment AND l.time = g.last_t
+          ORDER BY g.equipment`,
         [runId, from, to],
       );
-    return rows.map((r) => ({
+    const series = rows.map((r) => ({
       equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
       maxGapSeconds: r.max_gap ?? 0, joules: r.joules ?? 0, firstWatts: r.first_w, lastWatts: r.last_w,
     }));
+    if (finished && series.length > 0) {
+      await this.dataSource.query('DELETE FROM training_run_power_totals WHERE run_id = $1 AND NOT (equipment = ANY($2::text[]))', [runId, series.map((x) => x.equipment)]);
+      await this.dataSource.query(
+        `INSERT INTO training_run_power_totals (run_id, equipment, window_from, window_to, kind, site_id, samples, first_at, last_at, max_gap_s, joules, first_watts, last_watts)
+         SELECT $1, u.equipment, $2, $3, u.kind, u.site_id, u.samples, timestamptz 'epoch' + u.first_ms * interval '1 millisecond',
+                timestamptz 'epoch' + u.last_ms * interval '1 millisecond', u.max_gap, u.joules, u.first_w, u.last_w
+           FROM unnest($4::text[], $5::text[], $6::uuid[], $7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[])
+             AS u(equipment, kind, site_id, samples, first_ms, last_ms, max_gap, joules, first_w, last_w)
+         ON CONFLICT (run_id, equipment) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to, kind = excluded.kind,
+           site_id = excluded.site_id, samples = excluded.samples, first_at = excluded.first_at, last_at = excluded.last_at,
+           max_gap_s = excluded.max_gap_s, joules = excluded.joules, first_watts = excluded.first_watts, last_watts = excluded.last_watts`,
+        [
+          runId, from, to,
+          series.map((x) => x.equipment), series.map((x) => x.kind), series.map((x) => x.siteId), series.map((x) => x.samples),
+          series.map((x) => x.firstMs), series.map((x) => x.lastMs), series.map((x) => x.maxGapSeconds), series.map((x) => x.joules),
+          series.map((x) => x.firstWatts), series.map((x) => x.lastWatts),
+        ],
+      );
+    }
+    return series;
   }
 
   /**

@@ -42,6 +42,7 @@ import {
   TrainingRunIoSampleEntity,
   TrainingRunLogLineEntity,
   TrainingRunPowerSampleEntity,
+  TrainingRunPowerTotalEntity,
   TrainingRunStepBucketEntity,
   TrainingRunStepEntity,
 } from '../../runs/run.entities';
@@ -99,6 +100,7 @@ export const ENTITIES = [
   TrainingRunPowerSampleEntity,
   TrainingRunLogLineEntity,
   TrainingRunStepBucketEntity,
+  TrainingRunPowerTotalEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
