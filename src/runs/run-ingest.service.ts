@@ -31,7 +31,7 @@ export const UPLOAD_BOUNDS = {
   listedRejections: 100,
   /** Timestamped steps waiting, until the upload ends, for the step before them to arrive. */
   maxWaitingSteps: 10_000,
-  /** Step ends remembered to start the steps that follow them. */
+  /** Step ends remembered to start the steps that follow them (the newest this many, up to twice as many). */
   rememberedEnds: 8192,
 } as const;
 
@@ -100,7 +100,8 @@ class Tally {
 
 /** What each kind of upload does with its lines. */
 interface Ingest {
-  take(line: UploadLine): Promise<void>;
+  /** Takes one line; answers a promise only when it has to wait (a batch to store), so most lines cost none. */
+  take(line: UploadLine): Promise<void> | void;
   finish(): Promise<void>;
   extra(): Record<string, unknown>;
 }
@@ -144,7 +145,8 @@ export class RunIngestService {
             break reading;
           }
           tally.lines = line.number;
-          await ingest.take(line);
+          const storing = ingest.take(line);
+          if (storing) await storing;
         }
       }
     } catch (error) {
@@ -257,7 +259,7 @@ class StepIngest implements Ingest {
     private format: 'ndjson' | 'csv' | null,
   ) {}
 
-  async take(line: UploadLine): Promise<void> {
+  take(line: UploadLine): Promise<void> | void {
     if (line.text === null) return this.tally.reject(tooLong(line.number));
     // A line as the hook writes it starts with its brace: no copy trimmed of spaces.
     const text = line.text.charCodeAt(0) === 123 ? line.text : line.text.trim();
@@ -274,7 +276,7 @@ class StepIngest implements Ingest {
     const previousEnd = needsPreviousEnd(entry) ? this.ends.get(entry.step - 1) ?? null : null;
     if (needsPreviousEnd(entry) && previousEnd === null) this.unplaced.push(entry);
     else this.place(entry, previousEnd);
-    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.stepBatchRows) await this.flush();
+    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.stepBatchRows) return this.flush();
   }
 
   async finish(): Promise<void> {
@@ -301,9 +303,16 @@ class StepIngest implements Ingest {
     this.batch.push({ value: placed.value, line: entry.line });
     const end = stepEnd(placed.value);
     if (end !== null) {
-      this.ends.delete(placed.value.step);
+      // Newest last; past twice the bound, the older half is forgotten at once (one pass, not one per step).
+      if (this.ends.has(placed.value.step)) this.ends.delete(placed.value.step);
       this.ends.set(placed.value.step, end);
-      if (this.ends.size > UPLOAD_BOUNDS.rememberedEnds) this.ends.delete(this.ends.keys().next().value as number);
+      if (this.ends.size > 2 * UPLOAD_BOUNDS.rememberedEnds) {
+        let drop = this.ends.size - UPLOAD_BOUNDS.rememberedEnds;
+        for (const step of this.ends.keys()) {
+          if (drop-- <= 0) break;
+          this.ends.delete(step);
+        }
+      }
     }
     return true;
   }
