@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { StorageDesign } from '../storage/storage.entities';
 import type { IoSeries, PowerSeries } from './run-summary';
+import { PgErrorCode, pgErrorCode } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import type { NfsIoSample } from './ingest/nfsiostat';
 import type { PowerSample } from './ingest/power';
@@ -148,15 +149,27 @@ export class RunsRepository {
       saveEnd[i] = text(r.saveEndAt);
       addStep(whole, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
     }
-    // Instants travel as microseconds since 1970 (bigint): exact, and no date text to format or parse.
-    const at = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 microsecond')`;
+    const params = [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd, n, ...aggregateParams(whole)];
+    // New steps, the usual case, go in by a plain insert (no conflict handling per row); should any be stored
+    // already, the insert fails on the key, is undone to the savepoint, and the batch takes the path below.
+    await m.query('SAVEPOINT step_batch');
+    try {
+      const plain: Array<{ step_count: string }> = await m.query(
+        `WITH ${STEP_INPUT}, stored AS (
+           INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
+           SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
+         ), ${APPLY_AGGREGATE('$11::int > 0', 11)}
+         SELECT step_count::text FROM run`,
+        params,
+      );
+      await m.query('RELEASE SAVEPOINT step_batch');
+      return { stepCount: Number(plain[0].step_count), notStored: new Map() };
+    } catch (error) {
+      if (pgErrorCode(error) !== PgErrorCode.UNIQUE_VIOLATION) throw error;
+      await m.query('ROLLBACK TO SAVEPOINT step_batch');
+    }
     const result: Array<{ step_count: string | null; not_stored: Array<[number, boolean]> | null }> = await m.query(
-      `WITH input AS (
-         SELECT u.step, u.epoch, u.read_s, u.gpu_s, u.save_s, ${at('u.start_us')} AS start_at, ${at('u.read_end_us')} AS read_end_at,
-                ${at('u.gpu_end_us')} AS gpu_end_at, ${at('u.save_end_us')} AS save_end_at, u.position
-           FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[]) WITH ORDINALITY
-             AS u(step, epoch, read_s, gpu_s, save_s, start_us, read_end_us, gpu_end_us, save_end_us, position)
-       ), stored AS (
+      `WITH ${STEP_INPUT}, stored AS (
          INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
          SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
          ON CONFLICT (run_id, step) DO NOTHING
@@ -171,7 +184,7 @@ export class RunsRepository {
                             IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at)))
                    FROM input i CROSS JOIN LATERAL (SELECT * FROM training_run_steps x WHERE x.run_id = $1 AND x.step = i.step) e)
               END AS not_stored`,
-      [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd, n, ...aggregateParams(whole)],
+      params,
     );
     // The statement's snapshot predates its own insert: the steps it finds in the table were there before.
     const notStored = new Map<number, BatchOutcome>();
@@ -496,6 +509,17 @@ export class RunsRepository {
     return rows.map((r) => ({ allocationId: r.allocation_id, node: r.node, ms: Number(r.ms), watts: r.watts }));
   }
 }
+
+/** Instants travel as microseconds since 1970 (bigint): exact, and no date text to format or parse. */
+const at = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 microsecond')`;
+
+/** The CTE `input`: a batch of steps from its parameter arrays ($2 … $10), numbered from 1 in `position`. */
+const STEP_INPUT = `input AS (
+         SELECT u.step, u.epoch, u.read_s, u.gpu_s, u.save_s, ${at('u.start_us')} AS start_at, ${at('u.read_end_us')} AS read_end_at,
+                ${at('u.gpu_end_us')} AS gpu_end_at, ${at('u.save_end_us')} AS save_end_at, u.position
+           FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[]) WITH ORDINALITY
+             AS u(step, epoch, read_s, gpu_s, save_s, start_us, read_end_us, gpu_end_us, save_end_us, position)
+       )`;
 
 /**
  * The CTEs `buckets` and `run` that add an aggregate to a run, when `when` holds: its histogram buckets
