@@ -70,7 +70,22 @@ function post(url: string, token: string, path: string, contentType: string, lin
 /** The trainer hook's lines: a step's start, and the ends of its Read, GPU and (every 500th step) Save phases. */
 function* stepLines(steps: number, startMs: number, readS: (step: number) => number, gpuS: number): Generator<string> {
   let t = startMs * 1000; // microseconds
-  const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}+00:00`);
+  // The client formats timestamps cheaply (the day's text reused), so that the figure measures the service.
+  let day = -1;
+  let dayText = '';
+  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+  const iso = (us: number) => {
+    const ms = Math.floor(us / 1000);
+    const d = Math.floor(ms / 86_400_000);
+    if (d !== day) {
+      day = d;
+      dayText = new Date(d * 86_400_000).toISOString().slice(0, 11);
+    }
+    const inDay = us - d * 86_400_000_000;
+    const seconds = Math.floor(inDay / 1e6);
+    const fraction = String(inDay - seconds * 1e6).padStart(6, '0');
+    return `${dayText}${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}.${fraction}+00:00`;
+  };
   let chunk = '';
   for (let step = 1; step <= steps; step++) {
     const start = t;
