@@ -50,8 +50,8 @@ export class RunEvaluationResolver {
   async prediction(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<TrainingRunPrediction | null> {
     const loader = this.loader(ctx, 'runPredictions', async (ids: readonly string[]) => {
       const runs = await this.repository.findRuns(ids);
-      const summaries = new Map<string, RunSummary>();
-      for (const r of runs) summaries.set(r.id, await this.summaries(ctx).load(r.id));
+      const loaded = await Promise.all(runs.map((r) => this.summaries(ctx).load(r.id)));
+      const summaries = new Map<string, RunSummary>(runs.map((r, i) => [r.id, loaded[i]]));
       const predictions = await this.evaluation.predictions(runs, summaries);
       return ids.map((id) => predictions.get(id) ?? null);
     });
