@@ -1,17 +1,19 @@
 /**
  * Runs every benchmark and prints a summary table: the PCE micro-benchmark, then the booking throughput
- * benchmark (uncontended and contended), the lightpath setup overhead benchmark, the metering benchmark and
- * the hostile query benchmark (each skipped, with the
- * reason, when PostgreSQL is not reachable).
+ * benchmark (uncontended and contended), the lightpath setup overhead benchmark, the metering benchmark, the
+ * hostile query benchmark and the measured-runs benchmark (each skipped, with the reason, when PostgreSQL is
+ * not reachable).
  *
  * Run: npm run bench   (= npm run build && node dist/bench/run.js)
  * Environment: BENCH_SECONDS (booking run length, default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL, and
- * the setup benchmark's BENCH_SETUP_* (see bench/setup.bench.ts).
+ * the setup benchmark's BENCH_SETUP_* (see bench/setup.bench.ts), the measured-runs benchmark's BENCH_RUN_*
+ * (see bench/runs.bench.ts).
  */
 import { benchServerUrl, postgresUnreachable, runBookingBench } from './booking.bench';
 import { runHostileQueryBench } from './hostile-query.bench';
 import { runMeteringBench } from './metering.bench';
 import { runPceBench } from './pce.bench';
+import { runRunsBench } from './runs.bench';
 import { runSetupBench } from './setup.bench';
 
 function heading(title: string): void {
@@ -45,6 +47,7 @@ async function main(): Promise<number> {
     ['setup', 'Setup overhead benchmark', runSetupBench],
     ['metering', 'Metering benchmark', runMeteringBench],
     ['hostile', 'Hostile query benchmark', runHostileQueryBench],
+    ['runs', 'Measured runs benchmark', runRunsBench],
   ];
   for (const [bench, title, runBench] of onPostgres) {
     heading(title);

@@ -6,6 +6,7 @@ import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { QuotasResolver } from './quotas/quotas.resolver';
 import { ReservationsResolver } from './reservations/reservations.resolver';
+import { RunEvaluationResolver } from './runs/run-evaluation.resolver';
 import { RunsResolver } from './runs/runs.resolver';
 import {
   DatasetResolver,
@@ -40,6 +41,7 @@ export const GRAPHQL_RESOLVERS = [
   MeteringResolver,
   RunsResolver,
   QuotasResolver,
+  RunEvaluationResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

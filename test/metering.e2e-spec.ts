@@ -510,4 +510,61 @@ describe('metering', () => {
       expect(await seriesOf(legacyHold, 'energy.kwh')).toEqual(energyBefore);
     });
   });
+
+  describe('energy measured by training runs', () => {
+    it('writes a GPU node-hour’s energy from a run’s power samples instead of its rated power, as a new revision, never both; the invoice says which', async () => {
+      const sites = Object.fromEntries(((await op('{ sites { id code } }')).sites as Array<{ id: string; code: string }>).map((s) => [s.code, s.id]));
+      const owner = await createTenantWithKey(t, 'Measured Power Co');
+      const cluster = (await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
+        i: { code: 'MTR-MEASURED', name: 'MTR-MEASURED', siteId: sites['TAM-GDC'], nodes: [{ name: 'mtr-measured-n1', address: '10.40.9.1', gpus: 8, ratedPowerKw: 10.2 }] },
+      })).createGpuCluster.id as string;
+      const windowStart = hourNow - 6 * HOUR;
+      const allocation = (await op('mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id } }', {
+        i: { tenantId: owner.tenantId, clusterId: cluster, nodeCount: 1, start: new Date(windowStart).toISOString(), end: new Date(windowStart + HOUR).toISOString() },
+      })).allocateGpus.id as string;
+      const shadow = async (type: string) =>
+        (await t.sql.query('SELECT revision, quantity::text AS quantity, superseded, data FROM usage_events WHERE resource_id = $1 AND type = $2 ORDER BY revision', [allocation, type])).rows;
+
+      // Rated first: 10.2 kW for the hour at TAM-GDC's PUE of 1.3.
+      await collect();
+      const rated = await shadow('energy.kwh');
+      expect(rated).toEqual([expect.objectContaining({ revision: 1, quantity: '13.26', superseded: false, data: expect.objectContaining({ basis: 'rated' }) })]);
+      const carbonPerKwh = Number((await shadow('carbon.kg'))[0].quantity) / 13.26;
+
+      // A training run on that allocation uploads the node's power, one sample a minute over the hour: 6 kW.
+      const run = (await gqlOk(t.url, owner.token, 'mutation($i: CreateTrainingRunInput!) { createTrainingRun(input: $i) { id } }', {
+        i: { label: 'metered run', workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'LOCAL' }, gpuSiteId: sites['TAM-GDC'], gpuAllocationId: allocation },
+      })).createTrainingRun.id as string;
+      const samples = Array.from({ length: 61 }, (_, i) => JSON.stringify({ equipment: 'mtr-measured-n1', kind: 'GPU_NODE', site: 'TAM-GDC', time: new Date(windowStart + i * 60_000).toISOString(), watts: 6000 }));
+      const uploaded = await request(t.url).post(`/runs/${run}/power`).set('authorization', `Bearer ${owner.token}`).set('content-type', 'application/x-ndjson').send(samples.join('\n') + '\n');
+      expect(uploaded.body).toMatchObject({ accepted: 61, rejectedCount: 0 });
+
+      // Measured replaces rated: revision 2, the rated one superseded, never added to it.
+      expect(await collect()).toBeGreaterThan(0);
+      const energy = await shadow('energy.kwh');
+      expect(energy).toEqual([
+        expect.objectContaining({ revision: 1, quantity: '13.26', superseded: true }),
+        expect.objectContaining({ revision: 2, quantity: '7.8', superseded: false, data: expect.objectContaining({ basis: 'measured', appliesTo: 'gpu.node_seconds' }) }),
+      ]);
+      const carbon = await shadow('carbon.kg');
+      expect(carbon.filter((e) => !e.superseded)).toEqual([expect.objectContaining({ revision: 2, data: expect.objectContaining({ basis: 'measured' }) })]);
+      expect(Number(carbon.find((e) => !e.superseded)!.quantity)).toBeCloseTo(7.8 * carbonPerKwh, 6);
+      expect(await collect()).toBe(0);
+
+      const period = new Date(windowStart).toISOString().slice(0, 7);
+      const invoice = (await gqlOk(t.url, owner.token, `query($p: String!) { invoicePreview(period: $p) { lines { meter usageQuantity energyKwh energyMeasuredKwh energyBasis co2Kg } totals { energyKwh } } }`, { p: period })).invoicePreview;
+      const line = invoice.lines.find((l: { meter: string }) => l.meter === 'gpu.node_seconds');
+      expect(line).toMatchObject({ usageQuantity: '3600', energyKwh: '7.8', energyMeasuredKwh: '7.8', energyBasis: 'measured' });
+      expect(invoice.totals.energyKwh).toBe('7.8');
+      // What invoices read agrees with the latest revisions.
+      const totals = (await t.sql.query(`SELECT sum(quantity)::text AS q, sum(measured_quantity)::text AS m FROM usage_daily_totals WHERE tenant_id = $1 AND type = 'energy.kwh'`, [owner.tenantId])).rows[0];
+      expect([Number(totals.q), Number(totals.m)]).toEqual([7.8, 7.8]);
+
+      // Reports of the service's own meters for what it meters are still refused: no reading adds to it.
+      const external = await gqlOk(t.url, t.adminToken, RECORD, {
+        e: [{ specversion: '1.0', source: 'urn:example:dcgm', id: 'power-1', type: 'energy.kwh', subject: owner.tenantId, time: new Date(windowStart).toISOString(), data: { quantity: '6', resourceId: allocation, appliesTo: 'gpu.node_seconds', basis: 'measured' } }],
+      });
+      expect(external.recordUsage).toMatchObject({ accepted: 0, rejected: [{ index: 0, field: 'events[0].data.resourceId' }] });
+    });
+  });
 });

@@ -231,10 +231,10 @@ export class BillingService {
     const { from, to } = month;
     const cards = await this.rateCards();
     const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
-    const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; events: number }> =
+    const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; measured: string; events: number }> =
       await this.dataSource.query(
         `SELECT type, nullif(rate_gbps, 0) AS rate_gbps, nullif(distance_class, '') AS distance_class, nullif(design, '') AS design,
-                nullif(applies_to, '') AS applies_to, sum(quantity)::text AS quantity, sum(events)::int AS events
+                nullif(applies_to, '') AS applies_to, sum(quantity)::text AS quantity, sum(measured_quantity)::text AS measured, sum(events)::int AS events
            FROM usage_daily_totals
           WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date
           GROUP BY 1, 2, 3, 4, 5
@@ -253,6 +253,8 @@ export class BillingService {
         ...(g.distance_class !== null ? { distanceClass: g.distance_class } : {}),
         ...(g.design !== null ? { design: g.design } : {}),
         ...(g.applies_to !== null ? { appliesTo: g.applies_to } : {}),
+        // What part of the shadow energy the service computed from measured power.
+        ...(g.type === 'energy.kwh' ? { basis: 'mixed', measuredQuantity: g.measured } : {}),
       },
     }));
     return { tenantId: tenant, period, from, to, rated: rate(records, card), events: groups.reduce((n, g) => n + g.events, 0) };

@@ -124,6 +124,10 @@ export class UsageDailyTotalEntity {
   @Column({ type: 'numeric' })
   quantity!: string;
 
+  /** Of `quantity`, what the service's shadow energy events computed from measured power (see usage_measured_quantity). */
+  @Column({ name: 'measured_quantity', type: 'numeric', default: 0 })
+  measuredQuantity!: string;
+
   @Column({ type: 'bigint' })
   events!: string;
 }

@@ -78,6 +78,10 @@ export class InvoiceLineModel {
   @Field(() => String, { nullable: true }) design!: string | null;
   @Field(() => Int, { nullable: true }) tier!: number | null;
   @Field({ description: 'Shadow: shown, not billed.' }) energyKwh!: string;
+  @Field({ description: 'Of energyKwh, the part computed from measured power samples (a training run’s) instead of rated power.' })
+  energyMeasuredKwh!: string;
+  @Field(() => String, { nullable: true, description: 'What energyKwh rests on: measured, rated, or mixed; null without energy.' })
+  energyBasis!: string | null;
   @Field({ description: 'Shadow: shown, not billed.' }) co2Kg!: string;
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RunMeasurementsModule } from '../runs/run-measurements.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { BillingService } from './billing.service';
@@ -8,8 +9,9 @@ import { MeteringService } from './metering.service';
 import { UsageExportController } from './usage-export.controller';
 
 @Module({
-  imports: [TenancyModule, WebhooksModule],
+  imports: [TenancyModule, WebhooksModule, RunMeasurementsModule],
   providers: [MeteringService, BillingService, MeteringJobs, MeteringResolver],
   controllers: [UsageExportController],
+  exports: [BillingService],
 })
 export class MeteringModule {}

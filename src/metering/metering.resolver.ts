@@ -122,6 +122,8 @@ export class MeteringResolver {
         design: l.design ?? null,
         tier: l.tier ?? null,
         energyKwh: l.energyKwh,
+        energyMeasuredKwh: l.energyMeasuredKwh,
+        energyBasis: l.energyBasis,
         co2Kg: l.carbonKg,
       })),
       totals: { amount: rated.totals.amountUsd, energyKwh: rated.totals.energyKwh, co2Kg: rated.totals.carbonKg },

@@ -5,6 +5,7 @@ import { REFERENCE_DEFAULTS } from '../planning/reference';
 import { formatScaled, toScaled } from './decimal';
 import { HOUR_MS, METERING_SOURCE, METER_UNITS, UsageRow, distanceClassOf, floorHour, hourSlices, quantityProblem, usageEventId } from './usage-events';
 import { insertUsageRows } from './usage-store';
+import { RunMeasurementsService } from '../runs/run-measurements.service';
 
 /** Windows this far back from the last one metered are recomputed on every run, to catch late changes. */
 const RECHECK_MS = 48 * HOUR_MS;
@@ -18,6 +19,8 @@ interface Derived {
   windowStart: number;
   /** Scaled by 10^9. */
   quantity: bigint;
+  /** Of quantity, the part computed from measured power (shadow energy and carbon of GPU nodes). */
+  measured?: bigint;
   attributes: Record<string, string | number>;
 }
 
@@ -55,6 +58,7 @@ export class MeteringService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly runs: RunMeasurementsService,
   ) {}
 
   /**
@@ -82,7 +86,7 @@ export class MeteringService {
         if (!unmetered.has(key)) unmetered.set(key, { meter, resourceId, reason: error instanceof Error ? error.message : String(error) });
       };
       /** Adds a figure computed by `quantity`; a figure that cannot be computed skips its meter and resource. */
-      const add = (d: Omit<Derived, 'quantity'>, quantity: () => bigint) => {
+      const add = (d: Omit<Derived, 'quantity' | 'measured'>, quantity: () => bigint, measured = false) => {
         let value: bigint;
         try {
           value = quantity();
@@ -92,9 +96,9 @@ export class MeteringService {
         }
         if (value <= 0n) return;
         const key = `${d.meter}|${d.resourceId}|${d.windowStart}`;
-        const existing = derived.get(key);
-        if (existing) existing.quantity += value;
-        else derived.set(key, { ...d, quantity: value });
+        const existing = derived.get(key) ?? derived.set(key, { ...d, quantity: 0n, measured: 0n }).get(key)!;
+        existing.quantity += value;
+        if (measured) existing.measured = (existing.measured ?? 0n) + value;
       };
       /** Runs the derivation of one resource; should it fail outright, its meters are skipped this run. */
       const each = <T>(records: readonly T[], resourceOf: (r: T) => string, meters: readonly string[], derive: (r: T) => void) => {
@@ -193,9 +197,10 @@ export class MeteringService {
         }
       });
 
-      // GPU allocations: every node held, with its power at its site's PUE.
-      const held: Array<{ allocation_id: string; tenant_id: string; lower: Date; upper: Date; kw: number; pue: number; carbon: number; site: string }> = await m.query(
-        `SELECT a.id AS allocation_id, a.tenant_id, lower(n.during) AS lower, upper(n.during) AS upper,
+      // GPU allocations: every node held, with its power at its site's PUE: measured, where a training run's
+      // power samples of the node cover the hour's slice, else rated. Never both for one node and hour.
+      const held: Array<{ allocation_id: string; tenant_id: string; node: string; lower: Date; upper: Date; kw: number; pue: number; carbon: number; site: string }> = await m.query(
+        `SELECT a.id AS allocation_id, a.tenant_id, g.name AS node, lower(n.during) AS lower, upper(n.during) AS upper,
                 g.rated_power_kw AS kw, s.pue, s.grid_carbon_kg_per_kwh AS carbon, s.code AS site
            FROM gpu_node_allocations n
            JOIN gpu_allocations a ON a.id = n.allocation_id
@@ -204,17 +209,31 @@ export class MeteringService {
           WHERE n.during && tstzrange($1, $2, '[)')`,
         params,
       );
+      const measuredJoules = await this.runs.gpuNodeEnergy(m, since, windowEnd);
       each(held, (h) => h.allocation_id, ['gpu.node_seconds', 'energy.kwh', 'carbon.kg'], (h) => {
         const [from, to] = span(toDate(h.lower)!, Math.min(toDate(h.upper)!, clipOpen));
         for (const slice of hourSlices(from, to)) {
           const base = { resourceId: h.allocation_id, tenantId: h.tenant_id, windowStart: slice.windowStart };
           add({ ...base, meter: 'gpu.node_seconds', attributes: { site: h.site } }, () => BigInt(slice.ms) * 1_000_000n);
-          const kwh = h.kw * h.pue * slice.ms / HOUR_MS;
+          const sliceFrom = Math.max(from, slice.windowStart);
+          const joules = measuredJoules(h.allocation_id, h.node, sliceFrom, sliceFrom + slice.ms);
+          const kwh = (joules === null ? h.kw * slice.ms / HOUR_MS : joules / 3.6e6) * h.pue;
           const shadow = { site: h.site, appliesTo: 'gpu.node_seconds' };
-          add({ ...base, meter: 'energy.kwh', attributes: shadow }, () => scaled(kwh));
-          add({ ...base, meter: 'carbon.kg', attributes: shadow }, () => scaled(kwh * h.carbon));
+          add({ ...base, meter: 'energy.kwh', attributes: shadow }, () => scaled(kwh), joules !== null);
+          add({ ...base, meter: 'carbon.kg', attributes: shadow }, () => scaled(kwh * h.carbon), joules !== null);
         }
       });
+      // What each shadow figure rests on, for the invoice to say.
+      for (const d of derived.values()) {
+        if (d.meter !== 'energy.kwh' && d.meter !== 'carbon.kg') continue;
+        const measured = d.measured ?? 0n;
+        if (d.attributes.appliesTo !== 'gpu.node_seconds') continue;
+        d.attributes = {
+          ...d.attributes,
+          basis: measured === 0n ? 'rated' : measured >= d.quantity ? 'measured' : 'mixed',
+          ...(measured > 0n && measured < d.quantity ? { measuredQuantity: formatScaled(measured, SCALE) } : {}),
+        };
+      }
 
       // A total beyond what an event may hold is no figure either (ingest refuses the same).
       for (const d of derived.values()) {

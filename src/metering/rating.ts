@@ -107,6 +107,9 @@ export interface InvoiceLine {
   amountUsd: string;
   /** Shadow figures: shown, not billed. */
   energyKwh: string;
+  /** Of energyKwh, the part computed from measured power, and so what the figure rests on (null without energy). */
+  energyMeasuredKwh: string;
+  energyBasis: 'measured' | 'rated' | 'mixed' | null;
   carbonKg: string;
   records: number;
 }
@@ -283,6 +286,8 @@ interface LineAccumulator {
   usage: bigint;
   records: number;
   energy: bigint;
+  /** Of `energy`, what the service computed from measured power (the rest from rated power). */
+  measuredEnergy?: bigint;
   carbon: bigint;
 }
 
@@ -355,9 +360,32 @@ function toLine(acc: LineAccumulator): InvoiceLine {
     amountMicros: amount,
     amountUsd: formatScaled(amount, AMOUNT_SCALE, AMOUNT_SCALE),
     energyKwh: formatScaled(acc.energy, QUANTITY_SCALE),
+    energyMeasuredKwh: formatScaled(acc.measuredEnergy ?? 0n, QUANTITY_SCALE),
+    energyBasis: energyBasisOf(acc.energy, acc.measuredEnergy ?? 0n),
     carbonKg: formatScaled(acc.carbon, QUANTITY_SCALE),
     records: acc.records,
   };
+}
+
+function energyBasisOf(energy: bigint, measured: bigint): InvoiceLine['energyBasis'] {
+  if (energy === 0n) return null;
+  return measured === 0n ? 'rated' : measured >= energy ? 'measured' : 'mixed';
+}
+
+/**
+ * The part of a shadow energy figure computed from measured power: all of it (data.basis "measured"), the
+ * `data.measuredQuantity` of a "mixed" one (never more than the figure), none otherwise.
+ */
+function measuredPart(data: UsageData, quantity: bigint): bigint {
+  if (data.basis === 'measured') return quantity;
+  if (data.basis !== 'mixed' || (typeof data.measuredQuantity !== 'string' && typeof data.measuredQuantity !== 'number')) return 0n;
+  try {
+    const part = toScaled(data.measuredQuantity, QUANTITY_SCALE);
+    return part < 0n ? 0n : part > quantity ? quantity : part;
+  } catch (error) {
+    if (error instanceof DecimalError) return 0n;
+    throw error;
+  }
 }
 
 /** Rates usage against one card. Pure: the same records and card always give the same lines. */
@@ -487,8 +515,10 @@ function attachShadows(lines: Map<string, LineAccumulator>, shadows: ReadonlyArr
       line = lines.get(key) ?? { meter: appliesTo, subject, spec: null, priced: null, usage: 0n, records: 0, energy: 0n, carbon: 0n };
       lines.set(key, line);
     }
-    if (record.type === 'energy.kwh') line.energy += quantity;
-    else line.carbon += quantity;
+    if (record.type === 'energy.kwh') {
+      line.energy += quantity;
+      line.measuredEnergy = (line.measuredEnergy ?? 0n) + measuredPart(record.data, quantity);
+    } else line.carbon += quantity;
     line.records += 1;
   }
 }

@@ -42,6 +42,15 @@ export class CompareScenariosInput {
   @Field({ nullable: true, description: 'CONFIDENTIAL data may not rest at the GPU site: DIRECT only.' }) confidential?: boolean;
   @Field(() => ID, { nullable: true, description: 'The office site holding the data.' }) storageSiteId?: string;
   @Field(() => GpuPricingEnum, { nullable: true }) gpuPricing?: GpuPricingEnum;
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'A completed remote DIRECT training run of yours: the model is fitted to it and its same-site counterpart (GPU time per step and ' +
+      'synchronous round trips per step) instead of the PoC. The warnings say which runs were used.',
+  })
+  calibrationRunId?: string;
+  @Field(() => ID, { nullable: true, description: 'The same-site (LOCAL DIRECT) run to pair with calibrationRunId; default: the newest completed one of the same workload.' })
+  calibrationBaselineRunId?: string;
 }
 
 @ObjectType()

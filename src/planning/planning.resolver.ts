@@ -16,8 +16,8 @@ export class PlanningResolver {
       'Predicts training time, energy, carbon and cost for each scenario (local, APN in each design, Internet), with the reasons, and recommends one.',
   })
   @Roles(Role.OPERATOR, Role.TENANT, Role.BILLING)
-  async compareScenarios(@Args('input') input: CompareScenariosInput): Promise<ScenarioComparison> {
-    return toModel(await this.planning.compare(input));
+  async compareScenarios(@Args('input') input: CompareScenariosInput, @CurrentPrincipal() principal: Principal): Promise<ScenarioComparison> {
+    return toModel(await this.planning.compare(input, principal));
   }
 
   @Query(() => [ReferenceValue], { description: 'The reference values the planner uses, each with its basis.' })

@@ -6,8 +6,10 @@ import { badInput } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
 import { FieldError } from './domain';
+import { RunConnectionKind } from '../runs/run.entities';
+import { RunMeasurementsService } from '../runs/run-measurements.service';
 import { compareScenarios, type ComparisonResult, type CompareInput, type SitePricingInput } from './estimator';
-import { REFERENCE_DEFAULTS, basisList, resolveReference, type Overrides } from './reference';
+import { REFERENCE_DEFAULTS, basisList, resolveReference, type MeasuredPair, type Overrides, type ReferenceValues } from './reference';
 import { ReferenceOverrideEntity } from './reference-override.entity';
 import type { CompareScenariosInput, ReferenceValue } from './planning.models';
 
@@ -28,15 +30,35 @@ export class PlanningService {
     private readonly dataSource: DataSource,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
+    private readonly runs: RunMeasurementsService,
   ) {}
 
-  async compare(input: CompareScenariosInput): Promise<ComparisonResult> {
-    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
-    const sites: Record<string, SitePricingInput> = {};
-    for (const s of snapshot.sites.values()) {
-      sites[s.id] = { pue: s.pue, carbonKgPerKwh: s.gridCarbonKgPerKwh, energyUsdPerKwh: s.energyPricePerKwh };
+  /**
+   * compareScenarios over GraphQL. With `calibrationRunId`, the model is fitted to the caller's own pair of
+   * measured runs (that run and its same-site counterpart) instead of the PoC's; the warnings say which
+   * runs were used and how the counterpart was chosen.
+   */
+  async compare(input: CompareScenariosInput, principal: Principal | null = null): Promise<ComparisonResult> {
+    let calibration: MeasuredPair | undefined;
+    let choice: string | null = null;
+    if (input.calibrationRunId || input.calibrationBaselineRunId) {
+      if (!input.calibrationRunId) throw badInput('input.calibrationRunId', 'input.calibrationRunId: name the remote run to calibrate on; calibrationBaselineRunId only chooses its same-site counterpart.');
+      if (!principal) throw new Error('calibrating on runs needs the caller');
+      const pair = await this.runs.calibrationRuns(principal, input.calibrationRunId, input.calibrationBaselineRunId ?? null);
+      const values = await this.resolvedReference();
+      const lanRtt = values['model.lanRttMs'].value;
+      const remote = pair.remote;
+      // An APN run records the fiber's round trip; the hosts add theirs, as the planner's own scenarios do.
+      const rttMs = remote.kind === RunConnectionKind.APN ? lanRtt + (remote.rttMs ?? 0) : (remote.rttMs ?? lanRtt);
+      calibration = {
+        bytesPerStep: pair.datasetBytes / pair.stepsPerEpoch,
+        steps: pair.stepsPerEpoch,
+        local: { label: pair.local.label, epochSeconds: pair.local.epochSeconds },
+        remote: { label: remote.label, epochSeconds: remote.epochSeconds, rttMs, bandwidthGbps: remote.bandwidthGbps ?? values['model.apnBandwidthGbps'].value },
+      };
+      choice = `calibrated on run "${remote.label}" (${remote.id}) and ${pair.choice}`;
     }
-    const request: CompareInput = {
+    const result = await this.plan({
       workload: {
         datasetBytes: input.workload.datasetBytes,
         steps: input.workload.steps,
@@ -56,13 +78,31 @@ export class PlanningService {
       confidential: input.confidential ?? undefined,
       storageSiteId: input.storageSiteId ?? undefined,
       gpuPricing: input.gpuPricing ?? undefined,
-      sites,
-      overrides: await this.overrides(),
-    };
+      calibration,
+    });
+    return choice ? { ...result, warnings: [choice, ...result.warnings] } : result;
+  }
+
+  /** The estimator with the topology's site figures and the operator's overrides; planner errors name the input. */
+  async plan(request: Omit<CompareInput, 'sites' | 'overrides'>, prefix = 'input.'): Promise<ComparisonResult> {
+    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
+    const sites: Record<string, SitePricingInput> = {};
+    for (const s of snapshot.sites.values()) {
+      sites[s.id] = { pue: s.pue, carbonKgPerKwh: s.gridCarbonKgPerKwh, energyUsdPerKwh: s.energyPricePerKwh };
+    }
     try {
-      return compareScenarios(request);
+      return compareScenarios({ ...request, sites, overrides: await this.overrides() });
     } catch (error) {
-      return asBadInput(error, 'input.');
+      return asBadInput(error, prefix);
+    }
+  }
+
+  /** The reference values in force: defaults, the operator's overrides, the calibration under them. */
+  async resolvedReference(): Promise<ReferenceValues> {
+    try {
+      return resolveReference(await this.overrides());
+    } catch (error) {
+      return asBadInput(error, '');
     }
   }
 

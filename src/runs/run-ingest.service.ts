@@ -20,13 +20,18 @@ export type UploadKind = 'steps' | 'nfsiostat' | 'power' | 'logs';
 export const UPLOAD_BOUNDS = {
   /** A line longer than this is refused (its bytes are never held). */
   maxLineBytes: 65_536,
-  /** Rows per INSERT statement. */
+  /** Rows per INSERT statement of nfsiostat and power samples and log lines. */
   batchRows: 1000,
+  /**
+   * Steps per INSERT statement: one statement inserts them, compares those already stored and adds the new
+   * ones to the run's aggregates, so its cost per step falls with its size.
+   */
+  stepBatchRows: 10_000,
   /** Refused lines listed in an answer (the first ones, by line number); all are counted. */
   listedRejections: 100,
   /** Timestamped steps waiting, until the upload ends, for the step before them to arrive. */
   maxWaitingSteps: 10_000,
-  /** Step ends remembered to start the steps that follow them. */
+  /** Step ends remembered to start the steps that follow them (the newest this many, up to twice as many). */
   rememberedEnds: 8192,
 } as const;
 
@@ -95,7 +100,8 @@ class Tally {
 
 /** What each kind of upload does with its lines. */
 interface Ingest {
-  take(line: UploadLine): Promise<void>;
+  /** Takes one line; answers a promise only when it has to wait (a batch to store), so most lines cost none. */
+  take(line: UploadLine): Promise<void> | void;
   finish(): Promise<void>;
   extra(): Record<string, unknown>;
 }
@@ -139,7 +145,8 @@ export class RunIngestService {
             break reading;
           }
           tally.lines = line.number;
-          await ingest.take(line);
+          const storing = ingest.take(line);
+          if (storing) await storing;
         }
       }
     } catch (error) {
@@ -224,14 +231,25 @@ function rounds<T>(rows: ReadonlyArray<{ key: string; value: T; line: number }>)
   return out;
 }
 
+/** rounds() for steps, keyed by their number: a batch without a repeated step is one round, as it is. */
+function stepRounds(rows: Array<{ value: StepRow; line: number }>): Array<Array<{ value: StepRow; line: number }>> {
+  const seen = new Set<number>();
+  for (const r of rows) {
+    if (seen.has(r.value.step)) return rounds(rows.map((x) => ({ key: String(x.value.step), value: x.value, line: x.line })));
+    seen.add(r.value.step);
+  }
+  return [rows];
+}
+
 class StepIngest implements Ingest {
   private readonly csv = new StepCsvReader();
-  private batch: Array<{ key: string; value: StepRow; line: number }> = [];
+  private batch: Array<{ value: StepRow; line: number }> = [];
   /** Timestamped steps without a start whose step before has not been seen in this batch. */
   private unplaced: StepEntry[] = [];
   /** Of those, the ones whose step before is not stored yet: retried when the upload ends. */
   private waiting: StepEntry[] = [];
   private readonly ends = new Map<number, Micros>();
+  private inFlight: Promise<void> | null = null;
 
   constructor(
     private readonly repository: RunsRepository,
@@ -241,9 +259,10 @@ class StepIngest implements Ingest {
     private format: 'ndjson' | 'csv' | null,
   ) {}
 
-  async take(line: UploadLine): Promise<void> {
+  take(line: UploadLine): Promise<void> | void {
     if (line.text === null) return this.tally.reject(tooLong(line.number));
-    const text = line.text.trim();
+    // A line as the hook writes it starts with its brace: no copy trimmed of spaces.
+    const text = line.text.charCodeAt(0) === 123 ? line.text : line.text.trim();
     if (text === '') return;
     this.format ??= text.startsWith('{') ? 'ndjson' : 'csv';
     if (this.format === 'csv' && !this.csv.hasHeader) {
@@ -257,7 +276,7 @@ class StepIngest implements Ingest {
     const previousEnd = needsPreviousEnd(entry) ? this.ends.get(entry.step - 1) ?? null : null;
     if (needsPreviousEnd(entry) && previousEnd === null) this.unplaced.push(entry);
     else this.place(entry, previousEnd);
-    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.batchRows) await this.flush();
+    if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.stepBatchRows) return this.flush();
   }
 
   async finish(): Promise<void> {
@@ -268,6 +287,7 @@ class StepIngest implements Ingest {
     this.unplaced = waiting;
     await this.placeUnplaced(true);
     await this.store();
+    await this.settle();
   }
 
   extra(): Record<string, unknown> {
@@ -280,12 +300,19 @@ class StepIngest implements Ingest {
       this.tally.reject(placed.rejection);
       return false;
     }
-    this.batch.push({ key: String(placed.value.step), value: placed.value, line: entry.line });
+    this.batch.push({ value: placed.value, line: entry.line });
     const end = stepEnd(placed.value);
     if (end !== null) {
-      this.ends.delete(placed.value.step);
+      // Newest last; past twice the bound, the older half is forgotten at once (one pass, not one per step).
+      if (this.ends.has(placed.value.step)) this.ends.delete(placed.value.step);
       this.ends.set(placed.value.step, end);
-      if (this.ends.size > UPLOAD_BOUNDS.rememberedEnds) this.ends.delete(this.ends.keys().next().value as number);
+      if (this.ends.size > 2 * UPLOAD_BOUNDS.rememberedEnds) {
+        let drop = this.ends.size - UPLOAD_BOUNDS.rememberedEnds;
+        for (const step of this.ends.keys()) {
+          if (drop-- <= 0) break;
+          this.ends.delete(step);
+        }
+      }
     }
     return true;
   }
@@ -318,6 +345,8 @@ class StepIngest implements Ingest {
     };
     fromMemory();
     if (pending.length === 0) return;
+    // The batch being stored may hold the steps they wait for.
+    await this.settle();
     const stored = await this.repository.stepEnds(this.runId, [...new Set(pending.map((e) => e.step - 1))]);
     for (const [step, end] of stored) if (!this.ends.has(step)) this.ends.set(step, end);
     fromMemory();
@@ -327,28 +356,38 @@ class StepIngest implements Ingest {
     }
   }
 
+  /**
+   * Stores the batch while the next one is read: one batch at a time is in flight, and its failure (a cap,
+   * the run finished meanwhile) surfaces at the next store or at the end of the upload.
+   */
   private async store(): Promise<void> {
+    await this.settle();
     const batch = this.batch;
     this.batch = [];
     if (batch.length === 0) return;
-    const outcomes = await underRunLock(this.repository, this.runId, async (m, locked) => {
-      let stored = 0;
-      let earliest: Micros | null = null;
-      let latest: Micros | null = null;
+    const storing = this.storeBatch(batch);
+    storing.catch(() => undefined); // observed by settle()
+    this.inFlight = storing;
+  }
+
+  private async settle(): Promise<void> {
+    const storing = this.inFlight;
+    this.inFlight = null;
+    if (storing) await storing;
+  }
+
+  private async storeBatch(batch: Array<{ value: StepRow; line: number }>): Promise<void> {
+    const outcomes = await underRunLock(this.repository, this.runId, async (m) => {
       const outcomes: Array<{ outcome: BatchOutcome; row: StepRow; line: number }> = [];
-      for (const round of rounds(batch)) {
+      let stepCount = 0;
+      let held: number | null = null;
+      for (const round of stepRounds(batch)) {
         const result = await this.repository.insertSteps(m, this.runId, round.map((r) => r.value));
-        round.forEach((r, i) => outcomes.push({ outcome: result[i], row: r.value, line: r.line }));
+        held ??= result.stepCount - (round.length - result.notStored.size);
+        stepCount = result.stepCount;
+        round.forEach((r, i) => outcomes.push({ outcome: result.notStored.get(i) ?? 'STORED', row: r.value, line: r.line }));
       }
-      for (const { outcome, row } of outcomes) {
-        if (outcome !== 'STORED') continue;
-        stored += 1;
-        if (row.startAt !== null && (earliest === null || row.startAt < earliest)) earliest = row.startAt;
-        const end = stepEnd(row);
-        if (end !== null && (latest === null || end > latest)) latest = end;
-      }
-      if (locked.stepCount + stored > this.cap) throw capExceeded('steps', locked.stepCount, this.cap);
-      await this.repository.addSteps(m, this.runId, stored, earliest, latest);
+      if (stepCount > this.cap) throw capExceeded('steps', held ?? 0, this.cap);
       return outcomes;
     });
     this.tally.count(

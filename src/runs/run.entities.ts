@@ -76,6 +76,7 @@ const counter = { type: 'bigint' as const, default: 0 };
   'training_runs_security_check',
   `cardinality("security_measures") >= 1 AND "security_measures" <@ ARRAY['NONE', 'NFS_KRB5P', 'NFS_TLS', 'LINK_ENCRYPTION', 'AT_REST_ENCRYPTION']::text[] AND (NOT 'NONE' = ANY ("security_measures") OR cardinality("security_measures") = 1)`,
 )
+@Check('training_runs_preparation_check', `"preparation_s" IS NULL OR ("preparation_s" >= 0 AND "preparation_s" <= 31622400)`)
 @Check('training_runs_finished_check', `("state" = 'RECORDING') = ("finished_at" IS NULL) AND ("state" = 'FAILED') = ("failure_reason" IS NOT NULL)`)
 export class TrainingRunEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'training_runs_pkey' })
@@ -190,6 +191,20 @@ export class TrainingRunEntity {
   @Column({ name: 'step_count', ...counter })
   stepCount!: string;
 
+  /** Replica copy or cache fill before the steps, in seconds, as given for a run without a mount. */
+  @Column({ name: 'preparation_s', type: 'double precision', nullable: true })
+  preparationSeconds!: number | null;
+
+  /** Sums of the stored steps' phases, kept in the transaction of each batch (see TrainingRunStepBucketEntity). */
+  @Column({ name: 'read_s_sum', type: 'double precision', default: 0 })
+  readSecondsSum!: number;
+
+  @Column({ name: 'gpu_s_sum', type: 'double precision', default: 0 })
+  gpuSecondsSum!: number;
+
+  @Column({ name: 'save_s_sum', type: 'double precision', default: 0 })
+  saveSecondsSum!: number;
+
   @Column({ name: 'io_sample_count', ...counter })
   ioSampleCount!: string;
 
@@ -263,6 +278,32 @@ export class TrainingRunStepEntity {
 
   @Column({ name: 'save_end_at', type: 'timestamptz', nullable: true })
   saveEndAt!: Date | null;
+}
+
+/**
+ * How many of a run's stored steps took a duration in one logarithmic bucket of one phase (0 Read, 1 GPU,
+ * 2 Save): bucket b holds [1 µs × 1.01^b, 1 µs × 1.01^(b+1)), bucket -1 holds zero (src/runs/step-histogram.ts).
+ * Kept by ingest in the transaction of each batch
+ * from the rows it inserted, so a run's percentiles are read from a few hundred rows, never from its steps.
+ */
+@Entity({ name: 'training_run_step_buckets' })
+@Check('training_run_step_buckets_phase_check', `"phase" IN (0, 1, 2)`)
+export class TrainingRunStepBucketEntity {
+  @PrimaryColumn({ name: 'run_id', type: 'uuid', primaryKeyConstraintName: 'training_run_step_buckets_pkey' })
+  runId!: string;
+
+  @ManyToOne(() => TrainingRunEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'run_id', foreignKeyConstraintName: 'training_run_step_buckets_run_id_fkey' })
+  run?: TrainingRunEntity;
+
+  @PrimaryColumn({ type: 'smallint', primaryKeyConstraintName: 'training_run_step_buckets_pkey' })
+  phase!: number;
+
+  @PrimaryColumn({ type: 'integer', primaryKeyConstraintName: 'training_run_step_buckets_pkey' })
+  bucket!: number;
+
+  @Column(bigintAsString)
+  steps!: string;
 }
 
 /**
@@ -373,6 +414,57 @@ export class TrainingRunPowerSampleEntity {
 
   @Column({ type: 'double precision' })
   watts!: number;
+}
+
+/**
+ * A finished run's power samples of one piece of equipment, reduced over the run's window (the evaluation's
+ * energy figures): written the first time the finished run is evaluated, and recomputed if the window it
+ * was reduced over is not the run's any more. A finished run takes no more samples, so it stays exact.
+ */
+@Entity({ name: 'training_run_power_totals' })
+export class TrainingRunPowerTotalEntity {
+  @PrimaryColumn({ name: 'run_id', type: 'uuid', primaryKeyConstraintName: 'training_run_power_totals_pkey' })
+  runId!: string;
+
+  @ManyToOne(() => TrainingRunEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'run_id', foreignKeyConstraintName: 'training_run_power_totals_run_id_fkey' })
+  run?: TrainingRunEntity;
+
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'training_run_power_totals_pkey' })
+  equipment!: string;
+
+  @Column({ name: 'window_from', type: 'timestamptz', nullable: true })
+  windowFrom!: Date | null;
+
+  @Column({ name: 'window_to', type: 'timestamptz', nullable: true })
+  windowTo!: Date | null;
+
+  @Column({ type: 'text' })
+  kind!: PowerEquipmentKind;
+
+  @Column({ name: 'site_id', type: 'uuid' })
+  siteId!: string;
+
+  @Column({ type: 'integer' })
+  samples!: number;
+
+  @Column({ name: 'first_at', type: 'timestamptz' })
+  firstAt!: Date;
+
+  @Column({ name: 'last_at', type: 'timestamptz' })
+  lastAt!: Date;
+
+  @Column({ name: 'max_gap_s', type: 'double precision' })
+  maxGapSeconds!: number;
+
+  @Column({ type: 'double precision' })
+  joules!: number;
+
+  @Column({ name: 'first_watts', type: 'double precision' })
+  firstWatts!: number;
+
+  @Column({ name: 'last_watts', type: 'double precision' })
+  lastWatts!: number;
 }
 
 /**

@@ -56,6 +56,7 @@ export function toTrainingRun(run: TrainingRunEntity, site: (id: string) => Site
       logLinesKept: Math.min(logLines, RUN_LOG_KEEP.first + RUN_LOG_KEEP.last),
       logLevels: { ...levels, other: logLines - levels.error - levels.warn - levels.info - levels.debug },
     },
+    preparationSeconds: run.preparationSeconds,
     createdAt: run.createdAt,
   } satisfies TrainingRun);
 }

@@ -65,6 +65,13 @@ export class CreateTrainingRunInput {
   storageSiteId?: string | null;
   @Field(() => [SecurityMeasure], { nullable: true, defaultValue: [SecurityMeasure.NONE], description: 'The measures in force; [NONE] when none.' })
   securityMeasures?: SecurityMeasure[] | null;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'REPLICATION or CACHE without a mount (e.g. over the Internet): seconds the copy to the replica or the cache fill took before the steps, ' +
+      'counted as Read time. A run over a mount takes it from the mount’s history.',
+  })
+  preparationSeconds?: number | null;
 }
 
 @ObjectType({ description: 'What was trained.' })
@@ -126,6 +133,8 @@ export class TrainingRun {
   @Field(() => Date, { nullable: true, description: 'When it completed or failed: as given, or the last step’s end.' })
   finishedAt!: Date | null;
   @Field(() => TrainingRunIngested) ingested!: TrainingRunIngested;
+  @Field(() => Float, { nullable: true, description: 'The preparation time given with the run (REPLICATION or CACHE without a mount).' })
+  preparationSeconds!: number | null;
   @Field() createdAt!: Date;
 }
 

@@ -1,19 +1,28 @@
 import { Module } from '@nestjs/common';
+import { MeteringModule } from '../metering/metering.module';
+import { PlanningModule } from '../planning/planning.module';
 import { ReservationsModule } from '../reservations/reservations.module';
 import { StorageModule } from '../storage/storage.module';
 import { TopologyModule } from '../topology/topology.module';
+import { RunEvaluationResolver } from './run-evaluation.resolver';
+import { RunEvaluationService } from './run-evaluation.service';
 import { RunIngestService } from './run-ingest.service';
+import { RunMeasurementsModule } from './run-measurements.module';
+import { RunReportController } from './run-report.controller';
+import { RunReportService } from './run-report.service';
 import { RunUploadsController } from './run-uploads.controller';
-import { RunsRepository } from './runs.repository';
 import { RunsResolver } from './runs.resolver';
 import { RunsService } from './runs.service';
 import { UploadStreams } from './upload-streams';
 
-/** Measured training runs: the runs, their ingest over streaming HTTP, and their GraphQL API. */
+/**
+ * Measured training runs: the runs, their ingest over streaming HTTP, their evaluation (summaries, the
+ * planner's predictions, verdicts, the PoC report) and their GraphQL API.
+ */
 @Module({
-  imports: [ReservationsModule, StorageModule, TopologyModule],
-  providers: [RunsRepository, RunsService, RunIngestService, RunsResolver, UploadStreams],
-  controllers: [RunUploadsController],
+  imports: [ReservationsModule, StorageModule, TopologyModule, RunMeasurementsModule, PlanningModule, MeteringModule],
+  providers: [RunsService, RunIngestService, RunsResolver, UploadStreams, RunEvaluationService, RunReportService, RunEvaluationResolver],
+  controllers: [RunUploadsController, RunReportController],
   exports: [RunsService],
 })
 export class RunsModule {}

@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { StorageDesign } from '../storage/storage.entities';
+import type { IoSeries, PowerSeries } from './run-summary';
+import { PgErrorCode, pgErrorCode } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import type { NfsIoSample } from './ingest/nfsiostat';
 import type { PowerSample } from './ingest/power';
 import { Micros, microsToIso } from './ingest/records';
-import type { StepRow } from './ingest/step-log';
-import { TrainingRunEntity, TrainingRunState } from './run.entities';
+import { type StepRow, stepEnd } from './ingest/step-log';
+import { type StepAggregate, addStep, emptyAggregate } from './step-histogram';
+import { RunConnectionKind, TrainingRunEntity, TrainingRunState } from './run.entities';
 
 /** How a batch row fared: stored, already stored with the same values (a duplicate), or stored with others. */
 export type BatchOutcome = 'STORED' | 'DUPLICATE' | 'CONFLICT';
@@ -108,54 +112,93 @@ export class RunsRepository {
 
   // ---- steps ---------------------------------------------------------------------------------------------
 
-  /** Inserts a batch of steps (distinct step numbers); a step already stored is compared, not overwritten. */
-  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<BatchOutcome[]> {
-    const result: Array<{ position: string; stored: boolean; same: boolean }> = await m.query(
-      `WITH input AS (
-         SELECT * FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[],
-                              $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) WITH ORDINALITY
-           AS u(step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at, position)
-       ), stored AS (
+  /**
+   * Inserts a batch of steps (distinct step numbers) and adds the rows it inserted to the run's aggregates:
+   * the step count, the sums of the three phases, the first start and last end, and the histogram buckets
+   * of each phase. A step already stored is compared, not overwritten, and counts in no aggregate.
+   *
+   * The batch's aggregate is computed here and applied by the inserting statement itself when every row
+   * was inserted, the usual case: one statement, and nothing read back but the run's count. When some rows
+   * were already stored, only those are looked up (one index probe each) and compared, and a second
+   * statement applies the aggregate of the rows that were inserted. Answers the run's step count afterwards
+   * and the rows not inserted (by position in `rows`), as duplicates or conflicts.
+   */
+  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<{ stepCount: number; notStored: Map<number, BatchOutcome> }> {
+    const n = rows.length;
+    const step = new Array<number>(n);
+    const epoch = new Array<number | null>(n);
+    const read = new Array<number>(n);
+    const gpu = new Array<number>(n);
+    const save = new Array<number>(n);
+    const start = new Array<string | null>(n);
+    const readEnd = new Array<string | null>(n);
+    const gpuEnd = new Array<string | null>(n);
+    const saveEnd = new Array<string | null>(n);
+    const text = (v: Micros | null) => (v === null ? null : v.toString());
+    const whole = emptyAggregate();
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      step[i] = r.step;
+      epoch[i] = r.epoch;
+      read[i] = r.readSeconds;
+      gpu[i] = r.gpuSeconds;
+      save[i] = r.saveSeconds;
+      start[i] = text(r.startAt);
+      readEnd[i] = text(r.readEndAt);
+      gpuEnd[i] = text(r.gpuEndAt);
+      saveEnd[i] = text(r.saveEndAt);
+      addStep(whole, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
+    }
+    const params = [runId, step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd, n, ...aggregateParams(whole)];
+    // New steps, the usual case, go in by a plain insert (no conflict handling per row); should any be stored
+    // already, the insert fails on the key, is undone to the savepoint, and the batch takes the path below.
+    await m.query('SAVEPOINT step_batch');
+    try {
+      const plain: Array<{ step_count: string }> = await m.query(
+        `WITH ${STEP_INPUT}, stored AS (
+           INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
+           SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
+         ), ${APPLY_AGGREGATE('$11::int > 0', 11)}
+         SELECT step_count::text FROM run`,
+        params,
+      );
+      await m.query('RELEASE SAVEPOINT step_batch');
+      return { stepCount: Number(plain[0].step_count), notStored: new Map() };
+    } catch (error) {
+      if (pgErrorCode(error) !== PgErrorCode.UNIQUE_VIOLATION) throw error;
+      await m.query('ROLLBACK TO SAVEPOINT step_batch');
+    }
+    const result: Array<{ step_count: string | null; not_stored: Array<[number, boolean]> | null }> = await m.query(
+      `WITH ${STEP_INPUT}, stored AS (
          INSERT INTO training_run_steps (run_id, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at)
          SELECT $1, step, epoch, read_s, gpu_s, save_s, start_at, read_end_at, gpu_end_at, save_end_at FROM input
          ON CONFLICT (run_id, step) DO NOTHING
-         RETURNING step
-       )
-       SELECT i.position::text AS position, s.step IS NOT NULL AS stored,
-              (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
-                IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at) AS same
-         FROM input i
-         LEFT JOIN stored s ON s.step = i.step
-         LEFT JOIN training_run_steps e ON e.run_id = $1 AND e.step = i.step`,
-      [
-        runId,
-        rows.map((r) => r.step),
-        rows.map((r) => r.epoch),
-        rows.map((r) => r.readSeconds),
-        rows.map((r) => r.gpuSeconds),
-        rows.map((r) => r.saveSeconds),
-        rows.map((r) => iso(r.startAt)),
-        rows.map((r) => iso(r.readEndAt)),
-        rows.map((r) => iso(r.gpuEndAt)),
-        rows.map((r) => iso(r.saveEndAt)),
-      ],
+         RETURNING 1
+       ), totals AS (
+         SELECT count(*) = $11 AS whole FROM stored
+       ), ${APPLY_AGGREGATE('(SELECT whole FROM totals)', 11)}
+       SELECT (SELECT step_count FROM run)::text AS step_count,
+              CASE WHEN NOT (SELECT whole FROM totals) THEN
+                (SELECT json_agg(json_build_array(i.position,
+                          (e.epoch, e.read_s, e.gpu_s, e.save_s, e.start_at, e.read_end_at, e.gpu_end_at, e.save_end_at)
+                            IS NOT DISTINCT FROM (i.epoch, i.read_s, i.gpu_s, i.save_s, i.start_at, i.read_end_at, i.gpu_end_at, i.save_end_at)))
+                   FROM input i CROSS JOIN LATERAL (SELECT * FROM training_run_steps x WHERE x.run_id = $1 AND x.step = i.step) e)
+              END AS not_stored`,
+      params,
     );
-    return outcomes(rows.length, result);
-  }
-
-  /** Counts stored steps and widens the run's first start and last end; the first steps set a start at all. */
-  async addSteps(m: EntityManager, runId: string, stored: number, earliestStart: Micros | null, latestEnd: Micros | null): Promise<void> {
-    await m.query(
-      `UPDATE training_runs
-          SET step_count = step_count + $2,
-              started_at = CASE WHEN $2 = 0 THEN started_at
-                                WHEN started_at IS NULL THEN coalesce($3::timestamptz, now())
-                                ELSE least(started_at, coalesce($3::timestamptz, started_at)) END,
-              last_step_end_at = greatest(last_step_end_at, $4::timestamptz),
-              updated_at = now()
-        WHERE id = $1`,
-      [runId, stored, iso(earliestStart), iso(latestEnd)],
+    // The statement's snapshot predates its own insert: the steps it finds in the table were there before.
+    const notStored = new Map<number, BatchOutcome>();
+    for (const [position, same] of result[0].not_stored ?? []) notStored.set(position - 1, same ? 'DUPLICATE' : 'CONFLICT');
+    if (result[0].step_count !== null) return { stepCount: Number(result[0].step_count), notStored };
+    const inserted = emptyAggregate();
+    rows.forEach((r, i) => {
+      if (!notStored.has(i)) addStep(inserted, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
+    });
+    const applied: Array<{ step_count: string }> = await m.query(
+      `WITH ${APPLY_AGGREGATE('true', 1)} SELECT step_count::text FROM run`,
+      [runId, ...aggregateParams(inserted)],
     );
+    return { stepCount: Number(applied[0].step_count), notStored };
   }
 
   /**
@@ -295,6 +338,229 @@ export class RunsRepository {
       [runId, total, levels.ERROR, levels.WARN, levels.INFO, levels.DEBUG],
     );
   }
+
+  // ---- evaluation reads ----------------------------------------------------------------------------------
+
+  findRuns(ids: readonly string[]): Promise<TrainingRunEntity[]> {
+    const valid = ids.filter(isUuid);
+    return valid.length ? this.dataSource.getRepository(TrainingRunEntity).findBy({ id: In(valid) }) : Promise.resolve([]);
+  }
+
+  /** The histogram buckets of runs' phases: a few hundred rows a run, whatever its number of steps. */
+  async stepBuckets(runIds: readonly string[]): Promise<Array<{ runId: string; phase: number; bucket: number; steps: number }>> {
+    if (runIds.length === 0) return [];
+    const rows: Array<{ run_id: string; phase: number; bucket: number; steps: string }> = await this.dataSource.query(
+      'SELECT run_id, phase, bucket, steps FROM training_run_step_buckets WHERE run_id = ANY($1::uuid[])',
+      [runIds],
+    );
+    return rows.map((r) => ({ runId: r.run_id, phase: r.phase, bucket: r.bucket, steps: Number(r.steps) }));
+  }
+
+  /** nfsiostat intervals per run, client node and direction, the totals since mount left out. */
+  async ioSeries(runIds: readonly string[]): Promise<Array<IoSeries & { runId: string }>> {
+    if (runIds.length === 0) return [];
+    const rows: Array<{ run_id: string; direction: 'READ' | 'WRITE'; node: string; samples: number; seconds: number; kilobytes: number; operations: number; ops_exe: number; ops_rtt: number; retrans: string }> =
+      await this.dataSource.query(
+        `SELECT run_id, direction, node, count(*)::int AS samples, sum(coalesce(interval_s, 1)) AS seconds,
+                sum(kb_per_s * coalesce(interval_s, 1)) AS kilobytes, sum(ops_per_s * coalesce(interval_s, 1)) AS operations,
+                sum(ops_per_s * coalesce(interval_s, 1) * avg_exe_ms) AS ops_exe, sum(ops_per_s * coalesce(interval_s, 1) * avg_rtt_ms) AS ops_rtt,
+                sum(retrans)::text AS retrans
+           FROM training_run_io_samples
+          WHERE run_id = ANY($1::uuid[]) AND NOT since_mount
+          GROUP BY run_id, direction, node`,
+        [runIds],
+      );
+    return rows.map((r) => ({
+      runId: r.run_id, direction: r.direction, node: r.node, samples: r.samples, seconds: r.seconds, kilobytes: r.kilobytes,
+      operations: r.operations, opsExeMs: r.ops_exe, opsRttMs: r.ops_rtt, retrans: Number(r.retrans),
+    }));
+  }
+
+  /**
+   * Each piece of equipment's power samples of a run within [from, to] (all of them without bounds),
+   * reduced in the database: count, first and last, the longest gap, and the trapezoid integral in joules.
+   * A finished run takes no more samples: its reduction is kept (training_run_power_totals) the first time
+   * and read from there afterwards, as long as the window is the same.
+   */
+  async powerSeries(runId: string, from: Date | null, to: Date | null, finished: boolean): Promise<PowerSeries[]> {
+    const sameWindow = (a: Date | null, b: Date | null) => (a === null ? b === null : b !== null && a.getTime() === b.getTime());
+    if (finished) {
+      const kept: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap_s: number; joules: number; first_watts: number; last_watts: number; window_from: Date | null; window_to: Date | null }> =
+        await this.dataSource.query(
+          `SELECT equipment, kind, site_id, samples, extract(epoch FROM first_at) * 1000 AS first_ms, extract(epoch FROM last_at) * 1000 AS last_ms,
+                  max_gap_s, joules, first_watts, last_watts, window_from, window_to
+             FROM training_run_power_totals WHERE run_id = $1 ORDER BY equipment`,
+          [runId],
+        );
+      if (kept.length > 0 && kept.every((k) => sameWindow(k.window_from, from) && sameWindow(k.window_to, to))) {
+        return kept.map((r) => ({
+          equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
+          maxGapSeconds: r.max_gap_s, joules: r.joules, firstWatts: r.first_watts, lastWatts: r.last_watts,
+        }));
+      }
+    }
+    const rows: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap: number | null; joules: number | null; first_w: number; last_w: number }> =
+      await this.dataSource.query(
+        `WITH s AS (
+           SELECT equipment, time, watts, lead(time) OVER w AS next_t, lead(watts) OVER w AS next_w
+             FROM training_run_power_samples
+            WHERE run_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time <= $3)
+           WINDOW w AS (PARTITION BY equipment ORDER BY time)
+         ), g AS (
+           SELECT equipment, count(*)::int AS samples, min(time) AS first_t, max(time) AS last_t,
+                  extract(epoch FROM max(next_t - time)) AS max_gap, sum((watts + next_w) * extract(epoch FROM next_t - time)) / 2 AS joules
+             FROM s GROUP BY equipment
+         )
+         SELECT g.equipment, f.kind, f.site_id::text AS site_id, g.samples, extract(epoch FROM g.first_t) * 1000 AS first_ms,
+                extract(epoch FROM g.last_t) * 1000 AS last_ms, g.max_gap, g.joules, f.watts AS first_w, l.watts AS last_w
+           FROM g
+           JOIN training_run_power_samples f ON f.run_id = $1 AND f.equipment = g.equipment AND f.time = g.first_t
+           JOIN training_run_power_samples l ON l.run_id = $1 AND l.equipment = g.equipment AND l.time = g.last_t
+          ORDER BY g.equipment`,
+        [runId, from, to],
+      );
+    const series = rows.map((r) => ({
+      equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
+      maxGapSeconds: r.max_gap ?? 0, joules: r.joules ?? 0, firstWatts: r.first_w, lastWatts: r.last_w,
+    }));
+    if (finished && series.length > 0) {
+      await this.dataSource.query('DELETE FROM training_run_power_totals WHERE run_id = $1 AND NOT (equipment = ANY($2::text[]))', [runId, series.map((x) => x.equipment)]);
+      await this.dataSource.query(
+        `INSERT INTO training_run_power_totals (run_id, equipment, window_from, window_to, kind, site_id, samples, first_at, last_at, max_gap_s, joules, first_watts, last_watts)
+         SELECT $1, u.equipment, $2, $3, u.kind, u.site_id, u.samples, timestamptz 'epoch' + u.first_ms * interval '1 millisecond',
+                timestamptz 'epoch' + u.last_ms * interval '1 millisecond', u.max_gap, u.joules, u.first_w, u.last_w
+           FROM unnest($4::text[], $5::text[], $6::uuid[], $7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[])
+             AS u(equipment, kind, site_id, samples, first_ms, last_ms, max_gap, joules, first_w, last_w)
+         ON CONFLICT (run_id, equipment) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to, kind = excluded.kind,
+           site_id = excluded.site_id, samples = excluded.samples, first_at = excluded.first_at, last_at = excluded.last_at,
+           max_gap_s = excluded.max_gap_s, joules = excluded.joules, first_watts = excluded.first_watts, last_watts = excluded.last_watts`,
+        [
+          runId, from, to,
+          series.map((x) => x.equipment), series.map((x) => x.kind), series.map((x) => x.siteId), series.map((x) => x.samples),
+          series.map((x) => x.firstMs), series.map((x) => x.lastMs), series.map((x) => x.maxGapSeconds), series.map((x) => x.joules),
+          series.map((x) => x.firstWatts), series.map((x) => x.lastWatts),
+        ],
+      );
+    }
+    return series;
+  }
+
+  /**
+   * Completed same-site DIRECT runs of a tenant's workload (model, dataset size, steps per epoch, epochs),
+   * newest first: the baselines of KR1.1 and of calibration.
+   */
+  sameSiteRuns(tenantId: string, w: { modelName: string; datasetBytes: string; stepsPerEpoch: number; epochs: number }, limit = 20): Promise<TrainingRunEntity[]> {
+    return this.dataSource.getRepository(TrainingRunEntity).find({
+      where: { tenantId, modelName: w.modelName, datasetBytes: w.datasetBytes, stepsPerEpoch: w.stepsPerEpoch, epochs: w.epochs, connectionKind: RunConnectionKind.LOCAL, design: StorageDesign.DIRECT, state: TrainingRunState.COMPLETED },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+  }
+
+  /** Up to `points` steps evenly spread over a run's step numbers, with their Read + GPU + Save: one index probe each. */
+  async stepSample(runId: string, points: number): Promise<Array<{ step: number; seconds: number }>> {
+    const rows: Array<{ step: number; seconds: number }> = await this.dataSource.query(
+      `WITH bounds AS (SELECT min(step) AS lo, max(step) AS hi FROM training_run_steps WHERE run_id = $1)
+       SELECT s.step, s.read_s + s.gpu_s + s.save_s AS seconds
+         FROM bounds b
+         CROSS JOIN LATERAL generate_series(0, $2 - 1) AS g(i)
+         JOIN training_run_steps s ON s.run_id = $1
+                                  AND s.step = b.lo + ((b.hi - b.lo)::bigint * g.i / greatest($2 - 1, 1))::int
+        ORDER BY s.step`,
+      [runId, points],
+    );
+    return rows;
+  }
+
+  /** Each piece of equipment's mean watts in `buckets` equal spans of [from, to], as (seconds from `from`, watts). */
+  async powerPoints(runId: string, from: Date, to: Date, buckets: number): Promise<Array<{ equipment: string; points: Array<[number, number]> }>> {
+    const span = Math.max(1, (to.getTime() - from.getTime()) / 1000 / buckets);
+    const rows: Array<{ equipment: string; t: number; watts: number }> = await this.dataSource.query(
+      `SELECT equipment, (floor(extract(epoch FROM time - $2::timestamptz) / $4) * $4) AS t, avg(watts) AS watts
+         FROM training_run_power_samples
+        WHERE run_id = $1 AND time >= $2 AND time <= $3
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [runId, from, to, span],
+    );
+    const out = new Map<string, Array<[number, number]>>();
+    for (const r of rows) {
+      if (!out.has(r.equipment)) out.set(r.equipment, []);
+      out.get(r.equipment)!.push([Number(r.t), r.watts]);
+    }
+    return [...out].map(([equipment, points]) => ({ equipment, points }));
+  }
+
+  // ---- measured power for metering -----------------------------------------------------------------------
+
+  /**
+   * Power samples of GPU nodes in [from, to], for the nodes of runs' GPU allocations: a sample counts for an
+   * allocation's node when the run names the allocation and the sample's equipment is the node's name.
+   */
+  async gpuNodeSamples(m: EntityManager, from: Date, to: Date): Promise<Array<{ allocationId: string; node: string; ms: number; watts: number }>> {
+    const rows: Array<{ allocation_id: string; node: string; ms: number; watts: number }> = await m.query(
+      `SELECT DISTINCT ON (r.gpu_allocation_id, p.equipment, p.time)
+              r.gpu_allocation_id AS allocation_id, p.equipment AS node, extract(epoch FROM p.time) * 1000 AS ms, p.watts
+         FROM training_runs r
+         JOIN training_run_power_samples p ON p.run_id = r.id AND p.kind = 'GPU_NODE'
+        WHERE r.gpu_allocation_id IS NOT NULL AND p.time >= $1 AND p.time <= $2
+        ORDER BY r.gpu_allocation_id, p.equipment, p.time, r.created_at`,
+      [from, to],
+    );
+    return rows.map((r) => ({ allocationId: r.allocation_id, node: r.node, ms: Number(r.ms), watts: r.watts }));
+  }
+}
+
+/** Instants travel as microseconds since 1970 (bigint): exact, and no date text to format or parse. */
+const at = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 microsecond')`;
+
+/** The CTE `input`: a batch of steps from its parameter arrays ($2 … $10), numbered from 1 in `position`. */
+const STEP_INPUT = `input AS (
+         SELECT u.step, u.epoch, u.read_s, u.gpu_s, u.save_s, ${at('u.start_us')} AS start_at, ${at('u.read_end_us')} AS read_end_at,
+                ${at('u.gpu_end_us')} AS gpu_end_at, ${at('u.save_end_us')} AS save_end_at, u.position
+           FROM unnest($2::int[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[]) WITH ORDINALITY
+             AS u(step, epoch, read_s, gpu_s, save_s, start_us, read_end_us, gpu_end_us, save_end_us, position)
+       )`;
+
+/**
+ * The CTEs `buckets` and `run` that add an aggregate to a run, when `when` holds: its histogram buckets
+ * (upserted in key order, so that concurrent batches lock them in one order) and its counters. `$1` is the
+ * run; the aggregate's parameters follow parameter `$<after>`, in the order of aggregateParams.
+ */
+function APPLY_AGGREGATE(when: string, after: number): string {
+  const p = (k: number) => `$${after + k}`;
+  return `buckets AS (
+         INSERT INTO training_run_step_buckets AS b (run_id, phase, bucket, steps)
+         SELECT $1, u.phase, u.bucket, u.steps FROM unnest(${p(1)}::smallint[], ${p(2)}::int[], ${p(3)}::int8[]) AS u(phase, bucket, steps)
+          WHERE ${when}
+          ORDER BY u.phase, u.bucket
+         ON CONFLICT (run_id, phase, bucket) DO UPDATE SET steps = b.steps + excluded.steps
+       ), run AS (
+         UPDATE training_runs r
+            SET step_count = r.step_count + ${p(4)}::bigint,
+                read_s_sum = r.read_s_sum + ${p(5)}::float8, gpu_s_sum = r.gpu_s_sum + ${p(6)}::float8, save_s_sum = r.save_s_sum + ${p(7)}::float8,
+                started_at = CASE WHEN ${p(4)}::bigint = 0 THEN r.started_at
+                                  WHEN r.started_at IS NULL THEN coalesce(timestamptz 'epoch' + ${p(8)}::int8 * interval '1 microsecond', now())
+                                  ELSE least(r.started_at, coalesce(timestamptz 'epoch' + ${p(8)}::int8 * interval '1 microsecond', r.started_at)) END,
+                last_step_end_at = greatest(r.last_step_end_at, timestamptz 'epoch' + ${p(9)}::int8 * interval '1 microsecond'),
+                updated_at = now()
+          WHERE r.id = $1 AND ${when}
+         RETURNING r.step_count
+       )`;
+}
+
+function aggregateParams(a: StepAggregate): unknown[] {
+  const buckets = [...a.buckets.values()];
+  return [
+    buckets.map((b) => b.phase),
+    buckets.map((b) => b.bucket),
+    buckets.map((b) => b.steps),
+    a.steps,
+    a.readSeconds,
+    a.gpuSeconds,
+    a.saveSeconds,
+    a.earliestStart === null ? null : a.earliestStart.toString(),
+    a.latestEnd === null ? null : a.latestEnd.toString(),
+  ];
 }
 
 function outcomes(count: number, result: Array<{ position: string; stored: boolean; same: boolean }>): BatchOutcome[] {

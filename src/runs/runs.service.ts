@@ -28,6 +28,8 @@ export const RUN_BOUNDS = {
   maxBandwidthGbps: 1_000_000,
   maxRttMs: 100_000,
   reasonLength: 2000,
+  /** A replica's copy or a cache's fill: at most 366 days, as the planner bounds an epoch. */
+  maxPreparationSeconds: 31_622_400,
 } as const;
 
 /** Lightpaths that never carried data and never will: a run cannot have used them. */
@@ -133,6 +135,14 @@ export class RunsService {
       }
     }
     const design = mount?.design ?? input.design ?? StorageDesign.DIRECT;
+    let preparationSeconds: number | null = null;
+    if (input.preparationSeconds !== undefined && input.preparationSeconds !== null) {
+      const field = 'input.preparationSeconds';
+      if (mount) throw badInput(field, `${field}: the run's mount ${mount.id} records its replication or cache fill; leave preparationSeconds out.`);
+      if (design === StorageDesign.DIRECT) throw badInput(field, `${field}: a DIRECT run copies and fills nothing before its steps; give it for REPLICATION or CACHE.`);
+      requireNumberIn(field, input.preparationSeconds, { min: 0, max: RUN_BOUNDS.maxPreparationSeconds, unit: 's' });
+      preparationSeconds = input.preparationSeconds;
+    }
 
     // The workload's size: from the dataset, or as given.
     const datasetId = w.datasetId ?? mount?.datasetId ?? null;
@@ -187,6 +197,7 @@ export class RunsService {
       gpuSiteId,
       storageSiteId,
       securityMeasures,
+      preparationSeconds,
       startedAt: null,
       finishedAt: null,
       lastStepEndAt: null,

@@ -28,6 +28,7 @@ import { Metering1764300000000 } from '../../../migrations/1764300000000-Meterin
 import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-TrainingRuns';
 import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-TenantQuotas';
 import { TapiIdentifiers1764800000000 } from '../../../migrations/1764800000000-TapiIdentifiers';
+import { RunEvaluation1764900000000 } from '../../../migrations/1764900000000-RunEvaluation';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -44,6 +45,8 @@ import {
   TrainingRunIoSampleEntity,
   TrainingRunLogLineEntity,
   TrainingRunPowerSampleEntity,
+  TrainingRunPowerTotalEntity,
+  TrainingRunStepBucketEntity,
   TrainingRunStepEntity,
 } from '../../runs/run.entities';
 import {
@@ -100,6 +103,8 @@ export const ENTITIES = [
   TrainingRunPowerSampleEntity,
   TrainingRunLogLineEntity,
   TenantQuotaEntity,
+  TrainingRunStepBucketEntity,
+  TrainingRunPowerTotalEntity,
 ];
 
 /** Migrations in the order they apply; imported as classes so the build needs no globbing. */
@@ -118,6 +123,7 @@ export const MIGRATIONS = [
   TenantQuotas1764600000000,
   TrainingRuns1764700000000,
   TapiIdentifiers1764800000000,
+  RunEvaluation1764900000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {

@@ -53,18 +53,25 @@ const TIMESTAMP_KEYS = ['readEnd', 'gpuEnd', 'saveEnd'] as const;
 const KNOWN = ['step', 'epoch', ...DURATION_KEYS, 'start', ...TIMESTAMP_KEYS] as const;
 type StepKey = (typeof KNOWN)[number];
 
-/** Reads one step from its fields (`get` answers undefined for an absent or empty field). */
+/** Reads one step from its fields (`get` answers undefined for an absent or empty field). Each field is read once. */
 export function parseStepFields(line: number, get: (key: StepKey) => unknown): Parsed<StepEntry> {
-  const stepProblem = wholeNumberProblem(get('step'), 0, STEP_BOUNDS.maxStep);
-  if (get('step') === undefined) return refused(line, 'step', 'is missing; every line names its step');
+  const rawStep = get('step');
+  if (rawStep === undefined) return refused(line, 'step', 'is missing; every line names its step');
+  const stepProblem = wholeNumberProblem(rawStep, 0, STEP_BOUNDS.maxStep);
   if (stepProblem) return refused(line, 'step', stepProblem);
   const rawEpoch = get('epoch');
   if (rawEpoch !== undefined) {
     const problem = wholeNumberProblem(rawEpoch, 0, STEP_BOUNDS.maxEpoch);
     if (problem) return refused(line, 'epoch', problem);
   }
-  const hasDurations = DURATION_KEYS.some((k) => get(k) !== undefined);
-  const hasTimestamps = TIMESTAMP_KEYS.some((k) => get(k) !== undefined);
+  const read = get('read');
+  const gpu = get('gpu');
+  const save = get('save');
+  const readEndText = get('readEnd');
+  const gpuEndText = get('gpuEnd');
+  const saveEndText = get('saveEnd');
+  const hasDurations = read !== undefined || gpu !== undefined || save !== undefined;
+  const hasTimestamps = readEndText !== undefined || gpuEndText !== undefined || saveEndText !== undefined;
   if (hasDurations && hasTimestamps) {
     return refused(line, 'read', 'give the durations (read, gpu, save) or the timestamps (readEnd, gpuEnd, saveEnd), not both');
   }
@@ -72,38 +79,39 @@ export function parseStepFields(line: number, get: (key: StepKey) => unknown): P
     return refused(line, 'read', 'give read and gpu (seconds), or readEnd and gpuEnd (timestamps)');
   }
   let start: Micros | null = null;
-  if (get('start') !== undefined) {
-    const parsed = parseMicros(get('start'));
+  const startText = get('start');
+  if (startText !== undefined) {
+    const parsed = parseMicros(startText);
     if (!parsed.ok) return refused(line, 'start', parsed.reason);
     start = parsed.micros;
   }
-  const base = { line, step: get('step') as number, epoch: (rawEpoch as number | undefined) ?? null, start };
+  const step = rawStep as number;
+  const epoch = (rawEpoch as number | undefined) ?? null;
   if (hasDurations) {
-    const values: Record<string, number> = {};
-    for (const key of DURATION_KEYS) {
-      const value = get(key) ?? (key === 'save' ? 0 : undefined);
-      if (value === undefined) return refused(line, key, `is missing; with durations give read and gpu in seconds (save defaults to 0)`);
-      const problem = numberProblem(value, 0, STEP_BOUNDS.maxPhaseSeconds, 'seconds');
+    const values = [read, gpu, save ?? 0];
+    for (let i = 0; i < 3; i++) {
+      const key = DURATION_KEYS[i];
+      if (values[i] === undefined) return refused(line, key, `is missing; with durations give read and gpu in seconds (save defaults to 0)`);
+      const problem = numberProblem(values[i], 0, STEP_BOUNDS.maxPhaseSeconds, 'seconds');
       if (problem) return refused(line, key, problem);
-      values[key] = value as number;
     }
-    return accepted({ ...base, durations: { read: values.read, gpu: values.gpu, save: values.save }, readEnd: null, gpuEnd: null, saveEnd: null });
+    return accepted({ line, step, epoch, start, durations: { read: read as number, gpu: gpu as number, save: (save ?? 0) as number }, readEnd: null, gpuEnd: null, saveEnd: null });
   }
-  const instants: Partial<Record<(typeof TIMESTAMP_KEYS)[number], Micros>> = {};
-  for (const key of TIMESTAMP_KEYS) {
-    const value = get(key);
-    if (value === undefined) {
-      if (key === 'saveEnd') continue;
-      return refused(line, key, 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
-    }
-    const parsed = parseMicros(value);
-    if (!parsed.ok) return refused(line, key, parsed.reason);
-    instants[key] = parsed.micros;
+  if (readEndText === undefined) return refused(line, 'readEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
+  const readEnd = parseMicros(readEndText);
+  if (!readEnd.ok) return refused(line, 'readEnd', readEnd.reason);
+  if (gpuEndText === undefined) return refused(line, 'gpuEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
+  const gpuEnd = parseMicros(gpuEndText);
+  if (!gpuEnd.ok) return refused(line, 'gpuEnd', gpuEnd.reason);
+  let saveEnd: Micros | null = null;
+  if (saveEndText !== undefined) {
+    const parsed = parseMicros(saveEndText);
+    if (!parsed.ok) return refused(line, 'saveEnd', parsed.reason);
+    saveEnd = parsed.micros;
   }
-  const { readEnd, gpuEnd, saveEnd } = instants as { readEnd: Micros; gpuEnd: Micros; saveEnd?: Micros };
-  if (gpuEnd < readEnd) return refused(line, 'gpuEnd', 'is before readEnd; the GPU phase follows the Read phase');
-  if (saveEnd !== undefined && saveEnd < gpuEnd) return refused(line, 'saveEnd', 'is before gpuEnd; the Save phase follows the GPU phase');
-  return accepted({ ...base, durations: null, readEnd, gpuEnd, saveEnd: saveEnd ?? null });
+  if (gpuEnd.micros < readEnd.micros) return refused(line, 'gpuEnd', 'is before readEnd; the GPU phase follows the Read phase');
+  if (saveEnd !== null && saveEnd < gpuEnd.micros) return refused(line, 'saveEnd', 'is before gpuEnd; the Save phase follows the GPU phase');
+  return accepted({ line, step, epoch, start, durations: null, readEnd: readEnd.micros, gpuEnd: gpuEnd.micros, saveEnd });
 }
 
 /** Reads one NDJSON line of a step log. */
@@ -118,7 +126,11 @@ export function parseStepJson(line: number, text: string): Parsed<StepEntry> {
     return refused(line, null, 'is not a JSON object; each line is one step such as {"step":1,"read":0.012,"gpu":0.071}');
   }
   const record = value as Record<string, unknown>;
-  return parseStepFields(line, (key) => (Object.prototype.hasOwnProperty.call(record, key) && record[key] !== null ? record[key] : undefined));
+  // JSON.parse makes plain objects, and no step key is a property of Object.prototype: a read is an own property.
+  return parseStepFields(line, (key) => {
+    const field = record[key];
+    return field === null ? undefined : field;
+  });
 }
 
 /** Whether a step needs the end of the step before it to be placed in time. */
