@@ -6,6 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { ApiModule, WorkerModule } from './app.module';
 import { resolveAdminToken } from './core/admin-token';
+import { resolveProtectionKeys } from './core/protection-keys';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
 import { DataDirInUseError, lockDataDir } from './core/database/data-dir-lock';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
@@ -43,9 +44,11 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     );
   }
   let admin: ReturnType<typeof resolveAdminToken>;
+  let keys: ReturnType<typeof resolveProtectionKeys>;
   let embedded: EmbeddedPostgres | null = null;
   try {
     admin = resolveAdminToken(baseConfig);
+    keys = resolveProtectionKeys(baseConfig);
     if (!baseConfig.databaseUrl) {
       embedded = await startEmbeddedPostgres(baseConfig.dataDir);
       say(
@@ -56,7 +59,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     dataDirLock?.release();
     throw error;
   }
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token });
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];

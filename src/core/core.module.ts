@@ -30,6 +30,14 @@ export const LOG_REDACT_PATHS = [
   '*.adminToken',
   'tapiToken',
   '*.tapiToken',
+  'keyEncryptionKey',
+  '*.keyEncryptionKey',
+  'caKeyPem',
+  '*.caKeyPem',
+  'dataKey',
+  '*.dataKey',
+  'privateKeyPem',
+  '*.privateKeyPem',
 ];
 
 /** Plumbing shared by the api and the worker: config, logging, database (migrated at start), queues. */

@@ -110,6 +110,10 @@ export class StorageSystemEntity {
   @Column({ name: 'idmap_domain', type: 'text' })
   idmapDomain!: string;
 
+  /** Ed25519 public key (SPKI PEM) the system signs its deletion attestations with; null until enrolled. */
+  @Column({ name: 'attestation_public_key', type: 'text', nullable: true })
+  attestationPublicKey!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }
@@ -210,6 +214,10 @@ export class GpuNodeEntity {
 
   @Column({ name: 'rated_power_kw', type: 'double precision' })
   ratedPowerKw!: number;
+
+  /** Ed25519 public key (SPKI PEM) the node's agent signs its wipe attestations with; null until enrolled. */
+  @Column({ name: 'attestation_public_key', type: 'text', nullable: true })
+  attestationPublicKey!: string | null;
 }
 
 @Entity({ name: 'gpu_allocations' })
@@ -290,6 +298,10 @@ export class GpuNodeAllocationEntity {
 )
 @Check('mounts_copy_node_check', `("design" = 'DIRECT') = ("storage_node_id" IS NULL)`)
 @Check('mounts_bytes_check', `"bytes_copied" >= 0 AND "bytes_copied" <= "bytes_total"`)
+@Check(
+  'mounts_protection_check',
+  `cardinality("protection_in_motion") >= 1 AND "protection_in_motion" <@ ARRAY['NONE', 'NFS_KRB5P', 'NFS_TLS', 'LINK_ENCRYPTION']::text[] AND (NOT 'NONE' = ANY ("protection_in_motion") OR cardinality("protection_in_motion") = 1) AND "protection_at_rest" IN ('NONE', 'ENCRYPTED') AND ("protection_at_rest" = 'NONE' OR "design" <> 'DIRECT')`,
+)
 export class MountEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'mounts_pkey' })
   id!: string;
@@ -327,6 +339,14 @@ export class MountEntity {
 
   @Column({ type: 'text' })
   protocol!: NfsProtocol;
+
+  /** In-motion protection measures (see src/protection/profile.ts); {NONE} when nothing protects the path. */
+  @Column({ name: 'protection_in_motion', type: 'text', array: true, default: () => `'{NONE}'` })
+  protectionInMotion!: string[];
+
+  /** At rest in the data center: NONE or ENCRYPTED (REPLICATION and CACHE only). */
+  @Column({ name: 'protection_at_rest', type: 'text', default: 'NONE' })
+  protectionAtRest!: string;
 
   @Column({ type: 'text' })
   state!: MountState;
@@ -435,6 +455,18 @@ export class DatasetCustodyEntity {
 
   @Column({ name: 'purged_at', type: 'timestamptz', nullable: true })
   purgedAt!: Date | null;
+
+  /** When the mount stopped giving access (detach or failure): attestations must be from then on. */
+  @Column({ name: 'access_ended_at', type: 'timestamptz', nullable: true })
+  accessEndedAt!: Date | null;
+
+  /** Whether the copy was encrypted at rest under a per-mount data key. */
+  @Column({ type: 'boolean', default: false })
+  encrypted!: boolean;
+
+  /** When the copy's data key was destroyed (crypto-erase). */
+  @Column({ name: 'key_destroyed_at', type: 'timestamptz', nullable: true })
+  keyDestroyedAt!: Date | null;
 }
 
 /** Storage emulator state: copies of datasets held on data-center nodes. */
@@ -461,6 +493,23 @@ export class EmulatorStorageCopyEntity {
 
   @Column({ name: 'started_at', type: 'timestamptz' })
   startedAt!: Date;
+
+  /** Fingerprint of the data key the copy is encrypted under (never the key), or null for a plain copy. */
+  @Column({ name: 'key_fingerprint', type: 'text', nullable: true })
+  keyFingerprint!: string | null;
+}
+
+/**
+ * Storage emulator state: the signing keys of the emulated storage systems' and GPU nodes' agents. On real
+ * hardware each stays on its node; the service only ever holds the public key registered with the inventory.
+ */
+@Entity({ name: 'emulator_attestation_keys' })
+export class EmulatorAttestationKeyEntity {
+  @PrimaryColumn({ name: 'subject_id', type: 'uuid', primaryKeyConstraintName: 'emulator_attestation_keys_pkey' })
+  subjectId!: string;
+
+  @Column({ name: 'private_key_pem', type: 'text' })
+  privateKeyPem!: string;
 }
 
 /** Storage emulator state: NFS exports configured for a mount (the office's, and the DC node's if any). */

@@ -141,6 +141,10 @@ export class EndpointEntity {
   @Column({ name: 'tapi_service_interface_point_uuid', type: 'text', nullable: true })
   tapiServiceInterfacePointUuid!: string | null;
 
+  /** Whether the port's transponder can encrypt the optical payload (LINK_ENCRYPTION), from the topology document. */
+  @Column({ type: 'boolean', default: false })
+  encryption!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -60,6 +61,33 @@ function allowedTargets(value: string, ctx: z.RefinementCtx): WebhookAllowedTarg
     }
   }
   return { networks, hosts };
+}
+
+/** A PEM in an environment variable: real newlines, or `\n` escapes where the variable holds one line. */
+const pemText = (value: string) => value.replace(/\\n/g, '\n').trim() + '\n';
+
+/** APN_KEY_ENCRYPTION_KEY: 32 bytes, as 64 hex digits or base64. */
+function keyEncryptionKey(value: string, ctx: z.RefinementCtx): Buffer {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+  if (!bytes || bytes.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: 'APN_KEY_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (openssl rand -base64 32)' });
+    return Buffer.alloc(0);
+  }
+  return bytes;
+}
+
+/** APN_CA_KEY: the mount CA's private key, PKCS#8 PEM, Ed25519 or ECDSA P-256. */
+function caKey(value: string, ctx: z.RefinementCtx): string {
+  try {
+    const key = createPrivateKey(pemText(value));
+    const usable = key.asymmetricKeyType === 'ed25519' || (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1');
+    if (!usable) {
+      ctx.addIssue({ code: 'custom', message: `APN_CA_KEY is a ${key.asymmetricKeyType} key; use Ed25519 or ECDSA P-256 (openssl genpkey -algorithm ed25519)` });
+    }
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'APN_CA_KEY must be a private key in PEM (-----BEGIN PRIVATE KEY-----; newlines as is or as \\n)' });
+  }
+  return pemText(value);
 }
 
 const EnvSchema = z
@@ -132,6 +160,12 @@ const EnvSchema = z
     APN_RUN_UPLOAD_MAX_BYTES: intFrom('APN_RUN_UPLOAD_MAX_BYTES', 1024, 17_179_869_184).default(268_435_456),
     APN_RUN_UPLOAD_MAX_LINES: intFrom('APN_RUN_UPLOAD_MAX_LINES', 10, 100_000_000).default(2_000_000),
     APN_RUN_MAX_RECORDS: intFrom('APN_RUN_MAX_RECORDS', 10, 1_000_000_000).default(20_000_000),
+    // Data protection: the key-encryption key that wraps per-mount data keys, the mount CA's key, how long a
+    // TLS client certificate may live, and whether the nodes' TLS stacks negotiate a hybrid ML-KEM exchange.
+    APN_KEY_ENCRYPTION_KEY: z.string().transform(keyEncryptionKey).optional(),
+    APN_CA_KEY: z.string().transform(caKey).optional(),
+    APN_TLS_CERT_MAX_LIFETIME_S: intFrom('APN_TLS_CERT_MAX_LIFETIME_S', 3_600, 31_536_000).default(604_800),
+    APN_TLS_HYBRID_KEX: z.enum(['true', 'false'], { message: 'APN_TLS_HYBRID_KEX must be true or false' }).default('false'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -147,6 +181,20 @@ const EnvSchema = z
         code: 'custom',
         path: ['APN_ADMIN_TOKEN'],
         message: 'APN_ADMIN_TOKEN is required when NODE_ENV=production (set a random secret of 16+ characters)',
+      });
+    }
+    if (env.NODE_ENV === 'production' && !env.APN_KEY_ENCRYPTION_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_KEY_ENCRYPTION_KEY'],
+        message: 'APN_KEY_ENCRYPTION_KEY is required when NODE_ENV=production (openssl rand -base64 32): it wraps the data keys of encrypted copies',
+      });
+    }
+    if (env.NODE_ENV === 'production' && !env.APN_CA_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_CA_KEY'],
+        message: 'APN_CA_KEY is required when NODE_ENV=production (openssl genpkey -algorithm ed25519): it signs the mounts’ TLS certificates and CRL',
       });
     }
   });
@@ -200,6 +248,12 @@ export interface AppConfig {
   readonly runUploadMaxLines: number;
   /** Steps, I/O samples and power samples one run may hold (each). */
   readonly runMaxRecords: number;
+  /** Wraps per-mount data keys (AES-256-GCM). Unset in configuration: generated at start (see protection-keys.ts). */
+  readonly keyEncryptionKey: Buffer | undefined;
+  /** The mount CA's private key, PEM. Unset in configuration: generated at start (see protection-keys.ts). */
+  readonly caKeyPem: string | undefined;
+  readonly tlsCertMaxLifetimeSeconds: number;
+  readonly tlsHybridKeyExchange: boolean;
   readonly logLevel: string;
 }
 
@@ -265,13 +319,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     runUploadMaxBytes: e.APN_RUN_UPLOAD_MAX_BYTES,
     runUploadMaxLines: e.APN_RUN_UPLOAD_MAX_LINES,
     runMaxRecords: e.APN_RUN_MAX_RECORDS,
+    keyEncryptionKey: e.APN_KEY_ENCRYPTION_KEY,
+    caKeyPem: e.APN_CA_KEY,
+    tlsCertMaxLifetimeSeconds: e.APN_TLS_CERT_MAX_LIFETIME_S,
+    tlsHybridKeyExchange: e.APN_TLS_HYBRID_KEX === 'true',
     logLevel: e.LOG_LEVEL,
   });
 }
 
 function redactIfSecret(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (/TOKEN|SECRET|PASSWORD/.test(name)) return '<redacted>';
+  if (/TOKEN|SECRET|PASSWORD|_KEY$/.test(name)) return '<redacted>';
   if (/_URL$/.test(name)) return value.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:<redacted>@');
   return value;
 }

@@ -29,6 +29,14 @@ import { TrainingRuns1764700000000 } from '../../../migrations/1764700000000-Tra
 import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-TenantQuotas';
 import { TapiIdentifiers1764800000000 } from '../../../migrations/1764800000000-TapiIdentifiers';
 import { RunEvaluation1764900000000 } from '../../../migrations/1764900000000-RunEvaluation';
+import { DataProtection1765000000000 } from '../../../migrations/1765000000000-DataProtection';
+import {
+  AttestationEntity,
+  MountDataKeyEntity,
+  ProtectionMinimumEntity,
+  TenantProtectionDefaultEntity,
+  TlsCertificateEntity,
+} from '../../protection/protection.entities';
 import { RateCardEntity, UsageDailyTotalEntity, UsageEventEntity } from '../../metering/metering.entities';
 import {
   EmulatorCrossConnectEntity,
@@ -52,6 +60,7 @@ import {
 import {
   DatasetCustodyEntity,
   DatasetEntity,
+  EmulatorAttestationKeyEntity,
   EmulatorNfsExportEntity,
   EmulatorStorageCopyEntity,
   GpuAllocationEntity,
@@ -90,6 +99,12 @@ export const ENTITIES = [
   MountTransitionEntity,
   DatasetCustodyEntity,
   EmulatorStorageCopyEntity,
+  EmulatorAttestationKeyEntity,
+  ProtectionMinimumEntity,
+  TenantProtectionDefaultEntity,
+  MountDataKeyEntity,
+  TlsCertificateEntity,
+  AttestationEntity,
   EmulatorNfsExportEntity,
   ReferenceOverrideEntity,
   WebhookSubscriptionEntity,
@@ -124,6 +139,7 @@ export const MIGRATIONS = [
   TrainingRuns1764700000000,
   TapiIdentifiers1764800000000,
   RunEvaluation1764900000000,
+  DataProtection1765000000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
