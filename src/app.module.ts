@@ -17,6 +17,7 @@ import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { ProtectionModule } from './protection/protection.module';
 import { ProvisioningModule } from './provisioning/provisioning.module';
 import { QuotasModule } from './quotas/quotas.module';
 import { ReservationsModule } from './reservations/reservations.module';
@@ -32,6 +33,7 @@ const DOMAIN_MODULES = [
   TenancyModule,
   TopologyModule,
   ReservationsModule,
+  ProtectionModule,
   StorageModule,
   ProvisioningModule,
   PlanningModule,

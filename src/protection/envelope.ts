@@ -57,3 +57,24 @@ export function unwrapDataKey(kek: Buffer, wrapped: Buffer, context: string): Bu
     throw new EnvelopeError('the wrapped data key does not unwrap under this key-encryption key and context');
   }
 }
+
+/** AES-256-GCM over bytes of any length (a certificate's private key): nonce (12) | ciphertext | tag (16). */
+export function seal(kek: Buffer, plaintext: Buffer, context: string): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', kek, nonce);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+export function open(kek: Buffer, sealed: Buffer, context: string): Buffer {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new EnvelopeError('not sealed by this service');
+  const decipher = createDecipheriv('aes-256-gcm', kek, sealed.subarray(0, NONCE_BYTES));
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new EnvelopeError('the sealed bytes do not open under this key-encryption key and context');
+  }
+}

@@ -86,6 +86,7 @@ export class ReservationQueries {
       }),
       distanceKm: r.distanceKm,
       rttMs: Math.round(2 * r.distanceKm * FIBER_LATENCY_US_PER_KM * 1000) / 1e6,
+      linkEncryption: Boolean(snapshot.endpoints.get(r.sourceEndpointId)?.encryption && snapshot.endpoints.get(r.destinationEndpointId)?.encryption),
       holdExpiresAt: r.holdExpiresAt,
       idempotencyKey: r.idempotencyKey,
       createdAt: r.createdAt,

@@ -27,6 +27,7 @@ export interface ReserveRequest {
   idempotencyKey?: string | null;
   autoCommit?: boolean | null;
   tenantId?: string | null;
+  requireLinkEncryption?: boolean | null;
 }
 
 interface Booking {
@@ -518,6 +519,9 @@ export class ReservationsService {
       if (endpoint.rateGbps !== input.rateGbps) {
         throw badInput(field, `${field}: endpoint ${endpoint.code} runs at ${endpoint.rateGbps} Gbps, not ${input.rateGbps}; pick an endpoint of that rate or set rateGbps to ${endpoint.rateGbps}.`);
       }
+      if (input.requireLinkEncryption && !endpoint.encryption) {
+        throw badInput(field, `${field}: the transponder of endpoint ${endpoint.code} cannot encrypt, and requireLinkEncryption asks for both ends to; pick an endpoint with encryption (see endpoints { code encryption }).`);
+      }
       const nodeId = snapshot.nodeOfEndpoint(endpoint);
       if (!nodeId) throw badInput(field, `${field}: the site of endpoint ${endpoint.code} is not attached to an APN node.`);
       return { endpoint, nodeId };
@@ -658,6 +662,8 @@ function fingerprintOf(tenantId: string, input: ReserveRequest): string {
         input.start.toISOString(),
         input.end.toISOString(),
         Boolean(input.autoCommit),
+        // Appended only when asked, so the fingerprints of earlier bookings stay what they were.
+        ...(input.requireLinkEncryption ? ['requireLinkEncryption'] : []),
       ]),
     )
     .digest('hex');

@@ -18,7 +18,10 @@
  * - `hard,timeo=600,retrans=2` (Linux's defaults over TCP, spelled out so a distribution cannot shorten
  *   them): when the lightpath flaps, training stalls and resumes; a `soft` mount would instead hand the
  *   job EIO or a short read, and could lose a checkpoint write.
- * - `sec=sys`, matching the export: the lightpath is a dedicated wavelength between two known sites.
+ * - `sec=` and `xprtsec=` follow the mount's protection profile (src/protection/profile.ts): `sec=krb5p`
+ *   (RPCSEC_GSS privacy, RFC 7861) with NFS_KRB5P, `xprtsec=mtls` (RPC-with-TLS, RFC 9289, mutual) with
+ *   NFS_TLS, else `sec=sys`. Every hop gets them, the DC's LAN included: the data center's own network is
+ *   not trusted either. Exports require the same flavour, so a client cannot fall back to a weaker one.
  * - Read-only datasets: `ro`, plus `nocto,actimeo=600`. Every open otherwise costs a GETATTR round trip
  *   (10.9 ms at 1,115 km: five minutes for a 28,000-file epoch opened one file at a time); a dataset
  *   frozen for training does not change, so attributes may be cached for ten minutes and opens need not
@@ -82,8 +85,16 @@ export interface DataCenterNode {
   lan?: PathCharacteristics;
 }
 
+/** The in-motion measures the hops must render, and whether the copy is encrypted at rest. */
+export interface MountProtectionInput {
+  inMotion: Array<'NONE' | 'NFS_KRB5P' | 'NFS_TLS' | 'LINK_ENCRYPTION'>;
+  atRest: 'NONE' | 'ENCRYPTED';
+}
+
 export interface MountSpecInput {
   mountId: string;
+  /** UNPROTECTED (sec=sys, no TLS) when not given. */
+  protection?: MountProtectionInput;
   design: StorageDesign;
   protocol: NfsProtocol;
   office: OfficeExport;
@@ -124,6 +135,43 @@ export interface NfsHop {
   exportsLine: string;
   /** `nft -f` ruleset for the server. */
   nftables: string;
+  /** What protects this hop in motion, and the files the hosts need for it. */
+  security: HopSecurity;
+}
+
+/** Kerberos for a hop: the realm (the id-mapping domain in capitals), the principals and their keytab. */
+export interface HopKerberos {
+  realm: string;
+  /** The NFS server's service principal, in its /etc/krb5.keytab. */
+  serverPrincipal: string;
+  /** One per client host, each in that host's /etc/krb5.keytab (rpc.gssd uses it for machine credentials). */
+  clientPrincipals: string[];
+  keytab: string;
+  /** The encryption type the principals' keys must have: AES-256 (RFC 8009). */
+  enctypes: string;
+}
+
+/** RPC-with-TLS for a hop: where each host keeps its certificate, key and the CA, and tlshd's sections. */
+export interface HopTls {
+  directory: string;
+  caFile: string;
+  clientCertificateFile: string;
+  clientKeyFile: string;
+  serverCertificateFile: string;
+  serverKeyFile: string;
+  /** The [authenticate.client] section of /etc/tlshd.conf on each client. */
+  tlshdClientConf: string;
+  /** The [authenticate.server] section of /etc/tlshd.conf on the server. */
+  tlshdServerConf: string;
+}
+
+export interface HopSecurity {
+  /** The RPC security flavour: `sys` or `krb5p`. */
+  sec: 'sys' | 'krb5p';
+  /** The RPC transport's security: `none` or `mtls`. */
+  xprtsec: 'none' | 'mtls';
+  kerberos: HopKerberos | null;
+  tls: HopTls | null;
 }
 
 /** The GPU nodes' hop, plus the mount-wide parts, plus the DC node's own hop over the lightpath. */
@@ -141,6 +189,13 @@ export interface MountSpec extends NfsHop {
   persistentVolumeClaimYaml: string;
   /** REPLICATION and CACHE: the DC node mounting the office export over the lightpath. Null for DIRECT. */
   upstream: NfsHop | null;
+  /** The profile the hops render. */
+  protection: MountProtectionInput & {
+    /** The lightpath's transponders encrypt the optical payload (nothing to render on the hosts). */
+    linkEncryption: boolean;
+    /** REPLICATION and CACHE: how the DC node keeps the copy, or null for DIRECT. */
+    dataAtRest: string | null;
+  };
 }
 
 /** A refused input; `field` names it (e.g. `nodes[2].address`). */
@@ -165,6 +220,11 @@ const READ_ONLY_ATTRIBUTE_CACHE_S = 600;
 const CSI_DRIVER = 'nfs.csi.k8s.io';
 const ANNOTATION_PREFIX = 'apn-orchestrator';
 
+/** Where the GPU nodes mount a dataset unless told otherwise: /mnt/apn/<dataset name as a DNS label>. */
+export function mountPointOf(datasetName: string): string {
+  return `/mnt/apn/${dnsLabel('', datasetName)}`;
+}
+
 /** Renders everything a mount needs. Throws MountSpecError for an input it cannot render safely. */
 export function renderMountSpec(input: MountSpecInput): MountSpec {
   validate(input);
@@ -172,10 +232,14 @@ export function renderMountSpec(input: MountSpecInput): MountSpec {
   const readOnly = dataset.readOnly ?? false;
   const datasetLabel = dnsLabel('', dataset.name);
   const mountPoint = input.mountPoint ?? `/mnt/apn/${datasetLabel}`;
+  const protection = input.protection ?? { inMotion: ['NONE'], atRest: 'NONE' };
+  const security = { inMotion: protection.inMotion, realm: input.idmapDomain.toUpperCase(), domain: input.idmapDomain };
 
   const gpuNodesHop = renderHop({
     mountId,
     protocol,
+    security,
+    tlsDirectory: `/etc/apn/tls/${mountId}`,
     readOnly,
     clients: input.nodes,
     mountPoint,
@@ -202,6 +266,8 @@ export function renderMountSpec(input: MountSpecInput): MountSpec {
     ? renderHop({
         mountId,
         protocol,
+        security,
+        tlsDirectory: `/etc/apn/tls/${mountId}/upstream`,
         network: 'LIGHTPATH',
         path: lightpath,
         server: office.host,
@@ -231,12 +297,24 @@ export function renderMountSpec(input: MountSpecInput): MountSpec {
     persistentVolumeClaimName: name,
     ...kubernetes,
     upstream,
+    protection: {
+      ...protection,
+      linkEncryption: protection.inMotion.includes('LINK_ENCRYPTION'),
+      dataAtRest:
+        design === 'DIRECT'
+          ? null
+          : protection.atRest === 'ENCRYPTED'
+            ? `${dcNode!.name} keeps the copy on a volume encrypted with the mount's own AES-256 data key (XTS), which the storage driver hands to the node and which is wrapped by the key-encryption key everywhere else; purging the copy destroys the key (crypto-erase).`
+            : `${dcNode!.name} keeps the copy unencrypted.`,
+    },
   };
 }
 
 interface HopRequest {
   mountId: string;
   protocol: NfsProtocol;
+  security: { inMotion: string[]; realm: string; domain: string };
+  tlsDirectory: string;
   network: HopNetwork;
   path: PathCharacteristics;
   server: string;
@@ -251,6 +329,7 @@ interface HopRequest {
 
 function renderHop(hop: HopRequest): NfsHop {
   const tuning = tuneNfs(hop.path, hop.protocol);
+  const security = hopSecurity(hop);
   const tcp = hop.protocol === 'NFS_TCP';
   const port = tcp ? NFS_TCP_PORT : NFS_RDMA_PORT;
   const options = [
@@ -263,7 +342,8 @@ function renderHop(hop: HopRequest): NfsHop {
     'hard',
     'timeo=600',
     'retrans=2',
-    'sec=sys',
+    `sec=${security.sec}`,
+    ...(security.xprtsec === 'mtls' ? ['xprtsec=mtls'] : []),
     ...(hop.readOnly ? ['ro', 'nocto', `actimeo=${READ_ONLY_ATTRIBUTE_CACHE_S}`] : ['rw']),
     ...(hop.fsCache ? ['fsc'] : []),
   ];
@@ -272,7 +352,8 @@ function renderHop(hop: HopRequest): NfsHop {
   const exportOptions = [
     hop.readOnly ? 'ro' : 'rw',
     'sync',
-    'sec=sys',
+    `sec=${security.sec}`,
+    ...(security.xprtsec === 'mtls' ? ['xprtsec=mtls'] : []),
     'no_subtree_check',
     'root_squash',
     ...(hop.exportFsid ? [`fsid=${hop.exportFsid}`] : []),
@@ -295,6 +376,41 @@ function renderHop(hop: HopRequest): NfsHop {
       [{ mountId: hop.mountId, protocol: hop.protocol, clients: hop.clients }],
       hop.serverInterface,
     ),
+    security,
+  };
+}
+
+/** The Kerberos principals and TLS files a hop's profile needs (RFC 7861 krb5p; RFC 9289 mutual TLS). */
+function hopSecurity(hop: HopRequest): HopSecurity {
+  const krb5p = hop.security.inMotion.includes('NFS_KRB5P');
+  const tls = hop.security.inMotion.includes('NFS_TLS');
+  const { realm, domain } = hop.security;
+  const fqdn = (name: string) => (isIP(name) !== 0 || name.includes('.') ? name : `${name}.${domain}`);
+  const dir = hop.tlsDirectory;
+  return {
+    sec: krb5p ? 'krb5p' : 'sys',
+    xprtsec: tls ? 'mtls' : 'none',
+    kerberos: krb5p
+      ? {
+          realm,
+          serverPrincipal: `nfs/${fqdn(hop.server)}@${realm}`,
+          clientPrincipals: hop.clients.map((c) => `nfs/${fqdn(c.name)}@${realm}`),
+          keytab: '/etc/krb5.keytab',
+          enctypes: 'aes256-cts-hmac-sha384-192',
+        }
+      : null,
+    tls: tls
+      ? {
+          directory: dir,
+          caFile: `${dir}/ca.pem`,
+          clientCertificateFile: `${dir}/client.pem`,
+          clientKeyFile: `${dir}/client.key`,
+          serverCertificateFile: `${dir}/server.pem`,
+          serverKeyFile: `${dir}/server.key`,
+          tlshdClientConf: ['[authenticate.client]', `x509.truststore= ${dir}/ca.pem`, `x509.certificate= ${dir}/client.pem`, `x509.private_key= ${dir}/client.key`, ''].join('\n'),
+          tlshdServerConf: ['[authenticate.server]', `x509.truststore= ${dir}/ca.pem`, `x509.certificate= ${dir}/server.pem`, `x509.private_key= ${dir}/server.key`, ''].join('\n'),
+        }
+      : null,
   };
 }
 
@@ -508,6 +624,13 @@ function validate(input: MountSpecInput): void {
   }
   if (!['NFS_TCP', 'NFS_RDMA'].includes(input.protocol)) {
     refuse('protocol', `Unknown protocol "${input.protocol}": use NFS_TCP or NFS_RDMA.`);
+  }
+  const inMotion = input.protection?.inMotion ?? [];
+  if (inMotion.includes('NFS_TLS') && input.protocol === 'NFS_RDMA') {
+    refuse('protection.inMotion', 'NFS_TLS cannot be rendered over NFS_RDMA: RPC-with-TLS (RFC 9289) is defined for TCP only.');
+  }
+  if (input.protection?.atRest === 'ENCRYPTED' && input.design === 'DIRECT') {
+    refuse('protection.atRest', 'A DIRECT mount stores no copy to encrypt at rest.');
   }
   if (isIP(input.office.host) === 0 && !DNS_NAME.test(input.office.host)) {
     refuse('office.host', `office.host "${input.office.host}" is neither an IP address nor a DNS name.`);

@@ -12,7 +12,11 @@ import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
+import { AtRestProtection, InMotionProtection } from '../protection/profile';
+import { ProtectionService } from '../protection/protection.service';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
+import { mountPointOf } from './mount-spec';
+import { MountProtection } from './mount-protection.service';
 import { StorageResources, assertTenantOrOperator, visibleTenant } from './storage-resources.service';
 import {
   CustodyKind,
@@ -83,6 +87,8 @@ export class MountsService {
     private readonly topology: TopologyService,
     private readonly jobs: JobQueue,
     private readonly audit: AuditService,
+    private readonly protection: ProtectionService,
+    private readonly mountProtection: MountProtection,
     @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
   ) {}
 
@@ -149,6 +155,18 @@ export class MountsService {
         throw badInput('input.protocol', `input.protocol: NFS_RDMA needs RDMA on both ends, and ${missing.join(' and ')} lack it; use NFS_TCP.`);
       }
     }
+    const profile = await this.mountProtection.profileFor(principal, input.protection, {
+      tenantId: reservation.tenantId,
+      design: input.design,
+      protocol: input.protocol,
+      dataset,
+      snapshot,
+      endpointIds: [reservation.sourceEndpointId, reservation.destinationEndpointId],
+      window: { start: allocation.startAt, end: allocation.endAt },
+    });
+    const certificates = profile.inMotion.includes(InMotionProtection.NFS_TLS)
+      ? this.mountProtection.certificateOrders({ start: allocation.startAt, end: allocation.endAt }, await this.resources.nodesOfAllocation(allocation.id), office, node)
+      : [];
     const copyRateBps = Math.min(
       lightpathGoodputBps(reservation.rateGbps),
       (office.throughputGbps * 1e9) / 8,
@@ -165,6 +183,8 @@ export class MountsService {
       protocol: input.protocol,
       state: M.PENDING,
       storageNodeId: node?.id ?? null,
+      protectionInMotion: [...profile.inMotion],
+      protectionAtRest: profile.atRest,
       bytesTotal: dataset.bytes,
       bytesCopied: '0',
       copyRateBps,
@@ -178,7 +198,15 @@ export class MountsService {
       );
       if (n > 0) throw conflict(`Dataset ${dataset.name} is already mounted on allocation ${allocation.id}; detach it first.`, 'input.datasetId');
       await m.getRepository(MountEntity).insert(mount);
+      await this.protection.issueCertificates(m, mount.id, certificates);
       await this.record(m, mount, null, M.PENDING, `waiting for lightpath ${reservation.id} to be ACTIVE`, principal.actor);
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'mount.protection',
+        entityType: 'mount',
+        entityId: mount.id,
+        data: { inMotion: profile.inMotion, atRest: profile.atRest, certificates: certificates.length },
+      });
     });
     const current = await this.dataSource.getRepository(ReservationEntity).findOneByOrFail({ id: reservation.id });
     if (current.state === R.ACTIVE) await this.jobs.enqueue(JobName.MountAttach, { mountId: mount.id }, { jobId: mountJobId(mount.id, JobName.MountAttach) });
@@ -311,6 +339,11 @@ export class MountsService {
       const locked = await this.lock(m, mountId);
       if (locked.state !== M.PENDING) return false;
       await this.custodyRecord(m, locked, kind === 'REPLICA' ? CustodyKind.REPLICA : CustodyKind.CACHE, dc.id, nodeAddresses);
+      if (locked.protectionAtRest === AtRestProtection.ENCRYPTED) {
+        // The key exists before the first byte moves, and the custody record says the copy is under it.
+        await this.protection.createDataKey(m, mountId);
+        await m.query('UPDATE dataset_custody SET encrypted = true WHERE mount_id = $1', [mountId]);
+      }
       await this.record(
         m,
         locked,
@@ -323,7 +356,9 @@ export class MountsService {
       return true;
     });
     if (!moved) return;
-    await this.driver.startCopy({ copyId: mountId, datasetId: dataset.id, storageSystemId: dc.id, kind, bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps });
+    const dataKey = await this.protection.dataKey(mountId);
+    await this.driver.startCopy({ copyId: mountId, datasetId: dataset.id, storageSystemId: dc.id, kind, bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps, dataKey });
+    dataKey?.fill(0);
     await this.scheduleProgress(mountId, 0);
   }
 
@@ -335,10 +370,12 @@ export class MountsService {
     if (!status) {
       // The node lost the copy (or never started it): start it again; the custody record already exists.
       const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
+      const dataKey = await this.protection.dataKey(mountId);
       await this.driver.startCopy({
         copyId: mountId, datasetId: dataset.id, storageSystemId: mount.storageNodeId!, kind: mount.design === StorageDesign.REPLICATION ? 'REPLICA' : 'CACHE',
-        bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps,
+        bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps, dataKey,
       });
+      dataKey?.fill(0);
       await this.scheduleProgress(mountId, poll + 1);
       return;
     }
@@ -423,30 +460,49 @@ export class MountsService {
   }
 
   /**
-   * Removes the exports and erases any copy, then closes the custody record with an attestation in the
-   * audit log: the bytes erased and where for a replica or cache, or that no copy was made for DIRECT.
-   * Throws (so the job retries) if the node still reports bytes of the copy.
+   * Ends access and proves it: notes when access ended, removes the exports, revokes the mount's TLS
+   * certificates, erases any copy with its data key (crypto-erase), asks the GPU nodes to unmount, drop
+   * their page cache and wipe scratch, and records the signed attestations that come back (checked like
+   * any other, see MountProtection.accept). Then closes the custody record with an entry in the audit log.
+   * Throws (so the job retries) if the node still reports bytes of the copy. Nodes whose agents attest
+   * later do so through submitAttestation; until then the record is not clean.
    */
   private async purge(mount: MountEntity): Promise<void> {
+    const [record] = await this.dataSource.getRepository(DatasetCustodyEntity).findBy({ mountId: mount.id });
+    if (record && !record.accessEndedAt) {
+      await this.dataSource.query('UPDATE dataset_custody SET access_ended_at = clock_timestamp() WHERE id = $1 AND access_ended_at IS NULL', [record.id]);
+    }
     await this.driver.unexport(mount.id);
-    const receipt = mount.design === StorageDesign.DIRECT ? null : await this.driver.purge(mount.id);
+    await this.dataSource.transaction((m) => this.protection.revokeCertificates(m, mount.id));
+    const receipt =
+      mount.design === StorageDesign.DIRECT
+        ? null
+        : await this.driver.purge({ copyId: mount.id, datasetId: mount.datasetId, storageSystemId: mount.storageNodeId! });
     if (receipt && (await this.driver.copyStatus(mount.id))) throw new Error(`copy of mount ${mount.id} is still on its node after the purge`);
+    const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
+    const nodeIds: string[] = record
+      ? (await this.dataSource.query('SELECT id FROM gpu_nodes WHERE address = ANY($1::text[]) ORDER BY name', [record.gpuNodeAddresses])).map((r: { id: string }) => r.id)
+      : [];
+    const wiped = record ? await this.driver.wipeGpuNodes({ mountId: mount.id, datasetId: mount.datasetId, mountPoint: mountPointOf(dataset.name), nodeIds }) : [];
     await this.dataSource.transaction(async (m) => {
       const rows = await m.getRepository(DatasetCustodyEntity).find({ where: { mountId: mount.id }, lock: { mode: 'pessimistic_write' } });
-      const record = rows[0];
-      if (!record || record.purgedAt) return;
+      const locked = rows[0];
+      const keyDestroyedAt = await this.protection.destroyDataKey(m, mount.id);
+      if (!locked || locked.purgedAt) return;
+      for (const signed of [...(receipt?.attestation ? [receipt.attestation] : []), ...wiped]) await this.mountProtection.accept(m, signed, 'DRIVER');
       const at = receipt?.at ?? new Date();
       const bytes = receipt?.bytesPurged ?? 0n;
-      await m.query('UPDATE dataset_custody SET purged_at = $2, bytes_held = $3 WHERE id = $1', [record.id, at, bytes.toString()]);
-      const node = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: record.storageSystemId });
+      await m.query('UPDATE dataset_custody SET purged_at = $2, bytes_held = $3, key_destroyed_at = $4 WHERE id = $1', [locked.id, at, bytes.toString(), keyDestroyedAt]);
+      const node = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: locked.storageSystemId });
+      const attested = { copy: receipt?.attestation ? 1 : 0, gpuNodes: wiped.length, gpuNodesExpected: nodeIds.length };
       await this.audit.append(m, {
         actor: SYSTEM_ACTOR,
         action: receipt ? 'dataset.copy-purged' : 'dataset.no-copy-made',
         entityType: 'dataset',
         entityId: mount.datasetId,
         data: receipt
-          ? { mountId: mount.id, datasetId: mount.datasetId, node: node.code, nodeHost: node.host, kind: record.kind, bytesPurged: bytes.toString(), at: at.toISOString() }
-          : { mountId: mount.id, datasetId: mount.datasetId, readFrom: node.code, gpuNodes: record.gpuNodeAddresses, bytesStored: '0', at: at.toISOString() },
+          ? { mountId: mount.id, datasetId: mount.datasetId, node: node.code, nodeHost: node.host, kind: locked.kind, bytesPurged: bytes.toString(), at: at.toISOString(), encrypted: locked.encrypted, keyDestroyedAt: keyDestroyedAt?.toISOString() ?? null, attested }
+          : { mountId: mount.id, datasetId: mount.datasetId, readFrom: node.code, gpuNodes: locked.gpuNodeAddresses, bytesStored: '0', at: at.toISOString(), attested },
       });
     });
   }

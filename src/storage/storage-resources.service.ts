@@ -12,6 +12,8 @@ import type { Principal } from '../tenancy/principal';
 import { Role, TenantEntity } from '../tenancy/tenancy.entities';
 import { TopologyService } from '../topology/topology.service';
 import { capacityLocks, lockCapacity } from '../reservations/capacity';
+import { STORAGE_DRIVER, type StorageDriver } from './drivers/storage-driver';
+import { MountProtection } from './mount-protection.service';
 import {
   DatasetEntity,
   GpuAllocationEntity,
@@ -73,6 +75,8 @@ export class StorageResources {
     private readonly dataSource: DataSource,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
+    private readonly mountProtection: MountProtection,
+    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
   ) {}
 
   async createStorageSystem(principal: Principal, input: CreateStorageSystemInput): Promise<StorageSystemEntity> {
@@ -99,8 +103,13 @@ export class StorageResources {
     }
     const idmapDomain = input.idmapDomain ?? 'localdomain';
     if (!/^[A-Za-z0-9.-]{1,253}$/.test(idmapDomain)) throw badInput('input.idmapDomain', 'input.idmapDomain: give a DNS domain, e.g. corp.example.co.jp.');
+    const given = await this.mountProtection.checkedKey(principal, 'createStorageSystem', 'input.attestationPublicKey', input.attestationPublicKey);
+    const id = randomUUID();
+    // Without a key from the operator, the driver enrols the system's agent and reports the key it signs with.
+    const attestationPublicKey = given ?? (await this.driver.enrolAttestationKey(id));
     const entity = Object.assign(new StorageSystemEntity(), {
-      id: randomUUID(),
+      id,
+      attestationPublicKey,
       code: input.code,
       name,
       kind: input.kind,
@@ -172,6 +181,12 @@ export class StorageResources {
       names.add(n.name);
       addresses.add(n.address);
     });
+    const nodeKeys: Array<string | null> = [];
+    for (const [i, n] of input.nodes.entries()) {
+      nodeKeys.push(await this.mountProtection.checkedKey(principal, 'createGpuCluster', `input.nodes[${i}].attestationPublicKey`, n.attestationPublicKey));
+    }
+    const nodeIds = input.nodes.map(() => randomUUID());
+    for (const [i, id] of nodeIds.entries()) nodeKeys[i] ??= await this.driver.enrolAttestationKey(id);
     const cluster = Object.assign(new GpuClusterEntity(), {
       id: randomUUID(),
       code: input.code,
@@ -183,7 +198,7 @@ export class StorageResources {
       await this.dataSource.transaction(async (m) => {
         await m.getRepository(GpuClusterEntity).insert(cluster);
         await m.getRepository(GpuNodeEntity).insert(
-          input.nodes.map((n) => ({ id: randomUUID(), clusterId: cluster.id, name: n.name, address: n.address, gpus: n.gpus, ratedPowerKw: n.ratedPowerKw })),
+          input.nodes.map((n, i) => ({ id: nodeIds[i], clusterId: cluster.id, name: n.name, address: n.address, gpus: n.gpus, ratedPowerKw: n.ratedPowerKw, attestationPublicKey: nodeKeys[i] })),
         );
         await this.audit.append(m, { actor: principal.actor, action: 'gpu-cluster.created', entityType: 'gpu_cluster', entityId: cluster.id, data: { code: cluster.code, nodes: input.nodes.length } });
       });

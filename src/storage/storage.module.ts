@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { ProtectionModule } from '../protection/protection.module';
 import { ReservationsModule } from '../reservations/reservations.module';
 import { TopologyModule } from '../topology/topology.module';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { StorageEmulator } from './drivers/storage-emulator';
+import { MountProtection } from './mount-protection.service';
 import { MountsService } from './mounts.service';
 import { StorageResources } from './storage-resources.service';
+import { PROTECTION_RESOLVERS } from './protection.resolver';
 import { StorageJobs } from './storage.jobs';
 import {
   DatasetResolver,
@@ -29,11 +32,12 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
 }
 
 @Module({
-  imports: [ReservationsModule, TopologyModule],
+  imports: [ReservationsModule, TopologyModule, ProtectionModule],
   providers: [
     { provide: STORAGE_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createStorageDriver },
     StorageResources,
     MountsService,
+    MountProtection,
     StorageJobs,
     StorageResolver,
     StorageSystemResolver,
@@ -41,7 +45,8 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     GpuClusterResolver,
     GpuAllocationResolver,
     MountResolver,
+    ...PROTECTION_RESOLVERS,
   ],
-  exports: [MountsService, StorageResources],
+  exports: [MountsService, StorageResources, MountProtection],
 })
 export class StorageModule {}

@@ -8,8 +8,10 @@ import { Role } from '../tenancy/tenancy.entities';
 import { FIBER_LATENCY_US_PER_KM } from '../topology/pce';
 import { Site } from '../topology/topology.models';
 import { TopologyService } from '../topology/topology.service';
-import { MountSpecError, renderMountSpec } from './mount-spec';
+import { MountProtectionInput, MountSpecError, renderMountSpec } from './mount-spec';
+import { MountProtection } from './mount-protection.service';
 import { MountsService, dcExportPath } from './mounts.service';
+import { attestationModel } from './protection.resolver';
 import { StorageResources } from './storage-resources.service';
 import {
   DatasetEntity,
@@ -48,6 +50,7 @@ export class StorageResolver {
   constructor(
     private readonly resources: StorageResources,
     private readonly mountsService: MountsService,
+    private readonly mountProtection: MountProtection,
   ) {}
 
   @Mutation(() => StorageSystem, { description: 'Registers an NFS server: an office server, or a replica or cache node at a data center.' })
@@ -147,8 +150,10 @@ export class StorageResolver {
   async datasetCustody(@Args('datasetId', { type: () => ID }) datasetId: string, @CurrentPrincipal() p: Principal): Promise<DatasetCustody> {
     const { dataset, records, bytesHeldOutsideOffice } = await this.mountsService.custody(p, datasetId);
     const systems = new Map((await this.resources.storageSystems([dataset.storageSystemId, ...records.map((r) => r.storageSystemId)])).map((s) => [s.id, s]));
+    const proofs = await this.mountProtection.proofs(records);
     const all = records.map((r) => {
       const copyMade = r.kind !== 'DIRECT_READ';
+      const proof = proofs.get(r.mountId)!;
       return {
         kind: r.kind,
         mountId: r.mountId,
@@ -158,7 +163,12 @@ export class StorageResolver {
         copyMade,
         bytesPurged: r.purgedAt && copyMade ? BigInt(r.bytesHeld ?? '0') : null,
         purgedAt: r.purgedAt,
-        clean: !copyMade || r.purgedAt !== null,
+        accessEndedAt: r.accessEndedAt,
+        encrypted: r.encrypted,
+        keyDestroyedAt: r.keyDestroyedAt,
+        places: proof.places,
+        attestations: proof.attestations.map(attestationModel),
+        clean: proof.proven && (!r.encrypted || r.keyDestroyedAt !== null),
       };
     });
     return {
@@ -305,6 +315,7 @@ export class MountResolver {
         mountId: m.id,
         design: m.design,
         protocol: m.protocol,
+        protection: { inMotion: m.protectionInMotion as MountProtectionInput['inMotion'], atRest: m.protectionAtRest as MountProtectionInput['atRest'] },
         office: { host: office.host, exportPath: dataset.exportPath },
         dataCenterNode: node ? { name: node.code, address: node.host, exportPath: dcExportPath(dataset, m.id) } : undefined,
         dataset: { id: dataset.id, name: dataset.name, bytes: dataset.bytes, readOnly: true },

@@ -62,6 +62,8 @@ const TopologyDocumentSchema = z.object({
           message: `rateGbps must be one of ${LINE_RATES_GBPS.join(', ')}`,
         }),
         tapiServiceInterfacePointUuid: tapiUuid,
+        /** The transponder can encrypt the optical payload (LINK_ENCRYPTION). Default false. */
+        encryption: z.boolean({ message: 'encryption must be true or false' }).optional(),
       }),
     )
     .default([]),

@@ -88,6 +88,8 @@ export class Endpoint {
     description: `The TAPI controller’s service-interface-point for this port. ${TAPI_UUID_NOTE}`,
   })
   tapiServiceInterfacePointUuid!: string | null;
+  @Field({ description: 'Whether the port’s transponder can encrypt the optical payload (LINK_ENCRYPTION), from the topology document.' })
+  encryption!: boolean;
   siteId!: string;
 
   static from(e: EndpointEntity): Endpoint {
@@ -96,6 +98,7 @@ export class Endpoint {
       code: e.code,
       rateGbps: e.rateGbps,
       tapiServiceInterfacePointUuid: e.tapiServiceInterfacePointUuid,
+      encryption: e.encryption,
       siteId: e.siteId,
     });
   }

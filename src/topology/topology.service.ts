@@ -196,8 +196,8 @@ export class TopologyService {
     await this.upsert(
       m,
       'endpoints',
-      ['code', 'site_id', 'rate_gbps', 'tapi_service_interface_point_uuid'],
-      doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps, e.tapiServiceInterfacePointUuid ?? null]),
+      ['code', 'site_id', 'rate_gbps', 'tapi_service_interface_point_uuid', 'encryption'],
+      doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps, e.tapiServiceInterfacePointUuid ?? null, e.encryption ?? false]),
     );
     const rev: Array<{ id: string }> = await m.query(
       'INSERT INTO topology_revisions (document_name, actor) VALUES ($1, $2) RETURNING id::text AS id',

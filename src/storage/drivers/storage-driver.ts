@@ -1,3 +1,5 @@
+import type { SignedAttestation } from '../../protection/attestation';
+
 /**
  * The storage boundary: what the control plane asks of NFS servers and of the replica and cache nodes at
  * data centers. Selected by APN_STORAGE_DRIVER. Every operation is idempotent, keyed by the mount id, so a
@@ -22,6 +24,8 @@ export interface CopySpec {
   readonly bytesTotal: bigint;
   /** Bytes per second the copy can move: min(lightpath goodput, storage throughput). */
   readonly rateBps: number;
+  /** The copy's data key when it is encrypted at rest: held by the node in memory, never written in clear. */
+  readonly dataKey?: Buffer | null;
 }
 
 export interface CopyStatus {
@@ -34,6 +38,23 @@ export interface PurgeReceipt {
   /** Bytes that were on the node and are now erased (0 if the copy was already gone). */
   readonly bytesPurged: bigint;
   readonly at: Date;
+  /** The node's signed COPY_DESTROYED attestation, when its agent gives one at once (else it submits it later). */
+  readonly attestation: SignedAttestation | null;
+}
+
+export interface PurgeSpec {
+  readonly copyId: string;
+  readonly datasetId: string;
+  /** The replica or cache node that held the copy. */
+  readonly storageSystemId: string;
+}
+
+export interface WipeSpec {
+  readonly mountId: string;
+  readonly datasetId: string;
+  /** Where the GPU nodes mounted the dataset. */
+  readonly mountPoint: string;
+  readonly nodeIds: readonly string[];
 }
 
 export interface StorageDriver {
@@ -49,8 +70,18 @@ export interface StorageDriver {
   startCopy(spec: CopySpec): Promise<void>;
   /** How far the copy is, or null if there is none. */
   copyStatus(copyId: string): Promise<CopyStatus | null>;
-  /** Erases the copy from the node; purging one that is gone succeeds with 0 bytes. */
-  purge(copyId: string): Promise<PurgeReceipt>;
+  /** Erases the copy and its data key from the node; purging one that is gone succeeds with 0 bytes. */
+  purge(spec: PurgeSpec): Promise<PurgeReceipt>;
+  /**
+   * Asks the GPU nodes' agents to unmount, drop the page cache and wipe local scratch; returns the signed
+   * NODE_WIPED attestations of those that answer at once (the others submit theirs through the API).
+   */
+  wipeGpuNodes(spec: WipeSpec): Promise<SignedAttestation[]>;
+  /**
+   * Enrols a storage system or GPU node with its agent and returns the Ed25519 public key (SPKI PEM) its
+   * attestations will be signed with, or null when the operator must register the agent's key itself.
+   */
+  enrolAttestationKey(subjectId: string): Promise<string | null>;
   /** Bytes of the dataset held on data-center nodes, over all copies: 0 once every copy is purged. */
   bytesHeldOutsideOffice(datasetId: string): Promise<bigint>;
 }
