@@ -473,3 +473,62 @@ describe('renderMountSpec', () => {
     }
   });
 });
+
+describe('renderMountSpec: protection profiles', () => {
+  /** `/etc/exports` options of each client, by address. */
+  const exportOptions = (line: string) => new Map([...line.matchAll(/(\S+?)\(([^)]*)\)/g)].map((m) => [m[1], m[2].split(',')]));
+  /** key = value lines of a tlshd.conf section, under its heading. */
+  const tlshd = (text: string) => {
+    const [heading, ...lines] = text.trim().split('\n');
+    return { heading, values: Object.fromEntries(lines.map((l) => l.split('=').map((x) => x.trim()))) };
+  };
+
+  it('renders sec=krb5p on every hop, in the mount options and the exports, with the principals and keytab', () => {
+    const spec = renderMountSpec(mount({ design: 'CACHE', dataCenterNode: CACHE_NODE, protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' } }));
+    for (const hop of [spec, spec.upstream!]) {
+      expect(option(hop, 'sec')).toBe('krb5p');
+      expect(hop.options).not.toContain('sec=sys');
+      for (const options of exportOptions(hop.exportsLine).values()) expect(options).toContain('sec=krb5p');
+      expect(hop.command).toContain('sec=krb5p');
+      expect(hop.security).toMatchObject({ sec: 'krb5p', xprtsec: 'none', tls: null });
+      expect(hop.security.kerberos).toMatchObject({ realm: 'CORP.EXAMPLE.JP', keytab: '/etc/krb5.keytab', enctypes: 'aes256-cts-hmac-sha384-192' });
+    }
+    // The GPU nodes authenticate to the cache; the cache to the office server over the lightpath.
+    expect(spec.security.kerberos!.serverPrincipal).toBe('nfs/10.20.0.5@CORP.EXAMPLE.JP');
+    expect(spec.security.kerberos!.clientPrincipals).toEqual(['nfs/gpu-01.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-02.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-03.corp.example.jp@CORP.EXAMPLE.JP']);
+    expect(spec.upstream!.security.kerberos!.serverPrincipal).toBe('nfs/192.0.2.10@CORP.EXAMPLE.JP');
+    expect(spec.upstream!.security.kerberos!.clientPrincipals).toEqual(['nfs/cache-01.corp.example.jp@CORP.EXAMPLE.JP']);
+    expect(spec.protection).toMatchObject({ inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED', linkEncryption: false, dataAtRest: expect.stringMatching(/AES-256 data key.*crypto-erase/) });
+    const pv = load(spec.persistentVolumeYaml) as { spec: { mountOptions: string[] } };
+    expect(pv.spec.mountOptions).toContain('sec=krb5p');
+  });
+
+  it('renders xprtsec=mtls with the client certificate and key paths, and the server’s exports and tlshd section', () => {
+    const spec = renderMountSpec(mount({ protection: { inMotion: ['NFS_TLS', 'LINK_ENCRYPTION'], atRest: 'NONE' } }));
+    expect(spec.options).toEqual(expect.arrayContaining(['sec=sys', 'xprtsec=mtls']));
+    for (const options of exportOptions(spec.exportsLine).values()) expect(options).toEqual(expect.arrayContaining(['sec=sys', 'xprtsec=mtls', 'root_squash']));
+    const tls = spec.security.tls!;
+    expect(tls.directory).toBe(`/etc/apn/tls/${mount().mountId}`);
+    expect(tlshd(tls.tlshdClientConf)).toEqual({
+      heading: '[authenticate.client]',
+      values: { 'x509.truststore': `${tls.directory}/ca.pem`, 'x509.certificate': `${tls.directory}/client.pem`, 'x509.private_key': `${tls.directory}/client.key` },
+    });
+    expect(tlshd(tls.tlshdServerConf)).toMatchObject({ heading: '[authenticate.server]', values: { 'x509.certificate': `${tls.directory}/server.pem`, 'x509.private_key': `${tls.directory}/server.key` } });
+    expect(spec.protection.linkEncryption).toBe(true);
+    expect(spec.protection.dataAtRest).toBeNull();
+  });
+
+  it('keeps sec=sys without a profile, and refuses what cannot be rendered', () => {
+    expect(renderMountSpec(mount()).security).toEqual({ sec: 'sys', xprtsec: 'none', kerberos: null, tls: null });
+    const refused = (input: MountSpecInput) => {
+      try {
+        renderMountSpec(input);
+      } catch (error) {
+        return error as MountSpecError;
+      }
+      throw new Error('rendered');
+    };
+    expect(refused(mount({ protocol: 'NFS_RDMA', protection: { inMotion: ['NFS_TLS'], atRest: 'NONE' } })).field).toBe('protection.inMotion');
+    expect(refused(mount({ protection: { inMotion: ['NONE'], atRest: 'ENCRYPTED' } })).field).toBe('protection.atRest');
+  });
+});
