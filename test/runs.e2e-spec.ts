@@ -98,7 +98,7 @@ describe('measured training runs', () => {
     ids.reservationA = lightpath.id;
     ids.allocationA = await allocate(a.tenantId, lightpath.start, lightpath.end);
     ids.mountA = (await gqlOk(t.url, a.token, 'mutation($i: AttachStorageInput!) { attachStorage(input: $i) { id state } }', {
-      i: { reservationId: ids.reservationA, datasetId: ids.datasetA, gpuAllocationId: ids.allocationA, design: 'REPLICATION' },
+      i: { reservationId: ids.reservationA, datasetId: ids.datasetA, gpuAllocationId: ids.allocationA, design: 'REPLICATION', protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' } },
     })).attachStorage.id;
     ids.reservationA2 = (await book(a, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 26)).id;
     const other = await book(b, 'OTE-HQ-100G-3', 'TAM-GDC-100G-1', 28);
@@ -117,11 +117,11 @@ describe('measured training runs', () => {
         workload: { modelName: 'UNet3D', batchSize: 56, steps: 5000, epochs: 2 },
         connection: { kind: 'APN', reservationId: ids.reservationA },
         mountId: ids.mountA,
-        securityMeasures: ['NFS_KRB5P', 'LINK_ENCRYPTION'],
+        securityMeasures: ['NFS_KRB5P', 'AT_REST_ENCRYPTION'],
       });
       expect(run).toMatchObject({
         label: 'unet3d over APN', state: 'RECORDING', tenant: { id: a.tenantId }, design: 'REPLICATION', mountId: ids.mountA, gpuAllocationId: ids.allocationA,
-        securityMeasures: ['NFS_KRB5P', 'LINK_ENCRYPTION'], startedAt: null, finishedAt: null,
+        securityMeasures: ['NFS_KRB5P', 'AT_REST_ENCRYPTION'], startedAt: null, finishedAt: null,
         workload: { modelName: 'UNet3D', datasetId: ids.datasetA, datasetBytes: '3800000000000', datasetItems: '28000', batchSize: 56, steps: 5000, epochs: 2 },
         connection: { kind: 'APN', reservationId: ids.reservationA, bandwidthGbps: 100 },
         gpuSite: { code: 'TAM-GDC' }, storageSite: { code: 'OTE-HQ' },

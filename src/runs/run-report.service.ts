@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { MeasureStanding } from '../protection/profile';
+import { type CustodyProof, MountProtection } from '../storage/mount-protection.service';
 import { MountsService } from '../storage/mounts.service';
 import { MountEntity, StorageDesign } from '../storage/storage.entities';
 import type { Principal } from '../tenancy/principal';
@@ -25,6 +27,7 @@ export class RunReportService {
     private readonly evaluation: RunEvaluationService,
     private readonly repository: RunsRepository,
     private readonly mounts: MountsService,
+    private readonly mountProtection: MountProtection,
   ) {}
 
   async render(principal: Principal, ids: readonly string[], format: ReportFormatName, field = 'ids'): Promise<string> {
@@ -37,6 +40,7 @@ export class RunReportService {
     const predictions = await this.evaluation.predictions(runs, summaries);
     const mountIds = runs.map((r) => r.mountId).filter((id): id is string => id !== null);
     const mounts = new Map((mountIds.length ? await this.mounts.mountsByIds(mountIds) : []).map((m) => [m.id, m]));
+    const custody = await this.mountProtection.proofsOfMounts(mountIds);
     const code = (id: string) => shared.sites.get(id)?.code ?? id;
     const reportRuns = await Promise.all(
       runs.map(async (run): Promise<ReportRun> => {
@@ -71,7 +75,11 @@ export class RunReportService {
           prediction: predictionOf(predictions.get(run.id) ?? null),
           stepSeries: stepSeries.map((s) => s.seconds),
           powerSeries,
-          security: securityText(run, run.mountId ? mounts.get(run.mountId) ?? null : null),
+          security: (() => {
+            const mount = run.mountId ? mounts.get(run.mountId) ?? null : null;
+            const held = mount ? custody.get(mount.id) ?? null : null;
+            return securityText(run, mount, mount ? { standings: this.mountProtection.standings(mount), proof: held?.proof ?? null, keyDestroyedAt: held?.record.keyDestroyedAt ?? null } : null);
+          })(),
         };
       }),
     );
@@ -104,25 +112,69 @@ function connectionText(run: TrainingRunEntity): string {
   return 'same site';
 }
 
+/** What the report knows of a run's mount beyond its profile: the measures' standings and the proof of deletion. */
+export interface MountEvidence {
+  standings: MeasureStanding[];
+  proof: CustodyProof | null;
+  keyDestroyedAt: Date | null;
+}
+
+const when = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** What the signed attestations prove about the places the bytes reached, said plainly. */
+function deletionText(evidence: MountEvidence, copy: boolean): string {
+  const proof = evidence.proof;
+  if (!proof) return 'no bytes reached the data center through the mount (it never attached)';
+  const gpu = proof.places.filter((p) => p.kind === 'GPU_NODE');
+  const attested = gpu.filter((p) => p.attestedAt !== null);
+  const refused = proof.attestations.filter((a) => !a.valid).length;
+  const parts = [
+    gpu.length === 0
+      ? 'no GPU node'
+      : attested.length === gpu.length
+        ? `all ${gpu.length} GPU node(s) attested (Ed25519, after the detach) that the mount was unmounted, the page cache dropped and scratch wiped`
+        : `not proven on the GPU nodes: ${attested.length} of ${gpu.length} attested unmount, page-cache drop and scratch wipe (missing: ${gpu.filter((p) => !p.attestedAt).map((p) => p.name).join(', ')})`,
+  ];
+  if (copy) {
+    const node = proof.places.find((p) => p.kind === 'STORAGE_SYSTEM');
+    parts.push(node?.attestedAt ? `${node.name} attested the copy destroyed at ${when(node.attestedAt)}` : `not proven: ${node?.name ?? 'the DC node'} has not attested the copy destroyed`);
+  }
+  if (refused > 0) parts.push(`${refused} attestation(s) refused (bad signature, wrong node or too early)`);
+  return parts.join('; ');
+}
+
 /**
  * The PoC Reference's three places of data, each with the measures in force or, plainly, none. The run
  * records the measures; its mount (where it names one) says how the GPU nodes reached the data.
  */
-export function securityText(run: TrainingRunEntity, mount: MountEntity | null): ReportRun['security'] {
+export function securityText(run: TrainingRunEntity, mount: MountEntity | null, evidence: MountEvidence | null = null): ReportRun['security'] {
   const has = (m: SecurityMeasure) => run.securityMeasures.includes(m);
   const copy = run.design === StorageDesign.REPLICATION ? 'the replica' : run.design === StorageDesign.CACHE ? 'the cache' : null;
+  const statement = (measure: string) => evidence?.standings.find((s) => s.measure === measure)?.statement;
+  const deletion = mount && evidence ? `; deletion: ${deletionText(evidence, copy !== null)}` : '';
+  const inUse = 'data in use on the GPU nodes: no isolation measure (confidential computing) in force';
   const inDataCenter = copy
     ? has(SecurityMeasure.AT_REST_ENCRYPTION)
-      ? `${copy} encrypted at rest (AT_REST_ENCRYPTION); data in use on the GPU nodes: no isolation measure recorded`
-      : `not applied: ${copy} at the data center is not encrypted at rest, and no measure protects data in use on the GPU nodes`
-    : 'no copy rests at the data center (DIRECT); data in use on the GPU nodes: no isolation measure recorded';
+      ? `${copy} encrypted at rest (AT_REST_ENCRYPTION${mount ? ': a per-mount AES-256 data key wrapped by the key-encryption key' : ''})${evidence?.keyDestroyedAt ? `, its key destroyed at ${when(evidence.keyDestroyedAt)} (crypto-erase)` : ''}; ${inUse}${deletion}`
+      : `not applied: ${copy} at the data center is not encrypted at rest, and no measure protects data in use on the GPU nodes${deletion}`
+    : `no copy rests at the data center (DIRECT); ${inUse}${deletion}`;
   const link = run.connectionKind === RunConnectionKind.APN ? 'the lightpath' : run.connectionKind === RunConnectionKind.INTERNET ? 'the Internet link' : 'the site network';
   const via = mount ? ` (mount ${mount.id}: ${mount.protocol === 'NFS_RDMA' ? 'NFS over RDMA' : 'NFSv4.2 over TCP'}, ${mount.design})` : '';
   const motion = [
-    has(SecurityMeasure.NFS_KRB5P) ? 'Kerberos privacy (sec=krb5p)' : null,
-    has(SecurityMeasure.NFS_TLS) ? 'RPC-with-TLS (RFC 9289)' : null,
-    has(SecurityMeasure.LINK_ENCRYPTION) ? 'encrypting transponders on the lightpath' : null,
+    has(SecurityMeasure.NFS_KRB5P) ? `Kerberos privacy (sec=krb5p)${statement('NFS_KRB5P') ? ` — ${statement('NFS_KRB5P')}` : ''}` : null,
+    has(SecurityMeasure.NFS_TLS) ? `RPC-with-TLS (RFC 9289)${statement('NFS_TLS') ? ` — ${statement('NFS_TLS')}` : ''}` : null,
+    has(SecurityMeasure.LINK_ENCRYPTION) ? `encrypting transponders on the lightpath${statement('LINK_ENCRYPTION') ? ` — ${statement('LINK_ENCRYPTION')}` : ''}` : null,
   ].filter((x): x is string => x !== null);
-  const inMotion = motion.length > 0 ? `${motion.join(', ')}${via}` : `not applied: sec=sys over an unencrypted ${link.replace(/^the /, '')}${via}`;
-  return { inDataCenter, inMotion, atOffice: 'not recorded with the run: the office storage’s own protection is outside the measures a run records' };
+  const notInForce = [
+    !has(SecurityMeasure.NFS_KRB5P) && !has(SecurityMeasure.NFS_TLS) ? 'no end-to-end RPC encryption (neither krb5p nor TLS)' : null,
+    run.connectionKind === RunConnectionKind.APN && !has(SecurityMeasure.LINK_ENCRYPTION) ? 'no link encryption' : null,
+  ].filter((x): x is string => x !== null);
+  const inMotion =
+    motion.length > 0
+      ? `${motion.join('; ')}${via}${notInForce.length ? `; not in force: ${notInForce.join(', ')}` : ''}`
+      : `not applied: sec=sys over an unencrypted ${link.replace(/^the /, '')}${via}`;
+  const atOffice = mount
+    ? `the office export admits only the allocation's node addresses (root_squash, nftables)${has(SecurityMeasure.NFS_KRB5P) ? ' and authenticates them with Kerberos' : has(SecurityMeasure.NFS_TLS) ? ' and authenticates them with client certificates valid for the allocation only' : ', without authenticating them (sec=sys)'}; encryption of the office storage itself is not recorded with the run`
+    : 'not recorded with the run: the office storage’s own protection is outside the measures a run records';
+  return { inDataCenter, inMotion, atOffice };
 }

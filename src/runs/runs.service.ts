@@ -14,6 +14,7 @@ import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { FIBER_LATENCY_US_PER_KM } from '../topology/pce';
 import { TopologyService } from '../topology/topology.service';
+import { AtRestProtection, InMotionProtection, measuresOf } from '../protection/profile';
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity, TrainingRunState } from './run.entities';
 import type { CreateTrainingRunInput } from './run.models';
 import { RunsRepository } from './runs.repository';
@@ -79,7 +80,7 @@ export class RunsService {
     requireNumberIn('input.workload.steps', w.steps, { min: 1, max: RUN_BOUNDS.maxStepsPerEpoch, integer: true });
     const epochs = w.epochs ?? 1;
     requireNumberIn('input.workload.epochs', epochs, { min: 1, max: RUN_BOUNDS.maxEpochs, integer: true });
-    const securityMeasures = checkSecurityMeasures(input.securityMeasures ?? [SecurityMeasure.NONE]);
+    let securityMeasures = checkSecurityMeasures(input.securityMeasures ?? [SecurityMeasure.NONE]);
     const c = input.connection;
     const own = <T extends { tenantId: string }>(field: string, what: string, object: T): T => {
       if (object.tenantId !== tenantId) throw badInput(field, `${field}: this ${what} belongs to another tenant than the run (${tenantId}).`);
@@ -133,6 +134,18 @@ export class RunsService {
       if (input.gpuAllocationId && input.gpuAllocationId !== mount.gpuAllocationId) {
         throw badInput('input.gpuAllocationId', `input.gpuAllocationId: mount ${mount.id} serves allocation ${mount.gpuAllocationId}, not ${input.gpuAllocationId}.`);
       }
+    }
+    if (mount) {
+      // The mount's profile says what was in force; a run over it states the same, so that runs with and
+      // without a measure are compared on what actually protected the data.
+      const inForce = measuresOf({ inMotion: mount.protectionInMotion as InMotionProtection[], atRest: mount.protectionAtRest as AtRestProtection }) as SecurityMeasure[];
+      if (input.securityMeasures && [...securityMeasures].sort().join() !== [...inForce].sort().join()) {
+        throw badInput(
+          'input.securityMeasures',
+          `input.securityMeasures: mount ${mount.id} is protected by ${inForce.join(', ')}, but the run says ${securityMeasures.join(', ')}; leave securityMeasures out to take the mount's, or attach a mount with the measures to compare.`,
+        );
+      }
+      securityMeasures = inForce;
     }
     const design = mount?.design ?? input.design ?? StorageDesign.DIRECT;
     let preparationSeconds: number | null = null;

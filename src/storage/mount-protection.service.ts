@@ -16,8 +16,10 @@ import {
 import {
   AtRestProtection,
   InMotionProtection,
+  MeasureStanding,
   ProtectionProfile,
   normalizeInMotion,
+  postQuantumStandings,
   profileProblem,
 } from '../protection/profile';
 import { AttestationEntity } from '../protection/protection.entities';
@@ -230,6 +232,18 @@ export class MountProtection {
       out.set(record.mountId, { places, attestations: mine, proven });
     }
     return out;
+  }
+
+  /** The custody records of these mounts with their proofs (for the PoC report). */
+  async proofsOfMounts(mountIds: string[]): Promise<Map<string, { record: DatasetCustodyEntity; proof: CustodyProof }>> {
+    const records = mountIds.length ? await this.dataSource.getRepository(DatasetCustodyEntity).findBy({ mountId: In(mountIds) }) : [];
+    const proofs = await this.proofs(records);
+    return new Map(records.map((r) => [r.mountId, { record: r, proof: proofs.get(r.mountId)! }]));
+  }
+
+  /** What each measure of the mount's profile stands on against a quantum adversary. */
+  standings(mount: MountEntity): MeasureStanding[] {
+    return postQuantumStandings({ inMotion: mount.protectionInMotion as InMotionProtection[], atRest: mount.protectionAtRest as AtRestProtection }, mount.design, this.protection.hybridTls);
   }
 
   /** Registers (or replaces) the Ed25519 key a storage system's or GPU node's agent signs with. */
