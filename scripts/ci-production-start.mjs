@@ -19,7 +19,7 @@
  *              CI_REDIS_URL (default redis://127.0.0.1:6379), PRODUCTION_START_TIMEOUT_S (default 120).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -249,9 +249,15 @@ async function main() {
       redis.disconnect();
     }
   });
+  // Production refuses to start without the key-encryption key and the mount CA key.
+  const keys = {
+    APN_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    APN_CA_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
   const server = {
     NODE_ENV: 'production',
     APN_ADMIN_TOKEN: token,
+    ...keys,
     DATABASE_URL: databaseUrl.toString(),
     REDIS_URL,
     APN_QUEUE_PREFIX: queuePrefix,
@@ -269,6 +275,7 @@ async function main() {
   const all = startService(scratch, 'APN_ROLE=all APN_DATA_DIR=memory', {
     NODE_ENV: 'production',
     APN_ADMIN_TOKEN: token,
+    ...keys,
     APN_ROLE: 'all',
     APN_DATA_DIR: 'memory',
     PORT: '0',

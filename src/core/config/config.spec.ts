@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from './config';
 
 describe('configuration', () => {
@@ -80,5 +81,54 @@ describe('configuration', () => {
     expect(bad).toThrow(/APN_TAPI_ROOT: APN_TAPI_ROOT must be a path starting with "\/"/);
     expect(bad).toThrow(/APN_TAPI_ACTIVATION_TIMEOUT_S: APN_TAPI_ACTIVATION_TIMEOUT_S must be between 1 and 86400/);
     expect(bad).toThrow(/APN_TAPI_REMOVAL_TIMEOUT_S: APN_TAPI_REMOVAL_TIMEOUT_S must be a whole number/);
+  });
+});
+
+describe('configuration of data protection', () => {
+  const production = { NODE_ENV: 'production', APN_ADMIN_TOKEN: 'a'.repeat(32) };
+  const caKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const kek = randomBytes(32);
+
+  it('reads the key-encryption key as hex or base64 and the CA key as PEM, on one line or several', () => {
+    const c = loadConfig({ APN_KEY_ENCRYPTION_KEY: kek.toString('hex'), APN_CA_KEY: caKey.replace(/\n/g, '\\n') });
+    expect(c.keyEncryptionKey!.equals(kek)).toBe(true);
+    expect(c.caKeyPem).toBe(caKey);
+    expect(loadConfig({ APN_KEY_ENCRYPTION_KEY: kek.toString('base64') }).keyEncryptionKey!.equals(kek)).toBe(true);
+    expect(loadConfig({})).toMatchObject({ keyEncryptionKey: undefined, caKeyPem: undefined, tlsCertMaxLifetimeSeconds: 604_800, tlsHybridKeyExchange: false });
+  });
+
+  it('refuses bad keys naming the variable, without echoing them', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    const short = message({ APN_KEY_ENCRYPTION_KEY: 'c2hvcnQ=' });
+    expect(short).toMatch(/APN_KEY_ENCRYPTION_KEY: APN_KEY_ENCRYPTION_KEY must be 32 random bytes/);
+    expect(short).not.toContain('c2hvcnQ=');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const wrongKind = message({ APN_CA_KEY: rsa });
+    expect(wrongKind).toMatch(/APN_CA_KEY: APN_CA_KEY is a rsa key; use Ed25519 or ECDSA P-256/);
+    expect(wrongKind).not.toContain('PRIVATE KEY');
+    expect(message({ APN_CA_KEY: 'not a key' })).toMatch(/APN_CA_KEY must be a private key in PEM/);
+    expect(message({ APN_TLS_CERT_MAX_LIFETIME_S: '60' })).toMatch(/APN_TLS_CERT_MAX_LIFETIME_S must be between 3600 and 31536000/);
+    expect(message({ APN_TLS_HYBRID_KEX: 'yes' })).toMatch(/APN_TLS_HYBRID_KEX must be true or false/);
+  });
+
+  it('requires both keys in production', () => {
+    const refused = (() => {
+      try {
+        loadConfig(production);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(refused).toMatch(/APN_KEY_ENCRYPTION_KEY is required when NODE_ENV=production/);
+    expect(refused).toMatch(/APN_CA_KEY is required when NODE_ENV=production/);
+    expect(loadConfig({ ...production, APN_KEY_ENCRYPTION_KEY: kek.toString('base64'), APN_CA_KEY: caKey }).nodeEnv).toBe('production');
   });
 });
