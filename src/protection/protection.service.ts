@@ -145,14 +145,17 @@ export class ProtectionService {
     return unwrapDataKey(this.kek, row.wrappedKey, `mount:${mountId}`);
   }
 
-  dataKeyRecord(mountId: string): Promise<MountDataKeyEntity | null> {
-    return this.dataSource.getRepository(MountDataKeyEntity).findOneBy({ mountId });
+  /** Read through `manager` inside a transaction: on the embedded database another connection would wait for it. */
+  dataKeyRecord(mountId: string, manager: EntityManager = this.dataSource.manager): Promise<MountDataKeyEntity | null> {
+    return manager.getRepository(MountDataKeyEntity).findOneBy({ mountId });
   }
 
   /** Crypto-erase: forgets the wrapped key. Returns when it was destroyed (now, or before), or null if there was none. */
   async destroyDataKey(m: EntityManager, mountId: string): Promise<Date | null> {
     const rows: Array<{ destroyed_at: Date }> = await m.query(
-      `UPDATE mount_data_keys SET wrapped_key = NULL, destroyed_at = coalesce(destroyed_at, clock_timestamp()) WHERE mount_id = $1 RETURNING destroyed_at`,
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
+      `WITH erased AS (UPDATE mount_data_keys SET wrapped_key = NULL, destroyed_at = coalesce(destroyed_at, clock_timestamp()) WHERE mount_id = $1 RETURNING destroyed_at)
+       SELECT destroyed_at FROM erased`,
       [mountId],
     );
     return rows[0]?.destroyed_at ?? null;
@@ -205,7 +208,8 @@ export class ProtectionService {
   /** Revokes every certificate of the mount and forgets their private keys. Returns how many were revoked now. */
   async revokeCertificates(m: EntityManager, mountId: string): Promise<number> {
     const rows: unknown[] = await m.query(
-      `UPDATE tls_certificates SET revoked_at = clock_timestamp(), wrapped_private_key = NULL WHERE mount_id = $1 AND revoked_at IS NULL RETURNING serial`,
+      `WITH revoked AS (UPDATE tls_certificates SET revoked_at = clock_timestamp(), wrapped_private_key = NULL WHERE mount_id = $1 AND revoked_at IS NULL RETURNING serial)
+       SELECT serial FROM revoked`,
       [mountId],
     );
     return rows.length;

@@ -63,7 +63,10 @@ export class CreateTrainingRunInput {
   gpuSiteId?: string | null;
   @Field(() => ID, { nullable: true, description: 'Where the data was read from. Default: the dataset’s storage site, or the lightpath’s source; LOCAL: the GPU site.' })
   storageSiteId?: string | null;
-  @Field(() => [SecurityMeasure], { nullable: true, defaultValue: [SecurityMeasure.NONE], description: 'The measures in force; [NONE] when none.' })
+  @Field(() => [SecurityMeasure], {
+    nullable: true,
+    description: 'The measures in force; [NONE] when none. Left out: the mount’s profile when mountId is given, else [NONE]; given with a mount, they must be its profile’s.',
+  })
   securityMeasures?: SecurityMeasure[] | null;
   @Field(() => Float, {
     nullable: true,

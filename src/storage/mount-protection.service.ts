@@ -130,7 +130,9 @@ export class MountProtection {
     office: StorageSystemEntity,
     dataCenterNode: StorageSystemEntity | null,
   ): CertificateOrder[] {
-    const at = { notBefore: window.start, notAfter: window.end };
+    // X.509 times have whole seconds and notAfter is inclusive: round inwards, so the certificate is never
+    // valid outside the half-open window [start, end).
+    const at = { notBefore: new Date(Math.ceil(window.start.getTime() / 1000) * 1000), notAfter: new Date(Math.floor((window.end.getTime() - 1) / 1000) * 1000) };
     const gpuHop = dataCenterNode ? 'DATA_CENTER_LAN' : 'LIGHTPATH';
     const orders: CertificateOrder[] = gpuNodes.map((n) => ({ role: 'CLIENT', hop: gpuHop, subjectName: n.name, address: n.address, ...at }));
     const server = dataCenterNode ?? office;
@@ -310,7 +312,7 @@ export class MountProtection {
     }
     if (at.getTime() > Date.now() + CLOCK_SKEW_MS) return { field: 'input.payload.at', message: `input.payload.at: ${p.at} is in the future; check the node's clock.` };
     if (p.claim === AttestationClaim.COPY_DESTROYED && record.encrypted) {
-      const key = await this.protection.dataKeyRecord(mount.id);
+      const key = await this.protection.dataKeyRecord(mount.id, m);
       const evidence = p.evidence as { dataKeyDestroyed: boolean | null; dataKeyFingerprint: string | null };
       if (evidence.dataKeyDestroyed !== true || evidence.dataKeyFingerprint !== key?.keyFingerprint) {
         return { field: 'input.payload.evidence.dataKeyFingerprint', message: 'input.payload.evidence: the copy was encrypted; the attestation must state that the node destroyed the copy’s data key, naming its fingerprint.' };

@@ -494,7 +494,7 @@ describe('renderMountSpec: protection profiles', () => {
       expect(hop.security.kerberos).toMatchObject({ realm: 'CORP.EXAMPLE.JP', keytab: '/etc/krb5.keytab', enctypes: 'aes256-cts-hmac-sha384-192' });
     }
     // The GPU nodes authenticate to the cache; the cache to the office server over the lightpath.
-    expect(spec.security.kerberos!.serverPrincipal).toBe('nfs/10.20.0.5@CORP.EXAMPLE.JP');
+    expect(spec.security.kerberos!.serverPrincipal).toBe('nfs/cache-01.corp.example.jp@CORP.EXAMPLE.JP');
     expect(spec.security.kerberos!.clientPrincipals).toEqual(['nfs/gpu-01.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-02.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-03.corp.example.jp@CORP.EXAMPLE.JP']);
     expect(spec.upstream!.security.kerberos!.serverPrincipal).toBe('nfs/192.0.2.10@CORP.EXAMPLE.JP');
     expect(spec.upstream!.security.kerberos!.clientPrincipals).toEqual(['nfs/cache-01.corp.example.jp@CORP.EXAMPLE.JP']);

@@ -248,6 +248,7 @@ export function renderMountSpec(input: MountSpecInput): MountSpec {
           network: 'DATA_CENTER_LAN',
           path: dcNode.lan ?? DATA_CENTER_LAN,
           server: dcNode.address,
+          serverName: dcNode.name,
           exportPath: dcNode.exportPath,
           serverInterface: dcNode.interface,
           // nfsd has no filesystem id of its own for a re-exported NFS mount (nfs/reexport.rst).
@@ -315,6 +316,8 @@ interface HopRequest {
   protocol: NfsProtocol;
   security: { inMotion: string[]; realm: string; domain: string };
   tlsDirectory: string;
+  /** The server's host name for its Kerberos principal, when `server` is an address. */
+  serverName?: string;
   network: HopNetwork;
   path: PathCharacteristics;
   server: string;
@@ -385,7 +388,8 @@ function hopSecurity(hop: HopRequest): HopSecurity {
   const krb5p = hop.security.inMotion.includes('NFS_KRB5P');
   const tls = hop.security.inMotion.includes('NFS_TLS');
   const { realm, domain } = hop.security;
-  const fqdn = (name: string) => (isIP(name) !== 0 || name.includes('.') ? name : `${name}.${domain}`);
+  // Kerberos names hosts by their DNS names, in lower case; a bare host name is taken to be in the mount's domain.
+  const fqdn = (name: string) => (isIP(name) !== 0 || name.includes('.') ? name : `${name}.${domain}`).toLowerCase();
   const dir = hop.tlsDirectory;
   return {
     sec: krb5p ? 'krb5p' : 'sys',
@@ -393,7 +397,7 @@ function hopSecurity(hop: HopRequest): HopSecurity {
     kerberos: krb5p
       ? {
           realm,
-          serverPrincipal: `nfs/${fqdn(hop.server)}@${realm}`,
+          serverPrincipal: `nfs/${fqdn(hop.serverName ?? hop.server)}@${realm}`,
           clientPrincipals: hop.clients.map((c) => `nfs/${fqdn(c.name)}@${realm}`),
           keytab: '/etc/krb5.keytab',
           enctypes: 'aes256-cts-hmac-sha384-192',
