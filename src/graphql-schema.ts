@@ -16,6 +16,7 @@ import {
   StorageResolver,
   StorageSystemResolver,
 } from './storage/storage.resolver';
+import { MountProtectionResolver, ProtectionResolver } from './storage/protection.resolver';
 import { TenancyResolver } from './tenancy/tenancy.resolver';
 import { EndpointResolver, LinkResolver, NodeResolver, SiteResolver, TopologyResolver } from './topology/topology.resolver';
 
@@ -41,6 +42,8 @@ export const GRAPHQL_RESOLVERS = [
   MeteringResolver,
   RunsResolver,
   QuotasResolver,
+  ProtectionResolver,
+  MountProtectionResolver,
   RunEvaluationResolver,
 ];
 
