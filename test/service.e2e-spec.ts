@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { baseEnv, createScratchDatabase, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate, waitFor } from './support/service';
+import { baseEnv, createScratchDatabase, freePort, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate, waitFor } from './support/service';
 
 /** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
 describe('the service process', () => {
@@ -137,7 +137,7 @@ describe('the service process', () => {
     const db = await createScratchDatabase(serverUrl as string);
     const shared = { DATABASE_URL: db.url, APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
     const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
-    const metricsPort = String(20000 + Math.floor(Math.random() * 20000));
+    const metricsPort = String(await freePort());
     const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker', APN_METRICS_PORT: metricsPort }));
     try {
       expect(worker.url).toBeNull();

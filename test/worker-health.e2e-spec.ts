@@ -1,28 +1,15 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { Client } from 'pg';
 import request from 'supertest';
-import { baseEnv, createScratchDatabase, spawnService, terminate, waitFor } from './support/service';
+import { baseEnv, createScratchDatabase, freePort, spawnService, terminate, waitFor } from './support/service';
 
 /**
  * A worker has no API, but an orchestrator (docker compose, Kubernetes) still has to know whether it can
  * work: it answers GET /health on APN_METRICS_PORT with the api's checks and status codes.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /**
  * The worker's healthcheck from docker-compose.yml, as a command that runs here against `port`: the

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
@@ -42,6 +43,19 @@ export async function createScratchDatabase(serverUrl: string): Promise<{ url: s
       await c.end();
     },
   };
+}
+
+/** A TCP port free on the loopback right now, for a second listener a test has to configure itself. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 export function baseEnv(extraEnv: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
