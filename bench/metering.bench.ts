@@ -54,19 +54,19 @@ function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ur
         done({ child, url: m[1] });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => fail(new Error(`the service exited with ${code}:\n${out}`)));
   });
 }
 
-async function graphql(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<Record<string, any>> {
+async function graphql<T>(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
   if (body.errors?.length || !body.data) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data;
 }
@@ -90,8 +90,8 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
     const started = await startService(env);
     child = started.child;
     const url = started.url;
-    const tenantId = (await graphql(url, adminToken, 'mutation { createTenant(name: "Bench Metering") { id } }', {})).createTenant.id as string;
-    const billing = (await graphql(url, adminToken, 'mutation { createApiKey(role: BILLING) { secret } }', {})).createApiKey.secret as string;
+    const tenantId = (await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Metering") { id } }', {})).createTenant.id;
+    const billing = (await graphql<{ createApiKey: { secret: string } }>(url, adminToken, 'mutation { createApiKey(role: BILLING) { secret } }', {})).createApiKey.secret;
 
     // 1. Ingest.
     const batches = Number(process.env.BENCH_INGEST_BATCHES ?? 200);
@@ -116,7 +116,7 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
       while (next < batches) {
         const n = next++;
         const s = performance.now();
-        const r = (await graphql(url, billing, RECORD, { e: payloads[n] })).recordUsage;
+        const r = (await graphql<{ recordUsage: { accepted: number } }>(url, billing, RECORD, { e: payloads[n] })).recordUsage;
         latencies.push(performance.now() - s);
         accepted += r.accepted;
       }
@@ -131,7 +131,7 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
       `(goal ${INGEST_GOAL}, ×${out.ingest_ratio_to_goal.toFixed(2)}), p50 ${out.ingest_batch_p50_ms.toFixed(1)} ms, p99 ${out.ingest_batch_p99_ms.toFixed(1)} ms per batch`);
 
     // 2. Invoice over a million events.
-    const invoiceTenant = (await graphql(url, adminToken, 'mutation { createTenant(name: "Bench Invoice") { id } }', {})).createTenant.id as string;
+    const invoiceTenant = (await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Invoice") { id } }', {})).createTenant.id;
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
     const i0 = performance.now();
@@ -153,7 +153,7 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
     await db.end();
     console.log(`invoice: inserted ${INVOICE_EVENTS} events for one tenant in ${PERIOD} in ${((performance.now() - i0) / 1000).toFixed(1)} s`);
     const calls = Number(process.env.BENCH_INVOICE_CALLS ?? 60);
-    const check = (await graphql(url, billing, INVOICE, { p: PERIOD, t: invoiceTenant })).invoicePreview;
+    const check = (await graphql<{ invoicePreview: { events: number; totals: { amount: string } } }>(url, billing, INVOICE, { p: PERIOD, t: invoiceTenant })).invoicePreview;
     if (check.events !== INVOICE_EVENTS) throw new Error(`invoicePreview counted ${check.events} events, expected ${INVOICE_EVENTS}`);
     const times: number[] = [];
     for (let c = 0; c < calls; c += 1) {

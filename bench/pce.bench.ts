@@ -264,4 +264,4 @@ export async function runPceBench(): Promise<Record<string, number>> {
   return out;
 }
 
-if (require.main === module) runPceBench().then(() => process.exit(0));
+if (require.main === module) void runPceBench().then(() => process.exit(0));

@@ -43,7 +43,7 @@ function post(url: string, token: string, path: string, contentType: string, lin
           try {
             resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
       },

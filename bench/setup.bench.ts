@@ -51,7 +51,7 @@
  * BENCH_SETUP_DUMP (a path prefix: writes each reservation's timestamps to <prefix>.<backend>.json),
  * BENCH_LOG_LEVEL.
  */
-import { Queue, createPostgresBackend, withBackend, type ConnectionOptions, type Job, type JobType } from 'bullmq';
+import { Queue, createPostgresBackend, withBackend, type Job, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { writeFileSync } from 'node:fs';
@@ -257,7 +257,7 @@ interface QueueReader {
 function queueReader(run: ScratchRun, name: QueueName): QueueReader {
   if (run.redisUrl) {
     const redis = new Redis(run.redisUrl, { maxRetriesPerRequest: null });
-    const queue = new Queue(name, { connection: redis as unknown as ConnectionOptions, prefix: run.queuePrefix });
+    const queue = new Queue(name, { connection: redis, prefix: run.queuePrefix });
     return {
       getJob: (id) => queue.getJob(id),
       getJobs: (states) => queue.getJobs(states, 0, 999),

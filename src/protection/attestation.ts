@@ -107,7 +107,7 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
   }
   const p = value as unknown as AttestationPayload;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { field, message: `${field} must be a JSON object.` };
-  if (p.type !== ATTESTATION_TYPE) return { field: `${field}.type`, message: `${field}.type must be "${ATTESTATION_TYPE}".` };
+  if ((p.type as string) !== ATTESTATION_TYPE) return { field: `${field}.type`, message: `${field}.type must be "${ATTESTATION_TYPE}".` };
   if (!Object.values(AttestationClaim).includes(p.claim)) return { field: `${field}.claim`, message: `${field}.claim must be COPY_DESTROYED or NODE_WIPED.` };
   if (typeof p.mountId !== 'string' || !UUID.test(p.mountId)) return { field: `${field}.mountId`, message: `${field}.mountId must be a mount id.` };
   if (typeof p.datasetId !== 'string' || !UUID.test(p.datasetId)) return { field: `${field}.datasetId`, message: `${field}.datasetId must be a dataset id.` };

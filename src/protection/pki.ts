@@ -66,11 +66,11 @@ export function keyIdentifier(publicKey: KeyObject): Buffer {
 
 function ipBytes(address: string): Buffer {
   if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
-  const [head, tail = ''] = address.includes('::') ? address.split('::') : [address, undefined as unknown as string];
+  const [head, tail = ''] = address.includes('::') ? address.split('::') : [address, undefined];
   const parts = (s: string) => (s === '' ? [] : s.split(':'));
   const h = parts(head);
   const t = address.includes('::') ? parts(tail) : [];
-  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   return Buffer.from(groups.flatMap((g: string) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
 }
 

@@ -5,7 +5,7 @@ import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { Site } from '../topology/topology.models';
 import { TopologyService } from '../topology/topology.service';
-import { RunEvaluationService, type RunPrediction } from './run-evaluation.service';
+import { RunEvaluationService } from './run-evaluation.service';
 import {
   EnergyBasisEnum,
   ReportFormat,
@@ -55,7 +55,7 @@ export class RunEvaluationResolver {
       const predictions = await this.evaluation.predictions(runs, summaries);
       return ids.map((id) => predictions.get(id) ?? null);
     });
-    return (await loader.load(run.id)) as RunPrediction | null;
+    return (await loader.load(run.id));
   }
 
   @Query(() => RunComparison, {

@@ -23,7 +23,7 @@ function uploadOptions(kind: UploadKind, request: FastifyRequest): UploadOptions
     const format = queryParam(request, 'format');
     const contentType = uploadContentType(request);
     if (format !== null && format !== 'ndjson' && format !== 'csv') throw badInput('format', 'format must be ndjson or csv (or left out: told from the content type, else from the first line).');
-    options.format = (format as 'ndjson' | 'csv' | null) ?? (contentType === 'text/csv' ? 'csv' : /json/.test(contentType) ? 'ndjson' : null);
+    options.format = (format) ?? (contentType === 'text/csv' ? 'csv' : /json/.test(contentType) ? 'ndjson' : null);
   }
   if (kind === 'nfsiostat') {
     const node = queryParam(request, 'node');

@@ -130,7 +130,7 @@ function describePath(input: unknown, path: PropertyKey[]): string {
     out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
     cursor = (cursor as Record<PropertyKey, unknown> | undefined)?.[key];
     if (typeof key === 'number' && cursor && typeof cursor === 'object' && 'code' in cursor) {
-      out += ` (${String((cursor as { code: unknown }).code)})`;
+      out += ` (${String((cursor).code)})`;
     }
   }
   return out;

@@ -16,17 +16,17 @@ export class TopologyResolver {
 
   @Query(() => [Site])
   async sites(@Context() ctx: RequestContext): Promise<Site[]> {
-    return [...(await this.topology.forRequest(ctx)).sites.values()].map(Site.from);
+    return [...(await this.topology.forRequest(ctx)).sites.values()].map((item) => Site.from(item));
   }
 
   @Query(() => [Node])
   async nodes(@Context() ctx: RequestContext): Promise<Node[]> {
-    return [...(await this.topology.forRequest(ctx)).nodes.values()].map(Node.from);
+    return [...(await this.topology.forRequest(ctx)).nodes.values()].map((item) => Node.from(item));
   }
 
   @Query(() => [Link])
   async links(@Context() ctx: RequestContext): Promise<Link[]> {
-    return [...(await this.topology.forRequest(ctx)).links.values()].map(Link.from);
+    return [...(await this.topology.forRequest(ctx)).links.values()].map((item) => Link.from(item));
   }
 
   @Query(() => [Endpoint], { description: 'Transponder ports, optionally of one site and line rate.' })
@@ -38,7 +38,7 @@ export class TopologyResolver {
     const all = [...(await this.topology.forRequest(ctx)).endpoints.values()];
     return all
       .filter((e) => (siteId ? e.siteId === siteId : true) && (rateGbps ? e.rateGbps === rateGbps : true))
-      .map(Endpoint.from);
+      .map((item) => Endpoint.from(item));
   }
 
   @Mutation(() => TopologyImportResult, {
@@ -65,7 +65,7 @@ export class SiteResolver {
 
   @ResolveField('endpoints', () => [Endpoint])
   async siteEndpoints(@Parent() site: Site, @Context() ctx: RequestContext): Promise<Endpoint[]> {
-    return ((await this.topology.forRequest(ctx)).endpointsBySite.get(site.id) ?? []).map(Endpoint.from);
+    return ((await this.topology.forRequest(ctx)).endpointsBySite.get(site.id) ?? []).map((item) => Endpoint.from(item));
   }
 }
 

@@ -257,10 +257,11 @@ const TAPI_UUID_CONSTRAINTS: Record<string, string> = {
 function tapiUuidConflict(error: unknown): Error | null {
   if (pgErrorCode(error) !== PgErrorCode.UNIQUE_VIOLATION) return null;
   const e = error as { constraint?: unknown; detail?: unknown; driverError?: { constraint?: unknown; detail?: unknown } };
-  const constraint = String(e.driverError?.constraint ?? e.constraint ?? '');
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  const constraint = text(e.driverError?.constraint ?? e.constraint);
   const field = TAPI_UUID_CONSTRAINTS[constraint];
   if (!field) return null;
-  const detail = String(e.driverError?.detail ?? e.detail ?? '');
+  const detail = text(e.driverError?.detail ?? e.detail);
   const value = /=\((.*)\)/.exec(detail)?.[1];
   return badInput(
     `document.${field}`,

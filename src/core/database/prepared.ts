@@ -18,8 +18,8 @@ export async function queryPrepared<T>(
   values: unknown[],
 ): Promise<T[]> {
   if (!usePrepared) return m.query(text, values);
-  const runner = m.queryRunner as (typeof m.queryRunner & { connect(): Promise<PgClient> }) | undefined;
-  const client = runner ? await runner.connect() : (m.dataSource.driver as unknown as { master: PgClient }).master;
+  const runner = m.queryRunner;
+  const client: PgClient = runner ? ((await runner.connect()) as PgClient) : (m.dataSource.driver as unknown as { master: PgClient }).master;
   const result = await client.query({ name, text, values });
   return result.rows as T[];
 }

@@ -31,10 +31,11 @@ export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDri
   return {
     context: (socket, request) => ({ principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {}, socket }),
     onConnect: async ({ payload }) => {
-      const header = payload?.authorization ?? payload?.Authorization;
+      const init = payload as { authorization?: unknown; Authorization?: unknown } | undefined;
+      const header = init?.authorization ?? init?.Authorization;
       if (header === undefined) return true;
       try {
-        return { principal: await auth.authenticate(String(header)) };
+        return { principal: await auth.authenticate(typeof header === 'string' ? header : '') };
       } catch (error) {
         if (error instanceof AppError) return { principal: undefined, authError: error };
         throw error;
@@ -122,13 +123,14 @@ function variableField(error: GraphQLError): { field?: string } {
 }
 
 function normalise(error: GraphQLError): GraphQLError {
-  const original = error.originalError as (Error & { extensions?: Record<string, unknown> }) | undefined;
-  const code = (error.extensions?.code ?? original?.extensions?.code) as string | undefined;
+  const original = error.originalError;
+  const originalExtensions = (original as { extensions?: Record<string, unknown> } | undefined)?.extensions;
+  const code = (error.extensions?.code ?? originalExtensions?.code) as string | undefined;
   if (code && KNOWN_CODES.has(code)) {
     return new GraphQLError(error.message, {
       path: error.path,
       nodes: error.nodes,
-      extensions: { ...variableField(error), ...(original?.extensions ?? {}), ...error.extensions, code },
+      extensions: { ...variableField(error), ...(originalExtensions ?? {}), ...error.extensions, code },
     });
   }
   // A rule the database enforces refused the write: an answer, not an incident.

@@ -140,32 +140,33 @@ function check(value: unknown, type: GraphQLInputType, path: string): { path: st
  */
 export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined): void {
   const typeInfo = new TypeInfo(schema);
-  let failure: { path: string; reason: string } | null = null;
+  // Written by the visitor below; a holder object, since narrowing cannot see writes made inside callbacks.
+  const found: { failure: { path: string; reason: string } | null } = { failure: null };
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Argument(node) {
-        if (failure) return;
+        if (found.failure) return;
         const argument = typeInfo.getArgument();
         if (!argument) return;
         const itemsChecked = itemValidated.has(`${typeInfo.getFieldDef()?.name}.${argument.name}`);
         const value = node.value.kind === Kind.VARIABLE ? variables?.[node.value.name.value] : valueFromASTUntyped(node.value, variables ?? undefined);
         if (node.name.value === 'first' && typeof value === 'number' && (value < 1 || value > INPUT_BOUNDS.maxPageSize)) {
-          failure = { path: 'first', reason: `must be between 1 and ${INPUT_BOUNDS.maxPageSize} (each list states its own maximum)` };
+          found.failure = { path: 'first', reason: `must be between 1 and ${INPUT_BOUNDS.maxPageSize} (each list states its own maximum)` };
           return;
         }
         if (itemsChecked) {
           if (Array.isArray(value) && value.length > INPUT_BOUNDS.maxListLength) {
-            failure = { path: node.name.value, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
+            found.failure = { path: node.name.value, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
           }
           return;
         }
-        failure = check(value, argument.type, node.name.value);
+        found.failure = check(value, argument.type, node.name.value);
       },
     }),
   );
-  if (failure) {
-    const { path, reason } = failure;
+  if (found.failure) {
+    const { path, reason } = found.failure;
     throw badInput(path, `${path} ${reason}.`);
   }
 }

@@ -29,7 +29,7 @@ onServer('request budgets on a PostgreSQL server', () => {
     const budget = new RequestBudget(150, 2);
     const started: number[] = [];
     const outcomes = await withBudget(budget, async () => {
-      const results: Array<'ran' | string> = [];
+      const results: string[] = [];
       for (let i = 0; i < 20; i++) {
         try {
           await dataSource.query('SELECT pg_sleep(0.05), $1::int AS i', [i]).then(() => started.push(Date.now()));

@@ -41,7 +41,7 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
           const attempt = job.attemptsMade + 1;
           const timer = this.metrics.jobDuration.startTimer({ job: job.name });
           try {
-            await handler(job.data, { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
+            await handler(job.data as Parameters<typeof handler>[0], { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
             timer({ outcome: 'completed' });
           } catch (error) {
             timer({ outcome: 'failed' });

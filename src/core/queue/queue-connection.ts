@@ -22,7 +22,7 @@ export function createQueueConnection(redisUrl: string | undefined, databaseUrl:
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
     return {
       kind: 'redis',
-      connection: redis as unknown as ConnectionOptions,
+      connection: redis,
       prefix,
       async close() {
         redis.disconnect();
@@ -40,7 +40,7 @@ export function createQueueConnection(redisUrl: string | undefined, databaseUrl:
   return {
     kind: 'postgres',
     prefix: undefined,
-    connection: { connectionString: databaseUrl, migrate: true, max: 4 } as unknown as ConnectionOptions,
+    connection: { connectionString: databaseUrl, migrate: true, max: 4 },
     async close() {},
   };
 }

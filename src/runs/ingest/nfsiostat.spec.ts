@@ -9,7 +9,10 @@ function readAll(text: string, firstReport = 0): { samples: NfsIoSample[]; rejec
   const rejections: Rejection[] = [];
   const lines = text.split('\n');
   const take = (items: ReturnType<NfsiostatReader['read']>) => {
-    for (const item of items) 'sample' in item ? samples.push(item.sample) : rejections.push(item.rejection);
+    for (const item of items) {
+      if ('sample' in item) samples.push(item.sample);
+      else rejections.push(item.rejection);
+    }
   };
   lines.forEach((line, i) => take(reader.read(i + 1, line)));
   take(reader.finish());

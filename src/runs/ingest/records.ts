@@ -22,8 +22,11 @@ export const refused = <T>(line: number, field: string | null, reason: string): 
 /** Microseconds since 1970-01-01T00:00:00Z: timestamptz's own resolution, exact as a bigint. */
 export type Micros = bigint;
 
-/** The latest instant any timestamp may name (the end of 9999, UTC), as the rest of the service bounds them. */
-const LATEST_UNIX_SECONDS = 253_402_300_799.999_999;
+/**
+ * The latest instant any timestamp may name (the last millisecond of 9999, UTC), as the rest of the service
+ * bounds them. A double cannot hold the last microsecond at this magnitude (it would round up to 10000-01-01).
+ */
+const LATEST_UNIX_SECONDS = 253_402_300_799.999;
 const FRACTION = /[T ]\d{2}:\d{2}(?::\d{2})?\.(\d{1,9})/i;
 
 /**
@@ -139,6 +142,7 @@ export function numberProblem(value: unknown, min: number, max: number, unit: st
   return null;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

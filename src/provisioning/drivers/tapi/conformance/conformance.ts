@@ -137,6 +137,8 @@ export interface BrokenRequest {
   readonly body: unknown;
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access --
+   the broken requests below edit arbitrary JSON documents in place, one member each. */
 type Json = Record<string, any>;
 
 /** Requests a model-driven server must refuse, each from a valid one with one thing wrong. */

@@ -224,21 +224,22 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
     }
     for (const ep of list(endPoints)) {
       const sipUuid = (ep['service-interface-point'] as Record<string, unknown> | undefined)?.['service-interface-point-uuid'];
-      const sip = typeof sipUuid === 'string' ? index.sips.get(sipUuid) : undefined;
+      if (typeof sipUuid !== 'string') continue;
+      const sip = index.sips.get(sipUuid);
       if (!sip) continue;
       if (ep['layer-protocol-name'] !== undefined && ep['layer-protocol-name'] !== sip.layerProtocolName) {
         throw new HttpRefusal(
           400,
           'invalid-value',
-          `end-point ${String(ep['local-id'])}: service-interface-point ${sipUuid} is on layer ${sip.layerProtocolName}, not ${String(ep['layer-protocol-name'])}`,
+          `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} is on layer ${sip.layerProtocolName}, not ${shown(ep['layer-protocol-name'])}`,
         );
       }
       const qualifier = ep['layer-protocol-qualifier'];
-      if (qualifier !== undefined && !sip.qualifiers.includes(String(qualifier))) {
+      if (qualifier !== undefined && (typeof qualifier !== 'string' || !sip.qualifiers.includes(qualifier))) {
         throw new HttpRefusal(
           400,
           'invalid-value',
-          `end-point ${String(ep['local-id'])}: service-interface-point ${sipUuid} supports ${sip.qualifiers.join(', ')}, not ${String(qualifier)}`,
+          `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} supports ${sip.qualifiers.join(', ')}, not ${shown(qualifier)}`,
         );
       }
     }
@@ -304,7 +305,7 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
         throw new HttpRefusal(409, 'resource-denied', `connectivity-service ${uuid} already exists`);
       }
       await checkCreate('create-body', body, entry?.['end-point'], entry ?? {});
-      store(uuid as string, entry as Record<string, unknown>, 'data');
+      store(uuid as string, entry, 'data');
       return empty(201, { Location: `${root}${SERVICE_PREFIX}${encodeURIComponent(uuid as string)}` });
     }
     if (resource.startsWith(SERVICE_PREFIX) && !resource.slice(SERVICE_PREFIX.length).includes('/')) {
@@ -447,4 +448,9 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** A JSON member as it reads in an error message: a string as itself, anything else as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -151,7 +151,7 @@ function run(binary: string, args: string[]): Promise<Verdict> {
         .split('\n')
         .filter((line) => /^libyang err|^YANGLINT\[E\]/.test(line))
         .map((line) => line.replace(/^libyang err : |^YANGLINT\[E\]: /, ''));
-      done({ ok: false, message: reasons.join('; ') || output || String(error) });
+      done({ ok: false, message: reasons.join('; ') || output || error.message });
     });
   });
 }
