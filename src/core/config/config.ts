@@ -11,7 +11,8 @@ const intFrom = (name: string, min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `${name} must be a whole number`)
     .transform(Number)
-    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`)
+    .meta({ range: [min, max] });
 
 export interface WebhookAllowedTargets {
   /** `address/prefix`, IPv4 or IPv6. */
@@ -90,83 +91,144 @@ function caKey(value: string, ctx: z.RefinementCtx): string {
   return pemText(value);
 }
 
-const EnvSchema = z
+export const ENV_SCHEMA = z
   .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: intFrom('PORT', 0, 65535).default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    NODE_ENV: z
+      .enum(['development', 'production', 'test'])
+      .default('development')
+      .describe('production requires APN_ADMIN_TOKEN, APN_KEY_ENCRYPTION_KEY and APN_CA_KEY.'),
+    PORT: intFrom('PORT', 0, 65535).default(3000).describe('HTTP port of the API (GraphQL, uploads, console, health, metrics).'),
+    HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server binds.'),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL')
-      .optional(),
-    APN_DATA_DIR: z.string().min(1).default('./.data'),
+      .optional()
+      .describe('PostgreSQL server (postgres:// URL). Unset: the embedded engine (PGlite) under APN_DATA_DIR.'),
+    APN_DATA_DIR: z
+      .string()
+      .min(1)
+      .default('./.data')
+      .describe('Working directory: the embedded database, generated keys and token; `memory` keeps nothing. Locked by one process.'),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
-      .optional(),
+      .optional()
+      .describe('Redis for the job queues. Unset: BullMQ’s PostgreSQL backend on the service’s database.'),
     APN_QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,40}$/, 'APN_QUEUE_PREFIX must be 1-40 letters, digits, _ or -')
-      .default('apn'),
-    APN_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-    APN_METRICS_PORT: intFrom('APN_METRICS_PORT', 1, 65535).optional(),
-    APN_ADMIN_TOKEN: z.string().min(16, 'APN_ADMIN_TOKEN must be at least 16 characters').optional(),
-    APN_SEED: z.enum(['reference', 'none']).optional(),
-    APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator'),
-    APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20),
-    // A setup job is due this long before its lightpath's start and waits for the start in the worker, so
-    // the queue's pickup delay (up to 100 ms on Redis's default hz) is not added to the time to ACTIVE.
-    APN_SETUP_LEAD_MS: intFrom('APN_SETUP_LEAD_MS', 0, 60_000).default(250),
-    APN_TAPI_URL: z.string().regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL').optional(),
-    APN_TAPI_TOKEN: z.string().min(1).optional(),
-    // data: POST on the connectivity-context (TR-547); rpc: the create/delete RPCs (TransportPCE, ONOS ODTN).
-    APN_TAPI_MODE: z.enum(['data', 'rpc'], { message: 'APN_TAPI_MODE must be data or rpc' }).default('data'),
-    // Unset: discovered from /.well-known/host-meta (RFC 8040 §3.1).
+      .default('apn')
+      .describe('Prefix of the queues’ keys (1-40 letters, digits, _ or -), so deployments can share a Redis.'),
+    APN_ROLE: z.enum(['all', 'api', 'worker']).default('all').describe('What this process runs: the API, the job workers, or both.'),
+    APN_METRICS_PORT: intFrom('APN_METRICS_PORT', 1, 65535)
+      .optional()
+      .describe('Port of a worker’s own /metrics and /health (a worker serves no API).'),
+    APN_ADMIN_TOKEN: z
+      .string()
+      .min(16, 'APN_ADMIN_TOKEN must be at least 16 characters')
+      .optional()
+      .describe('Operator token (16+ characters). Unset in development: generated and kept in APN_DATA_DIR/admin-token.'),
+    APN_SEED: z
+      .enum(['reference', 'none'])
+      .optional()
+      .describe('Load the reference topology into an empty database. Default: reference on the embedded engine, none with DATABASE_URL.'),
+    APN_DRIVER: z.enum(['emulator', 'tapi']).default('emulator').describe('Southbound driver: the network emulator or a TAPI 2.1.3 controller.'),
+    APN_EMULATOR_HOP_MS: intFrom('APN_EMULATOR_HOP_MS', 0, 60_000).default(20).describe('Emulator: time to configure one hop, in ms.'),
+    APN_SETUP_LEAD_MS: intFrom('APN_SETUP_LEAD_MS', 0, 60_000)
+      .default(250)
+      .describe(
+        'A setup job is due this long before its start and waits for the start in the worker, so the queue’s pickup delay is not added to the time to ACTIVE.',
+      ),
+    APN_TAPI_URL: z
+      .string()
+      .regex(/^https?:\/\//, 'APN_TAPI_URL must be an http:// or https:// URL')
+      .optional()
+      .describe('TAPI controller base URL; required with APN_DRIVER=tapi.'),
+    APN_TAPI_TOKEN: z.string().min(1).optional().describe('Bearer token sent to the TAPI controller.'),
+    APN_TAPI_MODE: z
+      .enum(['data', 'rpc'], { message: 'APN_TAPI_MODE must be data or rpc' })
+      .default('data')
+      .describe('data: POST on the connectivity-context (TR-547); rpc: the create/delete RPCs (TransportPCE, ONOS ODTN).'),
     APN_TAPI_ROOT: z
       .string()
       .regex(/^\/[^\s?#]*$/, 'APN_TAPI_ROOT must be a path starting with "/", e.g. /restconf or /rests')
-      .optional(),
-    // Optical activation (power balancing hop by hop) takes minutes; so can a removal.
-    APN_TAPI_ACTIVATION_TIMEOUT_S: intFrom('APN_TAPI_ACTIVATION_TIMEOUT_S', 1, 86_400).default(600),
-    APN_TAPI_REMOVAL_TIMEOUT_S: intFrom('APN_TAPI_REMOVAL_TIMEOUT_S', 1, 86_400).default(300),
-    APN_STORAGE_DRIVER: z.enum(['emulator']).default('emulator'),
-    // The storage emulator copies this many times faster than the real throughput, so tests need not wait hours.
-    APN_STORAGE_SPEEDUP: intFrom('APN_STORAGE_SPEEDUP', 1, 1_000_000_000).default(1),
-    // NSI CS 2.0 recommends a 120 s reservation hold before an uncommitted hold times out.
-    APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400).default(120),
-    APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60),
-    // Bounds of every window (lightpaths, GPU allocations, searches): 90 days long, ending within 366 days.
-    APN_MAX_DURATION_S: intFrom('APN_MAX_DURATION_S', 60, 315_360_000).default(7_776_000),
-    APN_MAX_ADVANCE_S: intFrom('APN_MAX_ADVANCE_S', 3_600, 315_360_000).default(31_622_400),
-    APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100).default(12),
-    APN_JOB_ATTEMPTS: intFrom('APN_JOB_ATTEMPTS', 1, 100).default(8),
-    APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000).default(1000),
-    APN_RECONCILE_INTERVAL_S: intFrom('APN_RECONCILE_INTERVAL_S', 1, 86_400).default(30),
-    APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500).default(20),
-    // Jobs each worker process runs at once per queue. Setup and teardown mostly wait on the network's
-    // devices, so a wave of lightpaths starting at one instant needs many in flight to come up on time.
-    APN_WORKER_CONCURRENCY: intFrom('APN_WORKER_CONCURRENCY', 1, 1000).default(32),
-    APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10),
-    APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500),
-    // Lists multiply the cost of what they select by their page size (or 10): see core/graphql/query-cost.ts.
-    APN_MAX_QUERY_COST: intFrom('APN_MAX_QUERY_COST', 100, 10_000_000).default(10_000),
-    // Query cost one caller may spend per second; more waits its turn (see graphql/fair-share.ts).
-    APN_QUERY_COST_PER_SECOND: intFrom('APN_QUERY_COST_PER_SECOND', 100, 100_000_000).default(50_000),
-    // A GraphQL request starts no database work after this long and answers at once (see request-budget.ts).
-    APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000).default(10_000),
-    // Webhook targets inside the network (loopback, private, link-local, …) are refused unless listed here.
-    APN_WEBHOOK_ALLOWED_TARGETS: z.string().transform(allowedTargets).optional(),
-    // Measured runs: what one upload to /runs/{id}/… may carry, and the records of each kind one run may hold.
-    APN_RUN_UPLOAD_MAX_BYTES: intFrom('APN_RUN_UPLOAD_MAX_BYTES', 1024, 17_179_869_184).default(268_435_456),
-    APN_RUN_UPLOAD_MAX_LINES: intFrom('APN_RUN_UPLOAD_MAX_LINES', 10, 100_000_000).default(2_000_000),
-    APN_RUN_MAX_RECORDS: intFrom('APN_RUN_MAX_RECORDS', 10, 1_000_000_000).default(20_000_000),
-    // Data protection: the key-encryption key that wraps per-mount data keys, the mount CA's key, how long a
-    // TLS client certificate may live, and whether the nodes' TLS stacks negotiate a hybrid ML-KEM exchange.
-    APN_KEY_ENCRYPTION_KEY: z.string().transform(keyEncryptionKey).optional(),
-    APN_CA_KEY: z.string().transform(caKey).optional(),
-    APN_TLS_CERT_MAX_LIFETIME_S: intFrom('APN_TLS_CERT_MAX_LIFETIME_S', 3_600, 31_536_000).default(604_800),
-    APN_TLS_HYBRID_KEX: z.enum(['true', 'false'], { message: 'APN_TLS_HYBRID_KEX must be true or false' }).default('false'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      .optional()
+      .describe('RESTCONF root (/restconf, /rests). Unset: discovered from /.well-known/host-meta (RFC 8040 §3.1).'),
+    APN_TAPI_ACTIVATION_TIMEOUT_S: intFrom('APN_TAPI_ACTIVATION_TIMEOUT_S', 1, 86_400)
+      .default(600)
+      .describe('How long a created service may take to become INSTALLED and ENABLED (optical activation takes minutes).'),
+    APN_TAPI_REMOVAL_TIMEOUT_S: intFrom('APN_TAPI_REMOVAL_TIMEOUT_S', 1, 86_400)
+      .default(300)
+      .describe('How long a deleted service may take to disappear before the teardown ends NEEDS_CLEANUP.'),
+    APN_STORAGE_DRIVER: z.enum(['emulator']).default('emulator').describe('Storage driver (replica/cache copies, purges, attestations).'),
+    APN_STORAGE_SPEEDUP: intFrom('APN_STORAGE_SPEEDUP', 1, 1_000_000_000)
+      .default(1)
+      .describe('The storage emulator copies this many times faster than the real throughput.'),
+    APN_HOLD_TTL_S: intFrom('APN_HOLD_TTL_S', 1, 86_400)
+      .default(120)
+      .describe('How long a HELD booking lasts uncommitted (NSI CS 2.0 recommends 120 s).'),
+    APN_MIN_DURATION_S: intFrom('APN_MIN_DURATION_S', 1, 86_400).default(60).describe('Shortest window a booking may have.'),
+    APN_MAX_DURATION_S: intFrom('APN_MAX_DURATION_S', 60, 315_360_000)
+      .default(7_776_000)
+      .describe('Longest window of any lightpath, GPU allocation or search (90 days).'),
+    APN_MAX_ADVANCE_S: intFrom('APN_MAX_ADVANCE_S', 3_600, 315_360_000)
+      .default(31_622_400)
+      .describe('How far ahead a window may end (366 days).'),
+    APN_BOOKING_ATTEMPTS: intFrom('APN_BOOKING_ATTEMPTS', 1, 100)
+      .default(12)
+      .describe('Rounds a booking tries when concurrent bookings take the channels it found free.'),
+    APN_JOB_ATTEMPTS: intFrom('APN_JOB_ATTEMPTS', 1, 100).default(8).describe('Attempts of a job before it fails.'),
+    APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000).default(1000).describe('First retry delay of a job (exponential).'),
+    APN_RECONCILE_INTERVAL_S: intFrom('APN_RECONCILE_INTERVAL_S', 1, 86_400)
+      .default(30)
+      .describe('Period of the reconciler (missing jobs, drift, schedulers).'),
+    APN_DB_POOL_SIZE: intFrom('APN_DB_POOL_SIZE', 1, 500)
+      .default(20)
+      .describe('Database connections per process; one GraphQL request holds at most a quarter of them (at least 2).'),
+    APN_WORKER_CONCURRENCY: intFrom('APN_WORKER_CONCURRENCY', 1, 1000)
+      .default(32)
+      .describe('Jobs each worker process runs at once per queue (setups mostly wait on devices).'),
+    APN_MAX_QUERY_DEPTH: intFrom('APN_MAX_QUERY_DEPTH', 2, 50).default(10).describe('Deepest GraphQL selection accepted.'),
+    APN_MAX_QUERY_COMPLEXITY: intFrom('APN_MAX_QUERY_COMPLEXITY', 10, 1_000_000).default(500).describe('Most fields one GraphQL operation may select.'),
+    APN_MAX_QUERY_COST: intFrom('APN_MAX_QUERY_COST', 100, 10_000_000)
+      .default(10_000)
+      .describe('Highest cost of one operation; lists multiply their children by their page size (core/graphql/query-cost.ts).'),
+    APN_QUERY_COST_PER_SECOND: intFrom('APN_QUERY_COST_PER_SECOND', 100, 100_000_000)
+      .default(50_000)
+      .describe('Query cost one caller may spend per second; more waits its turn (core/graphql/fair-share.ts).'),
+    APN_REQUEST_BUDGET_MS: intFrom('APN_REQUEST_BUDGET_MS', 100, 600_000)
+      .default(10_000)
+      .describe('A GraphQL request starts no database work after this long and answers at once.'),
+    APN_WEBHOOK_ALLOWED_TARGETS: z
+      .string()
+      .transform(allowedTargets)
+      .optional()
+      .describe('Comma-separated CIDRs, addresses and host names inside the network that webhooks may reach (all such are refused otherwise).'),
+    APN_RUN_UPLOAD_MAX_BYTES: intFrom('APN_RUN_UPLOAD_MAX_BYTES', 1024, 17_179_869_184)
+      .default(268_435_456)
+      .describe('Bytes one upload to /runs/{id}/… may carry.'),
+    APN_RUN_UPLOAD_MAX_LINES: intFrom('APN_RUN_UPLOAD_MAX_LINES', 10, 100_000_000).default(2_000_000).describe('Lines one upload may carry.'),
+    APN_RUN_MAX_RECORDS: intFrom('APN_RUN_MAX_RECORDS', 10, 1_000_000_000)
+      .default(20_000_000)
+      .describe('Steps, I/O samples and power samples one run may hold, each.'),
+    APN_KEY_ENCRYPTION_KEY: z
+      .string()
+      .transform(keyEncryptionKey)
+      .optional()
+      .describe('32 bytes (hex or base64) wrapping per-mount data keys. Required in production; generated under APN_DATA_DIR otherwise.'),
+    APN_CA_KEY: z
+      .string()
+      .transform(caKey)
+      .optional()
+      .describe('The mount CA’s private key (PEM, Ed25519 or P-256). Required in production; generated under APN_DATA_DIR otherwise.'),
+    APN_TLS_CERT_MAX_LIFETIME_S: intFrom('APN_TLS_CERT_MAX_LIFETIME_S', 3_600, 31_536_000)
+      .default(604_800)
+      .describe('Longest life of a mount’s TLS client certificate.'),
+    APN_TLS_HYBRID_KEX: z
+      .enum(['true', 'false'], { message: 'APN_TLS_HYBRID_KEX must be true or false' })
+      .default('false')
+      .describe('Whether the nodes’ TLS stacks negotiate a hybrid ML-KEM key exchange (stated in each profile’s post-quantum standing).'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   })
   .superRefine((env, ctx) => {
     if (env.APN_DRIVER === 'tapi' && !env.APN_TAPI_URL) {
@@ -262,11 +324,11 @@ export class ConfigError extends Error {}
 /** Parses the environment; throws ConfigError naming every bad variable. Blank values count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const relevant: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.shape)) {
+  for (const key of Object.keys(ENV_SCHEMA.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') relevant[key] = value;
   }
-  const parsed = EnvSchema.safeParse(relevant);
+  const parsed = ENV_SCHEMA.safeParse(relevant);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
