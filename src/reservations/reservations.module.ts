@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TopologyModule } from '../topology/topology.module';
 import { AvailabilityService } from './availability.service';
 import { HoldExpiryJobs } from './hold-expiry.jobs';
+import { LinkOccupancyRepository, LinkOccupancyResolver } from './link-occupancy';
 import { ReservationEvents } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
@@ -9,7 +10,7 @@ import { ReservationsService } from './reservations.service';
 
 @Module({
   imports: [TopologyModule],
-  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs],
+  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs, LinkOccupancyRepository, LinkOccupancyResolver],
   exports: [ReservationsService, ReservationQueries],
 })
 export class ReservationsModule {}
