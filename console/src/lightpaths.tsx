@@ -25,7 +25,10 @@ export interface Reservation {
   history: Array<{ state: string; at: string; reason: string; actor: string }>;
 }
 
-const LIST = `query { reservations(first: 100) { edges { node { ${RESERVATION_FIELDS} } } } }`;
+/** Without path and history, so that a page of 50 stays within the API's cost limit; details load on demand. */
+const LIST_FIELDS = `id state tenant { id } source { id code } destination { id code } rateGbps start end channel frequencyThz distanceKm rttMs holdExpiresAt createdAt`;
+const LIST = `query { reservations(first: 50) { edges { node { ${LIST_FIELDS} path { id code lengthKm latencyMs } } } } }`;
+const ONE = `query($id: ID!) { reservation(id: $id) { ${RESERVATION_FIELDS} } }`;
 const UPDATES = `subscription { reservationUpdated { reservationId state reservation { ${RESERVATION_FIELDS} } } }`;
 
 /** The reservations the caller may see, kept current by the reservationUpdated subscription. */
@@ -37,7 +40,7 @@ function useLiveReservations() {
     let stopped = false;
     const load = () =>
       gql<{ reservations: { edges: Array<{ node: Reservation }> } }>(LIST)
-        .then((d) => !stopped && setRows(d.reservations.edges.map((e) => e.node)))
+        .then((d) => !stopped && setRows(d.reservations.edges.map((e) => ({ ...e.node, history: e.node.history ?? [] }))))
         .catch((e) => !stopped && setError(messageOf(e)));
     void load();
     const unsubscribe = subscribe<{ reservationUpdated: { reservation: Reservation } }>(
@@ -102,7 +105,17 @@ export function Timeline({ rows, label, onSelect }: { rows: Reservation[]; label
   );
 }
 
-function Details({ r }: { r: Reservation }) {
+function Details({ summary }: { summary: Reservation }) {
+  const [full, setFull] = useState<Reservation | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // Read again whenever the live state changes, so the history is current.
+  useEffect(() => {
+    gql<{ reservation: Reservation }>(ONE, { id: summary.id })
+      .then((d) => setFull(d.reservation))
+      .catch((e) => setError(messageOf(e)));
+  }, [summary.id, summary.state]);
+  if (error) return <ErrorText message={error} />;
+  const r = full ?? summary;
   return (
     <div className="details" data-testid="lightpath-details">
       <dl>
@@ -207,7 +220,7 @@ export function LightpathsView({ me }: { me: Me }) {
       </Section>
       {selected && rows.find((r) => r.id === selected) ? (
         <Section title="Lightpath">
-          <Details r={rows.find((r) => r.id === selected)!} />
+          <Details summary={rows.find((r) => r.id === selected)!} />
         </Section>
       ) : null}
     </div>
