@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { gql, subscribe } from './api';
+import { gql, subscribe, wsClient } from './api';
 import type { Me } from './main';
 import { Empty, ErrorText, messageOf, Section, StateBadge, STATE_COLOURS, Time, utcTitle, formatLocal } from './ui';
 
@@ -57,10 +57,12 @@ function useLiveReservations() {
       (message) => setError(`Live updates stopped: ${message}`),
     );
     // The subscription carries changes from now on; the list read right after it covers anything before.
+    const offConnected = wsClient().on('connected', () => setLive(true));
     const timer = setTimeout(() => setLive(true), 1500);
     return () => {
       stopped = true;
       clearTimeout(timer);
+      offConnected();
       unsubscribe();
     };
   }, []);
