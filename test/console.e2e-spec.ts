@@ -184,6 +184,16 @@ describe('web console in Chromium (e2e)', () => {
   });
 
   it('shows an operator the booking’s channel on a link of its path in the spectrum × time view', async () => {
+    // Two more bookings on the same route, by the other tenant, later on: more blocks on the chart.
+    const endpoints = Object.fromEntries(
+      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map((e) => [e.code, e.id]),
+    );
+    const later = (fromMin: number, toMin: number) => ({ start: new Date(Date.now() + fromMin * 60_000).toISOString(), end: new Date(Date.now() + toMin * 60_000).toISOString() });
+    for (const [n, w] of [[2, later(20, 80)], [3, later(40, 150)]] as const) {
+      await gqlOk(t.url, tenantB.token, 'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }', {
+        input: { sourceEndpointId: endpoints[`SDI-LAB-100G-${n}`], destinationEndpointId: endpoints[`ISK-GDC-100G-${n}`], rateGbps: 100, autoCommit: true, ...w },
+      });
+    }
     const tab = await open(DESKTOP);
     const { page } = tab;
     await signIn(tab, t.adminToken, 'OPERATOR');
@@ -195,6 +205,7 @@ describe('web console in Chromium (e2e)', () => {
     await block.waitFor();
     expect(await block.getAttribute('data-channel')).toBe(String(booked.channel));
     expect(await block.getAttribute('data-state')).toBe('RELEASED');
+    await expect(page.locator('rect[data-reservation-id][data-state="RESERVED"]').count()).resolves.toBe(2);
     // The tenant's name on hover.
     expect(await block.locator('title').textContent()).toContain('Console tenant A');
     await page.screenshot({ path: `${SHOTS}/spectrum-1280.png` });

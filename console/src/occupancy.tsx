@@ -25,19 +25,19 @@ const OCCUPANCY = `query($linkId: ID!, $from: DateTime!, $to: DateTime!) { linkO
 
 const SPANS = [
   { label: 'last hour to next 3 hours', before: 1, after: 3 },
+  { label: 'now ± 15 minutes', before: 0.25, after: 0.25 },
   { label: 'today ± 12 hours', before: 12, after: 12 },
   { label: 'next 7 days', before: 1, after: 7 * 24 },
 ];
 
 /** Channels against time for one link: every booking a block, coloured by state, tenant on hover. */
-function SpectrumChart({ o, tenants }: { o: Occupancy; tenants: Map<string, string> }) {
+function SpectrumChart({ o, tenants, channels }: { o: Occupancy; tenants: Map<string, string>; channels: number }) {
   const from = Date.parse(o.from);
   const to = Date.parse(o.to);
-  const channels = o.link.channelCount;
   const width = 1000;
   const left = 70;
   const top = 10;
-  const rowH = Math.max(6, Math.min(18, 480 / channels));
+  const rowH = Math.max(4, Math.min(18, 400 / channels));
   const height = top + channels * rowH + 40;
   const x = (t: number) => left + ((Math.min(Math.max(t, from), to) - from) / (to - from)) * (width - left - 10);
   const y = (ch: number) => top + (channels - 1 - ch) * rowH;
@@ -89,6 +89,12 @@ function SpectrumChart({ o, tenants }: { o: Occupancy; tenants: Map<string, stri
   );
 }
 
+/** The low channels up to a few above the highest in use: first-fit fills the grid from channel 0. */
+function shownChannels(o: Occupancy): number {
+  const highest = Math.max(-1, ...o.blocks.map((b) => b.channel));
+  return Math.min(o.link.channelCount, Math.max(8, highest + 8));
+}
+
 export function OccupancyView() {
   const links = useQuery<{ links: Array<{ id: string; code: string; lengthKm: number; channelCount: number }> }>('{ links { id code lengthKm channelCount } }');
   const tenants = useQuery<{ tenants: Array<{ id: string; name: string }> }>('{ tenants { id name } }');
@@ -96,6 +102,7 @@ export function OccupancyView() {
   const [span, setSpan] = useState(0);
   const [data, setData] = useState<Occupancy | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [allChannels, setAllChannels] = useState(false);
 
   useEffect(() => {
     if (!linkId && links.data?.links[0]) setLinkId(links.data.links[0].id);
@@ -147,7 +154,12 @@ export function OccupancyView() {
       <ErrorText message={error ?? links.error} />
       {data ? (
         <>
-          <SpectrumChart o={data} tenants={names} />
+          <label className="check">
+            <input type="checkbox" checked={allChannels} onChange={(e) => setAllChannels(e.target.checked)} /> Show all {data.link.channelCount} channels
+          </label>
+          <div className="chart-scroll">
+            <SpectrumChart o={data} tenants={names} channels={allChannels ? data.link.channelCount : shownChannels(data)} />
+          </div>
           <ul className="legend" aria-label="Legend">
             {Object.entries(STATE_COLOURS).map(([state, colour]) => (
               <li key={state}>

@@ -21,6 +21,52 @@ interface TopoNode {
 const TOPOLOGY = `{ nodes { id code name site { code kind } } links { id code lengthKm latencyMs channelCount a { id code } b { id code } }
   reservations(first: 100) { edges { node { id state start end path { id } } } } }`;
 
+/**
+ * Places nodes by a spring embedding (Fruchterman–Reingold): linked nodes attract, all nodes repel. Starting
+ * from a circle in a fixed order, so the same topology is always drawn the same way.
+ */
+function springLayout(nodes: TopoNode[], links: TopoLink[]): Map<string, { x: number; y: number }> {
+  const W = 1000;
+  const H = 600;
+  const n = nodes.length;
+  const pos = nodes.map((_, i) => ({ x: W / 2 + 300 * Math.cos((2 * Math.PI * i) / Math.max(1, n)), y: H / 2 + 200 * Math.sin((2 * Math.PI * i) / Math.max(1, n)) }));
+  const index = new Map(nodes.map((node, i) => [node.id, i]));
+  const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.6;
+  for (let step = 0, t = 80; step < 400; step++, t *= 0.99) {
+    const d = pos.map(() => ({ x: 0, y: 0 }));
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) {
+        const dx = pos[i].x - pos[j].x || 0.01;
+        const dy = pos[i].y - pos[j].y || 0.01;
+        const dist = Math.max(1, Math.hypot(dx, dy));
+        const f = (k * k) / dist;
+        d[i].x += (dx / dist) * f;
+        d[i].y += (dy / dist) * f;
+        d[j].x -= (dx / dist) * f;
+        d[j].y -= (dy / dist) * f;
+      }
+    for (const l of links) {
+      const i = index.get(l.a.id);
+      const j = index.get(l.b.id);
+      if (i === undefined || j === undefined) continue;
+      const dx = pos[i].x - pos[j].x;
+      const dy = pos[i].y - pos[j].y;
+      const dist = Math.max(1, Math.hypot(dx, dy));
+      const f = (dist * dist) / k;
+      d[i].x -= (dx / dist) * f;
+      d[i].y -= (dy / dist) * f;
+      d[j].x += (dx / dist) * f;
+      d[j].y += (dy / dist) * f;
+    }
+    pos.forEach((p, i) => {
+      const len = Math.max(1, Math.hypot(d[i].x, d[i].y));
+      p.x = Math.min(W - 60, Math.max(60, p.x + (d[i].x / len) * Math.min(len, t)));
+      p.y = Math.min(H - 60, Math.max(40, p.y + (d[i].y / len) * Math.min(len, t)));
+    });
+  }
+  return new Map(nodes.map((node, i) => [node.id, pos[i]]));
+}
+
 const BUSY = new Set(['HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING']);
 
 /** Sites, nodes and links, each link labelled with its length, latency and the channels in use now. */
@@ -34,15 +80,7 @@ export function TopologyView() {
     const t = setInterval(() => void q.reload(), 10_000);
     return () => clearInterval(t);
   }, [q.reload]);
-  const layout = useMemo(() => {
-    const nodes = q.data?.nodes ?? [];
-    const pos = new Map<string, { x: number; y: number }>();
-    nodes.forEach((n, i) => {
-      const angle = (2 * Math.PI * i) / Math.max(1, nodes.length) - Math.PI / 2;
-      pos.set(n.id, { x: 500 + 360 * Math.cos(angle), y: 300 + 240 * Math.sin(angle) });
-    });
-    return pos;
-  }, [q.data]);
+  const layout = useMemo(() => springLayout(q.data?.nodes ?? [], q.data?.links ?? []), [q.data?.nodes, q.data?.links]);
   if (q.error) return <ErrorText message={q.error} />;
   if (!q.data) return <p className="loading">Loading the topology…</p>;
   if (q.data.nodes.length === 0) return <Empty>No topology yet. Load one with the importTopology mutation (see docs/topology.md), then come back.</Empty>;
@@ -55,6 +93,7 @@ export function TopologyView() {
   return (
     <div className="stack">
       <Section title="Topology">
+        <div className="chart-scroll">
         <svg className="chart topology" viewBox="0 0 1000 600" role="img" aria-label="Network topology">
           {q.data.links.map((l) => {
             const a = layout.get(l.a.id)!;
@@ -93,6 +132,7 @@ export function TopologyView() {
             );
           })}
         </svg>
+        </div>
         <p className="hint">Line width and colour show the share of a link’s channels in use now. Select a link label to see its spectrum over time.</p>
       </Section>
       <Section title="Links">

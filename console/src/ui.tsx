@@ -5,7 +5,7 @@ const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 export const TIME_ZONE = zone;
 
 const local = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const short = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const short = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** A moment in the browser's time zone, with UTC on hover. */
 export function Time({ at, compact }: { at: string | Date | null | undefined; compact?: boolean }) {
