@@ -19,6 +19,7 @@ const html = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>apn-orchestrator GraphiQL</title>
+<link rel="icon" href="data:,">
 <style>html,body,#graphiql{height:100%;margin:0}</style>
 <link rel="stylesheet" href="/graphiql/graphiql.css">
 <script defer src="/graphiql/graphiql.js"></script>

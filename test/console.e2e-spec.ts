@@ -63,8 +63,8 @@ describe('web console in Chromium (e2e)', () => {
     page.on('websocket', (ws) => {
       if (new URL(ws.url()).host !== host) tab.offHost.push(ws.url());
     });
-    page.on('console', (m) => {
-      if (m.type() === 'error') tab.errors.push(m.text());
+    page.on('console', async (m) => {
+      if (m.type() === 'error') tab.errors.push([m.text(), ...(await Promise.all(m.args().map((a) => a.jsonValue().then((v) => JSON.stringify(v).slice(0, 500), () => ''))))].join(' '));
     });
     page.on('pageerror', (e) => tab.errors.push(e.message));
     // Which response a "Failed to load resource" console error was about.
@@ -232,6 +232,39 @@ describe('web console in Chromium (e2e)', () => {
     await operator.page.getByRole('img', { name: /Spectrum occupancy/ }).waitFor();
     await operator.page.screenshot({ path: `${SHOTS}/spectrum-390.png`, fullPage: true });
     expect(await operator.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+  });
+
+  it('runs a subscription from GraphiQL over graphql-ws, the token from its Headers tab', async () => {
+    const tab = await open(DESKTOP, '/graphiql');
+    const { page } = tab;
+    await page.locator('.graphiql-query-editor .CodeMirror').waitFor();
+    // GraphiQL's editors are CodeMirror 5 instances; setting their text directly avoids auto-closed brackets.
+    const setEditor = (selector: string, text: string) =>
+      page.evaluate(`document.querySelector(${JSON.stringify(selector)}).CodeMirror.setValue(${JSON.stringify(text)})`);
+    await setEditor('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror', JSON.stringify({ Authorization: `Bearer ${tenantA.token}` }));
+    await setEditor('.graphiql-query-editor .CodeMirror', 'subscription { reservationUpdated { reservationId state } }');
+    // GraphiQL parses the edited query 100 ms after the last change (a debounce), as it would after typing.
+    await page.waitForTimeout(400);
+    await page.locator('.graphiql-execute-button').click();
+    const result = () => page.evaluate<string>(`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`);
+    const endpoints = Object.fromEntries(
+      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map((e) => [e.code, e.id]),
+    );
+    // The socket opens asynchronously: book until an update shows (a booking made before it opened is not replayed).
+    let shown = '';
+    for (let attempt = 0; attempt < 5 && !shown; attempt++) {
+      const start = Date.now() + (3 + attempt) * 3_600_000;
+      const { reserveLightpath } = await gqlOk(t.url, tenantA.token, 'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }', {
+        input: { sourceEndpointId: endpoints['OTE-HQ-100G-1'], destinationEndpointId: endpoints['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString() },
+      });
+      for (let i = 0; i < 20 && !shown; i++) {
+        const text = await result();
+        if (text.includes(reserveLightpath.id)) shown = text;
+        else await page.waitForTimeout(100);
+      }
+    }
+    expect(shown).toContain('"state": "RESERVED"');
+    await page.screenshot({ path: `${SHOTS}/graphiql-subscription-1280.png` });
   });
 
   it('made no request to another host and logged no console error in any of the pages above', () => {
