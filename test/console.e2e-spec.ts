@@ -216,6 +216,49 @@ describe('web console in Chromium (e2e)', () => {
     await page.screenshot({ path: `${SHOTS}/reservations-1280.png` });
   });
 
+  it('opens every other view without an error, each saying what to do next when it is empty', async () => {
+    const expectNoError = async (page: Page) => {
+      await page.waitForLoadState('networkidle');
+      expect(await page.locator('.error').allTextContents()).toEqual([]);
+    };
+    const tenant = await open(DESKTOP);
+    await signIn(tenant, tenantB.token, 'TENANT');
+    await nav(tenant.page, 'Storage').click();
+    await tenant.page.getByText('To attach storage you need a dataset').waitFor();
+    await tenant.page.getByText('No datasets yet').waitFor();
+    await expectNoError(tenant.page);
+    await nav(tenant.page, 'Plan and prove').click();
+    await tenant.page.getByText('No measured runs yet').waitFor();
+    await tenant.page.getByRole('button', { name: 'Compare' }).click();
+    await tenant.page.getByRole('img', { name: 'Cost per scenario' }).waitFor();
+    await expectNoError(tenant.page);
+    await tenant.page.screenshot({ path: `${SHOTS}/plan-1280.png`, fullPage: true });
+
+    const operator = await open(DESKTOP);
+    await signIn(operator, t.adminToken, 'OPERATOR');
+    const { page } = operator;
+    await nav(page, 'Faults').click();
+    await page.getByText('No fault injected').waitFor();
+    await page.getByRole('button', { name: 'Inject' }).click();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByText('No fault injected').waitFor();
+    await expectNoError(page);
+    await nav(page, 'Tenants and keys').click();
+    await page.getByRole('cell', { name: 'Console tenant B' }).waitFor();
+    await page.getByRole('button', { name: 'New key for Console tenant B' }).click();
+    await page.getByText('New key (shown once, copy it now)').waitFor();
+    await expectNoError(page);
+    await nav(page, 'Audit').click();
+    await page.getByRole('button', { name: 'Verify the audit chain' }).click();
+    await expect(page.getByTestId('audit-result').textContent()).resolves.toMatch(/^Intact/);
+    await nav(page, 'Webhooks').click();
+    await page.getByText('No dead letters').waitFor();
+    await expectNoError(page);
+    await nav(page, 'Plan and prove').click();
+    await page.getByText('Invoices are per tenant').waitFor();
+    await expectNoError(page);
+  });
+
   it('fits a phone screen: no sideways scrolling on the main views', async () => {
     const tenant = await open(PHONE);
     await signIn(tenant, tenantA.token, 'TENANT');
