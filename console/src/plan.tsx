@@ -20,7 +20,7 @@ const COMPARE = `query($input: CompareScenariosInput!) { compareScenarios(input:
   recommended { label reasons } warnings } }`;
 
 const METRICS: Array<{ key: keyof Estimate; title: string; unit: string; scale?: number }> = [
-  { key: 'totalSeconds', title: 'Training time', unit: 'h', scale: 1 / 3600 },
+  { key: 'totalSeconds', title: 'Training time', unit: 'min', scale: 1 / 60 },
   { key: 'energyKwh', title: 'Energy', unit: 'kWh' },
   { key: 'co2Kg', title: 'CO₂', unit: 'kg' },
   { key: 'costUsd', title: 'Cost', unit: 'USD' },
@@ -102,7 +102,7 @@ function Scenarios() {
         <>
           {result.recommended ? (
             <p className="ok">
-              Recommended: <strong>{result.recommended.label}</strong> — {result.recommended.reasons.join(' ')}
+              Recommended: <strong>{result.recommended.label}</strong> — {result.recommended.reasons.join('; ')}
             </p>
           ) : null}
           <div className="charts">
