@@ -163,7 +163,7 @@ describe('web console in Chromium (e2e)', () => {
     expect(history.join(' ')).toMatch(/HELD[\s\S]*RESERVED[\s\S]*PROVISIONING[\s\S]*ACTIVE[\s\S]*RELEASING[\s\S]*RELEASED/);
   }, 120_000);
 
-  it('shows a booking refused for bad input next to the field it names', async () => {
+  it('shows a booking refused for bad input next to the field it names; holds, commits, extends and cancels', async () => {
     const tab = await open(DESKTOP);
     const { page } = tab;
     await signIn(tab, tenantA.token, 'TENANT');
@@ -173,6 +173,25 @@ describe('web console in Chromium (e2e)', () => {
     await expect(page.locator('#book-start-error').textContent()).resolves.toMatch(/in the past/);
     await expect(page.locator('#book-end-error').count()).resolves.toBe(0);
     await expect(page.getByTestId('booking').count()).resolves.toBe(0);
+
+    // Fixed, the same form holds; then the booking is committed, extended by an hour and cancelled.
+    await page.getByLabel('Start (Asia/Tokyo)').fill(await localInput(page, 2 * 3_600_000));
+    await page.getByLabel('End (Asia/Tokyo)').fill(await localInput(page, 3 * 3_600_000));
+    await page.getByRole('button', { name: 'Hold this window' }).click();
+    const booking = page.getByTestId('booking');
+    await booking.getByText('HELD', { exact: true }).waitFor();
+    await expect(page.locator('#book-start-error').count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Commit' }).click();
+    await booking.getByText('RESERVED', { exact: true }).waitFor();
+    const id = (await booking.getAttribute('data-reservation-id'))!;
+    const endOf = async () => (await gqlOk(t.url, tenantA.token, 'query($id: ID!) { reservation(id: $id) { end state } }', { id })).reservation;
+    const before = Date.parse((await endOf()).end);
+    await page.getByRole('button', { name: 'Extend' }).click();
+    for (let i = 0; i < 50 && Date.parse((await endOf()).end) === before; i++) await page.waitForTimeout(100);
+    expect(Date.parse((await endOf()).end) - before).toBe(3_600_000);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await booking.getByText('CANCELLED', { exact: true }).waitFor();
+    expect((await endOf()).state).toBe('CANCELLED');
   });
 
   it('never shows one tenant’s lightpath in another tenant’s console', async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { ApiError, gql } from './api';
+import { ApiError, gql, subscribe } from './api';
 import { RESERVATION_FIELDS, type Reservation } from './lightpaths';
 import { Empty, ErrorText, Field, fromLocalInput, messageOf, Section, StateBadge, Time, TIME_ZONE, toLocalInput, useQuery } from './ui';
 
@@ -81,6 +81,18 @@ export function BookView() {
   const [busy, setBusy] = useState(false);
   const [booked, setBooked] = useState<Reservation | null>(null);
   const [newEnd, setNewEnd] = useState('');
+
+  // The booking's own state changes (its hold expiring, its setup, its teardown) arrive live.
+  const bookedId = booked?.id;
+  useEffect(() => {
+    if (!bookedId) return;
+    return subscribe<{ reservationUpdated: { reservation: Reservation } }>(
+      `subscription($id: ID) { reservationUpdated(id: $id) { reservation { ${RESERVATION_FIELDS} } } }`,
+      { id: bookedId },
+      ({ reservationUpdated }) => setBooked(reservationUpdated.reservation),
+      (message) => setErrors({ form: `Live updates stopped: ${message}` }),
+    );
+  }, [bookedId]);
 
   useEffect(() => {
     if (!source && offices[0]) setSource(offices[0].id);

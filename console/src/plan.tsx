@@ -188,6 +188,46 @@ function Runs() {
   );
 }
 
+const METER_COLOURS = ['#2e9d5b', '#3b82c4', '#c9a227', '#7c5cc4', '#d35400', '#5aa5a0', '#8a9199'];
+
+/** Each meter's daily quantity, as bars scaled to that meter's own largest day (units differ between meters). */
+function UsageChart({ days, meters }: { days: Map<string, Map<string, number>>; meters: string[] }) {
+  const sorted = [...days.keys()].sort();
+  const rowH = 60;
+  const width = 1000;
+  const left = 170;
+  const step = (width - left - 10) / Math.max(1, sorted.length);
+  return (
+    <svg className="chart" viewBox={`0 0 ${width} ${meters.length * rowH + 20}`} role="img" aria-label="Usage per day and meter">
+      {meters.map((meter, m) => {
+        const max = Math.max(...sorted.map((d) => days.get(d)?.get(meter) ?? 0), 1e-9);
+        return (
+          <g key={meter} transform={`translate(0 ${m * rowH})`}>
+            <text x={0} y={rowH / 2} className="axis">
+              {meter}
+            </text>
+            {sorted.map((d, i) => {
+              const v = days.get(d)?.get(meter) ?? 0;
+              const h = (v / max) * (rowH - 14);
+              return (
+                <rect key={d} x={left + i * step + 1} y={rowH - 6 - h} width={Math.max(1, step - 2)} height={h} fill={METER_COLOURS[m % METER_COLOURS.length]}>
+                  <title>{`${d}: ${v.toFixed(2)} ${meter}`}</title>
+                </rect>
+              );
+            })}
+          </g>
+        );
+      })}
+      <text x={left} y={meters.length * rowH + 14} className="axis">
+        {sorted[0]}
+      </text>
+      <text x={width - 10} y={meters.length * rowH + 14} className="axis" textAnchor="end">
+        {sorted.at(-1)}
+      </text>
+    </svg>
+  );
+}
+
 function Usage({ me }: { me: Me }) {
   const period = new Date().toISOString().slice(0, 7);
   const from = new Date(Date.now() - 30 * 86_400_000);
@@ -236,6 +276,7 @@ function Usage({ me }: { me: Me }) {
       </Section>
       <Section title="Usage over the last 30 days">
         <ErrorText message={usage.error} />
+        {days.size > 0 ? <UsageChart days={days} meters={meters} /> : null}
         {days.size === 0 ? (
           <Empty>No usage recorded in the last 30 days. Book a lightpath; its hours are metered once each hour closes.</Empty>
         ) : (
