@@ -42,7 +42,7 @@ describe('web console in Chromium (e2e)', () => {
     const data = await gqlOk<{ sites: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ sites { id code } }');
     sites = Object.fromEntries(data.sites.map((s) => [s.code, s.id]));
     // Root (CI) cannot use Chromium's sandbox.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   }, 120_000);
 
   afterAll(async () => {

@@ -170,7 +170,9 @@ export function LightpathsView({ me }: { me: Me }) {
           <Empty>{operator ? 'No reservations yet. Tenants book lightpaths from their own console.' : <>No lightpaths yet. Go to <a href="#book">Book</a> to find a window and hold one.</>}</Empty>
         ) : (
           <>
-            <Timeline rows={sorted} label={label} onSelect={setSelected} />
+            <div className="chart-scroll">
+              <Timeline rows={sorted} label={label} onSelect={setSelected} />
+            </div>
             <div className="table-wrap">
               <table>
                 <thead>
