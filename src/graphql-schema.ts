@@ -6,7 +6,7 @@ import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { QuotasResolver } from './quotas/quotas.resolver';
 import { QueueDepthResolver } from './operations/queue-depth.resolver';
-import { LinkOccupancyResolver } from './reservations/link-occupancy';
+import { LinkOccupancyResolver } from './reservations/link-occupancy.resolver';
 import { ReservationsResolver } from './reservations/reservations.resolver';
 import { RunEvaluationResolver } from './runs/run-evaluation.resolver';
 import { RunsResolver } from './runs/runs.resolver';

@@ -1,17 +1,9 @@
-import { Field, Int, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Query, Resolver } from '@nestjs/graphql';
 import { QueueName } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
-
-@ObjectType({ description: 'How many jobs a queue holds in each state, read from the queue backend now.' })
-export class QueueDepth {
-  @Field() queue!: string;
-  @Field(() => Int, { description: 'Ready to run, waiting for a worker.' }) waiting!: number;
-  @Field(() => Int, { description: 'Running on a worker now.' }) active!: number;
-  @Field(() => Int, { description: 'Scheduled for later (setups at a window’s start, teardowns at its end, retries).' }) delayed!: number;
-  @Field(() => Int, { description: 'Failed for good and kept for inspection.' }) failed!: number;
-}
+import { QueueDepth } from './queue-depth.model';
 
 @Resolver()
 @Roles(Role.OPERATOR)
