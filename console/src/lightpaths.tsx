@@ -27,7 +27,14 @@ export interface Reservation {
 
 /** Without path and history, so that a page of 50 stays within the API's cost limit; details load on demand. */
 const LIST_FIELDS = `id state tenant { id } source { id code } destination { id code } rateGbps start end channel frequencyThz distanceKm rttMs holdExpiresAt createdAt`;
-const LIST = `query { reservations(first: 50) { edges { node { ${LIST_FIELDS} path { id code lengthKm latencyMs } } } } }`;
+const LIST = `query($after: String) { reservations(first: 50, after: $after) {
+  edges { node { ${LIST_FIELDS} path { id code lengthKm latencyMs } } } pageInfo { hasNextPage endCursor } } }`;
+
+interface Page {
+  reservations: { edges: Array<{ node: Reservation }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+const rowsOf = (d: Page) => d.reservations.edges.map((e) => ({ ...e.node, history: e.node.history ?? [] }));
 const ONE = `query($id: ID!) { reservation(id: $id) { ${RESERVATION_FIELDS} } }`;
 const UPDATES = `subscription { reservationUpdated { reservationId state reservation { ${RESERVATION_FIELDS} } } }`;
 
@@ -36,11 +43,16 @@ function useLiveReservations() {
   const [rows, setRows] = useState<Reservation[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
+  const [next, setNext] = useState<string | null>(null);
   useEffect(() => {
     let stopped = false;
     const load = () =>
-      gql<{ reservations: { edges: Array<{ node: Reservation }> } }>(LIST)
-        .then((d) => !stopped && setRows(d.reservations.edges.map((e) => ({ ...e.node, history: e.node.history ?? [] }))))
+      gql<Page>(LIST)
+        .then((d) => {
+          if (stopped) return;
+          setRows(rowsOf(d));
+          setNext(d.reservations.pageInfo.hasNextPage ? d.reservations.pageInfo.endCursor : null);
+        })
         .catch((e) => !stopped && setError(messageOf(e)));
     void load();
     const unsubscribe = subscribe<{ reservationUpdated: { reservation: Reservation } }>(
@@ -66,7 +78,18 @@ function useLiveReservations() {
       unsubscribe();
     };
   }, []);
-  return { rows, error, live };
+  /** The next 50, older than those shown (the list is newest first). */
+  const more = async () => {
+    if (!next) return;
+    try {
+      const d = await gql<Page>(LIST, { after: next });
+      setRows((old) => [...(old ?? []), ...rowsOf(d).filter((r) => !(old ?? []).some((o) => o.id === r.id))]);
+      setNext(d.reservations.pageInfo.hasNextPage ? d.reservations.pageInfo.endCursor : null);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  };
+  return { rows, error, live, more: next ? more : null };
 }
 
 /** Bookings as bars over time, one row each, coloured by state, with a line at now. */
@@ -149,7 +172,7 @@ function Details({ summary }: { summary: Reservation }) {
 }
 
 export function LightpathsView({ me }: { me: Me }) {
-  const { rows, error, live } = useLiveReservations();
+  const { rows, error, live, more } = useLiveReservations();
   const [selected, setSelected] = useState<string | null>(null);
   const sorted = useMemo(() => [...(rows ?? [])].sort((a, b) => Date.parse(b.start) - Date.parse(a.start)), [rows]);
   const operator = me.role === 'OPERATOR';
@@ -219,6 +242,11 @@ export function LightpathsView({ me }: { me: Me }) {
                 </tbody>
               </table>
             </div>
+            {more ? (
+              <button type="button" className="link" onClick={more}>
+                Show older lightpaths
+              </button>
+            ) : null}
           </>
         )}
       </Section>
