@@ -217,7 +217,7 @@ describe('web console in Chromium (e2e)', () => {
     const { page } = tab;
     await signIn(tab, t.adminToken, 'OPERATOR');
     await page.getByRole('img', { name: 'Network topology' }).waitFor();
-    await page.screenshot({ path: `${SHOTS}/topology-1280.png` });
+    await page.screenshot({ path: `${SHOTS}/topology-1280.png`, fullPage: true });
     await nav(page, 'Spectrum').click();
     await page.getByLabel('Link').selectOption(booked.path[0].id);
     const block = page.locator(`rect[data-reservation-id="${booked.id}"]`);

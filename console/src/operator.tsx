@@ -31,7 +31,7 @@ function springLayout(nodes: TopoNode[], links: TopoLink[]): Map<string, { x: nu
   const n = nodes.length;
   const pos = nodes.map((_, i) => ({ x: W / 2 + 300 * Math.cos((2 * Math.PI * i) / Math.max(1, n)), y: H / 2 + 200 * Math.sin((2 * Math.PI * i) / Math.max(1, n)) }));
   const index = new Map(nodes.map((node, i) => [node.id, i]));
-  const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.6;
+  const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.75;
   for (let step = 0, t = 80; step < 400; step++, t *= 0.99) {
     const d = pos.map(() => ({ x: 0, y: 0 }));
     for (let i = 0; i < n; i++)
