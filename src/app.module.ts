@@ -15,6 +15,7 @@ import { HealthController } from './core/health/health.controller';
 import { MetricsController } from './core/metrics/metrics.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
+import { OperationsModule } from './operations/operations.module';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProtectionModule } from './protection/protection.module';
@@ -41,6 +42,7 @@ const DOMAIN_MODULES = [
   MeteringModule,
   RunsModule,
   QuotasModule,
+  OperationsModule,
 ];
 
 @Module({ providers: [JobWorker] })

@@ -5,6 +5,8 @@ import { WebhookResolver } from './webhooks/webhook.resolver';
 import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { QuotasResolver } from './quotas/quotas.resolver';
+import { QueueDepthResolver } from './operations/queue-depth.resolver';
+import { LinkOccupancyResolver } from './reservations/link-occupancy.resolver';
 import { ReservationsResolver } from './reservations/reservations.resolver';
 import { RunEvaluationResolver } from './runs/run-evaluation.resolver';
 import { RunsResolver } from './runs/runs.resolver';
@@ -45,6 +47,8 @@ export const GRAPHQL_RESOLVERS = [
   ProtectionResolver,
   MountProtectionResolver,
   RunEvaluationResolver,
+  LinkOccupancyResolver,
+  QueueDepthResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];
