@@ -1,4 +1,5 @@
 import { Args, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { AppError } from '../core/errors/app-error';
 import { Connection } from '../core/graphql/pagination';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
@@ -65,7 +66,8 @@ export class AuditCheckpointResolver {
     try {
       page = await this.checkpoints.list(first, after);
     } catch (error) {
-      return this.audit.refuse(principal, { action: 'audit.refused', operation: 'auditCheckpoints', entityType: 'audit' }, error as never);
+      if (!(error instanceof AppError)) throw error;
+      return this.audit.refuse(principal, { action: 'audit.refused', operation: 'auditCheckpoints', entityType: 'audit' }, error);
     }
     return { edges: page.edges.map((e) => ({ cursor: e.cursor, node: this.view(e.node) })), pageInfo: page.pageInfo };
   }

@@ -245,15 +245,16 @@ export class AuditService {
       }
     }
     await this.link();
-    const tenant = principal.role === Role.OPERATOR ? null : principal.tenantId;
+    // Only the conditions that apply, so that each shape is planned on its index (tenant, seq) or (entity, seq).
+    const conditions = ['a.seq IS NOT NULL'];
+    const values: unknown[] = [];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    if (principal.role !== Role.OPERATOR) conditions.push(`a.tenant_id = ${param(principal.tenantId)}::uuid`);
+    if (entityId !== null) conditions.push(`a.entity_id = ${param(entityId)}`);
+    if (before !== null) conditions.push(`a.seq < ${param(before)}::bigint`);
     const rows: EntryRow[] = await this.dataSource.query(
-      `SELECT ${ENTRY_COLUMNS} FROM audit_log a
-        WHERE a.seq IS NOT NULL
-          AND ($1::boolean OR a.tenant_id = $2::uuid)
-          AND ($3::text IS NULL OR a.entity_id = $3::text)
-          AND ($4::bigint IS NULL OR a.seq < $4::bigint)
-        ORDER BY a.seq DESC LIMIT $5`,
-      [tenant === null, tenant, entityId, before, filter.first + 1],
+      `SELECT ${ENTRY_COLUMNS} FROM audit_log a WHERE ${conditions.join(' AND ')} ORDER BY a.seq DESC LIMIT ${param(filter.first + 1)}`,
+      values,
     );
     const edges = rows.slice(0, filter.first).map((r) => ({ cursor: encodeAuditCursor(r.seq), node: view(r) }));
     return { edges, pageInfo: { hasNextPage: rows.length > filter.first, endCursor: edges.at(-1)?.cursor ?? null } };

@@ -106,6 +106,12 @@ export interface SliceReport {
   /** The first entry that does not verify, by sequence number and (when shown in full) id. */
   firstBadSeq: string | null;
   firstBadId: string | null;
+  /**
+   * When a checkpoint's head does not match but the entry cannot be named (no baseline): the range it lies
+   * in, from the first entry after the last checkpoint that matches to the checkpoint that does not.
+   * `firstBadSeq` is then the first entry of the range: the first no longer vouched for.
+   */
+  suspectRange: { from: string; to: string } | null;
   reason: string | null;
   /** Things that do not fail the check but limit what it proves. */
   notes: string[];
@@ -160,7 +166,7 @@ function parseLines(lines: readonly string[], what: string): { entries: Exported
  * the report names the first entry that differs from it.
  */
 export function verifySlice(input: VerifyInput): SliceReport {
-  const report: SliceReport = { ok: false, entries: 0, full: 0, firstSeq: null, lastSeq: null, checkpointsMatched: [], firstBadSeq: null, firstBadId: null, reason: null, notes: [] };
+  const report: SliceReport = { ok: false, entries: 0, full: 0, firstSeq: null, lastSeq: null, checkpointsMatched: [], firstBadSeq: null, firstBadId: null, suspectRange: null, reason: null, notes: [] };
   const fail = (seq: string | null, id: string | null, reason: string): SliceReport => Object.assign(report, { ok: false, firstBadSeq: seq, firstBadId: id, reason });
   const parsed = parseLines(input.lines, 'log');
   if (parsed.problem) return fail(null, null, parsed.problem);
@@ -219,7 +225,8 @@ export function verifySlice(input: VerifyInput): SliceReport {
       const base = `entry ${c.seq} does not have the head hash signed in checkpoint ${c.seq} (${c.at}): an entry from ${from} to ${c.seq} was rewritten and the chain recomputed after the checkpoint was signed`;
       const named = input.baseline ? firstDifference(input.baseline, input.publicKey, bySeq, from, c) : null;
       if (named) return fail(named.seq, named.id, `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`);
-      return fail(from, bySeq.get(from)?.type === 'entry' ? (bySeq.get(from) as { id: string }).id : null, `${base}${input.baseline ? '' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`);
+      report.suspectRange = { from, to: c.seq };
+      return fail(from, bySeq.get(from)?.type === 'entry' ? (bySeq.get(from) as { id: string }).id : null, `${base}${input.baseline ? '; the baseline export does not match the checkpoint, so it cannot name the entry' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`);
     }
     report.checkpointsMatched.push(c.seq);
     lastGood = c;

@@ -92,7 +92,11 @@ function print(report: SliceReport, keyId: string): void {
     process.stdout.write(`OK: ${range} (${report.entries} read, ${report.full} in full) verify against checkpoint(s) ${report.checkpointsMatched.join(', ')} signed by ${keyId}\n`);
   } else {
     process.stdout.write(`FAILED: ${report.reason}\n`);
-    if (report.firstBadSeq) process.stdout.write(`first bad entry: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`);
+    if (report.suspectRange) {
+      process.stdout.write(`rewritten entry: between seq ${report.suspectRange.from} and seq ${report.suspectRange.to}; first entry no longer vouched for: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`);
+    } else if (report.firstBadSeq) {
+      process.stdout.write(`first bad entry: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`);
+    }
   }
   for (const note of report.notes) process.stdout.write(`note: ${note}\n`);
 }

@@ -138,7 +138,9 @@ export class TenancyService {
 
   /**
    * Gives a key a new secret without downtime: the old secret keeps working for `overlapSeconds` more (or
-   * until the key's expiry, if earlier), then is refused (UNAUTHENTICATED) on every replica; the key id,
+   * until the key's expiry, if earlier), then is refused (UNAUTHENTICATED): on time on every replica when
+   * the overlap is at least KEY_CACHE_TTL_MS (a replica remembers a verified secret no longer than it works),
+   * within KEY_CACHE_TTL_MS of the rotation on the other replicas for a shorter one, as a revocation; the key id,
    * role, tenant and label stay, so history and audit keep one actor. `expiresAt` sets the new secret's
    * expiry (default: the key's current one). A second rotation replaces the previous secret: the one before
    * it stops at once. Revoked or expired keys are not rotated. Every refusal is audited and changes nothing.

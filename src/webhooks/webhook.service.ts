@@ -139,7 +139,7 @@ export class WebhookService implements OnModuleInit {
     }
     if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
     if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
-    if (input.topics.length > WEBHOOK_LIMITS.topics) {
+    if (input.topics.length > WEBHOOK_LIMITS.topics || new Set(input.topics).size !== input.topics.length) {
       throw badInput('input.topics', `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`);
     }
     if (tenantId) {
