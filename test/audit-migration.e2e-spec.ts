@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, MIGRATIONS } from '../src/core/database/data-source-options';
-import { startEmbeddedPostgres } from '../src/core/database/embedded-postgres';
 import { runMigrationsLocked } from '../src/core/database/migrate';
 import { open } from '../src/protection/envelope';
-import { createScratchDatabase } from './support/service';
+import { createScratchDatabase, terminate } from './support/service';
 
 /**
  * The migrations of issue 12's audit and secrets on a database that already holds data: a format-1 audit
@@ -20,7 +21,20 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
     const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL);
     return { url: scratch.url, stop: () => scratch.drop() };
   }
-  return startEmbeddedPostgres('memory');
+  // PGlite loads its WebAssembly by dynamic import, which Jest's runtime cannot do: it runs in a child
+  // process (the built service's own embedded server), and the migrations here reach it over the wire.
+  const embedded = resolve(__dirname, '../dist/src/core/database/embedded-postgres.js');
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(embedded)}).startEmbeddedPostgres('memory').then((db) => { console.log('URL ' + db.url); process.on('SIGTERM', () => db.stop().then(() => process.exit(0))); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /URL (\S+)/.exec(out);
+      if (match) resolveUrl(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the embedded database exited with ${code}`)));
+  });
+  return { url, stop: async () => void (await terminate(child)) };
 }
 
 async function connect(url: string, migrations: readonly unknown[]): Promise<DataSource> {
