@@ -171,6 +171,10 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     expect(cp.signatureValid).toBe(true);
     expect(cp.headHash).toMatch(/^[0-9a-f]{64}$/);
     expect(cp.entries).toBe(cp.seq);
+    // The head is the last entry chained, by number (entry 10 comes after entry 9).
+    expect(Number(cp.seq)).toBeGreaterThanOrEqual(10);
+    const head = (await t.sql.query('SELECT max(seq)::text AS seq FROM audit_log WHERE seq IS NOT NULL')).rows[0].seq;
+    expect(Number(cp.seq)).toBeGreaterThanOrEqual(Number(head) - 1);
     const again = (await gqlOk(t.url, t.adminToken, TAKE)).takeAuditCheckpoint;
     expect(again.id).toBe(cp.id); // the head has not moved: the same checkpoint
 

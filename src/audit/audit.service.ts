@@ -184,7 +184,8 @@ export class AuditService {
   /** The last linked entry, or null while the chain is empty. */
   async head(manager: EntityManager = this.dataSource.manager): Promise<ChainHead | null> {
     const rows: Array<{ seq: string; id: string; hash: string }> = await manager.query(
-      'SELECT seq::text AS seq, id::text AS id, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1',
+      // Ordered by the column, not by the text alias of the same name (which would put 9 after 70).
+      'SELECT a.seq::text AS seq, a.id::text AS id, a.hash FROM audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1',
     );
     return rows[0] ? { seq: rows[0].seq, entryId: rows[0].id, hash: rows[0].hash } : null;
   }
