@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
+import { AuditCheckpointsModule } from './audit/audit-checkpoints.module';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
@@ -43,6 +44,7 @@ const DOMAIN_MODULES = [
   RunsModule,
   QuotasModule,
   OperationsModule,
+  AuditCheckpointsModule,
 ];
 
 @Module({ providers: [JobWorker] })

@@ -1,3 +1,4 @@
+import { AuditCheckpointResolver } from './audit/audit-checkpoint.resolver';
 import { AuditResolver } from './audit/audit.resolver';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { PlanningResolver } from './planning/planning.resolver';
@@ -32,6 +33,7 @@ export const GRAPHQL_RESOLVERS = [
   TenancyResolver,
   ReservationsResolver,
   AuditResolver,
+  AuditCheckpointResolver,
   FaultsResolver,
   StorageResolver,
   StorageSystemResolver,

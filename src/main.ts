@@ -60,7 +60,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     dataDirLock?.release();
     throw error;
   }
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem });
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem, auditSigningKeyPem: keys.auditSigningKeyPem });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];

@@ -90,6 +90,19 @@ function caKey(value: string, ctx: z.RefinementCtx): string {
   return pemText(value);
 }
 
+/** APN_AUDIT_SIGNING_KEY: the key that signs audit checkpoints, PKCS#8 PEM, Ed25519. */
+function auditSigningKey(value: string, ctx: z.RefinementCtx): string {
+  try {
+    const key = createPrivateKey(pemText(value));
+    if (key.asymmetricKeyType !== 'ed25519') {
+      ctx.addIssue({ code: 'custom', message: `APN_AUDIT_SIGNING_KEY is a ${key.asymmetricKeyType} key; use Ed25519 (openssl genpkey -algorithm ed25519)` });
+    }
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'APN_AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM (-----BEGIN PRIVATE KEY-----; newlines as is or as \\n)' });
+  }
+  return pemText(value);
+}
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -166,6 +179,11 @@ const EnvSchema = z
     APN_CA_KEY: z.string().transform(caKey).optional(),
     APN_TLS_CERT_MAX_LIFETIME_S: intFrom('APN_TLS_CERT_MAX_LIFETIME_S', 3_600, 31_536_000).default(604_800),
     APN_TLS_HYBRID_KEX: z.enum(['true', 'false'], { message: 'APN_TLS_HYBRID_KEX must be true or false' }).default('false'),
+    // Audit: the key that signs the checkpoints of the hash chain, and how often one is taken (default 5 min).
+    APN_AUDIT_SIGNING_KEY: z.string().transform(auditSigningKey).optional(),
+    APN_AUDIT_CHECKPOINT_INTERVAL_S: intFrom('APN_AUDIT_CHECKPOINT_INTERVAL_S', 5, 86_400).default(300),
+    // API keys: the longest expiry a key (or a rotated secret) may be given, from its creation (default 366 days).
+    APN_API_KEY_MAX_LIFETIME_S: intFrom('APN_API_KEY_MAX_LIFETIME_S', 3_600, 315_360_000).default(31_622_400),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -188,6 +206,13 @@ const EnvSchema = z
         code: 'custom',
         path: ['APN_KEY_ENCRYPTION_KEY'],
         message: 'APN_KEY_ENCRYPTION_KEY is required when NODE_ENV=production (openssl rand -base64 32): it wraps the data keys of encrypted copies',
+      });
+    }
+    if (env.NODE_ENV === 'production' && !env.APN_AUDIT_SIGNING_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_AUDIT_SIGNING_KEY'],
+        message: 'APN_AUDIT_SIGNING_KEY is required when NODE_ENV=production (openssl genpkey -algorithm ed25519): it signs the audit checkpoints tenants verify',
       });
     }
     if (env.NODE_ENV === 'production' && !env.APN_CA_KEY) {
@@ -254,6 +279,10 @@ export interface AppConfig {
   readonly caKeyPem: string | undefined;
   readonly tlsCertMaxLifetimeSeconds: number;
   readonly tlsHybridKeyExchange: boolean;
+  /** Signs audit checkpoints (Ed25519, PEM). Unset in configuration: generated at start (see protection-keys.ts). */
+  readonly auditSigningKeyPem: string | undefined;
+  readonly auditCheckpointIntervalSeconds: number;
+  readonly apiKeyMaxLifetimeSeconds: number;
   readonly logLevel: string;
 }
 
@@ -323,6 +352,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     caKeyPem: e.APN_CA_KEY,
     tlsCertMaxLifetimeSeconds: e.APN_TLS_CERT_MAX_LIFETIME_S,
     tlsHybridKeyExchange: e.APN_TLS_HYBRID_KEX === 'true',
+    auditSigningKeyPem: e.APN_AUDIT_SIGNING_KEY,
+    auditCheckpointIntervalSeconds: e.APN_AUDIT_CHECKPOINT_INTERVAL_S,
+    apiKeyMaxLifetimeSeconds: e.APN_API_KEY_MAX_LIFETIME_S,
     logLevel: e.LOG_LEVEL,
   });
 }
