@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 
-# --- build: compile TypeScript and bundle the GraphiQL console (needs the dev dependencies) ---------------
+# --- build: compile TypeScript and bundle the web console and GraphiQL (needs the dev dependencies) -------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,7 +14,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
-# dist/src (service), dist/migrations, dist/graphiql (the console's bundled assets, served from /graphiql).
+# dist/src (service), dist/migrations, dist/console and dist/graphiql (the bundled pages, served from /console and /graphiql).
 COPY --from=build /app/dist ./dist
 # Writable data directory for the embedded database when DATABASE_URL is not set.
 RUN mkdir -p /app/.data && chown node:node /app/.data

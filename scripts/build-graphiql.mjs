@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { offHostReferences } from './bundle-checks.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist', 'graphiql');
@@ -18,6 +19,7 @@ const html = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>apn-orchestrator GraphiQL</title>
+<link rel="icon" href="data:,">
 <style>html,body,#graphiql{height:100%;margin:0}</style>
 <link rel="stylesheet" href="/graphiql/graphiql.css">
 <script defer src="/graphiql/graphiql.js"></script>
@@ -55,17 +57,6 @@ await build({
 });
 await writeFile(path.join(outDir, 'index.html'), html);
 
-// A resource the browser would fetch by itself from an absolute URL would break the
-// air-gapped page (and violate the CSP); mere strings (licence headers, doc links) are harmless.
-const REMOTE = String.raw`((?:https?:)?\/\/[^\s"'\`<>)\\]+)`;
-const LOADABLE = [
-  new RegExp(String.raw`\b(?:src|href|srcset|poster|action)\s*=\s*["']?\s*` + REMOTE, 'gi'),
-  new RegExp(String.raw`url\(\s*["']?\s*` + REMOTE, 'gi'),
-  new RegExp(String.raw`@import\s+(?:url\()?\s*["']?\s*` + REMOTE, 'gi'),
-  new RegExp(String.raw`\b(?:import|importScripts|Worker|SharedWorker|fetch)\(\s*["'\`]` + REMOTE, 'g'),
-];
-const ANY_URL = /https?:\/\/[^\s"'`<>)\\]+/g;
-
 const files = ['index.html', 'graphiql.js', 'graphiql.css'];
 const offHost = [];
 let inertUrls = 0;
@@ -73,13 +64,9 @@ const sizes = [];
 for (const name of files) {
   const text = await readFile(path.join(outDir, name), 'utf8');
   sizes.push(`${name} ${(Buffer.byteLength(text) / 1024).toFixed(1)} KiB`);
-  // Keyed by where the URL ends, so `@import url(...)` matching two patterns counts once.
-  const loadable = new Map();
-  for (const re of LOADABLE) {
-    for (const m of text.matchAll(re)) loadable.set(m.index + m[0].length, m[0].slice(0, 120));
-  }
-  for (const hit of loadable.values()) offHost.push(`${name}: ${hit}`);
-  inertUrls += (text.match(ANY_URL) ?? []).length - loadable.size;
+  const refs = offHostReferences(text);
+  for (const hit of refs.loadable) offHost.push(`${name}: ${hit}`);
+  inertUrls += refs.inert;
 }
 if (offHost.length > 0) {
   console.error(`build-graphiql: ${offHost.length} off-host resource reference(s):\n  ${offHost.join('\n  ')}`);

@@ -249,10 +249,11 @@ async function main() {
       redis.disconnect();
     }
   });
-  // Production refuses to start without the key-encryption key and the mount CA key.
+  // Production refuses to start without the key-encryption key, the mount CA key and the audit signing key.
   const keys = {
     APN_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     APN_CA_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    APN_AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
   const server = {
     NODE_ENV: 'production',

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
+import { AuditCheckpointsModule } from './audit/audit-checkpoints.module';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
@@ -15,6 +16,7 @@ import { HealthController } from './core/health/health.controller';
 import { MetricsController } from './core/metrics/metrics.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
+import { OperationsModule } from './operations/operations.module';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProtectionModule } from './protection/protection.module';
@@ -41,6 +43,8 @@ const DOMAIN_MODULES = [
   MeteringModule,
   RunsModule,
   QuotasModule,
+  OperationsModule,
+  AuditCheckpointsModule,
 ];
 
 @Module({ providers: [JobWorker] })

@@ -1,3 +1,4 @@
+import { AuditCheckpointResolver } from './audit/audit-checkpoint.resolver';
 import { AuditResolver } from './audit/audit.resolver';
 import { DateTimeScalar } from './core/graphql/scalars';
 import { PlanningResolver } from './planning/planning.resolver';
@@ -5,6 +6,8 @@ import { WebhookResolver } from './webhooks/webhook.resolver';
 import { MeteringResolver } from './metering/metering.resolver';
 import { FaultsResolver } from './provisioning/faults';
 import { QuotasResolver } from './quotas/quotas.resolver';
+import { QueueDepthResolver } from './operations/queue-depth.resolver';
+import { LinkOccupancyResolver } from './reservations/link-occupancy.resolver';
 import { ReservationsResolver } from './reservations/reservations.resolver';
 import { RunEvaluationResolver } from './runs/run-evaluation.resolver';
 import { RunsResolver } from './runs/runs.resolver';
@@ -30,6 +33,7 @@ export const GRAPHQL_RESOLVERS = [
   TenancyResolver,
   ReservationsResolver,
   AuditResolver,
+  AuditCheckpointResolver,
   FaultsResolver,
   StorageResolver,
   StorageSystemResolver,
@@ -45,6 +49,8 @@ export const GRAPHQL_RESOLVERS = [
   ProtectionResolver,
   MountProtectionResolver,
   RunEvaluationResolver,
+  LinkOccupancyResolver,
+  QueueDepthResolver,
 ];
 
 export const GRAPHQL_SCALARS = [DateTimeScalar];

@@ -10,6 +10,7 @@ import { resolveProtectionKeys } from './core/protection-keys';
 import { AppConfig, ConfigError, loadConfig } from './core/config/config';
 import { DataDirInUseError, lockDataDir } from './core/database/data-dir-lock';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './core/database/embedded-postgres';
+import { CONSOLE_ASSETS_DIR, registerConsole } from './core/console/console';
 import { GRAPHIQL_ASSETS_DIR, registerGraphiql } from './core/graphiql/graphiql';
 import { registerDocumentGuard } from './core/graphql/document-guard';
 import { registerRequestBudget } from './core/graphql/request-budget';
@@ -59,7 +60,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     dataDirLock?.release();
     throw error;
   }
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem });
+  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem, auditSigningKeyPem: keys.auditSigningKeyPem });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
@@ -98,6 +99,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
       // After the document guard: the transport check may parse the document.
       registerGraphqlTransportCheck(fastify, '/graphql');
       registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
+      registerConsole(fastify, { assetsDir: CONSOLE_ASSETS_DIR });
       await seedIfEmpty(http, config);
       await http.listen(config.port, config.host);
       const address = fastify.server.address();
@@ -116,7 +118,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   } else if (admin.file) {
     say(`operator token: see ${admin.file}`);
   }
-  if (url) say(`apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/graphiql`);
+  if (url) say(`apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/console, GraphiQL at ${url}/graphiql`);
   else say(`apn-orchestrator worker started`);
 
   let stopping: Promise<void> | null = null;

@@ -63,7 +63,7 @@ describe('API keys: listing and revocation (e2e over HTTP)', () => {
     for (const secret of [alpha.token, ci.secret, billing.secret]) expect(body).not.toContain(secret.split('_').slice(2).join('_'));
     for (const hash of hashes) expect(body).not.toContain(hash);
     const fields = await gqlOk(t.url, t.adminToken, '{ __type(name: "ApiKey") { fields { name } } }');
-    expect(fields.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'id', 'label', 'revokedAt', 'role', 'tenantId']);
+    expect(fields.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'label', 'previousSecretExpiresAt', 'revokedAt', 'role', 'rotatedAt', 'tenantId']);
   });
 
   it('pages through the keys, newest first', async () => {

@@ -484,5 +484,20 @@ describe('data protection', () => {
     expect(copySection).toMatch(/Kerberos privacy \(sec=krb5p\) — Kerberos privacy with aes256/);
     const plainSection = await model(plain.id);
     expect(plainSection).toMatch(/not applied: sec=sys over an unencrypted lightpath/);
+
+    // The latest signed audit checkpoint is cited, its signature checked, and what it covers of the run said.
+    const cp = (await gqlOk(t.url, t.adminToken, 'mutation { takeAuditCheckpoint { seq headHash keyId at } }')).takeAuditCheckpoint;
+    const cited = await model(tls.id);
+    expect(cited).toContain(`the latest signed checkpoint of the audit log covers entries 1 to ${cp.seq} (head hash ${cp.headHash}, signed ${cp.at} by ${cp.keyId})`);
+    expect(cited).toContain('its Ed25519 signature verifies under the service’s audit key');
+    expect(cited).toMatch(/direct over TLS: its audit entries \(run, mount, lightpath\), up to entry \d+, are covered by the checkpoint/);
+    // A change to the run after the checkpoint is said to await the next one.
+    await asTenant('mutation($id: ID!, $r: String!) { failTrainingRun(id: $id, reason: $r) { state } }', { id: tls.id, r: 'stopped for the audit test' });
+    await waitFor(async () => (await count('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL')) === 0, 10_000, 'the audit entries to be chained');
+    const later = await model(tls.id);
+    expect(later).toMatch(new RegExp(`direct over TLS: its audit entries up to entry \\d+ are chained, but the latest were made after the checkpoint \\(${cp.seq}\\)`));
+    // A checkpoint whose signature no longer verifies is said so plainly.
+    await t.sql.query(`UPDATE audit_checkpoints SET head_hash = repeat('0', 64) WHERE seq = $1`, [cp.seq]);
+    expect(await model(tls.id)).toMatch(/does NOT verify under the service’s audit key/);
   });
 });

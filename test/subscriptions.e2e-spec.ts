@@ -275,6 +275,33 @@ describe('reservationUpdated subscription', () => {
     await expectEndedByRevocation(sub);
   });
 
+  it('ends a subscription opened with a secret a rotation replaced once the overlap ends; the new secret’s keeps receiving', async () => {
+    const a = await createTenantWithKey(t, 'Rotating subscriber');
+    const old = subscribe(t.url, a.token);
+    open.push(old);
+    await old.connected;
+    await settle();
+    const rotated = await gqlOk(t.url, a.token, 'mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 2) { secret previousSecretExpiresAt } }', { id: keyIdOf(a.token) });
+    const fresh = subscribe(t.url, rotated.rotateApiKey.secret);
+    open.push(fresh);
+    await fresh.connected;
+    await settle();
+    // Within the overlap both receive.
+    const during = await book(rotated.rotateApiKey.secret, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 36_000_000, 3_600_000);
+    await waitFor(async () => old.states(during.id).length > 0 && fresh.states(during.id).length > 0, 10_000, 'both to hear the booking during the overlap');
+    // After it, the old secret's subscription ends (within the 5 s re-check), the new one's does not.
+    await waitFor(async () => old.errors.length > 0, 15_000, 'the old secret’s subscription to end');
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(rotated.rotateApiKey.previousSecretExpiresAt));
+    expect(codes(old.errors)).toEqual(['UNAUTHENTICATED']);
+    expect(JSON.stringify(old.errors)).toMatch(/replaced by a rotation/);
+    const closed = await old.closed;
+    expect(closed.code).toBe(4403);
+    expect(closed.reason).toBe('API key expired');
+    const after = await book(rotated.rotateApiKey.secret, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 43_200_000, 3_600_000);
+    await waitFor(async () => fresh.states(after.id).length > 0, 10_000, 'the new secret’s subscription to hear the next booking');
+    expect(fresh.errors).toEqual([]);
+  });
+
   it('refuses a subscription sent over HTTP, by POST or GET, with BAD_USER_INPUT pointing to the WebSocket', async () => {
     const operation = 'subscription { reservationUpdated { reservationId state } }';
     const post = await gql(t.url, t.adminToken, operation);

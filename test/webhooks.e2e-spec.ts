@@ -184,7 +184,9 @@ describe('billing webhooks', () => {
 
   it('refuses tenants, and bad endpoints naming the field', async () => {
     const asTenant = await gql(t.url, tenant.token, 'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [USAGE_EVENT] }) { secret } }');
-    expect(asTenant.errors![0].extensions.code).toBe('FORBIDDEN');
+    // A tenant subscribes to its audit checkpoints only (test/audit.e2e-spec.ts), never to billing topics.
+    expect(asTenant.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.topics' });
+    expect(asTenant.errors![0].message).toMatch(/AUDIT_CHECKPOINT only/);
     const bad = await gql(t.url, billing, 'mutation { createWebhookSubscription(input: { url: "ftp://billing.example.com", topics: [USAGE_EVENT] }) { secret } }');
     expect(bad.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
     const none = await gql(t.url, billing, 'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [] }) { secret } }');

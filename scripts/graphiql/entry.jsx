@@ -4,9 +4,14 @@ import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import 'graphiql/graphiql.css';
 
-// Same-origin path only: the console is served by the API it talks to, and the
-// CSP (connect-src 'self') would block anything else anyway.
-const httpFetcher = createGraphiQLFetcher({ url: '/graphql' });
+// Same-origin only: the console is served by the API it talks to, and the
+// CSP (connect-src 'self') would block anything else anyway. Subscriptions go over
+// graphql-ws on the same /graphql; the Headers tab becomes the connection_init payload,
+// so its `Authorization: Bearer ...` authenticates the WebSocket too.
+const httpFetcher = createGraphiQLFetcher({
+  url: '/graphql',
+  subscriptionUrl: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+});
 
 // Every API call needs a bearer token; pre-filling the shape saves a trip to the docs.
 // Headers are deliberately not persisted (GraphiQL's default), so tokens never land in localStorage.

@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { AppError, badInput } from '../core/errors/app-error';
+import type { Principal } from '../tenancy/principal';
+import { Role } from '../tenancy/tenancy.entities';
+import { EXPORT_FORMAT, GENESIS_HASH } from './chain';
 
 export interface AuditRecord {
   actor: string;
@@ -7,6 +11,11 @@ export interface AuditRecord {
   entityType: string;
   entityId: string | null;
   data: Record<string, unknown>;
+  /**
+   * The tenant whose object the entry is about. Omitted: found when the entry is linked, from the entity
+   * (a reservation, mount, dataset, GPU allocation, training run, API key or tenant) or a `tenantId` in data.
+   */
+  tenantId?: string | null;
 }
 
 export interface AuditVerification {
@@ -17,14 +26,100 @@ export interface AuditVerification {
   reason: string | null;
 }
 
-const GENESIS = '0'.repeat(64);
+export interface AuditEntryView {
+  id: string;
+  seq: string;
+  at: Date;
+  /** The time as hashed: UTC to the microsecond. */
+  atText: string;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  tenantId: string | null;
+  data: Record<string, unknown>;
+  contentHash: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditEntryPage {
+  edges: Array<{ cursor: string; node: AuditEntryView }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+export interface ChainHead {
+  seq: string;
+  entryId: string;
+  hash: string;
+}
+
+/** Whose entries an export shows in full: every entry, or one tenant's (the others as their hashes). */
+export type ExportView = { kind: 'operator' } | { kind: 'tenant'; tenantId: string };
+
 const BATCH = 5000;
+/** auditLog(first): 1 to this; 20 when omitted. */
+export const AUDIT_PAGE_MAX = 100;
+/** auditLog(entityId): an entity id is at most this long (ids are UUIDs or numbers). */
+export const AUDIT_ENTITY_ID_MAX = 200;
+
+const AT_TEXT = `to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const ENTRY_COLUMNS = `a.id::text AS id, a.seq::text AS seq, a.at, ${AT_TEXT} AS at_text, a.actor, a.action, a.entity_type, a.entity_id,
+  a.tenant_id, a.data, a.data::text AS data_text, a.content_hash, a.prev_hash, a.hash`;
+
+interface EntryRow {
+  id: string;
+  seq: string;
+  at: Date;
+  at_text: string;
+  actor: string;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  tenant_id: string | null;
+  data: Record<string, unknown>;
+  data_text: string;
+  content_hash: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const view = (r: EntryRow): AuditEntryView => ({
+  id: r.id,
+  seq: r.seq,
+  at: r.at,
+  atText: r.at_text,
+  actor: r.actor,
+  action: r.action,
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+  tenantId: r.tenant_id,
+  data: r.data,
+  contentHash: r.content_hash,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+export function encodeAuditCursor(seq: string): string {
+  return Buffer.from(`audit:${seq}`).toString('base64url');
+}
+
+/** A cursor this service issued, or BAD_USER_INPUT naming `after`: nothing else reaches a query. */
+export function decodeAuditCursor(cursor: string): string {
+  const text = /^[A-Za-z0-9_-]{1,40}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = /^audit:([1-9]\d{0,18})$/.exec(text);
+  if (!match || BigInt(match[1]) > 9_223_372_036_854_775_807n) {
+    throw badInput('after', 'after is not a cursor of auditLog; pass an endCursor from a previous page.');
+  }
+  return match[1];
+}
 
 /**
  * Append-only, hash-chained audit log. Writers append unlinked entries inside their own transactions and
  * never wait for one another; `link()` chains the entries of finished transactions in one database call
- * (see migration AuditChainLinkedAfterCommit). A recurring job links every second, and verification links
- * first, so the chain it checks holds every committed entry.
+ * (see migrations AuditChainLinkedAfterCommit and AuditCheckpoints). A recurring job links every second, and
+ * verification links first, so the chain it checks holds every committed entry. Each entry is attributed to
+ * the tenant whose object it is about: a tenant reads those (auditLog, the export), never another's.
  */
 @Injectable()
 export class AuditService {
@@ -47,10 +142,33 @@ export class AuditService {
     const p = (i: number) => `$${firstParam + i}`;
     return {
       sql:
-        'INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) ' +
-        `SELECT pg_current_xact_id()::text::bigint, clock_timestamp(), ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb ${from}`,
-      values: [record.actor, record.action, record.entityType, record.entityId, JSON.stringify(record.data)],
+        'INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data, tenant_id) ' +
+        `SELECT pg_current_xact_id()::text::bigint, clock_timestamp(), ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::uuid ${from}`,
+      values: [record.actor, record.action, record.entityType, record.entityId, JSON.stringify(record.data), record.tenantId ?? null],
     };
+  }
+
+  /**
+   * Appends `<what>.refused` (the operation, the code, the field and why) in a transaction of its own, then
+   * throws the error: the refusal is on record though nothing else changed.
+   */
+  async refuse(
+    principal: Pick<Principal, 'actor' | 'tenantId'>,
+    what: { action: string; operation: string; entityType: string; entityId?: string | null; tenantId?: string | null; data?: Record<string, unknown> },
+    error: AppError,
+  ): Promise<never> {
+    const extensions = error.extensions as { code?: string; field?: string };
+    await this.dataSource.transaction((m) =>
+      this.append(m, {
+        actor: principal.actor,
+        action: what.action,
+        entityType: what.entityType,
+        entityId: what.entityId ?? null,
+        tenantId: what.tenantId !== undefined ? what.tenantId : principal.tenantId,
+        data: { operation: what.operation, code: extensions.code ?? null, field: extensions.field ?? null, reason: error.message, ...(what.data ?? {}) },
+      }),
+    );
+    throw error;
   }
 
   /** Chains every entry whose transaction has ended; returns how many were linked. */
@@ -63,16 +181,26 @@ export class AuditService {
     }
   }
 
+  /** The last linked entry, or null while the chain is empty. */
+  async head(manager: EntityManager = this.dataSource.manager): Promise<ChainHead | null> {
+    const rows: Array<{ seq: string; id: string; hash: string }> = await manager.query(
+      // Ordered by the column, not by the text alias of the same name (which would put 9 after 70).
+      'SELECT a.seq::text AS seq, a.id::text AS id, a.hash FROM audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1',
+    );
+    return rows[0] ? { seq: rows[0].seq, entryId: rows[0].id, hash: rows[0].hash } : null;
+  }
+
   /** Links what is final, then recomputes the chain from the start and reports the first entry that does not match. */
   async verify(): Promise<AuditVerification> {
     await this.link();
-    let prevHash = GENESIS;
+    let prevHash = GENESIS_HASH;
     let expectedSeq = 1n;
     let entries = 0;
     for (;;) {
-      const batch: Array<{ seq: string; prev_hash: string; hash: string; recomputed: string }> = await this.dataSource.query(
-        `SELECT a.seq::text AS seq, a.prev_hash, a.hash,
-                audit_entry_hash(a.prev_hash, a.seq, a.at, a.actor, a.action, a.entity_type, a.entity_id, a.data) AS recomputed
+      const batch: Array<{ seq: string; prev_hash: string; hash: string; content_hash: string; content: string; link: string }> = await this.dataSource.query(
+        `SELECT a.seq::text AS seq, a.prev_hash, a.hash, a.content_hash,
+                audit_content_hash(a.at, a.actor, a.action, a.entity_type, a.entity_id, a.tenant_id, a.data) AS content,
+                audit_link_hash(a.prev_hash, a.seq, a.content_hash) AS link
            FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${BATCH}`,
         [expectedSeq.toString()],
       );
@@ -83,7 +211,7 @@ export class AuditService {
           return { ok: false, entries, pending: 0, firstBrokenSeq: expectedSeq.toString(), reason: `entry ${expectedSeq} is missing` };
         }
         if (row.prev_hash !== prevHash) return broken(`entry ${row.seq} does not link to the hash of the entry before it`);
-        if (row.recomputed !== row.hash) return broken(`entry ${row.seq} was altered: its content does not match its hash`);
+        if (row.content !== row.content_hash || row.link !== row.hash) return broken(`entry ${row.seq} was altered: its content does not match its hash`);
         prevHash = row.hash;
         expectedSeq += 1n;
       }
@@ -91,5 +219,112 @@ export class AuditService {
     }
     const pending: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL');
     return { ok: true, entries, pending: pending[0].n, firstBrokenSeq: null, reason: null };
+  }
+
+  /**
+   * Entries newest first, as a connection. An operator sees every entry (or an entity's); a tenant only
+   * entries about its own objects: an entity id of another tenant's object, or of nothing, lists nothing, so
+   * the answer tells nothing about other tenants' ids. Only linked entries are listed (they have their
+   * hashes); what is final is linked first, so a change made just before is there.
+   */
+  async list(principal: Principal, filter: { entityId?: string | null; first: number; after?: string | null }): Promise<AuditEntryPage> {
+    const refuse = (error: AppError) =>
+      this.refuse(principal, { action: 'audit.refused', operation: 'auditLog', entityType: 'audit' }, error);
+    if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > AUDIT_PAGE_MAX) {
+      await refuse(badInput('first', `first must be between 1 and ${AUDIT_PAGE_MAX}.`));
+    }
+    const entityId = filter.entityId ?? null;
+    if (entityId !== null && (entityId.trim() === '' || entityId.length > AUDIT_ENTITY_ID_MAX)) {
+      await refuse(badInput('entityId', `entityId must be 1 to ${AUDIT_ENTITY_ID_MAX} characters: the id of a reservation, mount, run, key or other object.`));
+    }
+    let before: string | null = null;
+    if (filter.after) {
+      try {
+        before = decodeAuditCursor(filter.after);
+      } catch (error) {
+        await refuse(error as AppError);
+      }
+    }
+    await this.link();
+    // Only the conditions that apply, so that each shape is planned on its index (tenant, seq) or (entity, seq).
+    const conditions = ['a.seq IS NOT NULL'];
+    const values: unknown[] = [];
+    const param = (value: unknown) => `$${values.push(value)}`;
+    if (principal.role !== Role.OPERATOR) conditions.push(`a.tenant_id = ${param(principal.tenantId)}::uuid`);
+    if (entityId !== null) conditions.push(`a.entity_id = ${param(entityId)}`);
+    if (before !== null) conditions.push(`a.seq < ${param(before)}::bigint`);
+    const rows: EntryRow[] = await this.dataSource.query(
+      `SELECT ${ENTRY_COLUMNS} FROM audit_log a WHERE ${conditions.join(' AND ')} ORDER BY a.seq DESC LIMIT ${param(filter.first + 1)}`,
+      values,
+    );
+    const edges = rows.slice(0, filter.first).map((r) => ({ cursor: encodeAuditCursor(r.seq), node: view(r) }));
+    return { edges, pageInfo: { hasNextPage: rows.length > filter.first, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  /**
+   * The lines of an export of entries `from` to `to` (sequence numbers, inclusive), in chain order, read in
+   * pages of 5,000: a header, then one line per entry. An operator's view shows every entry in full; a
+   * tenant's shows its own entries in full and every other entry as `withheld`, its hashes only, so the
+   * slice is still checked link by link up to a checkpoint's head (src/audit/chain.ts).
+   */
+  async *exportLines(exportView: ExportView, from: string, to: string): AsyncGenerator<string> {
+    yield `${JSON.stringify({
+      type: 'export',
+      format: EXPORT_FORMAT,
+      from,
+      to,
+      view: exportView.kind,
+      tenantId: exportView.kind === 'tenant' ? exportView.tenantId : null,
+      exportedAt: new Date().toISOString(),
+    })}\n`;
+    let next = BigInt(from);
+    const last = BigInt(to);
+    while (next <= last) {
+      const rows: EntryRow[] = await this.dataSource.query(
+        `SELECT ${ENTRY_COLUMNS} FROM audit_log a WHERE a.seq >= $1 AND a.seq <= $2 ORDER BY a.seq LIMIT ${BATCH}`,
+        [next.toString(), to],
+      );
+      if (rows.length === 0) return;
+      let out = '';
+      for (const r of rows) {
+        const full = exportView.kind === 'operator' || r.tenant_id === exportView.tenantId;
+        const line = full
+          ? {
+              type: 'entry',
+              seq: r.seq,
+              id: r.id,
+              at: r.at_text,
+              actor: r.actor,
+              action: r.action,
+              entityType: r.entity_type,
+              entityId: r.entity_id,
+              tenantId: r.tenant_id,
+              data: r.data,
+              dataText: r.data_text,
+              contentHash: r.content_hash,
+              prevHash: r.prev_hash,
+              hash: r.hash,
+            }
+          : { type: 'withheld', seq: r.seq, contentHash: r.content_hash, prevHash: r.prev_hash, hash: r.hash };
+        out += `${JSON.stringify(line)}\n`;
+      }
+      yield out;
+      next = BigInt(rows[rows.length - 1].seq) + 1n;
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  /** The last linked seq of entries about these entities, or null: for telling whether a checkpoint covers them. */
+  async lastSeqOf(entityIds: readonly string[]): Promise<string | null> {
+    if (entityIds.length === 0) return null;
+    const rows: Array<{ seq: string | null }> = await this.dataSource.query('SELECT max(seq)::text AS seq FROM audit_log WHERE entity_id = ANY($1::text[])', [entityIds]);
+    return rows[0]?.seq ?? null;
+  }
+
+  /** Entries about these entities still waiting to be linked. */
+  async pendingOf(entityIds: readonly string[]): Promise<number> {
+    if (entityIds.length === 0) return 0;
+    const rows: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL AND entity_id = ANY($1::text[])', [entityIds]);
+    return rows[0]?.n ?? 0;
   }
 }

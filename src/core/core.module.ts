@@ -38,6 +38,16 @@ export const LOG_REDACT_PATHS = [
   '*.dataKey',
   'privateKeyPem',
   '*.privateKeyPem',
+  'auditSigningKeyPem',
+  '*.auditSigningKeyPem',
+  'secretSealed',
+  '*.secretSealed',
+  'secretSha256',
+  '*.secretSha256',
+  'previousSecretSha256',
+  '*.previousSecretSha256',
+  'credential',
+  '*.credential',
 ];
 
 /** Plumbing shared by the api and the worker: config, logging, database (migrated at start), queues. */
@@ -63,7 +73,7 @@ export class CoreModule {
             const dataSource = new DataSource(options!);
             await dataSource.initialize();
             gateConnectionsByRequest(dataSource);
-            await runMigrationsLocked(dataSource);
+            await runMigrationsLocked(dataSource, { keyEncryptionKey: config.keyEncryptionKey });
             return dataSource;
           },
         }),

@@ -4,10 +4,23 @@ import type { AuthService } from '../tenancy/auth.service';
 
 /**
  * The routes anyone may call without a token, by the route pattern the router matched: liveness and
- * readiness, Prometheus counts (never tenant data), the console's static files, and the mount CA's
- * certificate and CRL (public by design, RFC 5280). Everything else needs a valid bearer token.
+ * readiness, Prometheus counts (never tenant data), the web console's and GraphiQL's static files (the pages
+ * hold no data; their API calls carry the user's token), the mount CA's certificate and CRL (public by design,
+ * RFC 5280), and the public key of the audit checkpoints. Everything else needs a valid bearer token.
  */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/health', '/metrics', '/graphiql', '/graphiql/:file', '/pki/ca.pem', '/pki/crl', '/pki/crl.pem']);
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  '/health',
+  '/metrics',
+  '/',
+  '/console',
+  '/console/:file',
+  '/graphiql',
+  '/graphiql/:file',
+  '/pki/ca.pem',
+  '/pki/crl',
+  '/pki/crl.pem',
+  '/audit/checkpoint-key.pem',
+]);
 
 /** The GraphQL route, where a WebSocket may authenticate in its connection_init message instead. */
 const GRAPHQL_ROUTE = '/graphql';

@@ -6,12 +6,13 @@ import type { AppConfig } from './config/config';
 export interface ProtectionKeys {
   keyEncryptionKey: Buffer;
   caKeyPem: string;
+  auditSigningKeyPem: string;
   /** Where generated keys are kept, or null (configured, or generated for this process only). */
   generatedIn: string | null;
 }
 
 /**
- * The key-encryption key and the mount CA key. Configured in production (the schema refuses to start
+ * The key-encryption key, the mount CA key and the audit checkpoint signing key. Configured in production (the schema refuses to start
  * without them); in development generated on first start and kept in APN_DATA_DIR (mode 0600) as the
  * operator token is, so restarts can still unwrap their data keys and keep their CA. With DATABASE_URL or
  * APN_DATA_DIR=memory, generated anew at every start: set them when several processes share a database.
@@ -34,5 +35,8 @@ export function resolveProtectionKeys(config: AppConfig): ProtectionKeys {
     config.keyEncryptionKey ?? Buffer.from(kept('key-encryption-key', () => `${randomBytes(32).toString('base64')}\n`).trim(), 'base64');
   const caKeyPem =
     config.caKeyPem ?? kept('ca-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-  return { keyEncryptionKey, caKeyPem, generatedIn: !config.keyEncryptionKey || !config.caKeyPem ? dir : null };
+  const auditSigningKeyPem =
+    config.auditSigningKeyPem ??
+    kept('audit-signing-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  return { keyEncryptionKey, caKeyPem, auditSigningKeyPem, generatedIn: !config.keyEncryptionKey || !config.caKeyPem || !config.auditSigningKeyPem ? dir : null };
 }

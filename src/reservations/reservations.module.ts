@@ -2,6 +2,9 @@ import { Module } from '@nestjs/common';
 import { TopologyModule } from '../topology/topology.module';
 import { AvailabilityService } from './availability.service';
 import { HoldExpiryJobs } from './hold-expiry.jobs';
+import { LinkOccupancyRepository } from './link-occupancy.repository';
+import { LinkOccupancyResolver } from './link-occupancy.resolver';
+import { LinkOccupancyService } from './link-occupancy.service';
 import { ReservationEvents } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
@@ -9,7 +12,7 @@ import { ReservationsService } from './reservations.service';
 
 @Module({
   imports: [TopologyModule],
-  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs],
+  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs, LinkOccupancyRepository, LinkOccupancyService, LinkOccupancyResolver],
   exports: [ReservationsService, ReservationQueries],
 })
 export class ReservationsModule {}

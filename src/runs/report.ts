@@ -38,11 +38,40 @@ export interface ReportRun {
   readonly security: { readonly inDataCenter: string; readonly inMotion: string; readonly atOffice: string };
 }
 
+/** What the signed audit checkpoints prove about the runs' records (docs/audit.md). */
+export interface ReportAudit {
+  /** The latest signed checkpoint of the audit chain, with its signature checked when the report was made; null: none yet. */
+  readonly checkpoint: { readonly seq: string; readonly headHash: string; readonly at: string; readonly keyId: string; readonly signatureValid: boolean } | null;
+  /** Per run: the last chained audit entry about it (the run, its mount, its lightpath), and entries not chained yet. */
+  readonly runs: ReadonlyArray<{ readonly label: string; readonly lastSeq: string | null; readonly pending: number }>;
+}
+
 export interface ReportModel {
   readonly title: string;
   readonly generatedAt: string;
   readonly runs: readonly ReportRun[];
   readonly verdicts: readonly Verdict[];
+  readonly audit?: ReportAudit;
+}
+
+/** The audit paragraphs of the security considerations: the latest checkpoint, its signature, and what it covers. */
+export function auditParagraphs(audit: ReportAudit | undefined): string[] {
+  if (!audit) return [];
+  const c = audit.checkpoint;
+  if (!c) {
+    return ['Audit: every change to these runs, their mounts and lightpaths is in the hash-chained audit log, but no checkpoint of it has been signed yet, so nothing outside the service vouches for those entries.'];
+  }
+  const head = `Audit: the latest signed checkpoint of the audit log covers entries 1 to ${c.seq} (head hash ${c.headHash}, signed ${c.at} by ${c.keyId}); its Ed25519 signature ${c.signatureValid ? 'verifies under the service’s audit key' : 'does NOT verify under the service’s audit key: the checkpoint cannot be relied on'}. An export of the log checked against it offline (npm run audit:verify) shows any entry rewritten since.`;
+  return [
+    head,
+    ...audit.runs.map((r) => {
+      const pending = r.pending > 0 ? `; ${r.pending} more not yet chained` : '';
+      if (r.lastSeq === null) return `${r.label}: no audit entry is chained yet${pending}.`;
+      return BigInt(r.lastSeq) <= BigInt(c.seq)
+        ? `${r.label}: its audit entries (run, mount, lightpath), up to entry ${r.lastSeq}, are covered by the checkpoint${pending}.`
+        : `${r.label}: its audit entries up to entry ${r.lastSeq} are chained, but the latest were made after the checkpoint (${c.seq}); the next checkpoint covers them${pending}.`;
+    }),
+  ];
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
@@ -129,7 +158,7 @@ function sections(model: ReportModel): Section[] {
     },
     {
       heading: '6. Security considerations',
-      paragraphs: ['Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.'],
+      paragraphs: ['Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.', ...auditParagraphs(model.audit)],
       table: {
         head: ['run', 'data in use and at rest in the data center', 'data in motion', 'data at rest in the office'],
         rows: runs.map((r) => [r.label, r.security.inDataCenter, r.security.inMotion, r.security.atOffice]),

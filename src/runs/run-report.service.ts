@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { AuditCheckpointService } from '../audit/audit-checkpoint.service';
+import { AuditService } from '../audit/audit.service';
 import type { MeasureStanding } from '../protection/profile';
 import { type CustodyProof, MountProtection } from '../storage/mount-protection.service';
 import { MountsService } from '../storage/mounts.service';
 import { MountEntity, StorageDesign } from '../storage/storage.entities';
 import type { Principal } from '../tenancy/principal';
-import { type ReportModel, type ReportRun, renderReportHtml, renderReportMarkdown } from './report';
+import { type ReportAudit, type ReportModel, type ReportRun, renderReportHtml, renderReportMarkdown } from './report';
 import { RunEvaluationService, type RunPrediction } from './run-evaluation.service';
 import type { RunSummary } from './run-summary';
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity } from './run.entities';
@@ -28,7 +30,25 @@ export class RunReportService {
     private readonly repository: RunsRepository,
     private readonly mounts: MountsService,
     private readonly mountProtection: MountProtection,
+    private readonly audit: AuditService,
+    private readonly checkpoints: AuditCheckpointService,
   ) {}
+
+  /** The latest checkpoint, its signature checked now, and how far it covers each run's audit entries. */
+  private async auditEvidence(runs: readonly TrainingRunEntity[]): Promise<ReportAudit> {
+    const latest = await this.checkpoints.latest();
+    const checkpoint = latest
+      ? { seq: String(latest.seq), headHash: latest.headHash, at: new Date(latest.at).toISOString(), keyId: latest.keyId, signatureValid: this.checkpoints.signatureValid(latest) }
+      : null;
+    const perRun = await Promise.all(
+      runs.map(async (run) => {
+        const ids = [run.id, run.mountId, run.reservationId].filter((id): id is string => id !== null && id !== undefined);
+        const [lastSeq, pending] = await Promise.all([this.audit.lastSeqOf(ids), this.audit.pendingOf(ids)]);
+        return { label: run.label, lastSeq, pending };
+      }),
+    );
+    return { checkpoint, runs: perRun };
+  }
 
   async render(principal: Principal, ids: readonly string[], format: ReportFormatName, field = 'ids'): Promise<string> {
     const model = await this.model(principal, ids, field);
@@ -88,6 +108,7 @@ export class RunReportService {
       generatedAt: new Date().toISOString(),
       runs: reportRuns,
       verdicts,
+      audit: await this.auditEvidence(runs),
     };
   }
 

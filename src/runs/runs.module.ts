@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditCheckpointsModule } from '../audit/audit-checkpoints.module';
 import { MeteringModule } from '../metering/metering.module';
 import { PlanningModule } from '../planning/planning.module';
 import { ReservationsModule } from '../reservations/reservations.module';
@@ -20,7 +21,7 @@ import { UploadStreams } from './upload-streams';
  * planner's predictions, verdicts, the PoC report) and their GraphQL API.
  */
 @Module({
-  imports: [ReservationsModule, StorageModule, TopologyModule, RunMeasurementsModule, PlanningModule, MeteringModule],
+  imports: [ReservationsModule, StorageModule, TopologyModule, RunMeasurementsModule, PlanningModule, MeteringModule, AuditCheckpointsModule],
   providers: [RunsService, RunIngestService, RunsResolver, UploadStreams, RunEvaluationService, RunReportService, RunEvaluationResolver],
   controllers: [RunUploadsController, RunReportController],
   exports: [RunsService],

@@ -3,7 +3,7 @@ import { outsideRequestBudget } from '../core/graphql/request-budget';
 import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../core/database/notifications';
 import { AppError, ErrorCode } from '../core/errors/app-error';
-import { AuthService, KEY_CACHE_TTL_MS } from './auth.service';
+import { type ApiKeyCredentials, AuthService, KEY_CACHE_TTL_MS, secretStanding } from './auth.service';
 import type { Principal } from './principal';
 
 /** The WebSocket a subscription runs on, as far as ending it goes. */
@@ -21,6 +21,8 @@ export const SUBSCRIPTION_KEY_RECHECK_MS = KEY_CACHE_TTL_MS;
 /** graphql-ws's close code for a connection whose credentials are refused ("Forbidden"). */
 export const KEY_REVOKED_CLOSE_CODE = 4403;
 export const KEY_REVOKED_CLOSE_REASON = 'API key revoked';
+/** The close reason when the secret a subscription authenticated with expired or was rotated out. */
+export const KEY_EXPIRED_CLOSE_REASON = 'API key expired';
 /** How long a subscription's final error may take to be written before its socket is closed regardless. */
 const FINAL_ERROR_GRACE_MS = 1000;
 
@@ -32,13 +34,19 @@ export function keyRevoked(keyId: string): AppError {
   );
 }
 
+export function keySecretEnded(keyId: string, why: string): AppError {
+  return new AppError(ErrorCode.UNAUTHENTICATED, `${why.replace('<key>', `API key ${keyId}`)} This subscription has ended.`, { details: { keyId } });
+}
+
 /**
  * Ties every open subscription to the API key it authenticated with, so that revoking the key ends the
  * subscription on whichever api process holds it. Two paths, so that no single process's memory decides:
  * PostgreSQL announces each revocation on commit (LISTEN/NOTIFY), which ends the key's subscriptions at once;
  * and every SUBSCRIPTION_KEY_RECHECK_MS the process re-reads the keys of its open subscriptions, which ends
- * them even if the announcement was missed. An ended subscription receives a final UNAUTHENTICATED error,
- * then its socket is closed with code 4403 and the reason "API key revoked".
+ * them even if the announcement was missed. The re-read also ends, within the same interval, a subscription
+ * whose secret expired or was rotated out (its overlap ended, or a later rotation replaced it). An ended
+ * subscription receives a final UNAUTHENTICATED error, then its socket is closed with code 4403 and the
+ * reason "API key revoked" (or "API key expired").
  *
  * The operator bootstrap token is no key and cannot be revoked through the API: its subscriptions are not
  * tracked (replace APN_ADMIN_TOKEN and restart the processes instead).
@@ -61,7 +69,7 @@ export class ApiKeySessions implements OnModuleDestroy {
     const keyId = principal?.keyId;
     if (!keyId) return events;
     const listening = this.notifications.listen(API_KEY_REVOKED_CHANNEL, this.onRevoked, this.recheckNow);
-    const session: KeySession<T> = new KeySession(keyId, socket, events, () => {
+    const session: KeySession<T> = new KeySession(keyId, principal?.credential?.tokenSha256 ?? null, socket, events, () => {
       this.remove(session);
       void listening.then((release) => release(), () => undefined);
     });
@@ -70,7 +78,7 @@ export class ApiKeySessions implements OnModuleDestroy {
       await listening;
       // Read once listening: a revocation committed from now on is announced to this session, and one
       // committed before is seen here (the connection may have been authenticated minutes ago).
-      if (!(await this.liveKeys([keyId])).has(keyId)) this.end(keyId);
+      await this.endInvalid([session]);
     } catch (error) {
       await session.return();
       throw error;
@@ -104,7 +112,7 @@ export class ApiKeySessions implements OnModuleDestroy {
 
   private readonly onRevoked = (keyId: string): void => {
     this.auth.forget(keyId);
-    this.end(keyId);
+    this.end([...(this.byKey.get(keyId) ?? [])], keyRevoked(keyId), KEY_REVOKED_CLOSE_REASON);
   };
 
   /** Re-reads the keys of the open subscriptions and ends those no longer valid; one read at a time. */
@@ -117,29 +125,41 @@ export class ApiKeySessions implements OnModuleDestroy {
   };
 
   private async recheck(): Promise<void> {
-    const keyIds = [...this.byKey.keys()];
-    if (keyIds.length === 0) return;
-    const live = await this.liveKeys(keyIds);
+    await this.endInvalid([...this.byKey.values()].flatMap((sessions) => [...sessions]));
+  }
+
+  /** Reads the keys of `sessions` and ends those whose key was revoked or whose secret no longer works. */
+  private async endInvalid(sessions: ReadonlyArray<KeySession<unknown>>): Promise<void> {
+    if (sessions.length === 0) return;
+    const keyIds = [...new Set(sessions.map((s) => s.keyId))];
+    const rows: Array<ApiKeyCredentials & { id: string }> = await this.dataSource.query(
+      `SELECT id, secret_sha256, expires_at, previous_secret_sha256, previous_secret_expires_at
+         FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`,
+      [keyIds],
+    );
+    const live = new Map(rows.map((r) => [r.id, r]));
+    const now = Date.now();
     for (const keyId of keyIds) {
-      if (live.has(keyId)) continue;
-      this.auth.forget(keyId);
-      this.end(keyId);
+      const row = live.get(keyId);
+      const ofKey = sessions.filter((s) => s.keyId === keyId);
+      if (!row) {
+        this.auth.forget(keyId);
+        this.end(ofKey, keyRevoked(keyId), KEY_REVOKED_CLOSE_REASON);
+        continue;
+      }
+      for (const session of ofKey) {
+        if (session.tokenSha256 === null) continue;
+        const standing = secretStanding(row, Buffer.from(session.tokenSha256, 'hex'), now);
+        const why = standing === null ? 'The secret of <key> this subscription authenticated with was replaced by a later rotation.' : standing.ended;
+        if (why !== null) this.end([session], keySecretEnded(keyId, why), KEY_EXPIRED_CLOSE_REASON);
+      }
     }
   }
 
-  private async liveKeys(keyIds: string[]): Promise<Set<string>> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      'SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL',
-      [keyIds],
-    );
-    return new Set(rows.map((r) => r.id));
-  }
-
-  /** Ends every subscription of the key in this process, then closes their sockets once the error is out. */
-  private end(keyId: string): void {
-    const sessions = [...(this.byKey.get(keyId) ?? [])];
+  /** Ends these subscriptions in this process, then closes their sockets once the error is out. */
+  private end(sessions: ReadonlyArray<KeySession<unknown>>, error: AppError, closeReason: string): void {
     if (sessions.length === 0) return;
-    const error = keyRevoked(keyId);
+    const keyId = sessions[0].keyId;
     const sockets = new Map<SubscriptionSocket, Array<Promise<void>>>();
     for (const session of sessions) {
       session.end(error);
@@ -151,14 +171,14 @@ export class ApiKeySessions implements OnModuleDestroy {
       void Promise.race([Promise.all(taken), grace]).then(() =>
         setImmediate(() => {
           try {
-            socket.close(KEY_REVOKED_CLOSE_CODE, KEY_REVOKED_CLOSE_REASON);
+            socket.close(KEY_REVOKED_CLOSE_CODE, closeReason);
           } catch (closeError) {
             this.logger.warn({ err: closeError }, 'could not close the socket of a revoked key');
           }
         }),
       );
     }
-    this.logger.log({ keyId, subscriptions: sessions.length }, 'ended the subscriptions of a revoked API key');
+    this.logger.log({ keyId, subscriptions: sessions.length, reason: closeReason }, 'ended subscriptions of an API key that no longer authenticates them');
   }
 }
 
@@ -176,6 +196,8 @@ class KeySession<T> implements AsyncIterableIterator<T> {
 
   constructor(
     readonly keyId: string,
+    /** Which of the key's secrets opened it (SHA-256 of the token), or null when unknown. */
+    readonly tokenSha256: string | null,
     readonly socket: SubscriptionSocket | undefined,
     private readonly events: AsyncIterableIterator<T>,
     private readonly onRelease: () => void,

@@ -16,9 +16,36 @@ const KEY_PREFIX = 'apn';
 export const KEY_CACHE_TTL_MS = 5_000;
 const KEY_CACHE_MAX_ENTRIES = 10_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const newSecret = (keyId: string) => `${KEY_PREFIX}_${keyId}_${randomBytes(32).toString('base64url')}`;
 
 export function unauthenticated(message: string): AppError {
   return new AppError(ErrorCode.UNAUTHENTICATED, message);
+}
+
+/** The columns of `api_keys` that say which secrets of a key work, and until when. */
+export interface ApiKeyCredentials {
+  secret_sha256: string;
+  expires_at: Date | null;
+  previous_secret_sha256: string | null;
+  previous_secret_expires_at: Date | null;
+}
+
+/**
+ * Which of a key's secrets `tokenHash` is, and until when it works: the current secret until the key's
+ * expiry; the previous one (after a rotation) until the end of its overlap. Null: neither (a wrong secret).
+ * `ended` says why a secret that was one of the key's no longer works, with `<key>` for the key's name.
+ */
+export function secretStanding(row: ApiKeyCredentials, tokenHash: Buffer, now: number): { validUntil: Date | null; ended: string | null } | null {
+  const matches = (hex: string | null) => hex !== null && hex.length === 64 && timingSafeEqual(Buffer.from(hex, 'hex'), tokenHash);
+  if (matches(row.secret_sha256)) {
+    const until = row.expires_at ? new Date(row.expires_at) : null;
+    return { validUntil: until, ended: until && until.getTime() <= now ? `<key> expired at ${until.toISOString()}; ask for a new key.` : null };
+  }
+  if (matches(row.previous_secret_sha256)) {
+    const until = new Date(row.previous_secret_expires_at!);
+    return { validUntil: until, ended: until.getTime() <= now ? `This secret of <key> was replaced by a rotation and stopped working at ${until.toISOString()}; use the new secret.` : null };
+  }
+  return null;
 }
 
 /**
@@ -57,20 +84,30 @@ export class AuthService {
       throw unauthenticated('Unknown or revoked token.');
     }
     const checkedAt = performance.now();
-    const rows: Array<{ role: Role; tenant_id: string | null; secret_sha256: string }> = await this.dataSource.query(
-      'SELECT role, tenant_id, secret_sha256 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+    const rows: Array<ApiKeyCredentials & { role: Role; tenant_id: string | null }> = await this.dataSource.query(
+      `SELECT role, tenant_id, secret_sha256, expires_at, previous_secret_sha256, previous_secret_expires_at
+         FROM api_keys WHERE id = $1 AND revoked_at IS NULL`,
       [keyId],
     );
     const row = rows[0];
-    if (!row || !timingSafeEqual(Buffer.from(row.secret_sha256, 'hex'), tokenHash)) {
-      throw unauthenticated('Unknown or revoked token.');
-    }
-    const principal: Principal = { role: row.role, tenantId: row.tenant_id, keyId, actor: `key:${keyId}` };
+    const standing = row ? secretStanding(row, tokenHash, Date.now()) : null;
+    if (!row || !standing) throw unauthenticated('Unknown or revoked token.');
+    if (standing.ended) throw unauthenticated(standing.ended.replace('<key>', `API key ${keyId}`));
+    const validUntil = standing.validUntil;
+    const principal: Principal = {
+      role: row.role,
+      tenantId: row.tenant_id,
+      keyId,
+      actor: `key:${keyId}`,
+      credential: { tokenSha256: cacheKey, validUntil },
+    };
     this.verifiedKeys.delete(cacheKey);
     if (this.verifiedKeys.size >= KEY_CACHE_MAX_ENTRIES) {
       this.verifiedKeys.delete(this.verifiedKeys.keys().next().value as string);
     }
-    this.verifiedKeys.set(cacheKey, { principal, until: checkedAt + KEY_CACHE_TTL_MS });
+    // Remembered no longer than the secret works: an expiry or a rotation's overlap ends on time on every replica.
+    const until = validUntil === null ? checkedAt + KEY_CACHE_TTL_MS : Math.min(checkedAt + KEY_CACHE_TTL_MS, checkedAt + (validUntil.getTime() - Date.now()));
+    this.verifiedKeys.set(cacheKey, { principal, until });
     return principal;
   }
 
@@ -82,9 +119,9 @@ export class AuthService {
   }
 
   /** Creates a key; the returned secret is never stored and cannot be shown again. */
-  newKey(role: Role, tenantId: string | null, label: string | null): { entity: ApiKeyEntity; secret: string } {
+  newKey(role: Role, tenantId: string | null, label: string | null, expiresAt: Date | null = null): { entity: ApiKeyEntity; secret: string } {
     const id = randomUUID();
-    const secret = `${KEY_PREFIX}_${id}_${randomBytes(32).toString('base64url')}`;
+    const secret = newSecret(id);
     const entity = Object.assign(new ApiKeyEntity(), {
       id,
       role,
@@ -92,7 +129,17 @@ export class AuthService {
       label,
       secretSha256: sha256(secret),
       revokedAt: null,
+      expiresAt,
+      previousSecretSha256: null,
+      previousSecretExpiresAt: null,
+      rotatedAt: null,
     });
     return { entity, secret };
+  }
+
+  /** A new secret for an existing key (a rotation): the token and the SHA-256 to store. */
+  newSecretFor(keyId: string): { secret: string; sha256: string } {
+    const secret = newSecret(keyId);
+    return { secret, sha256: sha256(secret) };
   }
 }

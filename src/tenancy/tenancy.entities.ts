@@ -20,12 +20,13 @@ export class TenantEntity {
 }
 
 /**
- * An API key. The secret is shown once at creation; only its SHA-256 is stored. Secrets carry 256 bits
+ * An API key. The secret is shown once at creation (and at each rotation); only its SHA-256 is stored. Secrets carry 256 bits
  * of randomness, so a fast hash is enough: there is nothing to brute-force, unlike a password.
  */
 @Entity({ name: 'api_keys' })
 @Check('api_keys_role_check', `"role" IN ('OPERATOR', 'TENANT', 'BILLING')`)
 @Check('api_keys_tenant_role_check', `("role" = 'TENANT') = ("tenant_id" IS NOT NULL)`)
+@Check('api_keys_previous_secret_check', `("previous_secret_sha256" IS NULL) = ("previous_secret_expires_at" IS NULL)`)
 @Index('api_keys_tenant_id_idx', ['tenantId'])
 export class ApiKeyEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'api_keys_pkey' })
@@ -52,4 +53,18 @@ export class ApiKeyEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  /** When the current secret stops working; null: it does not expire. */
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
+  /** After a rotation: the replaced secret's SHA-256, which keeps working until `previousSecretExpiresAt`. */
+  @Column({ name: 'previous_secret_sha256', type: 'text', nullable: true })
+  previousSecretSha256!: string | null;
+
+  @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
+  previousSecretExpiresAt!: Date | null;
+
+  @Column({ name: 'rotated_at', type: 'timestamptz', nullable: true })
+  rotatedAt!: Date | null;
 }

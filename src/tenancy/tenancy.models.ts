@@ -20,6 +20,16 @@ export class CreatedApiKey {
   @Field({ description: 'Send as "Authorization: Bearer <secret>".' }) secret!: string;
   @Field(() => Role) role!: Role;
   @Field(() => ID, { nullable: true }) tenantId!: string | null;
+  @Field(() => Date, { nullable: true, description: 'When the key stops working; null: it does not expire.' }) expiresAt!: Date | null;
+}
+
+@ObjectType({ description: 'A rotated API key: its new secret, shown this once, and how long the old one still works.' })
+export class RotatedApiKey {
+  @Field(() => ID) id!: string;
+  @Field({ description: 'The new secret; send as "Authorization: Bearer <secret>". The key id, role and tenant are unchanged.' }) secret!: string;
+  @Field(() => Date, { nullable: true, description: 'When the new secret stops working; null: it does not expire.' }) expiresAt!: Date | null;
+  @Field({ description: 'Until when the previous secret keeps working (now + overlapSeconds, or the key’s expiry if earlier); UNAUTHENTICATED after.' })
+  previousSecretExpiresAt!: Date;
 }
 
 @ObjectType({ description: 'An API key: whom it acts for and whether it still works. Its secret is never shown again.' })
@@ -32,6 +42,12 @@ export class ApiKey {
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'When the key was revoked; a revoked key authenticates nothing.' })
   revokedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the current secret stops working; null: it does not expire.' })
+  expiresAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the key was last rotated.' })
+  rotatedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Until when the secret replaced by the last rotation keeps working; null: no rotation.' })
+  previousSecretExpiresAt!: Date | null;
 }
 
 @ObjectType()

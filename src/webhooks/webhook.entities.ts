@@ -5,6 +5,8 @@ export enum WebhookTopic {
   USAGE_EVENT = 'USAGE_EVENT',
   /** An invoice preview, sent on request. */
   INVOICE_PREVIEW = 'INVOICE_PREVIEW',
+  /** Each signed checkpoint of the audit chain (docs/audit.md); the only topic a TENANT key may subscribe to. */
+  AUDIT_CHECKPOINT = 'AUDIT_CHECKPOINT',
 }
 
 export enum DeliveryState {
@@ -14,7 +16,11 @@ export enum DeliveryState {
   DEAD = 'DEAD',
 }
 
-/** A billing system's endpoint; the secret signs every delivery (HMAC-SHA256). */
+/**
+ * A billing system's (or, for AUDIT_CHECKPOINT, a tenant's) endpoint; the secret signs every delivery
+ * (HMAC-SHA256). The secret is kept sealed (AES-256-GCM) under the key-encryption key from configuration,
+ * bound to the subscription's id, and never stored in clear.
+ */
 @Entity({ name: 'webhook_subscriptions' })
 @Check('webhook_subscriptions_url_check', `"url" ~ '^https?://'`)
 export class WebhookSubscriptionEntity {
@@ -24,9 +30,13 @@ export class WebhookSubscriptionEntity {
   @Column({ type: 'text' })
   url!: string;
 
-  /** Kept as given: signing needs it. Shown once, at creation. */
-  @Column({ type: 'text' })
-  secret!: string;
+  /** The signing secret, sealed (src/protection/envelope.ts `seal`, context `webhook-secret:<id>`). Shown once, in clear, at creation. */
+  @Column({ name: 'secret_sealed', type: 'bytea' })
+  secretSealed!: Buffer;
+
+  /** Which key-encryption key sealed it (a hash of the key, never the key). */
+  @Column({ name: 'kek_id', type: 'text' })
+  kekId!: string;
 
   @Column({ type: 'text', array: true })
   topics!: WebhookTopic[];

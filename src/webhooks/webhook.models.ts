@@ -4,7 +4,7 @@ import { DeliveryState, WebhookTopic } from './webhook.entities';
 registerEnumType(WebhookTopic, { name: 'WebhookTopic', description: 'What a webhook subscription receives.' });
 registerEnumType(DeliveryState, { name: 'WebhookDeliveryState', description: 'PENDING (being tried), DELIVERED, or DEAD (attempts exhausted; re-drivable).' });
 
-@ObjectType({ description: 'A billing system’s endpoint for usage events and invoice previews.' })
+@ObjectType({ description: 'An endpoint for usage events and invoice previews (billing), or for audit checkpoints. Its secret is never shown after creation.' })
 export class WebhookSubscription {
   @Field(() => ID) id!: string;
   @Field() url!: string;
@@ -17,7 +17,7 @@ export class WebhookSubscription {
 @ObjectType()
 export class CreatedWebhookSubscription {
   @Field(() => WebhookSubscription) subscription!: WebhookSubscription;
-  @Field({ description: 'Signs every delivery (HMAC-SHA256); shown once, keep it.' }) secret!: string;
+  @Field({ description: 'Signs every delivery (HMAC-SHA256); shown once, keep it: the service stores it sealed and never answers it again.' }) secret!: string;
 }
 
 @InputType()
@@ -28,7 +28,7 @@ export class CreateWebhookSubscriptionInput {
   })
   url!: string;
   @Field(() => [WebhookTopic], { description: 'One or more topics, each at most once.' }) topics!: WebhookTopic[];
-  @Field(() => ID, { nullable: true, description: 'Only this tenant’s events; omitted: every tenant’s.' }) tenantId?: string;
+  @Field(() => ID, { nullable: true, description: 'Only this tenant’s events; omitted: every tenant’s (a TENANT key: its own). Audit checkpoints concern every tenant and go to every AUDIT_CHECKPOINT subscription.' }) tenantId?: string;
 }
 
 @ObjectType({ description: 'One event for one subscription, with its attempts.' })

@@ -6,13 +6,19 @@ import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity } from 
 import { CreateWebhookSubscriptionInput, CreatedWebhookSubscription, WebhookDelivery, WebhookSubscription } from './webhook.models';
 import { WebhookService } from './webhook.service';
 
-/** OPERATOR keys manage every subscription; a BILLING key only those it created (others are NOT_FOUND to it). */
+/**
+ * OPERATOR keys manage every subscription; a BILLING key only those it created (others are NOT_FOUND to it);
+ * a TENANT key, likewise, only those it created, and to AUDIT_CHECKPOINT only.
+ */
 @Resolver()
-@Roles(Role.OPERATOR, Role.BILLING)
+@Roles(Role.OPERATOR, Role.BILLING, Role.TENANT)
 export class WebhookResolver {
   constructor(private readonly webhooks: WebhookService) {}
 
-  @Mutation(() => CreatedWebhookSubscription, { description: 'Subscribes an endpoint; the signing secret is in the answer, once.' })
+  @Mutation(() => CreatedWebhookSubscription, {
+    description:
+      'Subscribes an endpoint; the signing secret is in the answer, once (it is stored sealed and never shown again). A TENANT key subscribes to AUDIT_CHECKPOINT only, for itself.',
+  })
   createWebhookSubscription(@Args('input') input: CreateWebhookSubscriptionInput, @CurrentPrincipal() p: Principal): Promise<CreatedWebhookSubscription> {
     return this.webhooks.subscribe(p, input);
   }

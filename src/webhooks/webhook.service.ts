@@ -1,7 +1,8 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import { JobMeta, JobName } from '../core/queue/job-catalogue';
@@ -9,6 +10,8 @@ import { JobHandlers } from '../core/queue/job-handlers';
 import { JobQueue } from '../core/queue/job-queue.service';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { kekId, open, seal } from '../protection/envelope';
+import { webhookSecretContext } from '../../migrations/1765110000000-WebhookSecretsSealed';
 import { ALLOW_LIST_HINT, TargetRefused, TargetUnresolved, WebhookTargets, type VettedTarget } from './webhook-target';
 import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
 
@@ -40,21 +43,25 @@ export function signature(secret: string, body: string, unixSeconds: number): st
 }
 
 export interface WebhookEvent {
-  /** Unique per topic forever: a usage event's `source` + `id`, an invoice preview's tenant and period. */
+  /** Unique per topic forever: a usage event's `source` + `id`, an invoice preview's tenant and period, a checkpoint's seq. */
   eventId: string;
-  tenantId: string;
+  /** The tenant the event is about, or null for an event of the whole service (an audit checkpoint): every subscription to the topic receives it. */
+  tenantId: string | null;
   body: unknown;
 }
 
+/** What a TENANT key may subscribe to: the audit checkpoints, so that they leave the service to the tenant itself. */
+const TENANT_TOPICS: readonly WebhookTopic[] = [WebhookTopic.AUDIT_CHECKPOINT];
+
 function assertManager(principal: Principal): void {
-  if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING) {
-    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR or BILLING keys; your token has role ${principal.role}.`);
+  if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING && principal.role !== Role.TENANT) {
+    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR, BILLING or (for AUDIT_CHECKPOINT) TENANT keys; your token has role ${principal.role}.`);
   }
 }
 
 /**
- * Whose subscriptions a caller manages: an OPERATOR all of them (null), a BILLING key those it created.
- * Another key's subscription, and its deliveries, are NOT_FOUND to it, exactly like ones that do not exist.
+ * Whose subscriptions a caller manages: an OPERATOR all of them (null), a BILLING or TENANT key those it
+ * created. Another key's subscription, and its deliveries, are NOT_FOUND to it, exactly like ones that do not exist.
  */
 function ownerFilter(principal: Principal): string | null {
   return principal.role === Role.OPERATOR ? null : principal.actor;
@@ -81,7 +88,18 @@ export class WebhookService implements OnModuleInit {
     private readonly handlers: JobHandlers,
     private readonly audit: AuditService,
     private readonly targets: WebhookTargets,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private get kek(): Buffer {
+    if (!this.config.keyEncryptionKey) throw new Error('the key-encryption key is not configured (APN_KEY_ENCRYPTION_KEY)');
+    return this.config.keyEncryptionKey;
+  }
+
+  /** The subscription's signing secret, opened for signing a delivery; never logged, never answered. */
+  private secretOf(subscription: WebhookSubscriptionEntity): string {
+    return open(this.kek, subscription.secretSealed, webhookSecretContext(subscription.id)).toString('utf8');
+  }
 
   onModuleInit(): void {
     this.handlers.register(JobName.WebhookDeliver, ({ deliveryId }, meta) => this.deliver(deliveryId, meta));
@@ -92,6 +110,19 @@ export class WebhookService implements OnModuleInit {
     input: { url: string; topics: WebhookTopic[]; tenantId?: string | null },
   ): Promise<{ subscription: WebhookSubscriptionEntity; secret: string }> {
     assertManager(principal);
+    let tenantId = input.tenantId ?? null;
+    if (principal.role === Role.TENANT) {
+      const refuse = (error: AppError) =>
+        this.audit.refuse(principal, { action: 'webhook.refused', operation: 'createWebhookSubscription', entityType: 'webhook_subscription' }, error);
+      const other = input.topics.find((t) => !TENANT_TOPICS.includes(t));
+      if (other !== undefined) {
+        await refuse(badInput('input.topics', `input.topics: a TENANT key subscribes to ${TENANT_TOPICS.join(', ')} only; ${other} is for OPERATOR and BILLING keys.`));
+      }
+      if (tenantId !== null && tenantId !== principal.tenantId) {
+        await refuse(new AppError(ErrorCode.FORBIDDEN, 'input.tenantId: a tenant subscribes for itself only; omit tenantId.', { field: 'input.tenantId' }));
+      }
+      tenantId = principal.tenantId;
+    }
     if (input.url.length > WEBHOOK_LIMITS.urlLength) {
       throw badInput('input.url', `input.url: is ${input.url.length} characters long; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
     }
@@ -108,28 +139,38 @@ export class WebhookService implements OnModuleInit {
     }
     if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
     if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
-    if (input.topics.length > WEBHOOK_LIMITS.topics) {
+    if (input.topics.length > WEBHOOK_LIMITS.topics || new Set(input.topics).size !== input.topics.length) {
       throw badInput('input.topics', `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`);
     }
-    if (input.tenantId) {
-      if (!isUuid(input.tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
-      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [input.tenantId]);
-      if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
+    if (tenantId) {
+      if (!isUuid(tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
+      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [tenantId]);
+      if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${tenantId} does not exist.`);
     }
     await this.vetAtSubscription(url);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+    const id = randomUUID();
     const subscription = Object.assign(new WebhookSubscriptionEntity(), {
-      id: randomUUID(),
+      id,
       url: url.toString(),
-      secret,
+      secretSealed: seal(this.kek, Buffer.from(secret, 'utf8'), webhookSecretContext(id)),
+      kekId: kekId(this.kek),
       topics: [...new Set(input.topics)],
-      tenantId: input.tenantId ?? null,
+      tenantId,
       active: true,
       createdBy: principal.actor,
     });
     await this.dataSource.transaction(async (m) => {
       await m.getRepository(WebhookSubscriptionEntity).insert(subscription);
-      await this.audit.append(m, { actor: principal.actor, action: 'webhook.subscribed', entityType: 'webhook_subscription', entityId: subscription.id, data: { url: subscription.url, topics: subscription.topics } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'webhook.subscribed',
+        entityType: 'webhook_subscription',
+        entityId: subscription.id,
+        // A tenant's own subscription is on its record; a billing subscription filtered to a tenant is not the tenant's object.
+        tenantId: principal.role === Role.TENANT ? principal.tenantId : null,
+        data: { url: subscription.url, topics: subscription.topics },
+      });
     });
     return { subscription, secret };
   }
@@ -157,7 +198,7 @@ export class WebhookService implements OnModuleInit {
     if (!s) throw notFound('Webhook subscription', id);
     await this.dataSource.transaction(async (m) => {
       await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
-      await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, data: {} });
+      await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, tenantId: principal.role === Role.TENANT ? principal.tenantId : null, data: {} });
     });
     return Object.assign(s, { active: false });
   }
@@ -210,7 +251,7 @@ export class WebhookService implements OnModuleInit {
       `INSERT INTO webhook_deliveries (id, subscription_id, topic, event_id, body, state, attempts, round)
        SELECT gen_random_uuid(), s.id, $1, e.event_id, e.body, 'PENDING', 0, 0
          FROM unnest($2::text[], $3::uuid[], $4::text[]) AS e(event_id, tenant_id, body)
-         JOIN webhook_subscriptions s ON s.active AND $1 = ANY (s.topics) AND (s.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
+         JOIN webhook_subscriptions s ON s.active AND $1 = ANY (s.topics) AND (s.tenant_id IS NULL OR e.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
        ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING
        RETURNING id, round`,
       [topic, events.map((e) => e.eventId), events.map((e) => e.tenantId), events.map((e) => JSON.stringify(e.body))],
@@ -268,7 +309,7 @@ export class WebhookService implements OnModuleInit {
         target,
         {
           'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
-          [SIGNATURE_HEADER]: signature(subscription.secret, delivery.body, now),
+          [SIGNATURE_HEADER]: signature(this.secretOf(subscription), delivery.body, now),
           [EVENT_ID_HEADER]: delivery.eventId,
           [TOPIC_HEADER]: delivery.topic,
           'user-agent': 'apn-orchestrator-webhooks',

@@ -118,7 +118,27 @@ describe('configuration of data protection', () => {
     expect(message({ APN_TLS_HYBRID_KEX: 'yes' })).toMatch(/APN_TLS_HYBRID_KEX must be true or false/);
   });
 
-  it('requires both keys in production', () => {
+  it('reads the audit signing key as Ed25519 PEM, refuses another kind naming the variable, and bounds the checkpoint interval', () => {
+    const auditKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(loadConfig({ APN_AUDIT_SIGNING_KEY: auditKey.replace(/\n/g, '\\n') }).auditSigningKeyPem).toBe(auditKey);
+    expect(loadConfig({})).toMatchObject({ auditSigningKeyPem: undefined, auditCheckpointIntervalSeconds: 300, apiKeyMaxLifetimeSeconds: 31_622_400 });
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(refused({ APN_AUDIT_SIGNING_KEY: p256 })).toMatch(/APN_AUDIT_SIGNING_KEY: APN_AUDIT_SIGNING_KEY is a ec key; use Ed25519/);
+    expect(refused({ APN_AUDIT_SIGNING_KEY: p256 })).not.toContain('PRIVATE KEY');
+    expect(refused({ APN_AUDIT_SIGNING_KEY: 'nope' })).toMatch(/APN_AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM/);
+    expect(refused({ APN_AUDIT_CHECKPOINT_INTERVAL_S: '1' })).toMatch(/APN_AUDIT_CHECKPOINT_INTERVAL_S must be between 5 and 86400/);
+    expect(refused({ APN_API_KEY_MAX_LIFETIME_S: '60' })).toMatch(/APN_API_KEY_MAX_LIFETIME_S must be between 3600 and 315360000/);
+  });
+
+  it('requires the three keys in production', () => {
     const refused = (() => {
       try {
         loadConfig(production);
@@ -129,6 +149,7 @@ describe('configuration of data protection', () => {
     })();
     expect(refused).toMatch(/APN_KEY_ENCRYPTION_KEY is required when NODE_ENV=production/);
     expect(refused).toMatch(/APN_CA_KEY is required when NODE_ENV=production/);
-    expect(loadConfig({ ...production, APN_KEY_ENCRYPTION_KEY: kek.toString('base64'), APN_CA_KEY: caKey }).nodeEnv).toBe('production');
+    expect(refused).toMatch(/APN_AUDIT_SIGNING_KEY is required when NODE_ENV=production/);
+    expect(loadConfig({ ...production, APN_KEY_ENCRYPTION_KEY: kek.toString('base64'), APN_CA_KEY: caKey, APN_AUDIT_SIGNING_KEY: caKey }).nodeEnv).toBe('production');
   });
 });

@@ -108,13 +108,29 @@ function caKey(value: string, ctx: z.RefinementCtx): string {
   return pemText(value);
 }
 
+/** APN_AUDIT_SIGNING_KEY: the key that signs audit checkpoints, PKCS#8 PEM, Ed25519. */
+function auditSigningKey(value: string, ctx: z.RefinementCtx): string {
+  try {
+    const key = createPrivateKey(pemText(value));
+    if (key.asymmetricKeyType !== 'ed25519') {
+      ctx.addIssue({ code: 'custom', message: `APN_AUDIT_SIGNING_KEY is a ${key.asymmetricKeyType} key; use Ed25519 (openssl genpkey -algorithm ed25519)` });
+    }
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'APN_AUDIT_SIGNING_KEY must be an Ed25519 private key in PEM (-----BEGIN PRIVATE KEY-----; newlines as is or as \\n)',
+    });
+  }
+  return pemText(value);
+}
+
 export const ENV_SCHEMA = z
   .object({
     NODE_ENV: z
       .enum(['development', 'production', 'test'])
       .default('development')
       .describe(
-        '`development`, `production` or `test`. `production` requires `APN_ADMIN_TOKEN`, `APN_KEY_ENCRYPTION_KEY` and `APN_CA_KEY`.',
+        '`development`, `production` or `test`. `production` requires `APN_ADMIN_TOKEN`, `APN_KEY_ENCRYPTION_KEY`, `APN_CA_KEY` and `APN_AUDIT_SIGNING_KEY`.',
       ),
     PORT: intFrom('PORT', 0, 65535).default(3000).describe('HTTP port of the API: GraphQL, uploads, the consoles, health and metrics.'),
     HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on.'),
@@ -288,7 +304,7 @@ export const ENV_SCHEMA = z
       .transform(keyEncryptionKey)
       .optional()
       .describe(
-        '32 random bytes as 64 hex digits or base64 (`openssl rand -base64 32`): the key-encryption key that wraps (AES-256-GCM) the per-mount data keys of encrypted copies and the private keys of issued TLS certificates. Required when `NODE_ENV=production`. Unset otherwise: generated on first start and kept in `APN_DATA_DIR/key-encryption-key` (mode 0600) with the embedded database on disk, or generated at every start (`DATABASE_URL` set, or `APN_DATA_DIR=memory`; then every process has its own, so set it when several processes share a database). Never printed or logged. See [Data protection](tenants.md#data-protection).',
+        '32 random bytes as 64 hex digits or base64 (`openssl rand -base64 32`): the key-encryption key that wraps (AES-256-GCM) the per-mount data keys of encrypted copies, the private keys of issued TLS certificates and the webhook signing secrets. Required when `NODE_ENV=production`. Unset otherwise: generated on first start and kept in `APN_DATA_DIR/key-encryption-key` (mode 0600) with the embedded database on disk, or generated at every start (`DATABASE_URL` set, or `APN_DATA_DIR=memory`; then every process has its own, so set it when several processes share a database). Never printed or logged. See [Data protection](tenants.md#data-protection).',
       ),
     APN_CA_KEY: z
       .string()
@@ -308,6 +324,19 @@ export const ENV_SCHEMA = z
       .describe(
         '`true` states that the nodes’ TLS stacks (tlshd) negotiate the hybrid X25519MLKEM768 key exchange; the API then reports `NFS_TLS` as `HYBRID` rather than `CLASSICAL` against a quantum adversary. The service cannot observe the handshake: this is the operator’s statement.',
       ),
+    APN_AUDIT_SIGNING_KEY: z
+      .string()
+      .transform(auditSigningKey)
+      .optional()
+      .describe(
+        'The key that signs the audit checkpoints, PKCS#8 PEM, Ed25519 only (`openssl genpkey -algorithm ed25519`); newlines as they are or as `\\n`. Required when `NODE_ENV=production`; otherwise generated and kept in `APN_DATA_DIR/audit-signing-key.pem` as the key-encryption key is (every process its own with `DATABASE_URL` or `APN_DATA_DIR=memory`: set it when processes share a database). Never stored in the database, printed or logged. See [Audit a tenant can verify](tenants.md#audit-a-tenant-can-verify).',
+      ),
+    APN_AUDIT_CHECKPOINT_INTERVAL_S: intFrom('APN_AUDIT_CHECKPOINT_INTERVAL_S', 5, 86_400)
+      .default(300)
+      .describe('How often the service signs a checkpoint of the audit chain’s head, if it moved (default 5 minutes).'),
+    APN_API_KEY_MAX_LIFETIME_S: intFrom('APN_API_KEY_MAX_LIFETIME_S', 3_600, 315_360_000)
+      .default(31_622_400)
+      .describe('The latest an API key’s `expiresAt` (at creation or rotation) may be, in seconds from now (default 366 days).'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
@@ -342,6 +371,14 @@ export const ENV_SCHEMA = z
         path: ['APN_CA_KEY'],
         message:
           'APN_CA_KEY is required when NODE_ENV=production (openssl genpkey -algorithm ed25519): it signs the mounts’ TLS certificates and CRL',
+      });
+    }
+    if (env.NODE_ENV === 'production' && !env.APN_AUDIT_SIGNING_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APN_AUDIT_SIGNING_KEY'],
+        message:
+          'APN_AUDIT_SIGNING_KEY is required when NODE_ENV=production (openssl genpkey -algorithm ed25519): it signs the audit checkpoints tenants verify',
       });
     }
   });
@@ -401,6 +438,10 @@ export interface AppConfig {
   readonly caKeyPem: string | undefined;
   readonly tlsCertMaxLifetimeSeconds: number;
   readonly tlsHybridKeyExchange: boolean;
+  /** Signs audit checkpoints (Ed25519, PEM). Unset in configuration: generated at start (see protection-keys.ts). */
+  readonly auditSigningKeyPem: string | undefined;
+  readonly auditCheckpointIntervalSeconds: number;
+  readonly apiKeyMaxLifetimeSeconds: number;
   readonly logLevel: string;
 }
 
@@ -470,6 +511,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     caKeyPem: e.APN_CA_KEY,
     tlsCertMaxLifetimeSeconds: e.APN_TLS_CERT_MAX_LIFETIME_S,
     tlsHybridKeyExchange: e.APN_TLS_HYBRID_KEX === 'true',
+    auditSigningKeyPem: e.APN_AUDIT_SIGNING_KEY,
+    auditCheckpointIntervalSeconds: e.APN_AUDIT_CHECKPOINT_INTERVAL_S,
+    apiKeyMaxLifetimeSeconds: e.APN_API_KEY_MAX_LIFETIME_S,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -30,6 +30,10 @@ import { TenantQuotas1764600000000 } from '../../../migrations/1764600000000-Ten
 import { TapiIdentifiers1764800000000 } from '../../../migrations/1764800000000-TapiIdentifiers';
 import { RunEvaluation1764900000000 } from '../../../migrations/1764900000000-RunEvaluation';
 import { DataProtection1765000000000 } from '../../../migrations/1765000000000-DataProtection';
+import { AuditCheckpoints1765100000000 } from '../../../migrations/1765100000000-AuditCheckpoints';
+import { WebhookSecretsSealed1765110000000 } from '../../../migrations/1765110000000-WebhookSecretsSealed';
+import { ApiKeyExpiry1765120000000 } from '../../../migrations/1765120000000-ApiKeyExpiry';
+import { AuditCheckpointEntity } from '../../audit/audit-checkpoint.entity';
 import {
   AttestationEntity,
   MountDataKeyEntity,
@@ -85,6 +89,7 @@ export const ENTITIES = [
   LinkAllocationEntity,
   EndpointAllocationEntity,
   AuditEntryEntity,
+  AuditCheckpointEntity,
   EmulatorLitChannelEntity,
   EmulatorCrossConnectEntity,
   EmulatorFaultEntity,
@@ -140,6 +145,9 @@ export const MIGRATIONS = [
   TapiIdentifiers1764800000000,
   RunEvaluation1764900000000,
   DataProtection1765000000000,
+  AuditCheckpoints1765100000000,
+  WebhookSecretsSealed1765110000000,
+  ApiKeyExpiry1765120000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * bundle is produced by `scripts/build-graphiql.mjs` (part of `npm run build`).
  */
 
-function findRepoRoot(start: string): string {
+export function findRepoRoot(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     // tsc copies package.json into its outDir when it is imported, so dist/ itself is never the root.
     if (path.basename(dir) !== 'dist' && existsSync(path.join(dir, 'package.json'))) return dir;
@@ -64,11 +64,26 @@ function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
-export function registerGraphiql(app: FastifyInstance, options: { assetsDir: string }): void {
-  let assets = loadAssets(options.assetsDir);
-  // Re-read while the bundle is absent, so building after start-up fixes /graphiql without a restart.
+export interface StaticBundle {
+  /** The page's path; its files are served under `<route>/<file>`. */
+  route: string;
+  assetsDir: string;
+  /** Content-Security-Policy of the page. */
+  csp: string;
+  /** What the bundle is, for the answer given while it is missing. */
+  label: string;
+}
+
+/**
+ * Serves a browser bundle built into `dist/`: the page (with its CSP, revalidated on every load) at `route`,
+ * its files at `route/:file`. The routes must be listed in PUBLIC_ROUTES: the page holds no data, and every
+ * call it makes to the API carries the user's token.
+ */
+export function registerStaticBundle(app: FastifyInstance, bundle: StaticBundle): void {
+  let assets = loadAssets(bundle.assetsDir);
+  // Re-read while the bundle is absent, so building after start-up fixes the page without a restart.
   const current = (): Map<string, Asset> => {
-    if (!assets.has('index.html')) assets = loadAssets(options.assetsDir);
+    if (!assets.has('index.html')) assets = loadAssets(bundle.assetsDir);
     return assets;
   };
 
@@ -76,7 +91,7 @@ export function registerGraphiql(app: FastifyInstance, options: { assetsDir: str
     reply.header('content-type', asset.type).header('x-content-type-options', 'nosniff');
     if (html) {
       // Unhashed asset names: the page must be revalidated so it never pairs with a stale bundle for long.
-      reply.header('content-security-policy', CSP).header('cache-control', 'no-cache');
+      reply.header('content-security-policy', bundle.csp).header('cache-control', 'no-cache').header('referrer-policy', 'no-referrer');
     } else {
       reply.header('cache-control', 'public, max-age=3600');
     }
@@ -89,12 +104,12 @@ export function registerGraphiql(app: FastifyInstance, options: { assetsDir: str
     return reply
       .code(503)
       .header('content-type', 'text/plain; charset=utf-8')
-      .send(`GraphiQL assets are missing from ${options.assetsDir}; run \`npm run build\` on the server.\n`);
+      .send(`${bundle.label} assets are missing from ${bundle.assetsDir}; run \`npm run build\` on the server.\n`);
   };
 
-  app.get('/graphiql', (_request, reply) => sendIndex(reply));
+  app.get(bundle.route, (_request, reply) => sendIndex(reply));
 
-  app.get<{ Params: { file: string } }>('/graphiql/:file', (request, reply) => {
+  app.get<{ Params: { file: string } }>(`${bundle.route}/:file`, (request, reply) => {
     const file = request.params.file;
     if (file === '' || file === 'index.html') return sendIndex(reply);
     const asset = SAFE_NAME.test(file) ? current().get(file) : undefined;
@@ -102,4 +117,8 @@ export function registerGraphiql(app: FastifyInstance, options: { assetsDir: str
     if (!asset) return reply.callNotFound();
     return send(reply, asset, false);
   });
+}
+
+export function registerGraphiql(app: FastifyInstance, options: { assetsDir: string }): void {
+  registerStaticBundle(app, { route: '/graphiql', assetsDir: options.assetsDir, csp: CSP, label: 'GraphiQL' });
 }

@@ -14,6 +14,7 @@ export enum JobName {
   HoldExpiry = 'hold-expiry',
   HoldSweep = 'hold-sweep',
   AuditLink = 'audit-link',
+  AuditCheckpoint = 'audit-checkpoint',
   LightpathSetup = 'setup',
   LightpathTeardown = 'teardown',
   Reconcile = 'reconcile',
@@ -28,6 +29,7 @@ export interface JobPayloads {
   [JobName.HoldExpiry]: { reservationId: string };
   [JobName.HoldSweep]: Record<string, never>;
   [JobName.AuditLink]: Record<string, never>;
+  [JobName.AuditCheckpoint]: Record<string, never>;
   [JobName.LightpathSetup]: { reservationId: string };
   [JobName.LightpathTeardown]: { reservationId: string };
   [JobName.Reconcile]: Record<string, never>;
@@ -42,6 +44,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.HoldExpiry]: QueueName.Reservations,
   [JobName.HoldSweep]: QueueName.Reservations,
   [JobName.AuditLink]: QueueName.Maintenance,
+  [JobName.AuditCheckpoint]: QueueName.Maintenance,
   [JobName.LightpathSetup]: QueueName.Provisioning,
   [JobName.LightpathTeardown]: QueueName.Provisioning,
   [JobName.Reconcile]: QueueName.Maintenance,

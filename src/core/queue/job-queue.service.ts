@@ -99,11 +99,12 @@ export class JobQueue implements OnApplicationShutdown {
     await this.queue(QueueName.Maintenance).getJobCounts('waiting');
   }
 
-  /** Recurring jobs and their periods: the hold sweep, the audit linker, the reconciler, metering. */
+  /** Recurring jobs and their periods: the hold sweep, the audit linker and checkpoints, the reconciler, metering. */
   private recurring(): Array<[JobName, number]> {
     return [
       [JobName.HoldSweep, 30_000],
       [JobName.AuditLink, 1_000],
+      [JobName.AuditCheckpoint, this.config.auditCheckpointIntervalSeconds * 1000],
       [JobName.Reconcile, this.config.reconcileIntervalSeconds * 1000],
       [JobName.MeteringCollect, 60_000],
     ];
@@ -125,7 +126,7 @@ export class JobQueue implements OnApplicationShutdown {
   /**
    * Recurring jobs, registered idempotently by every worker at start: the hold sweep expires holds whose
    * own delayed job was lost (the database, not the queue, is the truth); the audit linker chains committed
-   * audit entries; the reconciler rebuilds lost jobs; metering collects usage.
+   * audit entries, and the checkpointer signs the chain's head; the reconciler rebuilds lost jobs; metering collects usage.
    */
   async scheduleRecurring(): Promise<void> {
     for (const [name, every] of this.recurring()) await this.upsertRecurring(name, every);
