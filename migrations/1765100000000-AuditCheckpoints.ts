@@ -241,12 +241,12 @@ async function verifyFormat1(q: QueryRunner): Promise<{ entries: number; head: s
   let entries = 0;
   let firstBrokenSeq: string | null = null;
   for (;;) {
-    const rows: Array<{ seq: string; prev_hash: string; hash: string; recomputed: string }> = await q.query(
+    const rows = (await q.query(
       `SELECT a.seq::text AS seq, a.prev_hash, a.hash,
               audit_entry_hash(a.prev_hash, a.seq, a.at, a.actor, a.action, a.entity_type, a.entity_id, a.data) AS recomputed
          FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${batch}`,
       [expected.toString()],
-    );
+    )) as Array<{ seq: string; prev_hash: string; hash: string; recomputed: string }>;
     for (const row of rows) {
       entries += 1;
       if (firstBrokenSeq === null && (BigInt(row.seq) !== expected || row.prev_hash !== prev || row.recomputed !== row.hash)) {

@@ -23,7 +23,7 @@ export class WebhookSecretsSealed1765110000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "webhook_subscriptions" ADD COLUMN "secret_sealed" bytea, ADD COLUMN "kek_id" text`);
-    const rows: Array<{ id: string; secret: string }> = await q.query(`SELECT id, secret FROM "webhook_subscriptions" ORDER BY id`);
+    const rows = (await q.query(`SELECT id, secret FROM "webhook_subscriptions" ORDER BY id`)) as Array<{ id: string; secret: string }>;
     if (rows.length > 0) {
       const kek = requireKek(`sealing ${rows.length} stored webhook secret(s)`);
       for (const row of rows) {
@@ -40,7 +40,7 @@ export class WebhookSecretsSealed1765110000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "webhook_subscriptions" ADD COLUMN "secret" text`);
-    const rows: Array<{ id: string; secret_sealed: Buffer }> = await q.query(`SELECT id, secret_sealed FROM "webhook_subscriptions" ORDER BY id`);
+    const rows = (await q.query(`SELECT id, secret_sealed FROM "webhook_subscriptions" ORDER BY id`)) as Array<{ id: string; secret_sealed: Buffer }>;
     if (rows.length > 0) {
       const kek = requireKek(`opening ${rows.length} sealed webhook secret(s)`);
       for (const row of rows) {

@@ -27,7 +27,7 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(embedded)}).startEmbeddedPostgres('memory').then((db) => { console.log('URL ' + db.url); process.on('SIGTERM', () => db.stop().then(() => process.exit(0))); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const match = /URL (\S+)/.exec(out);
       if (match) resolveUrl(match[1]);

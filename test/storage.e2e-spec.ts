@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { writeFileSync } from 'node:fs';
 import {
   RESERVE,
   createTenantWithKey,
@@ -36,7 +37,7 @@ describe('storage', () => {
   const createStorage = async (code: string, site: string, kind: string, extra: Record<string, unknown> = {}) =>
     (await op('mutation($i: CreateStorageSystemInput!) { createStorageSystem(input: $i) { id } }', {
       i: { code, name: code, kind, siteId: sites[site], host: extra.host ?? `${code.toLowerCase()}.example.net`,
-        capacityBytes: String(extra.capacityBytes ?? 20n * TB), throughputGbps: extra.throughputGbps ?? 200,
+        capacityBytes: String((extra.capacityBytes as bigint | undefined) ?? 20n * TB), throughputGbps: extra.throughputGbps ?? 200,
         rdma: extra.rdma ?? true, idmapDomain: 'corp.example.co.jp' },
     })).createStorageSystem.id as string;
 
@@ -101,7 +102,7 @@ describe('storage', () => {
     ids.secret = (await dataset('patient-scans', 'CONFIDENTIAL', '/export/patients')).createDataset.id;
   });
   afterAll(async () => {
-    if (process.env.SHOW_SERVICE_OUTPUT) require('node:fs').writeFileSync(process.env.SHOW_SERVICE_OUTPUT, t?.output() ?? '');
+    if (process.env.SHOW_SERVICE_OUTPUT) writeFileSync(process.env.SHOW_SERVICE_OUTPUT, t?.output() ?? '');
     await t?.stop();
   });
 

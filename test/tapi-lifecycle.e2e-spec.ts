@@ -120,7 +120,7 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
     (await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [id])).rows[0].n;
   const serviceOf = (tag: string) =>
     [...controller.services.values()].find((s) => {
-      const names = [s.entry.name, ...((s.entry['end-point'] as any[]) ?? []).map((e) => e.name)].flat().filter(Boolean) as any[];
+      const names = [s.entry.name, ...((s.entry['end-point'] as any[]) ?? []).map((e) => e.name)].flat().filter(Boolean);
       return names.some((n) => n['value-name'] === 'apn-reservation' && n.value === tag);
     });
 

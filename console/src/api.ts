@@ -66,7 +66,7 @@ export function subscribe<T>(query: string, variables: Record<string, unknown>, 
     {
       next: (result) => {
         if (result.errors?.length) onError(result.errors.map((e) => e.message).join(' '));
-        else if (result.data) onData(result.data as T);
+        else if (result.data) onData(result.data);
       },
       error: (error) => onError(error instanceof Error ? error.message : 'The live connection closed.'),
       complete: () => undefined,

@@ -77,14 +77,13 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   const reload = useCallback(async () => {
     setLoading(true);
     try {
-      setData(await gql<T>(query, JSON.parse(key)));
+      setData(await gql<T>(query, JSON.parse(key) as Record<string, unknown>));
       setError(null);
     } catch (e) {
       setError(messageOf(e));
     } finally {
       setLoading(false);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [query, key, ...deps]);
   useEffect(() => {
     void reload();

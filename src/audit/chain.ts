@@ -89,7 +89,7 @@ export function checkpointSignatureValid(c: SignedCheckpoint, publicKey: KeyObje
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -145,10 +145,10 @@ function parseLines(lines: readonly string[], what: string): { entries: Exported
     if (!/^[1-9]\d{0,18}$/.test(value.seq as string)) return { entries, problem: `${what} line ${i + 1}: seq ${JSON.stringify(value.seq)} is not a sequence number`, line: i + 1 };
     if (value.type === 'entry') {
       for (const name of ['id', 'at', 'actor', 'action', 'entityType', 'dataText']) {
-        if (typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${value.seq}) has no ${name}`, line: i + 1 };
+        if (typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}) has no ${name}`, line: i + 1 };
       }
       for (const name of ['entityId', 'tenantId']) {
-        if (value[name] !== null && typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${value.seq}): ${name} must be a string or null`, line: i + 1 };
+        if (value[name] !== null && typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}): ${name} must be a string or null`, line: i + 1 };
       }
     }
     entries.push(value as unknown as ExportedEntry);
@@ -211,7 +211,7 @@ export function verifySlice(input: VerifyInput): SliceReport {
   let lastGood: SignedCheckpoint | null = null;
   let reached = 0;
   for (const c of ordered) {
-    if (c.format !== CHECKPOINT_FORMAT) return fail(null, null, `checkpoint ${c.seq} is not a ${CHECKPOINT_FORMAT} document`);
+    if ((c.format as string) !== CHECKPOINT_FORMAT) return fail(null, null, `checkpoint ${c.seq} is not a ${CHECKPOINT_FORMAT} document`);
     if (c.keyId !== keyId) return fail(null, null, `checkpoint ${c.seq} names key ${c.keyId}, but the key given is ${keyId}`);
     if (!checkpointSignatureValid(c, input.publicKey)) return fail(null, null, `checkpoint ${c.seq}: the signature does not verify under ${keyId}; the checkpoint was altered or signed by another key`);
     const entry = bySeq.get(c.seq);
@@ -221,7 +221,7 @@ export function verifySlice(input: VerifyInput): SliceReport {
     }
     reached += 1;
     if (entry.hash !== c.headHash) {
-      const from = lastGood ? (BigInt(lastGood.seq) + 1n).toString() : report.firstSeq!;
+      const from = lastGood ? (BigInt(lastGood.seq) + 1n).toString() : report.firstSeq;
       const base = `entry ${c.seq} does not have the head hash signed in checkpoint ${c.seq} (${c.at}): an entry from ${from} to ${c.seq} was rewritten and the chain recomputed after the checkpoint was signed`;
       const named = input.baseline ? firstDifference(input.baseline, input.publicKey, bySeq, from, c) : null;
       if (named) return fail(named.seq, named.id, `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`);
@@ -232,7 +232,7 @@ export function verifySlice(input: VerifyInput): SliceReport {
     lastGood = c;
   }
   if (reached === 0) return fail(null, null, `no checkpoint given falls within the slice (${report.firstSeq}–${report.lastSeq}): export a range that includes a checkpoint's seq`);
-  if (lastGood && BigInt(report.lastSeq!) > BigInt(lastGood.seq)) {
+  if (lastGood && BigInt(report.lastSeq) > BigInt(lastGood.seq)) {
     report.notes.push(`entries after ${lastGood.seq} (to ${report.lastSeq}) are consistent but no checkpoint given covers them yet`);
   }
   report.ok = true;

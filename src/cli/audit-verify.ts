@@ -55,7 +55,7 @@ function readCheckpoints(file: string): SignedCheckpoint[] {
   const values: unknown[] = [];
   try {
     const parsed: unknown = JSON.parse(text);
-    values.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    values.push(...(Array.isArray(parsed) ? (parsed as unknown[]) : [parsed]));
   } catch {
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;

@@ -21,7 +21,7 @@ function principalOf(context: ExecutionContext): Principal {
   const ctx: RequestContext =
     context.getType<string>() === 'graphql'
       ? GqlExecutionContext.create(context).getContext<RequestContext>()
-      : (context.switchToHttp().getRequest() as RequestContext);
+      : context.switchToHttp().getRequest<RequestContext>();
   if (ctx.principal) return ctx.principal;
   throw ctx.authError ?? new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated: send the header Authorization: Bearer <token> (on a WebSocket, or the connection_init payload { "authorization": "Bearer <token>" }).');
 }

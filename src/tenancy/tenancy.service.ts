@@ -157,8 +157,7 @@ export class TenancyService {
       if (problem) await refuse(problem);
     }
     const { secret, sha256: secretSha256 } = this.auth.newSecretFor(id);
-    let outcome: { key: ApiKeyEntity } | { refused: AppError; tenantId: string | null };
-    outcome = await this.dataSource.transaction(async (m) => {
+    const outcome: { key: ApiKeyEntity } | { refused: AppError; tenantId: string | null } = await this.dataSource.transaction(async (m) => {
       const [key] = await m.getRepository(ApiKeyEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!key || (scope !== null && key.tenantId !== scope)) return { refused: notFound('API key', id), tenantId: null };
       const now = new Date();

@@ -55,7 +55,7 @@ const TENANT_TOPICS: readonly WebhookTopic[] = [WebhookTopic.AUDIT_CHECKPOINT];
 
 function assertManager(principal: Principal): void {
   if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING && principal.role !== Role.TENANT) {
-    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR, BILLING or (for AUDIT_CHECKPOINT) TENANT keys; your token has role ${principal.role}.`);
+    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR, BILLING or (for AUDIT_CHECKPOINT) TENANT keys; your token has role ${String(principal.role)}.`);
   }
 }
 
@@ -144,7 +144,7 @@ export class WebhookService implements OnModuleInit {
     }
     if (tenantId) {
       if (!isUuid(tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
-      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [tenantId]);
+      const [{ n }] = await this.dataSource.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [tenantId]);
       if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${tenantId} does not exist.`);
     }
     await this.vetAtSubscription(url);
