@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../core/metrics/metrics.service';
-import { REFERENCE_DEFAULTS } from '../planning/reference';
+import { REFERENCE_DEFAULTS } from '../vocabulary/reference';
 import { formatScaled, toScaled } from './decimal';
 import { HOUR_MS, METERING_SOURCE, METER_UNITS, UsageRow, distanceClassOf, floorHour, hourSlices, quantityProblem, usageEventId } from './usage-events';
 import { insertUsageRows } from './usage-store';

@@ -15,8 +15,8 @@
  * Records that cannot be rated (unknown meter, missing attribute, a rate the card does not price, a bad
  * quantity, a duplicate CloudEvents source+id) are returned in `unrated` with the reason, never dropped.
  */
-import { DISTANCE_CLASSES, DistanceClass, FieldError, STORAGE_DESIGNS, StorageDesign, isOneOf } from '../planning/domain';
-import { NumericKey, REFERENCE_DEFAULTS, ReferenceValues, WAVELENGTH_RATES } from '../planning/reference';
+import { DISTANCE_CLASSES, DistanceClass, FieldError, STORAGE_DESIGNS, StorageDesign, isOneOf } from '../vocabulary/domain';
+import { NumericKey, REFERENCE_DEFAULTS, ReferenceValues, WAVELENGTH_RATES } from '../vocabulary/reference';
 import { DecimalError, DecimalInput, decimalPlaces, divRound, formatScaled, pow10, toScaled } from './decimal';
 import { jsonBytes, jsonProblem, textProblem } from './storable';
 

@@ -3,8 +3,8 @@
  * classes, and the validation of an ingested CloudEvent. Imports nothing from Nest or TypeORM.
  */
 import { parseInstant } from '../core/time';
-import { DISTANCE_CLASSES, DistanceClass, STORAGE_DESIGNS, isOneOf } from '../planning/domain';
-import { REFERENCE_DEFAULTS } from '../planning/reference';
+import { DISTANCE_CLASSES, DistanceClass, STORAGE_DESIGNS, isOneOf } from '../vocabulary/domain';
+import { REFERENCE_DEFAULTS } from '../vocabulary/reference';
 import { BILLED_METERS, SHADOW_METERS } from './rating';
 import { jsonBytes, jsonProblem, textProblem } from './storable';
 

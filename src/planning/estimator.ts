@@ -13,7 +13,7 @@ import {
   ScenarioKind,
   StorageDesign,
   isOneOf,
-} from './domain';
+} from '../vocabulary/domain';
 import { CostEstimate, DEFAULT_EQUIPMENT, EquipmentSet, GpuPricing, SiteRates, SiteRole, estimateCost } from './cost';
 import {
   EpochEstimate,
@@ -27,7 +27,7 @@ import {
   fiberRttMs,
   gpuTimeFromLocalEpoch,
   transferSeconds,
-} from './physics';
+} from '../vocabulary/physics';
 import {
   CALIBRATED_KEY,
   MeasuredPair,
@@ -39,7 +39,7 @@ import {
   localReadPath,
   modelParameters,
   resolveReference,
-} from './reference';
+} from '../vocabulary/reference';
 
 export interface WorkloadInput {
   /** Bytes read per epoch (GraphQL BigInt: a decimal string, a bigint or a safe integer). */

@@ -7,7 +7,7 @@ import { integratePower } from './power-integration';
 import { POWER_MAX_GAP_SECONDS } from './run-summary';
 import { RunConnectionKind, TrainingRunEntity, TrainingRunState } from './run.entities';
 import { RunsRepository } from './runs.repository';
-import { StorageDesign } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 
 /** A measured run as the planner calibrates on it: its time per epoch, and the link it ran over. */
 export interface CalibrationRun {

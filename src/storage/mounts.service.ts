@@ -6,8 +6,8 @@ import { AppError, ErrorCode, badInput, conflict, invalidState, noCapacity } fro
 import { isUuid } from '../core/ids';
 import { JobName } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
-import { goodput } from '../planning/physics';
-import { CALIBRATED_KEY, REFERENCE_DEFAULTS, modelParameters } from '../planning/reference';
+import { goodput } from '../vocabulary/physics';
+import { CALIBRATED_KEY, REFERENCE_DEFAULTS, modelParameters } from '../vocabulary/reference';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
@@ -29,10 +29,10 @@ import {
   MountTransitionEntity,
   NfsProtocol,
   Sensitivity,
-  StorageDesign,
   StorageKind,
   StorageSystemEntity,
 } from './storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import type { AttachStorageInput } from './storage.models';
 
 const M = MountState;

@@ -15,6 +15,7 @@ import {
 import { TenantEntity } from '../tenancy/tenancy.entities';
 import { SiteEntity } from '../topology/topology.entities';
 import { ReservationEntity } from '../reservations/reservation.entities';
+import { StorageDesign } from '../vocabulary/domain';
 
 export enum StorageKind {
   /** The enterprise's NFS server in its office: where the data lives. */
@@ -29,12 +30,6 @@ export enum Sensitivity {
   /** May never be copied to a data center: DIRECT mounts only. */
   CONFIDENTIAL = 'CONFIDENTIAL',
   INTERNAL = 'INTERNAL',
-}
-
-export enum StorageDesign {
-  DIRECT = 'DIRECT',
-  REPLICATION = 'REPLICATION',
-  CACHE = 'CACHE',
 }
 
 export enum NfsProtocol {
