@@ -17,7 +17,7 @@ import { ProtectionService } from '../protection/protection.service';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { mountPointOf } from './mount-spec';
 import { MountProtection } from './mount-protection.service';
-import { StorageResources, assertTenantOrOperator, visibleTenant } from './storage-resources.service';
+import { StorageResources, assertTenantOrOperator, groupBy, visibleTenant } from './storage-resources.service';
 import {
   CustodyKind,
   DatasetCustodyEntity,
@@ -256,6 +256,12 @@ export class MountsService {
     return this.dataSource.getRepository(MountTransitionEntity).find({ where: { mountId }, order: { id: 'ASC' } });
   }
 
+  /** The history of each mount, by mount id: one query for a page of mounts. */
+  async histories(mountIds: readonly string[]): Promise<Map<string, MountTransitionEntity[]>> {
+    const rows = await this.dataSource.getRepository(MountTransitionEntity).find({ where: { mountId: In(mountIds.filter(isUuid)) }, order: { id: 'ASC' } });
+    return groupBy(mountIds, rows, (t) => t.mountId);
+  }
+
   async custody(principal: Principal, datasetId: string): Promise<{ dataset: DatasetEntity; records: DatasetCustodyEntity[]; bytesHeldOutsideOffice: bigint }> {
     assertTenantOrOperator(principal);
     const dataset = await this.resources.dataset(principal, datasetId, 'datasetId');
@@ -264,7 +270,7 @@ export class MountsService {
   }
 
   /** Live copy progress from the storage driver (REPLICATION and CACHE). */
-  async progress(mount: MountEntity): Promise<{ bytesCopied: bigint; bytesTotal: bigint; rateBps: number } | null> {
+  async progress(mount: MountCopyState): Promise<{ bytesCopied: bigint; bytesTotal: bigint; rateBps: number } | null> {
     if (mount.design === StorageDesign.DIRECT) return null;
     const live = [M.REPLICATING, M.WARMING, M.ATTACHED].includes(mount.state) ? await this.driver.copyStatus(mount.id) : null;
     return { bytesCopied: live?.bytesCopied ?? BigInt(mount.bytesCopied), bytesTotal: BigInt(mount.bytesTotal), rateBps: mount.copyRateBps };
@@ -586,6 +592,9 @@ export class MountsService {
 }
 
 /** Where a DC node serves a mount's copy to the GPU nodes. */
+/** What a mount's copy progress is computed from. */
+export type MountCopyState = Pick<MountEntity, 'id' | 'design' | 'state' | 'bytesTotal' | 'bytesCopied' | 'copyRateBps'>;
+
 export function dcExportPath(dataset: Pick<DatasetEntity, 'name'>, mountId: string): string {
   const slug = dataset.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'dataset';
   return `/srv/apn/${slug}-${mountId.slice(0, 8)}`;

@@ -362,6 +362,23 @@ export class StorageResources {
     return this.dataSource.getRepository(GpuAllocationEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { startAt: 'ASC', id: 'ASC' } });
   }
 
+  /** The nodes of each cluster, by cluster id: one query for a page of clusters. */
+  async nodesOfClusters(clusterIds: readonly string[]): Promise<Map<string, GpuNodeEntity[]>> {
+    const rows = await this.dataSource.getRepository(GpuNodeEntity).find({ where: { clusterId: In([...clusterIds]) }, order: { name: 'ASC' } });
+    return groupBy(clusterIds, rows, (n) => n.clusterId);
+  }
+
+  /** The nodes each allocation holds, by allocation id: one query for a page of allocations or mounts. */
+  async nodesOfAllocations(allocationIds: readonly string[]): Promise<Map<string, GpuNodeEntity[]>> {
+    const rows: Array<GpuNodeEntity & { allocationId: string }> = await this.dataSource.query(
+      `SELECT a.allocation_id AS "allocationId", n.id, n.cluster_id AS "clusterId", n.name, n.address, n.gpus, n.rated_power_kw AS "ratedPowerKw"
+         FROM gpu_node_allocations a JOIN gpu_nodes n ON n.id = a.node_id
+        WHERE a.allocation_id = ANY($1::uuid[]) ORDER BY n.name`,
+      [allocationIds.filter(isUuid)],
+    );
+    return groupBy(allocationIds, rows, (n) => n.allocationId);
+  }
+
   /** The nodes an allocation holds (none once released). */
   async nodesOfAllocation(allocationId: string, manager: EntityManager = this.dataSource.manager): Promise<GpuNodeEntity[]> {
     return manager.query(
@@ -384,4 +401,11 @@ export class StorageResources {
     }
     return entity;
   }
+}
+
+/** Rows grouped under each of `keys`, in the rows' order; a key without rows gets an empty list. */
+export function groupBy<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>(keys.map((k) => [k, []]));
+  for (const row of rows) out.get(keyOf(row))?.push(row);
+  return out;
 }

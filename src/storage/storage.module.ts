@@ -7,10 +7,13 @@ import { TopologyModule } from '../topology/topology.module';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { StorageEmulator } from './drivers/storage-emulator';
 import { MountProtection } from './mount-protection.service';
+import { DatasetCustodyReport } from './dataset-custody.service';
+import { MountSpecs } from './mount-specs.service';
 import { MountsService } from './mounts.service';
 import { StorageResources } from './storage-resources.service';
 import { PROTECTION_RESOLVERS } from './protection.resolver';
 import { StorageJobs } from './storage.jobs';
+import { StorageLoaders } from './storage.loaders';
 import {
   DatasetResolver,
   GpuAllocationResolver,
@@ -38,6 +41,9 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     StorageResources,
     MountsService,
     MountProtection,
+    MountSpecs,
+    DatasetCustodyReport,
+    StorageLoaders,
     StorageJobs,
     StorageResolver,
     StorageSystemResolver,
@@ -47,6 +53,6 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     MountResolver,
     ...PROTECTION_RESOLVERS,
   ],
-  exports: [MountsService, StorageResources, MountProtection],
+  exports: [MountsService, StorageResources, MountProtection, StorageLoaders],
 })
 export class StorageModule {}
