@@ -5,8 +5,8 @@ import { JobHandlers } from '../core/queue/job-handlers';
 import { MetricsService } from '../core/metrics/metrics.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
-import { ReservationsService } from '../reservations/reservations.service';
-import { MountsService } from '../storage/mounts.service';
+import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
+import { MountLifecycle } from '../storage/mount-lifecycle.service';
 import { frequencyThz } from '../topology/pce';
 import { TopologyService } from '../topology/topology.service';
 import { APN_DRIVER, ApnDriver, DriverError, LightpathSpec } from './drivers/apn-driver';
@@ -25,11 +25,11 @@ export class ProvisioningJobs implements OnModuleInit {
 
   constructor(
     private readonly handlers: JobHandlers,
-    private readonly reservations: ReservationsService,
+    private readonly reservations: ReservationLifecycle,
     private readonly topology: TopologyService,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
     private readonly metrics: MetricsService,
-    private readonly mounts: MountsService,
+    private readonly mounts: MountLifecycle,
   ) {}
 
   onModuleInit(): void {

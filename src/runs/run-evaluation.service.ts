@@ -8,7 +8,7 @@ import { PlanningService } from '../planning/planning.service';
 import type { ReferenceValues } from '../vocabulary/reference';
 import { MountsService } from '../storage/mounts.service';
 import { StorageResources } from '../storage/storage-resources.service';
-import { MountState } from '../storage/storage.entities';
+import { MountState } from '../storage/mount-state';
 import { StorageDesign } from '../vocabulary/domain';
 import type { Principal } from '../tenancy/principal';
 import type { SiteEntity } from '../topology/topology.entities';

@@ -4,7 +4,8 @@ import { TenantRef } from '../reservations/reservation.models';
 import { Site } from '../topology/topology.models';
 import { AttestationClaim, AttestationSubjectKind } from '../protection/attestation';
 import { AtRestProtection, InMotionProtection, PostQuantumStanding } from '../protection/profile';
-import { CustodyKind, MountState, NfsProtocol, Sensitivity, StorageKind } from './storage.entities';
+import { CustodyKind, NfsProtocol, Sensitivity, StorageKind } from './storage.entities';
+import { MountState } from './mount-state';
 import { StorageDesign } from '../vocabulary/domain';
 
 registerEnumType(StorageKind, { name: 'StorageKind', description: 'What an NFS storage system is for.' });

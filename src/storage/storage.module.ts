@@ -9,6 +9,8 @@ import { StorageEmulator } from './drivers/storage-emulator';
 import { MountProtection } from './mount-protection.service';
 import { DatasetCustodyReport } from './dataset-custody.service';
 import { MountSpecs } from './mount-specs.service';
+import { MountLifecycle } from './mount-lifecycle.service';
+import { MountTransitions } from './mount-transitions';
 import { MountsService } from './mounts.service';
 import { StorageResources } from './storage-resources.service';
 import { PROTECTION_RESOLVERS } from './protection.resolver';
@@ -40,6 +42,8 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     { provide: STORAGE_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createStorageDriver },
     StorageResources,
     MountsService,
+    MountLifecycle,
+    MountTransitions,
     MountProtection,
     MountSpecs,
     DatasetCustodyReport,
@@ -53,6 +57,6 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     MountResolver,
     ...PROTECTION_RESOLVERS,
   ],
-  exports: [MountsService, StorageResources, MountProtection, StorageLoaders],
+  exports: [MountsService, MountLifecycle, StorageResources, MountProtection, StorageLoaders],
 })
 export class StorageModule {}
