@@ -10,12 +10,14 @@ import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
 import { ReservationLifecycle } from './reservation-lifecycle.service';
 import { ReservationTransitions } from './reservation-transitions';
+import { ReservationsRepository } from './reservations.repository';
 import { ReservationsService } from './reservations.service';
 
 @Module({
   imports: [TopologyModule],
   providers: [
     ReservationsService,
+    ReservationsRepository,
     ReservationLifecycle,
     ReservationTransitions,
     ReservationQueries,
@@ -27,6 +29,6 @@ import { ReservationsService } from './reservations.service';
     LinkOccupancyService,
     LinkOccupancyResolver,
   ],
-  exports: [ReservationsService, ReservationLifecycle, ReservationQueries],
+  exports: [ReservationsService, ReservationsRepository, ReservationLifecycle, ReservationQueries],
 })
 export class ReservationsModule {}

@@ -74,7 +74,7 @@ export class MountsService {
   async attach(principal: Principal, input: AttachStorageInput): Promise<MountEntity> {
     assertTenantOrOperator(principal);
     const { reservation, dataset, allocation } = await this.attachTargets(principal, input);
-    const { snapshot, office, cluster, node } = await this.placement(input, reservation, dataset, allocation);
+    const { snapshot, office, node } = await this.placement(input, reservation, dataset, allocation);
     const profile = await this.mountProtection.profileFor(principal, input.protection, {
       tenantId: reservation.tenantId,
       design: input.design,

@@ -12,6 +12,7 @@ import { MountSpecs } from './mount-specs.service';
 import { MountLifecycle } from './mount-lifecycle.service';
 import { MountTransitions } from './mount-transitions';
 import { MountsService } from './mounts.service';
+import { StorageRepository } from './storage.repository';
 import { StorageResources } from './storage-resources.service';
 import { PROTECTION_RESOLVERS } from './protection.resolver';
 import { StorageJobs } from './storage.jobs';
@@ -41,6 +42,7 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
   providers: [
     { provide: STORAGE_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createStorageDriver },
     StorageResources,
+    StorageRepository,
     MountsService,
     MountLifecycle,
     MountTransitions,
@@ -57,6 +59,6 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     MountResolver,
     ...PROTECTION_RESOLVERS,
   ],
-  exports: [MountsService, MountLifecycle, StorageResources, MountProtection, StorageLoaders],
+  exports: [MountsService, StorageRepository, MountLifecycle, StorageResources, MountProtection, StorageLoaders],
 })
 export class StorageModule {}
