@@ -7,6 +7,7 @@ import { DISTANCE_CLASSES, DistanceClass, STORAGE_DESIGNS, isOneOf } from '../vo
 import { REFERENCE_DEFAULTS } from '../vocabulary/reference';
 import { BILLED_METERS, SHADOW_METERS } from './rating';
 import { jsonBytes, jsonProblem, textProblem } from './storable';
+import { isUuid } from '../core/ids';
 
 /** The source of every event the service derives from its own records. */
 export const METERING_SOURCE = 'urn:apn:orchestrator:metering';
@@ -140,7 +141,6 @@ export interface Rejection {
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why `text` is not a quantity the service stores and rates exactly, or null. */
 export function quantityProblem(text: string): string | null {
@@ -181,7 +181,7 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
   if (!instant.ok) return reject('time', instant.reason);
   const time = instant.date;
   if (time.getTime() % HOUR_MS !== 0) return reject('time', 'must be the start of an hour window (minutes, seconds and fractions zero)');
-  if (typeof input.subject !== 'string' || !UUID.test(input.subject) || !tenantExists(input.subject.toLowerCase())) {
+  if (typeof input.subject !== 'string' || !isUuid(input.subject) || !tenantExists(input.subject.toLowerCase())) {
     return reject('subject', 'must be the id of an existing tenant');
   }
   const revision = input.revision ?? 1;
@@ -258,7 +258,7 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
  * its resource id could name one (a UUID); the store then refuses it if the resource exists.
  */
 export function claimedServiceResource(row: Pick<UsageRow, 'type' | 'resourceId'>): string | null {
-  return SERVICE_METERS.includes(row.type) && UUID.test(row.resourceId) ? row.resourceId.toLowerCase() : null;
+  return SERVICE_METERS.includes(row.type) && isUuid(row.resourceId) ? row.resourceId.toLowerCase() : null;
 }
 
 export const isRejection = (value: UsageRow | Rejection): value is Rejection => 'reason' in value;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { JobMeta, JobName } from '../core/queue/job-catalogue';
+import { JobMeta, JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
 import { MetricsService } from '../core/metrics/metrics.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
@@ -144,7 +144,7 @@ export class ProvisioningJobs implements OnModuleInit {
         if (owner && !released.has(owner) && (await this.windowEnded(owner))) {
           released.add(owner);
           this.logger.log({ reservationId: current.id, previous: owner }, 'releasing the channel’s previous lightpath, whose window has ended');
-          await this.teardown(owner, { jobId: `${owner}.${JobName.LightpathTeardown}`, attempt: 1, finalAttempt: false });
+          await this.teardown(owner, { jobId: reservationJobId(owner, JobName.LightpathTeardown), attempt: 1, finalAttempt: false });
           continue;
         }
         const down = error instanceof DriverError ? (error.details.downLinkIds as string[] | undefined) : undefined;

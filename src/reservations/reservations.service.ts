@@ -20,6 +20,7 @@ import { ReservationLifecycle } from './reservation-lifecycle.service';
 import { ReservationTransitions } from './reservation-transitions';
 import { claimOf, insertBooking } from './booking-statement';
 import { type ReserveRequest, fingerprintOf, validateBooking } from './booking-request';
+import { actingTenant, canSee, isTenantKey } from '../core/visibility';
 
 export type { ReserveRequest };
 
@@ -354,11 +355,8 @@ export class ReservationsService {
   // --- internals ---------------------------------------------------------------------------------
 
   private async bookingTenant(principal: Principal, requested: string | null): Promise<string> {
-    if (principal.role === Role.TENANT) {
-      if (requested && requested !== principal.tenantId) {
-        throw new AppError(ErrorCode.FORBIDDEN, 'A tenant key books for its own tenant only; omit input.tenantId.');
-      }
-      return principal.tenantId as string;
+    if (isTenantKey(principal)) {
+      return actingTenant(principal, requested, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key books for its own tenant only; omit input.tenantId.')) as string;
     }
     if (principal.role !== Role.OPERATOR) {
       throw new AppError(ErrorCode.FORBIDDEN, `Role ${principal.role} cannot book lightpaths.`);
@@ -388,7 +386,7 @@ export class ReservationsService {
     if (!isUuid(id)) throw notFound('Reservation', id);
     const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
     const r = rows[0];
-    if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
+    if (!r || !canSee(principal, r.tenantId)) throw notFound('Reservation', id);
     if (principal.role === Role.BILLING) throw new AppError(ErrorCode.FORBIDDEN, 'Billing keys cannot change reservations.');
     return r;
   }

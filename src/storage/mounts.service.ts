@@ -17,7 +17,7 @@ import { ProtectionService } from '../protection/protection.service';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { MountProtection } from './mount-protection.service';
 import { MountTransitions } from './mount-transitions';
-import { StorageResources, assertTenantOrOperator, groupBy, visibleTenant } from './storage-resources.service';
+import { StorageResources, assertTenantOrOperator, groupBy } from './storage-resources.service';
 import {
   DatasetCustodyEntity,
   DatasetEntity,
@@ -33,6 +33,7 @@ import {
 import { ATTACHABLE_LIGHTPATH_STATES, FINAL_MOUNT_STATES, MountState } from './mount-state';
 import { StorageDesign } from '../vocabulary/domain';
 import type { AttachStorageInput } from './storage.models';
+import { canSee, visibleTenant } from '../core/visibility';
 
 const M = MountState;
 const R = ReservationState;
@@ -152,8 +153,7 @@ export class MountsService {
   async mount(principal: Principal, id: string): Promise<MountEntity> {
     assertTenantOrOperator(principal);
     const m = isUuid(id) ? await this.dataSource.getRepository(MountEntity).findOneBy({ id }) : null;
-    const own = visibleTenant(principal);
-    if (!m || (own !== null && m.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
+    if (!m || !canSee(principal, m.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
     return m;
   }
 
@@ -294,8 +294,7 @@ export class MountsService {
 
   private async visibleReservation(principal: Principal, id: string, field: string): Promise<ReservationEntity> {
     const r = isUuid(id) ? await this.dataSource.getRepository(ReservationEntity).findOneBy({ id }) : null;
-    const own = visibleTenant(principal);
-    if (!r || (own !== null && r.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `Reservation ${id} does not exist or is not visible to you.`, { field });
+    if (!r || !canSee(principal, r.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Reservation ${id} does not exist or is not visible to you.`, { field });
     return r;
   }
 }
