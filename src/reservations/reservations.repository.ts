@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { isUuid } from '../core/ids';
+import { ReservationEntity } from './reservation.entities';
+import type { ReservationState } from './reservation-state';
 
 /** One spell of a reservation in ACTIVE, until its next transition (null while it lasts), with its two sites. */
 export interface ActiveSpellRow {
@@ -24,9 +27,24 @@ export interface FirstActivationRow {
   first_at: Date;
 }
 
-/** Reads of reservation history that other capabilities (metering) build on, inside their own transaction. */
+/**
+ * Reads of reservations that other capabilities build on (storage: a mount's lightpath; metering: the
+ * history), without a visibility check, inside the caller's transaction when one is given.
+ */
 @Injectable()
 export class ReservationsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** A reservation by id; null for none, or for an id that is not a UUID. */
+  async find(id: string, m: EntityManager = this.dataSource.manager): Promise<ReservationEntity | null> {
+    return isUuid(id) ? m.getRepository(ReservationEntity).findOneBy({ id }) : null;
+  }
+
+  /** The current state of each reservation found, by id. */
+  async states(ids: readonly string[], m: EntityManager = this.dataSource.manager): Promise<Map<string, ReservationState>> {
+    const rows = await m.getRepository(ReservationEntity).find({ select: { id: true, state: true }, where: { id: In(ids.filter(isUuid)) } });
+    return new Map(rows.map((r) => [r.id, r.state]));
+  }
   /** ACTIVE spells overlapping [from, to). */
   activeSpells(m: EntityManager, from: string, to: string): Promise<ActiveSpellRow[]> {
     return m.query(

@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { JobName, mountJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
-import { ReservationEntity } from '../reservations/reservation.entities';
+import { ReservationsRepository } from '../reservations/reservations.repository';
 import { ReservationState } from '../reservations/reservation-state';
 import { SYSTEM_ACTOR } from '../tenancy/principal';
 import { AtRestProtection } from '../protection/profile';
@@ -43,6 +43,7 @@ export class MountLifecycle {
     private readonly mountProtection: MountProtection,
     @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
     private readonly transitions: MountTransitions,
+    private readonly reservations: ReservationsRepository,
   ) {}
 
   /** The lightpath is ACTIVE: its waiting mounts may attach. */
@@ -81,7 +82,8 @@ export class MountLifecycle {
     const plan = await this.dataSource.transaction(async (m) => {
       const mount = await this.transitions.lock(m, mountId);
       if (mount.state !== M.PENDING) return null;
-      const reservation = await m.getRepository(ReservationEntity).findOneByOrFail({ id: mount.reservationId });
+      const reservation = await this.reservations.find(mount.reservationId, m);
+      if (!reservation) throw new Error(`reservation ${mount.reservationId} of mount ${mountId} vanished`);
       if (LIGHTPATH_GONE_STATES.has(reservation.state)) {
         await this.transitions.record(m, mount, mount.state, M.FAILED, `lightpath ${reservation.id} is ${reservation.state}; it never carried this mount`);
         return null;
@@ -177,10 +179,14 @@ export class MountLifecycle {
    */
   async sweep(): Promise<number> {
     let repairs = 0;
-    const rows: Array<{ id: string; state: MountState; r_state: ReservationState; reservation_id: string }> = await this.dataSource.query(
-      `SELECT m.id, m.state, r.state AS r_state, r.id AS reservation_id FROM mounts m JOIN reservations r ON r.id = m.reservation_id
-        WHERE m.state NOT IN ('DETACHED', 'FAILED')`,
+    const live: Array<{ id: string; state: MountState; reservation_id: string }> = await this.dataSource.query(
+      `SELECT id, state, reservation_id FROM mounts WHERE state NOT IN ('DETACHED', 'FAILED')`,
     );
+    const lightpaths = await this.reservations.states([...new Set(live.map((row) => row.reservation_id))]);
+    const rows = live.flatMap((row) => {
+      const state = lightpaths.get(row.reservation_id);
+      return state ? [{ ...row, r_state: state }] : [];
+    });
     for (const row of rows) {
       if (row.state === M.PENDING && LIGHTPATH_GONE_STATES.has(row.r_state)) {
         await this.fail(row.id, `lightpath ${row.reservation_id} is ${row.r_state}`);

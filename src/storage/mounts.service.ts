@@ -8,7 +8,8 @@ import { JobName, mountJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { goodput } from '../vocabulary/physics';
 import { CALIBRATED_KEY, REFERENCE_DEFAULTS, modelParameters } from '../vocabulary/reference';
-import { ReservationEntity } from '../reservations/reservation.entities';
+import type { ReservationEntity } from '../reservations/reservation.entities';
+import { ReservationsRepository } from '../reservations/reservations.repository';
 import { ReservationState } from '../reservations/reservation-state';
 import type { Principal } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
@@ -17,7 +18,8 @@ import { ProtectionService } from '../protection/protection.service';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { MountProtection } from './mount-protection.service';
 import { MountTransitions } from './mount-transitions';
-import { StorageResources, assertTenantOrOperator, groupBy } from './storage-resources.service';
+import { StorageResources, assertTenantOrOperator } from './storage-resources.service';
+import { groupBy } from '../core/group-by';
 import {
   DatasetCustodyEntity,
   DatasetEntity,
@@ -68,6 +70,7 @@ export class MountsService {
     private readonly mountProtection: MountProtection,
     @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
     private readonly transitions: MountTransitions,
+    private readonly reservations: ReservationsRepository,
   ) {}
 
   // ---- API ---------------------------------------------------------------------------------------------
@@ -129,7 +132,8 @@ export class MountsService {
         data: { inMotion: profile.inMotion, atRest: profile.atRest, certificates: certificates.length },
       });
     });
-    const current = await this.dataSource.getRepository(ReservationEntity).findOneByOrFail({ id: reservation.id });
+    const current = await this.reservations.find(reservation.id);
+    if (!current) throw new Error(`reservation ${reservation.id} of mount ${mount.id} vanished`);
     if (current.state === R.ACTIVE) await this.jobs.enqueue(JobName.MountAttach, { mountId: mount.id }, { jobId: mountJobId(mount.id, JobName.MountAttach) });
     return mount;
   }
@@ -293,7 +297,7 @@ export class MountsService {
   }
 
   private async visibleReservation(principal: Principal, id: string, field: string): Promise<ReservationEntity> {
-    const r = isUuid(id) ? await this.dataSource.getRepository(ReservationEntity).findOneBy({ id }) : null;
+    const r = await this.reservations.find(id);
     if (!r || !canSee(principal, r.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Reservation ${id} does not exist or is not visible to you.`, { field });
     return r;
   }

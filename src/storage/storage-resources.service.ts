@@ -29,6 +29,7 @@ import type {
   CreateStorageSystemInput,
 } from './storage.models';
 import { canSee, visibleTenant } from '../core/visibility';
+import { groupBy } from '../core/group-by';
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const EXPORT_PATH = /^\/[A-Za-z0-9._\-/]{0,1022}$/;
@@ -394,11 +395,4 @@ export class StorageResources {
     }
     return entity;
   }
-}
-
-/** Rows grouped under each of `keys`, in the rows' order; a key without rows gets an empty list. */
-export function groupBy<T>(keys: readonly string[], rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>(keys.map((k) => [k, []]));
-  for (const row of rows) out.get(keyOf(row))?.push(row);
-  return out;
 }
