@@ -156,6 +156,47 @@ export function quantityProblem(text: string): string | null {
   return null;
 }
 
+/** The attributes of an event's data that select its price or place it beside a billed meter. */
+interface PriceAttributes {
+  rateGbps: number | null;
+  distanceClass: string | null;
+  design: string | null;
+  appliesTo: string | null;
+}
+
+function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (field: string, reason: string) => Rejection): PriceAttributes | Rejection {
+  let rateGbps: number | null = null;
+  let distanceClass: string | null = null;
+  let design: string | null = null;
+  if (d.rateGbps !== undefined) {
+    if (typeof d.rateGbps !== 'number' || !Number.isInteger(d.rateGbps) || d.rateGbps <= 0 || d.rateGbps > USAGE_BOUNDS.maxRateGbps) {
+      return reject('data.rateGbps', `must be a positive whole number of Gbps, at most ${USAGE_BOUNDS.maxRateGbps}`);
+    }
+    rateGbps = d.rateGbps;
+  }
+  if (d.distanceClass !== undefined) {
+    if (!isOneOf(DISTANCE_CLASSES, d.distanceClass)) return reject('data.distanceClass', `must be one of ${DISTANCE_CLASSES.join(', ')}`);
+    distanceClass = d.distanceClass;
+  }
+  if (d.design !== undefined) {
+    if (!isOneOf(STORAGE_DESIGNS, d.design)) return reject('data.design', `must be one of ${STORAGE_DESIGNS.join(', ')}`);
+    design = d.design;
+  }
+  if (type === 'lightpath.wavelength_seconds' && (rateGbps === null || distanceClass === null)) {
+    return reject(rateGbps === null ? 'data.rateGbps' : 'data.distanceClass', 'is required on lightpath.wavelength_seconds (it selects the price)');
+  }
+  if (type === 'mount.seconds' && design === null) return reject('data.design', 'is required on mount.seconds (it selects the price)');
+  let appliesTo: string | null = null;
+  if (d.appliesTo !== undefined && d.appliesTo !== null) {
+    if (typeof d.appliesTo !== 'string' || meterProblem(d.appliesTo)) {
+      return reject('data.appliesTo', 'must be the name of the meter the figure belongs beside, e.g. gpu.node_seconds');
+    }
+    appliesTo = d.appliesTo;
+  }
+  if (isOneOf(SHADOW_METERS, type) && appliesTo === null) return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
+  return { rateGbps, distanceClass, design, appliesTo };
+}
+
 /**
  * Checks one ingested event, in memory; `tenantExists` answers whether its subject is a tenant. Returns the
  * row to insert, or the rejection naming the field (`events[3].data.quantity`) and the fix. A row that
@@ -197,35 +238,9 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
   const quantity = String(d.quantity).trim();
   const quantityIssue = quantityProblem(quantity);
   if (quantityIssue) return reject('data.quantity', quantityIssue);
-  let rateGbps: number | null = null;
-  let distanceClass: string | null = null;
-  let design: string | null = null;
-  if (d.rateGbps !== undefined) {
-    if (typeof d.rateGbps !== 'number' || !Number.isInteger(d.rateGbps) || d.rateGbps <= 0 || d.rateGbps > USAGE_BOUNDS.maxRateGbps) {
-      return reject('data.rateGbps', `must be a positive whole number of Gbps, at most ${USAGE_BOUNDS.maxRateGbps}`);
-    }
-    rateGbps = d.rateGbps;
-  }
-  if (d.distanceClass !== undefined) {
-    if (!isOneOf(DISTANCE_CLASSES, d.distanceClass)) return reject('data.distanceClass', `must be one of ${DISTANCE_CLASSES.join(', ')}`);
-    distanceClass = d.distanceClass;
-  }
-  if (d.design !== undefined) {
-    if (!isOneOf(STORAGE_DESIGNS, d.design)) return reject('data.design', `must be one of ${STORAGE_DESIGNS.join(', ')}`);
-    design = d.design;
-  }
-  if (input.type === 'lightpath.wavelength_seconds' && (rateGbps === null || distanceClass === null)) {
-    return reject(rateGbps === null ? 'data.rateGbps' : 'data.distanceClass', 'is required on lightpath.wavelength_seconds (it selects the price)');
-  }
-  if (input.type === 'mount.seconds' && design === null) return reject('data.design', 'is required on mount.seconds (it selects the price)');
-  let appliesTo: string | null = null;
-  if (d.appliesTo !== undefined && d.appliesTo !== null) {
-    if (typeof d.appliesTo !== 'string' || meterProblem(d.appliesTo)) {
-      return reject('data.appliesTo', 'must be the name of the meter the figure belongs beside, e.g. gpu.node_seconds');
-    }
-    appliesTo = d.appliesTo;
-  }
-  if (isOneOf(SHADOW_METERS, input.type) && appliesTo === null) return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
+  const attributes = priceAttributesOf(input.type, d, reject);
+  if ('reason' in attributes) return attributes;
+  const { rateGbps, distanceClass, design, appliesTo } = attributes;
   let resourceId = `${input.source}/${input.id}`;
   if (d.resourceId !== undefined && d.resourceId !== null && d.resourceId !== '') {
     if (typeof d.resourceId !== 'string') return reject('data.resourceId', 'must be text: the id of the metered thing');
