@@ -4,3 +4,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** A UUID in its canonical lowercase text, the only form a signed payload may carry (one text, one signature). */
+export function isCanonicalUuid(value: string): boolean {
+  return isUuid(value) && value === value.toLowerCase();
+}

@@ -4,12 +4,12 @@ import { DataSource } from 'typeorm';
 import { badInput, forbidden, pgErrorCode } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
-import { Role } from '../tenancy/tenancy.entities';
 import { RateCardEntity } from './metering.entities';
 import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
 import { Rejection, USAGE_BOUNDS, UsageEventInputShape, UsageRow, claimedServiceResource, isRejection, validateUsageEvent } from './usage-events';
 import { WebhookService } from '../webhooks/webhook.service';
 import { StoreRefusal, insertUsageRows, isRowDataError, storeFailureReason } from './usage-store';
+import { isTenantKey } from '../core/visibility';
 
 export const MAX_BATCH = USAGE_BOUNDS.eventsPerCall;
 
@@ -190,7 +190,7 @@ export class BillingService {
   /** Whose usage the caller may read: tenants their own, whatever they ask; others any, or all (null). */
   scope(p: Principal, tenantId: string | null | undefined): string | null {
     if (tenantId !== null && tenantId !== undefined && !isUuid(tenantId)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
-    if (p.role === Role.TENANT) {
+    if (isTenantKey(p)) {
       if (!p.tenantId) throw forbidden('This key belongs to no tenant.');
       return p.tenantId;
     }

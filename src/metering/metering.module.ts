@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { ReservationsModule } from '../reservations/reservations.module';
 import { RunMeasurementsModule } from '../runs/run-measurements.module';
+import { StorageModule } from '../storage/storage.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { BillingService } from './billing.service';
@@ -9,7 +11,7 @@ import { MeteringService } from './metering.service';
 import { UsageExportController } from './usage-export.controller';
 
 @Module({
-  imports: [TenancyModule, WebhooksModule, RunMeasurementsModule],
+  imports: [TenancyModule, WebhooksModule, RunMeasurementsModule, ReservationsModule, StorageModule],
   providers: [MeteringService, BillingService, MeteringJobs, MeteringResolver],
   controllers: [UsageExportController],
   exports: [BillingService],

@@ -15,8 +15,8 @@
  * Records that cannot be rated (unknown meter, missing attribute, a rate the card does not price, a bad
  * quantity, a duplicate CloudEvents source+id) are returned in `unrated` with the reason, never dropped.
  */
-import { DISTANCE_CLASSES, DistanceClass, FieldError, STORAGE_DESIGNS, StorageDesign, isOneOf } from '../planning/domain';
-import { NumericKey, REFERENCE_DEFAULTS, ReferenceValues, WAVELENGTH_RATES } from '../planning/reference';
+import { DISTANCE_CLASSES, DistanceClass, FieldError, STORAGE_DESIGNS, StorageDesign, isOneOf } from '../vocabulary/domain';
+import { NumericKey, REFERENCE_DEFAULTS, ReferenceValues, WAVELENGTH_RATES } from '../vocabulary/reference';
 import { DecimalError, DecimalInput, decimalPlaces, divRound, formatScaled, pow10, toScaled } from './decimal';
 import { jsonBytes, jsonProblem, textProblem } from './storable';
 
@@ -388,6 +388,34 @@ function measuredPart(data: UsageData, quantity: bigint): bigint {
   }
 }
 
+/** Where one usage record goes: refused (and why), a shadow figure, Internet egress bytes, or a priced billed meter. */
+type SortedRecord =
+  | { as: 'refused'; reason: string }
+  | { as: 'shadow'; quantity: bigint }
+  | { as: 'egress'; bytes: bigint }
+  | { as: 'billed'; meter: Exclude<BilledMeter, 'network.internet_egress_bytes'>; quantity: bigint; priced: Priced };
+
+/** Sorts one record; `seen` holds the (source, id) pairs counted so far, so a repeated event counts once. */
+function sortRecord(record: UsageRecord, id: string, type: string, seen: Set<string>, prepared: PreparedCard): SortedRecord {
+  const refuse = (reason: string): SortedRecord => ({ as: 'refused', reason });
+  if (!id || !type || !record.data || typeof record.data !== 'object') return refuse('not a usage event: id, type and data are required');
+  const identity = `${record.source}\u0000${id}`;
+  if (seen.has(identity)) return refuse(`duplicate of an earlier event with source ${record.source} and id ${id}; counted once`);
+  seen.add(identity);
+  const quantity = quantityOf(record);
+  if (typeof quantity === 'string') return refuse(quantity);
+  if (isOneOf(SHADOW_METERS, type)) return { as: 'shadow', quantity };
+  if (!isOneOf(BILLED_METERS, type)) return refuse(`unknown meter ${type}`);
+  if (type === 'network.internet_egress_bytes') {
+    if (quantity % pow10(QUANTITY_SCALE) !== 0n) return refuse('data.quantity must be a whole number of bytes');
+    return { as: 'egress', bytes: quantity / pow10(QUANTITY_SCALE) };
+  }
+  if (type === 'lightpath.setup' && quantity % pow10(QUANTITY_SCALE) !== 0n) return refuse('data.quantity must be a whole number of setups');
+  const priced = priceOf(type, record.data, prepared);
+  if (typeof priced === 'string') return refuse(priced);
+  return { as: 'billed', meter: type, quantity, priced };
+}
+
 /** Rates usage against one card. Pure: the same records and card always give the same lines. */
 export function rate(usage: readonly UsageRecord[], card: RateCard): RatedUsage {
   const prepared = prepare(card);
@@ -401,63 +429,37 @@ export function rate(usage: readonly UsageRecord[], card: RateCard): RatedUsage 
   for (const record of usage) {
     const id = typeof record?.id === 'string' ? record.id : '';
     const type = typeof record?.type === 'string' ? record.type : '';
-    const refuse = (reason: string) => unrated.push({ id, type, reason });
-    if (!id || !type || !record.data || typeof record.data !== 'object') {
-      refuse('not a usage event: id, type and data are required');
-      continue;
-    }
-    const identity = `${record.source}\u0000${id}`;
-    if (seen.has(identity)) {
-      refuse(`duplicate of an earlier event with source ${record.source} and id ${id}; counted once`);
-      continue;
-    }
-    seen.add(identity);
-    const quantity = quantityOf(record);
-    if (typeof quantity === 'string') {
-      refuse(quantity);
-      continue;
-    }
-    if (isOneOf(SHADOW_METERS, type)) {
-      shadows.push({ record, quantity });
-      continue;
-    }
-    if (!isOneOf(BILLED_METERS, type)) {
-      refuse(`unknown meter ${type}`);
-      continue;
-    }
-    if (type === 'network.internet_egress_bytes') {
-      if (quantity % pow10(QUANTITY_SCALE) !== 0n) {
-        refuse('data.quantity must be a whole number of bytes');
-        continue;
+    const sorted = sortRecord(record, id, type, seen, prepared);
+    switch (sorted.as) {
+      case 'refused':
+        unrated.push({ id, type, reason: sorted.reason });
+        break;
+      case 'shadow':
+        shadows.push({ record, quantity: sorted.quantity });
+        break;
+      case 'egress':
+        egressBytes += sorted.bytes;
+        egressRecords += 1;
+        break;
+      case 'billed': {
+        const subject = record.subject ?? null;
+        const key = lineKey(sorted.meter, subject, sorted.priced.attributes);
+        const line = lines.get(key) ?? {
+          meter: sorted.meter,
+          subject,
+          spec: METER_SPECS[sorted.meter],
+          priced: sorted.priced,
+          usage: 0n,
+          records: 0,
+          energy: 0n,
+          carbon: 0n,
+        };
+        line.usage += sorted.quantity;
+        line.records += 1;
+        lines.set(key, line);
+        break;
       }
-      egressBytes += quantity / pow10(QUANTITY_SCALE);
-      egressRecords += 1;
-      continue;
     }
-    if (type === 'lightpath.setup' && quantity % pow10(QUANTITY_SCALE) !== 0n) {
-      refuse('data.quantity must be a whole number of setups');
-      continue;
-    }
-    const priced = priceOf(type, record.data, prepared);
-    if (typeof priced === 'string') {
-      refuse(priced);
-      continue;
-    }
-    const subject = record.subject ?? null;
-    const key = lineKey(type, subject, priced.attributes);
-    const line = lines.get(key) ?? {
-      meter: type,
-      subject,
-      spec: METER_SPECS[type],
-      priced,
-      usage: 0n,
-      records: 0,
-      energy: 0n,
-      carbon: 0n,
-    };
-    line.usage += quantity;
-    line.records += 1;
-    lines.set(key, line);
   }
 
   const egress = egressAccumulators(egressBytes, prepared.tiers);

@@ -3,10 +3,11 @@
  * classes, and the validation of an ingested CloudEvent. Imports nothing from Nest or TypeORM.
  */
 import { parseInstant } from '../core/time';
-import { DISTANCE_CLASSES, DistanceClass, STORAGE_DESIGNS, isOneOf } from '../planning/domain';
-import { REFERENCE_DEFAULTS } from '../planning/reference';
+import { DISTANCE_CLASSES, DistanceClass, STORAGE_DESIGNS, isOneOf } from '../vocabulary/domain';
+import { REFERENCE_DEFAULTS } from '../vocabulary/reference';
 import { BILLED_METERS, SHADOW_METERS } from './rating';
 import { jsonBytes, jsonProblem, textProblem } from './storable';
+import { isUuid } from '../core/ids';
 
 /** The source of every event the service derives from its own records. */
 export const METERING_SOURCE = 'urn:apn:orchestrator:metering';
@@ -140,7 +141,6 @@ export interface Rejection {
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why `text` is not a quantity the service stores and rates exactly, or null. */
 export function quantityProblem(text: string): string | null {
@@ -154,6 +154,47 @@ export function quantityProblem(text: string): string | null {
     return `has ${fractionDigits} decimal places; at most ${USAGE_BOUNDS.quantityFractionDigits} (quantities are rated to the nano-unit)`;
   }
   return null;
+}
+
+/** The attributes of an event's data that select its price or place it beside a billed meter. */
+interface PriceAttributes {
+  rateGbps: number | null;
+  distanceClass: string | null;
+  design: string | null;
+  appliesTo: string | null;
+}
+
+function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (field: string, reason: string) => Rejection): PriceAttributes | Rejection {
+  let rateGbps: number | null = null;
+  let distanceClass: string | null = null;
+  let design: string | null = null;
+  if (d.rateGbps !== undefined) {
+    if (typeof d.rateGbps !== 'number' || !Number.isInteger(d.rateGbps) || d.rateGbps <= 0 || d.rateGbps > USAGE_BOUNDS.maxRateGbps) {
+      return reject('data.rateGbps', `must be a positive whole number of Gbps, at most ${USAGE_BOUNDS.maxRateGbps}`);
+    }
+    rateGbps = d.rateGbps;
+  }
+  if (d.distanceClass !== undefined) {
+    if (!isOneOf(DISTANCE_CLASSES, d.distanceClass)) return reject('data.distanceClass', `must be one of ${DISTANCE_CLASSES.join(', ')}`);
+    distanceClass = d.distanceClass;
+  }
+  if (d.design !== undefined) {
+    if (!isOneOf(STORAGE_DESIGNS, d.design)) return reject('data.design', `must be one of ${STORAGE_DESIGNS.join(', ')}`);
+    design = d.design;
+  }
+  if (type === 'lightpath.wavelength_seconds' && (rateGbps === null || distanceClass === null)) {
+    return reject(rateGbps === null ? 'data.rateGbps' : 'data.distanceClass', 'is required on lightpath.wavelength_seconds (it selects the price)');
+  }
+  if (type === 'mount.seconds' && design === null) return reject('data.design', 'is required on mount.seconds (it selects the price)');
+  let appliesTo: string | null = null;
+  if (d.appliesTo !== undefined && d.appliesTo !== null) {
+    if (typeof d.appliesTo !== 'string' || meterProblem(d.appliesTo)) {
+      return reject('data.appliesTo', 'must be the name of the meter the figure belongs beside, e.g. gpu.node_seconds');
+    }
+    appliesTo = d.appliesTo;
+  }
+  if (isOneOf(SHADOW_METERS, type) && appliesTo === null) return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
+  return { rateGbps, distanceClass, design, appliesTo };
 }
 
 /**
@@ -181,7 +222,7 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
   if (!instant.ok) return reject('time', instant.reason);
   const time = instant.date;
   if (time.getTime() % HOUR_MS !== 0) return reject('time', 'must be the start of an hour window (minutes, seconds and fractions zero)');
-  if (typeof input.subject !== 'string' || !UUID.test(input.subject) || !tenantExists(input.subject.toLowerCase())) {
+  if (typeof input.subject !== 'string' || !isUuid(input.subject) || !tenantExists(input.subject.toLowerCase())) {
     return reject('subject', 'must be the id of an existing tenant');
   }
   const revision = input.revision ?? 1;
@@ -197,35 +238,9 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
   const quantity = String(d.quantity).trim();
   const quantityIssue = quantityProblem(quantity);
   if (quantityIssue) return reject('data.quantity', quantityIssue);
-  let rateGbps: number | null = null;
-  let distanceClass: string | null = null;
-  let design: string | null = null;
-  if (d.rateGbps !== undefined) {
-    if (typeof d.rateGbps !== 'number' || !Number.isInteger(d.rateGbps) || d.rateGbps <= 0 || d.rateGbps > USAGE_BOUNDS.maxRateGbps) {
-      return reject('data.rateGbps', `must be a positive whole number of Gbps, at most ${USAGE_BOUNDS.maxRateGbps}`);
-    }
-    rateGbps = d.rateGbps;
-  }
-  if (d.distanceClass !== undefined) {
-    if (!isOneOf(DISTANCE_CLASSES, d.distanceClass)) return reject('data.distanceClass', `must be one of ${DISTANCE_CLASSES.join(', ')}`);
-    distanceClass = d.distanceClass;
-  }
-  if (d.design !== undefined) {
-    if (!isOneOf(STORAGE_DESIGNS, d.design)) return reject('data.design', `must be one of ${STORAGE_DESIGNS.join(', ')}`);
-    design = d.design;
-  }
-  if (input.type === 'lightpath.wavelength_seconds' && (rateGbps === null || distanceClass === null)) {
-    return reject(rateGbps === null ? 'data.rateGbps' : 'data.distanceClass', 'is required on lightpath.wavelength_seconds (it selects the price)');
-  }
-  if (input.type === 'mount.seconds' && design === null) return reject('data.design', 'is required on mount.seconds (it selects the price)');
-  let appliesTo: string | null = null;
-  if (d.appliesTo !== undefined && d.appliesTo !== null) {
-    if (typeof d.appliesTo !== 'string' || meterProblem(d.appliesTo)) {
-      return reject('data.appliesTo', 'must be the name of the meter the figure belongs beside, e.g. gpu.node_seconds');
-    }
-    appliesTo = d.appliesTo;
-  }
-  if (isOneOf(SHADOW_METERS, input.type) && appliesTo === null) return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
+  const attributes = priceAttributesOf(input.type, d, reject);
+  if ('reason' in attributes) return attributes;
+  const { rateGbps, distanceClass, design, appliesTo } = attributes;
   let resourceId = `${input.source}/${input.id}`;
   if (d.resourceId !== undefined && d.resourceId !== null && d.resourceId !== '') {
     if (typeof d.resourceId !== 'string') return reject('data.resourceId', 'must be text: the id of the metered thing');
@@ -258,7 +273,7 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
  * its resource id could name one (a UUID); the store then refuses it if the resource exists.
  */
 export function claimedServiceResource(row: Pick<UsageRow, 'type' | 'resourceId'>): string | null {
-  return SERVICE_METERS.includes(row.type) && UUID.test(row.resourceId) ? row.resourceId.toLowerCase() : null;
+  return SERVICE_METERS.includes(row.type) && isUuid(row.resourceId) ? row.resourceId.toLowerCase() : null;
 }
 
 export const isRejection = (value: UsageRow | Rejection): value is Rejection => 'reason' in value;

@@ -12,8 +12,8 @@
  * REPLICATION, the cold first epoch for CACHE); a cache or replica node for the whole run.
  */
 import { UsageRecord, rate, rateCardFromReference } from '../metering/rating';
-import { DistanceClass, EquipmentKind, RefValue, ScenarioKind, StorageDesign } from './domain';
-import { ReferenceValues, WAVELENGTH_RATES } from './reference';
+import { DistanceClass, EquipmentKind, RefValue, ScenarioKind, StorageDesign } from '../vocabulary/domain';
+import { ReferenceValues, WAVELENGTH_RATES } from '../vocabulary/reference';
 
 export type GpuPricing = 'AMORTISED' | 'HOURLY';
 export type SiteRole = 'GPU' | 'STORAGE';

@@ -1,6 +1,6 @@
-import { PlannerInputError } from './domain';
+import { PlannerInputError } from '../vocabulary/domain';
 import { CompareInput, ScenarioInput, ScenarioResult, compareScenarios } from './estimator';
-import { POC_REFERENCE, REFERENCE_DEFAULTS } from './reference';
+import { POC_REFERENCE, REFERENCE_DEFAULTS } from '../vocabulary/reference';
 
 const poc = POC_REFERENCE;
 const measured = (name: string) => poc.measured.find((m) => m.case === name)!.epochSeconds;

@@ -13,7 +13,7 @@ import {
   ScenarioKind,
   StorageDesign,
   isOneOf,
-} from './domain';
+} from '../vocabulary/domain';
 import { CostEstimate, DEFAULT_EQUIPMENT, EquipmentSet, GpuPricing, SiteRates, SiteRole, estimateCost } from './cost';
 import {
   EpochEstimate,
@@ -27,7 +27,7 @@ import {
   fiberRttMs,
   gpuTimeFromLocalEpoch,
   transferSeconds,
-} from './physics';
+} from '../vocabulary/physics';
 import {
   CALIBRATED_KEY,
   MeasuredPair,
@@ -39,7 +39,7 @@ import {
   localReadPath,
   modelParameters,
   resolveReference,
-} from './reference';
+} from '../vocabulary/reference';
 
 export interface WorkloadInput {
   /** Bytes read per epoch (GraphQL BigInt: a decimal string, a bigint or a safe integer). */
@@ -557,17 +557,7 @@ function baselineOf(
 
 export function compareScenarios(input: CompareInput): ComparisonResult {
   if (!input || typeof input !== 'object') throw new PlannerInputError('input', 'is required');
-  const resolvedValues = resolveReference(input.overrides ?? {});
-  let measured: ReturnType<typeof calibrateOnRuns> | null = null;
-  if (input.calibration) {
-    try {
-      measured = calibrateOnRuns(resolvedValues, input.calibration);
-    } catch (error) {
-      if (error instanceof CalibrationError) throw new PlannerInputError('calibrationRunId', `the runs cannot calibrate the model: ${error.message}`);
-      throw error;
-    }
-  }
-  const values: ReferenceValues = measured ? { ...resolvedValues, [CALIBRATED_KEY]: measured.roundTrips } : resolvedValues;
+  const { values, measured } = referenceFor(input);
   const p = modelParameters(values, values[CALIBRATED_KEY].value);
   const warnings: string[] = [];
   const workloadGiven = input.workload as WorkloadInput | undefined;
@@ -600,62 +590,8 @@ export function compareScenarios(input: CompareInput): ComparisonResult {
   const timed = resolved.map((s) => ({ s, timing: timeScenario(s, work, values, p) }));
   const baseline = baselineOf(timed, work, values, p);
 
-  const results = timed.map(({ s, timing }): ScenarioResult => {
-    const siteFigures = { GPU: s.gpuSite, STORAGE: officeSite };
-    const cost = estimateCost(
-      {
-        kind: s.kind,
-        design: s.design,
-        totalSeconds: timing.totalSeconds,
-        officeSeconds: timing.officeSeconds,
-        bytesOverLink: timing.bytesOverLink,
-        bandwidthGbps: s.link.bandwidthGbps,
-        distanceClass: s.distanceClass,
-      },
-      equipment,
-      siteFigures,
-      values,
-      gpuPricing,
-    );
-    const slowdownPercent = (timing.totalSeconds / baseline.totalSeconds - 1) * 100;
-    const meetsKr11 = slowdownPercent < kr11;
-    const allowed = !input.confidential || s.design === 'DIRECT';
-    const reasons = [
-      ...timing.reasons,
-      `Total ${secs(timing.totalSeconds)} over ${work.epochs} epoch${work.epochs > 1 ? 's' : ''} ` +
-        `vs local ${secs(baseline.totalSeconds)}: ` +
-        `${slowdownPercent >= 0 ? '+' : ''}${fmt(slowdownPercent, 2)}%, ${meetsKr11 ? 'meets' : 'misses'} KR1.1 (< ${kr11}%)`,
-      ...(allowed ? [] : [`${s.design} is not allowed for CONFIDENTIAL data: the dataset would rest at the GPU site`]),
-      ...cost.reasons,
-    ];
-    return {
-      label: s.input.label,
-      kind: s.kind,
-      design: s.design,
-      allowed,
-      epochSeconds: timing.epochSeconds,
-      firstEpochSeconds: timing.firstEpochSeconds,
-      replicationSeconds: timing.replicationSeconds,
-      totalSeconds: timing.totalSeconds,
-      slowdownPercent,
-      meetsKr11,
-      bound: timing.bound,
-      energyKwh: cost.energyKwh,
-      co2Kg: cost.co2Kg,
-      costUsd: cost.costUsd,
-      link: {
-        bandwidthGbps: s.link.bandwidthGbps,
-        rttMs: s.link.rttMs,
-        distanceKm: s.distanceKm,
-        distanceClass: s.distanceClass,
-        mtuBytes: s.link.mtuBytes,
-        goodputGbps: timing.remoteStream.goodput.gbps,
-      },
-      sites: siteFigures,
-      cost,
-      reasons,
-    };
-  });
+  const context: ResultContext = { work, baseline, values, equipment, officeSite, gpuPricing, confidential: input.confidential, kr11 };
+  const results = timed.map(({ s, timing }) => scenarioResult(s, timing, context));
 
   return {
     scenarios: results,
@@ -668,5 +604,91 @@ export function compareScenarios(input: CompareInput): ComparisonResult {
     },
     basis: basisList(values),
     warnings,
+  };
+}
+
+/** The reference values in force: the defaults with the overrides, the model recalibrated on measured runs if given. */
+function referenceFor(input: CompareInput): { values: ReferenceValues; measured: ReturnType<typeof calibrateOnRuns> | null } {
+  const resolvedValues = resolveReference(input.overrides ?? {});
+  let measured: ReturnType<typeof calibrateOnRuns> | null = null;
+  if (input.calibration) {
+    try {
+      measured = calibrateOnRuns(resolvedValues, input.calibration);
+    } catch (error) {
+      if (error instanceof CalibrationError) throw new PlannerInputError('calibrationRunId', `the runs cannot calibrate the model: ${error.message}`);
+      throw error;
+    }
+  }
+  const values: ReferenceValues = measured ? { ...resolvedValues, [CALIBRATED_KEY]: measured.roundTrips } : resolvedValues;
+  return { values, measured };
+}
+
+/** What every scenario's result is judged against and priced with. */
+interface ResultContext {
+  work: ReturnType<typeof resolveWorkload>['work'];
+  baseline: ReturnType<typeof baselineOf>;
+  values: ReferenceValues;
+  equipment: ReturnType<typeof validateEquipment>;
+  officeSite: ReturnType<typeof siteRates>;
+  gpuPricing: GpuPricing;
+  confidential: boolean | undefined;
+  kr11: number;
+}
+
+/** One scenario's timing priced and judged: cost, slowdown against the local baseline, KR1.1, and why. */
+function scenarioResult(s: ReturnType<typeof resolveScenario>, timing: ReturnType<typeof timeScenario>, c: ResultContext): ScenarioResult {
+  const siteFigures = { GPU: s.gpuSite, STORAGE: c.officeSite };
+  const cost = estimateCost(
+    {
+      kind: s.kind,
+      design: s.design,
+      totalSeconds: timing.totalSeconds,
+      officeSeconds: timing.officeSeconds,
+      bytesOverLink: timing.bytesOverLink,
+      bandwidthGbps: s.link.bandwidthGbps,
+      distanceClass: s.distanceClass,
+    },
+    c.equipment,
+    siteFigures,
+    c.values,
+    c.gpuPricing,
+  );
+  const slowdownPercent = (timing.totalSeconds / c.baseline.totalSeconds - 1) * 100;
+  const meetsKr11 = slowdownPercent < c.kr11;
+  const allowed = !c.confidential || s.design === 'DIRECT';
+  const reasons = [
+    ...timing.reasons,
+    `Total ${secs(timing.totalSeconds)} over ${c.work.epochs} epoch${c.work.epochs > 1 ? 's' : ''} ` +
+      `vs local ${secs(c.baseline.totalSeconds)}: ` +
+      `${slowdownPercent >= 0 ? '+' : ''}${fmt(slowdownPercent, 2)}%, ${meetsKr11 ? 'meets' : 'misses'} KR1.1 (< ${c.kr11}%)`,
+    ...(allowed ? [] : [`${s.design} is not allowed for CONFIDENTIAL data: the dataset would rest at the GPU site`]),
+    ...cost.reasons,
+  ];
+  return {
+    label: s.input.label,
+    kind: s.kind,
+    design: s.design,
+    allowed,
+    epochSeconds: timing.epochSeconds,
+    firstEpochSeconds: timing.firstEpochSeconds,
+    replicationSeconds: timing.replicationSeconds,
+    totalSeconds: timing.totalSeconds,
+    slowdownPercent,
+    meetsKr11,
+    bound: timing.bound,
+    energyKwh: cost.energyKwh,
+    co2Kg: cost.co2Kg,
+    costUsd: cost.costUsd,
+    link: {
+      bandwidthGbps: s.link.bandwidthGbps,
+      rttMs: s.link.rttMs,
+      distanceKm: s.distanceKm,
+      distanceClass: s.distanceClass,
+      mtuBytes: s.link.mtuBytes,
+      goodputGbps: timing.remoteStream.goodput.gbps,
+    },
+    sites: siteFigures,
+    cost,
+    reasons,
   };
 }

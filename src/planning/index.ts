@@ -15,8 +15,8 @@ export type {
 export { MAX_SCENARIOS, compareScenarios } from './estimator';
 export type { CostEstimate, CostItem, EquipmentSet, GpuPricing, SiteEnergy, SiteRates } from './cost';
 export { DEFAULT_EQUIPMENT } from './cost';
-export type { DistanceClass, EquipmentKind, RefValue, ScenarioKind, StorageDesign } from './domain';
-export { DISTANCE_CLASSES, EQUIPMENT_KINDS, FieldError, PlannerInputError, SCENARIO_KINDS, STORAGE_DESIGNS } from './domain';
-export type { EgressTier, NumericKey, Overrides, ReferenceKey, ReferenceValues } from './reference';
-export { CALIBRATED_KEY, REFERENCE_DEFAULTS, basisList, resolveReference } from './reference';
-export type { Calibration, EpochEstimate, LinkSpec, ModelParameters, ReadPath, StepBoundKind } from './physics';
+export type { DistanceClass, EquipmentKind, RefValue, ScenarioKind, StorageDesign } from '../vocabulary/domain';
+export { DISTANCE_CLASSES, EQUIPMENT_KINDS, FieldError, PlannerInputError, SCENARIO_KINDS, STORAGE_DESIGNS } from '../vocabulary/domain';
+export type { EgressTier, NumericKey, Overrides, ReferenceKey, ReferenceValues } from '../vocabulary/reference';
+export { CALIBRATED_KEY, REFERENCE_DEFAULTS, basisList, resolveReference } from '../vocabulary/reference';
+export type { Calibration, EpochEstimate, LinkSpec, ModelParameters, ReadPath, StepBoundKind } from '../vocabulary/physics';

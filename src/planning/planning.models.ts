@@ -1,6 +1,6 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { BigIntScalar, JSONScalar } from '../core/graphql/scalars';
-import { StorageDesign } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 
 export enum ScenarioKindEnum {
   LOCAL = 'LOCAL',

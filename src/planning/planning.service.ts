@@ -5,11 +5,11 @@ import { requireText } from '../core/bounds';
 import { badInput } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
-import { FieldError } from './domain';
+import { FieldError } from '../vocabulary/domain';
 import { RunConnectionKind } from '../runs/run.entities';
 import { RunMeasurementsService } from '../runs/run-measurements.service';
 import { compareScenarios, type ComparisonResult, type CompareInput, type SitePricingInput } from './estimator';
-import { REFERENCE_DEFAULTS, basisList, resolveReference, type MeasuredPair, type Overrides, type ReferenceValues } from './reference';
+import { REFERENCE_DEFAULTS, basisList, resolveReference, type MeasuredPair, type Overrides, type ReferenceValues } from '../vocabulary/reference';
 import { ReferenceOverrideEntity } from './reference-override.entity';
 import type { CompareScenariosInput, ReferenceValue } from './planning.models';
 

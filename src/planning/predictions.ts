@@ -4,10 +4,10 @@
  * PoC's Internet reference link. `npm run planner:tables` rewrites them; a unit test fails when a committed
  * document no longer matches the code.
  */
-import { StorageDesign } from './domain';
+import { StorageDesign } from '../vocabulary/domain';
 import { CompareInput, ComparisonResult, ScenarioInput, compareScenarios } from './estimator';
-import { fiberRttMs, goodput } from './physics';
-import { EgressTier, POC_REFERENCE, REFERENCE_DEFAULTS, basisList, modelParameters } from './reference';
+import { fiberRttMs, goodput } from '../vocabulary/physics';
+import { EgressTier, POC_REFERENCE, REFERENCE_DEFAULTS, basisList, modelParameters } from '../vocabulary/reference';
 
 export const PREDICTION_DISTANCES_KM = [40, 200, 1000] as const;
 const DESIGNS: readonly StorageDesign[] = ['DIRECT', 'REPLICATION', 'CACHE'];

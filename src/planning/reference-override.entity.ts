@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-/** An operator's replacement for a reference value of the planner (see src/planning/reference). */
+/** An operator's replacement for a reference value of the planner (see src/vocabulary/reference). */
 @Entity({ name: 'reference_overrides' })
 export class ReferenceOverrideEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'reference_overrides_pkey' })

@@ -5,6 +5,7 @@
  * service can check that what was signed is what it read. The protocol is in docs/attestations.md. Pure.
  */
 import { KeyObject, createPublicKey, sign, verify } from 'node:crypto';
+import { isCanonicalUuid } from '../core/ids';
 
 export const ATTESTATION_TYPE = 'apn-orchestrator.attestation/v1';
 
@@ -87,7 +88,6 @@ export interface AttestationProblem {
   message: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Reads a submitted payload: canonical, of this type, with well-formed fields and the evidence its claim needs. */
@@ -109,9 +109,9 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { field, message: `${field} must be a JSON object.` };
   if ((p.type as string) !== ATTESTATION_TYPE) return { field: `${field}.type`, message: `${field}.type must be "${ATTESTATION_TYPE}".` };
   if (!Object.values(AttestationClaim).includes(p.claim)) return { field: `${field}.claim`, message: `${field}.claim must be COPY_DESTROYED or NODE_WIPED.` };
-  if (typeof p.mountId !== 'string' || !UUID.test(p.mountId)) return { field: `${field}.mountId`, message: `${field}.mountId must be a mount id.` };
-  if (typeof p.datasetId !== 'string' || !UUID.test(p.datasetId)) return { field: `${field}.datasetId`, message: `${field}.datasetId must be a dataset id.` };
-  if (!p.subject || !Object.values(AttestationSubjectKind).includes(p.subject.kind) || typeof p.subject.id !== 'string' || !UUID.test(p.subject.id)) {
+  if (typeof p.mountId !== 'string' || !isCanonicalUuid(p.mountId)) return { field: `${field}.mountId`, message: `${field}.mountId must be a mount id.` };
+  if (typeof p.datasetId !== 'string' || !isCanonicalUuid(p.datasetId)) return { field: `${field}.datasetId`, message: `${field}.datasetId must be a dataset id.` };
+  if (!p.subject || !Object.values(AttestationSubjectKind).includes(p.subject.kind) || typeof p.subject.id !== 'string' || !isCanonicalUuid(p.subject.id)) {
     return { field: `${field}.subject`, message: `${field}.subject must be { kind: STORAGE_SYSTEM | GPU_NODE, id }.` };
   }
   if (typeof p.at !== 'string' || !ISO_UTC.test(p.at) || Number.isNaN(Date.parse(p.at))) {

@@ -6,11 +6,12 @@ import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode, badInput } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
-import { Role, TenantEntity } from '../tenancy/tenancy.entities';
+import { TenantEntity } from '../tenancy/tenancy.entities';
 import { dataKeyFingerprint, kekId, newDataKey, open, seal, unwrapDataKey, wrapDataKey } from './envelope';
 import { CertificateAuthority, newLeafKeyPair, newSerial } from './pki';
 import { AtRestProtection, InMotionProtection, ProtectionMinimum, ProtectionProfile, normalizeInMotion } from './profile';
 import { MountDataKeyEntity, ProtectionMinimumEntity, TenantProtectionDefaultEntity, TlsCertificateEntity } from './protection.entities';
+import { isTenantKey } from '../core/visibility';
 
 /** How long a CRL is valid: verifiers fetch a new one at least this often. */
 export const CRL_VALIDITY_MS = 3_600_000;
@@ -106,8 +107,8 @@ export class ProtectionService {
   }
 
   async setTenantDefault(principal: Principal, tenantId: string, inMotion: InMotionProtection[], atRest: AtRestProtection): Promise<ProtectionProfile> {
-    const tenant = principal.role === Role.TENANT ? principal.tenantId : tenantId;
-    if (principal.role === Role.TENANT && tenantId && tenantId !== principal.tenantId) {
+    const tenant = isTenantKey(principal) ? principal.tenantId : tenantId;
+    if (isTenantKey(principal) && tenantId && tenantId !== principal.tenantId) {
       await this.refuse(principal.actor, 'setTenantProtectionDefault', new AppError(ErrorCode.FORBIDDEN, 'A tenant sets its own default profile only.', { field: 'input.tenantId' }));
     }
     if (!tenant || !isUuid(tenant) || !(await this.dataSource.getRepository(TenantEntity).existsBy({ id: tenant }))) {

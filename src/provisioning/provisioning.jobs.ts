@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { JobMeta, JobName } from '../core/queue/job-catalogue';
+import { JobMeta, JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
 import { MetricsService } from '../core/metrics/metrics.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
-import { ReservationsService } from '../reservations/reservations.service';
-import { MountsService } from '../storage/mounts.service';
+import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
+import { MountLifecycle } from '../storage/mount-lifecycle.service';
 import { frequencyThz } from '../topology/pce';
 import { TopologyService } from '../topology/topology.service';
 import { APN_DRIVER, ApnDriver, DriverError, LightpathSpec } from './drivers/apn-driver';
@@ -25,11 +25,11 @@ export class ProvisioningJobs implements OnModuleInit {
 
   constructor(
     private readonly handlers: JobHandlers,
-    private readonly reservations: ReservationsService,
+    private readonly reservations: ReservationLifecycle,
     private readonly topology: TopologyService,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
     private readonly metrics: MetricsService,
-    private readonly mounts: MountsService,
+    private readonly mounts: MountLifecycle,
   ) {}
 
   onModuleInit(): void {
@@ -144,7 +144,7 @@ export class ProvisioningJobs implements OnModuleInit {
         if (owner && !released.has(owner) && (await this.windowEnded(owner))) {
           released.add(owner);
           this.logger.log({ reservationId: current.id, previous: owner }, 'releasing the channel’s previous lightpath, whose window has ended');
-          await this.teardown(owner, { jobId: `${owner}.${JobName.LightpathTeardown}`, attempt: 1, finalAttempt: false });
+          await this.teardown(owner, { jobId: reservationJobId(owner, JobName.LightpathTeardown), attempt: 1, finalAttempt: false });
           continue;
         }
         const down = error instanceof DriverError ? (error.details.downLinkIds as string[] | undefined) : undefined;

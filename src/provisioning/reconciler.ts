@@ -5,9 +5,9 @@ import { JobHandlers } from '../core/queue/job-handlers';
 import { MetricsService } from '../core/metrics/metrics.service';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { ReservationState } from '../reservations/reservation-state';
-import { ReservationsService } from '../reservations/reservations.service';
+import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
 import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
-import { MountsService } from '../storage/mounts.service';
+import { MountLifecycle } from '../storage/mount-lifecycle.service';
 import { WebhookService } from '../webhooks/webhook.service';
 import { ProvisioningJobs } from './provisioning.jobs';
 
@@ -45,11 +45,11 @@ export class Reconciler implements OnModuleInit {
     private readonly dataSource: DataSource,
     private readonly jobs: JobQueue,
     private readonly handlers: JobHandlers,
-    private readonly reservations: ReservationsService,
+    private readonly reservations: ReservationLifecycle,
     private readonly provisioning: ProvisioningJobs,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
     private readonly metrics: MetricsService,
-    private readonly mounts: MountsService,
+    private readonly mounts: MountLifecycle,
     private readonly webhooks: WebhookService,
   ) {}
 

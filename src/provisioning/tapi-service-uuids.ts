@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { TapiServiceUuidStore } from './drivers/tapi/tapi-driver';
+import { isUuid } from '../core/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The uuid of each lightpath's TAPI connectivity-service, kept with its reservation (reservations.tapi_service_uuid)
@@ -12,7 +12,7 @@ export class ReservationTapiServiceUuids implements TapiServiceUuidStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async get(lightpathId: string): Promise<string | null> {
-    if (!UUID.test(lightpathId)) return null;
+    if (!isUuid(lightpathId)) return null;
     const rows: Array<{ tapi_service_uuid: string | null }> = await this.dataSource.query(
       'SELECT tapi_service_uuid FROM reservations WHERE id = $1',
       [lightpathId],
@@ -21,7 +21,7 @@ export class ReservationTapiServiceUuids implements TapiServiceUuidStore {
   }
 
   async set(lightpathId: string, serviceUuid: string): Promise<void> {
-    if (!UUID.test(lightpathId)) return;
+    if (!isUuid(lightpathId)) return;
     await this.dataSource.query('UPDATE reservations SET tapi_service_uuid = $2 WHERE id = $1', [lightpathId, serviceUuid]);
   }
 }

@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badInput, forbidden, notFound, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
-import { Role } from '../tenancy/tenancy.entities';
 import { TenancyService } from '../tenancy/tenancy.service';
 import { TopologyService } from '../topology/topology.service';
 import { TenantQuota, TenantQuotaInput } from './quota.models';
@@ -18,6 +17,7 @@ import {
   type QuotaLimits,
 } from './quota-limits';
 import { QuotasRepository } from './quotas.repository';
+import { isTenantKey } from '../core/visibility';
 
 const SECONDS_PER_HOUR = 3600;
 
@@ -69,7 +69,7 @@ export class QuotasService {
   }
 
   private async readableTenant(principal: Principal, requested: string | null): Promise<string> {
-    if (principal.role === Role.TENANT) {
+    if (isTenantKey(principal)) {
       if (requested !== null && requested !== principal.tenantId) {
         throw forbidden('A TENANT key reads the quota of its own tenant only; omit tenantId.');
       }

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
-import { ReservationsService } from './reservations.service';
+import { ReservationLifecycle } from './reservation-lifecycle.service';
 
 /** Uncommitted holds time out (NSI's reserveTimeout) and give their capacity back. */
 @Injectable()
@@ -10,7 +10,7 @@ export class HoldExpiryJobs implements OnModuleInit {
 
   constructor(
     private readonly handlers: JobHandlers,
-    private readonly reservations: ReservationsService,
+    private readonly reservations: ReservationLifecycle,
   ) {}
 
   onModuleInit(): void {

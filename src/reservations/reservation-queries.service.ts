@@ -12,6 +12,7 @@ import { TopologyService } from '../topology/topology.service';
 import { ReservationEntity } from './reservation.entities';
 import { Reservation, ReservationConnection, ReservationTransition } from './reservation.models';
 import { ReservationState } from './reservation-state';
+import { canSee, isTenantKey } from '../core/visibility';
 
 
 export interface ReservationFilter {
@@ -33,7 +34,7 @@ export class ReservationQueries {
     assertCanRead(principal);
     if (!isUuid(id)) throw notFound('Reservation', id);
     const r = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
-    if (!r || (principal.role === Role.TENANT && r.tenantId !== principal.tenantId)) throw notFound('Reservation', id);
+    if (!r || !canSee(principal, r.tenantId)) throw notFound('Reservation', id);
     return r;
   }
 
@@ -45,7 +46,7 @@ export class ReservationQueries {
   async list(principal: Principal, f: ReservationFilter): Promise<{ rows: ReservationEntity[]; hasNextPage: boolean }> {
     assertCanRead(principal);
     const q = this.dataSource.getRepository(ReservationEntity).createQueryBuilder('r');
-    if (principal.role === Role.TENANT) q.andWhere('r.tenant_id = :own', { own: principal.tenantId });
+    if (isTenantKey(principal)) q.andWhere('r.tenant_id = :own', { own: principal.tenantId });
     else if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: isUuid(f.tenantId) ? f.tenantId : null });
     if (f.state) q.andWhere('r.state = :state', { state: f.state });
     if (f.after) {

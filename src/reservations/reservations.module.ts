@@ -8,11 +8,27 @@ import { LinkOccupancyService } from './link-occupancy.service';
 import { ReservationEvents } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
+import { ReservationLifecycle } from './reservation-lifecycle.service';
+import { ReservationTransitions } from './reservation-transitions';
+import { ReservationsRepository } from './reservations.repository';
 import { ReservationsService } from './reservations.service';
 
 @Module({
   imports: [TopologyModule],
-  providers: [ReservationsService, ReservationQueries, ReservationEvents, AvailabilityService, ReservationsResolver, HoldExpiryJobs, LinkOccupancyRepository, LinkOccupancyService, LinkOccupancyResolver],
-  exports: [ReservationsService, ReservationQueries],
+  providers: [
+    ReservationsService,
+    ReservationsRepository,
+    ReservationLifecycle,
+    ReservationTransitions,
+    ReservationQueries,
+    ReservationEvents,
+    AvailabilityService,
+    ReservationsResolver,
+    HoldExpiryJobs,
+    LinkOccupancyRepository,
+    LinkOccupancyService,
+    LinkOccupancyResolver,
+  ],
+  exports: [ReservationsService, ReservationsRepository, ReservationLifecycle, ReservationQueries],
 })
 export class ReservationsModule {}

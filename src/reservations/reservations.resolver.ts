@@ -18,6 +18,7 @@ import {
 } from './reservation.models';
 import { ReservationState } from './reservation-state';
 import { ReservationsService } from './reservations.service';
+import { visibleTenant } from '../core/visibility';
 
 interface LoaderContext {
   loaders?: { history?: DataLoader<string, ReservationTransition[]> };
@@ -115,7 +116,7 @@ export class ReservationsResolver {
     @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
   ): Promise<AsyncIterableIterator<ReservationUpdateEvent>> {
     if (id) await this.queries.get(principal, id); // NOT_FOUND unless it is the caller's
-    const ownTenant = principal.role === Role.TENANT ? principal.tenantId : (tenantId ?? null);
+    const ownTenant = visibleTenant(principal, tenantId);
     return this.events.subscribe(
       (u) => (ownTenant === null || u.tenantId === ownTenant) && (!id || u.reservationId === id),
     );

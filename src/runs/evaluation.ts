@@ -12,9 +12,10 @@
  * - Sites: runs that differ only in the kind of data center (green or standard): energy per site with PUE.
  */
 
-export type ConnectionKind = 'LOCAL' | 'APN' | 'INTERNET';
-export type Design = 'DIRECT' | 'REPLICATION' | 'CACHE';
-export type SiteKind = 'USER_OFFICE' | 'GREEN_DC' | 'STANDARD_DC';
+import type { ScenarioKind, SiteKind, StorageDesign } from '../vocabulary/domain';
+
+export type ConnectionKind = ScenarioKind;
+export type Design = StorageDesign;
 
 /** What the evaluation needs of one run. Times in seconds; energy in kWh with the sites' PUE applied. */
 export interface EvaluatedRun {

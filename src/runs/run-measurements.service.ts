@@ -7,7 +7,8 @@ import { integratePower } from './power-integration';
 import { POWER_MAX_GAP_SECONDS } from './run-summary';
 import { RunConnectionKind, TrainingRunEntity, TrainingRunState } from './run.entities';
 import { RunsRepository } from './runs.repository';
-import { StorageDesign } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
+import { canSee } from '../core/visibility';
 
 /** A measured run as the planner calibrates on it: its time per epoch, and the link it ran over. */
 export interface CalibrationRun {
@@ -98,7 +99,7 @@ export class RunMeasurementsService {
 
   private async visible(principal: Principal, id: string, field: string): Promise<TrainingRunEntity> {
     const run = await this.repository.findRun(id);
-    if (!run || (principal.role === Role.TENANT && run.tenantId !== principal.tenantId)) {
+    if (!run || !canSee(principal, run.tenantId)) {
       const error = notFound('Training run', id);
       throw new AppError(ErrorCode.NOT_FOUND, `${field}: ${error.message}`, { field });
     }

@@ -12,7 +12,7 @@
  * - Cost per piece of equipment: its price amortised over the time used, plus its energy at the site's
  *   price; the network as the rate card prices it (lightpath-hours and setup for APN, egress for Internet).
  */
-import { type DistanceClass } from '../planning/domain';
+import { type DistanceClass } from '../vocabulary/domain';
 import { type RateCard, type UsageRecord, rate } from '../metering/rating';
 import { PERCENTILE_RESOLUTION_PERCENT, quantiles } from './step-histogram';
 

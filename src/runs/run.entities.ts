@@ -1,6 +1,7 @@
 import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { ReservationEntity } from '../reservations/reservation.entities';
-import { DatasetEntity, GpuAllocationEntity, MountEntity, StorageDesign } from '../storage/storage.entities';
+import { DatasetEntity, GpuAllocationEntity, MountEntity } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import { TenantEntity } from '../tenancy/tenancy.entities';
 import { SiteEntity } from '../topology/topology.entities';
 

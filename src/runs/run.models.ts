@@ -2,7 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { Connection } from '../core/graphql/pagination';
 import { BigIntScalar } from '../core/graphql/scalars';
 import { TenantRef } from '../reservations/reservation.models';
-import { StorageDesign } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import { Site } from '../topology/topology.models';
 import { RunConnectionKind, SecurityMeasure, TrainingRunState } from './run.entities';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { StorageDesign } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import type { IoSeries, PowerSeries } from './run-summary';
 import { PgErrorCode, pgErrorCode } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';

@@ -3,9 +3,7 @@ import DataLoader from 'dataloader';
 import { encodeCursor, pageSize } from '../core/graphql/pagination';
 import { ReservationQueries } from '../reservations/reservation-queries.service';
 import { Reservation } from '../reservations/reservation.models';
-import { MountsService } from '../storage/mounts.service';
-import { StorageResources } from '../storage/storage-resources.service';
-import { DatasetEntity, GpuAllocationEntity, MountEntity } from '../storage/storage.entities';
+import { StorageLoaders } from '../storage/storage.loaders';
 import { Dataset, GpuAllocation, Mount } from '../storage/storage.models';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
@@ -30,8 +28,7 @@ export class RunsResolver {
     private readonly runs: RunsService,
     private readonly topology: TopologyService,
     private readonly reservations: ReservationQueries,
-    private readonly storage: StorageResources,
-    private readonly mounts: MountsService,
+    private readonly storageLoaders: StorageLoaders,
   ) {}
 
   @Mutation(() => TrainingRun, {
@@ -97,22 +94,22 @@ export class RunsResolver {
   }
 
   @ResolveField(() => Dataset, { nullable: true })
-  async dataset(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<DatasetEntity | null> {
+  async dataset(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<Dataset | null> {
     const id = run.workload.datasetId;
     if (!id) return null;
-    return this.loader(ctx, 'runDatasets', byId((ids) => this.storage.datasetsByIds(ids))).load(id);
+    return this.storageLoaders.datasets(ctx).load(id);
   }
 
   @ResolveField(() => Mount, { nullable: true })
-  async mount(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<MountEntity | null> {
+  async mount(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<Mount | null> {
     if (!run.mountId) return null;
-    return this.loader(ctx, 'runMounts', byId((ids) => this.mounts.mountsByIds(ids))).load(run.mountId);
+    return this.storageLoaders.mounts(ctx).load(run.mountId);
   }
 
   @ResolveField(() => GpuAllocation, { nullable: true })
-  async gpuAllocation(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<GpuAllocationEntity | null> {
+  async gpuAllocation(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<GpuAllocation | null> {
     if (!run.gpuAllocationId) return null;
-    return this.loader(ctx, 'runGpuAllocations', byId((ids) => this.storage.gpuAllocationsByIds(ids))).load(run.gpuAllocationId);
+    return this.storageLoaders.gpuAllocations(ctx).load(run.gpuAllocationId);
   }
 
   /** One loader per request and relation: a page of runs loads each relation in one query. */
@@ -127,11 +124,4 @@ export class RunsResolver {
     if (rows.some((r) => !snapshot.sites.has(r.gpuSiteId) || !snapshot.sites.has(r.storageSiteId))) snapshot = await this.topology.snapshot();
     return rows.map((r) => toTrainingRun(r, (id) => snapshot.sites.get(id)));
   }
-}
-
-function byId<T extends { id: string }>(read: (ids: readonly string[]) => Promise<T[]>): (ids: readonly string[]) => Promise<Array<T | null>> {
-  return async (ids) => {
-    const found = new Map((await read(ids)).map((x) => [x.id, x]));
-    return ids.map((id) => found.get(id) ?? null);
-  };
 }

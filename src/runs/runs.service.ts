@@ -9,7 +9,8 @@ import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { MountsService } from '../storage/mounts.service';
 import { StorageResources } from '../storage/storage-resources.service';
-import { DatasetEntity, GpuAllocationEntity, MountEntity, StorageDesign } from '../storage/storage.entities';
+import { DatasetEntity, GpuAllocationEntity, MountEntity } from '../storage/storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { FIBER_LATENCY_US_PER_KM } from '../topology/pce';
@@ -18,6 +19,7 @@ import { AtRestProtection, InMotionProtection, measuresOf } from '../protection/
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity, TrainingRunState } from './run.entities';
 import type { CreateTrainingRunInput } from './run.models';
 import { RunsRepository } from './runs.repository';
+import { actingTenant, canSee, isTenantKey } from '../core/visibility';
 
 /** Bounds of a run's inputs (documented in the README), as the planner bounds the same quantities. */
 export const RUN_BOUNDS = {
@@ -245,17 +247,13 @@ export class RunsService {
   async visible(principal: Principal, id: string): Promise<TrainingRunEntity> {
     assertRunAccess(principal);
     const run = await this.repository.findRun(id);
-    if (!run || (principal.role === Role.TENANT && run.tenantId !== principal.tenantId)) throw notFound('Training run', id);
+    if (!run || !canSee(principal, run.tenantId)) throw notFound('Training run', id);
     return run;
   }
 
   async list(principal: Principal, f: { first: number; after?: string | null; tenantId?: string | null; state?: TrainingRunState | null }) {
     assertRunAccess(principal);
-    let tenantId = f.tenantId ?? null;
-    if (principal.role === Role.TENANT) {
-      if (tenantId && tenantId !== principal.tenantId) throw new AppError(ErrorCode.FORBIDDEN, 'A tenant key lists its own runs; omit tenantId.');
-      tenantId = principal.tenantId;
-    }
+    const tenantId = actingTenant(principal, f.tenantId, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key lists its own runs; omit tenantId.'));
     return this.repository.listRuns({ first: f.first, after: f.after ? decodeCursor(f.after) : null, tenantId, state: f.state ?? null });
   }
 
@@ -292,9 +290,8 @@ export class RunsService {
 
   /** The tenant a run is recorded for: a tenant key's own; the one an operator names. */
   private async runTenant(principal: Principal, requested: string | null): Promise<string> {
-    if (principal.role === Role.TENANT) {
-      if (requested && requested !== principal.tenantId) throw new AppError(ErrorCode.FORBIDDEN, 'A tenant key records runs of its own tenant only; omit input.tenantId.');
-      return principal.tenantId as string;
+    if (isTenantKey(principal)) {
+      return actingTenant(principal, requested, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key records runs of its own tenant only; omit input.tenantId.')) as string;
     }
     if (!requested) throw badInput('input.tenantId', 'input.tenantId: operators name the tenant whose run this is.');
     if (!(await this.repository.tenantExists(requested))) throw badInput('input.tenantId', `input.tenantId: tenant ${requested} does not exist.`);

@@ -32,9 +32,9 @@ import {
   DatasetEntity,
   GpuNodeEntity,
   MountEntity,
-  StorageDesign,
   StorageSystemEntity,
 } from './storage.entities';
+import { StorageDesign } from '../vocabulary/domain';
 import type { ProtectionInput } from './storage.models';
 
 /** How far ahead of the service's clock an attestation's time may be: node clocks drift. */

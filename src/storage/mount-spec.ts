@@ -47,10 +47,10 @@ import {
   pathProblem,
   tuneNfs,
 } from './nfs-tuning';
+import type { StorageDesign } from '../vocabulary/domain';
 
 export type { NfsProtocol, NfsTuning, PathCharacteristics } from './nfs-tuning';
 
-export type StorageDesign = 'DIRECT' | 'REPLICATION' | 'CACHE';
 
 /** Which network a hop crosses. */
 export type HopNetwork = 'LIGHTPATH' | 'DATA_CENTER_LAN';

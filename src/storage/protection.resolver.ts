@@ -1,13 +1,12 @@
 import { Args, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import type { AttestationClaim, AttestationSubjectKind } from '../protection/attestation';
 import { AtRestProtection, InMotionProtection, overallStanding, postQuantumStandings } from '../protection/profile';
-import type { AttestationEntity } from '../protection/protection.entities';
 import { ProtectionService } from '../protection/protection.service';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { MountProtection } from './mount-protection.service';
-import { MountEntity, Sensitivity } from './storage.entities';
+import { Sensitivity } from './storage.entities';
+import { attestationModel } from './storage.mappers';
 import {
   Attestation,
   AttestationKey,
@@ -21,22 +20,6 @@ import {
   SubmitAttestationInput,
   TlsCredential,
 } from './storage.models';
-
-export function attestationModel(a: AttestationEntity): Attestation {
-  return {
-    id: a.id,
-    mountId: a.mountId,
-    subjectKind: a.subjectKind as AttestationSubjectKind,
-    subjectId: a.subjectId,
-    claim: a.claim as AttestationClaim,
-    attestedAt: a.attestedAt,
-    receivedAt: a.receivedAt,
-    valid: a.valid,
-    refusal: a.refusal,
-    via: a.via,
-    payload: a.payload,
-  };
-}
 
 /** Data protection over GraphQL: minimums, defaults, attestations and their keys. Thin: the services decide. */
 @Resolver()
@@ -89,7 +72,7 @@ export class MountProtectionResolver {
   constructor(private readonly keys: ProtectionService) {}
 
   @ResolveField(() => MountProtectionModel)
-  async protection(@Parent() m: MountEntity): Promise<MountProtectionModel> {
+  async protection(@Parent() m: Mount): Promise<MountProtectionModel> {
     const profile = { inMotion: m.protectionInMotion as InMotionProtection[], atRest: m.protectionAtRest as AtRestProtection };
     const measures = postQuantumStandings(profile, m.design, this.keys.hybridTls);
     const key = await this.keys.dataKeyRecord(m.id);
@@ -108,7 +91,7 @@ export class MountProtectionResolver {
   @ResolveField(() => [TlsCredential], {
     description: 'NFS_TLS: each certificate with its private key, to install on its host; empty once the mount is detached (the keys are destroyed at revocation).',
   })
-  async tlsCredentials(@Parent() m: MountEntity): Promise<TlsCredential[]> {
+  async tlsCredentials(@Parent() m: Mount): Promise<TlsCredential[]> {
     const out: TlsCredential[] = [];
     for (const c of await this.keys.certificates(m.id)) {
       const privateKeyPem = c.revokedAt ? null : this.keys.privateKeyPem(c);

@@ -28,6 +28,8 @@ import type {
   CreateGpuClusterInput,
   CreateStorageSystemInput,
 } from './storage.models';
+import { canSee, visibleTenant } from '../core/visibility';
+import { groupBy } from '../core/group-by';
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const EXPORT_PATH = /^\/[A-Za-z0-9._\-/]{0,1022}$/;
@@ -51,12 +53,6 @@ export const INVENTORY_BOUNDS = {
   /** Rated power of one GPU node: a DGX B200 draws 14.3 kW; a whole rack stays under 200 kW. */
   maxNodePowerKw: 200,
 } as const;
-
-/** The tenant a caller may see: its own for a TENANT key, any (or the one asked for) for an operator. */
-export function visibleTenant(principal: Principal, asked?: string | null): string | null {
-  if (principal.role === Role.TENANT) return principal.tenantId;
-  return asked ?? null;
-}
 
 export function assertTenantOrOperator(principal: Principal): void {
   if (principal.role !== Role.OPERATOR && principal.role !== Role.TENANT) {
@@ -321,8 +317,7 @@ export class StorageResources {
 
   async dataset(principal: Principal, id: string, field = 'id'): Promise<DatasetEntity> {
     const d = isUuid(id) ? await this.dataSource.getRepository(DatasetEntity).findOneBy({ id }) : null;
-    const own = visibleTenant(principal);
-    if (!d || (own !== null && d.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `Dataset ${id} does not exist or is not visible to you.`, { field });
+    if (!d || !canSee(principal, d.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Dataset ${id} does not exist or is not visible to you.`, { field });
     return d;
   }
 
@@ -347,8 +342,7 @@ export class StorageResources {
 
   async gpuAllocation(principal: Principal, id: string, field = 'id'): Promise<GpuAllocationEntity> {
     const a = isUuid(id) ? await this.dataSource.getRepository(GpuAllocationEntity).findOneBy({ id }) : null;
-    const own = visibleTenant(principal);
-    if (!a || (own !== null && a.tenantId !== own)) throw new AppError(ErrorCode.NOT_FOUND, `GPU allocation ${id} does not exist or is not visible to you.`, { field });
+    if (!a || !canSee(principal, a.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `GPU allocation ${id} does not exist or is not visible to you.`, { field });
     return a;
   }
 
@@ -360,6 +354,23 @@ export class StorageResources {
   gpuAllocations(principal: Principal, tenantId?: string | null): Promise<GpuAllocationEntity[]> {
     const tenant = visibleTenant(principal, tenantId);
     return this.dataSource.getRepository(GpuAllocationEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { startAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** The nodes of each cluster, by cluster id: one query for a page of clusters. */
+  async nodesOfClusters(clusterIds: readonly string[]): Promise<Map<string, GpuNodeEntity[]>> {
+    const rows = await this.dataSource.getRepository(GpuNodeEntity).find({ where: { clusterId: In([...clusterIds]) }, order: { name: 'ASC' } });
+    return groupBy(clusterIds, rows, (n) => n.clusterId);
+  }
+
+  /** The nodes each allocation holds, by allocation id: one query for a page of allocations or mounts. */
+  async nodesOfAllocations(allocationIds: readonly string[]): Promise<Map<string, GpuNodeEntity[]>> {
+    const rows: Array<GpuNodeEntity & { allocationId: string }> = await this.dataSource.query(
+      `SELECT a.allocation_id AS "allocationId", n.id, n.cluster_id AS "clusterId", n.name, n.address, n.gpus, n.rated_power_kw AS "ratedPowerKw"
+         FROM gpu_node_allocations a JOIN gpu_nodes n ON n.id = a.node_id
+        WHERE a.allocation_id = ANY($1::uuid[]) ORDER BY n.name`,
+      [allocationIds.filter(isUuid)],
+    );
+    return groupBy(allocationIds, rows, (n) => n.allocationId);
   }
 
   /** The nodes an allocation holds (none once released). */

@@ -15,6 +15,8 @@ import {
 import { TenantEntity } from '../tenancy/tenancy.entities';
 import { SiteEntity } from '../topology/topology.entities';
 import { ReservationEntity } from '../reservations/reservation.entities';
+import { StorageDesign } from '../vocabulary/domain';
+import { MountState } from './mount-state';
 
 export enum StorageKind {
   /** The enterprise's NFS server in its office: where the data lives. */
@@ -31,28 +33,10 @@ export enum Sensitivity {
   INTERNAL = 'INTERNAL',
 }
 
-export enum StorageDesign {
-  DIRECT = 'DIRECT',
-  REPLICATION = 'REPLICATION',
-  CACHE = 'CACHE',
-}
-
 export enum NfsProtocol {
   NFS_TCP = 'NFS_TCP',
   NFS_RDMA = 'NFS_RDMA',
 }
-
-export enum MountState {
-  PENDING = 'PENDING',
-  REPLICATING = 'REPLICATING',
-  WARMING = 'WARMING',
-  ATTACHED = 'ATTACHED',
-  DETACHING = 'DETACHING',
-  DETACHED = 'DETACHED',
-  FAILED = 'FAILED',
-}
-
-export const FINAL_MOUNT_STATES: readonly MountState[] = [MountState.DETACHED, MountState.FAILED];
 
 /** Where a dataset's bytes have been: the custody record behind `datasetCustody`. */
 export enum CustodyKind {

@@ -1,14 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { JobName } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
-import { MountsService } from './mounts.service';
+import { MountLifecycle } from './mount-lifecycle.service';
 
 /** The mount jobs, on the provisioning queue: attach once the lightpath is up, follow the copy, detach. */
 @Injectable()
 export class StorageJobs implements OnModuleInit {
   constructor(
     private readonly handlers: JobHandlers,
-    private readonly mounts: MountsService,
+    private readonly mounts: MountLifecycle,
   ) {}
 
   onModuleInit(): void {

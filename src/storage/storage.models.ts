@@ -4,7 +4,9 @@ import { TenantRef } from '../reservations/reservation.models';
 import { Site } from '../topology/topology.models';
 import { AttestationClaim, AttestationSubjectKind } from '../protection/attestation';
 import { AtRestProtection, InMotionProtection, PostQuantumStanding } from '../protection/profile';
-import { CustodyKind, MountState, NfsProtocol, Sensitivity, StorageDesign, StorageKind } from './storage.entities';
+import { CustodyKind, NfsProtocol, Sensitivity, StorageKind } from './storage.entities';
+import { MountState } from './mount-state';
+import { StorageDesign } from '../vocabulary/domain';
 
 registerEnumType(StorageKind, { name: 'StorageKind', description: 'What an NFS storage system is for.' });
 registerEnumType(Sensitivity, {
@@ -43,6 +45,8 @@ export class StorageSystem {
   @Field(() => [String]) nfsVersions!: string[];
   @Field() rdma!: boolean;
   @Field({ description: 'NFSv4 id-mapping domain of its users and groups.' }) idmapDomain!: string;
+  /** Not in the schema: the key `site` is resolved by. */
+  siteId!: string;
 }
 
 @InputType()
@@ -75,6 +79,9 @@ export class Dataset {
   @Field(() => BigIntScalar) fileCount!: bigint;
   @Field(() => Sensitivity) sensitivity!: Sensitivity;
   @Field() createdAt!: Date;
+  /** Not in the schema: the keys `tenant` and `storageSystem` are resolved by. */
+  tenantId!: string;
+  storageSystemId!: string;
 }
 
 @InputType()
@@ -107,6 +114,8 @@ export class GpuCluster {
   @Field(() => Site) site!: Site;
   @Field({ description: 'Whether the nodes do RDMA (RoCEv2), needed for NFS_RDMA.' }) rdma!: boolean;
   @Field(() => [GpuNode]) nodes!: GpuNode[];
+  /** Not in the schema: the key `site` is resolved by. */
+  siteId!: string;
 }
 
 @InputType()
@@ -140,6 +149,9 @@ export class GpuAllocation {
   @Field() start!: Date;
   @Field() end!: Date;
   @Field({ description: 'ALLOCATED or RELEASED.' }) state!: string;
+  /** Not in the schema: the keys `tenant` and `cluster` are resolved by. */
+  tenantId!: string;
+  clusterId!: string;
 }
 
 @InputType()
@@ -412,6 +424,16 @@ export class Mount {
   @Field(() => MountProgress, { nullable: true, description: 'REPLICATION and CACHE: the copy.' }) progress!: MountProgress | null;
   @Field(() => MountProtectionModel) protection!: MountProtectionModel;
   @Field() createdAt!: Date;
+  /** Not in the schema: what the mount's own fields (relations, progress, protection, specification) are resolved from. */
+  tenantId!: string;
+  datasetId!: string;
+  gpuAllocationId!: string;
+  storageNodeId!: string | null;
+  protectionInMotion!: string[];
+  protectionAtRest!: string;
+  bytesTotal!: string;
+  bytesCopied!: string;
+  copyRateBps!: number;
 }
 
 @ObjectType({ description: 'One place a dataset’s bytes have been outside the office.' })

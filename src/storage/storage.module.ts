@@ -7,10 +7,16 @@ import { TopologyModule } from '../topology/topology.module';
 import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { StorageEmulator } from './drivers/storage-emulator';
 import { MountProtection } from './mount-protection.service';
+import { DatasetCustodyReport } from './dataset-custody.service';
+import { MountSpecs } from './mount-specs.service';
+import { MountLifecycle } from './mount-lifecycle.service';
+import { MountTransitions } from './mount-transitions';
 import { MountsService } from './mounts.service';
+import { StorageRepository } from './storage.repository';
 import { StorageResources } from './storage-resources.service';
 import { PROTECTION_RESOLVERS } from './protection.resolver';
 import { StorageJobs } from './storage.jobs';
+import { StorageLoaders } from './storage.loaders';
 import {
   DatasetResolver,
   GpuAllocationResolver,
@@ -36,8 +42,14 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
   providers: [
     { provide: STORAGE_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createStorageDriver },
     StorageResources,
+    StorageRepository,
     MountsService,
+    MountLifecycle,
+    MountTransitions,
     MountProtection,
+    MountSpecs,
+    DatasetCustodyReport,
+    StorageLoaders,
     StorageJobs,
     StorageResolver,
     StorageSystemResolver,
@@ -47,6 +59,6 @@ function createStorageDriver(config: AppConfig, dataSource: DataSource): Storage
     MountResolver,
     ...PROTECTION_RESOLVERS,
   ],
-  exports: [MountsService, StorageResources, MountProtection],
+  exports: [MountsService, StorageRepository, MountLifecycle, StorageResources, MountProtection, StorageLoaders],
 })
 export class StorageModule {}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { badInput } from '../core/errors/app-error';
-import { LINE_RATES_GBPS, SITE_KINDS } from './topology.entities';
+import { SITE_KINDS } from '../vocabulary/domain';
+import { LINE_RATES_GBPS } from './topology.entities';
 
 /** The topology document format (see src/topology/reference-topology.json). */
 const code = z.string().trim().min(1, 'code must not be empty').max(64, 'code must be at most 64 characters');

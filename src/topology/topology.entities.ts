@@ -9,9 +9,8 @@ import {
   PrimaryGeneratedColumn,
   Unique,
 } from 'typeorm';
+import { SiteKind } from '../vocabulary/domain';
 
-export const SITE_KINDS = ['USER_OFFICE', 'GREEN_DC', 'STANDARD_DC'] as const;
-export type SiteKind = (typeof SITE_KINDS)[number];
 export const LINE_RATES_GBPS = [10, 100, 400] as const;
 
 @Entity({ name: 'nodes' })

@@ -1,12 +1,8 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { SiteKind } from '../vocabulary/domain';
 import { FIBER_LATENCY_US_PER_KM } from './pce';
 import type { EndpointEntity, LinkEntity, NodeEntity, SiteEntity } from './topology.entities';
 
-export enum SiteKind {
-  USER_OFFICE = 'USER_OFFICE',
-  GREEN_DC = 'GREEN_DC',
-  STANDARD_DC = 'STANDARD_DC',
-}
 registerEnumType(SiteKind, { name: 'SiteKind', description: 'What a site is: an enterprise office or a data center.' });
 
 const TAPI_UUID_NOTE = 'Set by importTopology; the TAPI driver sends it instead of this object’s id.';

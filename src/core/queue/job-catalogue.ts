@@ -67,6 +67,18 @@ export interface JobMeta {
 
 export type JobHandler<N extends JobName> = (payload: JobPayloads[N], meta: JobMeta) => Promise<void>;
 
+/**
+ * The one format of a job id: the object it acts on, the job's name and, for a job that runs more than once
+ * on the same object, what tells the runs apart. Deterministic, so enqueueing the same job twice is harmless.
+ */
+export function jobIdOf(subjectId: string, job: JobName, suffix?: string): string {
+  return suffix ? `${subjectId}.${job}.${suffix}` : `${subjectId}.${job}`;
+}
+
 export function reservationJobId(reservationId: string, job: JobName): string {
-  return `${reservationId}.${job}`;
+  return jobIdOf(reservationId, job);
+}
+
+export function mountJobId(mountId: string, job: JobName, suffix?: string): string {
+  return jobIdOf(mountId, job, suffix);
 }

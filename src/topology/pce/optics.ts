@@ -6,11 +6,12 @@
  * 191.35 THz + i × 0.05 THz.
  */
 
+import { FIBER_LATENCY_US_PER_KM } from '../../vocabulary/physics';
+
 export const GRID_FIRST_CHANNEL_THZ = 191.35;
 export const GRID_SPACING_THZ = 0.05;
 
-/** Light in standard single-mode fiber (group index ≈ 1.47) covers a km in ≈ 4.9 µs. */
-export const FIBER_LATENCY_US_PER_KM = 4.9;
+export { FIBER_LATENCY_US_PER_KM };
 
 /**
  * Centre frequency of a channel, to 2 decimals. Computed in units of 10 GHz so

@@ -7,6 +7,7 @@
  * Encoding: JSON per RFC 7951, which is what RESTCONF (RFC 8040) carries as application/yang-data+json.
  */
 import type { LightpathOperState, LightpathSpec, LightpathStatus } from '../apn-driver';
+import { isUuid } from '../../../core/ids';
 
 /** How services are created and deleted: TR-547's data tree, or the tapi-connectivity RPCs. */
 export type TapiMode = 'data' | 'rpc';
@@ -379,10 +380,8 @@ export function parseServiceList(body: unknown): ServiceView[] {
 export function lightpathOf(view: ServiceView, mode: TapiMode): string | null {
   const tag = mode === 'data' ? (view.serviceTag === view.uuid ? view.serviceTag : undefined) : view.endPointTag;
   // Lightpath ids are reservation ids, always UUIDs: a label that is not one was not written by us.
-  return tag !== undefined && LIGHTPATH_ID.test(tag) ? tag : null;
+  return tag !== undefined && isUuid(tag) ? tag : null;
 }
-
-const LIGHTPATH_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Up means installed and working: lifecycle-state INSTALLED (not PLANNED, POTENTIAL_* or PENDING_REMOVAL) and

@@ -14,6 +14,9 @@
  *   40 km case; the GPU time per step comes from the local case. See docs/planner.md.
  */
 
+/** Light in standard single-mode fiber (group index ≈ 1.47) covers a km in ≈ 4.9 µs. */
+export const FIBER_LATENCY_US_PER_KM = 4.9;
+
 export interface ModelParameters {
   /** One-way fiber delay, µs per km. */
   fiberUsPerKm: number;

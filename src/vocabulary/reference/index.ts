@@ -10,9 +10,8 @@
  * Keys are flat dotted names (`pue.green`, `equipment.GPU_SERVER.powerKw`); an override names the key and
  * gives a value, or a value and a basis. Unknown keys and out-of-range values are refused, naming the key.
  */
-import { FIBER_LATENCY_US_PER_KM } from '../../topology/pce/optics';
 import { DistanceClass, EquipmentKind, PlannerInputError, RefValue, ScenarioKind } from '../domain';
-import { CalibrationError, LinkSpec, ModelParameters, ReadPath, calibrate, fiberRttMs } from '../physics';
+import { CalibrationError, FIBER_LATENCY_US_PER_KM, LinkSpec, ModelParameters, ReadPath, calibrate, fiberRttMs } from '../physics';
 import prices from './equipment-and-prices.json';
 import poc from './poc-unet3d-40km.json';
 

@@ -1,5 +1,6 @@
 /**
- * The vocabulary shared by the planner (estimator, cost) and the rating engine. Plain data, no framework.
+ * The vocabulary shared by planning, metering, storage, topology and runs: storage designs, site kinds,
+ * distance classes and the shape of a reference value. Plain data, no framework.
  */
 
 /** Where the GPUs read from: the same site (LOCAL), over an APN lightpath, or over an Internet-like link. */
@@ -11,8 +12,14 @@ export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
  * REPLICATION: the dataset is copied to a replica node at the GPU site first. CACHE: a cache node at the GPU
  * site fronts the office export and fills on first read.
  */
-export const STORAGE_DESIGNS = ['DIRECT', 'REPLICATION', 'CACHE'] as const;
-export type StorageDesign = (typeof STORAGE_DESIGNS)[number];
+export const StorageDesign = { DIRECT: 'DIRECT', REPLICATION: 'REPLICATION', CACHE: 'CACHE' } as const;
+export type StorageDesign = (typeof StorageDesign)[keyof typeof StorageDesign];
+export const STORAGE_DESIGNS = [StorageDesign.DIRECT, StorageDesign.REPLICATION, StorageDesign.CACHE] as const;
+
+/** What a site is: the enterprise's office, or a data center running on green or on standard power. */
+export const SiteKind = { USER_OFFICE: 'USER_OFFICE', GREEN_DC: 'GREEN_DC', STANDARD_DC: 'STANDARD_DC' } as const;
+export type SiteKind = (typeof SiteKind)[keyof typeof SiteKind];
+export const SITE_KINDS = [SiteKind.USER_OFFICE, SiteKind.GREEN_DC, SiteKind.STANDARD_DC] as const;
 
 /** Lightpath distance classes of the rate card: metro ≤ 100 km, regional ≤ 500 km, long haul beyond. */
 export const DISTANCE_CLASSES = ['METRO', 'REGIONAL', 'LONG_HAUL'] as const;
