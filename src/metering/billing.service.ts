@@ -167,7 +167,7 @@ export class BillingService {
     if (problem) throw badInput(problem.field ? `input.prices.${problem.field}` : 'input.prices', problem.reason);
     return this.dataSource.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
-      const [{ next }] = await m.query('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');
+      const [{ next }] = await m.query<Array<{ next: number }>>('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');
       const entity = Object.assign(new RateCardEntity(), {
         id: randomUUID(),
         version: Number(next),

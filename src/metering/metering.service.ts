@@ -50,7 +50,7 @@ export class MeteringService {
     const windowEnd = floorHour(until.getTime());
     return this.dataSource.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.collect'))`);
-      const [{ last }] = await m.query(
+      const [{ last }] = await m.query<Array<{ last: Date | string | null }>>(
         `SELECT max(time) AS last FROM usage_events WHERE source = '${METERING_SOURCE}' AND NOT superseded`,
       );
       const lastMs = toDate(last);

@@ -38,8 +38,10 @@ export interface UsageData {
   /** In the meter's unit: seconds, a count, GB-seconds, bytes, kWh or kg. Decimal text or a number. */
   quantity: DecimalInput;
   rateGbps?: number;
-  distanceClass?: DistanceClass | string;
-  design?: StorageDesign | string;
+  /** A DistanceClass; other text is refused when rated. */
+  distanceClass?: string;
+  /** A StorageDesign; other text is refused when rated. */
+  design?: string;
   /** On energy.kwh and carbon.kg: the billed meter the figure belongs beside. */
   appliesTo?: string;
   [attribute: string]: unknown;
@@ -213,7 +215,8 @@ function prepare(card: RateCard): PreparedCard {
     throw new RatingError('card.internetEgressTiers', 'must list at least one tier');
   }
   let previous = 0n;
-  const tiers = card.internetEgressTiers.map((tier, i) => {
+  const tierList: readonly EgressTierPrice[] = card.internetEgressTiers;
+  const tiers = tierList.map((tier, i) => {
     const field = `card.internetEgressTiers[${i}]`;
     const last = i === card.internetEgressTiers.length - 1;
     const nanoPerGb = cardDecimal(`${field}.usdPerGb`, tier.usdPerGb);

@@ -1,5 +1,5 @@
 import { PlannerInputError } from '../vocabulary/domain';
-import { CompareInput, ScenarioInput, ScenarioResult, compareScenarios } from './estimator';
+import { CompareInput, ScenarioInput, compareScenarios } from './estimator';
 import { POC_REFERENCE, REFERENCE_DEFAULTS } from '../vocabulary/reference';
 
 const poc = POC_REFERENCE;
@@ -30,7 +30,6 @@ const LOCAL: ScenarioInput = { label: 'local', kind: 'LOCAL' };
 
 const compare = (scenarios: ScenarioInput[], extra: Partial<CompareInput> = {}) =>
   compareScenarios({ workload: workload(), scenarios, ...extra });
-const byLabel = (results: ScenarioResult[], label: string) => results.find((r) => r.label === label)!;
 const within = (actual: number, expected: number, share: number) => expect(Math.abs(actual / expected - 1)).toBeLessThan(share);
 
 describe('compareScenarios: calibration on the PoC', () => {

@@ -49,7 +49,7 @@ function toModel(result: ComparisonResult): ScenarioComparison {
     scenarios: result.scenarios.map((s) => ({
       ...s,
       kind: s.kind as ScenarioComparison['scenarios'][number]['kind'],
-      design: s.design as ScenarioComparison['scenarios'][number]['design'],
+      design: s.design,
       bound: String(s.bound),
       costItems: s.cost.items,
     })),
@@ -58,7 +58,7 @@ function toModel(result: ComparisonResult): ScenarioComparison {
       ? {
           ...result.recommended,
           kind: result.recommended.kind as ScenarioComparison['scenarios'][number]['kind'],
-          design: result.recommended.design as ScenarioComparison['scenarios'][number]['design'],
+          design: result.recommended.design,
         }
       : null,
     calibration: {

@@ -150,6 +150,6 @@ export class PlanningService {
 
   private async overrides(): Promise<Overrides> {
     const rows = await this.dataSource.getRepository(ReferenceOverrideEntity).find();
-    return Object.fromEntries(rows.map((r) => [r.key, { value: r.value, basis: r.basis }])) as Overrides;
+    return Object.fromEntries(rows.map((r) => [r.key, { value: r.value, basis: r.basis }]));
   }
 }

@@ -258,7 +258,11 @@ export class MountLifecycle {
     if (receipt && (await this.driver.copyStatus(mount.id))) throw new Error(`copy of mount ${mount.id} is still on its node after the purge`);
     const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
     const nodeIds: string[] = record
-      ? (await this.dataSource.query('SELECT id FROM gpu_nodes WHERE address = ANY($1::text[]) ORDER BY name', [record.gpuNodeAddresses])).map((r: { id: string }) => r.id)
+      ? (
+          await this.dataSource.query<Array<{ id: string }>>('SELECT id FROM gpu_nodes WHERE address = ANY($1::text[]) ORDER BY name', [
+            record.gpuNodeAddresses,
+          ])
+        ).map((r) => r.id)
       : [];
     const wiped = record ? await this.driver.wipeGpuNodes({ mountId: mount.id, datasetId: mount.datasetId, mountPoint: mountPointOf(dataset.name), nodeIds }) : [];
     await this.dataSource.transaction(async (m) => {

@@ -258,7 +258,7 @@ export class MountProtection {
     const field = input.storageSystemId ? 'input.storageSystemId' : 'input.gpuNodeId';
     const id = (input.storageSystemId ?? input.gpuNodeId)!;
     const table = kind === AttestationSubjectKind.STORAGE_SYSTEM ? 'storage_systems' : 'gpu_nodes';
-    const exists = isUuid(id) && (await this.dataSource.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).length > 0;
+    const exists = isUuid(id) && (await this.dataSource.query<unknown[]>(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).length > 0;
     if (!exists) await refuse(badInput(field, `${field}: ${id} does not exist.`));
     const checked = attestationKeyProblem(input.publicKey);
     if ('problem' in checked) await refuse(badInput('input.publicKey', `input.publicKey ${checked.problem}.`));

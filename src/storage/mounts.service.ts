@@ -116,7 +116,7 @@ export class MountsService {
     });
     await this.dataSource.transaction(async (m) => {
       // The dataset on the allocation once at a time: a second live mount of it would be a mistake.
-      const [{ n }] = await m.query(
+      const [{ n }] = await m.query<Array<{ n: number }>>(
         `SELECT count(*)::int AS n FROM mounts WHERE dataset_id = $1 AND gpu_allocation_id = $2 AND state NOT IN ('DETACHED', 'FAILED')`,
         [dataset.id, allocation.id],
       );

@@ -282,7 +282,7 @@ export class StorageResources {
       const allocation = rows[0];
       if (!allocation) throw notFound('GPU allocation', id);
       if (allocation.state === 'RELEASED') return allocation;
-      const [{ n }] = await m.query(
+      const [{ n }] = await m.query<Array<{ n: number }>>(
         `SELECT count(*)::int AS n FROM mounts WHERE gpu_allocation_id = $1 AND state NOT IN ('DETACHED', 'FAILED')`,
         [id],
       );
@@ -386,7 +386,7 @@ export class StorageResources {
   private async insertAudited<T extends { id: string }>(principal: Principal, entity: T, action: string, onDuplicate: () => AppError): Promise<T> {
     try {
       await this.dataSource.transaction(async (m) => {
-        await m.getRepository(entity.constructor as new () => T).insert(entity as never);
+        await m.getRepository(entity.constructor).insert(entity);
         await this.audit.append(m, { actor: principal.actor, action, entityType: action.split('.')[0].replace('-', '_'), entityId: entity.id, data: {} });
       });
     } catch (error) {

@@ -37,7 +37,7 @@ export class Site {
       id: e.id,
       code: e.code,
       name: e.name,
-      kind: e.kind as SiteKind,
+      kind: e.kind,
       pue: e.pue,
       gridCarbonKgPerKwh: e.gridCarbonKgPerKwh,
       energyPricePerKwh: e.energyPricePerKwh,
