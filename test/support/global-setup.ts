@@ -6,6 +6,8 @@ import { createServerTemplates, ensureEmbeddedTemplates, TEMPLATE_DATA_DIR_ENV, 
  * inherit.
  */
 export default async function globalSetup(): Promise<void> {
+  // TEST_TEMPLATES=off: every service starts on an empty database, as before templates (to compare).
+  if (process.env.TEST_TEMPLATES === 'off') return;
   const started = Date.now();
   if (process.env.TEST_DATABASE_URL) {
     process.env[TEMPLATE_DATABASE_ENV] = await createServerTemplates(process.env.TEST_DATABASE_URL, process.env.TEST_REDIS_URL);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -142,11 +142,27 @@ export async function ensureEmbeddedTemplates(): Promise<string> {
   return dir;
 }
 
+/**
+ * Where copies go: memory-backed /dev/shm where there is one, since the embedded engine writes its pages
+ * through the file system and a test file's database is thrown away after it.
+ */
+function copiesDir(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) {
+      accessSync('/dev/shm', constants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // no /dev/shm here
+  }
+  return tmpdir();
+}
+
 /** A fresh copy of the embedded template for `seed`, in a directory of its own; null without templates. */
 export function copyEmbeddedTemplate(seed: TemplateSeed): { dataDir: string; remove(): void } | null {
   const templates = process.env[TEMPLATE_DATA_DIR_ENV];
   if (!templates || !existsSync(join(templates, seed))) return null;
-  const root = mkdtempSync(join(tmpdir(), 'apn-test-'));
+  const root = mkdtempSync(join(copiesDir(), 'apn-test-'));
   const dataDir = join(root, 'data');
   cpSync(join(templates, seed), dataDir, { recursive: true });
   return { dataDir, remove: () => rmSync(root, { recursive: true, force: true }) };
