@@ -21,5 +21,8 @@ module.exports = {
       },
     ],
   },
+  // Migrated and seeded databases made once per pass, copied for each test file (test/support/templates.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,
 };

@@ -1,8 +1,8 @@
 /**
- * Runs every benchmark and prints a summary table: the PCE micro-benchmark, then the booking throughput
- * benchmark (uncontended and contended), the lightpath setup overhead benchmark, the metering benchmark, the
- * hostile query benchmark and the measured-runs benchmark (each skipped, with the reason, when PostgreSQL is
- * not reachable).
+ * Runs every benchmark and prints a summary table: the PCE micro-benchmark, the rating benchmark (a million
+ * usage lines), then the booking throughput benchmark (uncontended and contended), the lightpath setup
+ * overhead benchmark, the metering benchmark, the hostile query benchmark and the measured-runs benchmark
+ * (each skipped, with the reason, when PostgreSQL is not reachable).
  *
  * Run: npm run bench   (= npm run build && node dist/bench/run.js)
  * Environment: BENCH_SECONDS (booking run length, default 20), BENCH_DATABASE_URL, BENCH_REDIS_URL, and
@@ -13,6 +13,7 @@ import { benchServerUrl, postgresUnreachable, runBookingBench } from './booking.
 import { runHostileQueryBench } from './hostile-query.bench';
 import { runMeteringBench } from './metering.bench';
 import { runPceBench } from './pce.bench';
+import { runRatingBench } from './rating.bench';
 import { runRunsBench } from './runs.bench';
 import { runSetupBench } from './setup.bench';
 
@@ -39,6 +40,14 @@ async function main(): Promise<number> {
   } catch (error) {
     failed = true;
     console.error(`PCE benchmark failed: ${(error as Error).stack ?? String(error)}`);
+  }
+
+  heading('Rating benchmark');
+  try {
+    for (const [name, value] of Object.entries(await runRatingBench())) figures.push(['rating', name, value]);
+  } catch (error) {
+    failed = true;
+    console.error(`Rating benchmark failed: ${(error as Error).stack ?? String(error)}`);
   }
 
   // The benchmarks that run the service on a scratch database of a real PostgreSQL server.

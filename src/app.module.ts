@@ -17,6 +17,7 @@ import { MetricsController } from './core/metrics/metrics.controller';
 import { JobWorker } from './core/queue/job-worker.service';
 import type { Runtime } from './core/runtime';
 import { OperationsModule } from './operations/operations.module';
+import { PERSISTENCE } from './persistence';
 import { PlanningModule } from './planning/planning.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ProtectionModule } from './protection/protection.module';
@@ -57,7 +58,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        CoreModule.forRoot(runtime),
+        CoreModule.forRoot(runtime, PERSISTENCE),
         ...DOMAIN_MODULES,
         GraphQLModule.forRootAsync<MercuriusDriverConfig>({
           driver: MercuriusDriver,
@@ -100,7 +101,7 @@ export class WorkerModule {
   static forRoot(runtime: Runtime): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CoreModule.forRoot(runtime), ...DOMAIN_MODULES, WorkerProcessorsModule],
+      imports: [CoreModule.forRoot(runtime, PERSISTENCE), ...DOMAIN_MODULES, WorkerProcessorsModule],
     };
   }
 }

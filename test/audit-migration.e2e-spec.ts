@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, MIGRATIONS } from '../src/core/database/data-source-options';
+import { MIGRATIONS } from '../migrations';
+import { dataSourceOptions } from '../src/core/database/data-source-options';
+import { PERSISTENCE } from '../src/persistence';
 import { runMigrationsLocked } from '../src/core/database/migrate';
 import { open } from '../src/protection/envelope';
 import { createScratchDatabase, terminate } from './support/service';
@@ -38,7 +40,7 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
 }
 
 async function connect(url: string, migrations: readonly unknown[]): Promise<DataSource> {
-  const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: migrations as never });
+  const ds = new DataSource({ ...dataSourceOptions(url, 2, PERSISTENCE), migrations: migrations as never });
   await ds.initialize();
   return ds;
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { baseEnv, createScratchDatabase, gqlOk, MAIN_JS, spawnService, terminate } from './support/service';
+import { copyEmbeddedTemplate } from './support/templates';
 
 /**
  * One data directory, one process: the embedded database cannot be shared, so a second process on the same
@@ -34,14 +35,20 @@ const tenantNames = async (url: string, token: string) =>
 const embeddedOnly = process.env.TEST_DATABASE_URL ? describe.skip : describe;
 
 embeddedOnly('APN_DATA_DIR on the embedded database', () => {
-  const dirs: string[] = [];
+  const removals: Array<() => void> = [];
+  /** A data directory of its own: a copy of the migrated template when the pass has one (the lock is the point here, not initdb). */
   const dataDir = () => {
+    const copy = copyEmbeddedTemplate('reference');
+    if (copy) {
+      removals.push(copy.remove);
+      return copy.dataDir;
+    }
     const dir = mkdtempSync(join(tmpdir(), 'apn-data-'));
-    dirs.push(dir);
+    removals.push(() => rmSync(dir, { recursive: true, force: true }));
     return dir;
   };
   afterAll(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const remove of removals) remove();
   });
 
   it('refuses a second process on the same directory, naming the one holding it, while the first keeps serving and keeps its data', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
 import { baseEnv, createScratchDatabase, freePort, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate, waitFor } from './support/service';
+import { copyEmbeddedTemplate } from './support/templates';
 
 /** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
 describe('the service process', () => {
@@ -82,22 +83,22 @@ describe('the service process', () => {
   });
 
   it('serves the GraphQL console with every script and stylesheet from the service itself', async () => {
-    const svc = await spawnService(baseEnv());
+    const svc = await startTestService();
     try {
-      const page = await request(svc.url!).get('/graphiql');
+      const page = await request(svc.url).get('/graphiql');
       expect(page.status).toBe(200);
       const refs = [...page.text.matchAll(/<(?:script[^>]*src|link[^>]*href)="([^"]+)"/g)].map((m) => m[1]);
       expect(refs.length).toBeGreaterThanOrEqual(2);
       // The empty inline icon (data:,) spares the browser a request for /favicon.ico; it loads nothing.
       for (const ref of refs.filter((r) => r !== 'data:,')) {
         expect(ref).toMatch(/^\/[^/]/); // same origin: no scheme, no host
-        const asset = await request(svc.url!).get(ref);
+        const asset = await request(svc.url).get(ref);
         expect(asset.status).toBe(200);
         expect(asset.body.length ?? asset.text.length).toBeGreaterThan(0);
       }
       expect(page.text).not.toMatch(/https?:\/\//);
     } finally {
-      await terminate(svc.child);
+      await svc.stop();
     }
   });
 
@@ -134,12 +135,16 @@ describe('the service process', () => {
     }
   });
 
-  (serverUrl ? it : it.skip)('runs the api and the worker as separate processes on one database (APN_ROLE=api, APN_ROLE=worker)', async () => {
-    const db = await createScratchDatabase(serverUrl as string);
-    const shared = { DATABASE_URL: db.url, APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
-    const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
+  it('runs the api and the worker as separate processes on one database (APN_ROLE=api, APN_ROLE=worker)', async () => {
+    // On the embedded engine the api process owns the database and the worker reaches it at its address.
+    const db = serverUrl ? await createScratchDatabase(serverUrl) : null;
+    const copy = db ? null : copyEmbeddedTemplate('reference');
+    const dataDir = db ? null : copy?.dataDir ?? mkdtempSync(join(tmpdir(), 'apn-data-'));
+    const shared = { APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
+    const api = await spawnService(baseEnv({ ...shared, ...(db ? { DATABASE_URL: db.url } : { APN_DATA_DIR: dataDir! }), APN_ROLE: 'api' }));
+    const databaseUrl = db?.url ?? api.databaseUrl!;
     const metricsPort = String(await freePort());
-    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker', APN_METRICS_PORT: metricsPort }));
+    const worker = await spawnService(baseEnv({ ...shared, DATABASE_URL: databaseUrl, APN_ROLE: 'worker', APN_METRICS_PORT: metricsPort }));
     try {
       expect(worker.url).toBeNull();
       const token = shared.APN_ADMIN_TOKEN;
@@ -152,7 +157,7 @@ describe('the service process', () => {
         i: { tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, start, end },
       });
       expect(r.reserveLightpath.state).toBe('HELD');
-      const sql = new Client({ connectionString: db.url });
+      const sql = new Client({ connectionString: databaseUrl });
       await sql.connect();
       const deadline = Date.now() + 20_000;
       let state = 'HELD';
@@ -168,9 +173,11 @@ describe('the service process', () => {
       expect(metrics.text).toMatch(/^apn_job_duration_seconds_count\{job="hold-expiry",outcome="completed"\} [1-9]/m);
       expect(await terminate(worker.child)).toBe(0);
     } finally {
-      await terminate(api.child);
       await terminate(worker.child);
-      await db.drop();
+      await terminate(api.child);
+      await db?.drop();
+      if (copy) copy.remove();
+      else if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import request from 'supertest';
 import WebSocket from 'ws';
@@ -14,6 +17,7 @@ import {
   waitFor,
   type TestService,
 } from './support/service';
+import { copyEmbeddedTemplate } from './support/templates';
 
 /**
  * Live updates: `reservationUpdated` over graphql-ws pushes each committed transition to the reservation's
@@ -354,18 +358,42 @@ describe('reservationUpdated subscription', () => {
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
+/**
+ * One database for several processes: a scratch database on a server; on the embedded engine the first
+ * process's (started with `owner`), which the others reach at its address (`joining`).
+ */
+async function sharedDatabase(): Promise<{
+  owner: Record<string, string>;
+  joining(first: { databaseUrl: string | null }): Record<string, string>;
+  drop(): Promise<void>;
+}> {
+  if (serverUrl) {
+    const db = await createScratchDatabase(serverUrl);
+    return { owner: { DATABASE_URL: db.url }, joining: () => ({ DATABASE_URL: db.url }), drop: () => db.drop() };
+  }
+  const copy = copyEmbeddedTemplate('reference');
+  const dir = copy ? null : mkdtempSync(join(tmpdir(), 'apn-data-'));
+  return {
+    owner: { APN_DATA_DIR: copy?.dataDir ?? dir! },
+    joining: (first) => ({ DATABASE_URL: first.databaseUrl! }),
+    async drop() {
+      copy?.remove();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('reservationUpdated across processes', () => {
-  (serverUrl ? it : it.skip)('hears the transitions a separate worker process makes (APN_ROLE=api + APN_ROLE=worker)', async () => {
-    const db = await createScratchDatabase(serverUrl as string);
+  it('hears the transitions a separate worker process makes (APN_ROLE=api + APN_ROLE=worker)', async () => {
+    const db = await sharedDatabase();
     const shared = {
-      DATABASE_URL: db.url,
       APN_MIN_DURATION_S: '1',
       APN_EMULATOR_HOP_MS: '10',
       APN_ADMIN_TOKEN: 'subscription-admin-token-0123456789',
       APN_QUEUE_PREFIX: `subs${Date.now()}`,
     };
-    const api = await spawnService(baseEnv({ ...shared, APN_ROLE: 'api' }));
-    const worker = await spawnService(baseEnv({ ...shared, APN_ROLE: 'worker' }));
+    const api = await spawnService(baseEnv({ ...shared, ...db.owner, APN_ROLE: 'api' }));
+    const worker = await spawnService(baseEnv({ ...shared, ...db.joining(api), APN_ROLE: 'worker' }));
     const token = shared.APN_ADMIN_TOKEN;
     const sub = subscribe(api.url!, token);
     try {
@@ -386,22 +414,21 @@ describe('reservationUpdated across processes', () => {
       expect(sub.states(rid)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
     } finally {
       await sub.dispose();
-      await terminate(api.child);
       await terminate(worker.child);
+      await terminate(api.child);
       await db.drop();
     }
   });
 
-  (serverUrl ? it : it.skip)('ends a subscription held by one api process when another api process revokes its key', async () => {
-    const db = await createScratchDatabase(serverUrl as string);
+  it('ends a subscription held by one api process when another api process revokes its key', async () => {
+    const db = await sharedDatabase();
     const shared = {
-      DATABASE_URL: db.url,
       APN_ADMIN_TOKEN: 'revocation-admin-token-0123456789',
       APN_QUEUE_PREFIX: `revoke${Date.now()}`,
       APN_ROLE: 'api',
     };
-    const holder = await spawnService(baseEnv(shared));
-    const revoker = await spawnService(baseEnv(shared));
+    const holder = await spawnService(baseEnv({ ...shared, ...db.owner }));
+    const revoker = await spawnService(baseEnv({ ...shared, ...db.joining(holder) }));
     const admin = shared.APN_ADMIN_TOKEN;
     const subs: Array<ReturnType<typeof subscribe>> = [];
     try {
@@ -435,8 +462,8 @@ describe('reservationUpdated across processes', () => {
       expect(kept.errors).toEqual([]);
     } finally {
       for (const s of subs) await s.dispose();
-      await terminate(holder.child);
       await terminate(revoker.child);
+      await terminate(holder.child);
       await db.drop();
     }
   });

@@ -5,6 +5,7 @@ import { load } from 'js-yaml';
 import { Client } from 'pg';
 import request from 'supertest';
 import { baseEnv, createScratchDatabase, freePort, spawnService, terminate, waitFor } from './support/service';
+import { copyEmbeddedTemplate } from './support/templates';
 
 /**
  * A worker has no API, but an orchestrator (docker compose, Kubernetes) still has to know whether it can
@@ -40,9 +41,15 @@ describe('the worker process (APN_ROLE=worker)', () => {
 
   it('answers GET /health on APN_METRICS_PORT, as docker-compose.yml checks it: 200 while its database and queue answer, 503 while the database does not, 200 again once it is back', async () => {
     const scratch = serverUrl ? await createScratchDatabase(serverUrl) : null;
+    const copy = scratch ? null : copyEmbeddedTemplate('reference');
     const port = await freePort();
     const worker = await spawnService(
-      baseEnv({ APN_ROLE: 'worker', APN_METRICS_PORT: String(port), ...(scratch ? { DATABASE_URL: scratch.url } : {}) }),
+      baseEnv({
+        APN_ROLE: 'worker',
+        APN_METRICS_PORT: String(port),
+        ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+        ...(copy ? { APN_DATA_DIR: copy.dataDir } : {}),
+      }),
     );
     const health = () => request(`http://127.0.0.1:${port}`).get('/health');
     const dockerHealthcheck = composeWorkerHealthcheck(port);
@@ -91,6 +98,7 @@ describe('the worker process (APN_ROLE=worker)', () => {
       await admin.end().catch(() => undefined);
       await terminate(worker.child, 'SIGKILL');
       await scratch?.drop();
+      copy?.remove();
     }
   });
 });

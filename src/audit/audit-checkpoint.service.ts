@@ -43,7 +43,7 @@ export class AuditCheckpointService implements OnModuleInit {
   readonly keyId: string;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly webhooks: WebhookService,
@@ -59,7 +59,7 @@ export class AuditCheckpointService implements OnModuleInit {
     this.handlers.register(JobName.AuditCheckpoint, async () => {
       const { checkpoint, created } = await this.take();
       if (created && checkpoint) this.logger.log({ seq: checkpoint.seq, headHash: checkpoint.headHash }, 'audit checkpoint signed');
-    });
+    }, { everyMs: this.config.auditCheckpointIntervalSeconds * 1000 });
   }
 
   get publicKeyPem(): string {

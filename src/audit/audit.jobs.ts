@@ -17,6 +17,6 @@ export class AuditJobs implements OnModuleInit {
     this.handlers.register(JobName.AuditLink, async () => {
       const linked = await this.audit.link();
       if (linked > 0) this.logger.debug({ linked }, 'audit entries linked');
-    });
+    }, { everyMs: 1_000 });
   }
 }

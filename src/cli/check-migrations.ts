@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../core/database/data-source-options';
+import { PERSISTENCE } from '../persistence';
 import { startEmbeddedPostgres } from '../core/database/embedded-postgres';
 import { runMigrationsLocked } from '../core/database/migrate';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     url = embedded.url;
     cleanup = () => embedded.stop();
   }
-  const dataSource = new DataSource(dataSourceOptions(url, 2));
+  const dataSource = new DataSource(dataSourceOptions(url, 2, PERSISTENCE));
   let pending: string[] = [];
   try {
     await dataSource.initialize();

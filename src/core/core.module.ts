@@ -3,7 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from './config/config';
-import { dataSourceOptions } from './database/data-source-options';
+import { dataSourceOptions, type Persistence } from './database/data-source-options';
 import { HealthService } from './health/health.service';
 import { runMigrationsLocked } from './database/migrate';
 import { FairShare } from './graphql/fair-share';
@@ -54,7 +54,8 @@ export const LOG_REDACT_PATHS = [
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot(runtime: Runtime): DynamicModule {
+  /** `persistence`: the application's tables and migrations (src/persistence.ts); core knows none itself. */
+  static forRoot(runtime: Runtime, persistence: Persistence): DynamicModule {
     const { config } = runtime;
     return {
       module: CoreModule,
@@ -68,7 +69,7 @@ export class CoreModule {
           },
         }),
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(runtime.databaseUrl, config.dbPoolSize),
+          useFactory: () => dataSourceOptions(runtime.databaseUrl, config.dbPoolSize, persistence),
           dataSourceFactory: async (options) => {
             const dataSource = new DataSource(options!);
             await dataSource.initialize();

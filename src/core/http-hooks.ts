@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode, httpStatusOf } from './errors/app-error';
-import type { AuthService } from '../tenancy/auth.service';
+import type { Authenticator } from './authentication';
 
 /**
  * The routes anyone may call without a token, by the route pattern the router matched: liveness and
@@ -34,7 +34,7 @@ const GRAPHQL_ROUTE = '/graphql';
  * GraphQL route and must be authenticated as `/graphql` is. Public access is an allow-list; a route added
  * later is protected unless it is listed above. A request that matches no route gets the router's 404.
  */
-export function registerAuthentication(fastify: FastifyInstance, auth: AuthService): void {
+export function registerAuthentication(fastify: FastifyInstance, auth: Authenticator): void {
   fastify.decorateRequest('principal', null);
   fastify.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const route = request.routeOptions.url;

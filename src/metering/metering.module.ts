@@ -1,3 +1,4 @@
+import { MeteringMetrics } from './metering-metrics';
 import { Module } from '@nestjs/common';
 import { ReservationsModule } from '../reservations/reservations.module';
 import { RunMeasurementsModule } from '../runs/run-measurements.module';
@@ -12,7 +13,7 @@ import { UsageExportController } from './usage-export.controller';
 
 @Module({
   imports: [TenancyModule, WebhooksModule, RunMeasurementsModule, ReservationsModule, StorageModule],
-  providers: [MeteringService, BillingService, MeteringJobs, MeteringResolver],
+  providers: [MeteringMetrics, MeteringService, BillingService, MeteringJobs, MeteringResolver],
   controllers: [UsageExportController],
   exports: [BillingService],
 })

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { MetricsService } from '../core/metrics/metrics.service';
+import { MeteringMetrics } from './metering-metrics';
 import { ReservationsRepository } from '../reservations/reservations.repository';
 import { RunMeasurementsService } from '../runs/run-measurements.service';
 import { StorageRepository } from '../storage/storage.repository';
@@ -34,7 +34,7 @@ export class MeteringService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly metrics: MetricsService,
+    private readonly metrics: MeteringMetrics,
     private readonly runs: RunMeasurementsService,
     private readonly reservations: ReservationsRepository,
     private readonly storage: StorageRepository,
@@ -96,7 +96,7 @@ export class MeteringService {
     }
     for (const { meter, resourceId, reason } of derivation.unmetered.values()) {
       this.log.warn(`could not meter ${meter} of ${resourceId}: ${reason}; the other resources are metered, and this one will be once its data is repaired`);
-      this.metrics.meteringUnmetered.inc({ meter });
+      this.metrics.unmetered.inc({ meter });
     }
     for (const [key, d] of derivation.derived) if (derivation.isUnmetered(d.meter, d.resourceId)) derivation.derived.delete(key);
   }

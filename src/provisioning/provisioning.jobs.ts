@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { JobMeta, JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
-import { MetricsService } from '../core/metrics/metrics.service';
+import { ProvisioningMetrics } from './provisioning-metrics';
 import { ReservationEntity } from '../reservations/reservation.entities';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
@@ -28,7 +28,7 @@ export class ProvisioningJobs implements OnModuleInit {
     private readonly reservations: ReservationLifecycle,
     private readonly topology: TopologyService,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
-    private readonly metrics: MetricsService,
+    private readonly metrics: ProvisioningMetrics,
     private readonly mounts: MountLifecycle,
   ) {}
 

@@ -1,3 +1,4 @@
+import { ProvisioningMetrics } from './provisioning-metrics';
 import { Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
@@ -41,6 +42,7 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
   imports: [ReservationsModule, StorageModule, TopologyModule, WebhooksModule],
   providers: [
     { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
+    ProvisioningMetrics,
     ProvisioningJobs,
     Reconciler,
     FaultsService,

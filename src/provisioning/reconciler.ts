@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
-import { MetricsService } from '../core/metrics/metrics.service';
+import { APP_CONFIG, type AppConfig } from '../core/config/config';
+import { ProvisioningMetrics } from './provisioning-metrics';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
@@ -48,16 +49,17 @@ export class Reconciler implements OnModuleInit {
     private readonly reservations: ReservationLifecycle,
     private readonly provisioning: ProvisioningJobs,
     @Inject(APN_DRIVER) private readonly driver: ApnDriver,
-    private readonly metrics: MetricsService,
+    private readonly metrics: ProvisioningMetrics,
     private readonly mounts: MountLifecycle,
     private readonly webhooks: WebhookService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     this.handlers.register(JobName.Reconcile, async () => {
       const report = await this.reconcile();
       if (report.repairs > 0) this.logger.warn(report, 'reconciler repaired drift');
-    });
+    }, { everyMs: this.config.reconcileIntervalSeconds * 1000 });
   }
 
   async reconcile(): Promise<ReconcileReport> {

@@ -28,6 +28,6 @@ export class HoldExpiryJobs implements OnModuleInit {
           this.logger.log({ reservationId: id }, 'hold expired by the sweep');
         }
       }
-    });
+    }, { everyMs: 30_000 });
   }
 }

@@ -9,6 +9,7 @@ import { ReservationEvents } from './reservation-events.service';
 import { ReservationQueries } from './reservation-queries.service';
 import { ReservationsResolver } from './reservations.resolver';
 import { ReservationLifecycle } from './reservation-lifecycle.service';
+import { ReservationMetrics } from './reservation-metrics';
 import { ReservationTransitions } from './reservation-transitions';
 import { ReservationsRepository } from './reservations.repository';
 import { ReservationsService } from './reservations.service';
@@ -25,6 +26,7 @@ import { ReservationsService } from './reservations.service';
     AvailabilityService,
     ReservationsResolver,
     HoldExpiryJobs,
+    ReservationMetrics,
     LinkOccupancyRepository,
     LinkOccupancyService,
     LinkOccupancyResolver,

@@ -35,6 +35,12 @@ export interface FirstActivationRow {
 export class ReservationsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** How many reservations are in each state (states with none are absent). */
+  async countByState(): Promise<Map<string, number>> {
+    const rows = await this.dataSource.query<Array<{ state: string; n: number }>>('SELECT state, count(*)::int AS n FROM reservations GROUP BY state');
+    return new Map(rows.map((r) => [r.state, r.n]));
+  }
+
   /** A reservation by id; null for none, or for an id that is not a UUID. */
   async find(id: string, m: EntityManager = this.dataSource.manager): Promise<ReservationEntity | null> {
     return isUuid(id) ? m.getRepository(ReservationEntity).findOneBy({ id }) : null;

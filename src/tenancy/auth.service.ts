@@ -1,3 +1,4 @@
+import type { Authenticator } from '../core/authentication';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -53,7 +54,7 @@ export function secretStanding(row: ApiKeyCredentials, tokenHash: Buffer, now: n
  * the secret is compared by SHA-256 in constant time.
  */
 @Injectable()
-export class AuthService {
+export class AuthService implements Authenticator {
   private readonly adminTokenHash: Buffer | null;
   private readonly verifiedKeys = new Map<string, { principal: Principal; until: number }>();
 

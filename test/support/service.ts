@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
+import { copyEmbeddedTemplate, serverTemplateName, type TemplateSeed } from './templates';
 
 /** The built entrypoint; `npm test` builds first (pretest). */
 export const MAIN_JS = resolve(__dirname, '../../dist/src/main.js');
@@ -26,11 +27,19 @@ export interface TestService {
   stop(): Promise<number | null>;
 }
 
-export async function createScratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A database of its own on the server at `serverUrl`, empty, or with `template` a copy of this pass's
+ * migrated template (seeded with the reference topology for 'reference') when the global setup made one.
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  options: { template?: TemplateSeed } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `apn_test_${randomBytes(5).toString('hex')}`;
+  const template = options.template ? serverTemplateName(options.template) : null;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(template ? `CREATE DATABASE ${name} TEMPLATE ${template}` : `CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(serverUrl);
   u.pathname = `/${name}`;
@@ -113,10 +122,31 @@ export function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
   });
 }
 
+/** Which template a service started with `extraEnv` can start from: the one its seed would produce. */
+function templateFor(extraEnv: Record<string, string>): TemplateSeed | null {
+  if (extraEnv.DATABASE_URL || extraEnv.APN_DATA_DIR) return null;
+  const seed = extraEnv.APN_SEED ?? 'reference';
+  return seed === 'reference' || seed === 'none' ? seed : null;
+}
+
+/**
+ * The service for an e2e test file, on a database of its own: on the embedded engine a copy of the
+ * migrated template's data directory (or, without templates, `APN_DATA_DIR=memory`), on a server a
+ * database cloned from the template.
+ */
 export async function startTestService(extraEnv: Record<string, string> = {}): Promise<TestService> {
-  const scratch = process.env.TEST_DATABASE_URL ? await createScratchDatabase(process.env.TEST_DATABASE_URL) : null;
-  const env = baseEnv({ ...(scratch ? { DATABASE_URL: scratch.url } : {}), ...extraEnv });
-  const started = await spawnService(env);
+  const seed = templateFor(extraEnv);
+  const scratch = process.env.TEST_DATABASE_URL ? await createScratchDatabase(process.env.TEST_DATABASE_URL, { template: seed ?? undefined }) : null;
+  const copy = !scratch && seed ? copyEmbeddedTemplate(seed) : null;
+  const env = baseEnv({ ...(scratch ? { DATABASE_URL: scratch.url } : {}), ...(copy ? { APN_DATA_DIR: copy.dataDir } : {}), ...extraEnv });
+  let started: Awaited<ReturnType<typeof spawnService>>;
+  try {
+    started = await spawnService(env);
+  } catch (error) {
+    copy?.remove();
+    await scratch?.drop();
+    throw error;
+  }
   const databaseUrl = scratch?.url ?? started.databaseUrl;
   if (!databaseUrl || !started.url) throw new Error(`could not read the service's addresses:\n${started.output()}`);
   const sql = new Client({ connectionString: databaseUrl });
@@ -136,6 +166,7 @@ export async function startTestService(extraEnv: Record<string, string> = {}): P
       const code = await terminate(started.child);
       if (code !== 0) process.stderr.write(`service exited with ${code}:\n${started.output().slice(-4000)}\n`);
       await scratch?.drop();
+      copy?.remove();
       return code;
     },
   };

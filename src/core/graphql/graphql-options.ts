@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { DocumentNode, GraphQLError, GraphQLSchema, specifiedRules, validate, ValidationRule } from 'graphql';
 import { checkOperationInputs } from './input-guard';
 import { randomUUID } from 'node:crypto';
-import type { AuthService } from '../../tenancy/auth.service';
+import type { Authenticator } from '../authentication';
 import type { AppConfig } from '../config/config';
 import { AppError, databaseRefusal, ErrorCode } from '../errors/app-error';
 import { documentCost, queryCostRule } from './query-cost';
@@ -27,7 +27,7 @@ export function graphqlContext(request: FastifyRequest): Record<string, unknown>
  * otherwise close the socket without a code or a word a client could show). The socket is in the context so
  * that revoking the key closes it (ApiKeySessions).
  */
-export function subscriptionOptions(auth: AuthService): NonNullable<MercuriusDriverConfig['subscription']> {
+export function subscriptionOptions(auth: Authenticator): NonNullable<MercuriusDriverConfig['subscription']> {
   return {
     context: (socket, request) => ({ principal: (request as FastifyRequest & { principal?: unknown }).principal, loaders: {}, socket }),
     onConnect: async ({ payload }) => {

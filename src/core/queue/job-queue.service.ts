@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Queue, type JobsOptions } from 'bullmq';
 import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './job-catalogue';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { JobHandlers } from './job-handlers';
 import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
 
@@ -20,6 +21,7 @@ export class JobQueue implements OnApplicationShutdown {
   constructor(
     @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly handlers: JobHandlers,
   ) {
     this.defaultJobOptions = {
       attempts: config.jobAttempts,
@@ -99,15 +101,9 @@ export class JobQueue implements OnApplicationShutdown {
     await this.queue(QueueName.Maintenance).getJobCounts('waiting');
   }
 
-  /** Recurring jobs and their periods: the hold sweep, the audit linker and checkpoints, the reconciler, metering. */
+  /** Recurring jobs and their periods, as their capabilities registered them with their handlers. */
   private recurring(): Array<[JobName, number]> {
-    return [
-      [JobName.HoldSweep, 30_000],
-      [JobName.AuditLink, 1_000],
-      [JobName.AuditCheckpoint, this.config.auditCheckpointIntervalSeconds * 1000],
-      [JobName.Reconcile, this.config.reconcileIntervalSeconds * 1000],
-      [JobName.MeteringCollect, 60_000],
-    ];
+    return this.handlers.recurring();
   }
 
   private async upsertRecurring(name: JobName, every: number): Promise<void> {
