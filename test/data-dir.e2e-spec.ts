@@ -40,7 +40,7 @@ embeddedOnly('APN_DATA_DIR on the embedded database', () => {
   const dataDir = () => {
     const copy = copyEmbeddedTemplate('reference');
     if (copy) {
-      removals.push(copy.remove);
+      removals.push(() => copy.remove());
       return copy.dataDir;
     }
     const dir = mkdtempSync(join(tmpdir(), 'apn-data-'));

@@ -1,4 +1,4 @@
-import { createPostgresBackend, Queue, setDefaultBackendFactory, type ConnectionOptions } from 'bullmq';
+import { createPostgresBackend, Queue, setDefaultBackendFactory } from 'bullmq';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,7 +105,7 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
   }
 
   /** The provisioning queue as the service sees it, from this process. */
-  function provisioningQueue(owner: Started): { queue: Queue; close(): Promise<void> } {
+  function provisioningQueue(owner: Started): { queue: Queue; close: () => Promise<void> } {
     if (onServer) {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       const queue = new Queue('provisioning', { connection, prefix: 'recovery' });
@@ -118,7 +118,7 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
       };
     }
     setDefaultBackendFactory(createPostgresBackend);
-    const queue = new Queue('provisioning', { connection: { connectionString: owner.databaseUrl!, max: 2 } as unknown as ConnectionOptions });
+    const queue = new Queue('provisioning', { connection: { connectionString: owner.databaseUrl!, max: 2 } });
     return { queue, close: () => queue.close() };
   }
 

@@ -89,8 +89,8 @@ export function baseEnv(extraEnv: Record<string, string | undefined> = {}): Node
 export function spawnService(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ child: ChildProcess; url: string | null; databaseUrl: string | null; output: () => string }> {
   const child = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -101,12 +101,12 @@ export function spawnService(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promis
       const worker = /worker started/.test(out);
       if (listening || worker) {
         clearTimeout(timer);
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         const db = /embedded PostgreSQL \(PGlite\) at (\S+),/.exec(out);
         resolvePromise({ child, url: listening?.[1] ?? null, databaseUrl: db?.[1] ?? null, output: () => out });
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`service exited with ${code} before it was ready:\n${out}`));

@@ -115,6 +115,7 @@ export async function ensureEmbeddedTemplates(): Promise<string> {
         const dataDir = join(building, seed);
         await runServiceOnce(templateEnv({ APN_DATA_DIR: dataDir, APN_SEED: seed }));
         // The service is stopped: open its files once more, on the same engine, to empty the queue.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built service's module, loaded from dist at run time
         const { startEmbeddedPostgres } = require(join(REPO, 'dist/src/core/database/embedded-postgres.js')) as typeof import('../../src/core/database/embedded-postgres');
         const embedded = await startEmbeddedPostgres(dataDir);
         const sql = new Client({ connectionString: embedded.url });

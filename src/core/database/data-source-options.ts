@@ -1,4 +1,4 @@
-import type { DataSourceOptions, MixedList } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 
 /** The tables and migrations of the service, given by the application (src/persistence.ts). */
 export interface Persistence {
@@ -12,7 +12,7 @@ export function dataSourceOptions(url: string, poolSize: number, persistence: Pe
   return {
     type: 'postgres',
     url,
-    entities: persistence.entities as MixedList<Function>,
+    entities: persistence.entities,
     migrations: persistence.migrations,
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
