@@ -107,8 +107,7 @@ const CONTENDED_LANES: ReadonlyArray<readonly [string, string]> = [
 /** Goal: contention costs a retry, not a second. */
 const GOAL_CONTENDED_RATIO = 0.5;
 
-const RESERVE_QUERY =
-  'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state channel } }';
+const RESERVE_QUERY = 'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state channel } }';
 const TRIVIAL_QUERY = '{ me { role } }';
 
 /** The body of one autoCommit booking of a one-minute window starting at `start` (epoch ms). */
@@ -445,7 +444,8 @@ export class ChildService implements BenchService {
     this.exited = new Promise((done) =>
       this.child.once('close', (code, signal) => {
         this.exit = { code, signal };
-        if (this.url && !this.stopping && !this.killed) console.error(`  !! the service (pid ${this.pid}) exited unexpectedly: ${this.describeExit()}`);
+        if (this.url && !this.stopping && !this.killed)
+          console.error(`  !! the service (pid ${this.pid}) exited unexpectedly: ${this.describeExit()}`);
         done();
       }),
     );
@@ -679,9 +679,7 @@ class StatementStats {
 
   static async open(client: Client): Promise<StatementStats | null> {
     try {
-      const { rows } = await client.query<{ setting: string }>(
-        `SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'`,
-      );
+      const { rows } = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'`);
       if (!/\bpg_stat_statements\b/.test(rows[0]?.setting ?? '')) return null;
       await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
       const stats = new StatementStats(client);
@@ -787,7 +785,8 @@ export const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 export async function runBookingBench(): Promise<Record<string, number>> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
   const inProcess = process.env.BENCH_INPROCESS === '1';
   const serverUrl = benchServerUrl();
   const unreachable = await postgresUnreachable(serverUrl);
@@ -798,7 +797,9 @@ export async function runBookingBench(): Promise<Record<string, number>> {
   const scratch = await ScratchRun.open(serverUrl, useRedis ? redisUrl : null);
   const { suffix, database, databaseUrl, queuePrefix } = scratch;
 
-  console.log(`Booking benchmark: ${CONNECTIONS} connections, ${seconds} s of reserveLightpath(autoCommit), goal ≥ ${GOAL_RPS} reservations/s with p99 ≤ ${GOAL_P99_MS} ms`);
+  console.log(
+    `Booking benchmark: ${CONNECTIONS} connections, ${seconds} s of reserveLightpath(autoCommit), goal ≥ ${GOAL_RPS} reservations/s with p99 ≤ ${GOAL_P99_MS} ms`,
+  );
   console.log(`  PostgreSQL: scratch database ${database} on ${redact(serverUrl)}`);
   console.log(
     useRedis
@@ -823,7 +824,8 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     const serverPid = service.pid;
     console.log(`  service up in ${ms(performance.now() - bootStart)} at ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
     const assertRunning = () => {
-      if (service instanceof ChildService && !service.running) throw new Error(`the service exited during the run (${service.describeExit()})`);
+      if (service instanceof ChildService && !service.running)
+        throw new Error(`the service exited during the run (${service.describeExit()})`);
     };
 
     // Tenant, key and the endpoint pairs.
@@ -859,10 +861,9 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     monitor = new Client({ connectionString: databaseUrl });
     monitor.on('error', () => undefined); // e.g. terminated by DROP DATABASE … WITH (FORCE) after a signal
     await monitor.connect();
-    const rollbacksBefore = await monitor.query<{ n: string }>(
-      'SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1',
-      [database],
-    );
+    const rollbacksBefore = await monitor.query<{ n: string }>('SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1', [
+      database,
+    ]);
     // Default mode: server-side statement statistics, when the PostgreSQL server preloads pg_stat_statements.
     const statements = inProcess ? null : await StatementStats.open(monitor);
 
@@ -945,10 +946,9 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     const reservations = await check(`SELECT count(*)::text AS n FROM reservations`);
     const reserved = await check(`SELECT count(*)::text AS n FROM reservations WHERE state = 'RESERVED'`);
     const auditEntries = await check(`SELECT count(*)::text AS n FROM audit_log WHERE action = 'reservation.created'`);
-    const rollbacksAfter = await monitor.query<{ n: string }>(
-      'SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1',
-      [database],
-    );
+    const rollbacksAfter = await monitor.query<{ n: string }>('SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1', [
+      database,
+    ]);
     const rollbacks = Number(rollbacksAfter.rows[0]?.n ?? 0) - Number(rollbacksBefore.rows[0]?.n ?? 0);
     const bookedByResponses = warm.tally.ok + run.tally.ok + contended.tally.ok;
     // Requests still in flight when a run stopped were booked, but their responses were not read.
@@ -1073,7 +1073,10 @@ export async function runBookingBench(): Promise<Record<string, number>> {
     };
     console.log('');
     line('reservations/s (successful)', `${run.rps.toFixed(1)} /s   (goal ≥ ${GOAL_RPS} /s)`);
-    line('latency p50 / p97.5 / p99 / max', `${ms(r.latency.p50)} / ${ms(r.latency.p97_5)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}   (goal p99 ≤ ${GOAL_P99_MS} ms)`);
+    line(
+      'latency p50 / p97.5 / p99 / max',
+      `${ms(r.latency.p50)} / ${ms(r.latency.p97_5)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}   (goal p99 ≤ ${GOAL_P99_MS} ms)`,
+    );
     line('requests sent / succeeded', `${r.requests.total} / ${run.tally.ok} in ${r.duration.toFixed(1)} s`);
     const contendedRatio = run.rps > 0 ? contended.rps / run.rps : 0;
     line(
@@ -1102,7 +1105,10 @@ export async function runBookingBench(): Promise<Record<string, number>> {
           ? `not available (/proc/${serverPid}/stat unreadable)`
           : `${serverCpu.toFixed(2)} ms   (${pct(run.serverCpuShare ?? 0)} of one core, from /proc/${serverPid}/stat, all threads)`,
       );
-      line('client CPU per request', `${run.cpuMsPerRequest.toFixed(2)} ms   (${pct(run.cpuShare)} of one core; autocannon and the sampler)`);
+      line(
+        'client CPU per request',
+        `${run.cpuMsPerRequest.toFixed(2)} ms   (${pct(run.cpuShare)} of one core; autocannon and the sampler)`,
+      );
       line('client event-loop utilisation', `${pct(run.eventLoopUtilization)}   (the service’s own loop cannot be seen from here)`);
     }
     if (run.machine) {
@@ -1150,7 +1156,12 @@ export async function runBookingBench(): Promise<Record<string, number>> {
         `${unanswered} requests unanswered when a run stopped)`,
     );
     line('overlapping allocations', `links ${linkOverlaps}, endpoints ${endpointOverlaps}   (must be 0)`);
-    line('verdict', met ? 'goal MET' : `goal MISSED (${run.rps < GOAL_RPS ? 'throughput' : ''}${run.rps < GOAL_RPS && r.latency.p99 > GOAL_P99_MS ? ' and ' : ''}${r.latency.p99 > GOAL_P99_MS ? 'p99 latency' : ''})`);
+    line(
+      'verdict',
+      met
+        ? 'goal MET'
+        : `goal MISSED (${run.rps < GOAL_RPS ? 'throughput' : ''}${run.rps < GOAL_RPS && r.latency.p99 > GOAL_P99_MS ? ' and ' : ''}${r.latency.p99 > GOAL_P99_MS ? 'p99 latency' : ''})`,
+    );
     if (linkOverlaps > 0 || endpointOverlaps > 0) console.log('  !! overlapping allocations found: the exclusion guarantees are broken');
     if (run.tally.errorCodes.has('INTERNAL')) console.log('  INTERNAL errors: BENCH_LOG_LEVEL=error shows their cause in the service log');
     if (!bookingsConsistent) {

@@ -54,8 +54,14 @@ export async function runHostileQueryBench(): Promise<Record<string, number>> {
         const start = base + slot++ * 2 * 60_000;
         const t0 = performance.now();
         await gql(url, booker, RESERVE, {
-          input: { sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, autoCommit: true,
-            start: new Date(start).toISOString(), end: new Date(start + 60_000).toISOString() },
+          input: {
+            sourceEndpointId: id('OTE-HQ-100G-1'),
+            destinationEndpointId: id('TAM-GDC-100G-1'),
+            rateGbps: 100,
+            autoCommit: true,
+            start: new Date(start).toISOString(),
+            end: new Date(start + 60_000).toISOString(),
+          },
         });
         bookings.push(performance.now() - t0);
         const h0 = performance.now();
@@ -110,7 +116,9 @@ export async function runHostileQueryBench(): Promise<Record<string, number>> {
       `  another tenant's bookings p50/p99: alone ${figures['hostile.bookingP50AloneMs'].toFixed(1)}/${figures['hostile.bookingP99AloneMs'].toFixed(1)} ms, ` +
         `during ${figures['hostile.bookingP50DuringMs'].toFixed(1)}/${figures['hostile.bookingP99DuringMs'].toFixed(1)} ms (p50 ×${figures['hostile.bookingP50Ratio'].toFixed(2)})`,
     );
-    console.log(`  /health p99: alone ${figures['hostile.healthP99AloneMs'].toFixed(1)} ms, during ${figures['hostile.healthP99DuringMs'].toFixed(1)} ms; every probe answered 200`);
+    console.log(
+      `  /health p99: alone ${figures['hostile.healthP99AloneMs'].toFixed(1)} ms, during ${figures['hostile.healthP99DuringMs'].toFixed(1)} ms; every probe answered 200`,
+    );
     return figures;
   } finally {
     await scratch.close();

@@ -25,7 +25,8 @@ const INVOICE_EVENTS = 1_000_000;
 const PERIOD = '2026-10';
 
 const RECORD = 'mutation($e: [UsageEventInput!]!) { recordUsage(events: $e) { accepted duplicates rejected { index reason } } }';
-const INVOICE = 'query($p: String!, $t: ID) { invoicePreview(period: $p, tenantId: $t) { events totals { amount } lines { meter amount } } }';
+const INVOICE =
+  'query($p: String!, $t: ID) { invoicePreview(period: $p, tenantId: $t) { events totals { amount } lines { meter amount } } }';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -83,15 +84,27 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   try {
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1',
-      APN_SEED: 'reference', APN_ROLE: 'all', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent', APN_DATA_DIR: 'memory',
-      APN_ADMIN_TOKEN: adminToken, APN_QUEUE_PREFIX: `b${randomBytes(4).toString('hex')}`,
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      APN_SEED: 'reference',
+      APN_ROLE: 'all',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      APN_DATA_DIR: 'memory',
+      APN_ADMIN_TOKEN: adminToken,
+      APN_QUEUE_PREFIX: `b${randomBytes(4).toString('hex')}`,
     };
     const started = await startService(env);
     child = started.child;
     const url = started.url;
-    const tenantId = (await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Metering") { id } }', {})).createTenant.id;
-    const billing = (await graphql<{ createApiKey: { secret: string } }>(url, adminToken, 'mutation { createApiKey(role: BILLING) { secret } }', {})).createApiKey.secret;
+    const tenantId = (
+      await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Metering") { id } }', {})
+    ).createTenant.id;
+    const billing = (
+      await graphql<{ createApiKey: { secret: string } }>(url, adminToken, 'mutation { createApiKey(role: BILLING) { secret } }', {})
+    ).createApiKey.secret;
 
     // 1. Ingest.
     const batches = Number(process.env.BENCH_INGEST_BATCHES ?? 200);
@@ -101,8 +114,13 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
       Array.from({ length: BATCH }, (_, i) => {
         const k = n * BATCH + i;
         return {
-          specversion: '1.0', source: 'urn:bench:agent', id: `e-${k}`, type: k % 2 ? 'gpu.node_seconds' : 'nfs.bytes_read', subject: tenantId,
-          time: new Date(hour0 + (k % 720) * 3_600_000).toISOString(), data: { quantity: String(3600 + (k % 7)), resourceId: `res-${k}` },
+          specversion: '1.0',
+          source: 'urn:bench:agent',
+          id: `e-${k}`,
+          type: k % 2 ? 'gpu.node_seconds' : 'nfs.bytes_read',
+          subject: tenantId,
+          time: new Date(hour0 + (k % 720) * 3_600_000).toISOString(),
+          data: { quantity: String(3600 + (k % 7)), resourceId: `res-${k}` },
         };
       });
     // Warm-up: the first requests compile the query and fill the pool.
@@ -112,26 +130,32 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
     let next = 0;
     let accepted = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < batches) {
-        const n = next++;
-        const s = performance.now();
-        const r = (await graphql<{ recordUsage: { accepted: number } }>(url, billing, RECORD, { e: payloads[n] })).recordUsage;
-        latencies.push(performance.now() - s);
-        accepted += r.accepted;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < batches) {
+          const n = next++;
+          const s = performance.now();
+          const r = (await graphql<{ recordUsage: { accepted: number } }>(url, billing, RECORD, { e: payloads[n] })).recordUsage;
+          latencies.push(performance.now() - s);
+          accepted += r.accepted;
+        }
+      }),
+    );
     const seconds = (performance.now() - t0) / 1000;
     latencies.sort((a, b) => a - b);
     out.ingest_events_per_s = accepted / seconds;
     out.ingest_batch_p50_ms = percentile(latencies, 50);
     out.ingest_batch_p99_ms = percentile(latencies, 99);
     out.ingest_ratio_to_goal = out.ingest_events_per_s / INGEST_GOAL;
-    console.log(`ingest: ${accepted} events in ${batches} batches of ${BATCH}, ${concurrency} in flight: ${out.ingest_events_per_s.toFixed(0)} events/s ` +
-      `(goal ${INGEST_GOAL}, ×${out.ingest_ratio_to_goal.toFixed(2)}), p50 ${out.ingest_batch_p50_ms.toFixed(1)} ms, p99 ${out.ingest_batch_p99_ms.toFixed(1)} ms per batch`);
+    console.log(
+      `ingest: ${accepted} events in ${batches} batches of ${BATCH}, ${concurrency} in flight: ${out.ingest_events_per_s.toFixed(0)} events/s ` +
+        `(goal ${INGEST_GOAL}, ×${out.ingest_ratio_to_goal.toFixed(2)}), p50 ${out.ingest_batch_p50_ms.toFixed(1)} ms, p99 ${out.ingest_batch_p99_ms.toFixed(1)} ms per batch`,
+    );
 
     // 2. Invoice over a million events.
-    const invoiceTenant = (await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Invoice") { id } }', {})).createTenant.id;
+    const invoiceTenant = (
+      await graphql<{ createTenant: { id: string } }>(url, adminToken, 'mutation { createTenant(name: "Bench Invoice") { id } }', {})
+    ).createTenant.id;
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
     const i0 = performance.now();
@@ -151,9 +175,16 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
     );
     await db.query('VACUUM ANALYZE usage_events');
     await db.end();
-    console.log(`invoice: inserted ${INVOICE_EVENTS} events for one tenant in ${PERIOD} in ${((performance.now() - i0) / 1000).toFixed(1)} s`);
+    console.log(
+      `invoice: inserted ${INVOICE_EVENTS} events for one tenant in ${PERIOD} in ${((performance.now() - i0) / 1000).toFixed(1)} s`,
+    );
     const calls = Number(process.env.BENCH_INVOICE_CALLS ?? 60);
-    const check = (await graphql<{ invoicePreview: { events: number; totals: { amount: string } } }>(url, billing, INVOICE, { p: PERIOD, t: invoiceTenant })).invoicePreview;
+    const check = (
+      await graphql<{ invoicePreview: { events: number; totals: { amount: string } } }>(url, billing, INVOICE, {
+        p: PERIOD,
+        t: invoiceTenant,
+      })
+    ).invoicePreview;
     if (check.events !== INVOICE_EVENTS) throw new Error(`invoicePreview counted ${check.events} events, expected ${INVOICE_EVENTS}`);
     const times: number[] = [];
     for (let c = 0; c < calls; c += 1) {
@@ -165,8 +196,10 @@ export async function runMeteringBench(): Promise<Record<string, number>> {
     out.invoice_p50_ms = percentile(times, 50);
     out.invoice_p99_ms = percentile(times, 99);
     out.invoice_p99_ratio_to_goal = INVOICE_P99_GOAL_MS / out.invoice_p99_ms;
-    console.log(`invoice: ${calls} invoicePreview calls over 1,000,000 events: p50 ${out.invoice_p50_ms.toFixed(1)} ms, p99 ${out.invoice_p99_ms.toFixed(1)} ms ` +
-      `(goal p99 ≤ ${INVOICE_P99_GOAL_MS} ms, goal/actual ×${out.invoice_p99_ratio_to_goal.toFixed(2)}); total ${check.totals.amount} USD`);
+    console.log(
+      `invoice: ${calls} invoicePreview calls over 1,000,000 events: p50 ${out.invoice_p50_ms.toFixed(1)} ms, p99 ${out.invoice_p99_ms.toFixed(1)} ms ` +
+        `(goal p99 ≤ ${INVOICE_P99_GOAL_MS} ms, goal/actual ×${out.invoice_p99_ratio_to_goal.toFixed(2)}); total ${check.totals.amount} USD`,
+    );
     return out;
   } finally {
     if (child && child.exitCode === null) {

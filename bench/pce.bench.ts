@@ -7,16 +7,7 @@
  */
 import referenceTopology from '../src/topology/reference-topology.json';
 import { graphFromDocument } from '../src/topology/pce/document-graph';
-import {
-  EndpointBooking,
-  LinkBooking,
-  Occupancy,
-  PathComputer,
-  PceLink,
-  PceNode,
-  Window,
-  seededRandom,
-} from '../src/topology/pce';
+import { EndpointBooking, LinkBooking, Occupancy, PathComputer, PceLink, PceNode, Window, seededRandom } from '../src/topology/pce';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -42,13 +33,7 @@ function randomWindow(rnd: Random, from: number, spanMs: number): Window {
   return { start, end: start + hours * HOUR };
 }
 
-function randomLinkBookings(
-  rnd: Random,
-  links: readonly PceLink[],
-  count: number,
-  from: number,
-  spanMs: number,
-): LinkBooking[] {
+function randomLinkBookings(rnd: Random, links: readonly PceLink[], count: number, from: number, spanMs: number): LinkBooking[] {
   return Array.from({ length: count }, () => {
     const link = pick(rnd, links);
     return { linkId: link.id, channel: Math.floor(rnd() * link.channelCount), ...randomWindow(rnd, from, spanMs) };
@@ -86,12 +71,7 @@ function report(out: Record<string, number>, name: string, stats: Stats, extra: 
   const tail = Object.entries(extra)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`)
     .join(' ');
-  const figures = [
-    `p50 ${fmt(stats.p50Ms)}`,
-    `p99 ${fmt(stats.p99Ms)}`,
-    `mean ${fmt(stats.meanMs)}`,
-    `max ${fmt(stats.maxMs)}`,
-  ];
+  const figures = [`p50 ${fmt(stats.p50Ms)}`, `p99 ${fmt(stats.p99Ms)}`, `mean ${fmt(stats.meanMs)}`, `max ${fmt(stats.maxMs)}`];
   console.log(`  ${name.padEnd(34)} n=${String(stats.n).padStart(5)}  ${figures.join('  ')}  ${tail}`);
   out[`${name}.p50Ms`] = stats.p50Ms;
   out[`${name}.p99Ms`] = stats.p99Ms;
@@ -114,9 +94,7 @@ function benchReference(out: Record<string, number>): void {
   const endpointsOf = (site: string) => endpointsBySite.get(site) ?? [];
   const offices = referenceTopology.sites.filter((s) => s.kind === 'USER_OFFICE').map((s) => s.code);
   const dcs = referenceTopology.sites.filter((s) => s.kind !== 'USER_OFFICE').map((s) => s.code);
-  const pairs = offices.flatMap((office) =>
-    dcs.map((dc) => ({ office, dc, from: nodeOf.get(office)!, to: nodeOf.get(dc)! })),
-  );
+  const pairs = offices.flatMap((office) => dcs.map((dc) => ({ office, dc, from: nodeOf.get(office)!, to: nodeOf.get(dc)! })));
 
   const span = 30 * DAY;
   const linkBookings = randomLinkBookings(rnd, links, 300, EPOCH, span);
@@ -171,12 +149,7 @@ function benchReference(out: Record<string, number>): void {
 }
 
 /** Connected mesh: a ring through every node plus random chords (no self-loops, no duplicate pairs). */
-function generateMesh(
-  rnd: Random,
-  nodeCount: number,
-  linkCount: number,
-  channelCount: number,
-): { nodes: PceNode[]; links: PceLink[] } {
+function generateMesh(rnd: Random, nodeCount: number, linkCount: number, channelCount: number): { nodes: PceNode[]; links: PceLink[] } {
   const nodes = Array.from({ length: nodeCount }, (_, i) => ({ id: `node-${i}` }));
   const links: PceLink[] = [];
   const joined = new Set<string>();
@@ -192,13 +165,7 @@ function generateMesh(
   return { nodes, links };
 }
 
-function benchMesh(
-  out: Record<string, number>,
-  label: string,
-  channelCount: number,
-  spanMs: number,
-  seed: number,
-): void {
+function benchMesh(out: Record<string, number>, label: string, channelCount: number, spanMs: number, seed: number): void {
   const rnd = seededRandom(seed);
   const { nodes, links } = generateMesh(rnd, 200, 600, channelCount);
   const pce = new PathComputer(nodes, links);

@@ -35,7 +35,10 @@ export async function runRatingBench(): Promise<Record<string, number>> {
   const perJobMs = performance.now() - started;
   const expectedUsd = ((n * 22) / 10_000).toFixed(6);
   check(perJob.lines.length === n, `expected ${n} lines, got ${perJob.lines.length}`);
-  check(perJob.lines.every((line) => line.amountMicros === 2200n), 'every line is 2200 micro-dollars');
+  check(
+    perJob.lines.every((line) => line.amountMicros === 2200n),
+    'every line is 2200 micro-dollars',
+  );
   check(perJob.totals.amountUsd === expectedUsd, `total ${perJob.totals.amountUsd}, expected ${expectedUsd}`);
   const floatSum = perJob.lines.reduce((sum, line) => sum + Number(line.amountUsd), 0);
   check(floatSum !== Number(expectedUsd), 'a float running sum would have been exact: the case proves nothing');
@@ -47,7 +50,9 @@ export async function runRatingBench(): Promise<Record<string, number>> {
   check(line.usageQuantity === String(n / 10), `quantity ${line.usageQuantity}, expected ${n / 10}`);
   if (n === 1_000_000) check(line.amountUsd === '1.388889', `amount ${line.amountUsd}, expected 1.388889 (100000 s × 0.05 USD/h)`);
 
-  console.log(`rating: ${n} lines, one per job, in ${perJobMs.toFixed(0)} ms (${Math.round(n / (perJobMs / 1000))} lines/s); total ${perJob.totals.amountUsd} USD exact, float sum ${floatSum}`);
+  console.log(
+    `rating: ${n} lines, one per job, in ${perJobMs.toFixed(0)} ms (${Math.round(n / (perJobMs / 1000))} lines/s); total ${perJob.totals.amountUsd} USD exact, float sum ${floatSum}`,
+  );
   console.log(`rating: ${n} tiny quantities into one line in ${oneLineMs.toFixed(0)} ms; ${line.usageQuantity} s, ${line.amountUsd} USD`);
   return { lines: n, per_job_ms: perJobMs, per_job_lines_per_s: n / (perJobMs / 1000), one_line_ms: oneLineMs };
 }

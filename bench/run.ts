@@ -62,7 +62,8 @@ async function main(): Promise<number> {
     heading(title);
     const unreachable = await postgresUnreachable(benchServerUrl());
     if (unreachable) {
-      const message = `${unreachable}. Skipping the ${title.toLowerCase()}: it needs a real PostgreSQL server ` +
+      const message =
+        `${unreachable}. Skipping the ${title.toLowerCase()}: it needs a real PostgreSQL server ` +
         '(set BENCH_DATABASE_URL to one whose user may CREATE DATABASE).';
       console.log(message);
       skipped.push(`${bench} (PostgreSQL not reachable)`);

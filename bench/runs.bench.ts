@@ -14,7 +14,16 @@
 import { performance } from 'node:perf_hooks';
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
-import { benchRedisUrl, benchServerUrl, createTenantKey, gql, redisReachable, ScratchRun, runIfMain, type EndpointRow } from './booking.bench';
+import {
+  benchRedisUrl,
+  benchServerUrl,
+  createTenantKey,
+  gql,
+  redisReachable,
+  ScratchRun,
+  runIfMain,
+  type EndpointRow,
+} from './booking.bench';
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,11 +40,23 @@ const COMPARE = `query($ids: [ID!]!) { compareRuns(runIds: $ids) { runs { id sum
   verdicts { kind runId baselineRunId changePercent passed statement } } }`;
 
 /** Streams `lines` generated lines as one request body; resolves with the JSON answer. */
-function post(url: string, token: string, path: string, contentType: string, lines: () => Generator<string>): Promise<{ status: number; body: Record<string, unknown> }> {
+function post(
+  url: string,
+  token: string,
+  path: string,
+  contentType: string,
+  lines: () => Generator<string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const target = new URL(`${url}${path}`);
     const req = httpRequest(
-      { hostname: target.hostname, port: target.port, path: target.pathname + target.search, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType } },
+      {
+        hostname: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
@@ -118,7 +139,8 @@ function* powerLines(equipment: Array<[string, string, string, number]>, fromMs:
   let chunk = '';
   for (let at = fromMs; at <= toMs + everyS * 1000; at += everyS * 1000) {
     for (const [name, kind, site, watts] of equipment) {
-      chunk += JSON.stringify({ equipment: name, kind, site, time: new Date(at).toISOString(), watts: watts + ((at / 1000) % 7) * 10 }) + '\n';
+      chunk +=
+        JSON.stringify({ equipment: name, kind, site, time: new Date(at).toISOString(), watts: watts + ((at / 1000) % 7) * 10 }) + '\n';
     }
     if (chunk.length > 64 * 1024) {
       yield chunk;
@@ -154,33 +176,60 @@ export async function runRunsBench(): Promise<Record<string, number>> {
     const token = await createTenantKey(url, service.adminToken, 'bench-runs', 'measured-runs benchmark');
     const { sites } = await gql<{ sites: Array<{ id: string; code: string }> }>(url, token, '{ sites { id code } }');
     const site = (code: string) => sites.find((s) => s.code === code)!.id;
-    const workload = { modelName: 'UNet3D', datasetBytes: '3800000000000', datasetItems: '28000', batchSize: 56, steps: 5000, epochs: Math.ceil(steps / 5000) };
-    const create = async (label: string, connection: Record<string, unknown>, extra: Record<string, unknown> = {}, w: Record<string, unknown> = workload) =>
-      (await gql<{ createTrainingRun: { id: string } }>(url, token, CREATE, { input: { label, workload: w, connection, ...extra } })).createTrainingRun.id;
+    const workload = {
+      modelName: 'UNet3D',
+      datasetBytes: '3800000000000',
+      datasetItems: '28000',
+      batchSize: 56,
+      steps: 5000,
+      epochs: Math.ceil(steps / 5000),
+    };
+    const create = async (
+      label: string,
+      connection: Record<string, unknown>,
+      extra: Record<string, unknown> = {},
+      w: Record<string, unknown> = workload,
+    ) =>
+      (await gql<{ createTrainingRun: { id: string } }>(url, token, CREATE, { input: { label, workload: w, connection, ...extra } }))
+        .createTrainingRun.id;
 
     // 1. Ingest: one client, one upload of the whole step log.
     const large = await create('large local run', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') });
     const startMs = Date.UTC(2026, 10, 21, 9, 0, 0);
     const t0 = performance.now();
-    const answer = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () => stepLines(steps, startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709));
+    const answer = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
+      stepLines(steps, startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
+    );
     const ingestSeconds = (performance.now() - t0) / 1000;
-    if (answer.status !== 200 || answer.body.accepted !== steps) throw new Error(`the step upload answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 500)}`);
+    if (answer.status !== 200 || answer.body.accepted !== steps)
+      throw new Error(`the step upload answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 500)}`);
     const ingestRate = steps / ingestSeconds;
-    console.log(`  ingest: ${steps} steps (timestamp form) in ${ingestSeconds.toFixed(1)} s = ${Math.round(ingestRate)} steps/s from one client`);
+    console.log(
+      `  ingest: ${steps} steps (timestamp form) in ${ingestSeconds.toFixed(1)} s = ${Math.round(ingestRate)} steps/s from one client`,
+    );
     // The same log again: every line a duplicate, checked against the stored steps.
     const t1 = performance.now();
-    const again = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () => stepLines(Math.min(steps, 200_000), startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709));
+    const again = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
+      stepLines(Math.min(steps, 200_000), startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
+    );
     const dupSeconds = (performance.now() - t1) / 1000;
     const dupRate = Number(again.body.duplicates) / dupSeconds;
-    console.log(`  repeated upload: ${String(again.body.duplicates)} duplicates in ${dupSeconds.toFixed(1)} s = ${Math.round(dupRate)} steps/s`);
+    console.log(
+      `  repeated upload: ${String(again.body.duplicates)} duplicates in ${dupSeconds.toFixed(1)} s = ${Math.round(dupRate)} steps/s`,
+    );
     const durations = await create('durations run', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') });
     const durationSteps = Math.min(steps, 500_000);
     const t2 = performance.now();
-    const durationAnswer = await post(url, token, `/runs/${durations}/steps`, 'application/x-ndjson', () => durationLines(durationSteps, 0.0004, 0.0712));
+    const durationAnswer = await post(url, token, `/runs/${durations}/steps`, 'application/x-ndjson', () =>
+      durationLines(durationSteps, 0.0004, 0.0712),
+    );
     const durationSeconds = (performance.now() - t2) / 1000;
-    if (durationAnswer.body.accepted !== durationSteps) throw new Error(`the durations upload answered ${JSON.stringify(durationAnswer.body).slice(0, 300)}`);
+    if (durationAnswer.body.accepted !== durationSteps)
+      throw new Error(`the durations upload answered ${JSON.stringify(durationAnswer.body).slice(0, 300)}`);
     const durationRate = durationSteps / durationSeconds;
-    console.log(`  ingest: ${durationSteps} steps (durations form) in ${durationSeconds.toFixed(1)} s = ${Math.round(durationRate)} steps/s`);
+    console.log(
+      `  ingest: ${durationSteps} steps (durations form) in ${durationSeconds.toFixed(1)} s = ${Math.round(durationRate)} steps/s`,
+    );
     const figures: Record<string, number> = {
       'runs.ingestStepsPerSec': ingestRate,
       'runs.ingestDurationsStepsPerSec': durationRate,
@@ -213,23 +262,54 @@ export async function runRunsBench(): Promise<Record<string, number>> {
     // 2. The large run's power and storage samples, then three more runs of the same workload.
     const runEndMs = startMs + Math.ceil(steps * 0.0715) * 1000;
     await post(url, token, `/runs/${large}/power`, 'application/x-ndjson', () =>
-      powerLines([['bench-n1', 'GPU_NODE', 'TAM-GDC', 7400], ['bench-n2', 'GPU_NODE', 'TAM-GDC', 7300], ['tam-sw1', 'SWITCH', 'TAM-GDC', 420]], startMs - 5000, runEndMs, 10),
+      powerLines(
+        [
+          ['bench-n1', 'GPU_NODE', 'TAM-GDC', 7400],
+          ['bench-n2', 'GPU_NODE', 'TAM-GDC', 7300],
+          ['tam-sw1', 'SWITCH', 'TAM-GDC', 420],
+        ],
+        startMs - 5000,
+        runEndMs,
+        10,
+      ),
     );
-    await post(url, token, `/runs/${large}/nfsiostat?node=bench-n1&interval=10&start=${new Date(startMs).toISOString()}`, 'text/plain', () => nfsiostatLines(360));
+    await post(
+      url,
+      token,
+      `/runs/${large}/nfsiostat?node=bench-n1&interval=10&start=${new Date(startMs).toISOString()}`,
+      'text/plain',
+      () => nfsiostatLines(360),
+    );
     await gql(url, token, COMPLETE, { id: large });
 
     const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, token, '{ endpoints { id code rateGbps site { code } } }');
     const endpoint = (code: string) => endpoints.find((e) => e.code === code)!.id;
     const windowStart = Math.ceil((Date.now() + 2 * 86_400_000) / 3_600_000) * 3_600_000;
-    const { reserveLightpath } = await gql<{ reserveLightpath: { id: string } }>(url, token,
+    const { reserveLightpath } = await gql<{ reserveLightpath: { id: string } }>(
+      url,
+      token,
       'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }',
-      { input: { sourceEndpointId: endpoint('OTE-HQ-100G-1'), destinationEndpointId: endpoint('TAM-GDC-100G-1'), rateGbps: 100, autoCommit: true,
-        start: new Date(windowStart).toISOString(), end: new Date(windowStart + 3_600_000).toISOString() } });
+      {
+        input: {
+          sourceEndpointId: endpoint('OTE-HQ-100G-1'),
+          destinationEndpointId: endpoint('TAM-GDC-100G-1'),
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(windowStart).toISOString(),
+          end: new Date(windowStart + 3_600_000).toISOString(),
+        },
+      },
+    );
     const small = { ...workload, epochs: 1 };
     const others = [
       await create('same site', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') }, small),
       await create('Open APN 40 km', { kind: 'APN', reservationId: reserveLightpath.id }, {}, small),
-      await create('Internet replication', { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 }, { design: 'REPLICATION', gpuSiteId: site('TAM-GDC'), storageSiteId: site('OTE-HQ'), preparationSeconds: 30_400 }, small),
+      await create(
+        'Internet replication',
+        { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
+        { design: 'REPLICATION', gpuSiteId: site('TAM-GDC'), storageSiteId: site('OTE-HQ'), preparationSeconds: 30_400 },
+        small,
+      ),
     ];
     const gpu = [0.0709, 0.0709, 0.0709];
     const read = [0.0005, 0.0019, 0.0005];
@@ -252,21 +332,32 @@ export async function runRunsBench(): Promise<Record<string, number>> {
     };
     const summary = await timed(() => gql(url, token, SUMMARY, { id: large }), repeats);
     const compare = await timed(() => gql(url, token, COMPARE, { ids: four }), repeats);
-    const one = await gql<{ trainingRun: { summary: { read: { p50Seconds: number; p99Seconds: number }; trainingSeconds: number } } }>(url, token, SUMMARY, { id: large });
-    console.log(`  summary of the ${steps}-step run: p50 ${percentile(summary, 50).toFixed(1)} ms, p99 ${percentile(summary, 99).toFixed(1)} ms ` +
-      `(training ${one.trainingRun.summary.trainingSeconds.toFixed(1)} s, Read p50/p99 ${(one.trainingRun.summary.read.p50Seconds * 1000).toFixed(3)}/${(one.trainingRun.summary.read.p99Seconds * 1000).toFixed(3)} ms)`);
+    const one = await gql<{ trainingRun: { summary: { read: { p50Seconds: number; p99Seconds: number }; trainingSeconds: number } } }>(
+      url,
+      token,
+      SUMMARY,
+      { id: large },
+    );
+    console.log(
+      `  summary of the ${steps}-step run: p50 ${percentile(summary, 50).toFixed(1)} ms, p99 ${percentile(summary, 99).toFixed(1)} ms ` +
+        `(training ${one.trainingRun.summary.trainingSeconds.toFixed(1)} s, Read p50/p99 ${(one.trainingRun.summary.read.p50Seconds * 1000).toFixed(3)}/${(one.trainingRun.summary.read.p99Seconds * 1000).toFixed(3)} ms)`,
+    );
     console.log(`  compareRuns over 4 runs: p50 ${percentile(compare, 50).toFixed(1)} ms, p99 ${percentile(compare, 99).toFixed(1)} ms`);
 
     // 4. The PoC report of the four runs.
     const report = async (format: string) =>
       timed(async () => {
-        const res = await fetch(`${url}/runs/report?ids=${four.join(',')}&format=${format}`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${url}/runs/report?ids=${four.join(',')}&format=${format}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         if (res.status !== 200) throw new Error(`/runs/report answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
         await res.text();
       }, 20);
     const html = await report('html');
     const md = await report('md');
-    console.log(`  report of 4 runs: HTML p50 ${percentile(html, 50).toFixed(1)} ms, max ${Math.max(...html).toFixed(1)} ms; Markdown p50 ${percentile(md, 50).toFixed(1)} ms, max ${Math.max(...md).toFixed(1)} ms`);
+    console.log(
+      `  report of 4 runs: HTML p50 ${percentile(html, 50).toFixed(1)} ms, max ${Math.max(...html).toFixed(1)} ms; Markdown p50 ${percentile(md, 50).toFixed(1)} ms, max ${Math.max(...md).toFixed(1)} ms`,
+    );
     return {
       ...figures,
       'runs.summaryP50Ms': percentile(summary, 50),

@@ -93,8 +93,7 @@ const BOOKING_CONCURRENCY = 4;
 const ACTIVE_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
 
-const RESERVE_QUERY =
-  'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state } }';
+const RESERVE_QUERY = 'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state } }';
 const RESULTS_QUERY = `query Results($first: Int!, $after: String) {
   reservations(first: $first, after: $after) {
     edges { node { id start state source { code } destination { code } path { code } history { state at reason } } }
@@ -208,7 +207,13 @@ interface Distribution {
 
 function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN };
+  return {
+    n: sorted.length,
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }
 
 /** Runs `task` over `items`, `concurrency` at a time. */
@@ -223,7 +228,15 @@ async function pool<T>(items: readonly T[], concurrency: number, task: (item: T)
 
 /** The largest number of [from, to) intervals that overlap at one instant. */
 function mostAtOnce(intervals: ReadonlyArray<readonly [number, number]>): number {
-  const edges = intervals.flatMap(([from, to]) => [[from, 1], [to, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = intervals
+    .flatMap(
+      ([from, to]) =>
+        [
+          [from, 1],
+          [to, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
   let most = 0;
   for (const [, step] of edges) most = Math.max(most, (now += step));
@@ -387,7 +400,9 @@ async function reconcileRuns(run: ScratchRun): Promise<Array<readonly [number, n
   const reader = queueReader(run, JOB_QUEUE[JobName.Reconcile]);
   try {
     const jobs = await reader.getJobs(['completed', 'failed']);
-    return jobs.flatMap((j) => (j.name === JobName.Reconcile && j.processedOn && j.finishedOn ? [[j.processedOn, j.finishedOn] as const] : []));
+    return jobs.flatMap((j) =>
+      j.name === JobName.Reconcile && j.processedOn && j.finishedOn ? [[j.processedOn, j.finishedOn] as const] : [],
+    );
   } finally {
     await reader.close();
   }
@@ -472,18 +487,31 @@ function measure(
     reconciles: reconciles.filter(([from, to]) => from < last && to > first).map(([from, to]) => to - from),
     duringReconcile: distribution(duringReconcile),
     outsideReconcile: distribution(outsideReconcile),
-    slowest: described.sort((a, b) => b.overhead - a.overhead).slice(0, 3).map((d) => d.text),
+    slowest: described
+      .sort((a, b) => b.overhead - a.overhead)
+      .slice(0, 3)
+      .map((d) => d.text),
     rows,
   };
 }
 
-async function runBackend(backend: Backend, serverUrl: string, redisUrl: string | null, { count, hopMs, spreadMs }: Settings): Promise<Record<string, number>> {
+async function runBackend(
+  backend: Backend,
+  serverUrl: string,
+  redisUrl: string | null,
+  { count, hopMs, spreadMs }: Settings,
+): Promise<Record<string, number>> {
   const run = await ScratchRun.open(serverUrl, redisUrl);
   const line = (label: string, value: string) => console.log(`  [${backend}] ${label.padEnd(30)} ${value}`);
   try {
     console.log('');
     line('scratch database', run.database);
-    line('queues', redisUrl ? `BullMQ on Redis ${redact(redisUrl)} (prefix ${run.queuePrefix})` : 'BullMQ on PostgreSQL (the same database, no REDIS_URL)');
+    line(
+      'queues',
+      redisUrl
+        ? `BullMQ on Redis ${redact(redisUrl)} (prefix ${run.queuePrefix})`
+        : 'BullMQ on PostgreSQL (the same database, no REDIS_URL)',
+    );
     const service = await run.startChild(run.serviceEnv({ APN_EMULATOR_HOP_MS: String(hopMs), APN_MIN_DURATION_S: '1' }));
     const url = service.url;
     const token = await createTenantKey(url, run.adminToken, `setup-bench-${run.suffix}`, 'setup benchmark');
@@ -554,7 +582,10 @@ async function runBackend(backend: Backend, serverUrl: string, redisUrl: string 
     );
     line('setup jobs running at once', `at most ${m.setupJobsAtOnce} (a job holds its worker slot through the device time)`);
     if (redisHz !== null) {
-      line('Redis hz', `${redisHz}: Redis times out blocked commands, a worker's wait for a due delayed job among them, on a ${Math.round(1000 / redisHz)} ms tick`);
+      line(
+        'Redis hz',
+        `${redisHz}: Redis times out blocked commands, a worker's wait for a due delayed job among them, on a ${Math.round(1000 / redisHz)} ms tick`,
+      );
     }
     line(
       'CPU during the setups',
@@ -597,13 +628,16 @@ async function runBackend(backend: Backend, serverUrl: string, redisUrl: string 
 
 export async function runSetupBench(): Promise<Record<string, number>> {
   const count = Number(process.env.BENCH_SETUP_RESERVATIONS ?? 200);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_SETUP_RESERVATIONS must be a positive whole number, got ${process.env.BENCH_SETUP_RESERVATIONS}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`BENCH_SETUP_RESERVATIONS must be a positive whole number, got ${process.env.BENCH_SETUP_RESERVATIONS}`);
   const hopMs = Number(process.env.BENCH_SETUP_HOP_MS ?? 50);
-  if (!Number.isInteger(hopMs) || hopMs < 0) throw new Error(`BENCH_SETUP_HOP_MS must be a whole number ≥ 0, got ${process.env.BENCH_SETUP_HOP_MS}`);
+  if (!Number.isInteger(hopMs) || hopMs < 0)
+    throw new Error(`BENCH_SETUP_HOP_MS must be a whole number ≥ 0, got ${process.env.BENCH_SETUP_HOP_MS}`);
   const spreadMs = process.env.BENCH_SETUP_SPREAD_MS === undefined ? Infinity : Number(process.env.BENCH_SETUP_SPREAD_MS);
   if (!(spreadMs >= 0)) throw new Error(`BENCH_SETUP_SPREAD_MS must be a number ≥ 0, got ${process.env.BENCH_SETUP_SPREAD_MS}`);
   const backends = (process.env.BENCH_SETUP_BACKENDS ?? 'redis,postgres').split(',').map((b) => b.trim());
-  for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`BENCH_SETUP_BACKENDS: unknown backend ${b} (redis, postgres)`);
+  for (const b of backends)
+    if (b !== 'redis' && b !== 'postgres') throw new Error(`BENCH_SETUP_BACKENDS: unknown backend ${b} (redis, postgres)`);
 
   const serverUrl = benchServerUrl();
   const unreachable = await postgresUnreachable(serverUrl);

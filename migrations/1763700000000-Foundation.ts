@@ -131,9 +131,7 @@ export class Foundation1763700000000 implements MigrationInterface {
     );
     await q.query(`CREATE INDEX "reservations_tenant_created_idx" ON "reservations" ("tenant_id", "created_at", "id")`);
     await q.query(`CREATE INDEX "reservations_created_idx" ON "reservations" ("created_at", "id")`);
-    await q.query(
-      `CREATE INDEX "reservations_hold_expiry_idx" ON "reservations" ("hold_expires_at") WHERE "state" = 'HELD'`,
-    );
+    await q.query(`CREATE INDEX "reservations_hold_expiry_idx" ON "reservations" ("hold_expires_at") WHERE "state" = 'HELD'`);
 
     await q.query(`
       CREATE TABLE "reservation_transitions" (
@@ -147,9 +145,7 @@ export class Foundation1763700000000 implements MigrationInterface {
         CONSTRAINT "reservation_transitions_pkey" PRIMARY KEY ("id"),
         CONSTRAINT "reservation_transitions_reservation_id_fkey" FOREIGN KEY ("reservation_id") REFERENCES "reservations"("id") ON DELETE CASCADE
       )`);
-    await q.query(
-      `CREATE INDEX "reservation_transitions_reservation_idx" ON "reservation_transitions" ("reservation_id", "id")`,
-    );
+    await q.query(`CREATE INDEX "reservation_transitions_reservation_idx" ON "reservation_transitions" ("reservation_id", "id")`);
 
     await q.query(`
       CREATE TABLE "link_allocations" (

@@ -160,24 +160,60 @@ export class Storage1764200000000 implements MigrationInterface {
         "clients" text array NOT NULL,
         CONSTRAINT "emulator_nfs_exports_pkey" PRIMARY KEY ("mount_id", "storage_system_id")
       )`);
-    await q.query(`ALTER TABLE "storage_systems" ADD CONSTRAINT "storage_systems_site_id_fkey" FOREIGN KEY ("site_id") REFERENCES "sites"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "datasets" ADD CONSTRAINT "datasets_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "datasets" ADD CONSTRAINT "datasets_storage_system_id_fkey" FOREIGN KEY ("storage_system_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "gpu_clusters" ADD CONSTRAINT "gpu_clusters_site_id_fkey" FOREIGN KEY ("site_id") REFERENCES "sites"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "gpu_nodes" ADD CONSTRAINT "gpu_nodes_cluster_id_fkey" FOREIGN KEY ("cluster_id") REFERENCES "gpu_clusters"("id") ON DELETE CASCADE`);
-    await q.query(`ALTER TABLE "gpu_allocations" ADD CONSTRAINT "gpu_allocations_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "gpu_allocations" ADD CONSTRAINT "gpu_allocations_cluster_id_fkey" FOREIGN KEY ("cluster_id") REFERENCES "gpu_clusters"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "gpu_node_allocations" ADD CONSTRAINT "gpu_node_allocations_allocation_id_fkey" FOREIGN KEY ("allocation_id") REFERENCES "gpu_allocations"("id") ON DELETE CASCADE`);
-    await q.query(`ALTER TABLE "gpu_node_allocations" ADD CONSTRAINT "gpu_node_allocations_node_id_fkey" FOREIGN KEY ("node_id") REFERENCES "gpu_nodes"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mounts" ADD CONSTRAINT "mounts_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mounts" ADD CONSTRAINT "mounts_reservation_id_fkey" FOREIGN KEY ("reservation_id") REFERENCES "reservations"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mounts" ADD CONSTRAINT "mounts_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "datasets"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mounts" ADD CONSTRAINT "mounts_gpu_allocation_id_fkey" FOREIGN KEY ("gpu_allocation_id") REFERENCES "gpu_allocations"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mounts" ADD CONSTRAINT "mounts_storage_node_id_fkey" FOREIGN KEY ("storage_node_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "mount_transitions" ADD CONSTRAINT "mount_transitions_mount_id_fkey" FOREIGN KEY ("mount_id") REFERENCES "mounts"("id") ON DELETE CASCADE`);
-    await q.query(`ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "datasets"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_mount_id_fkey" FOREIGN KEY ("mount_id") REFERENCES "mounts"("id") ON DELETE RESTRICT`);
-    await q.query(`ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_storage_system_id_fkey" FOREIGN KEY ("storage_system_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`);
+    await q.query(
+      `ALTER TABLE "storage_systems" ADD CONSTRAINT "storage_systems_site_id_fkey" FOREIGN KEY ("site_id") REFERENCES "sites"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "datasets" ADD CONSTRAINT "datasets_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "datasets" ADD CONSTRAINT "datasets_storage_system_id_fkey" FOREIGN KEY ("storage_system_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_clusters" ADD CONSTRAINT "gpu_clusters_site_id_fkey" FOREIGN KEY ("site_id") REFERENCES "sites"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_nodes" ADD CONSTRAINT "gpu_nodes_cluster_id_fkey" FOREIGN KEY ("cluster_id") REFERENCES "gpu_clusters"("id") ON DELETE CASCADE`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_allocations" ADD CONSTRAINT "gpu_allocations_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_allocations" ADD CONSTRAINT "gpu_allocations_cluster_id_fkey" FOREIGN KEY ("cluster_id") REFERENCES "gpu_clusters"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_node_allocations" ADD CONSTRAINT "gpu_node_allocations_allocation_id_fkey" FOREIGN KEY ("allocation_id") REFERENCES "gpu_allocations"("id") ON DELETE CASCADE`,
+    );
+    await q.query(
+      `ALTER TABLE "gpu_node_allocations" ADD CONSTRAINT "gpu_node_allocations_node_id_fkey" FOREIGN KEY ("node_id") REFERENCES "gpu_nodes"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mounts" ADD CONSTRAINT "mounts_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "tenants"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mounts" ADD CONSTRAINT "mounts_reservation_id_fkey" FOREIGN KEY ("reservation_id") REFERENCES "reservations"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mounts" ADD CONSTRAINT "mounts_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "datasets"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mounts" ADD CONSTRAINT "mounts_gpu_allocation_id_fkey" FOREIGN KEY ("gpu_allocation_id") REFERENCES "gpu_allocations"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mounts" ADD CONSTRAINT "mounts_storage_node_id_fkey" FOREIGN KEY ("storage_node_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "mount_transitions" ADD CONSTRAINT "mount_transitions_mount_id_fkey" FOREIGN KEY ("mount_id") REFERENCES "mounts"("id") ON DELETE CASCADE`,
+    );
+    await q.query(
+      `ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_dataset_id_fkey" FOREIGN KEY ("dataset_id") REFERENCES "datasets"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_mount_id_fkey" FOREIGN KEY ("mount_id") REFERENCES "mounts"("id") ON DELETE RESTRICT`,
+    );
+    await q.query(
+      `ALTER TABLE "dataset_custody" ADD CONSTRAINT "dataset_custody_storage_system_id_fkey" FOREIGN KEY ("storage_system_id") REFERENCES "storage_systems"("id") ON DELETE RESTRICT`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -14,13 +14,9 @@ export class TapiIdentifiers1764800000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "nodes" ADD "tapi_node_uuid" text`);
-    await q.query(
-      `ALTER TABLE "nodes" ADD CONSTRAINT "nodes_tapi_node_uuid_key" UNIQUE ("tapi_node_uuid") DEFERRABLE INITIALLY DEFERRED`,
-    );
+    await q.query(`ALTER TABLE "nodes" ADD CONSTRAINT "nodes_tapi_node_uuid_key" UNIQUE ("tapi_node_uuid") DEFERRABLE INITIALLY DEFERRED`);
     await q.query(`ALTER TABLE "links" ADD "tapi_link_uuid" text`);
-    await q.query(
-      `ALTER TABLE "links" ADD CONSTRAINT "links_tapi_link_uuid_key" UNIQUE ("tapi_link_uuid") DEFERRABLE INITIALLY DEFERRED`,
-    );
+    await q.query(`ALTER TABLE "links" ADD CONSTRAINT "links_tapi_link_uuid_key" UNIQUE ("tapi_link_uuid") DEFERRABLE INITIALLY DEFERRED`);
     await q.query(`ALTER TABLE "endpoints" ADD "tapi_service_interface_point_uuid" text`);
     await q.query(
       `ALTER TABLE "endpoints" ADD CONSTRAINT "endpoints_tapi_service_interface_point_uuid_key" ` +

@@ -99,12 +99,21 @@ export class DataProtection1765000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['attestations', 'tls_certificates', 'mount_data_keys', 'tenant_protection_defaults', 'protection_minimums', 'emulator_attestation_keys']) {
+    for (const table of [
+      'attestations',
+      'tls_certificates',
+      'mount_data_keys',
+      'tenant_protection_defaults',
+      'protection_minimums',
+      'emulator_attestation_keys',
+    ]) {
       await q.query(`DROP TABLE "${table}"`);
     }
     await q.query(`ALTER TABLE "emulator_storage_copies" DROP COLUMN "key_fingerprint"`);
     await q.query(`ALTER TABLE "dataset_custody" DROP COLUMN "access_ended_at", DROP COLUMN "encrypted", DROP COLUMN "key_destroyed_at"`);
-    await q.query(`ALTER TABLE "mounts" DROP CONSTRAINT "mounts_protection_check", DROP COLUMN "protection_in_motion", DROP COLUMN "protection_at_rest"`);
+    await q.query(
+      `ALTER TABLE "mounts" DROP CONSTRAINT "mounts_protection_check", DROP COLUMN "protection_in_motion", DROP COLUMN "protection_at_rest"`,
+    );
     await q.query(`ALTER TABLE "gpu_nodes" DROP COLUMN "attestation_public_key"`);
     await q.query(`ALTER TABLE "storage_systems" DROP COLUMN "attestation_public_key"`);
     await q.query(`ALTER TABLE "endpoints" DROP COLUMN "encryption"`);

@@ -146,7 +146,15 @@ export class AuditCheckpoints1765100000000 implements MigrationInterface {
       await q.query(
         `INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data)
          VALUES (pg_current_xact_id()::text::bigint, clock_timestamp(), 'system', 'audit.chain-upgraded', 'audit', NULL, $1::jsonb)`,
-        [JSON.stringify({ format: 'apn-audit-entry/2', entries: v1.entries, format1Head: v1.head, format1Verified: v1.ok, format1FirstBrokenSeq: v1.firstBrokenSeq })],
+        [
+          JSON.stringify({
+            format: 'apn-audit-entry/2',
+            entries: v1.entries,
+            format1Head: v1.head,
+            format1Verified: v1.ok,
+            format1FirstBrokenSeq: v1.firstBrokenSeq,
+          }),
+        ],
       );
     }
 

@@ -8,7 +8,9 @@ export const webhookSecretContext = (subscriptionId: string) => `webhook-secret:
 function requireKek(what: string): Buffer {
   const kek = migrationContext().keyEncryptionKey;
   if (!kek) {
-    throw new Error(`migration WebhookSecretsSealed: ${what} needs the key-encryption key; set APN_KEY_ENCRYPTION_KEY (the one the service runs with) and start again`);
+    throw new Error(
+      `migration WebhookSecretsSealed: ${what} needs the key-encryption key; set APN_KEY_ENCRYPTION_KEY (the one the service runs with) and start again`,
+    );
   }
   return kek;
 }
@@ -40,11 +42,17 @@ export class WebhookSecretsSealed1765110000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "webhook_subscriptions" ADD COLUMN "secret" text`);
-    const rows = (await q.query(`SELECT id, secret_sealed FROM "webhook_subscriptions" ORDER BY id`)) as Array<{ id: string; secret_sealed: Buffer }>;
+    const rows = (await q.query(`SELECT id, secret_sealed FROM "webhook_subscriptions" ORDER BY id`)) as Array<{
+      id: string;
+      secret_sealed: Buffer;
+    }>;
     if (rows.length > 0) {
       const kek = requireKek(`opening ${rows.length} sealed webhook secret(s)`);
       for (const row of rows) {
-        await q.query(`UPDATE "webhook_subscriptions" SET "secret" = $2 WHERE id = $1`, [row.id, open(kek, row.secret_sealed, webhookSecretContext(row.id)).toString('utf8')]);
+        await q.query(`UPDATE "webhook_subscriptions" SET "secret" = $2 WHERE id = $1`, [
+          row.id,
+          open(kek, row.secret_sealed, webhookSecretContext(row.id)).toString('utf8'),
+        ]);
       }
     }
     await q.query(`ALTER TABLE "webhook_subscriptions" ALTER COLUMN "secret" SET NOT NULL`);

@@ -72,7 +72,11 @@ if (offHost.length > 0) {
 const total = gzipTotal / 1024;
 const verdict = `${total.toFixed(1)} KiB gzip of a ${BUDGET_GZIP_KIB} KiB budget`;
 if (total > BUDGET_GZIP_KIB) {
-  console.error(`build-console: the console is ${verdict}: over budget. Trim it, or raise BUDGET_GZIP_KIB in scripts/build-console.mjs on purpose.`);
+  console.error(
+    `build-console: the console is ${verdict}: over budget. Trim it, or raise BUDGET_GZIP_KIB in scripts/build-console.mjs on purpose.`,
+  );
   process.exit(1);
 }
-console.log(`build-console: wrote ${path.relative(root, outDir)}/ [${sizes.join(', ')}] in ${Date.now() - started} ms; ${verdict}; 0 off-host loads`);
+console.log(
+  `build-console: wrote ${path.relative(root, outDir)}/ [${sizes.join(', ')}] in ${Date.now() - started} ms; ${verdict}; 0 off-host loads`,
+);

@@ -158,7 +158,10 @@ async function exerciseApi(url, token) {
     await new Promise((resolveConnected, reject) => {
       const timer = setTimeout(() => reject(new Error('WebSocket /graphql: no connection_ack within 15 s')), 15_000);
       client.on('connected', () => (clearTimeout(timer), resolveConnected()));
-      client.on('closed', (event) => (clearTimeout(timer), reject(new Error(`WebSocket /graphql closed: ${event?.code} ${event?.reason ?? ''}`))));
+      client.on(
+        'closed',
+        (event) => (clearTimeout(timer), reject(new Error(`WebSocket /graphql closed: ${event?.code} ${event?.reason ?? ''}`))),
+      );
       client.on('error', (error) => (clearTimeout(timer), reject(new Error(`WebSocket /graphql: ${error?.message ?? error}`))));
     });
   } finally {

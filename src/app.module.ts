@@ -6,7 +6,15 @@ import { AuditCheckpointsModule } from './audit/audit-checkpoints.module';
 import { AuditModule } from './audit/audit.module';
 import { CoreModule } from './core/core.module';
 import { MeteringModule } from './metering/metering.module';
-import { beforeExecution, errorFormatter, graphqlContext, MAX_DOCUMENT_TOKENS, protectionRules, subscriptionOptions, validateSubscription } from './core/graphql/graphql-options';
+import {
+  beforeExecution,
+  errorFormatter,
+  graphqlContext,
+  MAX_DOCUMENT_TOKENS,
+  protectionRules,
+  subscriptionOptions,
+  validateSubscription,
+} from './core/graphql/graphql-options';
 import { checkOperationInputs } from './core/graphql/input-guard';
 import { FairShare } from './core/graphql/fair-share';
 import { PassThroughGqlFilter } from './core/graphql/pass-through.filter';

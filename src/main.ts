@@ -60,7 +60,13 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
     dataDirLock?.release();
     throw error;
   }
-  const config: AppConfig = Object.freeze({ ...baseConfig, adminToken: admin.token, keyEncryptionKey: keys.keyEncryptionKey, caKeyPem: keys.caKeyPem, auditSigningKeyPem: keys.auditSigningKeyPem });
+  const config: AppConfig = Object.freeze({
+    ...baseConfig,
+    adminToken: admin.token,
+    keyEncryptionKey: keys.keyEncryptionKey,
+    caKeyPem: keys.caKeyPem,
+    auditSigningKeyPem: keys.auditSigningKeyPem,
+  });
   const databaseUrl = config.databaseUrl ?? (embedded as EmbeddedPostgres).url;
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
@@ -118,7 +124,10 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   } else if (admin.file) {
     say(`operator token: see ${admin.file}`);
   }
-  if (url) say(`apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/console, GraphiQL at ${url}/graphiql`);
+  if (url)
+    say(
+      `apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/console, GraphiQL at ${url}/graphiql`,
+    );
   else say(`apn-orchestrator worker started`);
 
   let stopping: Promise<void> | null = null;

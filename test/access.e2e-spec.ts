@@ -14,7 +14,13 @@ describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () =>
     alpha = await createTenantWithKey(t, 'Alpha');
     beta = await createTenantWithKey(t, 'Beta');
     const r = await gqlOk(t.url, alpha.token, RESERVE, {
-      input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(4) },
+      input: {
+        sourceEndpointId: ep['OTE-HQ-100G-1'],
+        destinationEndpointId: ep['TAM-GDC-100G-1'],
+        rateGbps: 100,
+        autoCommit: true,
+        ...window(4),
+      },
     });
     alphaReservation = r.reserveLightpath.id;
   });
@@ -45,7 +51,9 @@ describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () =>
     expect(r.errors![0].extensions.code).toBe('FORBIDDEN');
     const key = await gql(t.url, alpha.token, 'mutation { createApiKey(role: OPERATOR) { secret } }');
     expect(key.errors![0].extensions.code).toBe('FORBIDDEN');
-    const imp = await gql(t.url, alpha.token, 'mutation($d: JSON!) { importTopology(document: $d) { revision } }', { d: { nodes: [{ code: 'X', name: 'x' }] } });
+    const imp = await gql(t.url, alpha.token, 'mutation($d: JSON!) { importTopology(document: $d) { revision } }', {
+      d: { nodes: [{ code: 'X', name: 'x' }] },
+    });
     expect(imp.errors![0].extensions.code).toBe('FORBIDDEN');
     expect((await t.sql.query('SELECT count(*)::int n FROM tenants')).rows[0].n).toBe(before);
   });
@@ -62,16 +70,31 @@ describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () =>
 
   it('lists only the caller’s own reservations; the operator sees all, page by page', async () => {
     await gqlOk(t.url, beta.token, RESERVE, {
-      input: { sourceEndpointId: ep['SDI-LAB-100G-1'], destinationEndpointId: ep['SRK-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(4) },
+      input: {
+        sourceEndpointId: ep['SDI-LAB-100G-1'],
+        destinationEndpointId: ep['SRK-GDC-100G-1'],
+        rateGbps: 100,
+        autoCommit: true,
+        ...window(4),
+      },
     });
     const list = '{ reservations(first: 10) { edges { cursor node { id tenant { id } } } pageInfo { hasNextPage endCursor } } }';
     const a = await gqlOk(t.url, alpha.token, list);
     expect(a.reservations.edges.map((e: any) => e.node.tenant.id)).toEqual([alpha.tenantId]);
     const b = await gqlOk(t.url, beta.token, list);
     expect(b.reservations.edges.map((e: any) => e.node.tenant.id)).toEqual([beta.tenantId]);
-    const first = await gqlOk(t.url, t.adminToken, '{ reservations(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }');
+    const first = await gqlOk(
+      t.url,
+      t.adminToken,
+      '{ reservations(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+    );
     expect(first.reservations.pageInfo.hasNextPage).toBe(true);
-    const second = await gqlOk(t.url, t.adminToken, 'query($after: String) { reservations(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }', { after: first.reservations.pageInfo.endCursor });
+    const second = await gqlOk(
+      t.url,
+      t.adminToken,
+      'query($after: String) { reservations(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }',
+      { after: first.reservations.pageInfo.endCursor },
+    );
     expect(second.reservations.edges[0].node.id).not.toBe(first.reservations.edges[0].node.id);
     expect(second.reservations.pageInfo.hasNextPage).toBe(false);
   });
@@ -100,7 +123,11 @@ describe('tenancy, roles, query limits and the audit log (e2e over HTTP)', () =>
     // Enough entries that sequence numbers pass 9 → 10 and 99 → 100 (ordering must be numeric).
     for (let i = 0; i < 100; i++) await gqlOk(t.url, t.adminToken, `mutation { createTenant(name: "audit-${i}") { id } }`);
     // The worker's linker chains committed entries within seconds, without anyone asking.
-    await waitFor(async () => (await t.sql.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL')).rows[0].n === 0, 10_000, 'the audit linker');
+    await waitFor(
+      async () => (await t.sql.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL')).rows[0].n === 0,
+      10_000,
+      'the audit linker',
+    );
     const ok = await gqlOk(t.url, t.adminToken, '{ verifyAuditLog { ok entries pending firstBrokenSeq } }');
     expect(ok.verifyAuditLog).toMatchObject({ ok: true, pending: 0, firstBrokenSeq: null });
     const actions = (await t.sql.query('SELECT action FROM audit_log ORDER BY seq')).rows.map((r) => r.action);

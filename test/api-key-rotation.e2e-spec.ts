@@ -1,4 +1,15 @@
-import { baseEnv, countRows, createTenantWithKey, gql, gqlOk, spawnService, startTestService, terminate, TestService, waitFor } from './support/service';
+import {
+  baseEnv,
+  countRows,
+  createTenantWithKey,
+  gql,
+  gqlOk,
+  spawnService,
+  startTestService,
+  terminate,
+  TestService,
+  waitFor,
+} from './support/service';
 
 /**
  * API keys that expire and rotate without downtime, over HTTP: an expiry bounded by
@@ -7,8 +18,10 @@ import { baseEnv, countRows, createTenantWithKey, gql, gqlOk, spawnService, star
  * code naming the field, audited, and changing nothing.
  */
 
-const CREATE = 'mutation($role: Role!, $t: ID, $e: DateTime) { createApiKey(role: $role, tenantId: $t, expiresAt: $e) { id secret expiresAt } }';
-const ROTATE = 'mutation($id: ID!, $o: Int!, $e: DateTime) { rotateApiKey(id: $id, overlapSeconds: $o, expiresAt: $e) { id secret expiresAt previousSecretExpiresAt } }';
+const CREATE =
+  'mutation($role: Role!, $t: ID, $e: DateTime) { createApiKey(role: $role, tenantId: $t, expiresAt: $e) { id secret expiresAt } }';
+const ROTATE =
+  'mutation($id: ID!, $o: Int!, $e: DateTime) { rotateApiKey(id: $id, overlapSeconds: $o, expiresAt: $e) { id secret expiresAt previousSecretExpiresAt } }';
 const ME = '{ me { role tenantId keyId } }';
 const keyIdOf = (token: string) => token.split('_')[1];
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
@@ -33,7 +46,12 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
   });
 
   const refusalsOf = async (operation: string) =>
-    (await t.sql.query(`SELECT actor, tenant_id, entity_id, data FROM audit_log WHERE action = 'api-key.refused' AND data->>'operation' = $1 ORDER BY id`, [operation])).rows as Array<{
+    (
+      await t.sql.query(
+        `SELECT actor, tenant_id, entity_id, data FROM audit_log WHERE action = 'api-key.refused' AND data->>'operation' = $1 ORDER BY id`,
+        [operation],
+      )
+    ).rows as Array<{
       actor: string;
       tenant_id: string | null;
       entity_id: string | null;
@@ -45,7 +63,9 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
     const created = (await gqlOk(t.url, t.adminToken, CREATE, { role: 'TENANT', t: alpha.tenantId, e: expiresAt })).createApiKey;
     expect(created.expiresAt).toBe(expiresAt);
     expect((await gqlOk(t.url, created.secret, ME)).me.keyId).toBe(created.id);
-    const listed = (await gqlOk(t.url, alpha.token, '{ apiKeys(first: 100) { edges { node { id expiresAt rotatedAt previousSecretExpiresAt } } } }')).apiKeys.edges.map((e: { node: unknown }) => e.node);
+    const listed = (
+      await gqlOk(t.url, alpha.token, '{ apiKeys(first: 100) { edges { node { id expiresAt rotatedAt previousSecretExpiresAt } } } }')
+    ).apiKeys.edges.map((e: { node: unknown }) => e.node);
     expect(listed).toContainEqual({ id: created.id, expiresAt, rotatedAt: null, previousSecretExpiresAt: null });
 
     const keys = await countRows(t, 'api_keys');
@@ -83,12 +103,17 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
     expect(keyIdOf(rotated.secret)).toBe(key.id);
     expect(Date.parse(rotated.previousSecretExpiresAt) - started).toBeGreaterThanOrEqual(2_500);
     expect(Date.parse(rotated.previousSecretExpiresAt) - started).toBeLessThanOrEqual(4_000);
-    for (const secret of [key.secret, rotated.secret]) expect((await gqlOk(t.url, secret, ME)).me).toMatchObject({ keyId: key.id, tenantId: alpha.tenantId });
+    for (const secret of [key.secret, rotated.secret])
+      expect((await gqlOk(t.url, secret, ME)).me).toMatchObject({ keyId: key.id, tenantId: alpha.tenantId });
 
-    const old = await waitFor(async () => {
-      const r = await gql(t.url, key.secret, ME);
-      return r.status === 401 ? r : null;
-    }, 10_000, 'the old secret to be refused');
+    const old = await waitFor(
+      async () => {
+        const r = await gql(t.url, key.secret, ME);
+        return r.status === 401 ? r : null;
+      },
+      10_000,
+      'the old secret to be refused',
+    );
     // Refused on time, not a cache lifetime later.
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(rotated.previousSecretExpiresAt));
     expect(Date.now() - Date.parse(rotated.previousSecretExpiresAt)).toBeLessThan(2_000);
@@ -98,7 +123,8 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
 
     const row = (await t.sql.query('SELECT rotated_at, previous_secret_expires_at FROM api_keys WHERE id = $1', [key.id])).rows[0];
     expect(row.rotated_at).not.toBeNull();
-    const entry = (await t.sql.query(`SELECT tenant_id, data FROM audit_log WHERE action = 'api-key.rotated' AND entity_id = $1`, [key.id])).rows[0];
+    const entry = (await t.sql.query(`SELECT tenant_id, data FROM audit_log WHERE action = 'api-key.rotated' AND entity_id = $1`, [key.id]))
+      .rows[0];
     expect(entry).toMatchObject({ tenant_id: alpha.tenantId, data: { overlapSeconds: 3 } });
   });
 
@@ -118,7 +144,9 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
 
   it('refuses bad rotations with a code naming the field, audited, leaving the key as it was', async () => {
     const key = (await gqlOk(t.url, t.adminToken, CREATE, { role: 'TENANT', t: alpha.tenantId })).createApiKey;
-    const stored = async () => (await t.sql.query('SELECT secret_sha256, previous_secret_sha256, expires_at, rotated_at FROM api_keys WHERE id = $1', [key.id])).rows[0];
+    const stored = async () =>
+      (await t.sql.query('SELECT secret_sha256, previous_secret_sha256, expires_at, rotated_at FROM api_keys WHERE id = $1', [key.id]))
+        .rows[0];
     const before = await stored();
 
     const negative = await gql(t.url, alpha.token, ROTATE, { id: key.id, o: -1 });
@@ -132,7 +160,10 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
     expect(foreign.errors?.[0].extensions.code).toBe('NOT_FOUND');
     const missing = await gql(t.url, beta.token, ROTATE, { id: '00000000-0000-4000-8000-000000000000', o: 60 });
     expect(missing.errors?.[0].extensions.code).toBe('NOT_FOUND');
-    expect((await gql(t.url, t.adminToken, ROTATE, { id: 'not-a-key', o: 60 })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    expect((await gql(t.url, t.adminToken, ROTATE, { id: 'not-a-key', o: 60 })).errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'id',
+    });
     const billing = (await gqlOk(t.url, t.adminToken, CREATE, { role: 'BILLING' })).createApiKey;
     expect((await gql(t.url, billing.secret, ROTATE, { id: key.id, o: 60 })).errors?.[0].extensions.code).toBe('FORBIDDEN');
 
@@ -149,8 +180,14 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
     ]);
     // Alpha's refusals are on alpha's record; beta's probe of alpha's key is on beta's, not alpha's.
     expect(refused.map((r) => r.tenant_id)).toEqual([alpha.tenantId, alpha.tenantId, alpha.tenantId, beta.tenantId, beta.tenantId]);
-    const alphaSees = (await gqlOk(t.url, alpha.token, '{ auditLog(first: 100) { edges { node { action actor data } } } }')).auditLog.edges.map((e: { node: { action: string; actor: string } }) => e.node);
-    expect(alphaSees.filter((e: { action: string; actor: string }) => e.action === 'api-key.refused' && e.actor === `key:${keyIdOf(beta.token)}`)).toEqual([]);
+    const alphaSees = (
+      await gqlOk(t.url, alpha.token, '{ auditLog(first: 100) { edges { node { action actor data } } } }')
+    ).auditLog.edges.map((e: { node: { action: string; actor: string } }) => e.node);
+    expect(
+      alphaSees.filter(
+        (e: { action: string; actor: string }) => e.action === 'api-key.refused' && e.actor === `key:${keyIdOf(beta.token)}`,
+      ),
+    ).toEqual([]);
 
     // Revoked keys are not rotated.
     await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: key.id });
@@ -165,7 +202,15 @@ describe('API key expiry and rotation (e2e over HTTP)', () => {
       // The embedded database serves one process; the cross-replica case runs in CI's PostgreSQL pass.
       return;
     }
-    const other = await spawnService(baseEnv({ DATABASE_URL: t.databaseUrl, APN_ADMIN_TOKEN: t.adminToken, APN_SEED: 'none', APN_ROLE: 'api', ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}) }));
+    const other = await spawnService(
+      baseEnv({
+        DATABASE_URL: t.databaseUrl,
+        APN_ADMIN_TOKEN: t.adminToken,
+        APN_SEED: 'none',
+        APN_ROLE: 'api',
+        ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+      }),
+    );
     second = other.url!;
     stopSecond = () => terminate(other.child);
     const key = (await gqlOk(t.url, t.adminToken, CREATE, { role: 'TENANT', t: alpha.tenantId })).createApiKey;

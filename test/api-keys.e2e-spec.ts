@@ -63,7 +63,17 @@ describe('API keys: listing and revocation (e2e over HTTP)', () => {
     for (const secret of [alpha.token, ci.secret, billing.secret]) expect(body).not.toContain(secret.split('_').slice(2).join('_'));
     for (const hash of hashes) expect(body).not.toContain(hash);
     const fields = await gqlOk(t.url, t.adminToken, '{ __type(name: "ApiKey") { fields { name } } }');
-    expect(fields.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'label', 'previousSecretExpiresAt', 'revokedAt', 'role', 'rotatedAt', 'tenantId']);
+    expect(fields.__type.fields.map((f: { name: string }) => f.name).sort()).toEqual([
+      'createdAt',
+      'expiresAt',
+      'id',
+      'label',
+      'previousSecretExpiresAt',
+      'revokedAt',
+      'role',
+      'rotatedAt',
+      'tenantId',
+    ]);
   });
 
   it('pages through the keys, newest first', async () => {
@@ -83,10 +93,14 @@ describe('API keys: listing and revocation (e2e over HTTP)', () => {
     expect(revoked).toMatchObject({ id: key.id, role: 'TENANT', tenantId: alpha.tenantId, label: 'to revoke' });
     expect(Number.isNaN(Date.parse(revoked.revokedAt ?? ''))).toBe(false);
 
-    const refused = await waitFor(async () => {
-      const r = await whoAmI(key.secret);
-      return r.status === 401 ? r : null;
-    }, 10_000, 'the revoked key to be refused');
+    const refused = await waitFor(
+      async () => {
+        const r = await whoAmI(key.secret);
+        return r.status === 401 ? r : null;
+      },
+      10_000,
+      'the revoked key to be refused',
+    );
     expect(refused.errors![0].extensions.code).toBe('UNAUTHENTICATED');
 
     const again = (await gqlOk(t.url, t.adminToken, REVOKE, { id: key.id })).revokeApiKey as ApiKey;
@@ -124,12 +138,21 @@ describe('API keys: listing and revocation (e2e over HTTP)', () => {
     expect(other.errors![0].extensions.code).toBe('FORBIDDEN');
 
     // Another tenant's key, and a key of no tenant, are invisible to a tenant: NOT_FOUND, and they still work.
-    for (const [id, token] of [[keyIdOf(beta.token), beta.token], [billing.id, billing.secret]]) {
+    for (const [id, token] of [
+      [keyIdOf(beta.token), beta.token],
+      [billing.id, billing.secret],
+    ]) {
       const r = await gql(t.url, alpha.token, REVOKE, { id });
       expect(r.errors![0].extensions.code).toBe('NOT_FOUND');
       expect((await whoAmI(token)).status).toBe(200);
     }
-    expect((await t.sql.query('SELECT count(*)::int AS n FROM api_keys WHERE id = ANY($1) AND revoked_at IS NOT NULL', [[keyIdOf(beta.token), billing.id]])).rows[0].n).toBe(0);
+    expect(
+      (
+        await t.sql.query('SELECT count(*)::int AS n FROM api_keys WHERE id = ANY($1) AND revoked_at IS NOT NULL', [
+          [keyIdOf(beta.token), billing.id],
+        ])
+      ).rows[0].n,
+    ).toBe(0);
 
     const revoked = (await gqlOk(t.url, alpha.token, REVOKE, { id: spare.id })).revokeApiKey as ApiKey;
     expect(revoked.revokedAt).not.toBeNull();

@@ -26,7 +26,14 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
   // PGlite loads its WebAssembly by dynamic import, which Jest's runtime cannot do: it runs in a child
   // process (the built service's own embedded server), and the migrations here reach it over the wire.
   const embedded = resolve(__dirname, '../dist/src/core/database/embedded-postgres.js');
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(embedded)}).startEmbeddedPostgres('memory').then((db) => { console.log('URL ' + db.url); process.on('SIGTERM', () => db.stop().then(() => process.exit(0))); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require(${JSON.stringify(embedded)}).startEmbeddedPostgres('memory').then((db) => { console.log('URL ' + db.url); process.on('SIGTERM', () => db.stop().then(() => process.exit(0))); })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -55,14 +62,24 @@ async function seeded(url: string): Promise<{ tenantId: string; keyId: string; s
     const subscriptionId = randomUUID();
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     await ds.query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [tenantId, 'Before the upgrade']);
-    await ds.query(`INSERT INTO api_keys (id, role, tenant_id, secret_sha256) VALUES ($1, 'TENANT', $2, $3)`, [keyId, tenantId, 'a'.repeat(64)]);
+    await ds.query(`INSERT INTO api_keys (id, role, tenant_id, secret_sha256) VALUES ($1, 'TENANT', $2, $3)`, [
+      keyId,
+      tenantId,
+      'a'.repeat(64),
+    ]);
     const append = (action: string, type: string, id: string | null, data: object) =>
-      ds.query(`INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) VALUES (pg_current_xact_id()::text::bigint, clock_timestamp(), 'admin-token', $1, $2, $3, $4::jsonb)`, [action, type, id, JSON.stringify(data)]);
+      ds.query(
+        `INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data) VALUES (pg_current_xact_id()::text::bigint, clock_timestamp(), 'admin-token', $1, $2, $3, $4::jsonb)`,
+        [action, type, id, JSON.stringify(data)],
+      );
     await append('tenant.created', 'tenant', tenantId, { name: 'Before the upgrade' });
     await append('api-key.created', 'api-key', keyId, { role: 'TENANT' });
     await append('reference.overridden', 'reference_value', null, { key: 'x' });
     await ds.query('SELECT audit_link(100)');
-    await ds.query(`INSERT INTO webhook_subscriptions (id, url, secret, topics, created_by) VALUES ($1, 'https://billing.example/hook', $2, '{USAGE_EVENT}', 'admin-token')`, [subscriptionId, secret]);
+    await ds.query(
+      `INSERT INTO webhook_subscriptions (id, url, secret, topics, created_by) VALUES ($1, 'https://billing.example/hook', $2, '{USAGE_EVENT}', 'admin-token')`,
+      [subscriptionId, secret],
+    );
     const [{ hash }] = await ds.query('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     return { tenantId, keyId, subscriptionId, secret, head: hash };
   } finally {
@@ -80,7 +97,14 @@ describe('migrating an existing database to the verifiable audit and sealed secr
       try {
         await runMigrationsLocked(ds, { keyEncryptionKey: kek });
         await ds.query('SELECT audit_link(100)');
-        const rows: Array<{ seq: string; action: string; tenant_id: string | null; data: Record<string, unknown>; ok: boolean; linked: boolean }> = await ds.query(
+        const rows: Array<{
+          seq: string;
+          action: string;
+          tenant_id: string | null;
+          data: Record<string, unknown>;
+          ok: boolean;
+          linked: boolean;
+        }> = await ds.query(
           `SELECT seq::text AS seq, action, tenant_id, data,
                   content_hash = audit_content_hash(at, actor, action, entity_type, entity_id, tenant_id, data) AS ok,
                   hash = audit_link_hash(prev_hash, seq, content_hash)
@@ -94,9 +118,17 @@ describe('migrating an existing database to the verifiable audit and sealed secr
           ['audit.chain-upgraded', null],
         ]);
         expect(rows.every((r) => r.ok && r.linked)).toBe(true);
-        expect(rows[3].data).toMatchObject({ format: 'apn-audit-entry/2', entries: 3, format1Head: before.head, format1Verified: true, format1FirstBrokenSeq: null });
+        expect(rows[3].data).toMatchObject({
+          format: 'apn-audit-entry/2',
+          entries: 3,
+          format1Head: before.head,
+          format1Verified: true,
+          format1FirstBrokenSeq: null,
+        });
 
-        const columns = (await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions'`)).map((c: { column_name: string }) => c.column_name);
+        const columns = (
+          await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'webhook_subscriptions'`)
+        ).map((c: { column_name: string }) => c.column_name);
         expect(columns).not.toContain('secret');
         const [sub] = await ds.query('SELECT secret_sealed, kek_id FROM webhook_subscriptions WHERE id = $1', [before.subscriptionId]);
         expect(sub.secret_sealed.includes(Buffer.from(before.secret))).toBe(false);

@@ -6,7 +6,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
-import { countRows, createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService, waitFor, window, type TestService } from './support/service';
+import {
+  countRows,
+  createTenantWithKey,
+  endpointIds,
+  gql,
+  gqlOk,
+  RESERVE,
+  startTestService,
+  waitFor,
+  window,
+  type TestService,
+} from './support/service';
 
 /**
  * The audit a tenant can verify, end to end over HTTP: each tenant reads the entries about its own objects
@@ -24,7 +35,8 @@ const AUDIT_LOG = `query($e: String, $first: Int, $after: String) {
   }
 }`;
 const TAKE = 'mutation { takeAuditCheckpoint { id seq entryId headHash entries at keyId signature signatureValid document } }';
-const CHECKPOINTS = 'query($first: Int, $after: String) { auditCheckpoints(first: $first, after: $after) { edges { cursor node { seq headHash signatureValid document } } pageInfo { hasNextPage endCursor } } }';
+const CHECKPOINTS =
+  'query($first: Int, $after: String) { auditCheckpoints(first: $first, after: $after) { edges { cursor node { seq headHash signatureValid document } } pageInfo { hasNextPage endCursor } } }';
 
 interface Entry {
   id: string;
@@ -47,7 +59,12 @@ function verify(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 /** A receiver of AUDIT_CHECKPOINT deliveries that checks each signature with the secret it was given. */
-async function receiver(): Promise<{ url: string; received: Array<{ topic: string; body: string; signatureOk: boolean }>; setSecret(s: string): void; close(): Promise<void> }> {
+async function receiver(): Promise<{
+  url: string;
+  received: Array<{ topic: string; body: string; signatureOk: boolean }>;
+  setSecret(s: string): void;
+  close(): Promise<void>;
+}> {
   const received: Array<{ topic: string; body: string; signatureOk: boolean }> = [];
   let secret = '';
   const server: Server = createServer((req, res) => {
@@ -59,7 +76,11 @@ async function receiver(): Promise<{ url: string; received: Array<{ topic: strin
       const t = /t=(\d+)/.exec(header)?.[1] ?? '';
       const v1 = /v1=([0-9a-f]{64})/.exec(header)?.[1] ?? '';
       const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
-      received.push({ topic: String(req.headers['x-apn-topic']), body, signatureOk: v1.length === 64 && timingSafeEqual(Buffer.from(v1, 'hex'), Buffer.from(expected, 'hex')) });
+      received.push({
+        topic: String(req.headers['x-apn-topic']),
+        body,
+        signatureOk: v1.length === 64 && timingSafeEqual(Buffer.from(v1, 'hex'), Buffer.from(expected, 'hex')),
+      });
       res.statusCode = 204;
       res.end();
     });
@@ -82,14 +103,21 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
   let dir: string;
 
   const log = async (token: string, variables: Record<string, unknown> = {}) =>
-    (await gqlOk(t.url, token, AUDIT_LOG, variables)).auditLog as { edges: Array<{ cursor: string; node: Entry }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    (await gqlOk(t.url, token, AUDIT_LOG, variables)).auditLog as {
+      edges: Array<{ cursor: string; node: Entry }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
   const exportOf = async (token: string, query = '') => {
-    const res = await request(t.url).get(`/audit/export${query}`).set('authorization', `Bearer ${token}`).buffer(true).parse((r, cb) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => cb(null, text));
-    });
+    const res = await request(t.url)
+      .get(`/audit/export${query}`)
+      .set('authorization', `Bearer ${token}`)
+      .buffer(true)
+      .parse((r, cb) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => cb(null, text));
+      });
     return { status: res.status, text: res.body as string, type: String(res.headers['content-type']) };
   };
   const file = (name: string, content: string) => {
@@ -105,7 +133,11 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     beta = await createTenantWithKey(t, 'Audit Beta');
     const ep = await endpointIds(t);
     const book = async (token: string, src: string, dst: string, hours: number) =>
-      (await gqlOk(t.url, token, RESERVE, { input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...window(hours) } })).reserveLightpath.id as string;
+      (
+        await gqlOk(t.url, token, RESERVE, {
+          input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...window(hours) },
+        })
+      ).reserveLightpath.id as string;
     alphaReservation = await book(alpha.token, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 3);
     betaReservation = await book(beta.token, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 4);
   });
@@ -151,7 +183,9 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
     const forged = await gql(t.url, alpha.token, AUDIT_LOG, { after: Buffer.from('audit:1; DROP TABLE audit_log').toString('base64url') });
     expect(forged.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
-    const otherCursor = await gql(t.url, alpha.token, AUDIT_LOG, { after: 'MjAyNi0wMS0wMVQwMDowMDowMC4wMDBafDAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMA' });
+    const otherCursor = await gql(t.url, alpha.token, AUDIT_LOG, {
+      after: 'MjAyNi0wMS0wMVQwMDowMDowMC4wMDBafDAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMA',
+    });
     expect(otherCursor.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     // Three refusals, each on the record, and nothing else written.
     expect(await countRows(t, 'audit_log')).toBe(before + 3);
@@ -193,17 +227,24 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
   it('pushes each checkpoint to a tenant’s AUDIT_CHECKPOINT webhook, signed with the secret shown once; the secret is stored sealed', async () => {
     const hook = await receiver();
     try {
-      const subscribe = 'mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) { secret subscription { id topics tenantId } } }';
+      const subscribe =
+        'mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) { secret subscription { id topics tenantId } } }';
       const before = { subs: await countRows(t, 'webhook_subscriptions') };
       const refused = await gql(t.url, alpha.token, subscribe, { i: { url: hook.url, topics: ['USAGE_EVENT'] } });
       expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.topics' });
-      const foreign = await gql(t.url, alpha.token, subscribe, { i: { url: hook.url, topics: ['AUDIT_CHECKPOINT'], tenantId: beta.tenantId } });
+      const foreign = await gql(t.url, alpha.token, subscribe, {
+        i: { url: hook.url, topics: ['AUDIT_CHECKPOINT'], tenantId: beta.tenantId },
+      });
       expect(foreign.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.tenantId' });
       expect(await countRows(t, 'webhook_subscriptions')).toBe(before.subs);
       const onRecord = (await log(alpha.token, { first: 2 })).edges.map((e) => [e.node.action, e.node.data.field]);
-      expect(onRecord).toEqual([['webhook.refused', 'input.tenantId'], ['webhook.refused', 'input.topics']]);
+      expect(onRecord).toEqual([
+        ['webhook.refused', 'input.tenantId'],
+        ['webhook.refused', 'input.topics'],
+      ]);
 
-      const created = (await gqlOk(t.url, alpha.token, subscribe, { i: { url: hook.url, topics: ['AUDIT_CHECKPOINT'] } })).createWebhookSubscription;
+      const created = (await gqlOk(t.url, alpha.token, subscribe, { i: { url: hook.url, topics: ['AUDIT_CHECKPOINT'] } }))
+        .createWebhookSubscription;
       expect(created.subscription).toMatchObject({ topics: ['AUDIT_CHECKPOINT'], tenantId: alpha.tenantId });
       hook.setSecret(created.secret);
 
@@ -217,9 +258,18 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
       expect((await gql(t.url, alpha.token, '{ webhookSubscriptions { id secret } }')).errors?.[0].message).toMatch(/secret/);
 
       // A new head, a new checkpoint, delivered signed with the secret given at creation.
-      await gqlOk(t.url, alpha.token, 'mutation($i: SetTenantProtectionDefaultInput!) { setTenantProtectionDefault(input: $i) { atRest } }', { i: { inMotion: ['NFS_KRB5P'], atRest: 'NONE' } });
+      await gqlOk(
+        t.url,
+        alpha.token,
+        'mutation($i: SetTenantProtectionDefaultInput!) { setTenantProtectionDefault(input: $i) { atRest } }',
+        { i: { inMotion: ['NFS_KRB5P'], atRest: 'NONE' } },
+      );
       const cp = (await gqlOk(t.url, t.adminToken, TAKE)).takeAuditCheckpoint;
-      const delivered = await waitFor(async () => hook.received.find((r) => JSON.parse(r.body).seq === cp.seq), 15_000, 'the checkpoint delivery');
+      const delivered = await waitFor(
+        async () => hook.received.find((r) => JSON.parse(r.body).seq === cp.seq),
+        15_000,
+        'the checkpoint delivery',
+      );
       expect(delivered.topic).toBe('AUDIT_CHECKPOINT');
       expect(delivered.signatureOk).toBe(true);
       expect(JSON.parse(delivered.body)).toEqual(JSON.parse(cp.document));
@@ -237,7 +287,13 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     expect(operator.status).toBe(200);
     expect(operator.type).toContain('application/x-ndjson');
     const operatorLines = operator.text.trim().split('\n');
-    expect(JSON.parse(operatorLines[0])).toMatchObject({ type: 'export', format: 'apn-audit-export/1', from: '1', to: cp.seq, view: 'operator' });
+    expect(JSON.parse(operatorLines[0])).toMatchObject({
+      type: 'export',
+      format: 'apn-audit-export/1',
+      from: '1',
+      to: cp.seq,
+      view: 'operator',
+    });
     expect(operatorLines).toHaveLength(Number(cp.seq) + 1);
     const earlier = file('earlier.ndjson', operator.text);
     const passed = await verify(['--log', earlier, '--checkpoint', cpFile, '--key', keyFile]);
@@ -247,7 +303,11 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     // A tenant's export: its own entries in full, the others as hashes only, and still verifiable.
     const tenant = await exportOf(alpha.token);
     expect(tenant.status).toBe(200);
-    const tenantLines = tenant.text.trim().split('\n').slice(1).map((l) => JSON.parse(l));
+    const tenantLines = tenant.text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l));
     expect(tenantLines.filter((l) => l.type === 'entry').every((l) => l.tenantId === alpha.tenantId)).toBe(true);
     expect(tenantLines.some((l) => l.type === 'withheld')).toBe(true);
     expect(tenant.text).not.toContain(beta.tenantId);
@@ -258,7 +318,9 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     expect(tenantCheck.out).toMatch(/withheld/);
 
     // Someone with the database rewrites an entry of alpha's and recomputes the whole chain after it.
-    const target = (await log(alpha.token, { e: alphaReservation })).edges.map((e) => e.node).find((e) => e.action === 'reservation.created')!;
+    const target = (await log(alpha.token, { e: alphaReservation })).edges
+      .map((e) => e.node)
+      .find((e) => e.action === 'reservation.created')!;
     await t.sql.query(`UPDATE audit_log SET data = jsonb_set(data, '{rateGbps}', '10') WHERE id = $1`, [target.id]);
     await t.sql.query(`
       DO $$
@@ -316,7 +378,11 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
     expect(JSON.parse(unknown.text).error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'since' });
     expect((await request(t.url).get('/audit/export')).status).toBe(401);
     expect(await countRows(t, 'audit_log')).toBe(before + 4);
-    const refusals = (await t.sql.query(`SELECT data->>'field' AS field FROM audit_log WHERE action = 'audit.refused' AND data->>'operation' = 'auditExport' ORDER BY id`)).rows.map((r) => r.field);
+    const refusals = (
+      await t.sql.query(
+        `SELECT data->>'field' AS field FROM audit_log WHERE action = 'audit.refused' AND data->>'operation' = 'auditExport' ORDER BY id`,
+      )
+    ).rows.map((r) => r.field);
     expect(refusals).toEqual(['tenantId', 'from', 'to', 'since']);
   });
 });

@@ -2,11 +2,23 @@ import { request as httpRequest } from 'node:http';
 import { startTestService, TestService } from './support/service';
 
 /** Sends a request with the path exactly as written (no client-side normalisation). */
-function raw(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolvePromise, reject) => {
     const req = httpRequest(
-      { hostname, port, path, method, headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } },
+      {
+        hostname,
+        port,
+        path,
+        method,
+        headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
@@ -14,7 +26,9 @@ function raw(base: string, method: string, path: string, body?: string, headers:
       },
     );
     // The HTTP parser refuses some request targets outright by closing the connection: nothing answered.
-    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolvePromise({ status: 0, body: '' }) : reject(error)));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' ? resolvePromise({ status: 0, body: '' }) : reject(error),
+    );
     req.end(body);
   });
 }

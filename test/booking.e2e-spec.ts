@@ -44,7 +44,9 @@ describe('booking lightpaths (e2e over HTTP)', () => {
     expect(holdMs).toBeGreaterThan(0);
     expect(holdMs).toBeLessThanOrEqual(2000);
 
-    const committed = await gqlOk(t.url, tenant.token, `mutation($id: ID!) { commitReservation(id: $id) { ${RESERVATION_FIELDS} } }`, { id: r.id });
+    const committed = await gqlOk(t.url, tenant.token, `mutation($id: ID!) { commitReservation(id: $id) { ${RESERVATION_FIELDS} } }`, {
+      id: r.id,
+    });
     expect(committed.commitReservation.state).toBe('RESERVED');
     expect(committed.commitReservation.holdExpiresAt).toBeNull();
     expect(committed.commitReservation.history.map((h: { state: string }) => h.state)).toEqual(['HELD', 'RESERVED']);
@@ -56,7 +58,13 @@ describe('booking lightpaths (e2e over HTTP)', () => {
 
   it('books straight to RESERVED with autoCommit, and a second booking of the same port and window gets NO_CAPACITY', async () => {
     const w = window(5);
-    const input = { sourceEndpointId: ep['OTE-HQ-100G-2'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, autoCommit: true, ...w };
+    const input = {
+      sourceEndpointId: ep['OTE-HQ-100G-2'],
+      destinationEndpointId: ep['TAM-GDC-100G-2'],
+      rateGbps: 100,
+      autoCommit: true,
+      ...w,
+    };
     const first = await reserve(input);
     expect(first.data!.reserveLightpath.state).toBe('RESERVED');
     expect(first.data!.reserveLightpath.holdExpiresAt).toBeNull();
@@ -68,9 +76,36 @@ describe('booking lightpaths (e2e over HTTP)', () => {
   it('uses another channel for an overlapping window on the same link, and channel 0 again for a touching window', async () => {
     const base = window(8, 2);
     const mid = new Date((new Date(base.start).getTime() + new Date(base.end).getTime()) / 2).toISOString();
-    const a = await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep['SDI-LAB-100G-1'], destinationEndpointId: ep['SRK-GDC-100G-1'], rateGbps: 100, autoCommit: true, start: base.start, end: mid } });
-    const b = await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep['SDI-LAB-100G-2'], destinationEndpointId: ep['SRK-GDC-100G-2'], rateGbps: 100, autoCommit: true, start: base.start, end: base.end } });
-    const c = await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep['SDI-LAB-100G-1'], destinationEndpointId: ep['SRK-GDC-100G-1'], rateGbps: 100, autoCommit: true, start: mid, end: base.end } });
+    const a = await gqlOk(t.url, tenant.token, RESERVE, {
+      input: {
+        sourceEndpointId: ep['SDI-LAB-100G-1'],
+        destinationEndpointId: ep['SRK-GDC-100G-1'],
+        rateGbps: 100,
+        autoCommit: true,
+        start: base.start,
+        end: mid,
+      },
+    });
+    const b = await gqlOk(t.url, tenant.token, RESERVE, {
+      input: {
+        sourceEndpointId: ep['SDI-LAB-100G-2'],
+        destinationEndpointId: ep['SRK-GDC-100G-2'],
+        rateGbps: 100,
+        autoCommit: true,
+        start: base.start,
+        end: base.end,
+      },
+    });
+    const c = await gqlOk(t.url, tenant.token, RESERVE, {
+      input: {
+        sourceEndpointId: ep['SDI-LAB-100G-1'],
+        destinationEndpointId: ep['SRK-GDC-100G-1'],
+        rateGbps: 100,
+        autoCommit: true,
+        start: mid,
+        end: base.end,
+      },
+    });
     expect(a.reserveLightpath.channel).toBe(0);
     expect(b.reserveLightpath.channel).toBe(1);
     // [start, mid) then [mid, end): touching windows do not conflict, on the channel or on the ports.
@@ -79,9 +114,20 @@ describe('booking lightpaths (e2e over HTTP)', () => {
 
   it('cancels a reservation and frees its capacity at once', async () => {
     const w = window(11);
-    const input = { sourceEndpointId: ep['OTE-HQ-10G-1'], destinationEndpointId: ep['TAM-GDC-10G-1'], rateGbps: 10, autoCommit: true, ...w };
+    const input = {
+      sourceEndpointId: ep['OTE-HQ-10G-1'],
+      destinationEndpointId: ep['TAM-GDC-10G-1'],
+      rateGbps: 10,
+      autoCommit: true,
+      ...w,
+    };
     const r = (await gqlOk(t.url, tenant.token, RESERVE, { input })).reserveLightpath;
-    const cancelled = await gqlOk(t.url, tenant.token, `mutation($id: ID!) { cancelReservation(id: $id, reason: "plans changed") { state history { state reason } } }`, { id: r.id });
+    const cancelled = await gqlOk(
+      t.url,
+      tenant.token,
+      `mutation($id: ID!) { cancelReservation(id: $id, reason: "plans changed") { state history { state reason } } }`,
+      { id: r.id },
+    );
     expect(cancelled.cancelReservation.state).toBe('CANCELLED');
     expect(cancelled.cancelReservation.history.at(-1)).toEqual({ state: 'CANCELLED', reason: 'plans changed' });
     const allocations = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [r.id]);
@@ -99,10 +145,16 @@ describe('booking lightpaths (e2e over HTTP)', () => {
     const input = { sourceEndpointId: ep['OTE-HQ-100G-3'], destinationEndpointId: ep['SNG-DC-100G-1'], rateGbps: 100, ...w };
     const r = (await gqlOk(t.url, tenant.token, RESERVE, { input })).reserveLightpath;
     expect(r.state).toBe('HELD');
-    const expired = await waitFor(async () => {
-      const d = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state history { state actor reason } } }', { id: r.id });
-      return d.reservation.state === 'EXPIRED' ? d.reservation : null;
-    }, 15_000, 'the hold to expire');
+    const expired = await waitFor(
+      async () => {
+        const d = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state history { state actor reason } } }', {
+          id: r.id,
+        });
+        return d.reservation.state === 'EXPIRED' ? d.reservation : null;
+      },
+      15_000,
+      'the hold to expire',
+    );
     expect(expired.history.map((h: { state: string }) => h.state)).toEqual(['HELD', 'EXPIRED']);
     expect(expired.history[1].actor).toBe('system');
     const held = await t.sql.query('SELECT count(*)::int AS n FROM endpoint_allocations WHERE reservation_id = $1', [r.id]);
@@ -116,7 +168,13 @@ describe('booking lightpaths (e2e over HTTP)', () => {
   it('extends the end when capacity allows and refuses with NO_CAPACITY when the port is booked after it', async () => {
     const w1 = window(20);
     const w2 = window(22);
-    const mk = (w: { start: string; end: string }) => ({ sourceEndpointId: ep['OTE-HQ-100G-4'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...w });
+    const mk = (w: { start: string; end: string }) => ({
+      sourceEndpointId: ep['OTE-HQ-100G-4'],
+      destinationEndpointId: ep['TAM-GDC-100G-1'],
+      rateGbps: 100,
+      autoCommit: true,
+      ...w,
+    });
     const first = (await gqlOk(t.url, tenant.token, RESERVE, { input: mk(w1) })).reserveLightpath;
     await gqlOk(t.url, tenant.token, RESERVE, { input: mk(w2) });
     const extend = 'mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { end channel history { state reason } } }';
@@ -134,7 +192,13 @@ describe('booking lightpaths (e2e over HTTP)', () => {
 
   describe('idempotency', () => {
     it('returns the same reservation for a repeated key and books nothing new', async () => {
-      const input = { sourceEndpointId: ep['SDI-LAB-100G-3'], destinationEndpointId: ep['ISK-GDC-100G-1'], rateGbps: 100, idempotencyKey: 'order-17', ...window(30) };
+      const input = {
+        sourceEndpointId: ep['SDI-LAB-100G-3'],
+        destinationEndpointId: ep['ISK-GDC-100G-1'],
+        rateGbps: 100,
+        idempotencyKey: 'order-17',
+        ...window(30),
+      };
       const before = await countRows(t, 'link_allocations');
       const a = (await gqlOk(t.url, tenant.token, RESERVE, { input })).reserveLightpath;
       const afterFirst = await countRows(t, 'link_allocations');
@@ -145,7 +209,13 @@ describe('booking lightpaths (e2e over HTTP)', () => {
     });
 
     it('answers CONFLICT when the same key comes with a different request', async () => {
-      const input = { sourceEndpointId: ep['SDI-LAB-100G-4'], destinationEndpointId: ep['ISK-GDC-100G-2'], rateGbps: 100, idempotencyKey: 'order-18', ...window(31) };
+      const input = {
+        sourceEndpointId: ep['SDI-LAB-100G-4'],
+        destinationEndpointId: ep['ISK-GDC-100G-2'],
+        rateGbps: 100,
+        idempotencyKey: 'order-18',
+        ...window(31),
+      };
       await gqlOk(t.url, tenant.token, RESERVE, { input });
       const r = await reserve({ ...input, ...window(32) });
       expect(r.errors![0].extensions.code).toBe('CONFLICT');
@@ -156,21 +226,45 @@ describe('booking lightpaths (e2e over HTTP)', () => {
   describe('bad input changes nothing and names the field', () => {
     const cases: Array<[string, () => Record<string, unknown>, string, string]> = [
       ['start after end', () => ({ ...base(), start: window(40).end, end: window(40).start }), 'BAD_USER_INPUT', 'input.end'],
-      ['end in the past', () => ({ ...base(), start: new Date(Date.now() - 7_200_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() }), 'BAD_USER_INPUT', 'input.end'],
-      ['duration under the minimum', () => ({ ...base(), start: window(41).start, end: new Date(new Date(window(41).start).getTime() + 30_000).toISOString() }), 'BAD_USER_INPUT', 'input.end'],
-      ['unknown endpoint', () => ({ ...base(), sourceEndpointId: '00000000-0000-4000-8000-000000000000' }), 'BAD_USER_INPUT', 'input.sourceEndpointId'],
+      [
+        'end in the past',
+        () => ({ ...base(), start: new Date(Date.now() - 7_200_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() }),
+        'BAD_USER_INPUT',
+        'input.end',
+      ],
+      [
+        'duration under the minimum',
+        () => ({ ...base(), start: window(41).start, end: new Date(new Date(window(41).start).getTime() + 30_000).toISOString() }),
+        'BAD_USER_INPUT',
+        'input.end',
+      ],
+      [
+        'unknown endpoint',
+        () => ({ ...base(), sourceEndpointId: '00000000-0000-4000-8000-000000000000' }),
+        'BAD_USER_INPUT',
+        'input.sourceEndpointId',
+      ],
       ['endpoint rate differs', () => ({ ...base(), rateGbps: 10 }), 'BAD_USER_INPUT', 'input.sourceEndpointId'],
       ['same site', () => ({ ...base(), destinationEndpointId: ep['OTE-HQ-100G-2'] }), 'BAD_USER_INPUT', 'input.destinationEndpointId'],
     ];
-    const base = () => ({ sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['ISK-GDC-100G-3'], rateGbps: 100, ...window(42) });
+    const base = () => ({
+      sourceEndpointId: ep['OTE-HQ-100G-1'],
+      destinationEndpointId: ep['ISK-GDC-100G-3'],
+      rateGbps: 100,
+      ...window(42),
+    });
 
     it.each(cases)('%s', async (_name, input, code, field) => {
-      const before = await Promise.all(['reservations', 'link_allocations', 'endpoint_allocations', 'audit_log'].map((x) => countRows(t, x)));
+      const before = await Promise.all(
+        ['reservations', 'link_allocations', 'endpoint_allocations', 'audit_log'].map((x) => countRows(t, x)),
+      );
       const r = await reserve(input());
       expect(r.errors![0].extensions.code).toBe(code);
       expect(r.errors![0].extensions.field).toBe(field);
       expect(r.errors![0].message.length).toBeGreaterThan(20);
-      const after = await Promise.all(['reservations', 'link_allocations', 'endpoint_allocations', 'audit_log'].map((x) => countRows(t, x)));
+      const after = await Promise.all(
+        ['reservations', 'link_allocations', 'endpoint_allocations', 'audit_log'].map((x) => countRows(t, x)),
+      );
       expect(after).toEqual(before);
     });
 

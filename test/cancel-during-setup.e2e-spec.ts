@@ -25,12 +25,21 @@ describe('cancelling a lightpath during its setup (e2e over HTTP, emulator drive
   };
   const stateOf = async (id: string) => (await t.sql.query('SELECT state FROM reservations WHERE id = $1', [id])).rows[0].state as string;
   const litBy = async (id: string) => (await t.sql.query('SELECT 1 FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows.length;
-  const held = async (id: string) => (await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [id])).rows[0].n as number;
+  const held = async (id: string) =>
+    (await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [id])).rows[0].n as number;
 
   it('keeps the channel until the network is dark, never lights it afterwards, and the next lightpath comes up', async () => {
-    const a = (await gqlOk(t.url, first.token, RESERVE, {
-      input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...soon(500, 120_000) },
-    })).reserveLightpath;
+    const a = (
+      await gqlOk(t.url, first.token, RESERVE, {
+        input: {
+          sourceEndpointId: ep['OTE-HQ-100G-1'],
+          destinationEndpointId: ep['TAM-GDC-100G-1'],
+          rateGbps: 100,
+          autoCommit: true,
+          ...soon(500, 120_000),
+        },
+      })
+    ).reserveLightpath;
     await waitFor(async () => (await stateOf(a.id)) === 'PROVISIONING' || null, 20_000, 'A to start its setup');
     await gqlOk(t.url, first.token, 'mutation($id: ID!) { cancelReservation(id: $id, reason: "changed plans") { state } }', { id: a.id });
 
@@ -51,17 +60,29 @@ describe('cancelling a lightpath during its setup (e2e over HTTP, emulator drive
     expect(releasedAt).not.toBeNull();
     expect(litAfterRelease.length).toBeGreaterThan(0);
     expect(litAfterRelease.every((n) => n === 0)).toBe(true);
-    const history = (await t.sql.query('SELECT to_state FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [a.id])).rows.map((r) => r.to_state);
+    const history = (
+      await t.sql.query('SELECT to_state FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [a.id])
+    ).rows.map((r) => r.to_state);
     expect(history).toEqual(['RESERVED', 'PROVISIONING', 'RELEASING', 'RELEASED']);
 
     // The next tenant books the same ports, path and channel, and its lightpath comes up at the first try.
-    const b = (await gqlOk(t.url, second.token, RESERVE, {
-      input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...soon(500, 60_000) },
-    })).reserveLightpath;
+    const b = (
+      await gqlOk(t.url, second.token, RESERVE, {
+        input: {
+          sourceEndpointId: ep['OTE-HQ-100G-1'],
+          destinationEndpointId: ep['TAM-GDC-100G-1'],
+          rateGbps: 100,
+          autoCommit: true,
+          ...soon(500, 60_000),
+        },
+      })
+    ).reserveLightpath;
     expect(b.channel).toBe(a.channel);
     await waitFor(async () => ['ACTIVE', 'FAILED'].includes(await stateOf(b.id)) || null, 30_000, 'B to come up');
     expect(await stateOf(b.id)).toBe('ACTIVE');
-    const reasons = (await t.sql.query('SELECT reason FROM reservation_transitions WHERE reservation_id = $1', [b.id])).rows.map((r) => r.reason).join(' | ');
+    const reasons = (await t.sql.query('SELECT reason FROM reservation_transitions WHERE reservation_id = $1', [b.id])).rows
+      .map((r) => r.reason)
+      .join(' | ');
     expect(reasons).not.toMatch(/already lit/);
     await gqlOk(t.url, second.token, 'mutation($id: ID!) { cancelReservation(id: $id) { state } }', { id: b.id });
   }, 90_000);

@@ -1,4 +1,15 @@
-import { baseEnv, createTenantWithKey, endpointIds, gql, RESERVE, spawnService, startTestService, terminate, TestService, window } from './support/service';
+import {
+  baseEnv,
+  createTenantWithKey,
+  endpointIds,
+  gql,
+  RESERVE,
+  spawnService,
+  startTestService,
+  terminate,
+  TestService,
+  window,
+} from './support/service';
 
 /** No double booking under concurrency: the exclusion constraints decide, whatever the races. */
 describe('no double booking under concurrency (e2e over HTTP)', () => {
@@ -17,7 +28,13 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
   });
 
   it('50 concurrent bookings of one endpoint pair and window: exactly one succeeds, the rest get NO_CAPACITY', async () => {
-    const input = { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(3) };
+    const input = {
+      sourceEndpointId: ep['OTE-HQ-100G-1'],
+      destinationEndpointId: ep['TAM-GDC-100G-1'],
+      rateGbps: 100,
+      autoCommit: true,
+      ...window(3),
+    };
     const results = await Promise.all(Array.from({ length: 50 }, () => gql(t.url, tenant.token, RESERVE, { input })));
     const ok = results.filter((r) => !r.errors && r.data?.reserveLightpath);
     const codes = results.filter((r) => r.errors).map((r) => r.errors![0].extensions.code);
@@ -27,12 +44,29 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
   });
 
   it('ten concurrent Otemachi/Sendai → Ishikari bookings: exactly eight fit the 8-channel AOM–HKD span, on eight distinct channels', async () => {
-    const sources = ['OTE-HQ-100G-1', 'OTE-HQ-100G-2', 'OTE-HQ-100G-3', 'OTE-HQ-100G-4', 'SDI-LAB-100G-1', 'SDI-LAB-100G-2', 'SDI-LAB-100G-3', 'SDI-LAB-100G-4', 'SDI-LAB-100G-5', 'SDI-LAB-100G-6'];
+    const sources = [
+      'OTE-HQ-100G-1',
+      'OTE-HQ-100G-2',
+      'OTE-HQ-100G-3',
+      'OTE-HQ-100G-4',
+      'SDI-LAB-100G-1',
+      'SDI-LAB-100G-2',
+      'SDI-LAB-100G-3',
+      'SDI-LAB-100G-4',
+      'SDI-LAB-100G-5',
+      'SDI-LAB-100G-6',
+    ];
     const w = window(10);
     const results = await Promise.all(
       sources.map((source, i) =>
         gql(t.url, tenant.token, RESERVE, {
-          input: { sourceEndpointId: ep[source], destinationEndpointId: ep[`ISK-GDC-100G-${i + 1}`], rateGbps: 100, autoCommit: true, ...w },
+          input: {
+            sourceEndpointId: ep[source],
+            destinationEndpointId: ep[`ISK-GDC-100G-${i + 1}`],
+            rateGbps: 100,
+            autoCommit: true,
+            ...w,
+          },
         }),
       ),
     );
@@ -56,12 +90,19 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
   it('50 concurrent identical bookings with one idempotency key all get the same reservation, over two api processes', async () => {
     // On a server, half the requests go to a second api process on the same database; the embedded
     // engine belongs to one process, so there all 50 go to it.
-    const second = t.backend === 'postgres'
-      ? await spawnService(baseEnv({ DATABASE_URL: t.databaseUrl, APN_ROLE: 'api', APN_ADMIN_TOKEN: t.adminToken, APN_SEED: 'none' }))
-      : null;
+    const second =
+      t.backend === 'postgres'
+        ? await spawnService(baseEnv({ DATABASE_URL: t.databaseUrl, APN_ROLE: 'api', APN_ADMIN_TOKEN: t.adminToken, APN_SEED: 'none' }))
+        : null;
     try {
       const urls = second?.url ? [t.url, second.url] : [t.url];
-      const input = { sourceEndpointId: ep['OTE-HQ-100G-2'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, ...window(30), idempotencyKey: 'retry-storm-1' };
+      const input = {
+        sourceEndpointId: ep['OTE-HQ-100G-2'],
+        destinationEndpointId: ep['TAM-GDC-100G-2'],
+        rateGbps: 100,
+        ...window(30),
+        idempotencyKey: 'retry-storm-1',
+      };
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => gql(urls[i % urls.length], tenant.token, RESERVE, { input })));
       const errors = results.filter((r) => r.errors).map((r) => r.errors![0]);
       expect(errors).toEqual([]);
@@ -91,7 +132,12 @@ describe('no double booking under concurrency (e2e over HTTP)', () => {
     const sample = await t.sql.query('SELECT reservation_id, link_id, channel, during FROM link_allocations LIMIT 1');
     const row = sample.rows[0];
     await expect(
-      t.sql.query('INSERT INTO link_allocations (reservation_id, link_id, channel, during) VALUES ($1, $2, $3, $4)', [row.reservation_id, row.link_id, row.channel, row.during]),
+      t.sql.query('INSERT INTO link_allocations (reservation_id, link_id, channel, during) VALUES ($1, $2, $3, $4)', [
+        row.reservation_id,
+        row.link_id,
+        row.channel,
+        row.during,
+      ]),
     ).rejects.toMatchObject({ code: '23P01' });
   });
 });

@@ -33,7 +33,9 @@ describe('web console in Chromium (e2e)', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`The console's browser test needs Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (as .ci/run does), or point CHROMIUM_PATH at one.`);
+      throw new Error(
+        `The console's browser test needs Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (as .ci/run does), or point CHROMIUM_PATH at one.`,
+      );
     }
     mkdirSync(SHOTS, { recursive: true });
     t = await startTestService({ APN_MIN_DURATION_S: '1', APN_EMULATOR_HOP_MS: '10' });
@@ -64,12 +66,29 @@ describe('web console in Chromium (e2e)', () => {
       if (new URL(ws.url()).host !== host) tab.offHost.push(ws.url());
     });
     page.on('console', async (m) => {
-      if (m.type() === 'error') tab.errors.push([m.text(), ...(await Promise.all(m.args().map((a) => a.jsonValue().then((v) => JSON.stringify(v).slice(0, 500), () => ''))))].join(' '));
+      if (m.type() === 'error')
+        tab.errors.push(
+          [
+            m.text(),
+            ...(await Promise.all(
+              m.args().map((a) =>
+                a.jsonValue().then(
+                  (v) => JSON.stringify(v).slice(0, 500),
+                  () => '',
+                ),
+              ),
+            )),
+          ].join(' '),
+        );
     });
     page.on('pageerror', (e) => tab.errors.push(e.message));
     // Which response a "Failed to load resource" console error was about.
     page.on('response', (r) => {
-      if (r.status() >= 400) void r.text().then((body) => tab.errors.push(`${r.request().method()} ${r.url()} → ${r.status()} ${body.slice(0, 300)}`), () => undefined);
+      if (r.status() >= 400)
+        void r.text().then(
+          (body) => tab.errors.push(`${r.request().method()} ${r.url()} → ${r.status()} ${body.slice(0, 300)}`),
+          () => undefined,
+        );
     });
     tabs.push(tab);
     await page.goto(`${t.url}${path}`);
@@ -184,7 +203,8 @@ describe('web console in Chromium (e2e)', () => {
     await page.getByRole('button', { name: 'Commit' }).click();
     await booking.getByText('RESERVED', { exact: true }).waitFor();
     const id = (await booking.getAttribute('data-reservation-id'))!;
-    const endOf = async () => (await gqlOk(t.url, tenantA.token, 'query($id: ID!) { reservation(id: $id) { end state } }', { id })).reservation;
+    const endOf = async () =>
+      (await gqlOk(t.url, tenantA.token, 'query($id: ID!) { reservation(id: $id) { end state } }', { id })).reservation;
     const before = Date.parse((await endOf()).end);
     await page.getByRole('button', { name: 'Extend' }).click();
     for (let i = 0; i < 50 && Date.parse((await endOf()).end) === before; i++) await page.waitForTimeout(100);
@@ -205,12 +225,26 @@ describe('web console in Chromium (e2e)', () => {
   it('shows an operator the booking’s channel on a link of its path in the spectrum × time view', async () => {
     // Two more bookings on the same route, by the other tenant, later on: more blocks on the chart.
     const endpoints = Object.fromEntries(
-      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map((e) => [e.code, e.id]),
+      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map(
+        (e) => [e.code, e.id],
+      ),
     );
-    const later = (fromMin: number, toMin: number) => ({ start: new Date(Date.now() + fromMin * 60_000).toISOString(), end: new Date(Date.now() + toMin * 60_000).toISOString() });
-    for (const [n, w] of [[2, later(20, 80)], [3, later(40, 150)]] as const) {
+    const later = (fromMin: number, toMin: number) => ({
+      start: new Date(Date.now() + fromMin * 60_000).toISOString(),
+      end: new Date(Date.now() + toMin * 60_000).toISOString(),
+    });
+    for (const [n, w] of [
+      [2, later(20, 80)],
+      [3, later(40, 150)],
+    ] as const) {
       await gqlOk(t.url, tenantB.token, 'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }', {
-        input: { sourceEndpointId: endpoints[`SDI-LAB-100G-${n}`], destinationEndpointId: endpoints[`ISK-GDC-100G-${n}`], rateGbps: 100, autoCommit: true, ...w },
+        input: {
+          sourceEndpointId: endpoints[`SDI-LAB-100G-${n}`],
+          destinationEndpointId: endpoints[`ISK-GDC-100G-${n}`],
+          rateGbps: 100,
+          autoCommit: true,
+          ...w,
+        },
       });
     }
     const tab = await open(DESKTOP);
@@ -303,22 +337,39 @@ describe('web console in Chromium (e2e)', () => {
     // GraphiQL's editors are CodeMirror 5 instances; setting their text directly avoids auto-closed brackets.
     const setEditor = (selector: string, text: string) =>
       page.evaluate(`document.querySelector(${JSON.stringify(selector)}).CodeMirror.setValue(${JSON.stringify(text)})`);
-    await setEditor('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror', JSON.stringify({ Authorization: `Bearer ${tenantA.token}` }));
+    await setEditor(
+      '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror',
+      JSON.stringify({ Authorization: `Bearer ${tenantA.token}` }),
+    );
     await setEditor('.graphiql-query-editor .CodeMirror', 'subscription { reservationUpdated { reservationId state } }');
     // GraphiQL parses the edited query 100 ms after the last change (a debounce), as it would after typing.
     await page.waitForTimeout(400);
     await page.locator('.graphiql-execute-button').click();
     const result = () => page.evaluate<string>(`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`);
     const endpoints = Object.fromEntries(
-      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map((e) => [e.code, e.id]),
+      (await gqlOk<{ endpoints: Array<{ id: string; code: string }> }>(t.url, t.adminToken, '{ endpoints { id code } }')).endpoints.map(
+        (e) => [e.code, e.id],
+      ),
     );
     // The socket opens asynchronously: book until an update shows (a booking made before it opened is not replayed).
     let shown = '';
     for (let attempt = 0; attempt < 5 && !shown; attempt++) {
       const start = Date.now() + (3 + attempt) * 3_600_000;
-      const { reserveLightpath } = await gqlOk(t.url, tenantA.token, 'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }', {
-        input: { sourceEndpointId: endpoints['OTE-HQ-100G-1'], destinationEndpointId: endpoints['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString() },
-      });
+      const { reserveLightpath } = await gqlOk(
+        t.url,
+        tenantA.token,
+        'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }',
+        {
+          input: {
+            sourceEndpointId: endpoints['OTE-HQ-100G-1'],
+            destinationEndpointId: endpoints['TAM-GDC-100G-1'],
+            rateGbps: 100,
+            autoCommit: true,
+            start: new Date(start).toISOString(),
+            end: new Date(start + 3_600_000).toISOString(),
+          },
+        },
+      );
       for (let i = 0; i < 20 && !shown; i++) {
         const text = await result();
         if (text.includes(reserveLightpath.id)) shown = text;

@@ -61,7 +61,9 @@ embeddedOnly('APN_DATA_DIR on the embedded database', () => {
 
       const second = await runToExit(env);
       expect(second.code).toBe(1);
-      expect(second.output).toContain(`APN_DATA_DIR ${dir} is in use by process ${first.child.pid} on host ${hostname()}, running since 20`);
+      expect(second.output).toContain(
+        `APN_DATA_DIR ${dir} is in use by process ${first.child.pid} on host ${hostname()}, running since 20`,
+      );
       expect(second.output).toContain('Stop that process first');
       expect(second.output).not.toMatch(/listening on/);
 

@@ -19,10 +19,14 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     return { start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
   };
   const book = async (src: string, dst: string, w: { start: string; end: string }) =>
-    (await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...w } }))
-      .reserveLightpath;
+    (
+      await gqlOk(t.url, tenant.token, RESERVE, {
+        input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, ...w },
+      })
+    ).reserveLightpath;
   const stateOf = async (id: string) =>
-    (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state start end history { state reason at } } }', { id })).reservation;
+    (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state start end history { state reason at } } }', { id }))
+      .reservation;
   const lit = async (id: string) =>
     (await t.sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
 
@@ -34,10 +38,14 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     // Half-open windows meet: the same path and channel, A's teardown and B's setup due at the same instant.
     expect(b.channel).toBe(a.channel);
     expect(b.path.map((l: { code: string }) => l.code)).toEqual(a.path.map((l: { code: string }) => l.code));
-    const up = await waitFor(async () => {
-      const s = await stateOf(b.id);
-      return ['ACTIVE', 'FAILED', 'RELEASED'].includes(s.state) ? s : null;
-    }, 20_000, 'B to come up');
+    const up = await waitFor(
+      async () => {
+        const s = await stateOf(b.id);
+        return ['ACTIVE', 'FAILED', 'RELEASED'].includes(s.state) ? s : null;
+      },
+      20_000,
+      'B to come up',
+    );
     expect(up.history.map((h: { state: string }) => h.state)).toContain('ACTIVE');
     expect((await stateOf(a.id)).state).toBe('RELEASED');
   });
@@ -49,10 +57,14 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     const hops = await lit(r.id);
     expect(hops).toHaveLength(r.path.length);
     expect(new Set(hops.map((h) => h.channel))).toEqual(new Set([r.channel]));
-    const done = await waitFor(async () => {
-      const s = await stateOf(r.id);
-      return s.state === 'RELEASED' ? s : null;
-    }, 20_000, 'RELEASED');
+    const done = await waitFor(
+      async () => {
+        const s = await stateOf(r.id);
+        return s.state === 'RELEASED' ? s : null;
+      },
+      20_000,
+      'RELEASED',
+    );
     expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
     // Never before its window: the setup job is taken early (APN_SETUP_LEAD_MS) but waits for the start.
     const at = (state: string) => Date.parse(done.history.find((h: { state: string }) => h.state === state).at);
@@ -76,10 +88,14 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     const r = await book('SDI-LAB-100G-3', 'ISK-GDC-100G-3', soon(1000, 120_000));
     await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');
     await gqlOk(t.url, tenant.token, 'mutation($id: ID!) { cancelReservation(id: $id, reason: "done early") { state } }', { id: r.id });
-    const done = await waitFor(async () => {
-      const s = await stateOf(r.id);
-      return s.state === 'RELEASED' ? s : null;
-    }, 10_000, 'RELEASED after cancel');
+    const done = await waitFor(
+      async () => {
+        const s = await stateOf(r.id);
+        return s.state === 'RELEASED' ? s : null;
+      },
+      10_000,
+      'RELEASED after cancel',
+    );
     expect(done.history.map((h: { state: string }) => h.state)).toEqual(['RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'RELEASED']);
     expect(done.history[3].reason).toMatch(/done early/);
     expect(await lit(r.id)).toHaveLength(0);
@@ -90,7 +106,10 @@ describe('lightpath lifecycle (e2e over HTTP, emulator driver)', () => {
     const r = await book('SDI-LAB-100G-4', 'ISK-GDC-100G-4', w);
     await waitFor(async () => ((await stateOf(r.id)).state === 'ACTIVE' ? true : null), 15_000, 'ACTIVE');
     const later = new Date(new Date(w.end).getTime() + 4000).toISOString();
-    await gqlOk(t.url, tenant.token, 'mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { end } }', { id: r.id, end: later });
+    await gqlOk(t.url, tenant.token, 'mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { end } }', {
+      id: r.id,
+      end: later,
+    });
     // Past the original end, it is still up.
     await new Promise((res) => setTimeout(res, Math.max(0, new Date(w.end).getTime() + 1500 - Date.now())));
     expect((await stateOf(r.id)).state).toBe('ACTIVE');
@@ -137,17 +156,33 @@ describe('lightpath failures (e2e, emulator with injected faults)', () => {
     const start = Date.now() + startInMs;
     return (
       await gqlOk(t.url, tenant.token, RESERVE, {
-        input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true,
-          start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
+        input: {
+          sourceEndpointId: ep[src],
+          destinationEndpointId: ep[dst],
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + lengthMs).toISOString(),
+        },
       })
     ).reserveLightpath;
   };
   const settle = (id: string, states: string[], what: string) =>
-    waitFor(async () => {
-      const s = (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state channel path { code } history { state reason } } }', { id }))
-        .reservation;
-      return states.includes(s.state) ? s : null;
-    }, 20_000, what);
+    waitFor(
+      async () => {
+        const s = (
+          await gqlOk(
+            t.url,
+            tenant.token,
+            'query($id: ID!) { reservation(id: $id) { state channel path { code } history { state reason } } }',
+            { id },
+          )
+        ).reservation;
+        return states.includes(s.state) ? s : null;
+      },
+      20_000,
+      what,
+    );
   const lit = async (id: string) => (await t.sql.query('SELECT link_id FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
 
   it('routes around a link that is down when setup starts, replacing path and channel atomically', async () => {
@@ -222,17 +257,33 @@ describe('metrics', () => {
       const start = Date.now() + 800;
       const r = (
         await gqlOk(t.url, tenant.token, RESERVE, {
-          input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['SNG-DC-100G-1'], rateGbps: 100, autoCommit: true,
-            start: new Date(start).toISOString(), end: new Date(start + 1500).toISOString() },
+          input: {
+            sourceEndpointId: ep['OTE-HQ-100G-1'],
+            destinationEndpointId: ep['SNG-DC-100G-1'],
+            rateGbps: 100,
+            autoCommit: true,
+            start: new Date(start).toISOString(),
+            end: new Date(start + 1500).toISOString(),
+          },
         })
       ).reserveLightpath;
-      await waitFor(async () => {
-        const s = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state } }', { id: r.id });
-        return s.reservation.state === 'RELEASED';
-      }, 15_000, 'RELEASED');
+      await waitFor(
+        async () => {
+          const s = await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state } }', { id: r.id });
+          return s.reservation.state === 'RELEASED';
+        },
+        15_000,
+        'RELEASED',
+      );
       // An orphan on the network for the reconciler to find.
-      await t.sql.query(`INSERT INTO emulator_lit_channels (link_id, channel, lightpath_id, lit_at) SELECT id, 95, gen_random_uuid(), now() FROM links LIMIT 1`);
-      await waitFor(async () => (await t.sql.query('SELECT count(*)::int AS n FROM emulator_lit_channels')).rows[0].n === 0, 10_000, 'the orphan to be removed');
+      await t.sql.query(
+        `INSERT INTO emulator_lit_channels (link_id, channel, lightpath_id, lit_at) SELECT id, 95, gen_random_uuid(), now() FROM links LIMIT 1`,
+      );
+      await waitFor(
+        async () => (await t.sql.query('SELECT count(*)::int AS n FROM emulator_lit_channels')).rows[0].n === 0,
+        10_000,
+        'the orphan to be removed',
+      );
 
       const res = await request(t.url).get('/metrics');
       expect(res.status).toBe(200);

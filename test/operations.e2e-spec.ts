@@ -19,7 +19,11 @@ describe('linkOccupancy and queueDepth (e2e over HTTP)', () => {
   it('shows every booking of a link’s channels over the span, cancelled ones too, and nothing outside it', async () => {
     const w = window(2, 2);
     const book = async (src: string, dst: string, autoCommit = true) =>
-      (await gqlOk(t.url, tenant.token, RESERVE, { input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit, ...w } })).reserveLightpath;
+      (
+        await gqlOk(t.url, tenant.token, RESERVE, {
+          input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit, ...w },
+        })
+      ).reserveLightpath;
     const a = await book('SDI-LAB-100G-1', 'ISK-GDC-100G-1');
     const b = await book('SDI-LAB-100G-2', 'ISK-GDC-100G-2', false);
     await gqlOk(t.url, tenant.token, 'mutation($id: ID!) { cancelReservation(id: $id) { id } }', { id: b.id });
@@ -32,7 +36,14 @@ describe('linkOccupancy and queueDepth (e2e over HTTP)', () => {
     const blocks = during.data!.linkOccupancy.blocks;
     expect(blocks).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ reservationId: a.id, tenantId: tenant.tenantId, channel: a.channel, state: 'RESERVED', start: w.start, end: w.end }),
+        expect.objectContaining({
+          reservationId: a.id,
+          tenantId: tenant.tenantId,
+          channel: a.channel,
+          state: 'RESERVED',
+          start: w.start,
+          end: w.end,
+        }),
         expect.objectContaining({ reservationId: b.id, state: 'CANCELLED' }),
       ]),
     );
@@ -46,7 +57,11 @@ describe('linkOccupancy and queueDepth (e2e over HTTP)', () => {
   it('is for operators only, names the bad argument, and bounds the span', async () => {
     const link = (await gqlOk(t.url, t.adminToken, '{ links { id } }')).links[0].id;
     const now = Date.now();
-    const span = (days: number) => ({ linkId: link, from: new Date(now).toISOString(), to: new Date(now + days * 86_400_000).toISOString() });
+    const span = (days: number) => ({
+      linkId: link,
+      from: new Date(now).toISOString(),
+      to: new Date(now + days * 86_400_000).toISOString(),
+    });
     expect((await gql(t.url, tenant.token, OCCUPANCY, span(1))).errors?.[0].extensions.code).toBe('FORBIDDEN');
     const tooLong = await gql(t.url, t.adminToken, OCCUPANCY, span(32));
     expect(tooLong.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'to' });
@@ -58,7 +73,12 @@ describe('linkOccupancy and queueDepth (e2e over HTTP)', () => {
 
   it('reports the jobs in each queue by state to operators only', async () => {
     const depth = await gqlOk(t.url, t.adminToken, '{ queueDepth { queue waiting active delayed failed } }');
-    expect(depth.queueDepth.map((q: { queue: string }) => q.queue).sort()).toEqual(['maintenance', 'provisioning', 'reservations', 'webhooks']);
+    expect(depth.queueDepth.map((q: { queue: string }) => q.queue).sort()).toEqual([
+      'maintenance',
+      'provisioning',
+      'reservations',
+      'webhooks',
+    ]);
     // The booking above scheduled its setup and teardown for its window.
     const provisioning = depth.queueDepth.find((q: { queue: string }) => q.queue === 'provisioning');
     expect(provisioning.delayed).toBeGreaterThan(0);

@@ -23,14 +23,17 @@ describe('compareScenarios', () => {
 
   beforeAll(async () => {
     t = await startTestService();
-    sites = Object.fromEntries((await gqlOk(t.url, t.adminToken, '{ sites { id code } }')).sites.map((s: { id: string; code: string }) => [s.code, s.id]));
+    sites = Object.fromEntries(
+      (await gqlOk(t.url, t.adminToken, '{ sites { id code } }')).sites.map((s: { id: string; code: string }) => [s.code, s.id]),
+    );
     tenant = await createTenantWithKey(t, 'Planner');
   });
   afterAll(async () => {
     await t?.stop();
   });
 
-  const compare = async (token: string, input: Record<string, unknown>) => (await gqlOk(t.url, token, COMPARE, { i: input })).compareScenarios;
+  const compare = async (token: string, input: Record<string, unknown>) =>
+    (await gqlOk(t.url, token, COMPARE, { i: input })).compareScenarios;
 
   it('reproduces both measured PoC runs within 2%, and predicts longer distances and the Internet link from physics', async () => {
     const result = await compare(tenant.token, {
@@ -69,14 +72,21 @@ describe('compareScenarios', () => {
     const result = await compare(tenant.token, {
       workload: { ...POC, epochs: 10 },
       confidential: true,
-      scenarios: ['DIRECT', 'REPLICATION', 'CACHE'].map((design) => ({ label: design, kind: 'APN', design, distanceKm: 1000, gpuSiteId: sites['ISK-GDC'] })),
+      scenarios: ['DIRECT', 'REPLICATION', 'CACHE'].map((design) => ({
+        label: design,
+        kind: 'APN',
+        design,
+        distanceKm: 1000,
+        gpuSiteId: sites['ISK-GDC'],
+      })),
     });
     const allowed = Object.fromEntries(result.scenarios.map((s: { label: string; allowed: boolean }) => [s.label, s.allowed]));
     expect(allowed).toEqual({ DIRECT: true, REPLICATION: false, CACHE: false });
     expect(result.recommended.design).toBe('DIRECT');
 
     const at = async (site: string) =>
-      (await compare(tenant.token, { workload: POC, scenarios: [{ label: 'x', kind: 'APN', distanceKm: 40, gpuSiteId: sites[site] }] })).scenarios[0];
+      (await compare(tenant.token, { workload: POC, scenarios: [{ label: 'x', kind: 'APN', distanceKm: 40, gpuSiteId: sites[site] }] }))
+        .scenarios[0];
     const green = await at('TAM-GDC');
     const standard = await at('SNG-DC');
     // Same work and time; the standard data center's higher PUE costs more energy and carbon.
@@ -86,9 +96,16 @@ describe('compareScenarios', () => {
 
   it('lets an operator override a reference value, shown with its basis and used at once', async () => {
     const before = await compare(tenant.token, { workload: POC, scenarios: [{ label: 'x', kind: 'APN', distanceKm: 40 }] });
-    const set = await gqlOk(t.url, t.adminToken, 'mutation { setReferenceValue(key: "network.apnSetupFeeUsd", value: 500, basis: "contract 2026-11") { key value basis overridden } }');
+    const set = await gqlOk(
+      t.url,
+      t.adminToken,
+      'mutation { setReferenceValue(key: "network.apnSetupFeeUsd", value: 500, basis: "contract 2026-11") { key value basis overridden } }',
+    );
     expect(set.setReferenceValue.find((v: { key: string }) => v.key === 'network.apnSetupFeeUsd')).toEqual({
-      key: 'network.apnSetupFeeUsd', value: 500, basis: 'operator override: contract 2026-11', overridden: true,
+      key: 'network.apnSetupFeeUsd',
+      value: 500,
+      basis: 'operator override: contract 2026-11',
+      overridden: true,
     });
     const after = await compare(tenant.token, { workload: POC, scenarios: [{ label: 'x', kind: 'APN', distanceKm: 40 }] });
     expect(after.scenarios[0].costUsd).toBeCloseTo(before.scenarios[0].costUsd + 450, 4);
@@ -106,9 +123,19 @@ describe('compareScenarios', () => {
   });
 
   it('refuses bad planner input naming the field', async () => {
-    const r = await gql(t.url, tenant.token, COMPARE, { i: { workload: { ...POC, steps: 0 }, scenarios: [{ label: 'x', kind: 'LOCAL' }] } });
+    const r = await gql(t.url, tenant.token, COMPARE, {
+      i: { workload: { ...POC, steps: 0 }, scenarios: [{ label: 'x', kind: 'LOCAL' }] },
+    });
     expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.workload.steps' });
-    const twice = await gql(t.url, tenant.token, COMPARE, { i: { workload: POC, scenarios: [{ label: 'x', kind: 'LOCAL' }, { label: 'x', kind: 'LOCAL' }] } });
+    const twice = await gql(t.url, tenant.token, COMPARE, {
+      i: {
+        workload: POC,
+        scenarios: [
+          { label: 'x', kind: 'LOCAL' },
+          { label: 'x', kind: 'LOCAL' },
+        ],
+      },
+    });
     expect(twice.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.scenarios[1].label' });
   });
 });

@@ -35,7 +35,11 @@ describe('no request can starve the service (e2e over HTTP)', () => {
   });
 
   it('refuses fragment cycles and absurd nesting as validation errors, not stack overflows', async () => {
-    const cycle = await gql(t.url, hostile.token, '{ sites { ...A } } fragment A on Site { endpoints { site { ...B } } } fragment B on Site { ...A }');
+    const cycle = await gql(
+      t.url,
+      hostile.token,
+      '{ sites { ...A } } fragment A on Site { endpoints { site { ...B } } } fragment B on Site { ...A }',
+    );
     expect(cycle.status).toBe(400);
     expect(cycle.errors!.map((e) => e.message)).toContain('Cannot spread fragment "A" within itself via "B".');
     const brackets = await gql(t.url, hostile.token, `{ sites(x: ${'['.repeat(20_000)}${']'.repeat(20_000)}) { id } }`);
@@ -57,7 +61,13 @@ describe('no request can starve the service (e2e over HTTP)', () => {
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
       await gqlOk(t.url, booker.token, RESERVE, {
-        input: { sourceEndpointId: ep['SDI-LAB-100G-1'], destinationEndpointId: ep['SRK-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(10 + i) },
+        input: {
+          sourceEndpointId: ep['SDI-LAB-100G-1'],
+          destinationEndpointId: ep['SRK-GDC-100G-1'],
+          rateGbps: 100,
+          autoCommit: true,
+          ...window(10 + i),
+        },
       });
       baseline.push(Date.now() - started);
     }
@@ -84,7 +94,13 @@ describe('no request can starve the service (e2e over HTTP)', () => {
       for (let i = 0; i < 15; i++) {
         const started = Date.now();
         const booked = await gql(t.url, booker.token, RESERVE, {
-          input: { sourceEndpointId: ep['OTE-HQ-100G-1'], destinationEndpointId: ep['ISK-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...window(20 + i) },
+          input: {
+            sourceEndpointId: ep['OTE-HQ-100G-1'],
+            destinationEndpointId: ep['ISK-GDC-100G-1'],
+            rateGbps: 100,
+            autoCommit: true,
+            ...window(20 + i),
+          },
         });
         during.push(Date.now() - started);
         expect(booked.errors).toBeUndefined();

@@ -37,7 +37,9 @@ describe('losing the queue with the workers running (e2e over HTTP)', () => {
       }
       return;
     }
-    const tables = await t.sql.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'bullmq' AND tablename NOT IN ('migration', 'meta')`);
+    const tables = await t.sql.query(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'bullmq' AND tablename NOT IN ('migration', 'meta')`,
+    );
     expect(tables.rows.length).toBeGreaterThan(0);
     await t.sql.query(`TRUNCATE ${tables.rows.map((r) => `bullmq."${r.tablename}"`).join(', ')} CASCADE`);
     const left = await t.sql.query('SELECT count(*)::int AS n FROM bullmq.job');
@@ -47,13 +49,22 @@ describe('losing the queue with the workers running (e2e over HTTP)', () => {
   const book = async (src: string, dst: string, startInMs: number, lengthMs: number, autoCommit = true) => {
     const start = Date.now() + startInMs;
     const r = await gqlOk(t.url, tenant.token, RESERVE, {
-      input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit,
-        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
+      input: {
+        sourceEndpointId: ep[src],
+        destinationEndpointId: ep[dst],
+        rateGbps: 100,
+        autoCommit,
+        start: new Date(start).toISOString(),
+        end: new Date(start + lengthMs).toISOString(),
+      },
     });
     return r.reserveLightpath as { id: string; start: string; end: string; holdExpiresAt: string | null };
   };
   const historyOf = async (id: string) =>
-    (await t.sql.query('SELECT to_state, at FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [id])).rows as Array<{ to_state: string; at: Date }>;
+    (await t.sql.query('SELECT to_state, at FROM reservation_transitions WHERE reservation_id = $1 ORDER BY id', [id])).rows as Array<{
+      to_state: string;
+      at: Date;
+    }>;
   const stateOf = async (id: string) => (await t.sql.query('SELECT state FROM reservations WHERE id = $1', [id])).rows[0].state as string;
   const lit = async (id: string) => (await t.sql.query('SELECT 1 FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows.length;
   const reached = async (id: string, state: string) => (await historyOf(id)).find((h) => h.to_state === state)?.at.getTime();
@@ -92,6 +103,5 @@ describe('losing the queue with the workers running (e2e over HTTP)', () => {
     if (briefUp) expect(briefUp.at.getTime()).toBeLessThan(Date.parse(brief.end));
     else expect(await stateOf(brief.id)).toBe('FAILED');
     expect(await lit(brief.id)).toBe(0);
-
   });
 });

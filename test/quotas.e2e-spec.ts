@@ -1,4 +1,15 @@
-import { countRows, createTenantWithKey, endpointIds, gql, gqlOk, GqlResult, RESERVE, startTestService, TestService, waitFor } from './support/service';
+import {
+  countRows,
+  createTenantWithKey,
+  endpointIds,
+  gql,
+  gqlOk,
+  GqlResult,
+  RESERVE,
+  startTestService,
+  TestService,
+  waitFor,
+} from './support/service';
 
 const HOUR_MS = 3_600_000;
 
@@ -45,17 +56,31 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
   beforeAll(async () => {
     // Holds outlive the file, so no expiry writes anything while a test counts rows.
     // Setup gives up quickly (a rerouted lightpath's fate is one of the tests).
-    t = await startTestService({ LOG_LEVEL: 'warn', APN_HOLD_TTL_S: '3600', APN_JOB_ATTEMPTS: '2', APN_JOB_BACKOFF_MS: '100', APN_EMULATOR_HOP_MS: '10' });
+    t = await startTestService({
+      LOG_LEVEL: 'warn',
+      APN_HOLD_TTL_S: '3600',
+      APN_JOB_ATTEMPTS: '2',
+      APN_JOB_BACKOFF_MS: '100',
+      APN_EMULATOR_HOP_MS: '10',
+    });
     ep = await endpointIds(t);
   });
   afterAll(() => t?.stop());
 
-  const setQuota = (tenantId: string, input: Record<string, unknown>, token = t.adminToken) => gql(t.url, token, SET_QUOTA, { t: tenantId, input });
+  const setQuota = (tenantId: string, input: Record<string, unknown>, token = t.adminToken) =>
+    gql(t.url, token, SET_QUOTA, { t: tenantId, input });
   const written = () => Promise.all(WRITTEN.map((table) => countRows(t, table)));
   /** Otemachi to Ishikari: nine spans, AOM–HKD among them. */
   const toIshikari = (token: string, w: { start: string; end: string }, extra: Record<string, unknown> = {}, n = 1) =>
     gql(t.url, token, RESERVE, {
-      input: { sourceEndpointId: ep[`OTE-HQ-100G-${n}`], destinationEndpointId: ep[`ISK-GDC-100G-${n}`], rateGbps: 100, autoCommit: true, ...w, ...extra },
+      input: {
+        sourceEndpointId: ep[`OTE-HQ-100G-${n}`],
+        destinationEndpointId: ep[`ISK-GDC-100G-${n}`],
+        rateGbps: 100,
+        autoCommit: true,
+        ...w,
+        ...extra,
+      },
     });
   const refusal = (r: GqlResult) => {
     expect(r.data).toBeNull();
@@ -68,7 +93,12 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     const other = await createTenantWithKey(t, 'Unlimited Inc');
     const set = await setQuota(capped.tenantId, { maxChannelHoursPerSpanPerMonth: 3 });
     expect(set.errors).toBeUndefined();
-    expect(set.data!.setTenantQuota).toMatchObject({ tenantId: capped.tenantId, maxChannelHoursPerSpanPerMonth: 3, maxConcurrentHolds: null, maxWindowSeconds: null });
+    expect(set.data!.setTenantQuota).toMatchObject({
+      tenantId: capped.tenantId,
+      maxChannelHoursPerSpanPerMonth: 3,
+      maxConcurrentHolds: null,
+      maxWindowSeconds: null,
+    });
 
     const first = await toIshikari(capped.token, hours(month, 10, 1));
     const second = await toIshikari(capped.token, hours(month, 20, 2));
@@ -94,7 +124,13 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     expect((await toIshikari(other.token, hours(month, 30, 1))).errors).toBeUndefined();
     expect((await toIshikari(capped.token, hours(nextMonth, 30, 3))).errors).toBeUndefined();
     const tama = await gql(t.url, capped.token, RESERVE, {
-      input: { sourceEndpointId: ep['OTE-HQ-100G-2'], destinationEndpointId: ep['TAM-GDC-100G-1'], rateGbps: 100, autoCommit: true, ...hours(month, 30, 3) },
+      input: {
+        sourceEndpointId: ep['OTE-HQ-100G-2'],
+        destinationEndpointId: ep['TAM-GDC-100G-1'],
+        rateGbps: 100,
+        autoCommit: true,
+        ...hours(month, 30, 3),
+      },
     });
     expect(tama.errors).toBeUndefined();
 
@@ -103,7 +139,14 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     const longer = new Date(new Date(hours(month, 10, 1).end).getTime() + HOUR_MS / 2).toISOString();
     const beforeExtension = await written();
     const extension = refusal(await gql(t.url, capped.token, EXTEND, { id, end: longer }));
-    expect(extension.extensions).toMatchObject({ code: 'NO_CAPACITY', quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH', limit: 3, requested: 3.5, used: 3, linkCode: 'AOM-HKD' });
+    expect(extension.extensions).toMatchObject({
+      code: 'NO_CAPACITY',
+      quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH',
+      limit: 3,
+      requested: 3.5,
+      used: 3,
+      linkCode: 'AOM-HKD',
+    });
     expect(await written()).toEqual(beforeExtension);
     const stored = await t.sql.query('SELECT end_at FROM reservations WHERE id = $1', [id]);
     expect(new Date(stored.rows[0].end_at).toISOString()).toBe(hours(month, 10, 1).end);
@@ -111,7 +154,9 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     // A reroute is held to it too. Written as the service writes one (ReservationsService.reroute), around a
     // downed OTE-OMY onto OTE-TAM, where the tenant holds its 3 channel-hours already: the commit is refused.
     const linkIds = Object.fromEntries((await t.sql.query('SELECT code, id FROM links')).rows.map((l) => [l.code, l.id]));
-    const around = ['OTE-TAM', 'TAM-OMY', 'OMY-UTN', 'UTN-SRK', 'SRK-SDI', 'SDI-MRK', 'MRK-AOM', 'AOM-HKD', 'HKD-SPR', 'SPR-ISK'].map((code) => linkIds[code]);
+    const around = ['OTE-TAM', 'TAM-OMY', 'OMY-UTN', 'UTN-SRK', 'SRK-SDI', 'SDI-MRK', 'MRK-AOM', 'AOM-HKD', 'HKD-SPR', 'SPR-ISK'].map(
+      (code) => linkIds[code],
+    );
     const w = hours(month, 10, 1);
     const beforeReroute = await written();
     await t.sql.query('BEGIN');
@@ -146,10 +191,19 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     expect(across.errors).toBeUndefined();
     for (const m of [month, nextMonth]) {
       const seen = await gqlOk(t.url, straddler.token, READ_QUOTA, { month: label(m) });
-      expect(seen.tenantQuota.usage.spans.find((s: { linkCode: string }) => s.linkCode === 'AOM-HKD')).toMatchObject({ channelHours: 1, remainingChannelHours: 0 });
+      expect(seen.tenantQuota.usage.spans.find((s: { linkCode: string }) => s.linkCode === 'AOM-HKD')).toMatchObject({
+        channelHours: 1,
+        remainingChannelHours: 0,
+      });
     }
     const more = refusal(await toIshikari(straddler.token, hours(month, 50, 0.5), {}, 3));
-    expect(more.extensions).toMatchObject({ quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH', limit: 1, requested: 1.5, used: 1, month: label(month) });
+    expect(more.extensions).toMatchObject({
+      quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH',
+      limit: 1,
+      requested: 1.5,
+      used: 1,
+      month: label(month),
+    });
   });
 
   it('twelve concurrent bookings of a tenant with 5 channel-hours a month: exactly five pass, decided by the database', async () => {
@@ -159,7 +213,8 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => toIshikari(racer.token, hours(month, 100 + 2 * i, 1), {}, 4)));
     const refused = results.filter((r) => r.errors).map((r) => r.errors![0].extensions);
     expect({ booked: results.length - refused.length, refused: refused.length }).toEqual({ booked: 5, refused: 7 });
-    for (const e of refused) expect(e).toMatchObject({ code: 'NO_CAPACITY', quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH', limit: 5, linkCode: 'AOM-HKD' });
+    for (const e of refused)
+      expect(e).toMatchObject({ code: 'NO_CAPACITY', quota: 'MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH', limit: 5, linkCode: 'AOM-HKD' });
     const held = await t.sql.query(
       `SELECT l.code, sum(extract(epoch FROM upper(a.during) - lower(a.during)) / 3600)::float8 AS hours
          FROM link_allocations a JOIN reservations r ON r.id = a.reservation_id JOIN links l ON l.id = a.link_id
@@ -173,10 +228,15 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
   it('ten concurrent holds of a tenant allowed three: exactly three are held', async () => {
     const holder = await createTenantWithKey(t, 'Concurrent Holders');
     await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: holder.tenantId, input: { maxConcurrentHolds: 3 } });
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => toIshikari(holder.token, hours(month, 200 + 2 * i, 1), { autoCommit: false }, 1)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => toIshikari(holder.token, hours(month, 200 + 2 * i, 1), { autoCommit: false }, 1)),
+    );
     expect(results.filter((r) => !r.errors).length).toBe(3);
-    for (const r of results.filter((x) => x.errors)) expect(r.errors![0].extensions).toMatchObject({ quota: 'MAX_CONCURRENT_HOLDS', limit: 3, requested: 4, used: 3 });
-    const held = await t.sql.query(`SELECT count(*)::int AS n FROM reservations WHERE tenant_id = $1 AND state = 'HELD'`, [holder.tenantId]);
+    for (const r of results.filter((x) => x.errors))
+      expect(r.errors![0].extensions).toMatchObject({ quota: 'MAX_CONCURRENT_HOLDS', limit: 3, requested: 4, used: 3 });
+    const held = await t.sql.query(`SELECT count(*)::int AS n FROM reservations WHERE tenant_id = $1 AND state = 'HELD'`, [
+      holder.tenantId,
+    ]);
     expect(held.rows[0].n).toBe(3);
   });
 
@@ -252,14 +312,29 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
       updatedAt: null,
       usage: { month: new Date().toISOString().slice(0, 7), holds: 0, spans: [] },
     });
-    await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: reader.tenantId, input: { maxChannelHoursPerSpanPerMonth: 10, maxConcurrentHolds: 4 } });
+    await gqlOk(t.url, t.adminToken, SET_QUOTA, {
+      t: reader.tenantId,
+      input: { maxChannelHoursPerSpanPerMonth: 10, maxConcurrentHolds: 4 },
+    });
     await gqlOk(t.url, reader.token, RESERVE, {
-      input: { sourceEndpointId: ep['SDI-LAB-100G-1'], destinationEndpointId: ep['ISK-GDC-100G-5'], rateGbps: 100, ...hours(month, 500, 2) },
+      input: {
+        sourceEndpointId: ep['SDI-LAB-100G-1'],
+        destinationEndpointId: ep['ISK-GDC-100G-5'],
+        rateGbps: 100,
+        ...hours(month, 500, 2),
+      },
     });
     const own = await gqlOk(t.url, reader.token, READ_QUOTA, { t: reader.tenantId, month: label(month) });
-    expect(own.tenantQuota).toMatchObject({ maxChannelHoursPerSpanPerMonth: 10, maxConcurrentHolds: 4, usage: { month: label(month), holds: 1 } });
+    expect(own.tenantQuota).toMatchObject({
+      maxChannelHoursPerSpanPerMonth: 10,
+      maxConcurrentHolds: 4,
+      usage: { month: label(month), holds: 1 },
+    });
     expect(own.tenantQuota.updatedAt).toEqual(expect.any(String));
-    expect(own.tenantQuota.usage.spans.find((s: { linkCode: string }) => s.linkCode === 'AOM-HKD')).toMatchObject({ channelHours: 2, remainingChannelHours: 8 });
+    expect(own.tenantQuota.usage.spans.find((s: { linkCode: string }) => s.linkCode === 'AOM-HKD')).toMatchObject({
+      channelHours: 2,
+      remainingChannelHours: 8,
+    });
 
     const other = await gql(t.url, reader.token, READ_QUOTA, { t: stranger.tenantId });
     expect(other.data).toBeNull();
@@ -284,7 +359,11 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     }
 
     await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: target.tenantId, input: { maxConcurrentHolds: 5, maxWindowSeconds: 3600 } });
-    const stored = () => t.sql.query('SELECT max_concurrent_holds, max_window_seconds, max_channel_hours_per_span_per_month FROM tenant_quotas WHERE tenant_id = $1', [target.tenantId]);
+    const stored = () =>
+      t.sql.query(
+        'SELECT max_concurrent_holds, max_window_seconds, max_channel_hours_per_span_per_month FROM tenant_quotas WHERE tenant_id = $1',
+        [target.tenantId],
+      );
     const before = (await stored()).rows;
     const audits = await countRows(t, 'audit_log');
     const cases: Array<[string, number]> = [
@@ -306,11 +385,20 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     expect(unknown.errors![0].extensions.code).toBe('NOT_FOUND');
 
     // null clears one quota, a field left out keeps its value; clearing the last removes the row.
-    const partly = await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: target.tenantId, input: { maxConcurrentHolds: null, maxChannelHoursPerSpanPerMonth: 0 } });
+    const partly = await gqlOk(t.url, t.adminToken, SET_QUOTA, {
+      t: target.tenantId,
+      input: { maxConcurrentHolds: null, maxChannelHoursPerSpanPerMonth: 0 },
+    });
     expect(partly.setTenantQuota).toMatchObject({ maxConcurrentHolds: null, maxWindowSeconds: 3600, maxChannelHoursPerSpanPerMonth: 0 });
-    await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: target.tenantId, input: { maxWindowSeconds: null, maxChannelHoursPerSpanPerMonth: null } });
+    await gqlOk(t.url, t.adminToken, SET_QUOTA, {
+      t: target.tenantId,
+      input: { maxWindowSeconds: null, maxChannelHoursPerSpanPerMonth: null },
+    });
     expect((await stored()).rows).toEqual([]);
-    const entries = await t.sql.query(`SELECT actor, data FROM audit_log WHERE action = 'tenant-quota.set' AND entity_id = $1 ORDER BY id`, [target.tenantId]);
+    const entries = await t.sql.query(
+      `SELECT actor, data FROM audit_log WHERE action = 'tenant-quota.set' AND entity_id = $1 ORDER BY id`,
+      [target.tenantId],
+    );
     expect(entries.rows.map((e) => e.data.to)).toEqual([
       { maxConcurrentHolds: 5, maxWindowSeconds: 3600, maxChannelHoursPerSpanPerMonth: null },
       { maxConcurrentHolds: null, maxWindowSeconds: 3600, maxChannelHoursPerSpanPerMonth: 0 },
@@ -323,8 +411,14 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     // Set up at its start, by which time the link is down: the quota and the fault take a few requests.
     const start = Date.now() + 4000;
     const booked = await gqlOk(t.url, rerouted.token, RESERVE, {
-      input: { sourceEndpointId: ep['OTE-HQ-100G-3'], destinationEndpointId: ep['TAM-GDC-100G-2'], rateGbps: 100, autoCommit: true,
-        start: new Date(start).toISOString(), end: new Date(start + 60_000).toISOString() },
+      input: {
+        sourceEndpointId: ep['OTE-HQ-100G-3'],
+        destinationEndpointId: ep['TAM-GDC-100G-2'],
+        rateGbps: 100,
+        autoCommit: true,
+        start: new Date(start).toISOString(),
+        end: new Date(start + 60_000).toISOString(),
+      },
     });
     const id = booked.reserveLightpath.id as string;
     expect(booked.reserveLightpath.path.map((l: { code: string }) => l.code)).toEqual(['OTE-TAM']);
@@ -332,18 +426,29 @@ describe('tenant quotas, enforced by the database (e2e over HTTP)', () => {
     await gqlOk(t.url, t.adminToken, SET_QUOTA, { t: rerouted.tenantId, input: { maxChannelHoursPerSpanPerMonth: 0 } });
     const links = await gqlOk(t.url, t.adminToken, '{ links { id code } }');
     const oteTam = links.links.find((l: { code: string }) => l.code === 'OTE-TAM').id as string;
-    await gqlOk(t.url, t.adminToken, 'mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', { i: { kind: 'LINK_DOWN', linkId: oteTam } });
+    await gqlOk(t.url, t.adminToken, 'mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', {
+      i: { kind: 'LINK_DOWN', linkId: oteTam },
+    });
     try {
-      const failed = await waitFor(async () => {
-        const r = (await gqlOk(t.url, rerouted.token, 'query($id: ID!) { reservation(id: $id) { state history { state reason } } }', { id })).reservation;
-        return r.state === 'FAILED' || r.state === 'ACTIVE' ? r : null;
-      }, 30_000, 'the setup to end');
+      const failed = await waitFor(
+        async () => {
+          const r = (
+            await gqlOk(t.url, rerouted.token, 'query($id: ID!) { reservation(id: $id) { state history { state reason } } }', { id })
+          ).reservation;
+          return r.state === 'FAILED' || r.state === 'ACTIVE' ? r : null;
+        },
+        30_000,
+        'the setup to end',
+      );
       expect(failed.state).toBe('FAILED');
       expect(failed.history.at(-1).reason).toMatch(/MAX_CHANNEL_HOURS_PER_SPAN_PER_MONTH.*span (OTE-SNG|SNG-TAM)/);
       const held = await t.sql.query('SELECT count(*)::int AS n FROM link_allocations WHERE reservation_id = $1', [id]);
       expect(held.rows[0].n).toBe(0);
     } finally {
-      await gqlOk(t.url, t.adminToken, 'mutation($k: FaultKind!, $id: ID!) { clearFault(kind: $k, targetId: $id) }', { k: 'LINK_DOWN', id: oteTam });
+      await gqlOk(t.url, t.adminToken, 'mutation($k: FaultKind!, $id: ID!) { clearFault(kind: $k, targetId: $id) }', {
+        k: 'LINK_DOWN',
+        id: oteTam,
+      });
     }
   });
 });

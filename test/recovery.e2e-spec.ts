@@ -39,10 +39,12 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
       redisUrl = u.toString();
     } else {
       // The migrated template when the pass has one; otherwise an empty directory the first process initializes.
-      dataDir = copyEmbeddedTemplate('none') ?? (() => {
-        const root = mkdtempSync(join(tmpdir(), 'apn-recovery-'));
-        return { dataDir: join(root, 'data'), remove: () => rmSync(root, { recursive: true, force: true }) };
-      })();
+      dataDir =
+        copyEmbeddedTemplate('none') ??
+        (() => {
+          const root = mkdtempSync(join(tmpdir(), 'apn-recovery-'));
+          return { dataDir: join(root, 'data'), remove: () => rmSync(root, { recursive: true, force: true }) };
+        })();
     }
   });
   afterAll(async () => {
@@ -53,7 +55,9 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
 
   const env = (extra: Record<string, string> = {}) =>
     baseEnv({
-      ...(onServer ? { DATABASE_URL: db!.url, REDIS_URL: redisUrl, APN_QUEUE_PREFIX: 'recovery' } : { APN_DATA_DIR: dataDir!.dataDir, REDIS_URL: undefined }),
+      ...(onServer
+        ? { DATABASE_URL: db!.url, REDIS_URL: redisUrl, APN_QUEUE_PREFIX: 'recovery' }
+        : { APN_DATA_DIR: dataDir!.dataDir, REDIS_URL: undefined }),
       APN_ADMIN_TOKEN: token,
       APN_MIN_DURATION_S: '1',
       ...extra,
@@ -75,10 +79,12 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
     return started;
   }
   /** Further processes on the same database: on the embedded engine through the owner's address. */
-  const joinEnv = (owner: Started, extra: Record<string, string>) => (onServer ? env(extra) : env({ DATABASE_URL: owner.databaseUrl!, ...extra }));
+  const joinEnv = (owner: Started, extra: Record<string, string>) =>
+    onServer ? env(extra) : env({ DATABASE_URL: owner.databaseUrl!, ...extra });
 
   const stateOf = async (id: string) => (await sql.query('SELECT state FROM reservations WHERE id = $1', [id])).rows[0].state as string;
-  const lit = async (id: string) => (await sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
+  const lit = async (id: string) =>
+    (await sql.query('SELECT link_id, channel FROM emulator_lit_channels WHERE lightpath_id = $1', [id])).rows;
 
   /** Everything the queue holds is gone while no process runs, as after FLUSHDB (or BullMQ's tables emptied). */
   async function loseTheQueue(): Promise<void> {
@@ -126,10 +132,22 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
     const ep = await gqlOk(url, token, '{ endpoints { id code } }');
     const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
     const start = Date.now() + startInMs;
-    const r = await gqlOk(url, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id channel path { code } end } }', {
-      i: { tenantId, sourceEndpointId: id(src), destinationEndpointId: id(dst), rateGbps: 100, autoCommit: true,
-        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
-    });
+    const r = await gqlOk(
+      url,
+      token,
+      'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id channel path { code } end } }',
+      {
+        i: {
+          tenantId,
+          sourceEndpointId: id(src),
+          destinationEndpointId: id(dst),
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + lengthMs).toISOString(),
+        },
+      },
+    );
     return r.reserveLightpath as { id: string; channel: number; path: Array<{ code: string }>; end: string };
   }
 
@@ -151,7 +169,11 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
 
     const second = await startOwner();
     try {
-      await waitFor(async () => (await stateOf(reserved.id)) === 'ACTIVE', restart + 20_000, 'the second lightpath to come up at its start');
+      await waitFor(
+        async () => (await stateOf(reserved.id)) === 'ACTIVE',
+        restart + 20_000,
+        'the second lightpath to come up at its start',
+      );
       expect(await lit(reserved.id)).toHaveLength(reserved.path.length);
       await waitFor(async () => (await stateOf(active.id)) === 'RELEASED', 20_000, 'the first lightpath to go down at its end');
       await waitFor(async () => (await stateOf(reserved.id)) === 'RELEASED', 20_000, 'the second lightpath to go down at its end');
@@ -176,7 +198,16 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
     try {
       const tenant = await gqlOk(api.url!, token, 'mutation { createTenant(name: "Two workers") { id } }');
       // Eight lightpaths at once: the most the 8-channel AOM–HKD span carries.
-      const sources = ['OTE-HQ-100G-1', 'OTE-HQ-100G-2', 'OTE-HQ-100G-3', 'OTE-HQ-100G-4', 'SDI-LAB-100G-1', 'SDI-LAB-100G-2', 'SDI-LAB-100G-3', 'SDI-LAB-100G-4'];
+      const sources = [
+        'OTE-HQ-100G-1',
+        'OTE-HQ-100G-2',
+        'OTE-HQ-100G-3',
+        'OTE-HQ-100G-4',
+        'SDI-LAB-100G-1',
+        'SDI-LAB-100G-2',
+        'SDI-LAB-100G-3',
+        'SDI-LAB-100G-4',
+      ];
       const pairs = sources.map((src, i) => [src, `ISK-GDC-100G-${i + 1}`]);
       const booked = [];
       for (const [src, dst] of pairs) booked.push(await book(api.url!, tenant.createTenant.id, src, dst, 1500 + booked.length * 100, 2000));
@@ -237,10 +268,14 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
 
     const second = await startOwner({ APN_EMULATOR_HOP_MS: '100' });
     try {
-      const final = await waitFor(async () => {
-        const s = await stateOf(r.id);
-        return s === 'ACTIVE' || s === 'FAILED' ? s : null;
-      }, 60_000, 'the interrupted setup to finish');
+      const final = await waitFor(
+        async () => {
+          const s = await stateOf(r.id);
+          return s === 'ACTIVE' || s === 'FAILED' ? s : null;
+        },
+        60_000,
+        'the interrupted setup to finish',
+      );
       const hops = await lit(r.id);
       if (final === 'ACTIVE') {
         expect(hops).toHaveLength(r.path.length);

@@ -20,7 +20,8 @@ const RUN_FIELDS = `id label state failureReason tenant { id } design mountId gp
   ingested { steps ioSamples powerSamples logLines logLinesKept logLevels { error warn info debug other } }`;
 const CREATE = `mutation($input: CreateTrainingRunInput!) { createTrainingRun(input: $input) { ${RUN_FIELDS} } }`;
 const RUN = `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} } }`;
-const COMPLETE = 'mutation($id: ID!, $s: DateTime, $f: DateTime) { completeTrainingRun(id: $id, startedAt: $s, finishedAt: $f) { id state startedAt finishedAt } }';
+const COMPLETE =
+  'mutation($id: ID!, $s: DateTime, $f: DateTime) { completeTrainingRun(id: $id, startedAt: $s, finishedAt: $f) { id state startedAt finishedAt } }';
 const FAIL = 'mutation($id: ID!, $r: String!) { failTrainingRun(id: $id, reason: $r) { id state failureReason finishedAt } }';
 
 type Tenant = { tenantId: string; token: string };
@@ -42,7 +43,12 @@ describe('measured training runs', () => {
     return r.data!.createTrainingRun;
   };
   const runOf = async (id: string, token = a.token) => (await gqlOk(t.url, token, RUN, { id })).trainingRun;
-  const upload = (kind: string, runId: string, body: string | Buffer, options: { token?: string; type?: string; query?: Record<string, string> } = {}) =>
+  const upload = (
+    kind: string,
+    runId: string,
+    body: string | Buffer,
+    options: { token?: string; type?: string; query?: Record<string, string> } = {},
+  ) =>
     request(t.url)
       .post(`/runs/${runId}/${kind}`)
       .query(options.query ?? {})
@@ -50,9 +56,19 @@ describe('measured training runs', () => {
       .set('content-type', options.type ?? 'application/x-ndjson')
       .send(body);
   const localRun = (label: string, token = a.token) =>
-    created({ label, workload: { modelName: 'UNet3D', datasetBytes: '3800000000000', datasetItems: '28000', batchSize: 56, steps: 5000 }, connection: { kind: 'LOCAL' }, gpuSiteId: sites['TAM-GDC'] }, token);
+    created(
+      {
+        label,
+        workload: { modelName: 'UNet3D', datasetBytes: '3800000000000', datasetItems: '28000', batchSize: 56, steps: 5000 },
+        connection: { kind: 'LOCAL' },
+        gpuSiteId: sites['TAM-GDC'],
+      },
+      token,
+    );
   const counts = async () => {
-    const r = await t.sql.query(`SELECT (SELECT count(*)::int FROM training_runs) AS runs, (SELECT count(*)::int FROM audit_log WHERE action LIKE 'training-run.%') AS audit`);
+    const r = await t.sql.query(
+      `SELECT (SELECT count(*)::int FROM training_runs) AS runs, (SELECT count(*)::int FROM audit_log WHERE action LIKE 'training-run.%') AS audit`,
+    );
     return r.rows[0] as { runs: number; audit: number };
   };
   const ndjson = (records: unknown[]) => records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
@@ -68,26 +84,58 @@ describe('measured training runs', () => {
 
     const storage = (code: string, site: string, kind: string) =>
       op('mutation($i: CreateStorageSystemInput!) { createStorageSystem(input: $i) { id } }', {
-        i: { code, name: code, kind, siteId: sites[site], host: `${code.toLowerCase()}.example.net`, capacityBytes: String(20n * TB), throughputGbps: 200 },
+        i: {
+          code,
+          name: code,
+          kind,
+          siteId: sites[site],
+          host: `${code.toLowerCase()}.example.net`,
+          capacityBytes: String(20n * TB),
+          throughputGbps: 200,
+        },
       }).then((r) => r.createStorageSystem.id as string);
     ids.office = await storage('RUN-OTE-NFS', 'OTE-HQ', 'OFFICE_NFS');
     await storage('RUN-TAM-REPLICA', 'TAM-GDC', 'DC_REPLICA');
     const dataset = (tenantId: string, name: string, path: string) =>
       op('mutation($i: CreateDatasetInput!) { createDataset(input: $i) { id } }', {
-        i: { tenantId, storageSystemId: ids.office, name, exportPath: path, bytes: String((38n * TB) / 10n), fileCount: '28000', sensitivity: 'INTERNAL' },
+        i: {
+          tenantId,
+          storageSystemId: ids.office,
+          name,
+          exportPath: path,
+          bytes: String((38n * TB) / 10n),
+          fileCount: '28000',
+          sensitivity: 'INTERNAL',
+        },
       }).then((r) => r.createDataset.id as string);
     ids.datasetA = await dataset(a.tenantId, 'kits19', '/export/a/kits19');
     ids.datasetB = await dataset(b.tenantId, 'other', '/export/b/other');
-    ids.cluster = (await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
-      i: { code: 'RUN-TAM', name: 'RUN-TAM', siteId: sites['TAM-GDC'], nodes: [1, 2, 3, 4].map((k) => ({ name: `run-n${k}`, address: `10.40.0.${k}`, gpus: 8, ratedPowerKw: 10.2 })) },
-    })).createGpuCluster.id;
+    ids.cluster = (
+      await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
+        i: {
+          code: 'RUN-TAM',
+          name: 'RUN-TAM',
+          siteId: sites['TAM-GDC'],
+          nodes: [1, 2, 3, 4].map((k) => ({ name: `run-n${k}`, address: `10.40.0.${k}`, gpus: 8, ratedPowerKw: 10.2 })),
+        },
+      })
+    ).createGpuCluster.id;
 
     const book = async (tenant: Tenant, src: string, dst: string, startInH: number) => {
       const start = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + startInH * 3_600_000);
       const end = new Date(start.getTime() + 3_600_000);
-      const r = (await gqlOk(t.url, tenant.token, RESERVE, {
-        input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true, start: start.toISOString(), end: end.toISOString() },
-      })).reserveLightpath;
+      const r = (
+        await gqlOk(t.url, tenant.token, RESERVE, {
+          input: {
+            sourceEndpointId: ep[src],
+            destinationEndpointId: ep[dst],
+            rateGbps: 100,
+            autoCommit: true,
+            start: start.toISOString(),
+            end: end.toISOString(),
+          },
+        })
+      ).reserveLightpath;
       return { id: r.id as string, start, end };
     };
     const allocate = (tenantId: string, start: Date, end: Date) =>
@@ -97,9 +145,17 @@ describe('measured training runs', () => {
     const lightpath = await book(a, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 24);
     ids.reservationA = lightpath.id;
     ids.allocationA = await allocate(a.tenantId, lightpath.start, lightpath.end);
-    ids.mountA = (await gqlOk(t.url, a.token, 'mutation($i: AttachStorageInput!) { attachStorage(input: $i) { id state } }', {
-      i: { reservationId: ids.reservationA, datasetId: ids.datasetA, gpuAllocationId: ids.allocationA, design: 'REPLICATION', protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' } },
-    })).attachStorage.id;
+    ids.mountA = (
+      await gqlOk(t.url, a.token, 'mutation($i: AttachStorageInput!) { attachStorage(input: $i) { id state } }', {
+        i: {
+          reservationId: ids.reservationA,
+          datasetId: ids.datasetA,
+          gpuAllocationId: ids.allocationA,
+          design: 'REPLICATION',
+          protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' },
+        },
+      })
+    ).attachStorage.id;
     ids.reservationA2 = (await book(a, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 26)).id;
     const other = await book(b, 'OTE-HQ-100G-3', 'TAM-GDC-100G-1', 28);
     ids.reservationB = other.id;
@@ -120,60 +176,149 @@ describe('measured training runs', () => {
         securityMeasures: ['NFS_KRB5P', 'AT_REST_ENCRYPTION'],
       });
       expect(run).toMatchObject({
-        label: 'unet3d over APN', state: 'RECORDING', tenant: { id: a.tenantId }, design: 'REPLICATION', mountId: ids.mountA, gpuAllocationId: ids.allocationA,
-        securityMeasures: ['NFS_KRB5P', 'AT_REST_ENCRYPTION'], startedAt: null, finishedAt: null,
-        workload: { modelName: 'UNet3D', datasetId: ids.datasetA, datasetBytes: '3800000000000', datasetItems: '28000', batchSize: 56, steps: 5000, epochs: 2 },
+        label: 'unet3d over APN',
+        state: 'RECORDING',
+        tenant: { id: a.tenantId },
+        design: 'REPLICATION',
+        mountId: ids.mountA,
+        gpuAllocationId: ids.allocationA,
+        securityMeasures: ['NFS_KRB5P', 'AT_REST_ENCRYPTION'],
+        startedAt: null,
+        finishedAt: null,
+        workload: {
+          modelName: 'UNet3D',
+          datasetId: ids.datasetA,
+          datasetBytes: '3800000000000',
+          datasetItems: '28000',
+          batchSize: 56,
+          steps: 5000,
+          epochs: 2,
+        },
         connection: { kind: 'APN', reservationId: ids.reservationA, bandwidthGbps: 100 },
-        gpuSite: { code: 'TAM-GDC' }, storageSite: { code: 'OTE-HQ' },
-        ingested: { steps: 0, ioSamples: 0, powerSamples: 0, logLines: 0, logLinesKept: 0, logLevels: { error: 0, warn: 0, info: 0, debug: 0, other: 0 } },
+        gpuSite: { code: 'TAM-GDC' },
+        storageSite: { code: 'OTE-HQ' },
+        ingested: {
+          steps: 0,
+          ioSamples: 0,
+          powerSamples: 0,
+          logLines: 0,
+          logLinesKept: 0,
+          logLevels: { error: 0, warn: 0, info: 0, debug: 0, other: 0 },
+        },
       });
-      const reservation = (await gqlOk(t.url, a.token, 'query($id: ID!) { reservation(id: $id) { distanceKm rttMs } }', { id: ids.reservationA })).reservation;
+      const reservation = (
+        await gqlOk(t.url, a.token, 'query($id: ID!) { reservation(id: $id) { distanceKm rttMs } }', { id: ids.reservationA })
+      ).reservation;
       expect(run.connection).toMatchObject({ distanceKm: reservation.distanceKm, rttMs: reservation.rttMs });
       // Its relations, loaded per request.
-      const nested = (await gqlOk(t.url, a.token, 'query($id: ID!) { trainingRun(id: $id) { reservation { id path { code } } dataset { id name } mount { id design } gpuAllocation { id } } }', { id: run.id })).trainingRun;
-      expect(nested).toMatchObject({ reservation: { id: ids.reservationA }, dataset: { id: ids.datasetA, name: 'kits19' }, mount: { id: ids.mountA, design: 'REPLICATION' }, gpuAllocation: { id: ids.allocationA } });
+      const nested = (
+        await gqlOk(
+          t.url,
+          a.token,
+          'query($id: ID!) { trainingRun(id: $id) { reservation { id path { code } } dataset { id name } mount { id design } gpuAllocation { id } } }',
+          { id: run.id },
+        )
+      ).trainingRun;
+      expect(nested).toMatchObject({
+        reservation: { id: ids.reservationA },
+        dataset: { id: ids.datasetA, name: 'kits19' },
+        mount: { id: ids.mountA, design: 'REPLICATION' },
+        gpuAllocation: { id: ids.allocationA },
+      });
       expect(await counts()).toEqual({ runs: before.runs + 1, audit: before.audit + 1 });
-      const audit = await t.sql.query(`SELECT actor, data FROM audit_log WHERE action = 'training-run.created' AND entity_id = $1`, [run.id]);
+      const audit = await t.sql.query(`SELECT actor, data FROM audit_log WHERE action = 'training-run.created' AND entity_id = $1`, [
+        run.id,
+      ]);
       expect(audit.rows[0].data).toMatchObject({ tenantId: a.tenantId, kind: 'APN', design: 'REPLICATION' });
     });
 
     it('records an APN run by its reservation alone, an INTERNET run and a LOCAL run, each with its sites', async () => {
       const apn = await created({
-        label: 'apn direct', workload: { modelName: 'UNet3D', datasetBytes: '1000', datasetItems: '10', batchSize: 1, steps: 10 },
+        label: 'apn direct',
+        workload: { modelName: 'UNet3D', datasetBytes: '1000', datasetItems: '10', batchSize: 1, steps: 10 },
         connection: { kind: 'APN', reservationId: ids.reservationA2 },
       });
-      expect(apn).toMatchObject({ design: 'DIRECT', mountId: null, securityMeasures: ['NONE'], gpuSite: { code: 'TAM-GDC' }, storageSite: { code: 'OTE-HQ' }, workload: { datasetId: null, datasetBytes: '1000', epochs: 1 } });
+      expect(apn).toMatchObject({
+        design: 'DIRECT',
+        mountId: null,
+        securityMeasures: ['NONE'],
+        gpuSite: { code: 'TAM-GDC' },
+        storageSite: { code: 'OTE-HQ' },
+        workload: { datasetId: null, datasetBytes: '1000', epochs: 1 },
+      });
       expect(apn.connection.distanceKm).toBeGreaterThan(0);
 
       const internet = await created({
-        label: 'internet replication', workload: { modelName: 'UNet3D', datasetId: ids.datasetA, batchSize: 56, steps: 5000 },
-        connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 }, design: 'REPLICATION', gpuAllocationId: ids.allocationA,
+        label: 'internet replication',
+        workload: { modelName: 'UNet3D', datasetId: ids.datasetA, batchSize: 56, steps: 5000 },
+        connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
+        design: 'REPLICATION',
+        gpuAllocationId: ids.allocationA,
       });
       expect(internet).toMatchObject({
-        design: 'REPLICATION', gpuAllocationId: ids.allocationA, gpuSite: { code: 'TAM-GDC' }, storageSite: { code: 'OTE-HQ' },
+        design: 'REPLICATION',
+        gpuAllocationId: ids.allocationA,
+        gpuSite: { code: 'TAM-GDC' },
+        storageSite: { code: 'OTE-HQ' },
         connection: { kind: 'INTERNET', reservationId: null, distanceKm: null, bandwidthGbps: 1, rttMs: 10 },
         workload: { datasetId: ids.datasetA, datasetBytes: '3800000000000', datasetItems: '28000' },
       });
 
       const local = await localRun('local baseline');
-      expect(local).toMatchObject({ connection: { kind: 'LOCAL', reservationId: null, rttMs: null }, gpuSite: { code: 'TAM-GDC' }, storageSite: { code: 'TAM-GDC' } });
+      expect(local).toMatchObject({
+        connection: { kind: 'LOCAL', reservationId: null, rttMs: null },
+        gpuSite: { code: 'TAM-GDC' },
+        storageSite: { code: 'TAM-GDC' },
+      });
 
       // Operators record runs for a tenant.
-      const forB = await created({ tenantId: b.tenantId, label: 'by the operator', workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'APN', reservationId: ids.reservationB } }, t.adminToken);
+      const forB = await created(
+        {
+          tenantId: b.tenantId,
+          label: 'by the operator',
+          workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 },
+          connection: { kind: 'APN', reservationId: ids.reservationB },
+        },
+        t.adminToken,
+      );
       expect(forB.tenant.id).toBe(b.tenantId);
     });
 
     it('refuses another tenant’s reservation, dataset, allocation or mount, naming the field, and writes nothing', async () => {
       const before = await counts();
-      const base = { label: 'x', workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'LOCAL' }, gpuSiteId: sites['TAM-GDC'] };
+      const base = {
+        label: 'x',
+        workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 },
+        connection: { kind: 'LOCAL' },
+        gpuSiteId: sites['TAM-GDC'],
+      };
       const cases: Array<[Record<string, unknown>, string, string, string?]> = [
         [{ ...base, connection: { kind: 'APN', reservationId: ids.reservationB } }, 'NOT_FOUND', 'input.connection.reservationId'],
-        [{ ...base, workload: { modelName: 'm', datasetId: ids.datasetB, batchSize: 1, steps: 1 } }, 'NOT_FOUND', 'input.workload.datasetId'],
+        [
+          { ...base, workload: { modelName: 'm', datasetId: ids.datasetB, batchSize: 1, steps: 1 } },
+          'NOT_FOUND',
+          'input.workload.datasetId',
+        ],
         [{ ...base, gpuAllocationId: ids.allocationB }, 'NOT_FOUND', 'input.gpuAllocationId'],
-        [{ ...base, connection: { kind: 'APN', reservationId: ids.reservationB }, mountId: ids.mountA }, 'NOT_FOUND', 'input.mountId', b.token],
+        [
+          { ...base, connection: { kind: 'APN', reservationId: ids.reservationB }, mountId: ids.mountA },
+          'NOT_FOUND',
+          'input.mountId',
+          b.token,
+        ],
         // An operator recording for A cannot give A a run over B's lightpath.
-        [{ ...base, tenantId: a.tenantId, connection: { kind: 'APN', reservationId: ids.reservationB } }, 'BAD_USER_INPUT', 'input.connection.reservationId', t.adminToken],
-        [{ ...base, tenantId: a.tenantId, workload: { modelName: 'm', datasetId: ids.datasetB, batchSize: 1, steps: 1 } }, 'BAD_USER_INPUT', 'input.workload.datasetId', t.adminToken],
+        [
+          { ...base, tenantId: a.tenantId, connection: { kind: 'APN', reservationId: ids.reservationB } },
+          'BAD_USER_INPUT',
+          'input.connection.reservationId',
+          t.adminToken,
+        ],
+        [
+          { ...base, tenantId: a.tenantId, workload: { modelName: 'm', datasetId: ids.datasetB, batchSize: 1, steps: 1 } },
+          'BAD_USER_INPUT',
+          'input.workload.datasetId',
+          t.adminToken,
+        ],
       ];
       for (const [input, code, field, token] of cases) {
         const r = await create(input, token ?? a.token);
@@ -182,7 +327,9 @@ describe('measured training runs', () => {
       // A NOT_FOUND for another tenant's object reads exactly as for one that does not exist.
       const theirs = await create({ ...base, connection: { kind: 'APN', reservationId: ids.reservationB } });
       const none = await create({ ...base, connection: { kind: 'APN', reservationId: '00000000-0000-4000-8000-000000000000' } });
-      expect(theirs.errors![0].message.replace(ids.reservationB, 'ID')).toBe(none.errors![0].message.replace('00000000-0000-4000-8000-000000000000', 'ID'));
+      expect(theirs.errors![0].message.replace(ids.reservationB, 'ID')).toBe(
+        none.errors![0].message.replace('00000000-0000-4000-8000-000000000000', 'ID'),
+      );
       expect((await create({ ...base, tenantId: b.tenantId })).errors![0].extensions.code).toBe('FORBIDDEN');
       expect((await create(base, billing)).errors![0].extensions.code).toBe('FORBIDDEN');
       expect(await counts()).toEqual(before);
@@ -190,28 +337,109 @@ describe('measured training runs', () => {
 
     it('refuses a mount on another lightpath, a design or dataset that disagrees with the mount, and inconsistent sites', async () => {
       const before = await counts();
-      const apn = { label: 'x', workload: { modelName: 'm', batchSize: 1, steps: 1 }, connection: { kind: 'APN', reservationId: ids.reservationA } };
+      const apn = {
+        label: 'x',
+        workload: { modelName: 'm', batchSize: 1, steps: 1 },
+        connection: { kind: 'APN', reservationId: ids.reservationA },
+      };
       const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-        [{ ...apn, connection: { kind: 'APN', reservationId: ids.reservationA2 }, mountId: ids.mountA }, 'input.mountId', /runs over reservation/],
+        [
+          { ...apn, connection: { kind: 'APN', reservationId: ids.reservationA2 }, mountId: ids.mountA },
+          'input.mountId',
+          /runs over reservation/,
+        ],
         [{ ...apn, mountId: ids.mountA, design: 'DIRECT' }, 'input.design', /REPLICATION/],
-        [{ ...apn, mountId: ids.mountA, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 } }, 'input.workload.datasetBytes', /taken from dataset/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, gpuSiteId: sites['ISK-GDC'] }, 'input.gpuSiteId', /ends at TAM-GDC/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'APN', reservationId: ids.reservationA, rttMs: 1 } }, 'input.connection.rttMs', /from the reservation/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'LOCAL' }, gpuSiteId: sites['TAM-GDC'], storageSiteId: sites['OTE-HQ'] }, 'input.storageSiteId', /LOCAL/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 }, mountId: ids.mountA, gpuSiteId: sites['TAM-GDC'], storageSiteId: sites['OTE-HQ'] }, 'input.mountId', /lightpath/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'INTERNET', rttMs: 10 }, gpuSiteId: sites['TAM-GDC'], storageSiteId: sites['OTE-HQ'] }, 'input.connection.bandwidthGbps', /bandwidth/],
-        [{ ...apn, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10, reservationId: ids.reservationA }, gpuSiteId: sites['TAM-GDC'], storageSiteId: sites['OTE-HQ'] }, 'input.connection.reservationId', /only APN/],
+        [
+          { ...apn, mountId: ids.mountA, workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 } },
+          'input.workload.datasetBytes',
+          /taken from dataset/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            gpuSiteId: sites['ISK-GDC'],
+          },
+          'input.gpuSiteId',
+          /ends at TAM-GDC/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            connection: { kind: 'APN', reservationId: ids.reservationA, rttMs: 1 },
+          },
+          'input.connection.rttMs',
+          /from the reservation/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            connection: { kind: 'LOCAL' },
+            gpuSiteId: sites['TAM-GDC'],
+            storageSiteId: sites['OTE-HQ'],
+          },
+          'input.storageSiteId',
+          /LOCAL/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
+            mountId: ids.mountA,
+            gpuSiteId: sites['TAM-GDC'],
+            storageSiteId: sites['OTE-HQ'],
+          },
+          'input.mountId',
+          /lightpath/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            connection: { kind: 'INTERNET', rttMs: 10 },
+            gpuSiteId: sites['TAM-GDC'],
+            storageSiteId: sites['OTE-HQ'],
+          },
+          'input.connection.bandwidthGbps',
+          /bandwidth/,
+        ],
+        [
+          {
+            ...apn,
+            workload: { modelName: 'm', datasetBytes: '5', datasetItems: '1', batchSize: 1, steps: 1 },
+            connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10, reservationId: ids.reservationA },
+            gpuSiteId: sites['TAM-GDC'],
+            storageSiteId: sites['OTE-HQ'],
+          },
+          'input.connection.reservationId',
+          /only APN/,
+        ],
       ];
       for (const [input, field, message] of cases) {
         const r = await create(input);
-        expect({ field, error: r.errors?.[0] }).toEqual({ field, error: expect.objectContaining({ message: expect.stringMatching(message), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }) }) });
+        expect({ field, error: r.errors?.[0] }).toEqual({
+          field,
+          error: expect.objectContaining({
+            message: expect.stringMatching(message),
+            extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }),
+          }),
+        });
       }
       expect(await counts()).toEqual(before);
     });
 
     it('bounds every value, naming the field, and writes nothing', async () => {
       const before = await counts();
-      const base = { label: 'bounded', workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1, epochs: 1 }, connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 }, gpuSiteId: sites['TAM-GDC'], storageSiteId: sites['OTE-HQ'] };
+      const base = {
+        label: 'bounded',
+        workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1, epochs: 1 },
+        connection: { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
+        gpuSiteId: sites['TAM-GDC'],
+        storageSiteId: sites['OTE-HQ'],
+      };
       const w = base.workload;
       const cases: Array<[Record<string, unknown>, string]> = [
         [{ ...base, label: '  ' }, 'input.label'],
@@ -233,7 +461,10 @@ describe('measured training runs', () => {
       ];
       for (const [input, field] of cases) {
         const r = await create(input);
-        expect({ field, extensions: r.errors?.[0].extensions }).toEqual({ field, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }) });
+        expect({ field, extensions: r.errors?.[0].extensions }).toEqual({
+          field,
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field }),
+        });
         expect(JSON.stringify(r.errors)).not.toMatch(/INTERNAL|SQLSTATE|violates|out of range/i);
       }
       expect(await counts()).toEqual(before);
@@ -250,23 +481,38 @@ describe('measured training runs', () => {
       expect((await upload('steps', run.id, ndjson(steps))).body).toMatchObject({ accepted: 2, rejectedCount: 0 });
       expect((await runOf(run.id)).startedAt).toBe('2026-11-21T09:00:00.000Z');
       const done = (await gqlOk(t.url, a.token, COMPLETE, { id: run.id })).completeTrainingRun;
-      expect(done).toEqual({ id: run.id, state: 'COMPLETED', startedAt: '2026-11-21T09:00:00.000Z', finishedAt: '2026-11-21T09:00:01.160Z' });
+      expect(done).toEqual({
+        id: run.id,
+        state: 'COMPLETED',
+        startedAt: '2026-11-21T09:00:00.000Z',
+        finishedAt: '2026-11-21T09:00:01.160Z',
+      });
       const again = await gql(t.url, a.token, COMPLETE, { id: run.id });
       expect(again.errors![0].extensions).toMatchObject({ code: 'INVALID_STATE', state: 'COMPLETED' });
       expect((await gql(t.url, a.token, FAIL, { id: run.id, r: 'late' })).errors![0].extensions.code).toBe('INVALID_STATE');
       for (const kind of ['steps', 'nfsiostat', 'power', 'logs']) {
         const refused = await upload(kind, run.id, '{"step":3,"read":0.1,"gpu":0.1}\n');
-        expect({ kind, status: refused.status, body: refused.body }).toEqual({ kind, status: 409, body: { error: expect.objectContaining({ code: 'INVALID_STATE', state: 'COMPLETED' }) } });
+        expect({ kind, status: refused.status, body: refused.body }).toEqual({
+          kind,
+          status: 409,
+          body: { error: expect.objectContaining({ code: 'INVALID_STATE', state: 'COMPLETED' }) },
+        });
       }
       expect((await runOf(run.id)).ingested.steps).toBe(2);
-      expect((await t.sql.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'training-run.completed' AND entity_id = $1`, [run.id])).rows[0].n).toBe(1);
+      expect(
+        (await t.sql.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'training-run.completed' AND entity_id = $1`, [run.id]))
+          .rows[0].n,
+      ).toBe(1);
     });
 
     it('fails a run with its reason, and refuses a finish before the start', async () => {
       const run = await localRun('fails');
       const badTimes = await gql(t.url, a.token, COMPLETE, { id: run.id, s: '2026-11-21T10:00:00Z', f: '2026-11-21T09:00:00Z' });
       expect(badTimes.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'finishedAt' });
-      expect((await gql(t.url, a.token, FAIL, { id: run.id, r: ' ' })).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'reason' });
+      expect((await gql(t.url, a.token, FAIL, { id: run.id, r: ' ' })).errors![0].extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'reason',
+      });
       const failed = (await gqlOk(t.url, a.token, FAIL, { id: run.id, r: 'NCCL timeout at step 4121' })).failTrainingRun;
       expect(failed).toMatchObject({ state: 'FAILED', failureReason: 'NCCL timeout at step 4121' });
       expect(failed.finishedAt).not.toBeNull();
@@ -276,14 +522,15 @@ describe('measured training runs', () => {
     it('lists runs newest first in pages, each tenant its own; another tenant’s run is NOT_FOUND', async () => {
       const mine = [await localRun('page 1'), await localRun('page 2'), await localRun('page 3')];
       const theirs = await localRun('b run', b.token);
-      const LIST = 'query($f: Int, $a: String, $t: ID, $s: TrainingRunState) { trainingRuns(first: $f, after: $a, tenantId: $t, state: $s) { edges { cursor node { id label tenant { id } } } pageInfo { hasNextPage endCursor } } }';
+      const LIST =
+        'query($f: Int, $a: String, $t: ID, $s: TrainingRunState) { trainingRuns(first: $f, after: $a, tenantId: $t, state: $s) { edges { cursor node { id label tenant { id } } } pageInfo { hasNextPage endCursor } } }';
       const first = (await gqlOk(t.url, a.token, LIST, { f: 2 })).trainingRuns;
       expect(first.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([mine[2].id, mine[1].id]);
       expect(first.pageInfo.hasNextPage).toBe(true);
       const second = (await gqlOk(t.url, a.token, LIST, { f: 2, a: first.pageInfo.endCursor })).trainingRuns;
       expect(second.edges[0].node.id).toBe(mine[0].id);
       const all: Array<{ tenant: { id: string } }> = [];
-      for (let after: string | null = null; ; ) {
+      for (let after: string | null = null; ;) {
         const page: { edges: Array<{ node: { tenant: { id: string } } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
           await gqlOk(t.url, a.token, LIST, { f: 100, a: after })
         ).trainingRuns;
@@ -292,8 +539,14 @@ describe('measured training runs', () => {
         after = page.pageInfo.endCursor;
       }
       expect(all.every((n) => n.tenant.id === a.tenantId)).toBe(true);
-      expect((await gqlOk(t.url, b.token, LIST, { f: 100 })).trainingRuns.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(theirs.id);
-      expect((await gqlOk(t.url, b.token, LIST, { f: 100 })).trainingRuns.edges.some((e: { node: { tenant: { id: string } } }) => e.node.tenant.id !== b.tenantId)).toBe(false);
+      expect((await gqlOk(t.url, b.token, LIST, { f: 100 })).trainingRuns.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(
+        theirs.id,
+      );
+      expect(
+        (await gqlOk(t.url, b.token, LIST, { f: 100 })).trainingRuns.edges.some(
+          (e: { node: { tenant: { id: string } } }) => e.node.tenant.id !== b.tenantId,
+        ),
+      ).toBe(false);
       expect((await gql(t.url, a.token, LIST, { t: b.tenantId })).errors![0].extensions.code).toBe('FORBIDDEN');
       const operatorView = (await op(LIST, { f: 100, t: b.tenantId })).trainingRuns.edges.map((e: { node: { id: string } }) => e.node.id);
       expect(operatorView).toContain(theirs.id);
@@ -302,7 +555,10 @@ describe('measured training runs', () => {
       expect(completed.length).toBeGreaterThan(0);
       expect((await gql(t.url, a.token, RUN, { id: theirs.id })).errors![0].extensions.code).toBe('NOT_FOUND');
       expect((await gql(t.url, a.token, LIST, { f: 101 })).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
-      expect((await gql(t.url, a.token, LIST, { a: 'forged' })).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+      expect((await gql(t.url, a.token, LIST, { a: 'forged' })).errors![0].extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'after',
+      });
       expect((await gql(t.url, billing, LIST, {})).errors![0].extensions.code).toBe('FORBIDDEN');
     });
   });
@@ -333,7 +589,9 @@ describe('measured training runs', () => {
         [9, 'readEnd'],
       ]);
       expect(res.body.rejected[4].reason).toMatch(/step 5 has no start/);
-      const stored = await t.sql.query('SELECT step, read_s, gpu_s, save_s FROM training_run_steps WHERE run_id = $1 ORDER BY step', [run.id]);
+      const stored = await t.sql.query('SELECT step, read_s, gpu_s, save_s FROM training_run_steps WHERE run_id = $1 ORDER BY step', [
+        run.id,
+      ]);
       expect(stored.rows).toEqual([
         { step: 1, read_s: 0.012, gpu_s: 0.071, save_s: 0 },
         { step: 2, read_s: 0.011, gpu_s: 0.07, save_s: 0.5 },
@@ -344,13 +602,20 @@ describe('measured training runs', () => {
       const run = await localRun('split steps');
       const at = (ms: number) => new Date(Date.UTC(2026, 10, 21, 9, 0, 0) + ms).toISOString();
       // Step k starts at k·100 ms; its readEnd 10 ms later, its gpuEnd 80 ms later; the first gives its start.
-      const step = (k: number) => ({ step: k, readEnd: at(k * 100 + 10), gpuEnd: at(k * 100 + 80), ...(k === 1 ? { start: at(100) } : {}) });
+      const step = (k: number) => ({
+        step: k,
+        readEnd: at(k * 100 + 10),
+        gpuEnd: at(k * 100 + 80),
+        ...(k === 1 ? { start: at(100) } : {}),
+      });
       const firstPart = await upload('steps', run.id, ndjson([step(3), step(1), step(2)]));
       expect(firstPart.body).toMatchObject({ accepted: 3, duplicates: 0, rejectedCount: 0 });
       // Step 4 starts where step 3 ended, stored by the first upload; step 6 waits for step 5, later in this one.
       const secondPart = await upload('steps', run.id, ndjson([step(4), step(6), step(5), step(2), { ...step(3), gpuEnd: at(390) }]));
       expect(secondPart.body).toMatchObject({ accepted: 3, duplicates: 1, rejectedCount: 1, run: { steps: 6 } });
-      expect(secondPart.body.rejected).toEqual([{ line: 5, field: 'step', reason: expect.stringMatching(/step 3 was stored before with other values/) }]);
+      expect(secondPart.body.rejected).toEqual([
+        { line: 5, field: 'step', reason: expect.stringMatching(/step 3 was stored before with other values/) },
+      ]);
       const stored = await t.sql.query('SELECT step, read_s, gpu_s FROM training_run_steps WHERE run_id = $1 ORDER BY step', [run.id]);
       expect(stored.rows.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
       // Step 1 read 10 ms; every later step started when the one before ended (its gpuEnd), 20 ms before its own start + 10 ms.
@@ -375,7 +640,8 @@ describe('measured training runs', () => {
       const hookRun = await localRun('hook');
       const fed = await upload('steps', hookRun.id, sample);
       expect(fed.body).toMatchObject({ accepted: 5, duplicates: 0, rejectedCount: 0 });
-      const first = (await t.sql.query('SELECT read_s, gpu_s, save_s FROM training_run_steps WHERE run_id = $1 AND step = 1', [hookRun.id])).rows[0];
+      const first = (await t.sql.query('SELECT read_s, gpu_s, save_s FROM training_run_steps WHERE run_id = $1 AND step = 1', [hookRun.id]))
+        .rows[0];
       expect(first).toEqual({ read_s: 0.012691, gpu_s: 0.071169, save_s: 0 });
       const fifth = (await t.sql.query('SELECT save_s FROM training_run_steps WHERE run_id = $1 AND step = 5', [hookRun.id])).rows[0];
       expect(fifth.save_s).toBeCloseTo(0.050182, 6);
@@ -385,9 +651,19 @@ describe('measured training runs', () => {
       const run = await localRun('nfsiostat');
       const current = readFileSync(join(FIXTURES, 'nfsiostat-queue-and-errors.txt'), 'utf8');
       const oldest = readFileSync(join(FIXTURES, 'nfsiostat-tab-separated.txt'), 'utf8');
-      const res = await upload('nfsiostat', run.id, current, { type: 'text/plain', query: { node: 'gpu-n1', interval: '10', start: '2026-11-21T09:00:00Z' } });
+      const res = await upload('nfsiostat', run.id, current, {
+        type: 'text/plain',
+        query: { node: 'gpu-n1', interval: '10', start: '2026-11-21T09:00:00Z' },
+      });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ accepted: 12, duplicates: 0, rejectedCount: 0, node: 'gpu-n1', mountPoints: ['/mnt/data', '/mnt/ckpt'], run: { ioSamples: 12 } });
+      expect(res.body).toMatchObject({
+        accepted: 12,
+        duplicates: 0,
+        rejectedCount: 0,
+        node: 'gpu-n1',
+        mountPoints: ['/mnt/data', '/mnt/ckpt'],
+        run: { ioSamples: 12 },
+      });
       const oldRes = await upload('nfsiostat', run.id, oldest, { type: 'text/plain', query: { node: 'gpu-n2' } });
       expect(oldRes.body).toMatchObject({ accepted: 12, rejectedCount: 0 });
       const rows = await t.sql.query(
@@ -409,9 +685,15 @@ describe('measured training runs', () => {
       const lines = current.split('\n');
       lines[7] = lines[7].replace('0.512', '0.999');
       lines[9] = lines[9].replace(/0\.000(\s+)0\.000/, '0.000$1zero!');
-      const altered = await upload('nfsiostat', run.id, lines.join('\n'), { type: 'text/plain', query: { node: 'gpu-n1', interval: '10', start: '2026-11-21T09:00:00Z' } });
+      const altered = await upload('nfsiostat', run.id, lines.join('\n'), {
+        type: 'text/plain',
+        query: { node: 'gpu-n1', interval: '10', start: '2026-11-21T09:00:00Z' },
+      });
       expect(altered.body).toMatchObject({ accepted: 0, duplicates: 10, rejectedCount: 2 });
-      expect(altered.body.rejected.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([[8, 'read'], [10, 'write.kB/s']]);
+      expect(altered.body.rejected.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
+        [8, 'read'],
+        [10, 'write.kB/s'],
+      ]);
       const badQuery = await upload('nfsiostat', run.id, current, { type: 'text/plain', query: { start: '2026-11-21T09:00:00Z' } });
       expect(badQuery.status).toBe(400);
       expect(badQuery.body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'interval' });
@@ -420,20 +702,34 @@ describe('measured training runs', () => {
     it('takes power samples by site code or id, refusing bad ones by line and field', async () => {
       const run = await localRun('power');
       const sample = (equipment: string, second: number, watts: number, extra: Record<string, unknown> = {}) => ({
-        equipment, kind: 'GPU_NODE', site: 'TAM-GDC', time: `2026-11-21T09:00:${String(second).padStart(2, '0')}Z`, watts, ...extra,
+        equipment,
+        kind: 'GPU_NODE',
+        site: 'TAM-GDC',
+        time: `2026-11-21T09:00:${String(second).padStart(2, '0')}Z`,
+        watts,
+        ...extra,
       });
-      const res = await upload('power', run.id, ndjson([
-        sample('n1', 0, 5200),
-        sample('n1', 1, 5210),
-        sample('sw1', 0, 350, { kind: 'SWITCH', site: sites['TAM-GDC'] }),
-        sample('n1', 2, 5220, { site: 'MARS' }),
-        sample('n1', 3, -5),
-        sample('n1', 4, 100, { kind: 'FRIDGE' }),
-        sample('n1', 0, 5200),
-        sample('n1', 1, 9999),
-      ]));
+      const res = await upload(
+        'power',
+        run.id,
+        ndjson([
+          sample('n1', 0, 5200),
+          sample('n1', 1, 5210),
+          sample('sw1', 0, 350, { kind: 'SWITCH', site: sites['TAM-GDC'] }),
+          sample('n1', 2, 5220, { site: 'MARS' }),
+          sample('n1', 3, -5),
+          sample('n1', 4, 100, { kind: 'FRIDGE' }),
+          sample('n1', 0, 5200),
+          sample('n1', 1, 9999),
+        ]),
+      );
       expect(res.body).toMatchObject({ accepted: 3, duplicates: 1, rejectedCount: 4, equipment: ['n1', 'sw1'], run: { powerSamples: 3 } });
-      expect(res.body.rejected.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([[4, 'site'], [5, 'watts'], [6, 'kind'], [8, 'watts']]);
+      expect(res.body.rejected.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
+        [4, 'site'],
+        [5, 'watts'],
+        [6, 'kind'],
+        [8, 'watts'],
+      ]);
       expect(res.body.rejected[3].reason).toMatch(/stored before with other values/);
     });
 
@@ -448,14 +744,32 @@ describe('measured training runs', () => {
         'bad \u0000 line',
       ];
       const res = await upload('logs', run.id, lines.join('\n'), { type: 'text/plain' });
-      expect(res.body).toMatchObject({ accepted: 5, rejectedCount: 1, rejected: [{ line: 6, field: 'text' }], levels: { ERROR: 1, WARN: 1, INFO: 1, DEBUG: 1, OTHER: 1 } });
+      expect(res.body).toMatchObject({
+        accepted: 5,
+        rejectedCount: 1,
+        rejected: [{ line: 6, field: 'text' }],
+        levels: { ERROR: 1, WARN: 1, INFO: 1, DEBUG: 1, OTHER: 1 },
+      });
       const long = Array.from({ length: 12_000 }, (_, i) => `2026-11-21 09:00:00,000 - trainer - INFO - line ${i + 1}`).join('\n');
-      expect((await upload('logs', run.id, long, { type: 'text/plain' })).body).toMatchObject({ accepted: 12_000, run: { logLines: 12_005 } });
+      expect((await upload('logs', run.id, long, { type: 'text/plain' })).body).toMatchObject({
+        accepted: 12_000,
+        run: { logLines: 12_005 },
+      });
       const view = await runOf(run.id);
-      expect(view.ingested).toMatchObject({ logLines: 12_005, logLinesKept: 10_000, logLevels: { error: 1, warn: 1, info: 12_001, debug: 1, other: 1 } });
-      const kept = await t.sql.query('SELECT min(seq)::int AS first, max(seq)::int AS last, count(*)::int AS n FROM training_run_log_lines WHERE run_id = $1', [run.id]);
+      expect(view.ingested).toMatchObject({
+        logLines: 12_005,
+        logLinesKept: 10_000,
+        logLevels: { error: 1, warn: 1, info: 12_001, debug: 1, other: 1 },
+      });
+      const kept = await t.sql.query(
+        'SELECT min(seq)::int AS first, max(seq)::int AS last, count(*)::int AS n FROM training_run_log_lines WHERE run_id = $1',
+        [run.id],
+      );
       expect(kept.rows[0]).toEqual({ first: 1, last: 12_005, n: 10_000 });
-      const edges = await t.sql.query('SELECT seq::int AS seq, level, text FROM training_run_log_lines WHERE run_id = $1 AND seq IN (3, 5000, 5001, 7005, 7006, 12005) ORDER BY seq', [run.id]);
+      const edges = await t.sql.query(
+        'SELECT seq::int AS seq, level, text FROM training_run_log_lines WHERE run_id = $1 AND seq IN (3, 5000, 5001, 7005, 7006, 12005) ORDER BY seq',
+        [run.id],
+      );
       expect(edges.rows.map((r) => r.seq)).toEqual([3, 5000, 7006, 12005]);
       expect(edges.rows[0]).toMatchObject({ level: 'ERROR', text: lines[2] });
       expect(edges.rows[3].text).toMatch(/line 12000$/);
@@ -490,7 +804,8 @@ describe('measured training runs', () => {
         (function* () {
           for (let start = 1; start <= lines; start += 1000) {
             let chunk = '';
-            for (let step = start; step < start + 1000; step++) chunk += `{"step":${step},"epoch":${Math.floor((step - 1) / 5000)},"read":0.0${step % 10}1,"gpu":0.071,"save":0,"note":"${pad}"}\n`;
+            for (let step = start; step < start + 1000; step++)
+              chunk += `{"step":${step},"epoch":${Math.floor((step - 1) / 5000)},"read":0.0${step % 10}1,"gpu":0.071,"save":0,"note":"${pad}"}\n`;
             bytes += chunk.length;
             yield chunk;
           }
@@ -504,7 +819,13 @@ describe('measured training runs', () => {
       const answer = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
         const url = new URL(`${t.url}/runs/${run.id}/steps`);
         const req = httpRequest(
-          { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/x-ndjson' } },
+          {
+            hostname: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/x-ndjson' },
+          },
           (res) => {
             let text = '';
             res.on('data', (d: Buffer) => (text += d.toString()));
@@ -519,7 +840,9 @@ describe('measured training runs', () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ accepted: lines, duplicates: 0, rejectedCount: 0, lines, run: { steps: lines } });
       const growth = peak - before;
-      process.stdout.write(`large upload on ${t.backend}: ${lines} steps, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s (${Math.round(lines / seconds)} steps/s); service RSS ${(before / 1e6).toFixed(0)} MB before, peak growth ${(growth / 1e6).toFixed(1)} MB\n`);
+      process.stdout.write(
+        `large upload on ${t.backend}: ${lines} steps, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s (${Math.round(lines / seconds)} steps/s); service RSS ${(before / 1e6).toFixed(0)} MB before, peak growth ${(growth / 1e6).toFixed(1)} MB\n`,
+      );
       // Buffered whole, the upload alone would grow the service by its size.
       expect(growth).toBeLessThan(bytes);
       const summary = await t.sql.query(
@@ -546,18 +869,34 @@ describe('measured-run upload caps', () => {
   });
 
   const newRun = async () =>
-    (await gqlOk(t.url, token, CREATE, {
-      input: { label: 'capped', workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 }, connection: { kind: 'LOCAL' }, gpuSiteId: site },
-    })).createTrainingRun.id as string;
-  const steps = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `{"step":${from + i},"read":0.1,"gpu":0.1}`).join('\n') + '\n';
+    (
+      await gqlOk(t.url, token, CREATE, {
+        input: {
+          label: 'capped',
+          workload: { modelName: 'm', datasetBytes: '1', datasetItems: '1', batchSize: 1, steps: 1 },
+          connection: { kind: 'LOCAL' },
+          gpuSiteId: site,
+        },
+      })
+    ).createTrainingRun.id as string;
+  const steps = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => `{"step":${from + i},"read":0.1,"gpu":0.1}`).join('\n') + '\n';
   const post = (runId: string, body: string) =>
-    request(t.url).post(`/runs/${runId}/steps`).set('authorization', `Bearer ${token}`).set('content-type', 'application/x-ndjson').send(body);
+    request(t.url)
+      .post(`/runs/${runId}/steps`)
+      .set('authorization', `Bearer ${token}`)
+      .set('content-type', 'application/x-ndjson')
+      .send(body);
 
   it('stops an upload past its line cap, keeping and reporting the lines before it', async () => {
     const run = await newRun();
     const res = await post(run, steps(1, 51));
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: { code: 'BAD_USER_INPUT', field: 'body', message: expect.stringMatching(/more than 50 lines \(APN_RUN_UPLOAD_MAX_LINES\)/) }, accepted: 50, lines: 50 });
+    expect(res.body).toMatchObject({
+      error: { code: 'BAD_USER_INPUT', field: 'body', message: expect.stringMatching(/more than 50 lines \(APN_RUN_UPLOAD_MAX_LINES\)/) },
+      accepted: 50,
+      lines: 50,
+    });
     expect((await t.sql.query('SELECT count(*)::int AS n FROM training_run_steps')).rows[0].n).toBe(50);
   });
 
@@ -566,7 +905,13 @@ describe('measured-run upload caps', () => {
     const answer = await new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
       const url = new URL(`${t.url}/runs/${run}/steps`);
       const req = httpRequest(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'content-length': '100000' } },
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'content-length': '100000' },
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
@@ -577,14 +922,28 @@ describe('measured-run upload caps', () => {
       req.write('{"step":1,"read":0.1,"gpu":0.1}\n');
     });
     expect(answer.status).toBe(400);
-    expect(answer.body.error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'body', message: expect.stringMatching(/announces 100000 bytes; at most 4096/) });
+    expect(answer.body.error).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'body',
+      message: expect.stringMatching(/announces 100000 bytes; at most 4096/),
+    });
 
     // 40 lines of 120 bytes: the cap (4096 bytes) falls in line 35.
-    const padded = Array.from({ length: 40 }, (_, i) => `{"step":${i + 1},"read":0.1,"gpu":0.1,"note":"${'y'.repeat(120 - 40 - String(i + 1).length - 1)}"}`).join('\n') + '\n';
+    const padded =
+      Array.from(
+        { length: 40 },
+        (_, i) => `{"step":${i + 1},"read":0.1,"gpu":0.1,"note":"${'y'.repeat(120 - 40 - String(i + 1).length - 1)}"}`,
+      ).join('\n') + '\n';
     const streamed = await new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
       const url = new URL(`${t.url}/runs/${run}/steps`);
       const req = httpRequest(
-        { hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' } },
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
@@ -595,7 +954,14 @@ describe('measured-run upload caps', () => {
       Readable.from(padded.match(/[\s\S]{1,500}/g)!).pipe(req);
     });
     expect(streamed.status).toBe(400);
-    expect(streamed.body).toMatchObject({ error: { code: 'BAD_USER_INPUT', field: 'body', message: expect.stringMatching(/larger than 4096 bytes \(APN_RUN_UPLOAD_MAX_BYTES\); its first 34 lines were read/) }, accepted: 34 });
+    expect(streamed.body).toMatchObject({
+      error: {
+        code: 'BAD_USER_INPUT',
+        field: 'body',
+        message: expect.stringMatching(/larger than 4096 bytes \(APN_RUN_UPLOAD_MAX_BYTES\); its first 34 lines were read/),
+      },
+      accepted: 34,
+    });
   });
 
   it('stops when a run would hold more records than its cap, keeping what fit', async () => {
@@ -603,7 +969,14 @@ describe('measured-run upload caps', () => {
     expect((await post(run, steps(1, 40))).body).toMatchObject({ accepted: 40 });
     const over = await post(run, steps(41, 70));
     expect(over.status).toBe(400);
-    expect(over.body).toMatchObject({ error: { code: 'BAD_USER_INPUT', field: 'body', message: expect.stringMatching(/more than 60 steps \(APN_RUN_MAX_RECORDS; it holds 40\)/) }, accepted: 0 });
+    expect(over.body).toMatchObject({
+      error: {
+        code: 'BAD_USER_INPUT',
+        field: 'body',
+        message: expect.stringMatching(/more than 60 steps \(APN_RUN_MAX_RECORDS; it holds 40\)/),
+      },
+      accepted: 0,
+    });
     expect((await post(run, steps(41, 60))).body).toMatchObject({ accepted: 20, run: { steps: 60 } });
     expect((await post(run, steps(1, 10))).body).toMatchObject({ accepted: 0, duplicates: 10 });
   });

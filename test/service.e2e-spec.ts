@@ -4,13 +4,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Client } from 'pg';
-import { baseEnv, createScratchDatabase, freePort, gql, gqlOk, MAIN_JS, spawnService, startTestService, terminate, waitFor } from './support/service';
+import {
+  baseEnv,
+  createScratchDatabase,
+  freePort,
+  gql,
+  gqlOk,
+  MAIN_JS,
+  spawnService,
+  startTestService,
+  terminate,
+  waitFor,
+} from './support/service';
 import { copyEmbeddedTemplate } from './support/templates';
 
 /** The service as an operator runs it: the built entrypoint, its configuration, its signals. */
 describe('the service process', () => {
   it('stops at boot with a message naming a bad variable', async () => {
-    const child = spawn(process.execPath, [MAIN_JS], { env: baseEnv({ PORT: 'eighty', APN_HOLD_TTL_S: '-3' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN_JS], {
+      env: baseEnv({ PORT: 'eighty', APN_HOLD_TTL_S: '-3' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise((r) => child.once('exit', r));
@@ -27,7 +41,9 @@ describe('the service process', () => {
       const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
       expect(first.output()).toContain(`operator token (shown once, kept in ${join(dir, 'admin-token')}): ${token}`);
       const created = await gqlOk(first.url!, token, 'mutation { createTenant(name: "Persistent") { id } }');
-      const key = await gqlOk(first.url!, token, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { secret } }', { t: created.createTenant.id });
+      const key = await gqlOk(first.url!, token, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { secret } }', {
+        t: created.createTenant.id,
+      });
       await gqlOk(first.url!, key.createApiKey.secret, '{ me { role } }');
       expect(await terminate(first.child)).toBe(0);
       // Secrets never reach the logs.
@@ -110,18 +126,28 @@ describe('the service process', () => {
       const ep = await gqlOk(t.url, t.adminToken, '{ endpoints { id code } }');
       const id = (code: string) => ep.endpoints.find((e: { code: string }) => e.code === code).id;
       const r = await gqlOk(t.url, t.adminToken, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
-        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-2'), destinationEndpointId: id('TAM-GDC-100G-2'), rateGbps: 100,
-          start: new Date(Date.now() + 3_600_000).toISOString(), end: new Date(Date.now() + 7_200_000).toISOString() },
+        i: {
+          tenantId: tenant.createTenant.id,
+          sourceEndpointId: id('OTE-HQ-100G-2'),
+          destinationEndpointId: id('TAM-GDC-100G-2'),
+          rateGbps: 100,
+          start: new Date(Date.now() + 3_600_000).toISOString(),
+          end: new Date(Date.now() + 7_200_000).toISOString(),
+        },
       });
       // Hold the reservation's row: the hold-expiry job, once due, blocks inside its transaction.
       await t.sql.query('BEGIN');
       await t.sql.query('SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE', [r.reserveLightpath.id]);
-      await waitFor(async () => {
-        const waiting = await t.sql.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-        );
-        return waiting.rows[0].n > 0;
-      }, 15_000, 'the hold-expiry job to block on the row');
+      await waitFor(
+        async () => {
+          const waiting = await t.sql.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          return waiting.rows[0].n > 0;
+        },
+        15_000,
+        'the hold-expiry job to block on the row',
+      );
       const exited = new Promise<number | null>((res) => t.process.once('exit', (code) => res(code)));
       t.process.kill('SIGTERM');
       await new Promise((res) => setTimeout(res, 500));
@@ -139,9 +165,11 @@ describe('the service process', () => {
     // On the embedded engine the api process owns the database and the worker reaches it at its address.
     const db = serverUrl ? await createScratchDatabase(serverUrl) : null;
     const copy = db ? null : copyEmbeddedTemplate('reference');
-    const dataDir = db ? null : copy?.dataDir ?? mkdtempSync(join(tmpdir(), 'apn-data-'));
+    const dataDir = db ? null : (copy?.dataDir ?? mkdtempSync(join(tmpdir(), 'apn-data-')));
     const shared = { APN_HOLD_TTL_S: '1', APN_ADMIN_TOKEN: 'shared-admin-token-0123456789', APN_QUEUE_PREFIX: `split${Date.now()}` };
-    const api = await spawnService(baseEnv({ ...shared, ...(db ? { DATABASE_URL: db.url } : { APN_DATA_DIR: dataDir! }), APN_ROLE: 'api' }));
+    const api = await spawnService(
+      baseEnv({ ...shared, ...(db ? { DATABASE_URL: db.url } : { APN_DATA_DIR: dataDir! }), APN_ROLE: 'api' }),
+    );
     const databaseUrl = db?.url ?? api.databaseUrl!;
     const metricsPort = String(await freePort());
     const worker = await spawnService(baseEnv({ ...shared, DATABASE_URL: databaseUrl, APN_ROLE: 'worker', APN_METRICS_PORT: metricsPort }));
@@ -154,7 +182,14 @@ describe('the service process', () => {
       const start = new Date(Date.now() + 3_600_000).toISOString();
       const end = new Date(Date.now() + 7_200_000).toISOString();
       const r = await gqlOk(api.url!, token, `mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id state } }`, {
-        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, start, end },
+        i: {
+          tenantId: tenant.createTenant.id,
+          sourceEndpointId: id('OTE-HQ-100G-1'),
+          destinationEndpointId: id('TAM-GDC-100G-1'),
+          rateGbps: 100,
+          start,
+          end,
+        },
       });
       expect(r.reserveLightpath.state).toBe('HELD');
       const sql = new Client({ connectionString: databaseUrl });

@@ -1,15 +1,6 @@
 import yaml from 'js-yaml';
 import { writeFileSync } from 'node:fs';
-import {
-  RESERVE,
-  createTenantWithKey,
-  endpointIds,
-  gql,
-  gqlOk,
-  startTestService,
-  waitFor,
-  type TestService,
-} from './support/service';
+import { RESERVE, createTenantWithKey, endpointIds, gql, gqlOk, startTestService, waitFor, type TestService } from './support/service';
 
 /**
  * Storage for GPU tenants, end to end over GraphQL: the inventory, attaching a dataset to GPU nodes over a
@@ -35,48 +26,86 @@ describe('storage', () => {
   const asTenant = (query: string, variables: Record<string, unknown> = {}) => gqlOk(t.url, tenant.token, query, variables);
 
   const createStorage = async (code: string, site: string, kind: string, extra: Record<string, unknown> = {}) =>
-    (await op('mutation($i: CreateStorageSystemInput!) { createStorageSystem(input: $i) { id } }', {
-      i: { code, name: code, kind, siteId: sites[site], host: extra.host ?? `${code.toLowerCase()}.example.net`,
-        capacityBytes: String((extra.capacityBytes as bigint | undefined) ?? 20n * TB), throughputGbps: extra.throughputGbps ?? 200,
-        rdma: extra.rdma ?? true, idmapDomain: 'corp.example.co.jp' },
-    })).createStorageSystem.id as string;
+    (
+      await op('mutation($i: CreateStorageSystemInput!) { createStorageSystem(input: $i) { id } }', {
+        i: {
+          code,
+          name: code,
+          kind,
+          siteId: sites[site],
+          host: extra.host ?? `${code.toLowerCase()}.example.net`,
+          capacityBytes: String((extra.capacityBytes as bigint | undefined) ?? 20n * TB),
+          throughputGbps: extra.throughputGbps ?? 200,
+          rdma: extra.rdma ?? true,
+          idmapDomain: 'corp.example.co.jp',
+        },
+      })
+    ).createStorageSystem.id as string;
 
   const book = async (src: string, dst: string, startInMs: number, lengthMs: number) => {
     const start = Date.now() + startInMs;
-    return (await asTenant(RESERVE, {
-      input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit: true,
-        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
-    })).reserveLightpath as { id: string; start: string; end: string };
+    return (
+      await asTenant(RESERVE, {
+        input: {
+          sourceEndpointId: ep[src],
+          destinationEndpointId: ep[dst],
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + lengthMs).toISOString(),
+        },
+      })
+    ).reserveLightpath as { id: string; start: string; end: string };
   };
 
   const allocate = async (cluster: string, nodeCount: number, start: Date, end: Date) =>
-    (await op('mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id nodes { name address } } }', {
-      i: { tenantId: tenant.tenantId, clusterId: ids[cluster], nodeCount, start: start.toISOString(), end: end.toISOString() },
-    })).allocateGpus as { id: string; nodes: Array<{ name: string; address: string }> };
+    (
+      await op('mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id nodes { name address } } }', {
+        i: { tenantId: tenant.tenantId, clusterId: ids[cluster], nodeCount, start: start.toISOString(), end: end.toISOString() },
+      })
+    ).allocateGpus as { id: string; nodes: Array<{ name: string; address: string }> };
 
   const attach = (input: Record<string, unknown>, token = tenant.token) =>
     gql(t.url, token, `mutation($i: AttachStorageInput!) { attachStorage(input: $i) { ${MOUNT_FIELDS} } }`, { i: input });
 
   const mountOf = async (id: string) => (await asTenant(`query($id: ID!) { mount(id: $id) { ${MOUNT_FIELDS} } }`, { id })).mount;
   const settleMount = (id: string, states: string[], what: string, timeoutMs = 30_000) =>
-    waitFor(async () => {
-      const m = await mountOf(id);
-      return states.includes(m.state) ? m : null;
-    }, timeoutMs, what);
+    waitFor(
+      async () => {
+        const m = await mountOf(id);
+        return states.includes(m.state) ? m : null;
+      },
+      timeoutMs,
+      what,
+    );
   const reservationOf = async (id: string) =>
     (await asTenant('query($id: ID!) { reservation(id: $id) { state history { state at reason } } }', { id })).reservation;
   const settleReservation = (id: string, states: string[], what: string) =>
-    waitFor(async () => {
-      const r = await reservationOf(id);
-      return states.includes(r.state) ? r : null;
-    }, 30_000, what);
+    waitFor(
+      async () => {
+        const r = await reservationOf(id);
+        return states.includes(r.state) ? r : null;
+      },
+      30_000,
+      what,
+    );
   const countMounts = async () => (await t.sql.query('SELECT count(*)::int AS n FROM mounts')).rows[0].n as number;
   const auditOf = async (action: string, mountId: string) =>
-    (await t.sql.query(`SELECT data FROM audit_log WHERE action = $1 AND data->>'mountId' = $2`, [action, mountId])).rows.map((r) => r.data);
+    (await t.sql.query(`SELECT data FROM audit_log WHERE action = $1 AND data->>'mountId' = $2`, [action, mountId])).rows.map(
+      (r) => r.data,
+    );
 
   beforeAll(async () => {
     // 3.8 TB at ~12.4 GB/s is about five minutes; a hundredfold speedup makes it three seconds.
-    t = await startTestService({ APN_MIN_DURATION_S: '1', APN_EMULATOR_HOP_MS: '10', APN_STORAGE_SPEEDUP: '100', APN_RECONCILE_INTERVAL_S: '1', APN_JOB_ATTEMPTS: '3', APN_JOB_BACKOFF_MS: '100', ...(process.env.SHOW_SERVICE_OUTPUT ? { LOG_LEVEL: 'info' } : {}) });
+    t = await startTestService({
+      APN_MIN_DURATION_S: '1',
+      APN_EMULATOR_HOP_MS: '10',
+      APN_STORAGE_SPEEDUP: '100',
+      APN_RECONCILE_INTERVAL_S: '1',
+      APN_JOB_ATTEMPTS: '3',
+      APN_JOB_BACKOFF_MS: '100',
+      ...(process.env.SHOW_SERVICE_OUTPUT ? { LOG_LEVEL: 'info' } : {}),
+    });
     ep = await endpointIds(t);
     const topo = await op('{ sites { id code } nodes { id code } }');
     sites = Object.fromEntries(topo.sites.map((s: { id: string; code: string }) => [s.code, s.id]));
@@ -90,13 +119,27 @@ describe('storage', () => {
     ids.tamCache = await createStorage('TAM-CACHE', 'TAM-GDC', 'DC_CACHE');
     const cluster = (code: string, site: string, rdma: boolean, base: string) =>
       op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id nodes { name } } }', {
-        i: { code, name: code, siteId: sites[site], rdma, nodes: [1, 2, 3].map((k) => ({ name: `${code.toLowerCase()}-n${k}`, address: `${base}.${k}`, gpus: 8, ratedPowerKw: 10.2 })) },
+        i: {
+          code,
+          name: code,
+          siteId: sites[site],
+          rdma,
+          nodes: [1, 2, 3].map((k) => ({ name: `${code.toLowerCase()}-n${k}`, address: `${base}.${k}`, gpus: 8, ratedPowerKw: 10.2 })),
+        },
       });
     ids.TAM = (await cluster('TAM-H100', 'TAM-GDC', true, '10.20.0')).createGpuCluster.id;
     ids.ISK = (await cluster('ISK-H100', 'ISK-GDC', false, '10.30.0')).createGpuCluster.id;
     const dataset = (name: string, sensitivity: string, path: string) =>
       op('mutation($i: CreateDatasetInput!) { createDataset(input: $i) { id } }', {
-        i: { tenantId: tenant.tenantId, storageSystemId: ids.office, name, exportPath: path, bytes: String((38n * TB) / 10n), fileCount: '28000', sensitivity },
+        i: {
+          tenantId: tenant.tenantId,
+          storageSystemId: ids.office,
+          name,
+          exportPath: path,
+          bytes: String((38n * TB) / 10n),
+          fileCount: '28000',
+          sensitivity,
+        },
       });
     ids.unet = (await dataset('unet3d-kits19', 'INTERNAL', '/export/unet3d')).createDataset.id;
     ids.secret = (await dataset('patient-scans', 'CONFIDENTIAL', '/export/patients')).createDataset.id;
@@ -112,7 +155,10 @@ describe('storage', () => {
       const allocation = await allocate('TAM', 1, start, new Date(start.getTime() + 3_600_000));
       const mine = await asTenant('{ datasets { id sensitivity bytes storageSystem { code site { code } } } gpuAllocations { id } }');
       expect(mine.datasets.map((d: { id: string }) => d.id).sort()).toEqual([ids.unet, ids.secret].sort());
-      expect(mine.datasets.find((d: { id: string }) => d.id === ids.unet)).toMatchObject({ bytes: '3800000000000', storageSystem: { code: 'OTE-NFS', site: { code: 'OTE-HQ' } } });
+      expect(mine.datasets.find((d: { id: string }) => d.id === ids.unet)).toMatchObject({
+        bytes: '3800000000000',
+        storageSystem: { code: 'OTE-NFS', site: { code: 'OTE-HQ' } },
+      });
       expect(mine.gpuAllocations.map((a: { id: string }) => a.id)).toContain(allocation.id);
 
       const theirs = await gqlOk(t.url, other.token, '{ datasets { id } gpuAllocations { id } }');
@@ -130,22 +176,42 @@ describe('storage', () => {
       const end = new Date(start.getTime() + 3_600_000);
       const first = await allocate('TAM', 2, start, end);
       const tooMany = await gql(t.url, t.adminToken, 'mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id } }', {
-        i: { tenantId: tenant.tenantId, clusterId: ids.TAM, nodeCount: 2, start: new Date(start.getTime() + 1_800_000).toISOString(), end: end.toISOString() },
+        i: {
+          tenantId: tenant.tenantId,
+          clusterId: ids.TAM,
+          nodeCount: 2,
+          start: new Date(start.getTime() + 1_800_000).toISOString(),
+          end: end.toISOString(),
+        },
       });
       expect(tooMany.errors![0].extensions).toMatchObject({ code: 'NO_CAPACITY', field: 'input.nodeCount', free: 1 });
       const afterwards = await allocate('TAM', 2, end, new Date(end.getTime() + 3_600_000));
       expect(afterwards.nodes.map((n) => n.name)).toEqual(first.nodes.map((n) => n.name));
       // Behind the service, the exclusion constraint refuses an overlapping hold on a node.
-      const node = (await t.sql.query('SELECT node_id FROM gpu_node_allocations WHERE allocation_id = $1 LIMIT 1', [first.id])).rows[0].node_id;
+      const node = (await t.sql.query('SELECT node_id FROM gpu_node_allocations WHERE allocation_id = $1 LIMIT 1', [first.id])).rows[0]
+        .node_id;
       await expect(
-        t.sql.query(`INSERT INTO gpu_node_allocations (allocation_id, node_id, during) VALUES ($1, $2, tstzrange($3, $4, '[)'))`, [afterwards.id, node, start, end]),
+        t.sql.query(`INSERT INTO gpu_node_allocations (allocation_id, node_id, during) VALUES ($1, $2, tstzrange($3, $4, '[)'))`, [
+          afterwards.id,
+          node,
+          start,
+          end,
+        ]),
       ).rejects.toMatchObject({ code: '23P01' });
     });
 
     it('meters a released allocation up to its release, and gives its node back from then on', async () => {
-      const one = (await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
-        i: { code: 'TAM-SOLO', name: 'TAM-SOLO', siteId: sites['TAM-GDC'], rdma: true, nodes: [{ name: 'solo-n1', address: '10.21.0.1', gpus: 8, ratedPowerKw: 10.2 }] },
-      })).createGpuCluster.id as string;
+      const one = (
+        await op('mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
+          i: {
+            code: 'TAM-SOLO',
+            name: 'TAM-SOLO',
+            siteId: sites['TAM-GDC'],
+            rdma: true,
+            nodes: [{ name: 'solo-n1', address: '10.21.0.1', gpus: 8, ratedPowerKw: 10.2 }],
+          },
+        })
+      ).createGpuCluster.id as string;
       const hold = (start: Date, end: Date) =>
         op('mutation($i: AllocateGpusInput!) { allocateGpus(input: $i) { id } }', {
           i: { tenantId: tenant.tenantId, clusterId: one, nodeCount: 1, start: start.toISOString(), end: end.toISOString() },
@@ -164,9 +230,15 @@ describe('storage', () => {
       const next = await hold(new Date(after + 1_000), end);
 
       await op('mutation($u: DateTime) { collectUsage(until: $u) }', { u: new Date(Date.now() + 2 * 3_600_000).toISOString() });
-      const seconds = async (id: string) => Number((await t.sql.query(
-        `SELECT coalesce(sum(quantity), 0)::text AS q FROM usage_events WHERE resource_id = $1 AND type = 'gpu.node_seconds' AND NOT superseded`, [id],
-      )).rows[0].q);
+      const seconds = async (id: string) =>
+        Number(
+          (
+            await t.sql.query(
+              `SELECT coalesce(sum(quantity), 0)::text AS q FROM usage_events WHERE resource_id = $1 AND type = 'gpu.node_seconds' AND NOT superseded`,
+              [id],
+            )
+          ).rows[0].q,
+        );
       const held = await seconds(used);
       expect(held).toBeGreaterThanOrEqual((before - start.getTime()) / 1000 - 0.001);
       expect(held).toBeLessThanOrEqual((after - start.getTime()) / 1000 + 0.001);
@@ -177,19 +249,48 @@ describe('storage', () => {
     it('refuses bad inventory input naming the field, and writes nothing', async () => {
       const before = (await t.sql.query('SELECT count(*)::int AS n FROM gpu_nodes')).rows[0].n;
       const bad = await gql(t.url, t.adminToken, 'mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
-        i: { code: 'BAD', name: 'Bad', siteId: sites['TAM-GDC'], nodes: [{ name: 'a', address: '10.9.0.1', gpus: 8, ratedPowerKw: 10 }, { name: 'b', address: '10.9.0.300', gpus: 8, ratedPowerKw: 10 }] },
+        i: {
+          code: 'BAD',
+          name: 'Bad',
+          siteId: sites['TAM-GDC'],
+          nodes: [
+            { name: 'a', address: '10.9.0.1', gpus: 8, ratedPowerKw: 10 },
+            { name: 'b', address: '10.9.0.300', gpus: 8, ratedPowerKw: 10 },
+          ],
+        },
       });
       expect(bad.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.nodes[1].address' });
       const atOffice = await gql(t.url, t.adminToken, 'mutation($i: CreateGpuClusterInput!) { createGpuCluster(input: $i) { id } }', {
-        i: { code: 'OFFICE-GPU', name: 'x', siteId: sites['OTE-HQ'], nodes: [{ name: 'a', address: '10.9.0.1', gpus: 8, ratedPowerKw: 10 }] },
+        i: {
+          code: 'OFFICE-GPU',
+          name: 'x',
+          siteId: sites['OTE-HQ'],
+          nodes: [{ name: 'a', address: '10.9.0.1', gpus: 8, ratedPowerKw: 10 }],
+        },
       });
       expect(atOffice.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.siteId' });
       const badPath = await gql(t.url, t.adminToken, 'mutation($i: CreateDatasetInput!) { createDataset(input: $i) { id } }', {
-        i: { tenantId: tenant.tenantId, storageSystemId: ids.office, name: 'x', exportPath: 'relative/../path', bytes: '1', fileCount: '1', sensitivity: 'INTERNAL' },
+        i: {
+          tenantId: tenant.tenantId,
+          storageSystemId: ids.office,
+          name: 'x',
+          exportPath: 'relative/../path',
+          bytes: '1',
+          fileCount: '1',
+          sensitivity: 'INTERNAL',
+        },
       });
       expect(badPath.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.exportPath' });
       const onReplica = await gql(t.url, t.adminToken, 'mutation($i: CreateDatasetInput!) { createDataset(input: $i) { id } }', {
-        i: { tenantId: tenant.tenantId, storageSystemId: ids.tamReplica, name: 'x', exportPath: '/x', bytes: '1', fileCount: '1', sensitivity: 'INTERNAL' },
+        i: {
+          tenantId: tenant.tenantId,
+          storageSystemId: ids.tamReplica,
+          name: 'x',
+          exportPath: '/x',
+          bytes: '1',
+          fileCount: '1',
+          sensitivity: 'INTERNAL',
+        },
       });
       expect(onReplica.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.storageSystemId' });
       expect((await t.sql.query('SELECT count(*)::int AS n FROM gpu_nodes')).rows[0].n).toBe(before);
@@ -208,7 +309,11 @@ describe('storage', () => {
       const before = await countMounts();
       for (const design of ['REPLICATION', 'CACHE']) {
         const r = await attach({ reservationId: lightpath.id, datasetId: ids.secret, gpuAllocationId: allocation.id, design });
-        expect(r.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', field: 'input.design', policy: 'CONFIDENTIAL_DATA_STAYS_IN_OFFICE' });
+        expect(r.errors![0].extensions).toMatchObject({
+          code: 'FORBIDDEN',
+          field: 'input.design',
+          policy: 'CONFIDENTIAL_DATA_STAYS_IN_OFFICE',
+        });
         expect(r.errors![0].message).toMatch(/CONFIDENTIAL.*DIRECT/);
       }
       expect(await countMounts()).toBe(before);
@@ -225,11 +330,21 @@ describe('storage', () => {
 
       // The GPUs are at Ishikari; the lightpath ends at Tama.
       const iskAlloc = await allocate('ISK', 1, new Date(lightpath.start), new Date(lightpath.end));
-      const wrongDestination = await attach({ reservationId: lightpath.id, datasetId: ids.unet, gpuAllocationId: iskAlloc.id, design: 'DIRECT' });
+      const wrongDestination = await attach({
+        reservationId: lightpath.id,
+        datasetId: ids.unet,
+        gpuAllocationId: iskAlloc.id,
+        design: 'DIRECT',
+      });
       expect(wrongDestination.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.gpuAllocationId' });
 
       // An allocation that ends before the lightpath starts.
-      const early = await allocate('TAM', 1, new Date(Date.parse(lightpath.start) - 7_200_000), new Date(Date.parse(lightpath.start) - 3_600_000));
+      const early = await allocate(
+        'TAM',
+        1,
+        new Date(Date.parse(lightpath.start) - 7_200_000),
+        new Date(Date.parse(lightpath.start) - 3_600_000),
+      );
       const noOverlap = await attach({ reservationId: lightpath.id, datasetId: ids.unet, gpuAllocationId: early.id, design: 'DIRECT' });
       expect(noOverlap.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.gpuAllocationId' });
       expect(noOverlap.errors![0].message).toMatch(/does not overlap/);
@@ -237,7 +352,13 @@ describe('storage', () => {
       // NFS over RDMA to Ishikari, whose cluster has no RDMA NICs.
       const toIsk = await book('OTE-HQ-100G-4', 'ISK-GDC-100G-1', 5 * 86_400_000, 3_600_000);
       const iskLater = await allocate('ISK', 1, new Date(toIsk.start), new Date(toIsk.end));
-      const rdma = await attach({ reservationId: toIsk.id, datasetId: ids.unet, gpuAllocationId: iskLater.id, design: 'DIRECT', protocol: 'NFS_RDMA' });
+      const rdma = await attach({
+        reservationId: toIsk.id,
+        datasetId: ids.unet,
+        gpuAllocationId: iskLater.id,
+        design: 'DIRECT',
+        protocol: 'NFS_RDMA',
+      });
       expect(rdma.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.protocol' });
       expect(rdma.errors![0].message).toMatch(/ISK-H100/);
 
@@ -246,7 +367,10 @@ describe('storage', () => {
       expect(noReplica.errors![0].extensions).toMatchObject({ code: 'NO_CAPACITY', field: 'input.design' });
 
       // Another tenant's reservation, dataset or allocation is not there for them.
-      const intruder = await attach({ reservationId: lightpath.id, datasetId: ids.unet, gpuAllocationId: allocation.id, design: 'DIRECT' }, other.token);
+      const intruder = await attach(
+        { reservationId: lightpath.id, datasetId: ids.unet, gpuAllocationId: allocation.id, design: 'DIRECT' },
+        other.token,
+      );
       expect(intruder.errors![0].extensions.code).toBe('NOT_FOUND');
       expect(await countMounts()).toBe(before);
     });
@@ -255,7 +379,13 @@ describe('storage', () => {
   it('attaches DIRECT only once the lightpath is ACTIVE, detaches before the lightpath goes down, and records that no copy was made', async () => {
     const lightpath = await book('OTE-HQ-100G-1', 'TAM-GDC-100G-1', 1500, 4000);
     const allocation = await allocate('TAM', 2, new Date(lightpath.start), new Date(lightpath.end));
-    const attached = await attach({ reservationId: lightpath.id, datasetId: ids.secret, gpuAllocationId: allocation.id, design: 'DIRECT', protocol: 'NFS_RDMA' });
+    const attached = await attach({
+      reservationId: lightpath.id,
+      datasetId: ids.secret,
+      gpuAllocationId: allocation.id,
+      design: 'DIRECT',
+      protocol: 'NFS_RDMA',
+    });
     expect(attached.errors).toBeUndefined();
     const mount = attached.data!.attachStorage;
     expect(mount.state).toBe('PENDING');
@@ -277,7 +407,12 @@ describe('storage', () => {
     expect(Date.parse(detachedAt)).toBeLessThanOrEqual(Date.parse(releasingAt));
     expect((await t.sql.query('SELECT count(*)::int AS n FROM emulator_nfs_exports WHERE mount_id = $1', [mount.id])).rows[0].n).toBe(0);
 
-    const custody = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice origin { code } records { kind mountId copyMade clean purgedAt gpuNodeAddresses location { code } } } }', { d: ids.secret })).datasetCustody;
+    const custody = (
+      await asTenant(
+        'query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice origin { code } records { kind mountId copyMade clean purgedAt gpuNodeAddresses location { code } } } }',
+        { d: ids.secret },
+      )
+    ).datasetCustody;
     expect(custody.origin.code).toBe('OTE-NFS');
     expect(custody.clean).toBe(true);
     const record = custody.records.find((r: { mountId: string }) => r.mountId === mount.id);
@@ -317,17 +452,33 @@ describe('storage', () => {
     expect(done.progress).toMatchObject({ bytesCopied: '3800000000000', percent: 100, etaSeconds: null });
     expect(done.history.map((h: { state: string }) => h.state)).toEqual(['PENDING', 'REPLICATING', 'ATTACHED']);
 
-    const during = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice } }', { d: ids.unet })).datasetCustody;
+    const during = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice } }', { d: ids.unet }))
+      .datasetCustody;
     expect(during).toEqual({ clean: false, bytesHeldOutsideOffice: '3800000000000' });
 
     await asTenant('mutation($id: ID!) { detachStorage(id: $id) { state } }', { id: mount.id });
     const detached = await settleMount(mount.id, ['DETACHED'], 'DETACHED');
-    expect(detached.history.map((h: { state: string }) => h.state)).toEqual(['PENDING', 'REPLICATING', 'ATTACHED', 'DETACHING', 'DETACHED']);
-    const custody = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice records { kind mountId copyMade bytesPurged purgedAt clean location { code } } } }', { d: ids.unet })).datasetCustody;
+    expect(detached.history.map((h: { state: string }) => h.state)).toEqual([
+      'PENDING',
+      'REPLICATING',
+      'ATTACHED',
+      'DETACHING',
+      'DETACHED',
+    ]);
+    const custody = (
+      await asTenant(
+        'query($d: ID!) { datasetCustody(datasetId: $d) { clean bytesHeldOutsideOffice records { kind mountId copyMade bytesPurged purgedAt clean location { code } } } }',
+        { d: ids.unet },
+      )
+    ).datasetCustody;
     expect(custody.clean).toBe(true);
     expect(custody.bytesHeldOutsideOffice).toBe('0');
     expect(custody.records.find((x: { mountId: string }) => x.mountId === mount.id)).toMatchObject({
-      kind: 'REPLICA', copyMade: true, bytesPurged: '3800000000000', clean: true, location: { code: 'TAM-REPLICA' },
+      kind: 'REPLICA',
+      copyMade: true,
+      bytesPurged: '3800000000000',
+      clean: true,
+      location: { code: 'TAM-REPLICA' },
     });
     const attestations = await auditOf('dataset.copy-purged', mount.id);
     expect(attestations).toHaveLength(1);
@@ -339,21 +490,32 @@ describe('storage', () => {
   });
 
   it('meters the mount’s attached time, the replica’s GB-seconds and the GPU node-seconds, with shadow energy', async () => {
-    const written = (await op('mutation($u: DateTime) { collectUsage(until: $u) }', { u: new Date(Date.now() + 2 * 3_600_000).toISOString() })).collectUsage;
+    const written = (
+      await op('mutation($u: DateTime) { collectUsage(until: $u) }', { u: new Date(Date.now() + 2 * 3_600_000).toISOString() })
+    ).collectUsage;
     expect(written).toBeGreaterThan(0);
     const total = async (resourceId: string, type: string) =>
-      Number((await t.sql.query(
-        'SELECT coalesce(sum(quantity), 0)::text AS q FROM usage_events WHERE resource_id = $1 AND type = $2 AND NOT superseded', [resourceId, type],
-      )).rows[0].q);
+      Number(
+        (
+          await t.sql.query(
+            'SELECT coalesce(sum(quantity), 0)::text AS q FROM usage_events WHERE resource_id = $1 AND type = $2 AND NOT superseded',
+            [resourceId, type],
+          )
+        ).rows[0].q,
+      );
     const history = (await mountOf(replicated.mountId)).history as Array<{ state: string; at: string }>;
     const at = (state: string) => Date.parse(history.find((h) => h.state === state)!.at);
     // Attached from ATTACHED until DETACHING, to the millisecond the API shows.
     expect(Math.abs((await total(replicated.mountId, 'mount.seconds')) - (at('DETACHING') - at('ATTACHED')) / 1000)).toBeLessThan(0.005);
-    const design = await t.sql.query(`SELECT DISTINCT data->>'design' AS d FROM usage_events WHERE resource_id = $1 AND type = 'mount.seconds'`, [replicated.mountId]);
+    const design = await t.sql.query(
+      `SELECT DISTINCT data->>'design' AS d FROM usage_events WHERE resource_id = $1 AND type = 'mount.seconds'`,
+      [replicated.mountId],
+    );
     expect(design.rows).toEqual([{ d: 'REPLICATION' }]);
     // The replica held (at most) the dataset's 3,800 GB from the custody record's start until its purge.
-    const custody = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { records { mountId since purgedAt } } }', { d: ids.unet })).datasetCustody.records
-      .find((x: { mountId: string }) => x.mountId === replicated.mountId);
+    const custody = (
+      await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { records { mountId since purgedAt } } }', { d: ids.unet })
+    ).datasetCustody.records.find((x: { mountId: string }) => x.mountId === replicated.mountId);
     const heldSeconds = (Date.parse(custody.purgedAt) - Date.parse(custody.since)) / 1000;
     const gbSeconds = await total(replicated.mountId, 'storage.replica_gb_seconds');
     expect(gbSeconds).toBeGreaterThan(0);
@@ -402,8 +564,9 @@ describe('storage', () => {
       `SELECT coalesce(sum(quantity), 0)::float AS q FROM usage_events WHERE resource_id = $1 AND type = 'storage.cache_gb_seconds' AND NOT superseded`,
       [mount.id],
     );
-    const record = (await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { records { mountId kind since purgedAt } } }', { d: ids.unet })).datasetCustody.records
-      .find((x: { mountId: string }) => x.mountId === mount.id);
+    const record = (
+      await asTenant('query($d: ID!) { datasetCustody(datasetId: $d) { records { mountId kind since purgedAt } } }', { d: ids.unet })
+    ).datasetCustody.records.find((x: { mountId: string }) => x.mountId === mount.id);
     expect(record.kind).toBe('CACHE');
     expect(cached.rows[0].q).toBeGreaterThan(0);
     expect(cached.rows[0].q).toBeLessThanOrEqual(3800 * ((Date.parse(record.purgedAt) - Date.parse(record.since)) / 1000) * 1.001);
@@ -411,7 +574,9 @@ describe('storage', () => {
 
   it('fails an attached mount with the reason when its lightpath fails to come up', async () => {
     const inject = (query: string, variables: Record<string, unknown>) => op(query, variables);
-    await inject('mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', { i: { kind: 'NODE_FAILS', nodeId: nodes['TAM'], count: 1000 } });
+    await inject('mutation($i: InjectFaultInput!) { injectFault(input: $i) { kind } }', {
+      i: { kind: 'NODE_FAILS', nodeId: nodes['TAM'], count: 1000 },
+    });
     try {
       const lightpath = await book('OTE-HQ-100G-4', 'TAM-GDC-100G-1', 1000, 60_000);
       const allocation = await allocate('TAM', 1, new Date(lightpath.start), new Date(lightpath.end));
@@ -421,7 +586,9 @@ describe('storage', () => {
       expect(failed.state).toBe('FAILED');
       expect(failed.reason).toMatch(/lightpath failed: setup failed after .* attempt/);
       expect((await reservationOf(lightpath.id)).state).toBe('FAILED');
-      expect((await t.sql.query('SELECT count(*)::int AS n FROM emulator_storage_copies WHERE copy_id = $1', [mount.id])).rows[0].n).toBe(0);
+      expect((await t.sql.query('SELECT count(*)::int AS n FROM emulator_storage_copies WHERE copy_id = $1', [mount.id])).rows[0].n).toBe(
+        0,
+      );
     } finally {
       await inject('mutation($k: FaultKind!, $id: ID!) { clearFault(kind: $k, targetId: $id) }', { k: 'NODE_FAILS', id: nodes['TAM'] });
     }
@@ -434,12 +601,17 @@ describe('storage', () => {
     const isk = await book('OTE-HQ-100G-2', 'ISK-GDC-100G-2', 6 * 86_400_000, 3_600_000);
     const tamaAlloc = await allocate('TAM', 2, new Date(tama.start), new Date(tama.end));
     const iskAlloc = await allocate('ISK', 2, new Date(isk.start), new Date(isk.end));
-    const a = (await attach({ reservationId: tama.id, datasetId: ids.secret, gpuAllocationId: tamaAlloc.id, design: 'DIRECT' })).data!.attachStorage;
-    const b = (await attach({ reservationId: isk.id, datasetId: ids.secret, gpuAllocationId: iskAlloc.id, design: 'DIRECT' })).data!.attachStorage;
+    const a = (await attach({ reservationId: tama.id, datasetId: ids.secret, gpuAllocationId: tamaAlloc.id, design: 'DIRECT' })).data!
+      .attachStorage;
+    const b = (await attach({ reservationId: isk.id, datasetId: ids.secret, gpuAllocationId: iskAlloc.id, design: 'DIRECT' })).data!
+      .attachStorage;
     const specOf = async (id: string) => (await asTenant(`query($id: ID!) { mount(id: $id) { ${spec} } }`, { id })).mount.mountSpec;
     const [near, far] = [await specOf(a.id), await specOf(b.id)];
 
-    for (const [s, alloc] of [[near, tamaAlloc], [far, iskAlloc]] as const) {
+    for (const [s, alloc] of [
+      [near, tamaAlloc],
+      [far, iskAlloc],
+    ] as const) {
       expect(s.options).toEqual(expect.arrayContaining(['vers=4.2', 'proto=tcp', 'port=2049']));
       expect(s.command).toMatch(/^mount -t nfs4 -o \S+ ote-nfs\.example\.net:\/export\/patients /);
       // The export admits the allocation's nodes and nothing else.

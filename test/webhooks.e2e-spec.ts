@@ -42,7 +42,13 @@ async function receiver(status: () => number, headers: Record<string, string> = 
       const v1 = /v1=([0-9a-f]{64})/.exec(header)?.[1] ?? '';
       const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
       const signatureOk = v1.length === 64 && timingSafeEqual(Buffer.from(v1, 'hex'), Buffer.from(expected, 'hex'));
-      received.push({ eventId: String(req.headers['x-apn-event-id']), topic: String(req.headers['x-apn-topic']), body, signatureOk, ageSeconds: Date.now() / 1000 - t });
+      received.push({
+        eventId: String(req.headers['x-apn-event-id']),
+        topic: String(req.headers['x-apn-topic']),
+        body,
+        signatureOk,
+        ageSeconds: Date.now() / 1000 - t,
+      });
       res.statusCode = status();
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.end();
@@ -63,7 +69,8 @@ async function receiver(status: () => number, headers: Record<string, string> = 
 
 const hourStart = (hoursAgo: number) => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - hoursAgo * 3_600_000).toISOString();
 
-const SUBSCRIBE = 'mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) { secret subscription { id url topics active } } }';
+const SUBSCRIBE =
+  'mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) { secret subscription { id url topics active } } }';
 const RECORD = 'mutation($e: [UsageEventInput!]!) { recordUsage(events: $e) { accepted duplicates } }';
 
 const usageEventFor = (tenantId: string, id: string) => ({
@@ -77,7 +84,10 @@ const usageEventFor = (tenantId: string, id: string) => ({
 });
 
 /** Rows a refused request must not have written. */
-const writes = async (t: TestService) => ({ subscriptions: await countRows(t, 'webhook_subscriptions'), audit: await countRows(t, 'audit_log') });
+const writes = async (t: TestService) => ({
+  subscriptions: await countRows(t, 'webhook_subscriptions'),
+  audit: await countRows(t, 'audit_log'),
+});
 
 describe('billing webhooks', () => {
   let t: TestService;
@@ -95,7 +105,10 @@ describe('billing webhooks', () => {
   });
 
   const subscribe = async (url: string, topics: string[], token = billing) =>
-    (await gqlOk(t.url, token, SUBSCRIBE, { i: { url, topics } })).createWebhookSubscription as { secret: string; subscription: { id: string } };
+    (await gqlOk(t.url, token, SUBSCRIBE, { i: { url, topics } })).createWebhookSubscription as {
+      secret: string;
+      subscription: { id: string };
+    };
 
   const usageEvent = (id: string) => usageEventFor(tenant.tenantId, id);
   const record = (events: unknown[]) => gqlOk(t.url, billing, RECORD, { e: events });
@@ -119,8 +132,13 @@ describe('billing webhooks', () => {
         expect(event).toMatchObject({ specversion: '1.0', source: 'urn:apn:test:nfs-stats', subject: tenant.tenantId });
         expect(r.eventId).toContain(event.id);
       }
-      const delivered = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', { s: sub.subscription.id });
-      expect(delivered.webhookDeliveries).toEqual([{ state: 'DELIVERED', attempts: 1 }, { state: 'DELIVERED', attempts: 1 }]);
+      const delivered = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', {
+        s: sub.subscription.id,
+      });
+      expect(delivered.webhookDeliveries).toEqual([
+        { state: 'DELIVERED', attempts: 1 },
+        { state: 'DELIVERED', attempts: 1 },
+      ]);
     } finally {
       await hook.close();
     }
@@ -133,10 +151,21 @@ describe('billing webhooks', () => {
       const sub = await subscribe(hook.url, ['USAGE_EVENT']);
       hook.setSecret(sub.secret);
       await record([usageEvent('evt-dead')]);
-      const dead = await waitFor(async () => {
-        const d = (await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id eventId attempts lastStatus lastError } }', { s: sub.subscription.id })).webhookDeliveries;
-        return d.length > 0 ? d[0] : null;
-      }, 20_000, 'the delivery to go DEAD');
+      const dead = await waitFor(
+        async () => {
+          const d = (
+            await gqlOk(
+              t.url,
+              billing,
+              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id eventId attempts lastStatus lastError } }',
+              { s: sub.subscription.id },
+            )
+          ).webhookDeliveries;
+          return d.length > 0 ? d[0] : null;
+        },
+        20_000,
+        'the delivery to go DEAD',
+      );
       expect(dead).toMatchObject({ attempts: 3, lastStatus: 503, lastError: 'HTTP 503' });
       expect(hook.received).toHaveLength(3);
       expect(new Set(hook.received.map((r) => r.eventId)).size).toBe(1);
@@ -149,9 +178,13 @@ describe('billing webhooks', () => {
       expect(last.eventId).toBe(first.eventId);
       expect(last.body).toBe(first.body);
       expect(last.signatureOk).toBe(true);
-      const after = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', { s: sub.subscription.id });
+      const after = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', {
+        s: sub.subscription.id,
+      });
       expect(after.webhookDeliveries).toEqual([{ state: 'DELIVERED', attempts: 4 }]);
-      const redriveDelivered = await gql(t.url, billing, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id: dead.id });
+      const redriveDelivered = await gql(t.url, billing, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', {
+        id: dead.id,
+      });
       expect(redriveDelivered.errors![0].extensions).toMatchObject({ code: 'INVALID_STATE', state: 'DELIVERED' });
     } finally {
       await hook.close();
@@ -166,7 +199,11 @@ describe('billing webhooks', () => {
       invoices.setSecret(sub.secret);
       await subscribe(usageOnly.url, ['USAGE_EVENT']);
       const period = new Date().toISOString().slice(0, 7);
-      const send = () => gqlOk(t.url, billing, 'mutation($t: ID!, $p: String!) { sendInvoicePreview(tenantId: $t, period: $p) }', { t: tenant.tenantId, p: period });
+      const send = () =>
+        gqlOk(t.url, billing, 'mutation($t: ID!, $p: String!) { sendInvoicePreview(tenantId: $t, period: $p) }', {
+          t: tenant.tenantId,
+          p: period,
+        });
       expect((await send()).sendInvoicePreview).toBe(1);
       expect((await send()).sendInvoicePreview).toBe(0);
       await waitFor(async () => invoices.received.length === 1, 15_000, 'the invoice preview');
@@ -183,13 +220,25 @@ describe('billing webhooks', () => {
   });
 
   it('refuses tenants, and bad endpoints naming the field', async () => {
-    const asTenant = await gql(t.url, tenant.token, 'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [USAGE_EVENT] }) { secret } }');
+    const asTenant = await gql(
+      t.url,
+      tenant.token,
+      'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [USAGE_EVENT] }) { secret } }',
+    );
     // A tenant subscribes to its audit checkpoints only (test/audit.e2e-spec.ts), never to billing topics.
     expect(asTenant.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.topics' });
     expect(asTenant.errors![0].message).toMatch(/AUDIT_CHECKPOINT only/);
-    const bad = await gql(t.url, billing, 'mutation { createWebhookSubscription(input: { url: "ftp://billing.example.com", topics: [USAGE_EVENT] }) { secret } }');
+    const bad = await gql(
+      t.url,
+      billing,
+      'mutation { createWebhookSubscription(input: { url: "ftp://billing.example.com", topics: [USAGE_EVENT] }) { secret } }',
+    );
     expect(bad.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
-    const none = await gql(t.url, billing, 'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [] }) { secret } }');
+    const none = await gql(
+      t.url,
+      billing,
+      'mutation { createWebhookSubscription(input: { url: "https://billing.example.com/hook", topics: [] }) { secret } }',
+    );
     expect(none.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.topics' });
   });
 
@@ -199,10 +248,21 @@ describe('billing webhooks', () => {
     try {
       const sub = await subscribe(redirecting.url, ['USAGE_EVENT']);
       await record([usageEvent('evt-redirect')]);
-      const dead = await waitFor(async () => {
-        const d = (await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }', { s: sub.subscription.id })).webhookDeliveries;
-        return d.length > 0 ? d[0] : null;
-      }, 20_000, 'the redirected delivery to go DEAD');
+      const dead = await waitFor(
+        async () => {
+          const d = (
+            await gqlOk(
+              t.url,
+              billing,
+              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }',
+              { s: sub.subscription.id },
+            )
+          ).webhookDeliveries;
+          return d.length > 0 ? d[0] : null;
+        },
+        20_000,
+        'the redirected delivery to go DEAD',
+      );
       expect(dead).toMatchObject({ attempts: 3, lastStatus: 307, lastError: 'HTTP 307' });
       expect(redirecting.received).toHaveLength(3);
       expect(inside.connections()).toBe(0);
@@ -213,27 +273,44 @@ describe('billing webhooks', () => {
   });
 
   it('lets a BILLING key see and manage only the subscriptions it created; the operator manages all', async () => {
-    const otherBilling = (await gqlOk(t.url, t.adminToken, 'mutation { createApiKey(role: BILLING) { secret } }')).createApiKey.secret as string;
+    const otherBilling = (await gqlOk(t.url, t.adminToken, 'mutation { createApiKey(role: BILLING) { secret } }')).createApiKey
+      .secret as string;
     const hook = await receiver(() => 503);
     try {
       const mine = await subscribe(hook.url, ['USAGE_EVENT']);
       await record([usageEvent('evt-owned')]);
-      const dead = await waitFor(async () => {
-        const d = (await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id } }', { s: mine.subscription.id })).webhookDeliveries;
-        return d.length > 0 ? d[0] : null;
-      }, 20_000, 'a DEAD delivery');
+      const dead = await waitFor(
+        async () => {
+          const d = (
+            await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id } }', {
+              s: mine.subscription.id,
+            })
+          ).webhookDeliveries;
+          return d.length > 0 ? d[0] : null;
+        },
+        20_000,
+        'a DEAD delivery',
+      );
 
       // Another BILLING key neither sees nor touches it, and cannot tell it from one that does not exist.
       const listed = (await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>;
       expect(listed).toEqual([]);
       expect((await gqlOk(t.url, otherBilling, '{ webhookDeliveries { id } }')).webhookDeliveries).toEqual([]);
-      expect((await gqlOk(t.url, otherBilling, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id })).webhookDeliveries).toEqual([]);
+      expect(
+        (await gqlOk(t.url, otherBilling, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id }))
+          .webhookDeliveries,
+      ).toEqual([]);
       const unknownId = '00000000-0000-4000-8000-000000000000';
       const del = (id: string) => gql(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id });
       const redrive = (id: string) => gql(t.url, otherBilling, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id });
-      for (const [theirs, none] of [[await del(mine.subscription.id), await del(unknownId)], [await redrive(dead.id), await redrive(unknownId)]]) {
+      for (const [theirs, none] of [
+        [await del(mine.subscription.id), await del(unknownId)],
+        [await redrive(dead.id), await redrive(unknownId)],
+      ]) {
         expect(theirs.errors![0].extensions.code).toBe('NOT_FOUND');
-        expect(theirs.errors![0].message.replace(mine.subscription.id, '<id>').replace(dead.id, '<id>')).toBe(none.errors![0].message.replace(unknownId, '<id>'));
+        expect(theirs.errors![0].message.replace(mine.subscription.id, '<id>').replace(dead.id, '<id>')).toBe(
+          none.errors![0].message.replace(unknownId, '<id>'),
+        );
       }
       const row = await t.sql.query('SELECT active FROM webhook_subscriptions WHERE id = $1', [mine.subscription.id]);
       expect(row.rows[0].active).toBe(true);
@@ -241,18 +318,44 @@ describe('billing webhooks', () => {
 
       // Its own subscription it manages; the first key does not see that one.
       const own = await subscribe(hook.url, ['INVOICE_PREVIEW'], otherBilling);
-      expect(((await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id)).toEqual([own.subscription.id]);
-      const firstKeySees = ((await gqlOk(t.url, billing, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id);
+      expect(
+        ((await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map(
+          (s) => s.id,
+        ),
+      ).toEqual([own.subscription.id]);
+      const firstKeySees = (
+        (await gqlOk(t.url, billing, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>
+      ).map((s) => s.id);
       expect(firstKeySees).toContain(mine.subscription.id);
       expect(firstKeySees).not.toContain(own.subscription.id);
-      expect((await gqlOk(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id: own.subscription.id })).deleteWebhookSubscription.active).toBe(false);
+      expect(
+        (
+          await gqlOk(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', {
+            id: own.subscription.id,
+          })
+        ).deleteWebhookSubscription.active,
+      ).toBe(false);
 
       // The operator sees every subscription and delivery, and manages them.
-      const all = ((await gqlOk(t.url, t.adminToken, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map((s) => s.id);
+      const all = ((await gqlOk(t.url, t.adminToken, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map(
+        (s) => s.id,
+      );
       expect(all).toEqual(expect.arrayContaining([mine.subscription.id, own.subscription.id]));
-      expect((await gqlOk(t.url, t.adminToken, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id })).webhookDeliveries).toEqual([{ id: dead.id }]);
-      expect((await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id: dead.id })).redriveWebhookDelivery.state).toBe('PENDING');
-      expect((await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id: mine.subscription.id })).deleteWebhookSubscription.active).toBe(false);
+      expect(
+        (await gqlOk(t.url, t.adminToken, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id }))
+          .webhookDeliveries,
+      ).toEqual([{ id: dead.id }]);
+      expect(
+        (await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id: dead.id }))
+          .redriveWebhookDelivery.state,
+      ).toBe('PENDING');
+      expect(
+        (
+          await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', {
+            id: mine.subscription.id,
+          })
+        ).deleteWebhookSubscription.active,
+      ).toBe(false);
     } finally {
       await hook.close();
     }
@@ -260,7 +363,8 @@ describe('billing webhooks', () => {
 
   it('bounds every input, naming the field, and writes nothing', async () => {
     const before = await writes(t);
-    const create = (i: Record<string, unknown>) => gql(t.url, billing, SUBSCRIBE, { i: { url: 'https://billing.example.com/hook', topics: ['USAGE_EVENT'], ...i } });
+    const create = (i: Record<string, unknown>) =>
+      gql(t.url, billing, SUBSCRIBE, { i: { url: 'https://billing.example.com/hook', topics: ['USAGE_EVENT'], ...i } });
     const longUrl = await create({ url: `https://billing.example.com/${'a'.repeat(2049 - 'https://billing.example.com/'.length)}` });
     expect(longUrl.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
     expect(longUrl.errors![0].message).toMatch(/2048/);
@@ -296,7 +400,11 @@ describe('webhook targets inside the network', () => {
 
   beforeAll(async () => {
     // An on-premises billing network and one host name are allowed; nothing on loopback is.
-    t = await startTestService({ APN_JOB_ATTEMPTS: '3', APN_JOB_BACKOFF_MS: '100', APN_WEBHOOK_ALLOWED_TARGETS: '10.20.0.0/16, billing.corp.internal' });
+    t = await startTestService({
+      APN_JOB_ATTEMPTS: '3',
+      APN_JOB_BACKOFF_MS: '100',
+      APN_WEBHOOK_ALLOWED_TARGETS: '10.20.0.0/16, billing.corp.internal',
+    });
     tenant = await createTenantWithKey(t, 'Webhook target tenant');
     billing = (await gqlOk(t.url, t.adminToken, 'mutation { createApiKey(role: BILLING) { secret } }')).createApiKey.secret;
   });
@@ -352,7 +460,9 @@ describe('webhook targets inside the network', () => {
       const r = await create(url);
       expect(r.errors).toBeUndefined();
       // Nothing listens there: stop it before any event is published to it.
-      await gqlOk(t.url, billing, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { id } }', { id: r.data!.createWebhookSubscription.subscription.id });
+      await gqlOk(t.url, billing, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { id } }', {
+        id: r.data!.createWebhookSubscription.subscription.id,
+      });
     }
     expect((await create('http://10.21.0.1/hook')).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.url' });
   });
@@ -361,17 +471,30 @@ describe('webhook targets inside the network', () => {
     const hook = await receiver(() => 200);
     try {
       // Subscribed to an allowed address; then the target changes (as when its DNS record is changed).
-      const byAddress = (await gqlOk(t.url, billing, SUBSCRIBE, { i: { url: 'http://10.20.0.5/hook', topics: ['USAGE_EVENT'] } })).createWebhookSubscription.subscription.id as string;
-      const byName = (await gqlOk(t.url, billing, SUBSCRIBE, { i: { url: 'http://10.20.0.6/hook', topics: ['USAGE_EVENT'] } })).createWebhookSubscription.subscription.id as string;
+      const byAddress = (await gqlOk(t.url, billing, SUBSCRIBE, { i: { url: 'http://10.20.0.5/hook', topics: ['USAGE_EVENT'] } }))
+        .createWebhookSubscription.subscription.id as string;
+      const byName = (await gqlOk(t.url, billing, SUBSCRIBE, { i: { url: 'http://10.20.0.6/hook', topics: ['USAGE_EVENT'] } }))
+        .createWebhookSubscription.subscription.id as string;
       await t.sql.query('UPDATE webhook_subscriptions SET url = $2 WHERE id = $1', [byAddress, hook.url]);
       await t.sql.query('UPDATE webhook_subscriptions SET url = $2 WHERE id = $1', [byName, `http://localhost:${hook.port}/billing/hook`]);
       await gqlOk(t.url, billing, RECORD, { e: [usageEventFor(tenant.tenantId, 'evt-inside')] });
 
       const deadOf = (s: string) =>
-        waitFor(async () => {
-          const d = (await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }', { s })).webhookDeliveries;
-          return d.length > 0 ? d[0] : null;
-        }, 20_000, 'the refused delivery to go DEAD');
+        waitFor(
+          async () => {
+            const d = (
+              await gqlOk(
+                t.url,
+                billing,
+                'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }',
+                { s },
+              )
+            ).webhookDeliveries;
+            return d.length > 0 ? d[0] : null;
+          },
+          20_000,
+          'the refused delivery to go DEAD',
+        );
       const [direct, resolved] = [await deadOf(byAddress), await deadOf(byName)];
       // Refused without retrying: no attempt could go anywhere else.
       expect(direct).toMatchObject({ attempts: 1, lastStatus: null });
@@ -385,4 +508,3 @@ describe('webhook targets inside the network', () => {
     }
   });
 });
-

@@ -79,10 +79,14 @@ describe('the worker process (APN_ROLE=worker)', () => {
         await admin.query('BEGIN');
         await admin.query('SELECT 1');
       }
-      const down = await waitFor(async () => {
-        const r = await health();
-        return r.status === 503 ? r : null;
-      }, 30_000, 'the worker to report 503');
+      const down = await waitFor(
+        async () => {
+          const r = await health();
+          return r.status === 503 ? r : null;
+        },
+        30_000,
+        'the worker to report 503',
+      );
       expect((down.body as Health).status).toBe('unavailable');
       expect((down.body as Health).checks.database.status).toBe('down');
       expect((down.body as Health).checks.database.error).toEqual(expect.any(String));

@@ -60,7 +60,12 @@ export function closeWs(): void {
 }
 
 /** Runs a subscription until the returned function is called. */
-export function subscribe<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void, onError: (message: string) => void): () => void {
+export function subscribe<T>(
+  query: string,
+  variables: Record<string, unknown>,
+  onData: (data: T) => void,
+  onError: (message: string) => void,
+): () => void {
   return wsClient().subscribe<T>(
     { query, variables },
     {

@@ -123,7 +123,14 @@ export function BookView() {
     try {
       const durationSeconds = Math.round((e.getTime() - s.getTime()) / 1000);
       const { availability: a } = await gql<{ availability: Availability }>(AVAILABILITY, {
-        input: { sourceSiteId: source, destinationSiteId: destination, rateGbps: rate, start: s.toISOString(), end: e.toISOString(), durationSeconds: durationSeconds > 0 ? durationSeconds : undefined },
+        input: {
+          sourceSiteId: source,
+          destinationSiteId: destination,
+          rateGbps: rate,
+          start: s.toISOString(),
+          end: e.toISOString(),
+          durationSeconds: durationSeconds > 0 ? durationSeconds : undefined,
+        },
       });
       setAvailability(a);
     } catch (error) {
@@ -194,7 +201,8 @@ export function BookView() {
 
   if (sites.error) return <ErrorText message={sites.error} />;
   if (!sites.data) return <p className="loading">Loading sites…</p>;
-  if (offices.length === 0 || dcs.length === 0) return <Empty>No sites yet. An operator imports a topology first (importTopology), then lightpaths can be booked here.</Empty>;
+  if (offices.length === 0 || dcs.length === 0)
+    return <Empty>No sites yet. An operator imports a topology first (importTopology), then lightpaths can be booked here.</Empty>;
 
   return (
     <div className="grid">
@@ -211,7 +219,12 @@ export function BookView() {
               </select>
             </Field>
             <Field id="book-destination" label="To (data center)" error={errors.destination}>
-              <select id="book-destination" value={destination} onChange={(e) => setDestination(e.target.value)} aria-describedby="book-destination-error">
+              <select
+                id="book-destination"
+                value={destination}
+                onChange={(e) => setDestination(e.target.value)}
+                aria-describedby="book-destination-error"
+              >
                 {dcs.map((s) => (
                   <option key={s.id} value={s.id}>
                     {s.code} — {s.name}
@@ -231,10 +244,24 @@ export function BookView() {
           </div>
           <div className="row">
             <Field id="book-start" label={`Start (${TIME_ZONE})`} error={errors.start}>
-              <input id="book-start" type="datetime-local" step={1} value={start} onChange={(e) => setStart(e.target.value)} aria-describedby="book-start-error" />
+              <input
+                id="book-start"
+                type="datetime-local"
+                step={1}
+                value={start}
+                onChange={(e) => setStart(e.target.value)}
+                aria-describedby="book-start-error"
+              />
             </Field>
             <Field id="book-end" label={`End (${TIME_ZONE})`} error={errors.end}>
-              <input id="book-end" type="datetime-local" step={1} value={end} onChange={(e) => setEnd(e.target.value)} aria-describedby="book-end-error" />
+              <input
+                id="book-end"
+                type="datetime-local"
+                step={1}
+                value={end}
+                onChange={(e) => setEnd(e.target.value)}
+                aria-describedby="book-end-error"
+              />
             </Field>
           </div>
           <div className="actions">
@@ -250,7 +277,8 @@ export function BookView() {
         {availability ? (
           <div className="availability" data-testid="availability" aria-live="polite">
             <p>
-              <strong data-testid="fit-count">{availability.lightpaths}</strong> lightpath{availability.lightpaths === 1 ? '' : 's'} fit in this window.
+              <strong data-testid="fit-count">{availability.lightpaths}</strong> lightpath{availability.lightpaths === 1 ? '' : 's'} fit in
+              this window.
             </p>
             {availability.earliestStart ? (
               <p>
@@ -270,22 +298,41 @@ export function BookView() {
         {booked ? (
           <div data-testid="booking" data-reservation-id={booked.id}>
             <p>
-              <StateBadge state={booked.state} /> {booked.source.code} → {booked.destination.code}, channel {booked.channel} ({booked.frequencyThz.toFixed(2)} THz),{' '}
-              <Time at={booked.start} /> to <Time at={booked.end} />
+              <StateBadge state={booked.state} /> {booked.source.code} → {booked.destination.code}, channel {booked.channel} (
+              {booked.frequencyThz.toFixed(2)} THz), <Time at={booked.start} /> to <Time at={booked.end} />
             </p>
             {booked.state === 'HELD' && booked.holdExpiresAt ? (
               <p>
-                <Countdown until={booked.holdExpiresAt} onExpired={() => setErrors({ form: 'The hold expired; check availability and hold again.' })} />
+                <Countdown
+                  until={booked.holdExpiresAt}
+                  onExpired={() => setErrors({ form: 'The hold expired; check availability and hold again.' })}
+                />
               </p>
             ) : null}
             <div className="actions">
               {booked.state === 'HELD' ? (
-                <button type="button" disabled={busy} onClick={() => act('mutation($id: ID!) { commitReservation(id: $id) { ' + RESERVATION_FIELDS + ' } }', { id: booked.id })}>
+                <button
+                  type="button"
+                  disabled={busy}
+                  onClick={() => act('mutation($id: ID!) { commitReservation(id: $id) { ' + RESERVATION_FIELDS + ' } }', { id: booked.id })}
+                >
                   Commit
                 </button>
               ) : null}
               {['HELD', 'RESERVED'].includes(booked.state) ? (
-                <button type="button" className="danger" disabled={busy} onClick={() => act('mutation($id: ID!) { cancelReservation(id: $id, reason: "cancelled in the console") { ' + RESERVATION_FIELDS + ' } }', { id: booked.id })}>
+                <button
+                  type="button"
+                  className="danger"
+                  disabled={busy}
+                  onClick={() =>
+                    act(
+                      'mutation($id: ID!) { cancelReservation(id: $id, reason: "cancelled in the console") { ' +
+                        RESERVATION_FIELDS +
+                        ' } }',
+                      { id: booked.id },
+                    )
+                  }
+                >
                   Cancel
                 </button>
               ) : null}
@@ -298,11 +345,21 @@ export function BookView() {
                   e.preventDefault();
                   const d = fromLocalInput(newEnd);
                   if (!d) return setErrors({ extend: 'Enter the new end.' });
-                  void act('mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { ' + RESERVATION_FIELDS + ' } }', { id: booked.id, end: d.toISOString() });
+                  void act('mutation($id: ID!, $end: DateTime!) { extendReservation(id: $id, end: $end) { ' + RESERVATION_FIELDS + ' } }', {
+                    id: booked.id,
+                    end: d.toISOString(),
+                  });
                 }}
               >
                 <Field id="book-extend" label={`New end (${TIME_ZONE})`} error={errors.extend}>
-                  <input id="book-extend" type="datetime-local" step={1} value={newEnd} onChange={(e) => setNewEnd(e.target.value)} aria-describedby="book-extend-error" />
+                  <input
+                    id="book-extend"
+                    type="datetime-local"
+                    step={1}
+                    value={newEnd}
+                    onChange={(e) => setNewEnd(e.target.value)}
+                    aria-describedby="book-extend-error"
+                  />
                 </Field>
                 <button type="submit" disabled={busy}>
                   Extend
@@ -314,7 +371,9 @@ export function BookView() {
             </p>
           </div>
         ) : (
-          <Empty>Nothing held yet. Choose two sites and a window, check availability, then hold it; a hold lasts two minutes until you commit it.</Empty>
+          <Empty>
+            Nothing held yet. Choose two sites and a window, check availability, then hold it; a hold lasts two minutes until you commit it.
+          </Empty>
         )}
       </Section>
     </div>

@@ -93,7 +93,15 @@ function useLiveReservations() {
 }
 
 /** Bookings as bars over time, one row each, coloured by state, with a line at now. */
-export function Timeline({ rows, label, onSelect }: { rows: Reservation[]; label: (r: Reservation) => string; onSelect?: (id: string) => void }) {
+export function Timeline({
+  rows,
+  label,
+  onSelect,
+}: {
+  rows: Reservation[];
+  label: (r: Reservation) => string;
+  onSelect?: (id: string) => void;
+}) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -114,7 +122,14 @@ export function Timeline({ rows, label, onSelect }: { rows: Reservation[]; label
           <text x={4} y={15} className="axis">
             {label(r)}
           </text>
-          <rect x={x(Date.parse(r.start))} y={4} width={Math.max(2, x(Date.parse(r.end)) - x(Date.parse(r.start)))} height={rowH - 8} rx={3} fill={STATE_COLOURS[r.state] ?? '#999'}>
+          <rect
+            x={x(Date.parse(r.start))}
+            y={4}
+            width={Math.max(2, x(Date.parse(r.end)) - x(Date.parse(r.start)))}
+            height={rowH - 8}
+            rx={3}
+            fill={STATE_COLOURS[r.state] ?? '#999'}
+          >
             <title>{`${r.state}: ${formatLocal(r.start)} – ${formatLocal(r.end)} (${utcTitle(r.start)} – ${utcTitle(r.end)})`}</title>
           </rect>
         </g>
@@ -176,7 +191,10 @@ export function LightpathsView({ me }: { me: Me }) {
   const [selected, setSelected] = useState<string | null>(null);
   const sorted = useMemo(() => [...(rows ?? [])].sort((a, b) => Date.parse(b.start) - Date.parse(a.start)), [rows]);
   const operator = me.role === 'OPERATOR';
-  const label = (r: Reservation) => (operator ? `${r.tenant.id.slice(0, 6)} ${r.source.code.split('-')[0]}→${r.destination.code.split('-')[0]}` : `${r.source.code.split('-')[0]} → ${r.destination.code.split('-')[0]} ch${r.channel}`);
+  const label = (r: Reservation) =>
+    operator
+      ? `${r.tenant.id.slice(0, 6)} ${r.source.code.split('-')[0]}→${r.destination.code.split('-')[0]}`
+      : `${r.source.code.split('-')[0]} → ${r.destination.code.split('-')[0]} ch${r.channel}`;
   if (!rows) return error ? <ErrorText message={error} /> : <p className="loading">Loading lightpaths…</p>;
   return (
     <div className="stack">
@@ -190,7 +208,15 @@ export function LightpathsView({ me }: { me: Me }) {
       >
         <ErrorText message={error} />
         {sorted.length === 0 ? (
-          <Empty>{operator ? 'No reservations yet. Tenants book lightpaths from their own console.' : <>No lightpaths yet. Go to <a href="#book">Book</a> to find a window and hold one.</>}</Empty>
+          <Empty>
+            {operator ? (
+              'No reservations yet. Tenants book lightpaths from their own console.'
+            ) : (
+              <>
+                No lightpaths yet. Go to <a href="#book">Book</a> to find a window and hold one.
+              </>
+            )}
+          </Empty>
         ) : (
           <>
             <div className="chart-scroll">
@@ -233,7 +259,12 @@ export function LightpathsView({ me }: { me: Me }) {
                       </td>
                       <td>{r.rttMs.toFixed(2)} ms</td>
                       <td>
-                        <button type="button" className="link" aria-expanded={selected === r.id} onClick={() => setSelected(selected === r.id ? null : r.id)}>
+                        <button
+                          type="button"
+                          className="link"
+                          aria-expanded={selected === r.id}
+                          onClick={() => setSelected(selected === r.id ? null : r.id)}
+                        >
                           {selected === r.id ? 'Hide' : 'Details'}
                         </button>
                       </td>

@@ -71,7 +71,15 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
         <p>Sign in with a tenant API key or the operator token. It is kept in this browser tab only and forgotten when the tab closes.</p>
         <div className={`field${error ? ' has-error' : ''}`}>
           <label htmlFor="signin-token">API key or operator token</label>
-          <input id="signin-token" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} required aria-describedby="signin-token-error" />
+          <input
+            id="signin-token"
+            type="password"
+            autoComplete="off"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            required
+            aria-describedby="signin-token-error"
+          />
           <ErrorText id="signin-token-error" message={error} />
         </div>
         <button type="submit" disabled={busy || token.trim() === ''}>

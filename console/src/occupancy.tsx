@@ -45,7 +45,12 @@ function SpectrumChart({ o, tenants, channels }: { o: Occupancy; tenants: Map<st
   const now = Date.now();
   const labelEvery = Math.ceil(channels / 16);
   return (
-    <svg className="chart spectrum" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Spectrum occupancy of ${o.link.code}: channels over time`}>
+    <svg
+      className="chart spectrum"
+      viewBox={`0 0 ${width} ${height}`}
+      role="img"
+      aria-label={`Spectrum occupancy of ${o.link.code}: channels over time`}
+    >
       {Array.from({ length: channels }, (_, ch) => (
         <g key={ch}>
           <rect x={left} y={y(ch)} width={width - left - 10} height={rowH - 1} className={ch % 2 ? 'lane odd' : 'lane'} />
@@ -96,7 +101,9 @@ function shownChannels(o: Occupancy): number {
 }
 
 export function OccupancyView() {
-  const links = useQuery<{ links: Array<{ id: string; code: string; lengthKm: number; channelCount: number }> }>('{ links { id code lengthKm channelCount } }');
+  const links = useQuery<{ links: Array<{ id: string; code: string; lengthKm: number; channelCount: number }> }>(
+    '{ links { id code lengthKm channelCount } }',
+  );
   const tenants = useQuery<{ tenants: Array<{ id: string; name: string }> }>('{ tenants { id name } }');
   const [linkId, setLinkId] = useState(() => new URLSearchParams(location.hash.split('?')[1] ?? '').get('link') ?? '');
   const [span, setSpan] = useState(0);
@@ -114,7 +121,9 @@ export function OccupancyView() {
     const from = new Date(Date.now() - s.before * 3_600_000);
     const to = new Date(Date.now() + s.after * 3_600_000);
     try {
-      setData((await gql<{ linkOccupancy: Occupancy }>(OCCUPANCY, { linkId, from: from.toISOString(), to: to.toISOString() })).linkOccupancy);
+      setData(
+        (await gql<{ linkOccupancy: Occupancy }>(OCCUPANCY, { linkId, from: from.toISOString(), to: to.toISOString() })).linkOccupancy,
+      );
       setError(null);
     } catch (e) {
       setError(messageOf(e));
@@ -124,7 +133,12 @@ export function OccupancyView() {
   useEffect(() => {
     void load();
     // A booking changing state anywhere may change this link's picture.
-    const stop = subscribe('subscription { reservationUpdated { reservationId } }', {}, () => void load(), (m) => setError(`Live updates stopped: ${m}`));
+    const stop = subscribe(
+      'subscription { reservationUpdated { reservationId } }',
+      {},
+      () => void load(),
+      (m) => setError(`Live updates stopped: ${m}`),
+    );
     return stop;
   }, [load]);
 
@@ -155,7 +169,8 @@ export function OccupancyView() {
       {data ? (
         <>
           <label className="check">
-            <input type="checkbox" checked={allChannels} onChange={(e) => setAllChannels(e.target.checked)} /> Show all {data.link.channelCount} channels
+            <input type="checkbox" checked={allChannels} onChange={(e) => setAllChannels(e.target.checked)} /> Show all{' '}
+            {data.link.channelCount} channels
           </label>
           <div className="chart-scroll">
             <SpectrumChart o={data} tenants={names} channels={allChannels ? data.link.channelCount : shownChannels(data)} />
@@ -170,7 +185,9 @@ export function OccupancyView() {
               </li>
             ))}
           </ul>
-          {data.blocks.length === 0 ? <Empty>No booking uses {data.link.code} in this span. Pick a wider span or another link.</Empty> : null}
+          {data.blocks.length === 0 ? (
+            <Empty>No booking uses {data.link.code} in this span. Pick a wider span or another link.</Empty>
+          ) : null}
           {data.truncated ? <p className="hint">Only the first bookings are drawn; narrow the span to see all.</p> : null}
         </>
       ) : null}

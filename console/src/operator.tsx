@@ -29,7 +29,10 @@ function springLayout(nodes: TopoNode[], links: TopoLink[]): Map<string, { x: nu
   const W = 1000;
   const H = 600;
   const n = nodes.length;
-  const pos = nodes.map((_, i) => ({ x: W / 2 + 300 * Math.cos((2 * Math.PI * i) / Math.max(1, n)), y: H / 2 + 200 * Math.sin((2 * Math.PI * i) / Math.max(1, n)) }));
+  const pos = nodes.map((_, i) => ({
+    x: W / 2 + 300 * Math.cos((2 * Math.PI * i) / Math.max(1, n)),
+    y: H / 2 + 200 * Math.sin((2 * Math.PI * i) / Math.max(1, n)),
+  }));
   const index = new Map(nodes.map((node, i) => [node.id, i]));
   const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.75;
   for (let step = 0, t = 80; step < 400; step++, t *= 0.99) {
@@ -83,7 +86,8 @@ export function TopologyView() {
   const layout = useMemo(() => springLayout(q.data?.nodes ?? [], q.data?.links ?? []), [q.data?.nodes, q.data?.links]);
   if (q.error) return <ErrorText message={q.error} />;
   if (!q.data) return <p className="loading">Loading the topology…</p>;
-  if (q.data.nodes.length === 0) return <Empty>No topology yet. Load one with the importTopology mutation (see docs/topology.md), then come back.</Empty>;
+  if (q.data.nodes.length === 0)
+    return <Empty>No topology yet. Load one with the importTopology mutation (see docs/topology.md), then come back.</Empty>;
   const now = Date.now();
   const load = new Map<string, number>();
   for (const { node } of q.data.reservations.edges) {
@@ -94,46 +98,55 @@ export function TopologyView() {
     <div className="stack">
       <Section title="Topology">
         <div className="chart-scroll">
-        <svg className="chart topology" viewBox="0 0 1000 600" role="img" aria-label="Network topology">
-          {q.data.links.map((l) => {
-            const a = layout.get(l.a.id)!;
-            const b = layout.get(l.b.id)!;
-            const used = load.get(l.id) ?? 0;
-            const share = used / l.channelCount;
-            return (
-              <g key={l.id}>
-                <line x1={a.x} y1={a.y} x2={b.x} y2={b.y} className={`fiber${share > 0.75 ? ' hot' : share > 0 ? ' warm' : ''}`} strokeWidth={2 + 6 * share}>
-                  <title>{`${l.code}: ${l.lengthKm} km, ${l.latencyMs.toFixed(2)} ms, ${used}/${l.channelCount} channels in use now`}</title>
-                </line>
-                <a href={`#spectrum?link=${l.id}`} aria-label={`Spectrum of ${l.code}`}>
-                  <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 4} className="link-label" textAnchor="middle">
-                    {l.lengthKm} km · {used}/{l.channelCount}
+          <svg className="chart topology" viewBox="0 0 1000 600" role="img" aria-label="Network topology">
+            {q.data.links.map((l) => {
+              const a = layout.get(l.a.id)!;
+              const b = layout.get(l.b.id)!;
+              const used = load.get(l.id) ?? 0;
+              const share = used / l.channelCount;
+              return (
+                <g key={l.id}>
+                  <line
+                    x1={a.x}
+                    y1={a.y}
+                    x2={b.x}
+                    y2={b.y}
+                    className={`fiber${share > 0.75 ? ' hot' : share > 0 ? ' warm' : ''}`}
+                    strokeWidth={2 + 6 * share}
+                  >
+                    <title>{`${l.code}: ${l.lengthKm} km, ${l.latencyMs.toFixed(2)} ms, ${used}/${l.channelCount} channels in use now`}</title>
+                  </line>
+                  <a href={`#spectrum?link=${l.id}`} aria-label={`Spectrum of ${l.code}`}>
+                    <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 4} className="link-label" textAnchor="middle">
+                      {l.lengthKm} km · {used}/{l.channelCount}
+                    </text>
+                  </a>
+                </g>
+              );
+            })}
+            {q.data.nodes.map((n) => {
+              const p = layout.get(n.id)!;
+              return (
+                <g key={n.id} transform={`translate(${p.x} ${p.y})`}>
+                  <circle r={16} className={`node ${n.site ? n.site.kind.toLowerCase() : 'roadm'}`}>
+                    <title>{`${n.name}${n.site ? ` · site ${n.site.code} (${n.site.kind})` : ' · ROADM'}`}</title>
+                  </circle>
+                  <text y={32} textAnchor="middle" className="node-label">
+                    {n.code}
                   </text>
-                </a>
-              </g>
-            );
-          })}
-          {q.data.nodes.map((n) => {
-            const p = layout.get(n.id)!;
-            return (
-              <g key={n.id} transform={`translate(${p.x} ${p.y})`}>
-                <circle r={16} className={`node ${n.site ? n.site.kind.toLowerCase() : 'roadm'}`}>
-                  <title>{`${n.name}${n.site ? ` · site ${n.site.code} (${n.site.kind})` : ' · ROADM'}`}</title>
-                </circle>
-                <text y={32} textAnchor="middle" className="node-label">
-                  {n.code}
-                </text>
-                {n.site ? (
-                  <text y={46} textAnchor="middle" className="axis">
-                    {n.site.code}
-                  </text>
-                ) : null}
-              </g>
-            );
-          })}
-        </svg>
+                  {n.site ? (
+                    <text y={46} textAnchor="middle" className="axis">
+                      {n.site.code}
+                    </text>
+                  ) : null}
+                </g>
+              );
+            })}
+          </svg>
         </div>
-        <p className="hint">Line width and colour show the share of a link’s channels in use now. Select a link label to see its spectrum over time.</p>
+        <p className="hint">
+          Line width and colour show the share of a link’s channels in use now. Select a link label to see its spectrum over time.
+        </p>
       </Section>
       <Section title="Links">
         <div className="table-wrap">
@@ -172,15 +185,17 @@ export function TopologyView() {
 }
 
 export function FaultsView() {
-  const q = useQuery<{ faults: Array<{ kind: string; targetId: string; remaining: number | null }>; links: Array<{ id: string; code: string }>; nodes: Array<{ id: string; code: string }> }>(
-    '{ faults { kind targetId remaining } links { id code } nodes { id code } }',
-  );
+  const q = useQuery<{
+    faults: Array<{ kind: string; targetId: string; remaining: number | null }>;
+    links: Array<{ id: string; code: string }>;
+    nodes: Array<{ id: string; code: string }>;
+  }>('{ faults { kind targetId remaining } links { id code } nodes { id code } }');
   const [kind, setKind] = useState('LINK_DOWN');
   const [target, setTarget] = useState('');
   const [count, setCount] = useState(1);
   const [error, setError] = useState<string | null>(null);
   const names = new Map([...(q.data?.links ?? []), ...(q.data?.nodes ?? [])].map((x) => [x.id, x.code]));
-  const targets = kind === 'LINK_DOWN' ? q.data?.links ?? [] : q.data?.nodes ?? [];
+  const targets = kind === 'LINK_DOWN' ? (q.data?.links ?? []) : (q.data?.nodes ?? []);
   const inject = async (e: FormEvent) => {
     e.preventDefault();
     try {
@@ -253,9 +268,13 @@ export function FaultsView() {
 
 export function TenantsView() {
   const tenants = useQuery<{ tenants: Array<{ id: string; name: string; createdAt: string }> }>('{ tenants { id name createdAt } }');
-  const keys = useQuery<{ apiKeys: { edges: Array<{ node: { id: string; label: string | null; role: string; tenantId: string | null; createdAt: string; revokedAt: string | null } }> } }>(
-    '{ apiKeys(first: 100) { edges { node { id label role tenantId createdAt revokedAt } } } }',
-  );
+  const keys = useQuery<{
+    apiKeys: {
+      edges: Array<{
+        node: { id: string; label: string | null; role: string; tenantId: string | null; createdAt: string; revokedAt: string | null };
+      }>;
+    };
+  }>('{ apiKeys(first: 100) { edges { node { id label role tenantId createdAt revokedAt } } } }');
   const [name, setName] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -302,7 +321,10 @@ export function TenantsView() {
                   type="button"
                   onClick={() =>
                     run(async () => {
-                      const d = await gql<{ createApiKey: { secret: string } }>('mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t, label: "console") { secret } }', { t: t.id });
+                      const d = await gql<{ createApiKey: { secret: string } }>(
+                        'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t, label: "console") { secret } }',
+                        { t: t.id },
+                      );
                       setSecret(d.createApiKey.secret);
                     })
                   }
@@ -336,7 +358,7 @@ export function TenantsView() {
                       {k.label ?? '—'} <span className="muted">{k.id.slice(0, 8)}</span>
                     </td>
                     <td>{k.role}</td>
-                    <td>{k.tenantId ? names.get(k.tenantId) ?? k.tenantId : '—'}</td>
+                    <td>{k.tenantId ? (names.get(k.tenantId) ?? k.tenantId) : '—'}</td>
                     <td>
                       <Time at={k.createdAt} compact />
                     </td>
@@ -344,7 +366,11 @@ export function TenantsView() {
                       {k.revokedAt ? (
                         <Time at={k.revokedAt} compact />
                       ) : (
-                        <button type="button" className="danger" onClick={() => run(() => gql('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.id }))}>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => run(() => gql('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.id }))}
+                        >
                           Revoke
                         </button>
                       )}
@@ -363,13 +389,22 @@ export function TenantsView() {
 }
 
 export function AuditView() {
-  const [result, setResult] = useState<{ ok: boolean; entries: number; pending: number; firstBrokenSeq: string | null; reason: string | null } | null>(null);
+  const [result, setResult] = useState<{
+    ok: boolean;
+    entries: number;
+    pending: number;
+    firstBrokenSeq: string | null;
+    reason: string | null;
+  } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const verify = async () => {
     setBusy(true);
     try {
-      setResult((await gql<{ verifyAuditLog: NonNullable<typeof result> }>('{ verifyAuditLog { ok entries pending firstBrokenSeq reason } }')).verifyAuditLog);
+      setResult(
+        (await gql<{ verifyAuditLog: NonNullable<typeof result> }>('{ verifyAuditLog { ok entries pending firstBrokenSeq reason } }'))
+          .verifyAuditLog,
+      );
       setError(null);
     } catch (e) {
       setError(messageOf(e));
@@ -395,9 +430,18 @@ export function AuditView() {
 }
 
 export function WebhooksView() {
-  const q = useQuery<{ webhookDeliveries: Array<{ id: string; topic: string; eventId: string; attempts: number; lastStatus: number | null; lastError: string | null; createdAt: string; state: string }> }>(
-    '{ webhookDeliveries(state: DEAD, first: 100) { id topic eventId attempts lastStatus lastError createdAt state } }',
-  );
+  const q = useQuery<{
+    webhookDeliveries: Array<{
+      id: string;
+      topic: string;
+      eventId: string;
+      attempts: number;
+      lastStatus: number | null;
+      lastError: string | null;
+      createdAt: string;
+      state: string;
+    }>;
+  }>('{ webhookDeliveries(state: DEAD, first: 100) { id topic eventId attempts lastStatus lastError createdAt state } }');
   const [error, setError] = useState<string | null>(null);
   const redrive = async (id: string) => {
     try {
@@ -456,7 +500,9 @@ export function WebhooksView() {
 }
 
 export function QueuesView() {
-  const q = useQuery<{ queueDepth: Array<{ queue: string; waiting: number; active: number; delayed: number; failed: number }> }>('{ queueDepth { queue waiting active delayed failed } }');
+  const q = useQuery<{ queueDepth: Array<{ queue: string; waiting: number; active: number; delayed: number; failed: number }> }>(
+    '{ queueDepth { queue waiting active delayed failed } }',
+  );
   useEffect(() => {
     const t = setInterval(() => void q.reload(), 5000);
     return () => clearInterval(t);
@@ -482,7 +528,9 @@ export function QueuesView() {
                 <td>{d.waiting}</td>
                 <td>{d.active}</td>
                 <td>{d.delayed}</td>
-                <td>{d.failed ? <StateBadge state="FAILED" /> : null} {d.failed}</td>
+                <td>
+                  {d.failed ? <StateBadge state="FAILED" /> : null} {d.failed}
+                </td>
               </tr>
             ))}
           </tbody>

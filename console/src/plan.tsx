@@ -42,7 +42,13 @@ function Bars({ rows, metric }: { rows: Estimate[]; metric: (typeof METRICS)[num
             <text x={0} y={15} className="axis">
               {r.label}
             </text>
-            <rect x={110} y={4} height={rowH - 8} width={Math.max(1, (value(r) / max) * 220)} className={`bar ${r.kind.toLowerCase()}${r.allowed ? '' : ' refused'}`}>
+            <rect
+              x={110}
+              y={4}
+              height={rowH - 8}
+              width={Math.max(1, (value(r) / max) * 220)}
+              className={`bar ${r.kind.toLowerCase()}${r.allowed ? '' : ' refused'}`}
+            >
               <title>{`${r.label}: ${value(r).toFixed(2)} ${metric.unit}${r.allowed ? '' : ' (not allowed: ' + r.reasons.join(' ') + ')'}`}</title>
             </rect>
             <text x={114 + Math.max(1, (value(r) / max) * 220)} y={15} className="axis">
@@ -59,7 +65,11 @@ function Scenarios() {
   const [tb, setTb] = useState('3.8');
   const [steps, setSteps] = useState('5000');
   const [epoch, setEpoch] = useState('357');
-  const [result, setResult] = useState<{ scenarios: Estimate[]; recommended: { label: string; reasons: string[] } | null; warnings: string[] } | null>(null);
+  const [result, setResult] = useState<{
+    scenarios: Estimate[];
+    recommended: { label: string; reasons: string[] } | null;
+    warnings: string[];
+  } | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const run = async (e: FormEvent) => {
     e.preventDefault();
@@ -124,9 +134,20 @@ function Scenarios() {
 }
 
 function Runs() {
-  const q = useQuery<{ trainingRuns: { edges: Array<{ node: { id: string; label: string; state: string; design: string; createdAt: string; summary: { trainingSeconds: number; costUsd: number; co2Kg: number } } }> } }>(
-    '{ trainingRuns(first: 50) { edges { node { id label state design createdAt summary { trainingSeconds costUsd co2Kg } } } } }',
-  );
+  const q = useQuery<{
+    trainingRuns: {
+      edges: Array<{
+        node: {
+          id: string;
+          label: string;
+          state: string;
+          design: string;
+          createdAt: string;
+          summary: { trainingSeconds: number; costUsd: number; co2Kg: number };
+        };
+      }>;
+    };
+  }>('{ trainingRuns(first: 50) { edges { node { id label state design createdAt summary { trainingSeconds costUsd co2Kg } } } } }');
   const [error, setError] = useState<string | null>(null);
   const download = async (ids: string[]) => {
     try {
@@ -146,7 +167,9 @@ function Runs() {
     <Section title="Measured runs">
       <ErrorText message={error ?? q.error} />
       {runs.length === 0 ? (
-        <Empty>No measured runs yet. Record one with createTrainingRun and upload its steps (docs/runs.md); its PoC report appears here.</Empty>
+        <Empty>
+          No measured runs yet. Record one with createTrainingRun and upload its steps (docs/runs.md); its PoC report appears here.
+        </Empty>
       ) : (
         <>
           <div className="table-wrap">
@@ -210,7 +233,14 @@ function UsageChart({ days, meters }: { days: Map<string, Map<string, number>>; 
               const v = days.get(d)?.get(meter) ?? 0;
               const h = (v / max) * (rowH - 14);
               return (
-                <rect key={d} x={left + i * step + 1} y={rowH - 6 - h} width={Math.max(1, step - 2)} height={h} fill={METER_COLOURS[m % METER_COLOURS.length]}>
+                <rect
+                  key={d}
+                  x={left + i * step + 1}
+                  y={rowH - 6 - h}
+                  width={Math.max(1, step - 2)}
+                  height={h}
+                  fill={METER_COLOURS[m % METER_COLOURS.length]}
+                >
                   <title>{`${d}: ${v.toFixed(2)} ${meter}`}</title>
                 </rect>
               );
@@ -236,7 +266,13 @@ function Usage({ me }: { me: Me }) {
     'query($from: DateTime!, $to: DateTime!) { usage(from: $from, to: $to, groupBy: [DAY, METER]) { day meter quantity unit } }',
     { from: from.toISOString(), to: new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000).toISOString() },
   );
-  const invoice = useQuery<{ invoicePreview: { currency: string; totals: { amount: string; energyKwh: string; co2Kg: string }; lines: Array<{ description: string; quantity: string; unit: string; amount: string }> } }>(
+  const invoice = useQuery<{
+    invoicePreview: {
+      currency: string;
+      totals: { amount: string; energyKwh: string; co2Kg: string };
+      lines: Array<{ description: string; quantity: string; unit: string; amount: string }>;
+    };
+  }>(
     'query($p: String!) { invoicePreview(period: $p) { currency totals { amount energyKwh co2Kg } lines { description quantity unit amount } } }',
     { p: period },
   );
@@ -259,8 +295,11 @@ function Usage({ me }: { me: Me }) {
         ) : invoice.data?.invoicePreview.lines.length ? (
           <>
             <p>
-              Total <strong>{invoice.data.invoicePreview.totals.amount} {invoice.data.invoicePreview.currency}</strong> · {invoice.data.invoicePreview.totals.energyKwh} kWh ·{' '}
-              {invoice.data.invoicePreview.totals.co2Kg} kg CO₂
+              Total{' '}
+              <strong>
+                {invoice.data.invoicePreview.totals.amount} {invoice.data.invoicePreview.currency}
+              </strong>{' '}
+              · {invoice.data.invoicePreview.totals.energyKwh} kWh · {invoice.data.invoicePreview.totals.co2Kg} kg CO₂
             </p>
             <ul className="plain">
               {invoice.data.invoicePreview.lines.map((l, i) => (

@@ -11,7 +11,14 @@ interface Mount {
   dataset: { id: string; name: string };
   reservation: { id: string; source: { code: string }; destination: { code: string } };
   progress: { percent: number; bytesCopied: string; bytesTotal: string; rateGbps: number; etaSeconds: number | null } | null;
-  mountSpec: { command: string; exportsLine: string; idmapdConf: string; nftables: string; persistentVolumeYaml: string; persistentVolumeClaimYaml: string };
+  mountSpec: {
+    command: string;
+    exportsLine: string;
+    idmapdConf: string;
+    nftables: string;
+    persistentVolumeYaml: string;
+    persistentVolumeClaimYaml: string;
+  };
 }
 
 const STORAGE = `{
@@ -24,9 +31,21 @@ const STORAGE = `{
 }`;
 
 interface StorageData {
-  datasets: Array<{ id: string; name: string; bytes: string; fileCount: string; sensitivity: string; exportPath: string; storageSystem: { code: string } }>;
+  datasets: Array<{
+    id: string;
+    name: string;
+    bytes: string;
+    fileCount: string;
+    sensitivity: string;
+    exportPath: string;
+    storageSystem: { code: string };
+  }>;
   gpuAllocations: Array<{ id: string; state: string; start: string; end: string; cluster: { code: string; site: { code: string } } }>;
-  reservations: { edges: Array<{ node: { id: string; state: string; source: { code: string }; destination: { code: string }; start: string; end: string } }> };
+  reservations: {
+    edges: Array<{
+      node: { id: string; state: string; source: { code: string }; destination: { code: string }; start: string; end: string };
+    }>;
+  };
   mounts: Mount[];
 }
 
@@ -38,7 +57,11 @@ function Copyable({ label, text }: { label: string; text: string }) {
     <div className="copyable">
       <div className="copy-head">
         <span>{label}</span>
-        <button type="button" onClick={async () => setDone((await copyText(text)) ? 'Copied' : 'Select the text and copy it')} aria-label={`Copy ${label}`}>
+        <button
+          type="button"
+          onClick={async () => setDone((await copyText(text)) ? 'Copied' : 'Select the text and copy it')}
+          aria-label={`Copy ${label}`}
+        >
           Copy
         </button>
         <span role="status">{done}</span>
@@ -49,7 +72,20 @@ function Copyable({ label, text }: { label: string; text: string }) {
 }
 
 function Custody({ datasetId }: { datasetId: string }) {
-  const q = useQuery<{ datasetCustody: { clean: boolean; bytesHeldOutsideOffice: string; records: Array<{ kind: string; location: { code: string }; since: string; purgedAt: string | null; clean: boolean; copyMade: boolean }> } }>(
+  const q = useQuery<{
+    datasetCustody: {
+      clean: boolean;
+      bytesHeldOutsideOffice: string;
+      records: Array<{
+        kind: string;
+        location: { code: string };
+        since: string;
+        purgedAt: string | null;
+        clean: boolean;
+        copyMade: boolean;
+      }>;
+    };
+  }>(
     'query($id: ID!) { datasetCustody(datasetId: $id) { clean bytesHeldOutsideOffice records { kind location { code } since purgedAt clean copyMade } } }',
     { id: datasetId },
   );
@@ -58,12 +94,25 @@ function Custody({ datasetId }: { datasetId: string }) {
   const c = q.data.datasetCustody;
   return (
     <div>
-      <p className={c.clean ? 'ok' : 'warn'}>{c.clean ? 'No copy of this dataset remains outside the office.' : `${gib(c.bytesHeldOutsideOffice)} still held outside the office.`}</p>
+      <p className={c.clean ? 'ok' : 'warn'}>
+        {c.clean
+          ? 'No copy of this dataset remains outside the office.'
+          : `${gib(c.bytesHeldOutsideOffice)} still held outside the office.`}
+      </p>
       {c.records.length ? (
         <ul className="plain">
           {c.records.map((r, i) => (
             <li key={i}>
-              {r.kind} at {r.location.code} since <Time at={r.since} compact /> — {r.purgedAt ? <>purged <Time at={r.purgedAt} compact /></> : r.copyMade ? 'copy held' : 'read directly'}
+              {r.kind} at {r.location.code} since <Time at={r.since} compact /> —{' '}
+              {r.purgedAt ? (
+                <>
+                  purged <Time at={r.purgedAt} compact />
+                </>
+              ) : r.copyMade ? (
+                'copy held'
+              ) : (
+                'read directly'
+              )}
             </li>
           ))}
         </ul>
@@ -87,7 +136,13 @@ export function StorageView() {
   const pick = (k: keyof typeof form, list: Array<{ id: string }>) => form[k] || list[0]?.id || '';
   const attach = async (e: FormEvent) => {
     e.preventDefault();
-    const input = { datasetId: pick('datasetId', d.datasets), gpuAllocationId: pick('gpuAllocationId', d.gpuAllocations), reservationId: pick('reservationId', lightpaths), design: form.design, protocol: form.protocol };
+    const input = {
+      datasetId: pick('datasetId', d.datasets),
+      gpuAllocationId: pick('gpuAllocationId', d.gpuAllocations),
+      reservationId: pick('reservationId', lightpaths),
+      design: form.design,
+      protocol: form.protocol,
+    };
     try {
       await gql('mutation($input: AttachStorageInput!) { attachStorage(input: $input) { id } }', { input });
       setErrors({});
@@ -105,8 +160,16 @@ export function StorageView() {
       <Section title="Attach a dataset">
         {d.datasets.length === 0 || d.gpuAllocations.length === 0 || lightpaths.length === 0 ? (
           <Empty>
-            To attach storage you need a dataset (createDataset), GPU nodes (allocateGpus) and a booked lightpath (<a href="#book">Book</a>). Missing now:{' '}
-            {[d.datasets.length ? null : 'a dataset', d.gpuAllocations.length ? null : 'a GPU allocation', lightpaths.length ? null : 'a lightpath'].filter(Boolean).join(', ')}.
+            To attach storage you need a dataset (createDataset), GPU nodes (allocateGpus) and a booked lightpath (<a href="#book">Book</a>
+            ). Missing now:{' '}
+            {[
+              d.datasets.length ? null : 'a dataset',
+              d.gpuAllocations.length ? null : 'a GPU allocation',
+              lightpaths.length ? null : 'a lightpath',
+            ]
+              .filter(Boolean)
+              .join(', ')}
+            .
           </Empty>
         ) : (
           <form onSubmit={attach} aria-label="Attach a dataset">
@@ -164,7 +227,8 @@ export function StorageView() {
           d.mounts.map((m) => (
             <article key={m.id} className="mount">
               <h3>
-                <StateBadge state={m.state} /> {m.dataset.name} · {m.design} · {m.protocol} · {m.reservation.source.code} → {m.reservation.destination.code}
+                <StateBadge state={m.state} /> {m.dataset.name} · {m.design} · {m.protocol} · {m.reservation.source.code} →{' '}
+                {m.reservation.destination.code}
               </h3>
               {m.reason ? <p className="muted">{m.reason}</p> : null}
               {m.progress ? (
@@ -172,7 +236,8 @@ export function StorageView() {
                   <progress max={100} value={m.progress.percent} aria-label="Replication progress">
                     {m.progress.percent}%
                   </progress>{' '}
-                  {m.progress.percent.toFixed(0)}% · {gib(m.progress.bytesCopied)} of {gib(m.progress.bytesTotal)} at {m.progress.rateGbps.toFixed(1)} Gbps
+                  {m.progress.percent.toFixed(0)}% · {gib(m.progress.bytesCopied)} of {gib(m.progress.bytesTotal)} at{' '}
+                  {m.progress.rateGbps.toFixed(1)} Gbps
                   {m.progress.etaSeconds !== null ? `, about ${Math.ceil(m.progress.etaSeconds / 60)} min left` : ''}
                 </div>
               ) : null}
@@ -201,7 +266,12 @@ export function StorageView() {
             {d.datasets.map((x) => (
               <li key={x.id}>
                 <strong>{x.name}</strong> {x.sensitivity} · {gib(x.bytes)} · {x.storageSystem.code}:{x.exportPath}{' '}
-                <button type="button" className="link" aria-expanded={custody === x.id} onClick={() => setCustody(custody === x.id ? null : x.id)}>
+                <button
+                  type="button"
+                  className="link"
+                  aria-expanded={custody === x.id}
+                  onClick={() => setCustody(custody === x.id ? null : x.id)}
+                >
                   Custody
                 </button>
                 {custody === x.id ? <Custody datasetId={x.id} /> : null}

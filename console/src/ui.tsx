@@ -12,14 +12,23 @@ export function Time({ at, compact }: { at: string | Date | null | undefined; co
   if (!at) return <span>—</span>;
   const d = typeof at === 'string' ? new Date(at) : at;
   return (
-    <time dateTime={d.toISOString()} title={`${d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`}>
+    <time
+      dateTime={d.toISOString()}
+      title={`${d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')}`}
+    >
       {(compact ? short : local).format(d)}
     </time>
   );
 }
 
 export function utcTitle(d: Date | string): string {
-  return new Date(d).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return new Date(d)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }
 
 export function formatLocal(d: Date | string): string {
@@ -39,7 +48,11 @@ export function fromLocalInput(value: string): Date | null {
 }
 
 export function Empty({ children }: { children: ReactNode }) {
-  return <div className="empty" role="status">{children}</div>;
+  return (
+    <div className="empty" role="status">
+      {children}
+    </div>
+  );
 }
 
 export function ErrorText({ id, message }: { id?: string; message?: string | null }) {
@@ -52,7 +65,19 @@ export function ErrorText({ id, message }: { id?: string; message?: string | nul
 }
 
 /** A labelled control, with the error the API gave for it right below. */
-export function Field({ id, label, error, children, hint }: { id: string; label: string; error?: string | null; hint?: ReactNode; children: ReactNode }) {
+export function Field({
+  id,
+  label,
+  error,
+  children,
+  hint,
+}: {
+  id: string;
+  label: string;
+  error?: string | null;
+  hint?: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <div className={`field${error ? ' has-error' : ''}`}>
       <label htmlFor={id}>{label}</label>

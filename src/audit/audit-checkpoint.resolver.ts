@@ -55,7 +55,8 @@ export class AuditCheckpointResolver {
   }
 
   @Query(() => AuditCheckpointConnection, {
-    description: 'Signed checkpoints of the audit chain, newest first. Every key may read them: they show hashes and counts, never an entry.',
+    description:
+      'Signed checkpoints of the audit chain, newest first. Every key may read them: they show hashes and counts, never an entry.',
   })
   async auditCheckpoints(
     @CurrentPrincipal() principal: Principal,
@@ -79,7 +80,8 @@ export class AuditCheckpointResolver {
 
   @Mutation(() => AuditCheckpoint, {
     nullable: true,
-    description: 'Signs a checkpoint of the chain’s head now (or answers the one that exists) and publishes it; null while the log is empty. Operator only.',
+    description:
+      'Signs a checkpoint of the chain’s head now (or answers the one that exists) and publishes it; null while the log is empty. Operator only.',
   })
   @Roles(Role.OPERATOR)
   async takeAuditCheckpoint(): Promise<AuditCheckpoint | null> {

@@ -56,10 +56,14 @@ export class AuditCheckpointService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.handlers.register(JobName.AuditCheckpoint, async () => {
-      const { checkpoint, created } = await this.take();
-      if (created && checkpoint) this.logger.log({ seq: checkpoint.seq, headHash: checkpoint.headHash }, 'audit checkpoint signed');
-    }, { everyMs: this.config.auditCheckpointIntervalSeconds * 1000 });
+    this.handlers.register(
+      JobName.AuditCheckpoint,
+      async () => {
+        const { checkpoint, created } = await this.take();
+        if (created && checkpoint) this.logger.log({ seq: checkpoint.seq, headHash: checkpoint.headHash }, 'audit checkpoint signed');
+      },
+      { everyMs: this.config.auditCheckpointIntervalSeconds * 1000 },
+    );
   }
 
   get publicKeyPem(): string {
@@ -78,7 +82,14 @@ export class AuditCheckpointService implements OnModuleInit {
     const repository = this.dataSource.getRepository(AuditCheckpointEntity);
     let created = false;
     if (!(await repository.existsBy({ seq: head.seq }))) {
-      const statement = { seq: head.seq, entryId: head.entryId, headHash: head.hash, entries: head.seq, at: new Date().toISOString(), keyId: this.keyId };
+      const statement = {
+        seq: head.seq,
+        entryId: head.entryId,
+        headHash: head.hash,
+        entries: head.seq,
+        at: new Date().toISOString(),
+        keyId: this.keyId,
+      };
       const signature = sign(null, Buffer.from(checkpointMessage(statement), 'utf8'), this.privateKey).toString('base64');
       const inserted: Array<{ id: string }> = await this.dataSource.query(
         `INSERT INTO audit_checkpoints (id, seq, entry_id, head_hash, entries, at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -88,7 +99,9 @@ export class AuditCheckpointService implements OnModuleInit {
       created = inserted.length > 0;
     }
     const checkpoint = await repository.findOneByOrFail({ seq: head.seq });
-    await this.webhooks.publish(WebhookTopic.AUDIT_CHECKPOINT, [{ eventId: `audit-checkpoint:${checkpoint.seq}`, tenantId: null, body: this.document(checkpoint) }]);
+    await this.webhooks.publish(WebhookTopic.AUDIT_CHECKPOINT, [
+      { eventId: `audit-checkpoint:${checkpoint.seq}`, tenantId: null, body: this.document(checkpoint) },
+    ]);
     return { checkpoint, created };
   }
 
@@ -98,7 +111,8 @@ export class AuditCheckpointService implements OnModuleInit {
 
   /** Checkpoints newest first. Readable by every key: they show hashes and counts, never an entry. */
   async list(first: number, after: string | null | undefined): Promise<CheckpointPage> {
-    if (!Number.isInteger(first) || first < 1 || first > CHECKPOINT_PAGE_MAX) throw badInput('first', `first must be between 1 and ${CHECKPOINT_PAGE_MAX}.`);
+    if (!Number.isInteger(first) || first < 1 || first > CHECKPOINT_PAGE_MAX)
+      throw badInput('first', `first must be between 1 and ${CHECKPOINT_PAGE_MAX}.`);
     const before = after ? decodeCursor(after) : null;
     const rows: AuditCheckpointEntity[] = await this.dataSource
       .getRepository(AuditCheckpointEntity)

@@ -10,7 +10,10 @@ import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'ty
  */
 @Entity({ name: 'audit_log' })
 @Unique('audit_log_seq_key', ['seq'])
-@Check('audit_log_linked_check', `("seq" IS NULL) = ("hash" IS NULL) AND ("seq" IS NULL) = ("prev_hash" IS NULL) AND ("seq" IS NULL) = ("content_hash" IS NULL)`)
+@Check(
+  'audit_log_linked_check',
+  `("seq" IS NULL) = ("hash" IS NULL) AND ("seq" IS NULL) = ("prev_hash" IS NULL) AND ("seq" IS NULL) = ("content_hash" IS NULL)`,
+)
 @Index('audit_log_unlinked_idx', ['id'], { where: '"seq" IS NULL' })
 @Index('audit_log_tenant_seq_idx', ['tenantId', 'seq'])
 @Index('audit_log_entity_seq_idx', ['entityId', 'seq'])

@@ -34,28 +34,48 @@ export class AuditExportController {
       const last = head === null ? '0' : to === null || BigInt(to) > BigInt(head.seq) ? head.seq : to;
       const body = Readable.from(this.audit.exportLines(view, from, last));
       const name = view.kind === 'tenant' ? `audit-${view.tenantId}-${from}-${last}.ndjson` : `audit-${from}-${last}.ndjson`;
-      await reply.header('content-type', 'application/x-ndjson').header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store').send(body);
+      await reply
+        .header('content-type', 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('cache-control', 'no-store')
+        .send(body);
     } catch (error) {
       const appError = error instanceof AppError ? error : null;
       if (!appError) request.log.error({ err: error }, 'audit export failed');
       const code = appError?.code ?? ErrorCode.INTERNAL;
       const field = appError?.extensions.field;
-      await reply.code(httpStatusOf(code)).send({ error: { code, message: appError?.message ?? 'The export failed unexpectedly.', ...(field ? { field } : {}) } });
+      await reply
+        .code(httpStatusOf(code))
+        .send({ error: { code, message: appError?.message ?? 'The export failed unexpectedly.', ...(field ? { field } : {}) } });
     }
   }
 
   /** The view and range asked for, or an audited refusal naming the parameter. */
-  private async checked(principal: Principal, query: Record<string, unknown>): Promise<{ view: ExportView; from: string; to: string | null }> {
-    const refuse = (error: AppError) => this.audit.refuse(principal, { action: 'audit.refused', operation: 'auditExport', entityType: 'audit' }, error);
-    if (principal.role === Role.BILLING) await refuse(new AppError(ErrorCode.FORBIDDEN, 'The audit log is exported by OPERATOR keys and by tenants (their own entries); your token has role BILLING.'));
+  private async checked(
+    principal: Principal,
+    query: Record<string, unknown>,
+  ): Promise<{ view: ExportView; from: string; to: string | null }> {
+    const refuse = (error: AppError) =>
+      this.audit.refuse(principal, { action: 'audit.refused', operation: 'auditExport', entityType: 'audit' }, error);
+    if (principal.role === Role.BILLING)
+      await refuse(
+        new AppError(
+          ErrorCode.FORBIDDEN,
+          'The audit log is exported by OPERATOR keys and by tenants (their own entries); your token has role BILLING.',
+        ),
+      );
     for (const name of Object.keys(query)) {
-      if (!PARAMETERS.has(name)) await refuse(badInput(name, `${name} is not a parameter of /audit/export; give from, to and (operators) tenantId.`));
+      if (!PARAMETERS.has(name))
+        await refuse(badInput(name, `${name} is not a parameter of /audit/export; give from, to and (operators) tenantId.`));
       if (typeof query[name] !== 'string') await refuse(badInput(name, `${name} must be given once.`));
     }
     const seq = async (name: 'from' | 'to'): Promise<string | null> => {
       const value = query[name] as string | undefined;
       if (value === undefined || value === '') return null;
-      if (!SEQ.test(value)) await refuse(badInput(name, `${name} must be a sequence number of the audit chain (1, 2, …); got ${JSON.stringify(value.slice(0, 40))}.`));
+      if (!SEQ.test(value))
+        await refuse(
+          badInput(name, `${name} must be a sequence number of the audit chain (1, 2, …); got ${JSON.stringify(value.slice(0, 40))}.`),
+        );
       return value;
     };
     const from = (await seq('from')) ?? '1';
@@ -64,7 +84,10 @@ export class AuditExportController {
     const tenantId = typeof query.tenantId === 'string' && query.tenantId !== '' ? query.tenantId : null;
     if (tenantId !== null && !isUuid(tenantId)) await refuse(badInput('tenantId', 'tenantId must be a tenant id (a UUID).'));
     if (principal.role === Role.TENANT) {
-      if (tenantId !== null && tenantId !== principal.tenantId) await refuse(new AppError(ErrorCode.FORBIDDEN, 'A tenant exports its own view of the log only; omit tenantId.', { field: 'tenantId' }));
+      if (tenantId !== null && tenantId !== principal.tenantId)
+        await refuse(
+          new AppError(ErrorCode.FORBIDDEN, 'A tenant exports its own view of the log only; omit tenantId.', { field: 'tenantId' }),
+        );
       return { view: { kind: 'tenant', tenantId: principal.tenantId! }, from, to };
     }
     return { view: tenantId ? { kind: 'tenant', tenantId } : { kind: 'operator' }, from, to };

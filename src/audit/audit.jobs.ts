@@ -14,9 +14,13 @@ export class AuditJobs implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.handlers.register(JobName.AuditLink, async () => {
-      const linked = await this.audit.link();
-      if (linked > 0) this.logger.debug({ linked }, 'audit entries linked');
-    }, { everyMs: 1_000 });
+    this.handlers.register(
+      JobName.AuditLink,
+      async () => {
+        const linked = await this.audit.link();
+        if (linked > 0) this.logger.debug({ linked }, 'audit entries linked');
+      },
+      { everyMs: 1_000 },
+    );
   }
 }

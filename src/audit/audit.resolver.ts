@@ -55,7 +55,12 @@ export class AuditResolver {
   @Roles(Role.OPERATOR, Role.TENANT)
   auditLog(
     @CurrentPrincipal() principal: Principal,
-    @Args('entityId', { type: () => String, nullable: true, description: `Only entries about this object (at most ${AUDIT_ENTITY_ID_MAX} characters).` }) entityId?: string,
+    @Args('entityId', {
+      type: () => String,
+      nullable: true,
+      description: `Only entries about this object (at most ${AUDIT_ENTITY_ID_MAX} characters).`,
+    })
+    entityId?: string,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 20, description: `1 to ${AUDIT_PAGE_MAX}.` }) first = 20,
     @Args('after', { type: () => String, nullable: true }) after?: string,
   ): Promise<AuditEntryPage> {

@@ -154,7 +154,14 @@ export class AuditService {
    */
   async refuse(
     principal: Pick<Principal, 'actor' | 'tenantId'>,
-    what: { action: string; operation: string; entityType: string; entityId?: string | null; tenantId?: string | null; data?: Record<string, unknown> },
+    what: {
+      action: string;
+      operation: string;
+      entityType: string;
+      entityId?: string | null;
+      tenantId?: string | null;
+      data?: Record<string, unknown>;
+    },
     error: AppError,
   ): Promise<never> {
     const extensions = error.extensions as { code?: string; field?: string };
@@ -165,7 +172,13 @@ export class AuditService {
         entityType: what.entityType,
         entityId: what.entityId ?? null,
         tenantId: what.tenantId !== undefined ? what.tenantId : principal.tenantId,
-        data: { operation: what.operation, code: extensions.code ?? null, field: extensions.field ?? null, reason: error.message, ...(what.data ?? {}) },
+        data: {
+          operation: what.operation,
+          code: extensions.code ?? null,
+          field: extensions.field ?? null,
+          reason: error.message,
+          ...(what.data ?? {}),
+        },
       }),
     );
     throw error;
@@ -197,13 +210,14 @@ export class AuditService {
     let expectedSeq = 1n;
     let entries = 0;
     for (;;) {
-      const batch: Array<{ seq: string; prev_hash: string; hash: string; content_hash: string; content: string; link: string }> = await this.dataSource.query(
-        `SELECT a.seq::text AS seq, a.prev_hash, a.hash, a.content_hash,
+      const batch: Array<{ seq: string; prev_hash: string; hash: string; content_hash: string; content: string; link: string }> =
+        await this.dataSource.query(
+          `SELECT a.seq::text AS seq, a.prev_hash, a.hash, a.content_hash,
                 audit_content_hash(a.at, a.actor, a.action, a.entity_type, a.entity_id, a.tenant_id, a.data) AS content,
                 audit_link_hash(a.prev_hash, a.seq, a.content_hash) AS link
            FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${BATCH}`,
-        [expectedSeq.toString()],
-      );
+          [expectedSeq.toString()],
+        );
       for (const row of batch) {
         entries += 1;
         const broken = (reason: string): AuditVerification => ({ ok: false, entries, pending: 0, firstBrokenSeq: row.seq, reason });
@@ -211,7 +225,8 @@ export class AuditService {
           return { ok: false, entries, pending: 0, firstBrokenSeq: expectedSeq.toString(), reason: `entry ${expectedSeq} is missing` };
         }
         if (row.prev_hash !== prevHash) return broken(`entry ${row.seq} does not link to the hash of the entry before it`);
-        if (row.content !== row.content_hash || row.link !== row.hash) return broken(`entry ${row.seq} was altered: its content does not match its hash`);
+        if (row.content !== row.content_hash || row.link !== row.hash)
+          return broken(`entry ${row.seq} was altered: its content does not match its hash`);
         prevHash = row.hash;
         expectedSeq += 1n;
       }
@@ -235,7 +250,12 @@ export class AuditService {
     }
     const entityId = filter.entityId ?? null;
     if (entityId !== null && (entityId.trim() === '' || entityId.length > AUDIT_ENTITY_ID_MAX)) {
-      await refuse(badInput('entityId', `entityId must be 1 to ${AUDIT_ENTITY_ID_MAX} characters: the id of a reservation, mount, run, key or other object.`));
+      await refuse(
+        badInput(
+          'entityId',
+          `entityId must be 1 to ${AUDIT_ENTITY_ID_MAX} characters: the id of a reservation, mount, run, key or other object.`,
+        ),
+      );
     }
     let before: string | null = null;
     if (filter.after) {
@@ -317,14 +337,20 @@ export class AuditService {
   /** The last linked seq of entries about these entities, or null: for telling whether a checkpoint covers them. */
   async lastSeqOf(entityIds: readonly string[]): Promise<string | null> {
     if (entityIds.length === 0) return null;
-    const rows: Array<{ seq: string | null }> = await this.dataSource.query('SELECT max(seq)::text AS seq FROM audit_log WHERE entity_id = ANY($1::text[])', [entityIds]);
+    const rows: Array<{ seq: string | null }> = await this.dataSource.query(
+      'SELECT max(seq)::text AS seq FROM audit_log WHERE entity_id = ANY($1::text[])',
+      [entityIds],
+    );
     return rows[0]?.seq ?? null;
   }
 
   /** Entries about these entities still waiting to be linked. */
   async pendingOf(entityIds: readonly string[]): Promise<number> {
     if (entityIds.length === 0) return 0;
-    const rows: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL AND entity_id = ANY($1::text[])', [entityIds]);
+    const rows: Array<{ n: number }> = await this.dataSource.query(
+      'SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL AND entity_id = ANY($1::text[])',
+      [entityIds],
+    );
     return rows[0]?.n ?? 0;
   }
 }

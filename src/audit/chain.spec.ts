@@ -1,5 +1,15 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { CHECKPOINT_FORMAT, type EntryContent, GENESIS_HASH, type SignedCheckpoint, checkpointMessage, contentHash, linkHash, signingKeyId, verifySlice } from './chain';
+import {
+  CHECKPOINT_FORMAT,
+  type EntryContent,
+  GENESIS_HASH,
+  type SignedCheckpoint,
+  checkpointMessage,
+  contentHash,
+  linkHash,
+  signingKeyId,
+  verifySlice,
+} from './chain';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
@@ -25,7 +35,16 @@ function chain(n: number, mutate?: (i: number, c: EntryContent) => EntryContent)
     if (mutate) c = mutate(i, c);
     const ch = contentHash(c);
     const hash = linkHash(prev, String(i), ch);
-    lines.push({ type: 'entry', seq: String(i), id: String(100 + i), ...c, data: JSON.parse(c.dataText), contentHash: ch, prevHash: prev, hash });
+    lines.push({
+      type: 'entry',
+      seq: String(i),
+      id: String(100 + i),
+      ...c,
+      data: JSON.parse(c.dataText),
+      contentHash: ch,
+      prevHash: prev,
+      hash,
+    });
     prev = hash;
   }
   return lines;
@@ -33,14 +52,28 @@ function chain(n: number, mutate?: (i: number, c: EntryContent) => EntryContent)
 
 function checkpoint(lines: Array<Record<string, unknown>>, seq: number, key = privateKey, keyOf = publicKey): SignedCheckpoint {
   const head = lines[seq - 1];
-  const statement = { seq: String(seq), entryId: String(head.id), headHash: String(head.hash), entries: String(seq), at: '2026-01-02T04:00:00.000Z', keyId: signingKeyId(keyOf) };
-  return { format: CHECKPOINT_FORMAT, algorithm: 'Ed25519', ...statement, signature: sign(null, Buffer.from(checkpointMessage(statement)), key).toString('base64') };
+  const statement = {
+    seq: String(seq),
+    entryId: String(head.id),
+    headHash: String(head.hash),
+    entries: String(seq),
+    at: '2026-01-02T04:00:00.000Z',
+    keyId: signingKeyId(keyOf),
+  };
+  return {
+    format: CHECKPOINT_FORMAT,
+    algorithm: 'Ed25519',
+    ...statement,
+    signature: sign(null, Buffer.from(checkpointMessage(statement)), key).toString('base64'),
+  };
 }
 
 const text = (lines: Array<Record<string, unknown>>) => lines.map((l) => JSON.stringify(l));
 /** Tenant a's view: b's entries as their hashes only. */
 const tenantView = (lines: Array<Record<string, unknown>>) =>
-  lines.map((l) => (l.tenantId === 'tenant-a' ? l : { type: 'withheld', seq: l.seq, contentHash: l.contentHash, prevHash: l.prevHash, hash: l.hash }));
+  lines.map((l) =>
+    l.tenantId === 'tenant-a' ? l : { type: 'withheld', seq: l.seq, contentHash: l.contentHash, prevHash: l.prevHash, hash: l.hash },
+  );
 
 describe('the audit chain (format 2) and its offline check', () => {
   it('prefixes every field with its length, so no field can borrow from the next', () => {
@@ -66,11 +99,23 @@ describe('the audit chain (format 2) and its offline check', () => {
   it('names an entry whose content was altered without recomputing, and a missing entry', () => {
     const lines = chain(6);
     const altered = lines.map((l) => (l.seq === '3' ? { ...l, data: { n: 33 }, dataText: '{"n": 33}' } : l));
-    expect(verifySlice({ lines: text(altered), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({ ok: false, firstBadSeq: '3', firstBadId: '103' });
+    expect(verifySlice({ lines: text(altered), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({
+      ok: false,
+      firstBadSeq: '3',
+      firstBadId: '103',
+    });
     const shown = lines.map((l) => (l.seq === '4' ? { ...l, data: { n: 44 } } : l));
-    expect(verifySlice({ lines: text(shown), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({ ok: false, firstBadSeq: '4', reason: expect.stringMatching(/data differs from the dataText/) });
+    expect(verifySlice({ lines: text(shown), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({
+      ok: false,
+      firstBadSeq: '4',
+      reason: expect.stringMatching(/data differs from the dataText/),
+    });
     const gap = lines.filter((l) => l.seq !== '2');
-    expect(verifySlice({ lines: text(gap), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({ ok: false, firstBadSeq: '2', reason: expect.stringMatching(/entry 2 is missing/) });
+    expect(verifySlice({ lines: text(gap), checkpoints: [checkpoint(lines, 6)], publicKey })).toMatchObject({
+      ok: false,
+      firstBadSeq: '2',
+      reason: expect.stringMatching(/entry 2 is missing/),
+    });
   });
 
   it('catches a chain rewritten and recomputed after a checkpoint, and names the entry given the earlier export', () => {
@@ -95,10 +140,16 @@ describe('the audit chain (format 2) and its offline check', () => {
   it('refuses a checkpoint altered, signed by another key, or outside the slice', () => {
     const lines = chain(4);
     const cp = checkpoint(lines, 4);
-    expect(verifySlice({ lines: text(lines), checkpoints: [{ ...cp, headHash: 'f'.repeat(64) }], publicKey }).reason).toMatch(/signature does not verify/);
-    expect(verifySlice({ lines: text(lines), checkpoints: [checkpoint(lines, 4, other.privateKey, other.publicKey)], publicKey }).reason).toMatch(/names key/);
+    expect(verifySlice({ lines: text(lines), checkpoints: [{ ...cp, headHash: 'f'.repeat(64) }], publicKey }).reason).toMatch(
+      /signature does not verify/,
+    );
+    expect(
+      verifySlice({ lines: text(lines), checkpoints: [checkpoint(lines, 4, other.privateKey, other.publicKey)], publicKey }).reason,
+    ).toMatch(/names key/);
     expect(verifySlice({ lines: text(lines), checkpoints: [cp], publicKey: other.publicKey }).reason).toMatch(/names key/);
-    expect(verifySlice({ lines: text(lines.slice(0, 2)), checkpoints: [cp], publicKey }).reason).toMatch(/no checkpoint given falls within the slice/);
+    expect(verifySlice({ lines: text(lines.slice(0, 2)), checkpoints: [cp], publicKey }).reason).toMatch(
+      /no checkpoint given falls within the slice/,
+    );
     expect(verifySlice({ lines: text(lines), checkpoints: [], publicKey }).ok).toBe(false);
     expect(verifySlice({ lines: ['not json'], checkpoints: [cp], publicKey }).reason).toMatch(/line 1 is not JSON/);
   });

@@ -38,7 +38,9 @@ export interface EntryContent {
 }
 
 export function contentHash(e: EntryContent): string {
-  return sha256(`${ENTRY_FORMAT}\n${field(e.at)}${field(e.actor)}${field(e.action)}${field(e.entityType)}${field(e.entityId)}${field(e.tenantId)}${field(e.dataText)}`);
+  return sha256(
+    `${ENTRY_FORMAT}\n${field(e.at)}${field(e.actor)}${field(e.action)}${field(e.entityType)}${field(e.entityId)}${field(e.tenantId)}${field(e.dataText)}`,
+  );
 }
 
 export function linkHash(prevHash: string, seq: string, content: string): string {
@@ -74,7 +76,10 @@ export function checkpointMessage(c: CheckpointStatement): string {
 
 /** A name for a public key that says which one signed: `ed25519:` + 16 hex digits of the SHA-256 of its SPKI DER. */
 export function signingKeyId(publicKey: KeyObject): string {
-  return `ed25519:${createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16)}`;
+  return `ed25519:${createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16)}`;
 }
 
 export function checkpointSignatureValid(c: SignedCheckpoint, publicKey: KeyObject): boolean {
@@ -89,7 +94,10 @@ export function checkpointSignatureValid(c: SignedCheckpoint, publicKey: KeyObje
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -138,17 +146,21 @@ function parseLines(lines: readonly string[], what: string): { entries: Exported
       return { entries, problem: `${what} line ${i + 1} is not JSON`, line: i + 1 };
     }
     if (value.type === 'export') continue;
-    if (value.type !== 'entry' && value.type !== 'withheld') return { entries, problem: `${what} line ${i + 1} is neither an entry nor a withheld entry`, line: i + 1 };
+    if (value.type !== 'entry' && value.type !== 'withheld')
+      return { entries, problem: `${what} line ${i + 1} is neither an entry nor a withheld entry`, line: i + 1 };
     for (const name of ['seq', 'contentHash', 'prevHash', 'hash']) {
       if (typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} has no ${name}`, line: i + 1 };
     }
-    if (!/^[1-9]\d{0,18}$/.test(value.seq as string)) return { entries, problem: `${what} line ${i + 1}: seq ${JSON.stringify(value.seq)} is not a sequence number`, line: i + 1 };
+    if (!/^[1-9]\d{0,18}$/.test(value.seq as string))
+      return { entries, problem: `${what} line ${i + 1}: seq ${JSON.stringify(value.seq)} is not a sequence number`, line: i + 1 };
     if (value.type === 'entry') {
       for (const name of ['id', 'at', 'actor', 'action', 'entityType', 'dataText']) {
-        if (typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}) has no ${name}`, line: i + 1 };
+        if (typeof value[name] !== 'string')
+          return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}) has no ${name}`, line: i + 1 };
       }
       for (const name of ['entityId', 'tenantId']) {
-        if (value[name] !== null && typeof value[name] !== 'string') return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}): ${name} must be a string or null`, line: i + 1 };
+        if (value[name] !== null && typeof value[name] !== 'string')
+          return { entries, problem: `${what} line ${i + 1} (entry ${String(value.seq)}): ${name} must be a string or null`, line: i + 1 };
       }
     }
     entries.push(value as unknown as ExportedEntry);
@@ -166,8 +178,21 @@ function parseLines(lines: readonly string[], what: string): { entries: Exported
  * the report names the first entry that differs from it.
  */
 export function verifySlice(input: VerifyInput): SliceReport {
-  const report: SliceReport = { ok: false, entries: 0, full: 0, firstSeq: null, lastSeq: null, checkpointsMatched: [], firstBadSeq: null, firstBadId: null, suspectRange: null, reason: null, notes: [] };
-  const fail = (seq: string | null, id: string | null, reason: string): SliceReport => Object.assign(report, { ok: false, firstBadSeq: seq, firstBadId: id, reason });
+  const report: SliceReport = {
+    ok: false,
+    entries: 0,
+    full: 0,
+    firstSeq: null,
+    lastSeq: null,
+    checkpointsMatched: [],
+    firstBadSeq: null,
+    firstBadId: null,
+    suspectRange: null,
+    reason: null,
+    notes: [],
+  };
+  const fail = (seq: string | null, id: string | null, reason: string): SliceReport =>
+    Object.assign(report, { ok: false, firstBadSeq: seq, firstBadId: id, reason });
   const parsed = parseLines(input.lines, 'log');
   if (parsed.problem) return fail(null, null, parsed.problem);
   const entries = parsed.entries;
@@ -182,9 +207,16 @@ export function verifySlice(input: VerifyInput): SliceReport {
     const name = `entry ${e.seq}${id ? ` (id ${id})` : ''}`;
     if (previous && BigInt(e.seq) !== BigInt(previous.seq) + 1n) {
       const missing = (BigInt(previous.seq) + 1n).toString();
-      return fail(missing, null, BigInt(e.seq) <= BigInt(previous.seq) ? `entry ${e.seq} comes after entry ${previous.seq}: the slice is out of order or repeats an entry` : `entry ${missing} is missing: the slice jumps from ${previous.seq} to ${e.seq}`);
+      return fail(
+        missing,
+        null,
+        BigInt(e.seq) <= BigInt(previous.seq)
+          ? `entry ${e.seq} comes after entry ${previous.seq}: the slice is out of order or repeats an entry`
+          : `entry ${missing} is missing: the slice jumps from ${previous.seq} to ${e.seq}`,
+      );
     }
-    if (!HEX64.test(e.contentHash) || !HEX64.test(e.prevHash) || !HEX64.test(e.hash)) return fail(e.seq, id, `${name}: a hash is not 64 hex digits`);
+    if (!HEX64.test(e.contentHash) || !HEX64.test(e.prevHash) || !HEX64.test(e.hash))
+      return fail(e.seq, id, `${name}: a hash is not 64 hex digits`);
     if (e.type === 'entry') {
       report.full += 1;
       let parsedData: unknown;
@@ -196,16 +228,25 @@ export function verifySlice(input: VerifyInput): SliceReport {
       if (canonical(parsedData) !== canonical(e.data)) return fail(e.seq, id, `${name}: data differs from the dataText that was hashed`);
       if (contentHash(e) !== e.contentHash) return fail(e.seq, id, `${name} was altered: its content does not hash to its contentHash`);
     }
-    if (previous === null && e.seq === '1' && e.prevHash !== GENESIS_HASH) return fail(e.seq, id, `${name} is the first entry but does not link to the genesis hash`);
+    if (previous === null && e.seq === '1' && e.prevHash !== GENESIS_HASH)
+      return fail(e.seq, id, `${name} is the first entry but does not link to the genesis hash`);
     if (previous && e.prevHash !== previous.hash) return fail(e.seq, id, `${name} does not link to the hash of entry ${previous.seq}`);
-    if (linkHash(e.prevHash, e.seq, e.contentHash) !== e.hash) return fail(e.seq, id, `${name}: its hash is not the link hash of its prevHash, seq and contentHash`);
+    if (linkHash(e.prevHash, e.seq, e.contentHash) !== e.hash)
+      return fail(e.seq, id, `${name}: its hash is not the link hash of its prevHash, seq and contentHash`);
     bySeq.set(e.seq, e);
     previous = e;
   }
-  if (entries[0].seq !== '1') report.notes.push(`the slice starts at entry ${entries[0].seq}: entries before it are not checked, and entry ${entries[0].seq}'s prevHash is taken as given`);
-  if (report.full < entries.length) report.notes.push(`${entries.length - report.full} entries are withheld (other tenants'): their links are checked, their content is not shown`);
+  if (entries[0].seq !== '1')
+    report.notes.push(
+      `the slice starts at entry ${entries[0].seq}: entries before it are not checked, and entry ${entries[0].seq}'s prevHash is taken as given`,
+    );
+  if (report.full < entries.length)
+    report.notes.push(
+      `${entries.length - report.full} entries are withheld (other tenants'): their links are checked, their content is not shown`,
+    );
 
-  if (input.checkpoints.length === 0) return fail(null, null, 'no checkpoint given: the slice is consistent in itself, but nothing outside the service vouches for it');
+  if (input.checkpoints.length === 0)
+    return fail(null, null, 'no checkpoint given: the slice is consistent in itself, but nothing outside the service vouches for it');
   const keyId = signingKeyId(input.publicKey);
   const ordered = [...input.checkpoints].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
   let lastGood: SignedCheckpoint | null = null;
@@ -213,7 +254,12 @@ export function verifySlice(input: VerifyInput): SliceReport {
   for (const c of ordered) {
     if ((c.format as string) !== CHECKPOINT_FORMAT) return fail(null, null, `checkpoint ${c.seq} is not a ${CHECKPOINT_FORMAT} document`);
     if (c.keyId !== keyId) return fail(null, null, `checkpoint ${c.seq} names key ${c.keyId}, but the key given is ${keyId}`);
-    if (!checkpointSignatureValid(c, input.publicKey)) return fail(null, null, `checkpoint ${c.seq}: the signature does not verify under ${keyId}; the checkpoint was altered or signed by another key`);
+    if (!checkpointSignatureValid(c, input.publicKey))
+      return fail(
+        null,
+        null,
+        `checkpoint ${c.seq}: the signature does not verify under ${keyId}; the checkpoint was altered or signed by another key`,
+      );
     const entry = bySeq.get(c.seq);
     if (!entry) {
       report.notes.push(`checkpoint ${c.seq} is outside the slice (${report.firstSeq}–${report.lastSeq}) and was not used`);
@@ -224,14 +270,28 @@ export function verifySlice(input: VerifyInput): SliceReport {
       const from = lastGood ? (BigInt(lastGood.seq) + 1n).toString() : report.firstSeq;
       const base = `entry ${c.seq} does not have the head hash signed in checkpoint ${c.seq} (${c.at}): an entry from ${from} to ${c.seq} was rewritten and the chain recomputed after the checkpoint was signed`;
       const named = input.baseline ? firstDifference(input.baseline, input.publicKey, bySeq, from, c) : null;
-      if (named) return fail(named.seq, named.id, `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`);
+      if (named)
+        return fail(
+          named.seq,
+          named.id,
+          `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`,
+        );
       report.suspectRange = { from, to: c.seq };
-      return fail(from, bySeq.get(from)?.type === 'entry' ? (bySeq.get(from) as { id: string }).id : null, `${base}${input.baseline ? '; the baseline export does not match the checkpoint, so it cannot name the entry' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`);
+      return fail(
+        from,
+        bySeq.get(from)?.type === 'entry' ? (bySeq.get(from) as { id: string }).id : null,
+        `${base}${input.baseline ? '; the baseline export does not match the checkpoint, so it cannot name the entry' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`,
+      );
     }
     report.checkpointsMatched.push(c.seq);
     lastGood = c;
   }
-  if (reached === 0) return fail(null, null, `no checkpoint given falls within the slice (${report.firstSeq}–${report.lastSeq}): export a range that includes a checkpoint's seq`);
+  if (reached === 0)
+    return fail(
+      null,
+      null,
+      `no checkpoint given falls within the slice (${report.firstSeq}–${report.lastSeq}): export a range that includes a checkpoint's seq`,
+    );
   if (lastGood && BigInt(report.lastSeq) > BigInt(lastGood.seq)) {
     report.notes.push(`entries after ${lastGood.seq} (to ${report.lastSeq}) are consistent but no checkpoint given covers them yet`);
   }
@@ -240,7 +300,13 @@ export function verifySlice(input: VerifyInput): SliceReport {
 }
 
 /** The first entry, from `from` on, whose hashes differ from a baseline export that matches checkpoint `c`. */
-function firstDifference(baselineLines: readonly string[], publicKey: KeyObject, current: Map<string, ExportedEntry>, from: string, c: SignedCheckpoint): { seq: string; id: string | null; what: string } | null {
+function firstDifference(
+  baselineLines: readonly string[],
+  publicKey: KeyObject,
+  current: Map<string, ExportedEntry>,
+  from: string,
+  c: SignedCheckpoint,
+): { seq: string; id: string | null; what: string } | null {
   // The baseline is evidence only if it is itself the chain the checkpoint signed.
   if (!verifySlice({ lines: baselineLines, checkpoints: [c], publicKey }).ok) return null;
   const baseline = new Map(parseLines(baselineLines, 'baseline').entries.map((e) => [e.seq, e]));

@@ -14,7 +14,8 @@ import { type SignedCheckpoint, type SliceReport, signingKeyId, verifySlice } fr
  * is named; 2: the command was used wrongly or a file could not be read.
  */
 
-const USAGE = 'usage: npm run audit:verify -- --log <export.ndjson> --checkpoint <checkpoint.json> [--checkpoint …] --key <public-key.pem> [--baseline <earlier-export.ndjson>] [--json]';
+const USAGE =
+  'usage: npm run audit:verify -- --log <export.ndjson> --checkpoint <checkpoint.json> [--checkpoint …] --key <public-key.pem> [--baseline <earlier-export.ndjson>] [--json]';
 
 class UsageError extends Error {}
 
@@ -69,7 +70,8 @@ function readCheckpoints(file: string): SignedCheckpoint[] {
   return values.map((v, i) => {
     const c = v as Record<string, unknown>;
     for (const name of ['format', 'seq', 'entryId', 'headHash', 'entries', 'at', 'keyId', 'signature']) {
-      if (typeof c?.[name] !== 'string') throw new UsageError(`checkpoint ${i + 1} in ${file} has no ${name}; give the checkpoint's document as the service answers it`);
+      if (typeof c?.[name] !== 'string')
+        throw new UsageError(`checkpoint ${i + 1} in ${file} has no ${name}; give the checkpoint's document as the service answers it`);
     }
     return c as unknown as SignedCheckpoint;
   });
@@ -78,7 +80,8 @@ function readCheckpoints(file: string): SignedCheckpoint[] {
 function readKey(file: string): KeyObject {
   try {
     const key = createPublicKey(read(file, 'key'));
-    if (key.asymmetricKeyType !== 'ed25519') throw new UsageError(`${file} is a ${key.asymmetricKeyType} key; audit checkpoints are signed with Ed25519`);
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw new UsageError(`${file} is a ${key.asymmetricKeyType} key; audit checkpoints are signed with Ed25519`);
     return key;
   } catch (error) {
     if (error instanceof UsageError) throw error;
@@ -89,11 +92,15 @@ function readKey(file: string): KeyObject {
 function print(report: SliceReport, keyId: string): void {
   const range = report.firstSeq ? `entries ${report.firstSeq}–${report.lastSeq}` : 'no entries';
   if (report.ok) {
-    process.stdout.write(`OK: ${range} (${report.entries} read, ${report.full} in full) verify against checkpoint(s) ${report.checkpointsMatched.join(', ')} signed by ${keyId}\n`);
+    process.stdout.write(
+      `OK: ${range} (${report.entries} read, ${report.full} in full) verify against checkpoint(s) ${report.checkpointsMatched.join(', ')} signed by ${keyId}\n`,
+    );
   } else {
     process.stdout.write(`FAILED: ${report.reason}\n`);
     if (report.suspectRange) {
-      process.stdout.write(`rewritten entry: between seq ${report.suspectRange.from} and seq ${report.suspectRange.to}; first entry no longer vouched for: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`);
+      process.stdout.write(
+        `rewritten entry: between seq ${report.suspectRange.from} and seq ${report.suspectRange.to}; first entry no longer vouched for: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`,
+      );
     } else if (report.firstBadSeq) {
       process.stdout.write(`first bad entry: seq ${report.firstBadSeq}${report.firstBadId ? `, id ${report.firstBadId}` : ''}\n`);
     }

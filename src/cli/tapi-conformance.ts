@@ -9,7 +9,12 @@ import {
   layersFromContext,
   sampleLightpath,
 } from '../provisioning/drivers/tapi/conformance/conformance';
-import { contextBody, controllerContextFor, indexContext, withTapiMapping } from '../provisioning/drivers/tapi/conformance/controller-context';
+import {
+  contextBody,
+  controllerContextFor,
+  indexContext,
+  withTapiMapping,
+} from '../provisioning/drivers/tapi/conformance/controller-context';
 import { DEFAULT_YANG_DIR, TapiYangValidator, findTapiModels } from '../provisioning/drivers/tapi/conformance/yanglint';
 import { TapiDriver } from '../provisioning/drivers/tapi/tapi-driver';
 import { unmappedItems } from '../provisioning/drivers/tapi/tapi-model';
@@ -45,7 +50,10 @@ function parseArgs(argv: string[]): Args | null {
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i];
     if (name === '--help' || name === '-h') return null;
-    if (!['--context', '--url', '--root', '--token', '--topology', '--from', '--to', '--yang'].includes(name) || argv[i + 1] === undefined) {
+    if (
+      !['--context', '--url', '--root', '--token', '--topology', '--from', '--to', '--yang'].includes(name) ||
+      argv[i + 1] === undefined
+    ) {
       throw new Error(`unknown or incomplete option ${name}`);
     }
     args[name.slice(2)] = argv[++i];
@@ -61,7 +69,9 @@ function readJson(file: string): Record<string, unknown> {
 function samplesFor(doc: MappedTopology, context: Record<string, unknown>, from?: string, to?: string): LightpathSpec[] {
   if (from && to) return [sampleLightpath(doc, from, to)];
   const index = indexContext(context);
-  const mappedEndpoints = (doc.endpoints ?? []).filter((e) => e.tapiServiceInterfacePointUuid && index.sips.has(e.tapiServiceInterfacePointUuid));
+  const mappedEndpoints = (doc.endpoints ?? []).filter(
+    (e) => e.tapiServiceInterfacePointUuid && index.sips.has(e.tapiServiceInterfacePointUuid),
+  );
   const byLayer = new Map<string, LightpathSpec>();
   for (const a of mappedEndpoints) {
     for (const z of mappedEndpoints) {
@@ -88,7 +98,8 @@ function mappingResults(doc: MappedTopology, context: Record<string, unknown>): 
   const unmapped: string[] = [];
   for (const e of doc.endpoints ?? []) {
     if (!e.tapiServiceInterfacePointUuid) unmapped.push(`endpoint ${e.code}`);
-    else if (!index.sips.has(e.tapiServiceInterfacePointUuid)) missing.push(`endpoint ${e.code} → service-interface-point ${e.tapiServiceInterfacePointUuid}`);
+    else if (!index.sips.has(e.tapiServiceInterfacePointUuid))
+      missing.push(`endpoint ${e.code} → service-interface-point ${e.tapiServiceInterfacePointUuid}`);
   }
   for (const n of doc.nodes) {
     if (!n.tapiNodeUuid) unmapped.push(`node ${n.code}`);
@@ -99,12 +110,18 @@ function mappingResults(doc: MappedTopology, context: Record<string, unknown>): 
     else if (!index.links.has(l.tapiLinkUuid)) missing.push(`link ${l.code} → ${l.tapiLinkUuid}`);
   }
   return {
-    results: [{ name: 'every uuid the topology document maps is in the controller context', ok: missing.length === 0, message: missing.join('; ') }],
+    results: [
+      { name: 'every uuid the topology document maps is in the controller context', ok: missing.length === 0, message: missing.join('; ') },
+    ],
     unmapped,
   };
 }
 
-async function fetchFromController(url: string, root: string | undefined, token: string | undefined): Promise<{ context: Record<string, unknown>; services: unknown }> {
+async function fetchFromController(
+  url: string,
+  root: string | undefined,
+  token: string | undefined,
+): Promise<{ context: Record<string, unknown>; services: unknown }> {
   const headers: Record<string, string> = { Accept: 'application/yang-data+json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   const driver = new TapiDriver({ baseUrl: url, restconfRoot: root, headers: token ? { Authorization: `Bearer ${token}` } : undefined });
@@ -112,7 +129,8 @@ async function fetchFromController(url: string, root: string | undefined, token:
   process.stdout.write(`RESTCONF root: ${base}\n`);
   const get = async (path: string) => {
     const response = await fetch(base + path, { headers, signal: AbortSignal.timeout(60_000) });
-    if (response.status !== 200) throw new Error(`GET ${base + path} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
+    if (response.status !== 200)
+      throw new Error(`GET ${base + path} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`);
     return (await response.json()) as Record<string, unknown>;
   };
   const context = await get('/data/tapi-common:context?content=all');
@@ -124,7 +142,9 @@ function print(results: CheckResult[]): number {
   let failed = 0;
   for (const r of results) {
     if (!r.ok) failed += 1;
-    process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.message && (!r.ok || r.name.startsWith('refuses')) ? `\n       ${r.message.slice(0, 400)}` : ''}\n`);
+    process.stdout.write(
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.message && (!r.ok || r.name.startsWith('refuses')) ? `\n       ${r.message.slice(0, 400)}` : ''}\n`,
+    );
   }
   return failed;
 }
@@ -172,19 +192,28 @@ async function main(): Promise<number> {
     const doc = (args.topology ? readJson(args.topology) : referenceTopology) as unknown as MappedTopology;
     const mapping = mappingResults(doc, context);
     if (mapping.unmapped.length > 0) {
-      process.stdout.write(`note: ${mapping.unmapped.length} item(s) of the topology have no TAPI uuid and cannot be provisioned: ${mapping.unmapped.slice(0, 20).join(', ')}${mapping.unmapped.length > 20 ? ', …' : ''}\n`);
+      process.stdout.write(
+        `note: ${mapping.unmapped.length} item(s) of the topology have no TAPI uuid and cannot be provisioned: ${mapping.unmapped.slice(0, 20).join(', ')}${mapping.unmapped.length > 20 ? ', …' : ''}\n`,
+      );
     }
     results.push(...mapping.results);
     const samples = samplesFor(doc, context, args.from, args.to);
     if (samples.length === 0) {
-      results.push({ name: 'a sample lightpath whose every item is mapped into the context', ok: false, message: 'none found; map the topology (tapiServiceInterfacePointUuid, tapiNodeUuid, tapiLinkUuid) or give --from and --to' });
+      results.push({
+        name: 'a sample lightpath whose every item is mapped into the context',
+        ok: false,
+        message: 'none found; map the topology (tapiServiceInterfacePointUuid, tapiNodeUuid, tapiLinkUuid) or give --from and --to',
+      });
     }
     results.push(...(await checkRequests(validator, context, samples)));
     if (services !== undefined) {
       results.push(
         services instanceof Error
           ? { name: 'the controller lists its connectivity-services (content=all)', ok: false, message: services.message }
-          : { name: 'the controller’s connectivity-service list is valid TAPI 2.1.3 data', ...(await validator.validate('list-answer', services, context)) },
+          : {
+              name: 'the controller’s connectivity-service list is valid TAPI 2.1.3 data',
+              ...(await validator.validate('list-answer', services, context)),
+            },
       );
     }
   }

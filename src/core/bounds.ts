@@ -5,12 +5,19 @@ import { badInput } from './errors/app-error';
  * BAD_USER_INPUT naming the field and the range, before anything is written. Ranges are part of the API:
  * each field's range is stated where the capability declares it.
  */
-export function requireNumberIn(field: string, value: number, range: { min: number; max: number; exclusiveMin?: boolean; integer?: boolean; unit?: string }): void {
+export function requireNumberIn(
+  field: string,
+  value: number,
+  range: { min: number; max: number; exclusiveMin?: boolean; integer?: boolean; unit?: string },
+): void {
   const unit = range.unit ? ` ${range.unit}` : '';
   const low = range.exclusiveMin ? value <= range.min : value < range.min;
   if (!Number.isFinite(value) || low || value > range.max || (range.integer && !Number.isInteger(value))) {
     const lower = range.exclusiveMin ? `more than ${range.min}` : `at least ${range.min}`;
-    throw badInput(field, `${field} must be ${range.integer ? 'a whole number ' : ''}${lower} and at most ${range.max}${unit}; got ${value}.`);
+    throw badInput(
+      field,
+      `${field} must be ${range.integer ? 'a whole number ' : ''}${lower} and at most ${range.max}${unit}; got ${value}.`,
+    );
   }
 }
 

@@ -32,7 +32,17 @@ describe('log redaction', () => {
     const top = logged(secrets);
     const nested = logged({ subscription: secrets, key: secrets });
     for (const text of [top, nested]) {
-      for (const value of ['whsec_top', 'apn_x_y', 'kek-bytes', 'BEGIN PRIVATE KEY', 'sealed-bytes', 'f'.repeat(64), 'e'.repeat(64), 'd'.repeat(64), 'data-key']) {
+      for (const value of [
+        'whsec_top',
+        'apn_x_y',
+        'kek-bytes',
+        'BEGIN PRIVATE KEY',
+        'sealed-bytes',
+        'f'.repeat(64),
+        'e'.repeat(64),
+        'd'.repeat(64),
+        'data-key',
+      ]) {
         expect(text).not.toContain(value);
       }
       expect(text).toContain('[redacted]');

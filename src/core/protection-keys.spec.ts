@@ -12,7 +12,8 @@ describe('protection keys in development', () => {
       expect(first.keyEncryptionKey).toHaveLength(32);
       expect(first.caKeyPem).toMatch(/BEGIN PRIVATE KEY/);
       expect(first.auditSigningKeyPem).toMatch(/BEGIN PRIVATE KEY/);
-      for (const file of ['key-encryption-key', 'ca-key.pem', 'audit-signing-key.pem']) expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
+      for (const file of ['key-encryption-key', 'ca-key.pem', 'audit-signing-key.pem'])
+        expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
       const again = resolveProtectionKeys(loadConfig({ APN_DATA_DIR: dir }));
       expect(again.keyEncryptionKey.equals(first.keyEncryptionKey)).toBe(true);
       expect(again.caKeyPem).toBe(readFileSync(join(dir, 'ca-key.pem'), 'utf8'));
@@ -27,7 +28,14 @@ describe('protection keys in development', () => {
     try {
       const kek = Buffer.alloc(32, 7);
       const generated = resolveProtectionKeys(loadConfig({ APN_DATA_DIR: 'memory' }));
-      const keys = resolveProtectionKeys(loadConfig({ APN_DATA_DIR: join(dir, 'unused'), APN_KEY_ENCRYPTION_KEY: kek.toString('hex'), APN_CA_KEY: generated.caKeyPem, APN_AUDIT_SIGNING_KEY: generated.auditSigningKeyPem }));
+      const keys = resolveProtectionKeys(
+        loadConfig({
+          APN_DATA_DIR: join(dir, 'unused'),
+          APN_KEY_ENCRYPTION_KEY: kek.toString('hex'),
+          APN_CA_KEY: generated.caKeyPem,
+          APN_AUDIT_SIGNING_KEY: generated.auditSigningKeyPem,
+        }),
+      );
       expect(keys.keyEncryptionKey.equals(kek)).toBe(true);
       expect(keys.generatedIn).toBeNull();
       expect(keys.auditSigningKeyPem).toBe(generated.auditSigningKeyPem);

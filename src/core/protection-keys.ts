@@ -34,9 +34,15 @@ export function resolveProtectionKeys(config: AppConfig): ProtectionKeys {
   const keyEncryptionKey =
     config.keyEncryptionKey ?? Buffer.from(kept('key-encryption-key', () => `${randomBytes(32).toString('base64')}\n`).trim(), 'base64');
   const caKeyPem =
-    config.caKeyPem ?? kept('ca-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    config.caKeyPem ??
+    kept('ca-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const auditSigningKeyPem =
     config.auditSigningKeyPem ??
     kept('audit-signing-key.pem', () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-  return { keyEncryptionKey, caKeyPem, auditSigningKeyPem, generatedIn: !config.keyEncryptionKey || !config.caKeyPem || !config.auditSigningKeyPem ? dir : null };
+  return {
+    keyEncryptionKey,
+    caKeyPem,
+    auditSigningKeyPem,
+    generatedIn: !config.keyEncryptionKey || !config.caKeyPem || !config.auditSigningKeyPem ? dir : null,
+  };
 }

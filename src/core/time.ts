@@ -18,7 +18,10 @@ const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, 
 export function parseInstant(text: unknown): { ok: true; date: Date } | { ok: false; reason: string } {
   const m = typeof text === 'string' ? INSTANT.exec(text) : null;
   if (!m) {
-    return { ok: false, reason: `must be an ISO-8601 date-time with a time zone, e.g. "2026-11-21T09:00:00Z"; got ${JSON.stringify(text)}` };
+    return {
+      ok: false,
+      reason: `must be an ISO-8601 date-time with a time zone, e.g. "2026-11-21T09:00:00Z"; got ${JSON.stringify(text)}`,
+    };
   }
   const [, y, mo, d, h, mi, s = '0', fraction = '', zone, sign, zh, zm] = m;
   const year = Number(y);
@@ -27,7 +30,8 @@ export function parseInstant(text: unknown): { ok: true; date: Date } | { ok: fa
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) {
     return { ok: false, reason: `${y}-${mo}-${d} is not a day of the calendar` };
   }
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return { ok: false, reason: `${h}:${mi}:${s.padStart(2, '0')} is not a time of day (00:00:00 to 23:59:59)` };
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
+    return { ok: false, reason: `${h}:${mi}:${s.padStart(2, '0')} is not a time of day (00:00:00 to 23:59:59)` };
   let offsetMinutes = 0;
   if (zone.toUpperCase() !== 'Z') {
     if (Number(zh) > 23 || Number(zm) > 59) return { ok: false, reason: `the zone offset ${sign}${zh}:${zm} is not an offset` };
@@ -78,7 +82,12 @@ export function windowProblem(
 
 /** 7776000 → "90 days", 5400 → "1.5 hours": a bound as an operator writes it. */
 export function formatSeconds(seconds: number): string {
-  const units: Array<[number, string]> = [[86_400, 'day'], [3_600, 'hour'], [60, 'minute'], [1, 'second']];
+  const units: Array<[number, string]> = [
+    [86_400, 'day'],
+    [3_600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
   for (const [size, name] of units) {
     if (seconds >= size) {
       const n = Math.round((seconds / size) * 10) / 10;

@@ -6,7 +6,15 @@ import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
 import { RateCardEntity } from './metering.entities';
 import { DEFAULT_RATE_CARD, RateCard, RatedUsage, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
-import { Rejection, USAGE_BOUNDS, UsageEventInputShape, UsageRow, claimedServiceResource, isRejection, validateUsageEvent } from './usage-events';
+import {
+  Rejection,
+  USAGE_BOUNDS,
+  UsageEventInputShape,
+  UsageRow,
+  claimedServiceResource,
+  isRejection,
+  validateUsageEvent,
+} from './usage-events';
 import { WebhookService } from '../webhooks/webhook.service';
 import { StoreRefusal, insertUsageRows, isRowDataError, storeFailureReason } from './usage-store';
 import { isTenantKey } from '../core/visibility';
@@ -93,7 +101,8 @@ export class BillingService {
   async record(events: readonly UsageEventInputShape[]): Promise<{ accepted: number; duplicates: number; rejected: Rejection[] }> {
     if (events.length > MAX_BATCH) throw badInput('events', `send at most ${MAX_BATCH} events per call; split the batch`);
     const subjects = new Set<string>();
-    for (const e of events) if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
+    for (const e of events)
+      if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
     const candidates = [...subjects].filter((s) => isUuid(s));
     if (candidates.length > 0) {
       const found: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[])', [candidates]);
@@ -111,7 +120,8 @@ export class BillingService {
       }
     });
     const { written, refused } = await this.store(rows);
-    for (const { position, field, reason } of refused) rejected.push({ index: indices[position], field: `events[${indices[position]}]${field}`, reason });
+    for (const { position, field, reason } of refused)
+      rejected.push({ index: indices[position], field: `events[${indices[position]}]${field}`, reason });
     rejected.sort((a, b) => a.index - b.index);
     await this.webhooks.publishUsageEvents(written);
     return { accepted: written.length, duplicates: rows.length - written.length - refused.length, rejected };
@@ -130,7 +140,9 @@ export class BillingService {
       return { written: outcome.written, refused: outcome.refused.map((r) => refusal(r.position, r.refusal)) };
     } catch (error) {
       if (!isRowDataError(error)) throw error;
-      this.log.warn(`PostgreSQL refused a batch of ${rows.length} usage events (SQLSTATE ${pgErrorCode(error)}); inserting them one by one`);
+      this.log.warn(
+        `PostgreSQL refused a batch of ${rows.length} usage events (SQLSTATE ${pgErrorCode(error)}); inserting them one by one`,
+      );
     }
     const written: Array<{ source: string; id: string }> = [];
     const refused: StoreRejection[] = [];
@@ -142,8 +154,10 @@ export class BillingService {
         for (const r of outcome.refused) refused.push(refusal(position, r.refusal));
       } catch (error) {
         if (!isRowDataError(error)) throw error;
-        this.log.warn(`PostgreSQL refused usage event ${JSON.stringify(rows[position].id.slice(0, 200))} of ${JSON.stringify(rows[position].source.slice(0, 200))} ` +
-          `(SQLSTATE ${pgErrorCode(error)}: ${(error as Error).message})`);
+        this.log.warn(
+          `PostgreSQL refused usage event ${JSON.stringify(rows[position].id.slice(0, 200))} of ${JSON.stringify(rows[position].source.slice(0, 200))} ` +
+            `(SQLSTATE ${pgErrorCode(error)}: ${(error as Error).message})`,
+        );
         refused.push({ position, field: '', reason: storeFailureReason(error) });
       }
     }
@@ -160,14 +174,19 @@ export class BillingService {
   async createRateCard(input: { effectiveFrom: Date; prices: unknown }): Promise<RateCard & { createdAt: Date | null }> {
     const from = input.effectiveFrom;
     if (from.getUTCDate() !== 1 || from.getUTCHours() + from.getUTCMinutes() + from.getUTCSeconds() + from.getUTCMilliseconds() !== 0) {
-      throw badInput('input.effectiveFrom', 'must be the first day of a month at 00:00 UTC (e.g. 2026-12-01T00:00:00Z), so that one card prices a whole invoice period');
+      throw badInput(
+        'input.effectiveFrom',
+        'must be the first day of a month at 00:00 UTC (e.g. 2026-12-01T00:00:00Z), so that one card prices a whole invoice period',
+      );
     }
     const prices = input.prices;
     const problem = rateCardPricesProblem(prices);
     if (problem) throw badInput(problem.field ? `input.prices.${problem.field}` : 'input.prices', problem.reason);
     return this.dataSource.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
-      const [{ next }] = await m.query<Array<{ next: number }>>('SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards');
+      const [{ next }] = await m.query<Array<{ next: number }>>(
+        'SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards',
+      );
       const entity = Object.assign(new RateCardEntity(), {
         id: randomUUID(),
         version: Number(next),
@@ -179,7 +198,8 @@ export class BillingService {
       try {
         rate([], card);
       } catch (error) {
-        if (error instanceof RatingError) throw badInput(error.field.replace(/^card\./, 'input.prices.'), error.message.replace(/^card\.[^:]*: /, ''));
+        if (error instanceof RatingError)
+          throw badInput(error.field.replace(/^card\./, 'input.prices.'), error.message.replace(/^card\.[^:]*: /, ''));
         throw error;
       }
       const saved = await m.getRepository(RateCardEntity).save(entity);
@@ -197,7 +217,10 @@ export class BillingService {
     return tenantId ?? null;
   }
 
-  async usage(p: Principal, args: { tenantId?: string | null; from: Date; to: Date; groupBy?: UsageGroupBy[] | null }): Promise<UsageTotalRow[]> {
+  async usage(
+    p: Principal,
+    args: { tenantId?: string | null; from: Date; to: Date; groupBy?: UsageGroupBy[] | null },
+  ): Promise<UsageTotalRow[]> {
     if (args.to.getTime() <= args.from.getTime()) throw badInput('to', 'must be after from');
     const tenant = this.scope(p, args.tenantId);
     const groups = [...new Set([UsageGroupBy.METER, ...(args.groupBy ?? [])])];
@@ -231,16 +254,24 @@ export class BillingService {
     const { from, to } = month;
     const cards = await this.rateCards();
     const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
-    const groups: Array<{ type: string; rate_gbps: number | null; distance_class: string | null; design: string | null; applies_to: string | null; quantity: string; measured: string; events: number }> =
-      await this.dataSource.query(
-        `SELECT type, nullif(rate_gbps, 0) AS rate_gbps, nullif(distance_class, '') AS distance_class, nullif(design, '') AS design,
+    const groups: Array<{
+      type: string;
+      rate_gbps: number | null;
+      distance_class: string | null;
+      design: string | null;
+      applies_to: string | null;
+      quantity: string;
+      measured: string;
+      events: number;
+    }> = await this.dataSource.query(
+      `SELECT type, nullif(rate_gbps, 0) AS rate_gbps, nullif(distance_class, '') AS distance_class, nullif(design, '') AS design,
                 nullif(applies_to, '') AS applies_to, sum(quantity)::text AS quantity, sum(measured_quantity)::text AS measured, sum(events)::int AS events
            FROM usage_daily_totals
           WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date
           GROUP BY 1, 2, 3, 4, 5
          HAVING sum(events) > 0`,
-        [tenant, from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
-      );
+      [tenant, from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
+    );
     const records: UsageRecord[] = groups.map((g, i) => ({
       specversion: '1.0',
       id: `aggregate-${i}`,
@@ -267,13 +298,15 @@ function storeRefusalOf(row: UsageRow, why: StoreRefusal): { field: string; reas
     case StoreRefusal.METERED_BY_SERVICE:
       return {
         field: '.data.resourceId',
-        reason: `metered by the service: ${row.resourceId} is a reservation, mount or GPU allocation whose ${row.type} the service derives ` +
+        reason:
+          `metered by the service: ${row.resourceId} is a reservation, mount or GPU allocation whose ${row.type} the service derives ` +
           'from its own records; reporting it again would bill it twice. Report external usage under a meter of your own namespace',
       };
     case StoreRefusal.OTHER_TENANT:
       return {
         field: '.subject',
-        reason: `this ${row.type} series (source, data.resourceId, time) belongs to another tenant; a correction must name the tenant ` +
+        reason:
+          `this ${row.type} series (source, data.resourceId, time) belongs to another tenant; a correction must name the tenant ` +
           'of the earlier revisions, the tenant that owns the resource',
       };
     default: {

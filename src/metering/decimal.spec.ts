@@ -40,12 +40,20 @@ describe('decimal', () => {
 
   it('refuses values that are neither text nor numbers, and quotes long text shortened', () => {
     for (const bad of [undefined, null, {}, [], true]) expect(() => toScaled(bad as never, 2)).toThrow(DecimalError);
-    const error = (() => { try { toScaled('x'.repeat(10_000), 2); } catch (e) { return e as Error; } })();
+    const error = (() => {
+      try {
+        toScaled('x'.repeat(10_000), 2);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
     expect(error!.message.length).toBeLessThan(120);
   });
 
   it('counts decimal places, trailing zeros and exponents considered', () => {
-    expect(['1.50', '25e-3', '1e3', '0.000', '7', 1e-7, 0.1, '1e-999999999', '0e-50'].map(decimalPlaces)).toEqual([1, 3, 0, 0, 0, 7, 1, 999999999, 0]);
+    expect(['1.50', '25e-3', '1e3', '0.000', '7', 1e-7, 0.1, '1e-999999999', '0e-50'].map(decimalPlaces)).toEqual([
+      1, 3, 0, 0, 0, 7, 1, 999999999, 0,
+    ]);
     expect(() => decimalPlaces('NaN')).toThrow(DecimalError);
   });
 

@@ -14,9 +14,13 @@ export class MeteringJobs implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.handlers.register(JobName.MeteringCollect, async () => {
-      // Usage events written by this run go to the webhooks once their transaction has committed.
-      if ((await this.metering.collect(new Date())) > 0) await this.webhooks.publishUsageEvents();
-    }, { everyMs: 60_000 });
+    this.handlers.register(
+      JobName.MeteringCollect,
+      async () => {
+        // Usage events written by this run go to the webhooks once their transaction has committed.
+        if ((await this.metering.collect(new Date())) > 0) await this.webhooks.publishUsageEvents();
+      },
+      { everyMs: 60_000 },
+    );
   }
 }

@@ -12,9 +12,14 @@ export class UsageEventInput {
   @Field() type!: string;
   @Field() subject!: string;
   @Field({ description: 'RFC 3339, on the hour.' }) time!: string;
-  @Field(() => JSONScalar, { description: '{ quantity: "decimal text", unit?, resourceId?, rateGbps?, distanceClass?, design?, site?, appliesTo? }' })
+  @Field(() => JSONScalar, {
+    description: '{ quantity: "decimal text", unit?, resourceId?, rateGbps?, distanceClass?, design?, site?, appliesTo? }',
+  })
   data!: unknown;
-  @Field(() => Int, { nullable: true, description: 'Extension: 1 for a first report; a correction of (type, data.resourceId, time) sends a higher one.' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Extension: 1 for a first report; a correction of (type, data.resourceId, time) sends a higher one.',
+  })
   revision?: number;
 }
 
@@ -51,7 +56,10 @@ export class RateCardModel {
   @Field(() => Int) version!: number;
   @Field() effectiveFrom!: string;
   @Field() currency!: string;
-  @Field(() => JSONScalar, { description: 'lightpathHourUsd, distanceClassMultiplier, lightpathSetupUsd, mountHourUsd, replicaGbHourUsd, cacheGbHourUsd, gpuNodeHourUsd, internetEgressTiers, basis' })
+  @Field(() => JSONScalar, {
+    description:
+      'lightpathHourUsd, distanceClassMultiplier, lightpathSetupUsd, mountHourUsd, replicaGbHourUsd, cacheGbHourUsd, gpuNodeHourUsd, internetEgressTiers, basis',
+  })
   prices!: unknown;
   @Field(() => Date, { nullable: true, description: 'Null for the built-in reference card.' }) createdAt!: Date | null;
 }

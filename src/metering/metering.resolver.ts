@@ -8,14 +8,7 @@ import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { BillingService, UsageGroupBy } from './billing.service';
 import { MeteringService } from './metering.service';
-import {
-  CreateRateCardInput,
-  InvoicePreview,
-  RateCardModel,
-  RecordUsageResult,
-  UsageEventInput,
-  UsageTotal,
-} from './metering.models';
+import { CreateRateCardInput, InvoicePreview, RateCardModel, RecordUsageResult, UsageEventInput, UsageTotal } from './metering.models';
 import type { RateCard } from './rating';
 import { METER_UNITS } from './usage-events';
 
@@ -24,8 +17,11 @@ const cardModel = (card: RateCard & { createdAt: Date | null }): RateCardModel =
   return { id, version, effectiveFrom, currency, createdAt, prices };
 };
 
-
-validatesItemsItself('recordUsage', 'events', 'each event is validated on its own and refused by index; the good events of a batch are kept');
+validatesItemsItself(
+  'recordUsage',
+  'events',
+  'each event is validated on its own and refused by index; the good events of a batch are kept',
+);
 
 @Resolver()
 export class MeteringResolver {
@@ -98,7 +94,9 @@ export class MeteringResolver {
     const invoice = await this.preview(p, period, tenantId);
     const body = JSON.stringify(invoice);
     const digest = createHash('sha256').update(body).digest('hex').slice(0, 16);
-    return this.webhooks.publish(WebhookTopic.INVOICE_PREVIEW, [{ eventId: `invoice-preview:${tenantId}:${period}:${digest}`, tenantId, body: invoice }]);
+    return this.webhooks.publish(WebhookTopic.INVOICE_PREVIEW, [
+      { eventId: `invoice-preview:${tenantId}:${period}:${digest}`, tenantId, body: invoice },
+    ]);
   }
 
   private async preview(p: Principal, period: string, tenantId?: string | null): Promise<InvoicePreview> {

@@ -66,7 +66,10 @@ export class MeteringService {
           WHERE source = '${METERING_SOURCE}' AND NOT superseded AND time >= $1 AND time < $2`,
         [...params],
       );
-      const rows = revisionsOf(derivation.derived, recorded.filter((r) => !derivation.isUnmetered(r.type, r.resource_id)));
+      const rows = revisionsOf(
+        derivation.derived,
+        recorded.filter((r) => !derivation.isUnmetered(r.type, r.resource_id)),
+      );
       const written = await this.write(m, rows);
       if (written > 0) this.log.log(`metered ${written} usage events up to ${new Date(windowEnd).toISOString()}`);
       return written;
@@ -74,7 +77,12 @@ export class MeteringService {
   }
 
   /** Every meter source's records over the run's windows, through its extractor. */
-  private async derive(m: EntityManager, since: number, windowEnd: number, [from, to]: readonly [string, string]): Promise<UsageDerivation> {
+  private async derive(
+    m: EntityManager,
+    since: number,
+    windowEnd: number,
+    [from, to]: readonly [string, string],
+  ): Promise<UsageDerivation> {
     const derivation = new UsageDerivation(since, windowEnd, Math.min(Date.now(), windowEnd));
     derivation.each(await this.reservations.activeSpells(m, from, to), lightpathSpells);
     derivation.each(await this.reservations.firstActivations(m, from, to), lightpathSetups);
@@ -92,10 +100,17 @@ export class MeteringService {
   private dropUnmeterable(derivation: UsageDerivation): void {
     for (const d of derivation.derived.values()) {
       const problem = quantityProblem(formatScaled(d.quantity, SCALE));
-      if (problem) derivation.skip(d.meter, d.resourceId, new UnmeterableError(`the figure for the hour from ${new Date(d.windowStart).toISOString()} ${problem}`));
+      if (problem)
+        derivation.skip(
+          d.meter,
+          d.resourceId,
+          new UnmeterableError(`the figure for the hour from ${new Date(d.windowStart).toISOString()} ${problem}`),
+        );
     }
     for (const { meter, resourceId, reason } of derivation.unmetered.values()) {
-      this.log.warn(`could not meter ${meter} of ${resourceId}: ${reason}; the other resources are metered, and this one will be once its data is repaired`);
+      this.log.warn(
+        `could not meter ${meter} of ${resourceId}: ${reason}; the other resources are metered, and this one will be once its data is repaired`,
+      );
       this.metrics.unmetered.inc({ meter });
     }
     for (const [key, d] of derivation.derived) if (derivation.isUnmetered(d.meter, d.resourceId)) derivation.derived.delete(key);

@@ -1,4 +1,13 @@
-import { BILLED_METERS, DEFAULT_RATE_CARD, RateCard, RatingError, UsageRecord, rate, rateCardPricesProblem, selectRateCard } from './rating';
+import {
+  BILLED_METERS,
+  DEFAULT_RATE_CARD,
+  RateCard,
+  RatingError,
+  UsageRecord,
+  rate,
+  rateCardPricesProblem,
+  selectRateCard,
+} from './rating';
 
 let sequence = 0;
 const usage = (type: string, data: UsageRecord['data'], subject?: string): UsageRecord => ({
@@ -222,9 +231,7 @@ describe('rate', () => {
     expect(bad({ lightpathSetupUsd: '-1' })).toThrow(new RatingError('card.lightpathSetupUsd', 'must not be negative'));
     expect(bad({ internetEgressTiers: [{ upToGb: 10, usdPerGb: 1 }] })).toThrow(/card\.internetEgressTiers\[0\]\.upToGb/);
     expect(bad({ effectiveFrom: 'soon' })).toThrow(/card\.effectiveFrom/);
-    expect(bad({ distanceClassMultiplier: { METRO: 1, REGIONAL: 'x', LONG_HAUL: 2 } })).toThrow(
-      /card\.distanceClassMultiplier\.REGIONAL/,
-    );
+    expect(bad({ distanceClassMultiplier: { METRO: 1, REGIONAL: 'x', LONG_HAUL: 2 } })).toThrow(/card\.distanceClassMultiplier\.REGIONAL/);
   });
 });
 
@@ -264,7 +271,9 @@ describe('selectRateCard', () => {
 
     it('accepts the reference card’s prices, and prices at their bounds', () => {
       expect(rateCardPricesProblem(prices)).toBeNull();
-      expect(rateCardPricesProblem({ ...prices, gpuNodeHourUsd: '1000000', lightpathSetupUsd: '0.000000001', lightpathHourUsd: { 1000000: 1 } })).toBeNull();
+      expect(
+        rateCardPricesProblem({ ...prices, gpuNodeHourUsd: '1000000', lightpathSetupUsd: '0.000000001', lightpathHourUsd: { 1000000: 1 } }),
+      ).toBeNull();
     });
 
     it.each([
@@ -283,9 +292,26 @@ describe('selectRateCard', () => {
       [{ mountHourUsd: { DIRECT: 1, REPLICATION: 1, CACHE: 1, TAPE: 1 } }, 'mountHourUsd.TAPE', /not one of/],
       [{ lightpathHourUsd: { '1e400': 1 } }, 'lightpathHourUsd.1e400', /line rates/],
       [{ lightpathHourUsd: { '100.5': 1 } }, 'lightpathHourUsd.100.5', /line rates/],
-      [{ lightpathHourUsd: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(i + 1), 1])) }, 'lightpathHourUsd', /at most 16/],
-      [{ internetEgressTiers: Array.from({ length: 17 }, (_, i) => ({ upToGb: i === 16 ? null : i + 1, usdPerGb: 1 })) }, 'internetEgressTiers', /16/],
-      [{ internetEgressTiers: [{ upToGb: 1e13, usdPerGb: 1 }, { upToGb: null, usdPerGb: 1 }] }, 'internetEgressTiers[0].upToGb', /at most/],
+      [
+        { lightpathHourUsd: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(i + 1), 1])) },
+        'lightpathHourUsd',
+        /at most 16/,
+      ],
+      [
+        { internetEgressTiers: Array.from({ length: 17 }, (_, i) => ({ upToGb: i === 16 ? null : i + 1, usdPerGb: 1 })) },
+        'internetEgressTiers',
+        /16/,
+      ],
+      [
+        {
+          internetEgressTiers: [
+            { upToGb: 1e13, usdPerGb: 1 },
+            { upToGb: null, usdPerGb: 1 },
+          ],
+        },
+        'internetEgressTiers[0].upToGb',
+        /at most/,
+      ],
       [{ internetEgressTiers: [{ upToGb: null, usdPerGb: 1, note: 'x' }] }, 'internetEgressTiers[0].note', /upToGb/],
       [{ basis: { gpuNodeHourUsd: 'list\u0000' } }, 'basis.gpuNodeHourUsd', /NUL/],
       [{ basis: { gpuNodeHourUsd: '\ud800' } }, 'basis.gpuNodeHourUsd', /surrogate/],

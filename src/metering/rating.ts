@@ -413,7 +413,8 @@ function sortRecord(record: UsageRecord, id: string, type: string, seen: Set<str
     if (quantity % pow10(QUANTITY_SCALE) !== 0n) return refuse('data.quantity must be a whole number of bytes');
     return { as: 'egress', bytes: quantity / pow10(QUANTITY_SCALE) };
   }
-  if (type === 'lightpath.setup' && quantity % pow10(QUANTITY_SCALE) !== 0n) return refuse('data.quantity must be a whole number of setups');
+  if (type === 'lightpath.setup' && quantity % pow10(QUANTITY_SCALE) !== 0n)
+    return refuse('data.quantity must be a whole number of setups');
   const priced = priceOf(type, record.data, prepared);
   if (typeof priced === 'string') return refuse(priced);
   return { as: 'billed', meter: type, quantity, priced };
@@ -544,8 +545,14 @@ function compareLines(a: LineAccumulator, b: LineAccumulator): number {
 
 /** The price fields of a card, as `createRateCard` takes them. */
 export const RATE_CARD_PRICE_FIELDS = [
-  'lightpathHourUsd', 'distanceClassMultiplier', 'lightpathSetupUsd', 'mountHourUsd', 'replicaGbHourUsd',
-  'cacheGbHourUsd', 'gpuNodeHourUsd', 'internetEgressTiers',
+  'lightpathHourUsd',
+  'distanceClassMultiplier',
+  'lightpathSetupUsd',
+  'mountHourUsd',
+  'replicaGbHourUsd',
+  'cacheGbHourUsd',
+  'gpuNodeHourUsd',
+  'internetEgressTiers',
 ] as const;
 
 /**
@@ -610,9 +617,11 @@ export function rateCardPricesProblem(prices: unknown): { field: string; reason:
     return null;
   };
   const lightpath = prices.lightpathHourUsd;
-  if (!isRecord(lightpath)) return { field: 'lightpathHourUsd', reason: 'must be an object of prices by line rate in Gbps, e.g. { "100": "25" }' };
+  if (!isRecord(lightpath))
+    return { field: 'lightpathHourUsd', reason: 'must be an object of prices by line rate in Gbps, e.g. { "100": "25" }' };
   const rates = Object.keys(lightpath);
-  if (rates.length > B.maxLineRates) return { field: 'lightpathHourUsd', reason: `prices ${rates.length} line rates; at most ${B.maxLineRates}` };
+  if (rates.length > B.maxLineRates)
+    return { field: 'lightpathHourUsd', reason: `prices ${rates.length} line rates; at most ${B.maxLineRates}` };
   for (const rate of rates) {
     if (!/^[1-9]\d{0,6}$/.test(rate) || Number(rate) > B.maxLineRateGbps) {
       return { field: `lightpathHourUsd.${rate}`, reason: `keys are line rates in whole Gbps, from 1 to ${B.maxLineRateGbps}` };
@@ -630,7 +639,10 @@ export function rateCardPricesProblem(prices: unknown): { field: string; reason:
   if (problem) return problem;
   const tiers = prices.internetEgressTiers;
   if (!Array.isArray(tiers) || tiers.length === 0 || tiers.length > B.maxTiers) {
-    return { field: 'internetEgressTiers', reason: `must list from 1 to ${B.maxTiers} tiers of { upToGb, usdPerGb }, the last with upToGb null` };
+    return {
+      field: 'internetEgressTiers',
+      reason: `must list from 1 to ${B.maxTiers} tiers of { upToGb, usdPerGb }, the last with upToGb null`,
+    };
   }
   for (let i = 0; i < tiers.length; i += 1) {
     const field = `internetEgressTiers[${i}]`;
@@ -638,13 +650,16 @@ export function rateCardPricesProblem(prices: unknown): { field: string; reason:
     if (!isRecord(tier)) return { field, reason: 'must be an object { upToGb, usdPerGb }' };
     const extra = Object.keys(tier).find((k) => k !== 'upToGb' && k !== 'usdPerGb');
     if (extra !== undefined) return { field: `${field}.${extra}`, reason: 'is not upToGb or usdPerGb' };
-    const tierProblem = price(`${field}.usdPerGb`, tier.usdPerGb) ?? (tier.upToGb === null ? null : price(`${field}.upToGb`, tier.upToGb, B.maxTierGb));
+    const tierProblem =
+      price(`${field}.usdPerGb`, tier.usdPerGb) ?? (tier.upToGb === null ? null : price(`${field}.upToGb`, tier.upToGb, B.maxTierGb));
     if (tierProblem) return tierProblem;
   }
   if (prices.basis !== undefined && prices.basis !== null) {
-    if (!isRecord(prices.basis)) return { field: 'basis', reason: 'must be an object of text by price field, e.g. { "gpuNodeHourUsd": "list price 2026" }' };
+    if (!isRecord(prices.basis))
+      return { field: 'basis', reason: 'must be an object of text by price field, e.g. { "gpuNodeHourUsd": "list price 2026" }' };
     for (const [key, text] of Object.entries(prices.basis)) {
-      if (!(RATE_CARD_PRICE_FIELDS as readonly string[]).includes(key)) return { field: `basis.${key}`, reason: `is not a price field; basis is given for ${RATE_CARD_PRICE_FIELDS.join(', ')}` };
+      if (!(RATE_CARD_PRICE_FIELDS as readonly string[]).includes(key))
+        return { field: `basis.${key}`, reason: `is not a price field; basis is given for ${RATE_CARD_PRICE_FIELDS.join(', ')}` };
       if (typeof text !== 'string') return { field: `basis.${key}`, reason: 'must be text' };
       const textIssue = textProblem(text, B.basisLength);
       if (textIssue) return { field: `basis.${key}`, reason: textIssue };
@@ -673,10 +688,7 @@ export function selectRateCard<T extends Pick<RateCard, 'effectiveFrom' | 'versi
 }
 
 /** A rate card from the reference values (with any overrides already applied), each price with its basis. */
-export function rateCardFromReference(
-  values: ReferenceValues,
-  meta: Pick<RateCard, 'id' | 'version' | 'effectiveFrom'>,
-): RateCard {
+export function rateCardFromReference(values: ReferenceValues, meta: Pick<RateCard, 'id' | 'version' | 'effectiveFrom'>): RateCard {
   const v = (key: NumericKey): number => values[key].value;
   const mount = v('metering.mountHourUsd');
   return {

@@ -48,7 +48,8 @@ export function jsonProblem(value: unknown, maxDepth: number): JsonProblem | nul
 function walk(value: unknown, path: string, depth: number, maxDepth: number): JsonProblem | null {
   if (typeof value === 'string') {
     if (NUL.test(value)) return { path, reason: 'must not contain the NUL character (U+0000), which PostgreSQL cannot store' };
-    if (LONE_SURROGATE.test(value)) return { path, reason: 'contains an unpaired UTF-16 surrogate (half of a character); send well-formed Unicode' };
+    if (LONE_SURROGATE.test(value))
+      return { path, reason: 'contains an unpaired UTF-16 surrogate (half of a character); send well-formed Unicode' };
     return null;
   }
   if (typeof value === 'number') return Number.isFinite(value) ? null : { path, reason: 'must be a finite number' };

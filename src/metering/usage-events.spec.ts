@@ -1,4 +1,15 @@
-import { USAGE_BOUNDS, claimedServiceResource, distanceClassOf, hourSlices, meterProblem, msToSeconds, usageEventId, validateUsageEvent, isRejection, HOUR_MS } from './usage-events';
+import {
+  USAGE_BOUNDS,
+  claimedServiceResource,
+  distanceClassOf,
+  hourSlices,
+  meterProblem,
+  msToSeconds,
+  usageEventId,
+  validateUsageEvent,
+  isRejection,
+  HOUR_MS,
+} from './usage-events';
 
 const TENANT = '6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f';
 const event = (overrides: Record<string, unknown> = {}) => ({
@@ -42,8 +53,19 @@ describe('usage events', () => {
   });
 
   it('turns a good event into a row with the resource, revision and price attributes', () => {
-    const row = check({ type: 'lightpath.wavelength_seconds', revision: 2, data: { quantity: '12.5', resourceId: 'r-1', rateGbps: 100, distanceClass: 'METRO' } });
-    expect(row).toMatchObject({ tenantId: TENANT, resourceId: 'r-1', revision: 2, quantity: '12.5', rateGbps: 100, distanceClass: 'METRO' });
+    const row = check({
+      type: 'lightpath.wavelength_seconds',
+      revision: 2,
+      data: { quantity: '12.5', resourceId: 'r-1', rateGbps: 100, distanceClass: 'METRO' },
+    });
+    expect(row).toMatchObject({
+      tenantId: TENANT,
+      resourceId: 'r-1',
+      revision: 2,
+      quantity: '12.5',
+      rateGbps: 100,
+      distanceClass: 'METRO',
+    });
     expect(check()).toMatchObject({ resourceId: 'urn:example:agent/e-1', revision: 1, data: { quantity: '3600', unit: 'second' } });
   });
 
@@ -96,7 +118,11 @@ describe('usage events', () => {
     [{ data: { quantity: '1', resourceId: 'r'.repeat(201) } }, 'events[3].data.resourceId', /at most 200/],
     [{ data: { quantity: '1', resourceId: 42 } }, 'events[3].data.resourceId', /text/],
     [{ type: 'energy.kwh', data: { quantity: '1', appliesTo: 'a'.repeat(5000) } }, 'events[3].data.appliesTo', /meter/],
-    [{ type: 'lightpath.wavelength_seconds', data: { quantity: '1', rateGbps: 3_000_000_000, distanceClass: 'METRO' } }, 'events[3].data.rateGbps', /at most/],
+    [
+      { type: 'lightpath.wavelength_seconds', data: { quantity: '1', rateGbps: 3_000_000_000, distanceClass: 'METRO' } },
+      'events[3].data.rateGbps',
+      /at most/,
+    ],
   ])('refuses %j, which PostgreSQL could not store whole, naming %s', (overrides, field, reason) => {
     const result = check(overrides);
     expect(isRejection(result) && { field: result.field }).toEqual({ field });
@@ -110,7 +136,12 @@ describe('usage events', () => {
       type: `nfs.${'t'.repeat(USAGE_BOUNDS.typeLength - 4)}`,
       revision: USAGE_BOUNDS.maxRevision,
       time: '9999-12-31T23:00:00Z',
-      data: { quantity: `${'9'.repeat(18)}.${'9'.repeat(9)}`, resourceId: 'r'.repeat(200), nested: nested(6), note: 'paired \ud83d\ude80, tab\tallowed in free text' },
+      data: {
+        quantity: `${'9'.repeat(18)}.${'9'.repeat(9)}`,
+        resourceId: 'r'.repeat(200),
+        nested: nested(6),
+        note: 'paired \ud83d\ude80, tab\tallowed in free text',
+      },
     });
     expect(isRejection(row)).toBe(false);
   });

@@ -63,7 +63,8 @@ export function isKnownMeter(type: string): boolean {
 /** Known meters, or a dotted lower-case name outside the reserved namespaces (e.g. `nfs.bytes_read`). */
 export function meterProblem(type: string): string | null {
   if (isKnownMeter(type)) return null;
-  if (type.length > USAGE_BOUNDS.typeLength) return `is ${type.length} characters long; a meter name has at most ${USAGE_BOUNDS.typeLength}`;
+  if (type.length > USAGE_BOUNDS.typeLength)
+    return `is ${type.length} characters long; a meter name has at most ${USAGE_BOUNDS.typeLength}`;
   if (!EXTERNAL_METER.test(type)) {
     return `must be a known meter (${[...BILLED_METERS, ...SHADOW_METERS].join(', ')}) or a namespaced external meter such as nfs.bytes_read`;
   }
@@ -148,7 +149,8 @@ export function quantityProblem(text: string): string | null {
   const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!match) return 'must be plain decimal text without sign or exponent, e.g. "3600.5"';
   const integerDigits = match[1].replace(/^0+(?=\d)/, '').length;
-  if (integerDigits > USAGE_BOUNDS.quantityIntegerDigits) return `has ${integerDigits} digits before the decimal point; at most ${USAGE_BOUNDS.quantityIntegerDigits}`;
+  if (integerDigits > USAGE_BOUNDS.quantityIntegerDigits)
+    return `has ${integerDigits} digits before the decimal point; at most ${USAGE_BOUNDS.quantityIntegerDigits}`;
   const fractionDigits = (match[2] ?? '').length;
   if (fractionDigits > USAGE_BOUNDS.quantityFractionDigits) {
     return `has ${fractionDigits} decimal places; at most ${USAGE_BOUNDS.quantityFractionDigits} (quantities are rated to the nano-unit)`;
@@ -164,7 +166,11 @@ interface PriceAttributes {
   appliesTo: string | null;
 }
 
-function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (field: string, reason: string) => Rejection): PriceAttributes | Rejection {
+function priceAttributesOf(
+  type: string,
+  d: Record<string, unknown>,
+  reject: (field: string, reason: string) => Rejection,
+): PriceAttributes | Rejection {
   let rateGbps: number | null = null;
   let distanceClass: string | null = null;
   let design: string | null = null;
@@ -183,7 +189,10 @@ function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (fi
     design = d.design;
   }
   if (type === 'lightpath.wavelength_seconds' && (rateGbps === null || distanceClass === null)) {
-    return reject(rateGbps === null ? 'data.rateGbps' : 'data.distanceClass', 'is required on lightpath.wavelength_seconds (it selects the price)');
+    return reject(
+      rateGbps === null ? 'data.rateGbps' : 'data.distanceClass',
+      'is required on lightpath.wavelength_seconds (it selects the price)',
+    );
   }
   if (type === 'mount.seconds' && design === null) return reject('data.design', 'is required on mount.seconds (it selects the price)');
   let appliesTo: string | null = null;
@@ -193,7 +202,8 @@ function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (fi
     }
     appliesTo = d.appliesTo;
   }
-  if (isOneOf(SHADOW_METERS, type) && appliesTo === null) return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
+  if (isOneOf(SHADOW_METERS, type) && appliesTo === null)
+    return reject('data.appliesTo', 'is required on energy.kwh and carbon.kg: the billed meter the figure belongs beside');
   return { rateGbps, distanceClass, design, appliesTo };
 }
 
@@ -202,13 +212,18 @@ function priceAttributesOf(type: string, d: Record<string, unknown>, reject: (fi
  * row to insert, or the rejection naming the field (`events[3].data.quantity`) and the fix. A row that
  * passes is stored whole by PostgreSQL: every bound of USAGE_BOUNDS is checked here.
  */
-export function validateUsageEvent(input: UsageEventInputShape, index: number, tenantExists: (id: string) => boolean): UsageRow | Rejection {
+export function validateUsageEvent(
+  input: UsageEventInputShape,
+  index: number,
+  tenantExists: (id: string) => boolean,
+): UsageRow | Rejection {
   const reject = (field: string, reason: string): Rejection => ({ index, field: `events[${index}].${field}`, reason });
   if (input.specversion !== '1.0') return reject('specversion', 'must be "1.0" (CloudEvents 1.0)');
   if (typeof input.id !== 'string' || input.id.trim() === '') return reject('id', 'must be a non-empty string, unique within its source');
   const idProblem = textProblem(input.id, USAGE_BOUNDS.idLength);
   if (idProblem) return reject('id', idProblem);
-  if (typeof input.source !== 'string' || input.source.trim() === '') return reject('source', 'must be a non-empty URI-reference, e.g. urn:example:nfs-agent');
+  if (typeof input.source !== 'string' || input.source.trim() === '')
+    return reject('source', 'must be a non-empty URI-reference, e.g. urn:example:nfs-agent');
   const sourceProblem = textProblem(input.source, USAGE_BOUNDS.sourceLength);
   if (sourceProblem) return reject('source', sourceProblem);
   if (input.source === METERING_SOURCE) return reject('source', `${METERING_SOURCE} is the service's own source; use your own`);
@@ -234,7 +249,8 @@ export function validateUsageEvent(input: UsageEventInputShape, index: number, t
   const stored = jsonProblem(data, USAGE_BOUNDS.dataDepth);
   if (stored) return reject(`data${stored.path}`, stored.reason);
   const d = data as Record<string, unknown>;
-  if (typeof d.quantity !== 'string' && typeof d.quantity !== 'number') return reject('data.quantity', 'must be a non-negative decimal, as text (e.g. "3600.5")');
+  if (typeof d.quantity !== 'string' && typeof d.quantity !== 'number')
+    return reject('data.quantity', 'must be a non-negative decimal, as text (e.g. "3600.5")');
   const quantity = String(d.quantity).trim();
   const quantityIssue = quantityProblem(quantity);
   if (quantityIssue) return reject('data.quantity', quantityIssue);

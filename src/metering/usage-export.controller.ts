@@ -10,8 +10,22 @@ import { BillingService } from './billing.service';
 
 const BATCH = 5000;
 const CSV_COLUMNS = [
-  'specversion', 'id', 'source', 'type', 'subject', 'time', 'revision', 'quantity', 'unit',
-  'resourceId', 'rateGbps', 'distanceClass', 'design', 'site', 'appliesTo', 'data',
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'revision',
+  'quantity',
+  'unit',
+  'resourceId',
+  'rateGbps',
+  'distanceClass',
+  'design',
+  'site',
+  'appliesTo',
+  'data',
 ] as const;
 
 interface ExportRow {
@@ -54,16 +68,30 @@ function csvLine(r: ExportRow): string {
   const e = cloudEvent(r);
   const d = r.data;
   const values: Record<(typeof CSV_COLUMNS)[number], unknown> = {
-    specversion: e.specversion, id: e.id, source: e.source, type: e.type, subject: e.subject, time: e.time, revision: e.revision,
-    quantity: d.quantity, unit: d.unit, resourceId: d.resourceId, rateGbps: d.rateGbps, distanceClass: d.distanceClass,
-    design: d.design, site: d.site, appliesTo: d.appliesTo, data: d,
+    specversion: e.specversion,
+    id: e.id,
+    source: e.source,
+    type: e.type,
+    subject: e.subject,
+    time: e.time,
+    revision: e.revision,
+    quantity: d.quantity,
+    unit: d.unit,
+    resourceId: d.resourceId,
+    rateGbps: d.rateGbps,
+    distanceClass: d.distanceClass,
+    design: d.design,
+    site: d.site,
+    appliesTo: d.appliesTo,
+    data: d,
   };
   return `${CSV_COLUMNS.map((c) => csvCell(values[c])).join(',')}\r\n`;
 }
 
 /** A client's instant, read strictly: a day that does not exist or a year outside 1970-9999 is refused, never rolled over. */
 function dateParam(name: string, value: unknown): Date {
-  if (typeof value !== 'string') throw badInput(name, 'must be given once, as an ISO-8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z');
+  if (typeof value !== 'string')
+    throw badInput(name, 'must be given once, as an ISO-8601 date-time with a time zone, e.g. 2026-11-01T00:00:00Z');
   const parsed = parseInstant(value);
   if (!parsed.ok) throw badInput(name, `${name} ${parsed.reason}`);
   return parsed.date;
@@ -92,7 +120,8 @@ export class UsageExportController {
       const from = dateParam('from', query.from);
       const to = dateParam('to', query.to);
       if (to <= from) throw badInput('to', 'must be after from');
-      if (query.tenantId !== undefined && typeof query.tenantId !== 'string') throw badInput('tenantId', 'must be given once, as a tenant id (a UUID)');
+      if (query.tenantId !== undefined && typeof query.tenantId !== 'string')
+        throw badInput('tenantId', 'must be given once, as a tenant id (a UUID)');
       const requested = typeof query.tenantId === 'string' && query.tenantId !== '' ? query.tenantId : null;
       if (requested !== null && !isUuid(requested)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
       const tenant = this.billing.scope(principal, requested);
@@ -103,7 +132,8 @@ export class UsageExportController {
         (async function* () {
           if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
           if (first.done) return;
-          const render = (page: ExportRow[]) => page.map((r) => (format === 'csv' ? csvLine(r) : `${JSON.stringify(cloudEvent(r))}\n`)).join('');
+          const render = (page: ExportRow[]) =>
+            page.map((r) => (format === 'csv' ? csvLine(r) : `${JSON.stringify(cloudEvent(r))}\n`)).join('');
           yield render(first.value);
           for await (const page of pages) yield render(page);
         })(),
@@ -118,7 +148,11 @@ export class UsageExportController {
       const code = appError?.code ?? ErrorCode.INTERNAL;
       if (!appError) request.log.error({ err: error }, 'usage export failed');
       await reply.code(httpStatusOf(code)).send({
-        error: { code, message: appError?.message ?? 'The export failed unexpectedly.', ...(appError?.extensions.field ? { field: appError.extensions.field } : {}) },
+        error: {
+          code,
+          message: appError?.message ?? 'The export failed unexpectedly.',
+          ...(appError?.extensions.field ? { field: appError.extensions.field } : {}),
+        },
       });
     }
   }

@@ -51,10 +51,19 @@ export function revisionsOf(derived: ReadonlyMap<string, Derived>, recorded: rea
   for (const before of previous.values()) {
     if (toScaled(before.quantity, SCALE) === 0n) continue;
     const { quantity: _q, unit: _u, resourceId: _r, ...attributes } = before.data;
-    rows.push(usageRowOf({
-      meter: before.type, resourceId: before.resource_id, tenantId: before.tenant_id, windowStart: new Date(before.time).getTime(), quantity: 0n,
-      attributes: attributes as Record<string, string | number>,
-    }, before.revision + 1));
+    rows.push(
+      usageRowOf(
+        {
+          meter: before.type,
+          resourceId: before.resource_id,
+          tenantId: before.tenant_id,
+          windowStart: new Date(before.time).getTime(),
+          quantity: 0n,
+          attributes: attributes as Record<string, string | number>,
+        },
+        before.revision + 1,
+      ),
+    );
   }
   return rows;
 }

@@ -117,7 +117,8 @@ export function isRowDataError(error: unknown): boolean {
 /** A reason a client can act on for a row PostgreSQL refused, without the database's own words. */
 export function storeFailureReason(error: unknown): string {
   const code = pgErrorCode(error) ?? '';
-  if (code.startsWith('22')) return 'could not be stored: it holds text, a number or a date the database cannot store; check it against the bounds of usage events';
+  if (code.startsWith('22'))
+    return 'could not be stored: it holds text, a number or a date the database cannot store; check it against the bounds of usage events';
   if (code.startsWith('54')) return 'could not be stored: its ids are too large to index; shorten id, source or data.resourceId';
   return 'could not be stored: it breaks a rule of the usage records (for example a tenant that no longer exists)';
 }

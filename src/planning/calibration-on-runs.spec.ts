@@ -29,7 +29,9 @@ describe('calibrating the planner on measured runs', () => {
     const [local, remote] = result.scenarios;
     expect(within(local.epochSeconds, 357, 1)).toBe(true);
     expect(within(remote.epochSeconds, 364, 1)).toBe(true);
-    expect(result.calibration.syncRoundTripsPerStep.basis).toMatch(/calibrated on measured runs "measured local" \(357.0 s on site\) and "measured remote" \(364.0 s/);
+    expect(result.calibration.syncRoundTripsPerStep.basis).toMatch(
+      /calibrated on measured runs "measured local" \(357.0 s on site\) and "measured remote" \(364.0 s/,
+    );
     expect(result.calibration.gpuSecondsPerStepSource).toMatch(/measured runs/);
   });
 

@@ -10,7 +10,10 @@ const plan = (patch: Partial<UsagePlan>): UsagePlan => ({
   distanceClass: 'METRO',
   ...patch,
 });
-const held = (p: UsagePlan) => holdings(p, DEFAULT_EQUIPMENT).map((h) => `${h.site} ${h.kind} ${h.seconds}`).sort();
+const held = (p: UsagePlan) =>
+  holdings(p, DEFAULT_EQUIPMENT)
+    .map((h) => `${h.site} ${h.kind} ${h.seconds}`)
+    .sort();
 
 describe('holdings', () => {
   it('keeps everything at one site for LOCAL', () => {

@@ -46,7 +46,7 @@ describe('compareScenarios: calibration on the PoC', () => {
     expect(n).toBeGreaterThan(1);
     expect(n).toBeLessThan(10);
     // The GPU time is longer than streaming 760 MB over 100G (so loading hides behind compute locally).
-    const streamAt100G = (D / STEPS) / ((REFERENCE_DEFAULTS['model.lanBandwidthGbps'].value * 1e9) / 8);
+    const streamAt100G = D / STEPS / ((REFERENCE_DEFAULTS['model.lanBandwidthGbps'].value * 1e9) / 8);
     expect(derived.gpuSecondsPerStep).toBeGreaterThan(streamAt100G);
     expect(derived.gpuSecondsPerStep).toBeLessThan(LOCAL_S / STEPS);
     const explicit = compareScenarios({
@@ -171,16 +171,20 @@ describe('compareScenarios: recommendation', () => {
     const result = compareScenarios({ workload: workload(10), scenarios: designs(1000), confidential: true });
     expect(result.recommended?.design).toBe('DIRECT');
     expect(result.scenarios.map((r) => r.allowed)).toEqual([true, false, false]);
-    expect(result.recommended?.reasons[0]).toMatch(
-      /CONFIDENTIAL.*DIRECT only.*not considered: APN 1000 km REPLICATION, APN 1000 km CACHE/,
-    );
+    expect(result.recommended?.reasons[0]).toMatch(/CONFIDENTIAL.*DIRECT only.*not considered: APN 1000 km REPLICATION, APN 1000 km CACHE/);
     expect(result.scenarios[2].reasons.join('\n')).toMatch(/not allowed for CONFIDENTIAL data/);
   });
 
   it('breaks a tie on time by cost', () => {
-    const result = compare([{ ...apn(40), label: 'dear', gpuSiteId: 'dear' }, { ...apn(40), label: 'cheap', gpuSiteId: 'cheap' }], {
-      sites: { dear: { energyUsdPerKwh: 0.4 }, cheap: { energyUsdPerKwh: 0.05 } },
-    });
+    const result = compare(
+      [
+        { ...apn(40), label: 'dear', gpuSiteId: 'dear' },
+        { ...apn(40), label: 'cheap', gpuSiteId: 'cheap' },
+      ],
+      {
+        sites: { dear: { energyUsdPerKwh: 0.4 }, cheap: { energyUsdPerKwh: 0.05 } },
+      },
+    );
     expect(result.scenarios[0].totalSeconds).toBe(result.scenarios[1].totalSeconds);
     expect(result.recommended?.label).toBe('cheap');
     expect(result.recommended?.reasons.join('\n')).toMatch(/the cheapest is chosen/);
@@ -219,7 +223,10 @@ describe('compareScenarios: energy, carbon and cost', () => {
 
   it('adds up the items, amortisation at capex / life over the hours held', () => {
     const r = compare([apn(40)]).scenarios[0];
-    expect(r.costUsd).toBeCloseTo(r.cost.items.reduce((s, i) => s + i.usd, 0), 5);
+    expect(r.costUsd).toBeCloseTo(
+      r.cost.items.reduce((s, i) => s + i.usd, 0),
+      5,
+    );
     const gpu = r.cost.items.find((i) => i.item.startsWith('GPU_SERVER'))!;
     const hours = r.totalSeconds / 3600;
     const perHour = v['equipment.GPU_SERVER.capexUsd'].value / (v['equipment.GPU_SERVER.lifeYears'].value * 8760);

@@ -172,7 +172,11 @@ export const PLANNER_INPUT_MAX = {
   equipmentCount: 100_000,
 } as const;
 
-function finite(field: string, value: unknown, { min = 0, exclusive = false, integer = false, max = Number.MAX_SAFE_INTEGER } = {}): number {
+function finite(
+  field: string,
+  value: unknown,
+  { min = 0, exclusive = false, integer = false, max = Number.MAX_SAFE_INTEGER } = {},
+): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new PlannerInputError(field, 'must be a finite number');
   if (integer && !Number.isInteger(value)) throw new PlannerInputError(field, `must be an integer, got ${value}`);
   if (exclusive ? value <= min : value < min) {
@@ -220,7 +224,11 @@ function validateEquipment(input: unknown): EquipmentSet {
       throw new PlannerInputError(`equipment.${key}`, `is not one of ${Object.keys(DEFAULT_EQUIPMENT).join(', ')}`);
     }
     const name = key as keyof EquipmentSet;
-    const value = optionalFinite(`equipment.${key}`, given[key], { integer: true, min: name === 'gpuServers' ? 1 : 0, max: PLANNER_INPUT_MAX.equipmentCount });
+    const value = optionalFinite(`equipment.${key}`, given[key], {
+      integer: true,
+      min: name === 'gpuServers' ? 1 : 0,
+      max: PLANNER_INPUT_MAX.equipmentCount,
+    });
     if (value !== undefined) set[name] = value;
   }
   return set;
@@ -285,7 +293,10 @@ function resolveScenario(
   if (input.design !== undefined && input.design !== null && !isOneOf(STORAGE_DESIGNS, input.design)) {
     throw new PlannerInputError(`${at}.design`, `must be one of ${STORAGE_DESIGNS.join(', ')}`);
   }
-  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, { exclusive: true, max: PLANNER_INPUT_MAX.bandwidthGbps });
+  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, {
+    exclusive: true,
+    max: PLANNER_INPUT_MAX.bandwidthGbps,
+  });
   const rttMs = optionalFinite(`${at}.rttMs`, input.rttMs, { max: PLANNER_INPUT_MAX.rttMs });
   const distanceKm = optionalFinite(`${at}.distanceKm`, input.distanceKm, { max: PLANNER_INPUT_MAX.distanceKm });
   const kind = input.kind;
@@ -300,9 +311,7 @@ function resolveScenario(
     if (ignored.length > 0) {
       notes.push(`LOCAL: storage and GPUs share a site, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored`);
     }
-    const gpuSite = gpuSiteGiven
-      ? siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.standard'], values)
-      : officeSite;
+    const gpuSite = gpuSiteGiven ? siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.standard'], values) : officeSite;
     return { input, kind, design: 'DIRECT', link: lanLink(values), distanceKm: null, distanceClass: null, gpuSite, notes };
   }
 
@@ -326,9 +335,7 @@ function resolveScenario(
     } else {
       const fiber = fiberRttMs(km as number, { fiberUsPerKm: fiberUs });
       rtt = lanRtt + fiber;
-      notes.push(
-        `RTT ${fmt(rtt, 3)} ms = fiber 2 × ${km} km × ${fiberUs} µs = ${fmt(fiber, 3)} ms + host and LAN ${lanRtt} ms`,
-      );
+      notes.push(`RTT ${fmt(rtt, 3)} ms = fiber 2 × ${km} km × ${fiberUs} µs = ${fmt(fiber, 3)} ms + host and LAN ${lanRtt} ms`);
     }
   } else if (rttMs !== undefined) {
     rtt = rttMs;
@@ -481,7 +488,10 @@ function resolveWorkload(raw: unknown, values: ReferenceValues, p: ModelParamete
   const steps = finite('workload.steps', input.steps, { min: 1, integer: true, max: PLANNER_INPUT_MAX.steps });
   const epochs = optionalFinite('workload.epochs', input.epochs, { min: 1, integer: true, max: PLANNER_INPUT_MAX.epochs }) ?? 1;
   const gpuGiven = optionalFinite('workload.gpuSecondsPerStep', input.gpuSecondsPerStep, { max: PLANNER_INPUT_MAX.gpuSecondsPerStep });
-  const localEpoch = optionalFinite('workload.localEpochSeconds', input.localEpochSeconds, { exclusive: true, max: PLANNER_INPUT_MAX.localEpochSeconds });
+  const localEpoch = optionalFinite('workload.localEpochSeconds', input.localEpochSeconds, {
+    exclusive: true,
+    max: PLANNER_INPUT_MAX.localEpochSeconds,
+  });
   const bytesPerStep = datasetBytes / steps;
   if (gpuGiven !== undefined) {
     return { work: { datasetBytes, steps, epochs, bytesPerStep, gpuSecondsPerStep: gpuGiven }, source: 'workload.gpuSecondsPerStep' };
@@ -525,9 +535,7 @@ function pickRecommendation(results: ScenarioResult[], confidential: boolean, va
   const chosen = tied.reduce((best, r) => (r.costUsd < best.costUsd ? r : best));
   reasons.push(`Fastest allowed: ${fastest.label}, ${secs(fastest.totalSeconds)} in total`);
   if (tied.length > 1) {
-    reasons.push(
-      `Within ${tolerance}% of it: ${tied.map((r) => `${r.label} ($${fmt(r.costUsd, 2)})`).join(', ')}; the cheapest is chosen`,
-    );
+    reasons.push(`Within ${tolerance}% of it: ${tied.map((r) => `${r.label} ($${fmt(r.costUsd, 2)})`).join(', ')}; the cheapest is chosen`);
   }
   reasons.push(
     chosen.meetsKr11
@@ -563,7 +571,12 @@ export function compareScenarios(input: CompareInput): ComparisonResult {
   const workloadGiven = input.workload as WorkloadInput | undefined;
   const { work, source } =
     measured && workloadGiven && workloadGiven.gpuSecondsPerStep === undefined
-      ? resolveWorkload({ ...workloadGiven, gpuSecondsPerStep: measured.gpuSecondsPerStep, localEpochSeconds: undefined }, values, p, warnings)
+      ? resolveWorkload(
+          { ...workloadGiven, gpuSecondsPerStep: measured.gpuSecondsPerStep, localEpochSeconds: undefined },
+          values,
+          p,
+          warnings,
+        )
       : resolveWorkload(input.workload, values, p, warnings);
   if (!Array.isArray(input.scenarios) || input.scenarios.length === 0) {
     throw new PlannerInputError('scenarios', 'give at least one scenario');
@@ -615,7 +628,8 @@ function referenceFor(input: CompareInput): { values: ReferenceValues; measured:
     try {
       measured = calibrateOnRuns(resolvedValues, input.calibration);
     } catch (error) {
-      if (error instanceof CalibrationError) throw new PlannerInputError('calibrationRunId', `the runs cannot calibrate the model: ${error.message}`);
+      if (error instanceof CalibrationError)
+        throw new PlannerInputError('calibrationRunId', `the runs cannot calibrate the model: ${error.message}`);
       throw error;
     }
   }

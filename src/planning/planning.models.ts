@@ -7,13 +7,19 @@ export enum ScenarioKindEnum {
   APN = 'APN',
   INTERNET = 'INTERNET',
 }
-registerEnumType(ScenarioKindEnum, { name: 'ScenarioKind', description: 'Where the GPUs read from: the same site, an APN lightpath, or an Internet link.' });
+registerEnumType(ScenarioKindEnum, {
+  name: 'ScenarioKind',
+  description: 'Where the GPUs read from: the same site, an APN lightpath, or an Internet link.',
+});
 
 export enum GpuPricingEnum {
   AMORTISED = 'AMORTISED',
   HOURLY = 'HOURLY',
 }
-registerEnumType(GpuPricingEnum, { name: 'GpuPricing', description: 'GPU cost as capex amortised over time held, or at the hourly cloud price.' });
+registerEnumType(GpuPricingEnum, {
+  name: 'GpuPricing',
+  description: 'GPU cost as capex amortised over time held, or at the hourly cloud price.',
+});
 
 @InputType()
 export class PlannerWorkloadInput {
@@ -49,7 +55,10 @@ export class CompareScenariosInput {
       'synchronous round trips per step) instead of the PoC. The warnings say which runs were used.',
   })
   calibrationRunId?: string;
-  @Field(() => ID, { nullable: true, description: 'The same-site (LOCAL DIRECT) run to pair with calibrationRunId; default: the newest completed one of the same workload.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The same-site (LOCAL DIRECT) run to pair with calibrationRunId; default: the newest completed one of the same workload.',
+  })
   calibrationBaselineRunId?: string;
 }
 

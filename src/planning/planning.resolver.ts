@@ -16,7 +16,10 @@ export class PlanningResolver {
       'Predicts training time, energy, carbon and cost for each scenario (local, APN in each design, Internet), with the reasons, and recommends one.',
   })
   @Roles(Role.OPERATOR, Role.TENANT, Role.BILLING)
-  async compareScenarios(@Args('input') input: CompareScenariosInput, @CurrentPrincipal() principal: Principal): Promise<ScenarioComparison> {
+  async compareScenarios(
+    @Args('input') input: CompareScenariosInput,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ScenarioComparison> {
     return toModel(await this.planning.compare(input, principal));
   }
 
@@ -26,7 +29,9 @@ export class PlanningResolver {
     return this.planning.referenceValues();
   }
 
-  @Mutation(() => [ReferenceValue], { description: 'Replaces a reference value (e.g. "pue.green", 1.18) with a contract price or a measurement.' })
+  @Mutation(() => [ReferenceValue], {
+    description: 'Replaces a reference value (e.g. "pue.green", 1.18) with a contract price or a measurement.',
+  })
   @Roles(Role.OPERATOR)
   setReferenceValue(
     @Args('key') key: string,

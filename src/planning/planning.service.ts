@@ -9,7 +9,14 @@ import { FieldError } from '../vocabulary/domain';
 import { RunConnectionKind } from '../runs/run.entities';
 import { RunMeasurementsService } from '../runs/run-measurements.service';
 import { compareScenarios, type ComparisonResult, type CompareInput, type SitePricingInput } from './estimator';
-import { REFERENCE_DEFAULTS, basisList, resolveReference, type MeasuredPair, type Overrides, type ReferenceValues } from '../vocabulary/reference';
+import {
+  REFERENCE_DEFAULTS,
+  basisList,
+  resolveReference,
+  type MeasuredPair,
+  type Overrides,
+  type ReferenceValues,
+} from '../vocabulary/reference';
 import { ReferenceOverrideEntity } from './reference-override.entity';
 import type { CompareScenariosInput, ReferenceValue } from './planning.models';
 
@@ -42,7 +49,11 @@ export class PlanningService {
     let calibration: MeasuredPair | undefined;
     let choice: string | null = null;
     if (input.calibrationRunId || input.calibrationBaselineRunId) {
-      if (!input.calibrationRunId) throw badInput('input.calibrationRunId', 'input.calibrationRunId: name the remote run to calibrate on; calibrationBaselineRunId only chooses its same-site counterpart.');
+      if (!input.calibrationRunId)
+        throw badInput(
+          'input.calibrationRunId',
+          'input.calibrationRunId: name the remote run to calibrate on; calibrationBaselineRunId only chooses its same-site counterpart.',
+        );
       if (!principal) throw new Error('calibrating on runs needs the caller');
       const pair = await this.runs.calibrationRuns(principal, input.calibrationRunId, input.calibrationBaselineRunId ?? null);
       const values = await this.resolvedReference();
@@ -54,7 +65,12 @@ export class PlanningService {
         bytesPerStep: pair.datasetBytes / pair.stepsPerEpoch,
         steps: pair.stepsPerEpoch,
         local: { label: pair.local.label, epochSeconds: pair.local.epochSeconds },
-        remote: { label: remote.label, epochSeconds: remote.epochSeconds, rttMs, bandwidthGbps: remote.bandwidthGbps ?? values['model.apnBandwidthGbps'].value },
+        remote: {
+          label: remote.label,
+          epochSeconds: remote.epochSeconds,
+          rttMs,
+          bandwidthGbps: remote.bandwidthGbps ?? values['model.apnBandwidthGbps'].value,
+        },
       };
       choice = `calibrated on run "${remote.label}" (${remote.id}) and ${pair.choice}`;
     }
@@ -121,7 +137,10 @@ export class PlanningService {
   /** Replaces a reference value; refused (naming the key) if the planner could not work with it. */
   async setReferenceValue(principal: Principal, key: string, value: unknown, basis: string | null): Promise<ReferenceValue[]> {
     const current = await this.overrides();
-    const entry = { value, basis: (basis === null ? '' : requireText('basis', basis, 200, { optional: true })) || `set by ${principal.actor}` };
+    const entry = {
+      value,
+      basis: (basis === null ? '' : requireText('basis', basis, 200, { optional: true })) || `set by ${principal.actor}`,
+    };
     try {
       resolveReference({ ...current, [key]: entry });
     } catch (error) {
@@ -133,17 +152,30 @@ export class PlanningService {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, basis = excluded.basis, updated_by = excluded.updated_by, updated_at = now()`,
         [key, JSON.stringify(value), entry.basis, principal.actor],
       );
-      await this.audit.append(m, { actor: principal.actor, action: 'reference.overridden', entityType: 'reference_value', entityId: null, data: { key, value, basis: entry.basis } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'reference.overridden',
+        entityType: 'reference_value',
+        entityId: null,
+        data: { key, value, basis: entry.basis },
+      });
     });
     return this.referenceValues();
   }
 
   /** Goes back to the default of a reference value. */
   async clearReferenceValue(principal: Principal, key: string): Promise<ReferenceValue[]> {
-    if (!(key in REFERENCE_DEFAULTS)) throw badInput('key', `key: ${key} is not a reference key; list them with { referenceValues { key } }.`);
+    if (!(key in REFERENCE_DEFAULTS))
+      throw badInput('key', `key: ${key} is not a reference key; list them with { referenceValues { key } }.`);
     await this.dataSource.transaction(async (m) => {
       await m.query('DELETE FROM reference_overrides WHERE key = $1', [key]);
-      await this.audit.append(m, { actor: principal.actor, action: 'reference.reset', entityType: 'reference_value', entityId: null, data: { key } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'reference.reset',
+        entityType: 'reference_value',
+        entityId: null,
+        data: { key },
+      });
     });
     return this.referenceValues();
   }

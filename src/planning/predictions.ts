@@ -39,11 +39,7 @@ export function predict(epochs: number): Array<{ design: StorageDesign; result: 
     design,
     result: compareScenarios({
       workload: pocWorkload(epochs),
-      scenarios: [
-        { label: 'Local', kind: 'LOCAL' },
-        ...PREDICTION_DISTANCES_KM.map((km) => apn(km, design)),
-        internet(design),
-      ],
+      scenarios: [{ label: 'Local', kind: 'LOCAL' }, ...PREDICTION_DISTANCES_KM.map((km) => apn(km, design)), internet(design)],
     }),
   }));
 }
@@ -93,8 +89,7 @@ function recommendations(): string[] {
  * estimator to 0.01 km (slowdown grows with distance); null if not even at 0 km, Infinity if still at maxKm.
  */
 export function kr11ReachKm(design: StorageDesign, epochs: number, maxKm = 5000): number | null {
-  const meets = (km: number) =>
-    compareScenarios({ workload: pocWorkload(epochs), scenarios: [apn(km, design)] }).scenarios[0].meetsKr11;
+  const meets = (km: number) => compareScenarios({ workload: pocWorkload(epochs), scenarios: [apn(km, design)] }).scenarios[0].meetsKr11;
   if (!meets(0)) return null;
   if (meets(maxKm)) return Infinity;
   let low = 0;
@@ -108,11 +103,8 @@ export function kr11ReachKm(design: StorageDesign, epochs: number, maxKm = 5000)
 }
 
 function reachLines(): string[] {
-  const text = (km: number | null) =>
-    km === null ? 'at no distance' : km === Infinity ? 'beyond 5,000 km' : `up to ${Math.round(km)} km`;
-  return DESIGNS.map(
-    (design) => `- ${design}: 1 epoch ${text(kr11ReachKm(design, 1))}; 10 epochs ${text(kr11ReachKm(design, 10))}`,
-  );
+  const text = (km: number | null) => (km === null ? 'at no distance' : km === Infinity ? 'beyond 5,000 km' : `up to ${Math.round(km)} km`);
+  return DESIGNS.map((design) => `- ${design}: 1 epoch ${text(kr11ReachKm(design, 1))}; 10 epochs ${text(kr11ReachKm(design, 10))}`);
 }
 
 function reasonLines(): string[] {

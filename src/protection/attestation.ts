@@ -100,7 +100,10 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
   }
   try {
     if (canonicalJson(value) !== text) {
-      return { field, message: `${field} is not in canonical form (keys sorted at every level, no whitespace, integers only); sign the canonical text.` };
+      return {
+        field,
+        message: `${field} is not in canonical form (keys sorted at every level, no whitespace, integers only); sign the canonical text.`,
+      };
     }
   } catch (error) {
     return { field, message: `${field}: ${(error as Error).message}.` };
@@ -108,10 +111,18 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
   const p = value as unknown as AttestationPayload;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { field, message: `${field} must be a JSON object.` };
   if ((p.type as string) !== ATTESTATION_TYPE) return { field: `${field}.type`, message: `${field}.type must be "${ATTESTATION_TYPE}".` };
-  if (!Object.values(AttestationClaim).includes(p.claim)) return { field: `${field}.claim`, message: `${field}.claim must be COPY_DESTROYED or NODE_WIPED.` };
-  if (typeof p.mountId !== 'string' || !isCanonicalUuid(p.mountId)) return { field: `${field}.mountId`, message: `${field}.mountId must be a mount id.` };
-  if (typeof p.datasetId !== 'string' || !isCanonicalUuid(p.datasetId)) return { field: `${field}.datasetId`, message: `${field}.datasetId must be a dataset id.` };
-  if (!p.subject || !Object.values(AttestationSubjectKind).includes(p.subject.kind) || typeof p.subject.id !== 'string' || !isCanonicalUuid(p.subject.id)) {
+  if (!Object.values(AttestationClaim).includes(p.claim))
+    return { field: `${field}.claim`, message: `${field}.claim must be COPY_DESTROYED or NODE_WIPED.` };
+  if (typeof p.mountId !== 'string' || !isCanonicalUuid(p.mountId))
+    return { field: `${field}.mountId`, message: `${field}.mountId must be a mount id.` };
+  if (typeof p.datasetId !== 'string' || !isCanonicalUuid(p.datasetId))
+    return { field: `${field}.datasetId`, message: `${field}.datasetId must be a dataset id.` };
+  if (
+    !p.subject ||
+    !Object.values(AttestationSubjectKind).includes(p.subject.kind) ||
+    typeof p.subject.id !== 'string' ||
+    !isCanonicalUuid(p.subject.id)
+  ) {
     return { field: `${field}.subject`, message: `${field}.subject must be { kind: STORAGE_SYSTEM | GPU_NODE, id }.` };
   }
   if (typeof p.at !== 'string' || !ISO_UTC.test(p.at) || Number.isNaN(Date.parse(p.at))) {
@@ -120,7 +131,8 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
   const e = p.evidence as unknown as Record<string, unknown> | undefined;
   if (!e || typeof e !== 'object') return { field: `${field}.evidence`, message: `${field}.evidence is missing.` };
   if (p.claim === AttestationClaim.COPY_DESTROYED) {
-    if (p.subject.kind !== AttestationSubjectKind.STORAGE_SYSTEM) return { field: `${field}.subject`, message: 'COPY_DESTROYED is stated by a STORAGE_SYSTEM.' };
+    if (p.subject.kind !== AttestationSubjectKind.STORAGE_SYSTEM)
+      return { field: `${field}.subject`, message: 'COPY_DESTROYED is stated by a STORAGE_SYSTEM.' };
     if (e.copyId !== p.mountId) return { field: `${field}.evidence.copyId`, message: `${field}.evidence.copyId must be the mount id.` };
     if (typeof e.bytesDestroyed !== 'string' || !/^\d{1,20}$/.test(e.bytesDestroyed)) {
       return { field: `${field}.evidence.bytesDestroyed`, message: `${field}.evidence.bytesDestroyed must be a decimal string of bytes.` };
@@ -129,19 +141,29 @@ export function parseAttestation(text: string, field = 'input.payload'): Attesta
       return { field: `${field}.evidence.dataKeyDestroyed`, message: `${field}.evidence.dataKeyDestroyed must be true, false or null.` };
     }
     if (!(e.dataKeyFingerprint === null || (typeof e.dataKeyFingerprint === 'string' && /^[0-9a-f]{64}$/.test(e.dataKeyFingerprint)))) {
-      return { field: `${field}.evidence.dataKeyFingerprint`, message: `${field}.evidence.dataKeyFingerprint must be 64 hex digits or null.` };
+      return {
+        field: `${field}.evidence.dataKeyFingerprint`,
+        message: `${field}.evidence.dataKeyFingerprint must be 64 hex digits or null.`,
+      };
     }
   } else {
-    if (p.subject.kind !== AttestationSubjectKind.GPU_NODE) return { field: `${field}.subject`, message: 'NODE_WIPED is stated by a GPU_NODE.' };
-    if (typeof e.mountPoint !== 'string') return { field: `${field}.evidence.mountPoint`, message: `${field}.evidence.mountPoint must be the path that was mounted.` };
+    if (p.subject.kind !== AttestationSubjectKind.GPU_NODE)
+      return { field: `${field}.subject`, message: 'NODE_WIPED is stated by a GPU_NODE.' };
+    if (typeof e.mountPoint !== 'string')
+      return { field: `${field}.evidence.mountPoint`, message: `${field}.evidence.mountPoint must be the path that was mounted.` };
     for (const k of ['unmounted', 'pageCacheDropped', 'scratchWiped']) {
-      if (e[k] !== true) return { field: `${field}.evidence.${k}`, message: `${field}.evidence.${k} must be true: a node that did not do it has not wiped the data.` };
+      if (e[k] !== true)
+        return {
+          field: `${field}.evidence.${k}`,
+          message: `${field}.evidence.${k} must be true: a node that did not do it has not wiped the data.`,
+        };
     }
   }
   return p;
 }
 
-export const isProblem = (x: AttestationPayload | AttestationProblem): x is AttestationProblem => 'message' in x && 'field' in x && !('type' in x);
+export const isProblem = (x: AttestationPayload | AttestationProblem): x is AttestationProblem =>
+  'message' in x && 'field' in x && !('type' in x);
 
 /** Whether `signature` (base64) is an Ed25519 signature of `payload` under the registered public key (SPKI PEM). */
 export function signatureValid(payload: string, signature: string, publicKeyPem: string): boolean {

@@ -82,5 +82,7 @@ export function time(at: Date): Der {
   const iso = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
   const year = at.getUTCFullYear();
   const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
-  return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'ascii')) : tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
+  return year >= 1950 && year < 2050
+    ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'ascii'))
+    : tlv(0x18, Buffer.from(`${digits}Z`, 'ascii'));
 }

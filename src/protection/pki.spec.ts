@@ -7,7 +7,11 @@ import * as der from './der';
 import { CertificateAuthority, newLeafKeyPair, newSerial } from './pki';
 
 /** Runs `openssl verify` on a certificate against the CA (and a CRL); returns its combined output and status. */
-function opensslVerify(caPem: string, certPem: string, options: { crlPem?: string; at?: Date; purpose?: string } = {}): { ok: boolean; output: string } {
+function opensslVerify(
+  caPem: string,
+  certPem: string,
+  options: { crlPem?: string; at?: Date; purpose?: string } = {},
+): { ok: boolean; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'apn-pki-'));
   try {
     writeFileSync(join(dir, 'ca.pem'), caPem);
@@ -47,11 +51,20 @@ describe('CertificateAuthority', () => {
   const window = { notBefore: new Date('2027-05-01T00:00:00Z'), notAfter: new Date('2027-05-01T06:00:00Z') };
   for (const kind of ['ed25519', 'ec'] as const) {
     it(`issues ${kind} CA client certificates that openssl verifies within their window only`, () => {
-      const key = kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+      const key =
+        kind === 'ed25519' ? generateKeyPairSync('ed25519').privateKey : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
       const ca = new CertificateAuthority(key);
       const leaf = newLeafKeyPair();
       const serial = newSerial();
-      const pem = ca.issue({ serial, commonName: 'gpu-01', publicKey: leaf.publicKey, ...window, usage: 'CLIENT', ipAddresses: ['10.20.0.11', '2001:db8:20::13'], uris: ['urn:apn:mount:m1'] });
+      const pem = ca.issue({
+        serial,
+        commonName: 'gpu-01',
+        publicKey: leaf.publicKey,
+        ...window,
+        usage: 'CLIENT',
+        ipAddresses: ['10.20.0.11', '2001:db8:20::13'],
+        uris: ['urn:apn:mount:m1'],
+      });
       const cert = new X509Certificate(pem);
       expect(cert.serialNumber.toLowerCase()).toBe(serial);
       expect(cert.subject).toContain('CN=gpu-01');
@@ -80,7 +93,8 @@ describe('CertificateAuthority', () => {
     const ca = new CertificateAuthority(generateKeyPairSync('ed25519').privateKey);
     const leaf = newLeafKeyPair();
     const [revokedSerial, keptSerial] = [newSerial(), newSerial()];
-    const issue = (serial: string) => ca.issue({ serial, commonName: 'gpu-02', publicKey: leaf.publicKey, ...window, usage: 'CLIENT', ipAddresses: ['10.20.0.12'] });
+    const issue = (serial: string) =>
+      ca.issue({ serial, commonName: 'gpu-02', publicKey: leaf.publicKey, ...window, usage: 'CLIENT', ipAddresses: ['10.20.0.12'] });
     const [revoked, kept] = [issue(revokedSerial), issue(keptSerial)];
     const inside = new Date(window.notBefore.getTime() + 60_000);
     const crl = ca.crl([{ serial: revokedSerial, at: inside }], inside, new Date(inside.getTime() + 3_600_000), 7n);
@@ -97,7 +111,9 @@ describe('CertificateAuthority', () => {
   });
 
   it('refuses CA keys it cannot sign with', () => {
-    expect(() => new CertificateAuthority(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)).toThrow(/Ed25519 or ECDSA P-256/);
+    expect(() => new CertificateAuthority(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)).toThrow(
+      /Ed25519 or ECDSA P-256/,
+    );
     expect(() => new CertificateAuthority(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey)).toThrow(/secp384r1/);
   });
 });

@@ -61,7 +61,10 @@ function extension(id: string, critical: boolean, value: der.Der): der.Der {
 
 /** Key identifier (RFC 5280 §4.2.1.2): 160 bits of a hash of the subject public key. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest().subarray(0, 20);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest()
+    .subarray(0, 20);
 }
 
 function ipBytes(address: string): Buffer {
@@ -82,7 +85,11 @@ export function newSerial(): string {
   return bytes.toString('hex');
 }
 
-const pem = (label: string, body: Buffer) => `-----BEGIN ${label}-----\n${body.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+const pem = (label: string, body: Buffer) =>
+  `-----BEGIN ${label}-----\n${body
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 export interface CertificateRequest {
   serial: string;
@@ -169,7 +176,12 @@ export class CertificateAuthority {
    * A v2 CRL (RFC 5280 §5) listing the revoked serials with their time and reason cessationOfOperation,
    * numbered by `number` (monotonic), valid from `thisUpdate` until `nextUpdate`. Returns DER and PEM.
    */
-  crl(revoked: ReadonlyArray<{ serial: string; at: Date }>, thisUpdate: Date, nextUpdate: Date, number: bigint): { der: Buffer; pem: string } {
+  crl(
+    revoked: ReadonlyArray<{ serial: string; at: Date }>,
+    thisUpdate: Date,
+    nextUpdate: Date,
+    number: bigint,
+  ): { der: Buffer; pem: string } {
     const entries = revoked.map((r) =>
       der.sequence(
         der.integer(Buffer.from(r.serial, 'hex')),

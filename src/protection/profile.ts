@@ -82,7 +82,10 @@ export function profileProblem(profile: ProtectionProfile, context: ProfileConte
   const atRest = `${field}.atRest`;
   const measures = profile.inMotion;
   if (measures.includes(InMotionProtection.NONE) && measures.length > 1) {
-    return { field: inMotion, message: `${inMotion}: NONE says nothing protects the path; it cannot stand with ${measures.filter((m) => m !== InMotionProtection.NONE).join(', ')}.` };
+    return {
+      field: inMotion,
+      message: `${inMotion}: NONE says nothing protects the path; it cannot stand with ${measures.filter((m) => m !== InMotionProtection.NONE).join(', ')}.`,
+    };
   }
   if (measures.includes(InMotionProtection.NFS_TLS) && context.protocol === 'NFS_RDMA') {
     return {
@@ -97,7 +100,10 @@ export function profileProblem(profile: ProtectionProfile, context: ProfileConte
     };
   }
   if (profile.atRest === AtRestProtection.ENCRYPTED && context.design === 'DIRECT') {
-    return { field: atRest, message: `${atRest}: a DIRECT mount stores no copy at the data center, so there is nothing to encrypt at rest; leave atRest NONE.` };
+    return {
+      field: atRest,
+      message: `${atRest}: a DIRECT mount stores no copy at the data center, so there is nothing to encrypt at rest; leave atRest NONE.`,
+    };
   }
   const minimum = context.minimum;
   if (minimum) {
@@ -135,7 +141,11 @@ export function postQuantumStandings(profile: ProtectionProfile, design: Profile
   for (const m of profile.inMotion) {
     switch (m) {
       case InMotionProtection.NONE:
-        out.push({ measure: m, standing: PostQuantumStanding.NOT_PROTECTED, statement: 'In motion: not protected (sec=sys); anyone who can tap the path reads the data, with or without a quantum computer.' });
+        out.push({
+          measure: m,
+          standing: PostQuantumStanding.NOT_PROTECTED,
+          statement: 'In motion: not protected (sec=sys); anyone who can tap the path reads the data, with or without a quantum computer.',
+        });
         break;
       case InMotionProtection.NFS_KRB5P:
         out.push({
@@ -178,9 +188,14 @@ export function postQuantumStandings(profile: ProtectionProfile, design: Profile
         ? {
             measure: 'AT_REST_ENCRYPTED',
             standing: PostQuantumStanding.SYMMETRIC,
-            statement: 'At rest in the data center: the copy is under a per-mount AES-256 data key wrapped with AES-256-GCM by the key-encryption key; symmetric only.',
+            statement:
+              'At rest in the data center: the copy is under a per-mount AES-256 data key wrapped with AES-256-GCM by the key-encryption key; symmetric only.',
           }
-        : { measure: 'AT_REST_NONE', standing: PostQuantumStanding.NOT_PROTECTED, statement: 'At rest in the data center: the copy is not encrypted.' },
+        : {
+            measure: 'AT_REST_NONE',
+            standing: PostQuantumStanding.NOT_PROTECTED,
+            statement: 'At rest in the data center: the copy is not encrypted.',
+          },
     );
   }
   return out;
@@ -188,10 +203,18 @@ export function postQuantumStandings(profile: ProtectionProfile, design: Profile
 
 /** The weakest standing among the measures: what the profile as a whole can claim. */
 export function overallStanding(standings: readonly MeasureStanding[]): PostQuantumStanding {
-  const rank = [PostQuantumStanding.NOT_PROTECTED, PostQuantumStanding.CLASSICAL, PostQuantumStanding.HYBRID, PostQuantumStanding.SYMMETRIC];
+  const rank = [
+    PostQuantumStanding.NOT_PROTECTED,
+    PostQuantumStanding.CLASSICAL,
+    PostQuantumStanding.HYBRID,
+    PostQuantumStanding.SYMMETRIC,
+  ];
   const inMotion = standings.filter((s) => !s.measure.startsWith('AT_REST'));
   // In motion, measures stack: the strongest one protects the path. At rest stands alone.
-  const bestInMotion = inMotion.reduce((best, s) => (rank.indexOf(s.standing) > rank.indexOf(best) ? s.standing : best), PostQuantumStanding.NOT_PROTECTED);
+  const bestInMotion = inMotion.reduce(
+    (best, s) => (rank.indexOf(s.standing) > rank.indexOf(best) ? s.standing : best),
+    PostQuantumStanding.NOT_PROTECTED,
+  );
   const atRest = standings.find((s) => s.measure.startsWith('AT_REST'));
   if (!atRest) return bestInMotion;
   return rank.indexOf(atRest.standing) < rank.indexOf(bestInMotion) ? atRest.standing : bestInMotion;

@@ -2,12 +2,14 @@ import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Pri
 import { MountEntity } from '../storage/storage.entities';
 import { TenantEntity } from '../tenancy/tenancy.entities';
 
-const IN_MOTION_CHECK = (column: string) =>
-  `"${column}" <@ ARRAY['NONE', 'NFS_KRB5P', 'NFS_TLS', 'LINK_ENCRYPTION']::text[]`;
+const IN_MOTION_CHECK = (column: string) => `"${column}" <@ ARRAY['NONE', 'NFS_KRB5P', 'NFS_TLS', 'LINK_ENCRYPTION']::text[]`;
 
 /** The operator's minimum protection for every mount of datasets of one sensitivity. */
 @Entity({ name: 'protection_minimums' })
-@Check('protection_minimums_check', `${IN_MOTION_CHECK('in_motion_any_of')} AND NOT 'NONE' = ANY ("in_motion_any_of") AND "at_rest" IN ('NONE', 'ENCRYPTED') AND "sensitivity" IN ('CONFIDENTIAL', 'INTERNAL')`)
+@Check(
+  'protection_minimums_check',
+  `${IN_MOTION_CHECK('in_motion_any_of')} AND NOT 'NONE' = ANY ("in_motion_any_of") AND "at_rest" IN ('NONE', 'ENCRYPTED') AND "sensitivity" IN ('CONFIDENTIAL', 'INTERNAL')`,
+)
 export class ProtectionMinimumEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'protection_minimums_pkey' })
   sensitivity!: string;

@@ -88,15 +88,39 @@ export class ProtectionService {
     return this.dataSource.getRepository(ProtectionMinimumEntity).find({ order: { sensitivity: 'ASC' } });
   }
 
-  async setMinimum(principal: Principal, sensitivity: string, inMotionAnyOf: InMotionProtection[], atRest: AtRestProtection): Promise<ProtectionMinimumEntity> {
+  async setMinimum(
+    principal: Principal,
+    sensitivity: string,
+    inMotionAnyOf: InMotionProtection[],
+    atRest: AtRestProtection,
+  ): Promise<ProtectionMinimumEntity> {
     const anyOf = [...new Set(inMotionAnyOf)];
     if (anyOf.includes(InMotionProtection.NONE)) {
-      await this.refuse(principal.actor, 'setProtectionMinimum', badInput('input.inMotionAnyOf', 'input.inMotionAnyOf: NONE protects nothing and cannot be a minimum; list the measures of which one is required, or none.'), { sensitivity });
+      await this.refuse(
+        principal.actor,
+        'setProtectionMinimum',
+        badInput(
+          'input.inMotionAnyOf',
+          'input.inMotionAnyOf: NONE protects nothing and cannot be a minimum; list the measures of which one is required, or none.',
+        ),
+        { sensitivity },
+      );
     }
-    const row = Object.assign(new ProtectionMinimumEntity(), { sensitivity, inMotionAnyOf: normalizeInMotion(anyOf).filter((m) => m !== InMotionProtection.NONE), atRest, updatedAt: new Date() });
+    const row = Object.assign(new ProtectionMinimumEntity(), {
+      sensitivity,
+      inMotionAnyOf: normalizeInMotion(anyOf).filter((m) => m !== InMotionProtection.NONE),
+      atRest,
+      updatedAt: new Date(),
+    });
     await this.dataSource.transaction(async (m) => {
       await m.getRepository(ProtectionMinimumEntity).upsert(row, ['sensitivity']);
-      await this.audit.append(m, { actor: principal.actor, action: 'protection.minimum-set', entityType: 'protection', entityId: null, data: { sensitivity, inMotionAnyOf: row.inMotionAnyOf, atRest } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'protection.minimum-set',
+        entityType: 'protection',
+        entityId: null,
+        data: { sensitivity, inMotionAnyOf: row.inMotionAnyOf, atRest },
+      });
     });
     return row;
   }
@@ -106,22 +130,51 @@ export class ProtectionService {
     return row ? { inMotion: row.inMotion as InMotionProtection[], atRest: row.atRest as AtRestProtection } : null;
   }
 
-  async setTenantDefault(principal: Principal, tenantId: string, inMotion: InMotionProtection[], atRest: AtRestProtection): Promise<ProtectionProfile> {
+  async setTenantDefault(
+    principal: Principal,
+    tenantId: string,
+    inMotion: InMotionProtection[],
+    atRest: AtRestProtection,
+  ): Promise<ProtectionProfile> {
     const tenant = isTenantKey(principal) ? principal.tenantId : tenantId;
     if (isTenantKey(principal) && tenantId && tenantId !== principal.tenantId) {
-      await this.refuse(principal.actor, 'setTenantProtectionDefault', new AppError(ErrorCode.FORBIDDEN, 'A tenant sets its own default profile only.', { field: 'input.tenantId' }));
+      await this.refuse(
+        principal.actor,
+        'setTenantProtectionDefault',
+        new AppError(ErrorCode.FORBIDDEN, 'A tenant sets its own default profile only.', { field: 'input.tenantId' }),
+      );
     }
     if (!tenant || !isUuid(tenant) || !(await this.dataSource.getRepository(TenantEntity).existsBy({ id: tenant }))) {
-      await this.refuse(principal.actor, 'setTenantProtectionDefault', badInput('input.tenantId', `input.tenantId: tenant ${tenant} does not exist.`));
+      await this.refuse(
+        principal.actor,
+        'setTenantProtectionDefault',
+        badInput('input.tenantId', `input.tenantId: tenant ${tenant} does not exist.`),
+      );
     }
     const measures = normalizeInMotion(inMotion);
     if (measures.includes(InMotionProtection.NONE) && measures.length > 1) {
-      await this.refuse(principal.actor, 'setTenantProtectionDefault', badInput('input.inMotion', 'input.inMotion: NONE says nothing protects the path; it cannot stand with other measures.'), { tenantId: tenant });
+      await this.refuse(
+        principal.actor,
+        'setTenantProtectionDefault',
+        badInput('input.inMotion', 'input.inMotion: NONE says nothing protects the path; it cannot stand with other measures.'),
+        { tenantId: tenant },
+      );
     }
-    const row = Object.assign(new TenantProtectionDefaultEntity(), { tenantId: tenant!, inMotion: measures, atRest, updatedAt: new Date() });
+    const row = Object.assign(new TenantProtectionDefaultEntity(), {
+      tenantId: tenant!,
+      inMotion: measures,
+      atRest,
+      updatedAt: new Date(),
+    });
     await this.dataSource.transaction(async (m) => {
       await m.getRepository(TenantProtectionDefaultEntity).upsert(row, ['tenantId']);
-      await this.audit.append(m, { actor: principal.actor, action: 'protection.tenant-default-set', entityType: 'tenant', entityId: tenant!, data: { inMotion: measures, atRest } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'protection.tenant-default-set',
+        entityType: 'tenant',
+        entityId: tenant!,
+        data: { inMotion: measures, atRest },
+      });
     });
     return { inMotion: measures, atRest };
   }
@@ -198,12 +251,16 @@ export class ProtectionService {
   }
 
   certificates(mountId: string): Promise<TlsCertificateEntity[]> {
-    return this.dataSource.getRepository(TlsCertificateEntity).find({ where: { mountId }, order: { role: 'ASC', hop: 'ASC', subjectName: 'ASC' } });
+    return this.dataSource
+      .getRepository(TlsCertificateEntity)
+      .find({ where: { mountId }, order: { role: 'ASC', hop: 'ASC', subjectName: 'ASC' } });
   }
 
   /** A certificate's private key in PEM, or null once revoked. */
   privateKeyPem(certificate: TlsCertificateEntity): string | null {
-    return certificate.wrappedPrivateKey ? open(this.kek, certificate.wrappedPrivateKey, `tls:${certificate.serial}`).toString('utf8') : null;
+    return certificate.wrappedPrivateKey
+      ? open(this.kek, certificate.wrappedPrivateKey, `tls:${certificate.serial}`).toString('utf8')
+      : null;
   }
 
   /** Revokes every certificate of the mount and forgets their private keys. Returns how many were revoked now. */
@@ -232,4 +289,3 @@ export class ProtectionService {
 }
 
 const isIpLike = (address: string) => /^[0-9.]+$/.test(address) || address.includes(':');
-

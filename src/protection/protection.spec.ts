@@ -39,33 +39,63 @@ describe('protection profiles', () => {
     expect(profileProblem(profile([]), context())).toBeNull();
     expect(profileProblem(profile([IM.NFS_KRB5P]), context({ protocol: 'NFS_RDMA' }))).toBeNull();
     expect(profileProblem(profile([IM.NFS_TLS, IM.NFS_KRB5P]), context())).toBeNull();
-    expect(profileProblem(profile([IM.LINK_ENCRYPTION, IM.NFS_TLS]), context({ lightpath: { encrypts: true, plainEndpoints: [] } }))).toBeNull();
+    expect(
+      profileProblem(profile([IM.LINK_ENCRYPTION, IM.NFS_TLS]), context({ lightpath: { encrypts: true, plainEndpoints: [] } })),
+    ).toBeNull();
     expect(profileProblem(profile([IM.NFS_TLS], AtRestProtection.ENCRYPTED), context({ design: 'CACHE' }))).toBeNull();
     expect(normalizeInMotion([IM.LINK_ENCRYPTION, IM.NFS_KRB5P, IM.NFS_KRB5P])).toEqual([IM.NFS_KRB5P, IM.LINK_ENCRYPTION]);
   });
 
   it('refuses what cannot work, with the reason and the field', () => {
-    expect(profileProblem(profile([IM.NFS_TLS]), context({ protocol: 'NFS_RDMA' }))).toMatchObject({ field: 'input.protection.inMotion', message: expect.stringMatching(/RFC 9289.*TCP only/) });
-    expect(profileProblem(profile([IM.NONE, IM.NFS_KRB5P]), context())).toMatchObject({ field: 'input.protection.inMotion', message: expect.stringMatching(/NONE/) });
-    expect(profileProblem(profile([IM.LINK_ENCRYPTION]), context())).toMatchObject({ field: 'input.protection.inMotion', message: expect.stringMatching(/OTE-HQ-100G-1 cannot/) });
-    expect(profileProblem(profile([], AtRestProtection.ENCRYPTED), context())).toMatchObject({ field: 'input.protection.atRest', message: expect.stringMatching(/DIRECT.*no copy/) });
+    expect(profileProblem(profile([IM.NFS_TLS]), context({ protocol: 'NFS_RDMA' }))).toMatchObject({
+      field: 'input.protection.inMotion',
+      message: expect.stringMatching(/RFC 9289.*TCP only/),
+    });
+    expect(profileProblem(profile([IM.NONE, IM.NFS_KRB5P]), context())).toMatchObject({
+      field: 'input.protection.inMotion',
+      message: expect.stringMatching(/NONE/),
+    });
+    expect(profileProblem(profile([IM.LINK_ENCRYPTION]), context())).toMatchObject({
+      field: 'input.protection.inMotion',
+      message: expect.stringMatching(/OTE-HQ-100G-1 cannot/),
+    });
+    expect(profileProblem(profile([], AtRestProtection.ENCRYPTED), context())).toMatchObject({
+      field: 'input.protection.atRest',
+      message: expect.stringMatching(/DIRECT.*no copy/),
+    });
   });
 
   it('holds a mount to the operator’s minimum for the dataset’s sensitivity', () => {
     const minimum = { inMotionAnyOf: [IM.NFS_KRB5P, IM.NFS_TLS], atRest: AtRestProtection.ENCRYPTED };
-    expect(profileProblem(profile([]), context({ minimum }))).toMatchObject({ policy: 'PROTECTION_MINIMUM', field: 'input.protection.inMotion' });
+    expect(profileProblem(profile([]), context({ minimum }))).toMatchObject({
+      policy: 'PROTECTION_MINIMUM',
+      field: 'input.protection.inMotion',
+    });
     expect(profileProblem(profile([IM.NFS_TLS]), context({ minimum }))).toBeNull();
-    expect(profileProblem(profile([IM.NFS_TLS]), context({ minimum, design: 'REPLICATION' }))).toMatchObject({ policy: 'PROTECTION_MINIMUM', field: 'input.protection.atRest' });
+    expect(profileProblem(profile([IM.NFS_TLS]), context({ minimum, design: 'REPLICATION' }))).toMatchObject({
+      policy: 'PROTECTION_MINIMUM',
+      field: 'input.protection.atRest',
+    });
   });
 
   it('states the post-quantum standing of each measure honestly', () => {
     const tls = postQuantumStandings(profile([IM.NFS_TLS]), 'DIRECT', false);
-    expect(tls).toEqual([expect.objectContaining({ standing: PostQuantumStanding.CLASSICAL, statement: expect.stringMatching(/classical ECDHE/) })]);
-    expect(postQuantumStandings(profile([IM.NFS_TLS]), 'DIRECT', true)[0]).toMatchObject({ standing: PostQuantumStanding.HYBRID, statement: expect.stringMatching(/ML-KEM/) });
-    expect(postQuantumStandings(profile([IM.NFS_KRB5P]), 'DIRECT', false)[0]).toMatchObject({ standing: PostQuantumStanding.SYMMETRIC, statement: expect.stringMatching(/AES-256/) });
+    expect(tls).toEqual([
+      expect.objectContaining({ standing: PostQuantumStanding.CLASSICAL, statement: expect.stringMatching(/classical ECDHE/) }),
+    ]);
+    expect(postQuantumStandings(profile([IM.NFS_TLS]), 'DIRECT', true)[0]).toMatchObject({
+      standing: PostQuantumStanding.HYBRID,
+      statement: expect.stringMatching(/ML-KEM/),
+    });
+    expect(postQuantumStandings(profile([IM.NFS_KRB5P]), 'DIRECT', false)[0]).toMatchObject({
+      standing: PostQuantumStanding.SYMMETRIC,
+      statement: expect.stringMatching(/AES-256/),
+    });
     const copy = postQuantumStandings(profile([IM.NFS_KRB5P]), 'REPLICATION', false);
     expect(overallStanding(copy)).toBe(PostQuantumStanding.NOT_PROTECTED);
-    expect(overallStanding(postQuantumStandings(profile([IM.NFS_KRB5P], AtRestProtection.ENCRYPTED), 'REPLICATION', false))).toBe(PostQuantumStanding.SYMMETRIC);
+    expect(overallStanding(postQuantumStandings(profile([IM.NFS_KRB5P], AtRestProtection.ENCRYPTED), 'REPLICATION', false))).toBe(
+      PostQuantumStanding.SYMMETRIC,
+    );
     expect(measuresOf(profile([IM.NFS_TLS], AtRestProtection.ENCRYPTED))).toEqual(['NFS_TLS', 'AT_REST_ENCRYPTION']);
     expect(measuresOf(profile([]))).toEqual(['NONE']);
   });
@@ -116,7 +146,9 @@ describe('attestations', () => {
   it('refuses payloads that are not canonical or do not carry their claim’s evidence, naming the field', () => {
     const parsed = (p: unknown) => parseAttestation(typeof p === 'string' ? p : canonicalJson(p));
     expect(parsed(JSON.stringify(payload, null, 2))).toMatchObject({ field: 'input.payload', message: expect.stringMatching(/canonical/) });
-    expect(parsed({ ...payload, evidence: { ...payload.evidence, scratchWiped: false } })).toMatchObject({ field: 'input.payload.evidence.scratchWiped' });
+    expect(parsed({ ...payload, evidence: { ...payload.evidence, scratchWiped: false } })).toMatchObject({
+      field: 'input.payload.evidence.scratchWiped',
+    });
     expect(parsed({ ...payload, at: 'yesterday' })).toMatchObject({ field: 'input.payload.at' });
     expect(parsed({ ...payload, claim: AttestationClaim.COPY_DESTROYED })).toMatchObject({ field: 'input.payload.subject' });
     expect(isProblem(parsed(payload) as never)).toBe(false);

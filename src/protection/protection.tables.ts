@@ -1,4 +1,16 @@
-import { AttestationEntity, MountDataKeyEntity, ProtectionMinimumEntity, TenantProtectionDefaultEntity, TlsCertificateEntity } from './protection.entities';
+import {
+  AttestationEntity,
+  MountDataKeyEntity,
+  ProtectionMinimumEntity,
+  TenantProtectionDefaultEntity,
+  TlsCertificateEntity,
+} from './protection.entities';
 
 /** The entities (tables) protection owns, registered with the database by src/persistence.ts. */
-export const PROTECTION_TABLES = [ProtectionMinimumEntity, TenantProtectionDefaultEntity, MountDataKeyEntity, TlsCertificateEntity, AttestationEntity];
+export const PROTECTION_TABLES = [
+  ProtectionMinimumEntity,
+  TenantProtectionDefaultEntity,
+  MountDataKeyEntity,
+  TlsCertificateEntity,
+  AttestationEntity,
+];

@@ -87,7 +87,13 @@ export class FaultsService {
     return this.dataSource.transaction(async (m) => {
       const rows: unknown[] = await m.query('DELETE FROM emulator_faults WHERE kind = $1 AND target_id = $2 RETURNING 1', [kind, targetId]);
       if (rows.length > 0) {
-        await this.audit.append(m, { actor: principal.actor, action: 'emulator.fault-cleared', entityType: 'fault', entityId: targetId, data: { kind } });
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action: 'emulator.fault-cleared',
+          entityType: 'fault',
+          entityId: targetId,
+          data: { kind },
+        });
       }
       return rows.length > 0;
     });

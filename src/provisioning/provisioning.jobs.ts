@@ -65,7 +65,12 @@ export class ProvisioningJobs implements OnModuleInit {
       try {
         await this.driver.teardownLightpath(id);
       } catch (rollbackError) {
-        await this.reservations.advance(id, [S.PROVISIONING], S.NEEDS_CLEANUP, `${reason}; rollback failed: ${(rollbackError as Error).message}`);
+        await this.reservations.advance(
+          id,
+          [S.PROVISIONING],
+          S.NEEDS_CLEANUP,
+          `${reason}; rollback failed: ${(rollbackError as Error).message}`,
+        );
         this.logger.warn({ reservationId: id, err: rollbackError }, 'lightpath setup failed and its rollback too; needs cleanup');
         return;
       }
@@ -80,8 +85,7 @@ export class ProvisioningJobs implements OnModuleInit {
     if (up.moved) {
       setupTimer();
       await this.mounts.onLightpathActive(id);
-    }
-    else {
+    } else {
       // Cancelled while the devices were being configured: its teardown may already have run, so make sure
       // nothing stays lit on the network.
       await this.driver.teardownLightpath(id);
@@ -143,7 +147,10 @@ export class ProvisioningJobs implements OnModuleInit {
         const owner = error instanceof DriverError ? (error.details.owner as string | undefined) : undefined;
         if (owner && !released.has(owner) && (await this.windowEnded(owner))) {
           released.add(owner);
-          this.logger.log({ reservationId: current.id, previous: owner }, 'releasing the channel’s previous lightpath, whose window has ended');
+          this.logger.log(
+            { reservationId: current.id, previous: owner },
+            'releasing the channel’s previous lightpath, whose window has ended',
+          );
           await this.teardown(owner, { jobId: reservationJobId(owner, JobName.LightpathTeardown), attempt: 1, finalAttempt: false });
           continue;
         }

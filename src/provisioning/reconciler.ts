@@ -56,10 +56,14 @@ export class Reconciler implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.handlers.register(JobName.Reconcile, async () => {
-      const report = await this.reconcile();
-      if (report.repairs > 0) this.logger.warn(report, 'reconciler repaired drift');
-    }, { everyMs: this.config.reconcileIntervalSeconds * 1000 });
+    this.handlers.register(
+      JobName.Reconcile,
+      async () => {
+        const report = await this.reconcile();
+        if (report.repairs > 0) this.logger.warn(report, 'reconciler repaired drift');
+      },
+      { everyMs: this.config.reconcileIntervalSeconds * 1000 },
+    );
   }
 
   async reconcile(): Promise<ReconcileReport> {
@@ -124,8 +128,12 @@ export class Reconciler implements OnModuleInit {
 
   /** The jobs a live reservation needs in the queue, whatever the queue has lost. */
   private wantedJobs(r: LiveReservation): Array<{ name: JobName; payload: { reservationId: string }; jobId: string; runAt?: Date }> {
-    const job = (name: JobName.HoldExpiry | JobName.LightpathSetup | JobName.LightpathTeardown, runAt?: Date) =>
-      ({ name, payload: { reservationId: r.id }, jobId: reservationJobId(r.id, name), runAt });
+    const job = (name: JobName.HoldExpiry | JobName.LightpathSetup | JobName.LightpathTeardown, runAt?: Date) => ({
+      name,
+      payload: { reservationId: r.id },
+      jobId: reservationJobId(r.id, name),
+      runAt,
+    });
     switch (r.state) {
       case S.HELD:
         return r.hold_expires_at ? [job(JobName.HoldExpiry, r.hold_expires_at)] : [];
@@ -182,7 +190,12 @@ export class Reconciler implements OnModuleInit {
         `SELECT 1 FROM reservation_transitions WHERE reservation_id = $1 AND to_state = 'ACTIVE' LIMIT 1`,
         [r.id],
       );
-      await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], wasActive.length > 0 ? S.RELEASED : S.FAILED, 'cleaned up by the reconciler');
+      await this.reservations.advance(
+        r.id,
+        [S.NEEDS_CLEANUP],
+        wasActive.length > 0 ? S.RELEASED : S.FAILED,
+        'cleaned up by the reconciler',
+      );
       this.logger.warn({ reservationId: r.id }, 'repair: cleaned up after a failed teardown');
       this.metrics.reconcilerRepairs.inc({ kind: 'cleanup' });
       repairs += 1;

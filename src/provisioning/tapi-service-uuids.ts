@@ -2,7 +2,6 @@ import { DataSource } from 'typeorm';
 import type { TapiServiceUuidStore } from './drivers/tapi/tapi-driver';
 import { isUuid } from '../core/ids';
 
-
 /**
  * The uuid of each lightpath's TAPI connectivity-service, kept with its reservation (reservations.tapi_service_uuid)
  * so that every worker and every restart reads and deletes the same service, including one whose uuid the

@@ -1,5 +1,14 @@
 import { AppError } from '../core/errors/app-error';
-import { applyQuotaChanges, hasAnyQuota, monthOf, NO_QUOTA, parseMonth, quotaChanges, QUOTA_BOUNDS, remainingChannelHours } from './quota-limits';
+import {
+  applyQuotaChanges,
+  hasAnyQuota,
+  monthOf,
+  NO_QUOTA,
+  parseMonth,
+  quotaChanges,
+  QUOTA_BOUNDS,
+  remainingChannelHours,
+} from './quota-limits';
 
 const fieldOf = (run: () => unknown): unknown => {
   try {
@@ -15,7 +24,11 @@ describe('quota changes', () => {
     const current = { maxConcurrentHolds: 5, maxWindowSeconds: 3600, maxChannelHoursPerSpanPerMonth: 100 };
     const changes = quotaChanges({ maxConcurrentHolds: null, maxChannelHoursPerSpanPerMonth: 0 });
     expect(changes).toEqual({ maxConcurrentHolds: null, maxChannelHoursPerSpanPerMonth: 0 });
-    expect(applyQuotaChanges(current, changes)).toEqual({ maxConcurrentHolds: null, maxWindowSeconds: 3600, maxChannelHoursPerSpanPerMonth: 0 });
+    expect(applyQuotaChanges(current, changes)).toEqual({
+      maxConcurrentHolds: null,
+      maxWindowSeconds: 3600,
+      maxChannelHoursPerSpanPerMonth: 0,
+    });
     expect(applyQuotaChanges(current, quotaChanges({}))).toEqual(current);
   });
 

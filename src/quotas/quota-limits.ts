@@ -66,7 +66,10 @@ export function monthOf(instant: Date): Month {
 export function parseMonth(field: string, text: string): Month {
   const m = /^(\d{4})-(\d{2})$/.exec(text);
   if (!m || Number(m[1]) < 1970 || Number(m[2]) < 1 || Number(m[2]) > 12) {
-    throw badInput(field, `${field} must be a calendar month as YYYY-MM, from 1970-01 to 9999-12, e.g. "2026-12"; got ${JSON.stringify(text.slice(0, 40))}.`);
+    throw badInput(
+      field,
+      `${field} must be a calendar month as YYYY-MM, from 1970-01 to 9999-12, e.g. "2026-12"; got ${JSON.stringify(text.slice(0, 40))}.`,
+    );
   }
   return { label: text, firstDay: `${text}-01` };
 }

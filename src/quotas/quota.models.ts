@@ -5,7 +5,10 @@ export class TenantQuotaInput {
   @Field(() => Int, { nullable: true, description: 'Reservations in state HELD at once, 0 to 10000.' })
   maxConcurrentHolds?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Longest window of one reservation, on booking and on extension: 60 to 315360000 s (10 years).' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Longest window of one reservation, on booking and on extension: 60 to 315360000 s (10 years).',
+  })
   maxWindowSeconds?: number | null;
 
   @Field(() => Int, {
@@ -19,9 +22,14 @@ export class TenantQuotaInput {
 export class SpanChannelHours {
   @Field(() => ID) linkId!: string;
   @Field() linkCode!: string;
-  @Field(() => Float, { description: 'Hours of its reservations’ windows on this span that fall in the month (every non-final reservation).' })
+  @Field(() => Float, {
+    description: 'Hours of its reservations’ windows on this span that fall in the month (every non-final reservation).',
+  })
   channelHours!: number;
-  @Field(() => Float, { nullable: true, description: 'What maxChannelHoursPerSpanPerMonth still allows on this span in the month; null without that quota.' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'What maxChannelHoursPerSpanPerMonth still allows on this span in the month; null without that quota.',
+  })
   remainingChannelHours!: number | null;
 }
 

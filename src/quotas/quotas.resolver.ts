@@ -30,7 +30,11 @@ export class QuotasResolver {
   tenantQuota(
     @CurrentPrincipal() principal: Principal,
     @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string | null,
-    @Args('month', { type: () => String, nullable: true, description: 'YYYY-MM (UTC) in which to count channel-hours; default: this month.' })
+    @Args('month', {
+      type: () => String,
+      nullable: true,
+      description: 'YYYY-MM (UTC) in which to count channel-hours; default: this month.',
+    })
     month?: string | null,
   ): Promise<TenantQuota> {
     return this.quotas.quota(principal, tenantId ?? null, month ?? null);

@@ -112,7 +112,9 @@ export class QuotasService {
 }
 
 function sameLimits(a: QuotaLimits, b: QuotaLimits): boolean {
-  return a.maxConcurrentHolds === b.maxConcurrentHolds
-    && a.maxWindowSeconds === b.maxWindowSeconds
-    && a.maxChannelHoursPerSpanPerMonth === b.maxChannelHoursPerSpanPerMonth;
+  return (
+    a.maxConcurrentHolds === b.maxConcurrentHolds &&
+    a.maxWindowSeconds === b.maxWindowSeconds &&
+    a.maxChannelHoursPerSpanPerMonth === b.maxChannelHoursPerSpanPerMonth
+  );
 }

@@ -34,12 +34,18 @@ export class AvailabilityService {
     const durationMs = (input.durationSeconds ?? (input.end.getTime() - input.start.getTime()) / 1000) * 1000;
     if (!(durationMs > 0)) throw badInput('input.durationSeconds', 'durationSeconds must be positive.');
     if (durationMs > this.config.maxDurationSeconds * 1000) {
-      throw badInput('input.durationSeconds', `durationSeconds may be at most ${this.config.maxDurationSeconds} (APN_MAX_DURATION_S), the longest window one can book.`);
+      throw badInput(
+        'input.durationSeconds',
+        `durationSeconds may be at most ${this.config.maxDurationSeconds} (APN_MAX_DURATION_S), the longest window one can book.`,
+      );
     }
     const latest = Date.now() + this.config.maxAdvanceSeconds * 1000;
     const horizon = input.searchUntil?.getTime() ?? Math.min(latest, input.start.getTime() + DEFAULT_SEARCH_DAYS * 86_400_000);
     if (horizon > latest) {
-      throw badInput('input.searchUntil', `searchUntil may be at most ${formatSeconds(this.config.maxAdvanceSeconds)} ahead (APN_MAX_ADVANCE_S): no window can be booked beyond that.`);
+      throw badInput(
+        'input.searchUntil',
+        `searchUntil may be at most ${formatSeconds(this.config.maxAdvanceSeconds)} ahead (APN_MAX_ADVANCE_S): no window can be booked beyond that.`,
+      );
     }
     const window = { start: input.start.getTime(), end: input.end.getTime() };
     const searchWindow = { start: window.start, end: Math.max(horizon, window.end) };

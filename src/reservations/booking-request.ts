@@ -27,7 +27,11 @@ export interface BookingLimits extends WindowLimits {
   minDurationSeconds: number;
 }
 
-export function validateBooking(snapshot: TopologySnapshot, input: ReserveRequest, config: BookingLimits): { sourceNodeId: string; destinationNodeId: string } {
+export function validateBooking(
+  snapshot: TopologySnapshot,
+  input: ReserveRequest,
+  config: BookingLimits,
+): { sourceNodeId: string; destinationNodeId: string } {
   const now = Date.now();
   if (input.start.getTime() >= input.end.getTime()) {
     throw badInput('input.end', `end (${input.end.toISOString()}) must be after start (${input.start.toISOString()}).`);
@@ -44,7 +48,11 @@ export function validateBooking(snapshot: TopologySnapshot, input: ReserveReques
   }
   const unbounded = windowProblem({ start: 'input.start', end: 'input.end' }, input.start, input.end, config, now);
   if (unbounded) throw badInput(unbounded.field, unbounded.message);
-  if (input.idempotencyKey !== undefined && input.idempotencyKey !== null && (input.idempotencyKey.length < 1 || input.idempotencyKey.length > 200)) {
+  if (
+    input.idempotencyKey !== undefined &&
+    input.idempotencyKey !== null &&
+    (input.idempotencyKey.length < 1 || input.idempotencyKey.length > 200)
+  ) {
     throw badInput('input.idempotencyKey', 'idempotencyKey must be 1 to 200 characters.');
   }
   const ends = (['source', 'destination'] as const).map((side) => {
@@ -53,10 +61,16 @@ export function validateBooking(snapshot: TopologySnapshot, input: ReserveReques
     const endpoint = isUuid(id) ? snapshot.endpoints.get(id) : undefined;
     if (!endpoint) throw badInput(field, `${field}: endpoint ${id} does not exist; list endpoints with the endpoints query.`);
     if (endpoint.rateGbps !== input.rateGbps) {
-      throw badInput(field, `${field}: endpoint ${endpoint.code} runs at ${endpoint.rateGbps} Gbps, not ${input.rateGbps}; pick an endpoint of that rate or set rateGbps to ${endpoint.rateGbps}.`);
+      throw badInput(
+        field,
+        `${field}: endpoint ${endpoint.code} runs at ${endpoint.rateGbps} Gbps, not ${input.rateGbps}; pick an endpoint of that rate or set rateGbps to ${endpoint.rateGbps}.`,
+      );
     }
     if (input.requireLinkEncryption && !endpoint.encryption) {
-      throw badInput(field, `${field}: the transponder of endpoint ${endpoint.code} cannot encrypt, and requireLinkEncryption asks for both ends to; pick an endpoint with encryption (see endpoints { code encryption }).`);
+      throw badInput(
+        field,
+        `${field}: the transponder of endpoint ${endpoint.code} cannot encrypt, and requireLinkEncryption asks for both ends to; pick an endpoint with encryption (see endpoints { code encryption }).`,
+      );
     }
     const nodeId = snapshot.nodeOfEndpoint(endpoint);
     if (!nodeId) throw badInput(field, `${field}: the site of endpoint ${endpoint.code} is not attached to an APN node.`);

@@ -62,7 +62,11 @@ describe('capacity locks', () => {
 
   it('keeps the lock count small: at most two exclusive and two shared buckets per level per resource', () => {
     for (const length of [MIN, HOUR, DAY, 10 * DAY]) {
-      const l = capacityLocks({ linkIds: ['L1', 'L2', 'L3'], channel: 0, endpointIds: ['A', 'B'] }, new Date(BASE + 1), new Date(BASE + 1 + length));
+      const l = capacityLocks(
+        { linkIds: ['L1', 'L2', 'L3'], channel: 0, endpointIds: ['A', 'B'] },
+        new Date(BASE + 1),
+        new Date(BASE + 1 + length),
+      );
       expect(l.exclusive.length).toBeLessThanOrEqual(5 * 2);
       expect(l.shared.length).toBeLessThanOrEqual(5 * 2 * 5);
     }
@@ -86,10 +90,14 @@ describe('capacity locks', () => {
 describe('busyResources', () => {
   it('names the (link, channel) pairs, ports and GPU nodes behind the keys another booking held', () => {
     const keys = [
-      ...capacityLocks({ linkIds: ['L1', 'L2'], channel: 5, endpointIds: ['E1'], nodeIds: ['N1'] }, new Date(BASE), new Date(BASE + HOUR)).exclusive,
+      ...capacityLocks({ linkIds: ['L1', 'L2'], channel: 5, endpointIds: ['E1'], nodeIds: ['N1'] }, new Date(BASE), new Date(BASE + HOUR))
+        .exclusive,
     ];
     expect(busyResources(keys)).toEqual({
-      links: [{ linkId: 'L1', channel: 5 }, { linkId: 'L2', channel: 5 }],
+      links: [
+        { linkId: 'L1', channel: 5 },
+        { linkId: 'L2', channel: 5 },
+      ],
       endpoints: ['E1'],
       nodes: ['N1'],
     });

@@ -106,7 +106,11 @@ export function tryLockCapacitySql(n: number): string {
 }
 
 /** The resources behind capacity keys another transaction held (see capacityLocks for the key format). */
-export function busyResources(keys: readonly string[]): { links: Array<{ linkId: string; channel: number }>; endpoints: string[]; nodes: string[] } {
+export function busyResources(keys: readonly string[]): {
+  links: Array<{ linkId: string; channel: number }>;
+  endpoints: string[];
+  nodes: string[];
+} {
   const links = new Map<string, { linkId: string; channel: number }>();
   const endpoints = new Set<string>();
   const nodes = new Set<string>();

@@ -22,12 +22,16 @@ export class HoldExpiryJobs implements OnModuleInit {
       }
       if (outcome === 'expired') this.logger.log({ reservationId }, 'hold expired');
     });
-    this.handlers.register(JobName.HoldSweep, async () => {
-      for (const id of await this.reservations.overdueHolds()) {
-        if ((await this.reservations.expireHold(id)) === 'expired') {
-          this.logger.log({ reservationId: id }, 'hold expired by the sweep');
+    this.handlers.register(
+      JobName.HoldSweep,
+      async () => {
+        for (const id of await this.reservations.overdueHolds()) {
+          if ((await this.reservations.expireHold(id)) === 'expired') {
+            this.logger.log({ reservationId: id }, 'hold expired by the sweep');
+          }
         }
-      }
-    }, { everyMs: 30_000 });
+      },
+      { everyMs: 30_000 },
+    );
   }
 }

@@ -12,7 +12,11 @@ export class LinkOccupancyResolver {
   @Query(() => LinkOccupancy, {
     description: `Which channel of a link each booking uses over [from, to) (at most ${OCCUPANCY_BOUNDS.maxSpanDays} days), in every state. Operator only.`,
   })
-  linkOccupancy(@Args('linkId', { type: () => ID }) linkId: string, @Args('from') from: Date, @Args('to') to: Date): Promise<LinkOccupancy> {
+  linkOccupancy(
+    @Args('linkId', { type: () => ID }) linkId: string,
+    @Args('from') from: Date,
+    @Args('to') to: Date,
+  ): Promise<LinkOccupancy> {
     return this.occupancy.read(linkId, from, to);
   }
 }

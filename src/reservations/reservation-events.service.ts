@@ -39,7 +39,10 @@ export class ReservationEvents implements OnModuleDestroy {
     const listening = this.notifications.listen(RESERVATION_UPDATED_CHANNEL, this.dispatch);
     const subscriber = new Subscriber(filter, () => {
       this.subscribers.delete(subscriber);
-      void listening.then((release) => release(), () => undefined);
+      void listening.then(
+        (release) => release(),
+        () => undefined,
+      );
     });
     this.subscribers.add(subscriber);
     try {

@@ -83,8 +83,14 @@ export class ReservationLifecycle {
       );
       Object.assign(r, { pathLinkIds: path.linkIds, channel: path.channel, distanceKm: path.distanceKm });
       const codes = (ids: readonly string[]) => ids.map((l) => snapshot.links.get(l)?.code ?? l).join(' ');
-      await this.transitions.record(m, r, r.state, r.state, SYSTEM_ACTOR,
-        `rerouted around ${codes(avoidLinkIds)}: now ${codes(path.linkIds)} on channel ${path.channel}`);
+      await this.transitions.record(
+        m,
+        r,
+        r.state,
+        r.state,
+        SYSTEM_ACTOR,
+        `rerouted around ${codes(avoidLinkIds)}: now ${codes(path.linkIds)} on channel ${path.channel}`,
+      );
       await this.audit.append(m, {
         actor: SYSTEM_ACTOR,
         action: 'reservation.rerouted',
@@ -110,8 +116,16 @@ export class ReservationLifecycle {
 
   /** Setup at start, teardown at end: delayed jobs with deterministic ids, so scheduling twice is harmless. */
   async schedule(r: ReservationEntity): Promise<void> {
-    await this.jobs.enqueue(JobName.LightpathSetup, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: this.setupJobRunAt(r.startAt) });
-    await this.jobs.enqueue(JobName.LightpathTeardown, { reservationId: r.id }, { jobId: reservationJobId(r.id, JobName.LightpathTeardown), runAt: r.endAt });
+    await this.jobs.enqueue(
+      JobName.LightpathSetup,
+      { reservationId: r.id },
+      { jobId: reservationJobId(r.id, JobName.LightpathSetup), runAt: this.setupJobRunAt(r.startAt) },
+    );
+    await this.jobs.enqueue(
+      JobName.LightpathTeardown,
+      { reservationId: r.id },
+      { jobId: reservationJobId(r.id, JobName.LightpathTeardown), runAt: r.endAt },
+    );
   }
 
   /** Expires a hold whose time has come; safe to run any number of times. */
@@ -121,7 +135,13 @@ export class ReservationLifecycle {
       const r = rows[0];
       if (!r || r.state !== ReservationState.HELD) return 'not-held';
       if (r.holdExpiresAt && r.holdExpiresAt.getTime() > Date.now()) return 'not-yet';
-      await this.transitions.apply(m, r, ReservationState.EXPIRED, SYSTEM_ACTOR, `hold not committed within ${this.config.holdTtlSeconds} s`);
+      await this.transitions.apply(
+        m,
+        r,
+        ReservationState.EXPIRED,
+        SYSTEM_ACTOR,
+        `hold not committed within ${this.config.holdTtlSeconds} s`,
+      );
       return 'expired';
     });
   }

@@ -14,7 +14,6 @@ import { Reservation, ReservationConnection, ReservationTransition } from './res
 import { ReservationState } from './reservation-state';
 import { canSee, isTenantKey } from '../core/visibility';
 
-
 export interface ReservationFilter {
   first: number;
   after?: string | null;
@@ -53,7 +52,11 @@ export class ReservationQueries {
       const c = decodeCursor(f.after);
       q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: c.createdAt, id: c.id });
     }
-    const rows = await q.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(f.first + 1).getMany();
+    const rows = await q
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(f.first + 1)
+      .getMany();
     return { rows: rows.slice(0, f.first), hasNextPage: rows.length > f.first };
   }
 
@@ -87,7 +90,9 @@ export class ReservationQueries {
       }),
       distanceKm: r.distanceKm,
       rttMs: Math.round(2 * r.distanceKm * FIBER_LATENCY_US_PER_KM * 1000) / 1e6,
-      linkEncryption: Boolean(snapshot.endpoints.get(r.sourceEndpointId)?.encryption && snapshot.endpoints.get(r.destinationEndpointId)?.encryption),
+      linkEncryption: Boolean(
+        snapshot.endpoints.get(r.sourceEndpointId)?.encryption && snapshot.endpoints.get(r.destinationEndpointId)?.encryption,
+      ),
       holdExpiresAt: r.holdExpiresAt,
       idempotencyKey: r.idempotencyKey,
       createdAt: r.createdAt,
@@ -96,21 +101,25 @@ export class ReservationQueries {
   }
 
   async toConnection(page: { rows: ReservationEntity[]; hasNextPage: boolean }): Promise<ReservationConnection> {
-    const edges = await Promise.all(
-      page.rows.map(async (r) => ({ cursor: encodeCursor(r.createdAt, r.id), node: await this.toModel(r) })),
-    );
+    const edges = await Promise.all(page.rows.map(async (r) => ({ cursor: encodeCursor(r.createdAt, r.id), node: await this.toModel(r) })));
     return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
   /** Batches the history of every reservation resolved in one request into one query. */
   historyLoader(): DataLoader<string, ReservationTransition[]> {
     return new DataLoader(async (ids) => {
-      const rows: Array<{ reservation_id: string; from_state: ReservationState | null; to_state: ReservationState; at: Date; actor: string; reason: string }> =
-        await this.dataSource.query(
-          `SELECT reservation_id, from_state, to_state, at, actor, reason FROM reservation_transitions
+      const rows: Array<{
+        reservation_id: string;
+        from_state: ReservationState | null;
+        to_state: ReservationState;
+        at: Date;
+        actor: string;
+        reason: string;
+      }> = await this.dataSource.query(
+        `SELECT reservation_id, from_state, to_state, at, actor, reason FROM reservation_transitions
             WHERE reservation_id = ANY($1::uuid[]) ORDER BY id`,
-          [ids],
-        );
+        [ids],
+      );
       const byId = new Map<string, ReservationTransition[]>(ids.map((id) => [id, []]));
       for (const row of rows) {
         byId.get(row.reservation_id)?.push(

@@ -10,13 +10,7 @@ export class ReservationTransitions {
   constructor(private readonly audit: AuditService) {}
 
   /** Changes state, records history and audit, and frees capacity on entering a final state: one transaction. */
-  async apply(
-    m: EntityManager,
-    r: ReservationEntity,
-    to: ReservationState,
-    actor: string,
-    reason: string,
-  ): Promise<void> {
+  async apply(m: EntityManager, r: ReservationEntity, to: ReservationState, actor: string, reason: string): Promise<void> {
     assertTransition(r.id, r.state, to);
     const from = r.state;
     if (FINAL_STATES.has(to)) {

@@ -35,7 +35,10 @@ export class Reservation {
   @Field(() => [Link], { description: 'Links of the lightpath, from source to destination.' }) path!: Link[];
   @Field(() => Float) distanceKm!: number;
   @Field(() => Float, { description: 'Round-trip propagation time at 4.9 µs/km.' }) rttMs!: number;
-  @Field({ description: 'Whether the transponders at both ends encrypt the optical payload: only such a lightpath carries a LINK_ENCRYPTION mount.' })
+  @Field({
+    description:
+      'Whether the transponders at both ends encrypt the optical payload: only such a lightpath carries a LINK_ENCRYPTION mount.',
+  })
   linkEncryption!: boolean;
   @Field(() => Date, { nullable: true, description: 'When an uncommitted hold expires.' })
   holdExpiresAt!: Date | null;
@@ -66,7 +69,8 @@ export class ReserveLightpathInput {
   @Field(() => Boolean, {
     nullable: true,
     defaultValue: false,
-    description: 'Book only if the transponders at both endpoints can encrypt (topology flag `encryption`), so the lightpath can carry LINK_ENCRYPTION mounts.',
+    description:
+      'Book only if the transponders at both endpoints can encrypt (topology flag `encryption`), so the lightpath can carry LINK_ENCRYPTION mounts.',
   })
   requireLinkEncryption?: boolean | null;
 }

@@ -37,7 +37,9 @@ export class ReservationsRepository {
 
   /** How many reservations are in each state (states with none are absent). */
   async countByState(): Promise<Map<string, number>> {
-    const rows = await this.dataSource.query<Array<{ state: string; n: number }>>('SELECT state, count(*)::int AS n FROM reservations GROUP BY state');
+    const rows = await this.dataSource.query<Array<{ state: string; n: number }>>(
+      'SELECT state, count(*)::int AS n FROM reservations GROUP BY state',
+    );
     return new Map(rows.map((r) => [r.state, r.n]));
   }
 
@@ -48,7 +50,9 @@ export class ReservationsRepository {
 
   /** The current state of each reservation found, by id. */
   async states(ids: readonly string[], m: EntityManager = this.dataSource.manager): Promise<Map<string, ReservationState>> {
-    const rows = await m.getRepository(ReservationEntity).find({ select: { id: true, state: true }, where: { id: In(ids.filter(isUuid)) } });
+    const rows = await m
+      .getRepository(ReservationEntity)
+      .find({ select: { id: true, state: true }, where: { id: In(ids.filter(isUuid)) } });
     return new Map(rows.map((r) => [r.id, r.state]));
   }
   /** ACTIVE spells overlapping [from, to). */

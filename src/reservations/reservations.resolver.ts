@@ -39,10 +39,7 @@ export class ReservationsResolver {
   ) {}
 
   @Mutation(() => Reservation, { description: 'Books a lightpath: HELD for APN_HOLD_TTL_S, or RESERVED with autoCommit.' })
-  async reserveLightpath(
-    @Args('input') input: ReserveLightpathInput,
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<Reservation> {
+  async reserveLightpath(@Args('input') input: ReserveLightpathInput, @CurrentPrincipal() principal: Principal): Promise<Reservation> {
     return this.queries.toModel(await this.booking.reserve(principal, input));
   }
 
@@ -117,9 +114,7 @@ export class ReservationsResolver {
   ): Promise<AsyncIterableIterator<ReservationUpdateEvent>> {
     if (id) await this.queries.get(principal, id); // NOT_FOUND unless it is the caller's
     const ownTenant = visibleTenant(principal, tenantId);
-    return this.events.subscribe(
-      (u) => (ownTenant === null || u.tenantId === ownTenant) && (!id || u.reservationId === id),
-    );
+    return this.events.subscribe((u) => (ownTenant === null || u.tenantId === ownTenant) && (!id || u.reservationId === id));
   }
 
   @ResolveField(() => [ReservationTransition])

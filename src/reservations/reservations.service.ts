@@ -4,7 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
-import { AppError, badInput, ErrorCode, invalidState, noCapacity, notFound, pgErrorCode, PgErrorCode, conflict } from '../core/errors/app-error';
+import {
+  AppError,
+  badInput,
+  ErrorCode,
+  invalidState,
+  noCapacity,
+  notFound,
+  pgErrorCode,
+  PgErrorCode,
+  conflict,
+} from '../core/errors/app-error';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
@@ -50,7 +60,6 @@ const SNAPSHOT_MAX_AGE_MS = 1000;
 const MAX_BUSY_ROUNDS = 8;
 /** A cancellation reason is kept in the history of the reservation: a sentence, not a document. */
 export const MAX_REASON_LENGTH = 500;
-
 
 /**
  * Booking use cases: reserve, commit, cancel, extend. Capacity is guarded by PostgreSQL's
@@ -120,7 +129,8 @@ export class ReservationsService {
         const lostRace = code === PgErrorCode.EXCLUSION_VIOLATION || code === PgErrorCode.DEADLOCK_DETECTED;
         // The booking this one collided with (on the key, a channel or a port) may be the same request sent
         // again: then its reservation is the answer, whichever process wrote it.
-        const collided = lostRace || code === PgErrorCode.UNIQUE_VIOLATION || (error instanceof AppError && error.code === ErrorCode.NO_CAPACITY);
+        const collided =
+          lostRace || code === PgErrorCode.UNIQUE_VIOLATION || (error instanceof AppError && error.code === ErrorCode.NO_CAPACITY);
         if (key !== null && collided) {
           const existing = await this.findByIdempotencyKey(tenantId, key, fingerprint);
           if (existing) return existing;
@@ -184,26 +194,33 @@ export class ReservationsService {
         );
       }
       const entity = this.reservationOf(b, path);
-      const outcome = await insertBooking(m, { audit: this.audit, usePrepared: this.usePrepared }, entity, snapshot.revision, wait || round >= MAX_BUSY_ROUNDS ? 'wait' : 'try', {
-        reason: b.holdExpiresAt ? `held until ${b.holdExpiresAt.toISOString()}` : 'booked with autoCommit',
-        audit: {
-          actor: b.actor,
-          action: 'reservation.created',
-          entityType: 'reservation',
-          entityId: entity.id,
-          data: {
-            tenantId: b.tenantId,
-            state: b.state,
-            source: input.sourceEndpointId,
-            destination: input.destinationEndpointId,
-            rateGbps: input.rateGbps,
-            start: input.start.toISOString(),
-            end: input.end.toISOString(),
-            channel: path.channel,
-            path: path.linkIds,
+      const outcome = await insertBooking(
+        m,
+        { audit: this.audit, usePrepared: this.usePrepared },
+        entity,
+        snapshot.revision,
+        wait || round >= MAX_BUSY_ROUNDS ? 'wait' : 'try',
+        {
+          reason: b.holdExpiresAt ? `held until ${b.holdExpiresAt.toISOString()}` : 'booked with autoCommit',
+          audit: {
+            actor: b.actor,
+            action: 'reservation.created',
+            entityType: 'reservation',
+            entityId: entity.id,
+            data: {
+              tenantId: b.tenantId,
+              state: b.state,
+              source: input.sourceEndpointId,
+              destination: input.destinationEndpointId,
+              rateGbps: input.rateGbps,
+              start: input.start.toISOString(),
+              end: input.end.toISOString(),
+              channel: path.channel,
+              path: path.linkIds,
+            },
           },
         },
-      });
+      );
       if (outcome.inserted) return entity;
       if (!outcome.revisionCurrent) return null;
       const held = busyResources(outcome.busy);
@@ -295,7 +312,11 @@ export class ReservationsService {
         ),
       );
     } else if (result.state === ReservationState.RELEASING) {
-      await this.jobs.reschedule(JobName.LightpathTeardown, { reservationId: id }, { jobId: reservationJobId(id, JobName.LightpathTeardown) });
+      await this.jobs.reschedule(
+        JobName.LightpathTeardown,
+        { reservationId: id },
+        { jobId: reservationJobId(id, JobName.LightpathTeardown) },
+      );
     }
     return result;
   }
@@ -332,7 +353,14 @@ export class ReservationsService {
         await m.query('UPDATE endpoint_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
         await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
         r.endAt = end;
-        await this.transitions.record(m, r, r.state, r.state, principal.actor, `end extended from ${previousEnd.toISOString()} to ${end.toISOString()}`);
+        await this.transitions.record(
+          m,
+          r,
+          r.state,
+          r.state,
+          principal.actor,
+          `end extended from ${previousEnd.toISOString()} to ${end.toISOString()}`,
+        );
         await this.audit.append(m, {
           actor: principal.actor,
           action: 'reservation.extended',
@@ -356,7 +384,11 @@ export class ReservationsService {
 
   private async bookingTenant(principal: Principal, requested: string | null): Promise<string> {
     if (isTenantKey(principal)) {
-      return actingTenant(principal, requested, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key books for its own tenant only; omit input.tenantId.')) as string;
+      return actingTenant(
+        principal,
+        requested,
+        () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key books for its own tenant only; omit input.tenantId.'),
+      ) as string;
     }
     if (principal.role !== Role.OPERATOR) {
       throw new AppError(ErrorCode.FORBIDDEN, `Role ${principal.role} cannot book lightpaths.`);
@@ -380,8 +412,6 @@ export class ReservationsService {
     return existing;
   }
 
-
-
   private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {
     if (!isUuid(id)) throw notFound('Reservation', id);
     const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -390,5 +420,4 @@ export class ReservationsService {
     if (principal.role === Role.BILLING) throw new AppError(ErrorCode.FORBIDDEN, 'Billing keys cannot change reservations.');
     return r;
   }
-
 }

@@ -62,7 +62,10 @@ describe('evaluateRuns', () => {
       run('local'),
     ]);
     const kr = verdicts.filter((v) => v.kind === 'KR1.1');
-    expect(kr.map((v) => [v.runId, v.baselineRunId])).toEqual([['krb5p', 'local-krb5p'], ['plain', 'local']]);
+    expect(kr.map((v) => [v.runId, v.baselineRunId])).toEqual([
+      ['krb5p', 'local-krb5p'],
+      ['plain', 'local'],
+    ]);
     const security = verdicts.find((v) => v.kind === 'SECURITY' && v.runId === 'krb5p')!;
     expect(security).toMatchObject({ baselineRunId: 'plain', passed: null });
     expect(security.changePercent).toBeCloseTo(4.4, 1);

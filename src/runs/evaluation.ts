@@ -22,7 +22,12 @@ export interface EvaluatedRun {
   readonly id: string;
   readonly label: string;
   readonly completed: boolean;
-  readonly connection: { readonly kind: ConnectionKind; readonly distanceKm: number | null; readonly rttMs: number | null; readonly bandwidthGbps: number | null };
+  readonly connection: {
+    readonly kind: ConnectionKind;
+    readonly distanceKm: number | null;
+    readonly rttMs: number | null;
+    readonly bandwidthGbps: number | null;
+  };
   readonly design: Design;
   readonly securityMeasures: readonly string[];
   /** Same workload = same model, dataset size, planned steps and epochs. */
@@ -59,7 +64,8 @@ const sameWorkload = (a: EvaluatedRun, b: EvaluatedRun) =>
   a.workload.steps === b.workload.steps &&
   a.workload.epochs === b.workload.epochs;
 const sameMeasures = (a: EvaluatedRun, b: EvaluatedRun) =>
-  a.securityMeasures.length === b.securityMeasures.length && [...a.securityMeasures].sort().join() === [...b.securityMeasures].sort().join();
+  a.securityMeasures.length === b.securityMeasures.length &&
+  [...a.securityMeasures].sort().join() === [...b.securityMeasures].sort().join();
 const sameConnection = (a: EvaluatedRun, b: EvaluatedRun) =>
   a.connection.kind === b.connection.kind &&
   a.connection.distanceKm === b.connection.distanceKm &&
@@ -92,7 +98,10 @@ export function evaluateRuns(runs: readonly EvaluatedRun[]): Verdict[] {
 
   for (const run of done) {
     if (run.connection.kind === 'APN' && run.design === 'DIRECT') {
-      const local = pick(run, done.filter((c) => c.connection.kind === 'LOCAL' && c.design === 'DIRECT' && sameWorkload(run, c)));
+      const local = pick(
+        run,
+        done.filter((c) => c.connection.kind === 'LOCAL' && c.design === 'DIRECT' && sameWorkload(run, c)),
+      );
       if (local) {
         const change = percent(run.trainingSeconds, local.trainingSeconds);
         const passed = change < KR11_MAX_INCREASE_PERCENT;
@@ -111,7 +120,10 @@ export function evaluateRuns(runs: readonly EvaluatedRun[]): Verdict[] {
       }
     }
     if (run.connection.kind === 'APN' && (run.design === 'REPLICATION' || run.design === 'CACHE')) {
-      const internet = pick(run, done.filter((c) => c.connection.kind === 'INTERNET' && c.design === run.design && sameWorkload(run, c)));
+      const internet = pick(
+        run,
+        done.filter((c) => c.connection.kind === 'INTERNET' && c.design === run.design && sameWorkload(run, c)),
+      );
       if (internet) {
         const kind = run.design === 'REPLICATION' ? 'KR2.1' : 'KR3.1';
         const change = percent(run.trainingSeconds, internet.trainingSeconds);
@@ -138,8 +150,13 @@ export function evaluateRuns(runs: readonly EvaluatedRun[]): Verdict[] {
   for (const run of done) {
     if (run.securityMeasures.length === 0 || run.securityMeasures.includes('NONE')) continue;
     const without = done.find(
-      (c) => c !== run && (c.securityMeasures.length === 0 || c.securityMeasures.includes('NONE')) && sameWorkload(run, c) &&
-        c.design === run.design && sameConnection(run, c) && c.gpuSite.code === run.gpuSite.code,
+      (c) =>
+        c !== run &&
+        (c.securityMeasures.length === 0 || c.securityMeasures.includes('NONE')) &&
+        sameWorkload(run, c) &&
+        c.design === run.design &&
+        sameConnection(run, c) &&
+        c.gpuSite.code === run.gpuSite.code,
     );
     if (!without) continue;
     const change = percent(run.trainingSeconds, without.trainingSeconds);
@@ -161,8 +178,13 @@ export function evaluateRuns(runs: readonly EvaluatedRun[]): Verdict[] {
   for (const run of done) {
     if (run.gpuSite.kind !== 'GREEN_DC' || run.energyKwh === null) continue;
     const standard = done.find(
-      (c) => c.gpuSite.kind === 'STANDARD_DC' && c.energyKwh !== null && sameWorkload(run, c) && c.design === run.design &&
-        c.connection.kind === run.connection.kind && sameMeasures(run, c),
+      (c) =>
+        c.gpuSite.kind === 'STANDARD_DC' &&
+        c.energyKwh !== null &&
+        sameWorkload(run, c) &&
+        c.design === run.design &&
+        c.connection.kind === run.connection.kind &&
+        sameMeasures(run, c),
     );
     if (!standard || standard.energyKwh === null) continue;
     const change = percent(run.energyKwh, standard.energyKwh);

@@ -9,7 +9,12 @@
  * do not cover the span: consecutive samples more than `maxGapMs` apart within it, or the first or the last
  * further than that from its ends.
  */
-export function integratePower(points: ReadonlyArray<readonly [number, number]>, fromMs: number, toMs: number, maxGapMs: number): number | null {
+export function integratePower(
+  points: ReadonlyArray<readonly [number, number]>,
+  fromMs: number,
+  toMs: number,
+  maxGapMs: number,
+): number | null {
   if (!(toMs > fromMs)) return 0;
   // The samples that bear on the span: within it, and the nearest one on each side.
   let lo = 0;

@@ -23,7 +23,16 @@ function reportRun(id: string, label: string, over: Partial<ReportRun> = {}): Re
     logs: { lines: 5012, errors: 0, warnings: 2 },
     prediction: { seconds: 357.0, errorPercent: 0 },
     stepSeries: [0.0714, 0.0713, 0.0716],
-    powerSeries: [{ equipment: 'gpu-01', points: [[0, 10_100], [60, 10_250], [120, 10_180]] }],
+    powerSeries: [
+      {
+        equipment: 'gpu-01',
+        points: [
+          [0, 10_100],
+          [60, 10_250],
+          [120, 10_180],
+        ],
+      },
+    ],
     security: { inDataCenter: 'not applied', inMotion: 'not applied: sec=sys over an unencrypted lightpath', atOffice: 'not applied' },
     ...over,
   };
@@ -48,7 +57,10 @@ function model(): ReportModel {
     generatedAt: '2026-11-29T20:00:00.000Z',
     runs: [
       reportRun('local', 'local'),
-      reportRun('apn-40', 'apn-40', { connection: 'Open APN 40 km, 100 Gbps', times: { read: 9.5, gpu: 354.5, save: 0, preparation: 0, training: 364 } }),
+      reportRun('apn-40', 'apn-40', {
+        connection: 'Open APN 40 km, 100 Gbps',
+        times: { read: 9.5, gpu: 354.5, save: 0, preparation: 0, training: 364 },
+      }),
       reportRun('failed', 'crashed <script>alert(1)</script> | run', { state: 'FAILED', failureReason: 'CUDA out of memory at step 812' }),
     ],
     verdicts: evaluateRuns([evaluated('local', 357, 'LOCAL'), evaluated('apn-40', 364, 'APN')]),
@@ -58,10 +70,22 @@ function model(): ReportModel {
 describe('the PoC report', () => {
   it('follows the PoC Reference §3 in HTML, with the runs’ numbers and the verdicts', () => {
     const html = renderReportHtml(model());
-    for (const heading of ['Requirements for evaluation', 'Evaluation method', 'Metrics collected', 'Logs collected', 'Points of verify', 'Security considerations', 'Benchmark testing', 'Power and energy per equipment and per site', 'Cost per equipment']) {
+    for (const heading of [
+      'Requirements for evaluation',
+      'Evaluation method',
+      'Metrics collected',
+      'Logs collected',
+      'Points of verify',
+      'Security considerations',
+      'Benchmark testing',
+      'Power and energy per equipment and per site',
+      'Cost per equipment',
+    ]) {
       expect(html).toContain(heading);
     }
-    expect(html).toContain('KR1.1 (met): KR1.1 met: &quot;apn-40&quot; (apn-40) over Open APN 40 km trained in 364.0 s, +1.96 % against 357.0 s');
+    expect(html).toContain(
+      'KR1.1 (met): KR1.1 met: &quot;apn-40&quot; (apn-40) over Open APN 40 km trained in 364.0 s, +1.96 % against 357.0 s',
+    );
     expect(html).toContain('<td>364.0</td>');
     expect(html).toContain('the training did not complete: CUDA out of memory at step 812');
     expect(html).toContain('not applied: sec=sys over an unencrypted lightpath');

@@ -20,11 +20,30 @@ export interface ReportRun {
   readonly storageSite: string;
   readonly steps: { readonly recorded: number; readonly planned: number };
   /** Seconds, initialisation excluded; `preparation` (replica copy, cache fill) is part of `read`. */
-  readonly times: { readonly read: number; readonly gpu: number; readonly save: number; readonly preparation: number; readonly training: number };
-  readonly perStep: { readonly readP50: number; readonly readP99: number; readonly gpuP50: number; readonly gpuP99: number; readonly saveP50: number; readonly saveP99: number };
+  readonly times: {
+    readonly read: number;
+    readonly gpu: number;
+    readonly save: number;
+    readonly preparation: number;
+    readonly training: number;
+  };
+  readonly perStep: {
+    readonly readP50: number;
+    readonly readP99: number;
+    readonly gpuP50: number;
+    readonly gpuP99: number;
+    readonly saveP50: number;
+    readonly saveP99: number;
+  };
   /** Per direction, from nfsiostat; null without samples. */
   readonly storage: ReadonlyArray<{ readonly direction: 'read' | 'write'; readonly throughputMBps: number; readonly latencyMs: number }>;
-  readonly energy: ReadonlyArray<{ readonly equipment: string; readonly kind: string; readonly site: string; readonly kwh: number; readonly basis: 'measured' | 'rated' }>;
+  readonly energy: ReadonlyArray<{
+    readonly equipment: string;
+    readonly kind: string;
+    readonly site: string;
+    readonly kwh: number;
+    readonly basis: 'measured' | 'rated';
+  }>;
   readonly sites: ReadonlyArray<{ readonly site: string; readonly pue: number; readonly kwh: number }>;
   readonly costs: ReadonlyArray<{ readonly item: string; readonly usd: number }>;
   readonly logs: { readonly lines: number; readonly errors: number; readonly warnings: number };
@@ -41,7 +60,13 @@ export interface ReportRun {
 /** What the signed audit checkpoints prove about the runs' records (docs/audit.md). */
 export interface ReportAudit {
   /** The latest signed checkpoint of the audit chain, with its signature checked when the report was made; null: none yet. */
-  readonly checkpoint: { readonly seq: string; readonly headHash: string; readonly at: string; readonly keyId: string; readonly signatureValid: boolean } | null;
+  readonly checkpoint: {
+    readonly seq: string;
+    readonly headHash: string;
+    readonly at: string;
+    readonly keyId: string;
+    readonly signatureValid: boolean;
+  } | null;
   /** Per run: the last chained audit entry about it (the run, its mount, its lightpath), and entries not chained yet. */
   readonly runs: ReadonlyArray<{ readonly label: string; readonly lastSeq: string | null; readonly pending: number }>;
 }
@@ -59,7 +84,9 @@ export function auditParagraphs(audit: ReportAudit | undefined): string[] {
   if (!audit) return [];
   const c = audit.checkpoint;
   if (!c) {
-    return ['Audit: every change to these runs, their mounts and lightpaths is in the hash-chained audit log, but no checkpoint of it has been signed yet, so nothing outside the service vouches for those entries.'];
+    return [
+      'Audit: every change to these runs, their mounts and lightpaths is in the hash-chained audit log, but no checkpoint of it has been signed yet, so nothing outside the service vouches for those entries.',
+    ];
   }
   const head = `Audit: the latest signed checkpoint of the audit log covers entries 1 to ${c.seq} (head hash ${c.headHash}, signed ${c.at} by ${c.keyId}); its Ed25519 signature ${c.signatureValid ? 'verifies under the service’s audit key' : 'does NOT verify under the service’s audit key: the checkpoint cannot be relied on'}. An export of the log checked against it offline (npm run audit:verify) shows any entry rewritten since.`;
   return [
@@ -110,7 +137,15 @@ function sections(model: ReportModel): Section[] {
       ],
       table: {
         head: ['run', 'connection', 'design', 'workload', 'GPU site', 'storage site', 'security measures'],
-        rows: runs.map((r) => [r.label, r.connection, r.design, r.workload, r.gpuSite, r.storageSite, r.securityMeasures.join(', ') || 'NONE']),
+        rows: runs.map((r) => [
+          r.label,
+          r.connection,
+          r.design,
+          r.workload,
+          r.gpuSite,
+          r.storageSite,
+          r.securityMeasures.join(', ') || 'NONE',
+        ]),
       },
     },
     {
@@ -123,9 +158,22 @@ function sections(model: ReportModel): Section[] {
     },
     {
       heading: '3. Metrics collected',
-      paragraphs: ['Read, GPU and Save time per step from the trainer’s timestamps, initialisation excluded; totals and per-step percentiles.'],
+      paragraphs: [
+        'Read, GPU and Save time per step from the trainer’s timestamps, initialisation excluded; totals and per-step percentiles.',
+      ],
       table: {
-        head: ['run', 'steps', 'Read (s)', 'of which preparation (s)', 'GPU (s)', 'Save (s)', 'training (s)', 'Read p50/p99 (ms)', 'GPU p50/p99 (ms)', 'Save p50/p99 (ms)'],
+        head: [
+          'run',
+          'steps',
+          'Read (s)',
+          'of which preparation (s)',
+          'GPU (s)',
+          'Save (s)',
+          'training (s)',
+          'Read p50/p99 (ms)',
+          'GPU p50/p99 (ms)',
+          'Save p50/p99 (ms)',
+        ],
         rows: runs.map((r) => [
           r.label,
           `${r.steps.recorded} / ${r.steps.planned}`,
@@ -144,7 +192,10 @@ function sections(model: ReportModel): Section[] {
     {
       heading: '4. Logs collected',
       paragraphs: ['The trainer’s information and error logs, as uploaded.'],
-      table: { head: ['run', 'lines', 'errors', 'warnings'], rows: runs.map((r) => [r.label, String(r.logs.lines), String(r.logs.errors), String(r.logs.warnings)]) },
+      table: {
+        head: ['run', 'lines', 'errors', 'warnings'],
+        rows: runs.map((r) => [r.label, String(r.logs.lines), String(r.logs.errors), String(r.logs.warnings)]),
+      },
     },
     {
       heading: '5. Points of verify',
@@ -158,7 +209,10 @@ function sections(model: ReportModel): Section[] {
     },
     {
       heading: '6. Security considerations',
-      paragraphs: ['Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.', ...auditParagraphs(model.audit)],
+      paragraphs: [
+        'Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.',
+        ...auditParagraphs(model.audit),
+      ],
       table: {
         head: ['run', 'data in use and at rest in the data center', 'data in motion', 'data at rest in the office'],
         rows: runs.map((r) => [r.label, r.security.inDataCenter, r.security.inMotion, r.security.atOffice]),
@@ -169,17 +223,28 @@ function sections(model: ReportModel): Section[] {
       paragraphs: [
         ...model.verdicts.map((v) => `${v.kind} (${verdictWord(v)}): ${v.statement}`),
         ...(model.verdicts.length === 0 ? ['No pair of runs allows a verdict: each needs a counterpart with the same workload.'] : []),
-        ...runs.filter((r) => r.prediction).map((r) => `${r.label}: the planner predicted ${num(r.prediction!.seconds)} s; measured ${num(r.times.training)} s (error ${num(r.prediction!.errorPercent, 2)} %).`),
+        ...runs
+          .filter((r) => r.prediction)
+          .map(
+            (r) =>
+              `${r.label}: the planner predicted ${num(r.prediction!.seconds)} s; measured ${num(r.times.training)} s (error ${num(r.prediction!.errorPercent, 2)} %).`,
+          ),
       ],
       table: {
         head: ['run', 'direction', 'throughput (MB/s)', 'latency (ms)'],
-        rows: runs.flatMap((r) => (r.storage.length ? r.storage.map((s) => [r.label, s.direction, num(s.throughputMBps), num(s.latencyMs, 2)]) : [[r.label, '–', 'no nfsiostat samples', '–']])),
+        rows: runs.flatMap((r) =>
+          r.storage.length
+            ? r.storage.map((s) => [r.label, s.direction, num(s.throughputMBps), num(s.latencyMs, 2)])
+            : [[r.label, '–', 'no nfsiostat samples', '–']],
+        ),
       },
       chart: 'steps',
     },
     {
       heading: '7.1 Power and energy per equipment and per site',
-      paragraphs: ['Measured where power samples cover the run, rated power × time otherwise (never both for one piece of equipment); per site with its PUE.'],
+      paragraphs: [
+        'Measured where power samples cover the run, rated power × time otherwise (never both for one piece of equipment); per site with its PUE.',
+      ],
       table: {
         head: ['run', 'equipment', 'kind', 'site', 'energy (kWh)', 'basis'],
         rows: runs.flatMap((r) => [
@@ -212,7 +277,11 @@ function axes(maxX: number, maxY: number, xLabel: string, yLabel: string): strin
   );
 }
 
-function lineChart(series: ReadonlyArray<{ name: string; points: ReadonlyArray<readonly [number, number]> }>, xLabel: string, yLabel: string): string {
+function lineChart(
+  series: ReadonlyArray<{ name: string; points: ReadonlyArray<readonly [number, number]> }>,
+  xLabel: string,
+  yLabel: string,
+): string {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return '<p><em>No samples to draw.</em></p>';
   const maxX = Math.max(1e-9, ...all.map((p) => p[0]));
@@ -223,8 +292,10 @@ function lineChart(series: ReadonlyArray<{ name: string; points: ReadonlyArray<r
     .map((s, i) => {
       const points = s.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ');
       const colour = PALETTE[i % PALETTE.length];
-      return `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points}"><title>${escapeHtml(s.name)}</title></polyline>` +
-        `<text x="${W - 12}" y="${24 + i * 14}" text-anchor="end" font-size="11" fill="${colour}">${escapeHtml(s.name)}</text>`;
+      return (
+        `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points}"><title>${escapeHtml(s.name)}</title></polyline>` +
+        `<text x="${W - 12}" y="${24 + i * 14}" text-anchor="end" font-size="11" fill="${colour}">${escapeHtml(s.name)}</text>`
+      );
     })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${axes(maxX, maxY, xLabel, yLabel)}${lines}</svg>`;
@@ -236,7 +307,11 @@ function stackedBars(runs: readonly ReportRun[]): string {
   const rowH = 24;
   const height = runs.length * rowH + 30;
   const scale = (v: number) => (v / max) * (W - 180);
-  const parts: Array<[keyof ReportRun['times'], string]> = [['read', '#1f77b4'], ['gpu', '#2ca02c'], ['save', '#ff7f0e']];
+  const parts: Array<[keyof ReportRun['times'], string]> = [
+    ['read', '#1f77b4'],
+    ['gpu', '#2ca02c'],
+    ['save', '#ff7f0e'],
+  ];
   const bars = runs
     .map((r, i) => {
       let offset = 150;
@@ -252,16 +327,26 @@ function stackedBars(runs: readonly ReportRun[]): string {
       return `<text x="4" y="${y + 13}" font-size="11">${escapeHtml(r.label.slice(0, 24))}</text>${segments}<text x="${(offset + 4).toFixed(1)}" y="${y + 13}" font-size="11">${num(r.times.training)} s</text>`;
     })
     .join('');
-  const legend = parts.map(([part, colour], i) => `<text x="${150 + i * 70}" y="${height - 6}" font-size="11" fill="${colour}">${part}</text>`).join('');
+  const legend = parts
+    .map(([part, colour], i) => `<text x="${150 + i * 70}" y="${height - 6}" font-size="11" fill="${colour}">${part}</text>`)
+    .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img">${bars}${legend}</svg>`;
 }
 
 function chartHtml(kind: NonNullable<Section['chart']>, model: ReportModel): string {
   if (kind === 'bars') return stackedBars(model.runs);
   if (kind === 'steps') {
-    return lineChart(model.runs.map((r) => ({ name: r.label, points: r.stepSeries.map((s, i) => [i, s] as const) })), 'step', 'seconds per step');
+    return lineChart(
+      model.runs.map((r) => ({ name: r.label, points: r.stepSeries.map((s, i) => [i, s] as const) })),
+      'step',
+      'seconds per step',
+    );
   }
-  return lineChart(model.runs.flatMap((r) => r.powerSeries.map((p) => ({ name: `${r.label}: ${p.equipment}`, points: p.points }))), 'seconds', 'watts');
+  return lineChart(
+    model.runs.flatMap((r) => r.powerSeries.map((p) => ({ name: `${r.label}: ${p.equipment}`, points: p.points }))),
+    'seconds',
+    'watts',
+  );
 }
 
 // ---------------------------------------------------------------- renderings

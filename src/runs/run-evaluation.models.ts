@@ -47,7 +47,8 @@ export class StorageDirectionModel {
   @Field(() => Int) samples!: number;
   @Field(() => Float, { description: '10^6 bytes per second, summed over the client nodes.' }) throughputMBps!: number;
   @Field(() => Float) opsPerSecond!: number;
-  @Field(() => Float, { nullable: true, description: 'Mean time per operation (avg exe), weighted by operations.' }) latencyMs!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Mean time per operation (avg exe), weighted by operations.' }) latencyMs!:
+    number | null;
   @Field(() => Float, { nullable: true, description: 'Mean RPC round trip (avg RTT), weighted by operations.' }) rttMs!: number | null;
   @Field(() => Float) retrans!: number;
 }
@@ -98,8 +99,11 @@ export class TrainingRunSummary {
   @Field(() => Float, { description: 'read.totalSeconds + preparationSeconds.' }) readSecondsWithPreparation!: number;
   @Field(() => Float, { description: 'Σ (Read + GPU + Save) over the recorded steps + preparationSeconds; initialisation excluded.' })
   trainingSeconds!: number;
-  @Field(() => Float, { nullable: true, description: 'From the first step’s start to the finish, when known.' }) wallSeconds!: number | null;
-  @Field(() => Float, { description: 'The time equipment is counted for: wallSeconds when known and at least the steps’ sum, else that sum.' })
+  @Field(() => Float, { nullable: true, description: 'From the first step’s start to the finish, when known.' }) wallSeconds!:
+    number | null;
+  @Field(() => Float, {
+    description: 'The time equipment is counted for: wallSeconds when known and at least the steps’ sum, else that sum.',
+  })
   energySeconds!: number;
   @Field(() => [StorageDirectionModel]) storage!: StorageDirectionModel[];
   @Field(() => [EquipmentEnergyModel]) energy!: EquipmentEnergyModel[];
@@ -128,7 +132,8 @@ export class RunVerdict {
   @Field(() => Float, { description: 'Seconds for time, kWh for energy.' }) value!: number;
   @Field(() => Float) baselineValue!: number;
   @Field(() => Float) changePercent!: number;
-  @Field(() => Boolean, { nullable: true, description: 'Null where the PoC Reference sets no threshold (SECURITY, SITE).' }) passed!: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: 'Null where the PoC Reference sets no threshold (SECURITY, SITE).' }) passed!:
+    boolean | null;
   @Field() statement!: string;
 }
 

@@ -25,7 +25,13 @@ interface RunContext {
   loaders?: Record<string, unknown>;
 }
 
-const VERDICT_KINDS: Record<string, VerdictKindEnum> = { 'KR1.1': VerdictKindEnum.KR1_1, 'KR2.1': VerdictKindEnum.KR2_1, 'KR3.1': VerdictKindEnum.KR3_1, SECURITY: VerdictKindEnum.SECURITY, SITE: VerdictKindEnum.SITE };
+const VERDICT_KINDS: Record<string, VerdictKindEnum> = {
+  'KR1.1': VerdictKindEnum.KR1_1,
+  'KR2.1': VerdictKindEnum.KR2_1,
+  'KR3.1': VerdictKindEnum.KR3_1,
+  SECURITY: VerdictKindEnum.SECURITY,
+  SITE: VerdictKindEnum.SITE,
+};
 
 /** Summaries, predictions, comparisons and the report of measured runs. */
 @Resolver(() => TrainingRun)
@@ -39,14 +45,18 @@ export class RunEvaluationResolver {
   ) {}
 
   @ResolveField(() => TrainingRunSummary, {
-    description: 'The PoC Reference’s metrics: Read/GPU/Save totals and per-step percentiles, training time, storage throughput and latency, energy per equipment and site, cost.',
+    description:
+      'The PoC Reference’s metrics: Read/GPU/Save totals and per-step percentiles, training time, storage throughput and latency, energy per equipment and site, cost.',
   })
   async summary(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<TrainingRunSummary> {
     const summary = await this.summaries(ctx).load(run.id);
     return this.toModel(summary, ctx);
   }
 
-  @ResolveField(() => TrainingRunPrediction, { nullable: true, description: 'The planner’s prediction for the run’s scenario, and its error; null where it cannot model the run.' })
+  @ResolveField(() => TrainingRunPrediction, {
+    nullable: true,
+    description: 'The planner’s prediction for the run’s scenario, and its error; null where it cannot model the run.',
+  })
   async prediction(@Parent() run: TrainingRun, @Context() ctx: RunContext): Promise<TrainingRunPrediction | null> {
     const loader = this.loader(ctx, 'runPredictions', async (ids: readonly string[]) => {
       const runs = await this.repository.findRuns(ids);
@@ -55,13 +65,18 @@ export class RunEvaluationResolver {
       const predictions = await this.evaluation.predictions(runs, summaries);
       return ids.map((id) => predictions.get(id) ?? null);
     });
-    return (await loader.load(run.id));
+    return await loader.load(run.id);
   }
 
   @Query(() => RunComparison, {
-    description: 'Runs of yours side by side (at most 16), with the verdicts they allow: KR1.1, KR2.1, KR3.1, security measures, green vs standard data center.',
+    description:
+      'Runs of yours side by side (at most 16), with the verdicts they allow: KR1.1, KR2.1, KR3.1, security measures, green vs standard data center.',
   })
-  async compareRuns(@Args('runIds', { type: () => [ID] }) runIds: string[], @CurrentPrincipal() p: Principal, @Context() ctx: RunContext): Promise<RunComparison> {
+  async compareRuns(
+    @Args('runIds', { type: () => [ID] }) runIds: string[],
+    @CurrentPrincipal() p: Principal,
+    @Context() ctx: RunContext,
+  ): Promise<RunComparison> {
     const { runs, summaries, verdicts } = await this.evaluation.compare(p, runIds);
     // The runs' summaries are resolved from what the comparison computed.
     const loader = this.summaries(ctx);
@@ -73,7 +88,10 @@ export class RunEvaluationResolver {
     };
   }
 
-  @Query(() => String, { description: 'The PoC report of runs of yours (at most 16), as self-contained HTML or Markdown; GET /runs/report gives the same document.' })
+  @Query(() => String, {
+    description:
+      'The PoC report of runs of yours (at most 16), as self-contained HTML or Markdown; GET /runs/report gives the same document.',
+  })
   runsReport(
     @Args('ids', { type: () => [ID] }) ids: string[],
     @CurrentPrincipal() p: Principal,
@@ -92,12 +110,17 @@ export class RunEvaluationResolver {
 
   private async toModel(s: RunSummary, ctx: RunContext): Promise<TrainingRunSummary> {
     let snapshot = await this.topology.forRequest(ctx);
-    if ([...s.energy.map((e) => e.siteId), ...s.sites.map((x) => x.siteId)].some((id) => !snapshot.sites.has(id))) snapshot = await this.topology.snapshot();
+    if ([...s.energy.map((e) => e.siteId), ...s.sites.map((x) => x.siteId)].some((id) => !snapshot.sites.has(id)))
+      snapshot = await this.topology.snapshot();
     const site = (id: string) => Site.from(snapshot.sites.get(id)!);
     return {
       ...s,
       storage: s.storage.map((x) => ({ ...x })),
-      energy: s.energy.map((e) => ({ ...e, site: site(e.siteId), basis: e.basis === 'measured' ? EnergyBasisEnum.MEASURED : EnergyBasisEnum.RATED })),
+      energy: s.energy.map((e) => ({
+        ...e,
+        site: site(e.siteId),
+        basis: e.basis === 'measured' ? EnergyBasisEnum.MEASURED : EnergyBasisEnum.RATED,
+      })),
       sites: s.sites.map((x) => ({ ...x, site: site(x.siteId) })),
       costs: s.costs.map((c) => ({ ...c })),
     };

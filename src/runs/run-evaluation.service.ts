@@ -85,10 +85,16 @@ export class RunEvaluationService {
             : this.repository.powerSeries(run.id, from, end === null ? null : new Date(end), run.state !== TrainingRunState.RECORDING),
           run.gpuAllocationId ? this.storage.nodesOfAllocation(run.gpuAllocationId) : Promise.resolve([]),
         ]);
-        const mine = (phase: number) => buckets.filter((b) => b.runId === run.id && b.phase === phase).map((b) => [b.bucket, b.steps] as const);
+        const mine = (phase: number) =>
+          buckets.filter((b) => b.runId === run.id && b.phase === phase).map((b) => [b.bucket, b.steps] as const);
         const summary = summarizeRun({
           design: run.design,
-          connection: { kind: run.connectionKind, distanceKm: run.distanceKm, bandwidthGbps: run.bandwidthGbps, distanceClass: distanceClass(run.distanceKm, ctx.values) },
+          connection: {
+            kind: run.connectionKind,
+            distanceKm: run.distanceKm,
+            bandwidthGbps: run.bandwidthGbps,
+            distanceClass: distanceClass(run.distanceKm, ctx.values),
+          },
           datasetBytes: Number(run.datasetBytes),
           epochs: run.epochs,
           stepsPlanned: run.stepsPerEpoch * run.epochs,
@@ -135,7 +141,9 @@ export class RunEvaluationService {
       const workload: WorkloadInput = { datasetBytes: run.datasetBytes, steps: run.stepsPerEpoch, epochs: run.epochs };
       let gpuSource: string;
       if (counterpart) {
-        const seconds = ((counterpart.readSecondsSum + counterpart.gpuSecondsSum + counterpart.saveSecondsSum) / Number(counterpart.stepCount)) * counterpart.stepsPerEpoch;
+        const seconds =
+          ((counterpart.readSecondsSum + counterpart.gpuSecondsSum + counterpart.saveSecondsSum) / Number(counterpart.stepCount)) *
+          counterpart.stepsPerEpoch;
         workload.localEpochSeconds = seconds;
         gpuSource = `derived from the same-site run "${counterpart.label}" (${counterpart.id}): ${seconds.toFixed(1)} s per epoch`;
       } else {
@@ -173,7 +181,11 @@ export class RunEvaluationService {
   }
 
   /** Runs side by side (their summaries), and evaluateRuns' verdicts over them. */
-  async compare(principal: Principal, ids: readonly string[], field = 'runIds'): Promise<{ runs: TrainingRunEntity[]; summaries: Map<string, RunSummary>; verdicts: Verdict[]; shared: Shared }> {
+  async compare(
+    principal: Principal,
+    ids: readonly string[],
+    field = 'runIds',
+  ): Promise<{ runs: TrainingRunEntity[]; summaries: Map<string, RunSummary>; verdicts: Verdict[]; shared: Shared }> {
     const runs = await this.visibleRuns(principal, ids, field);
     const shared = await this.shared();
     const summaries = await this.summaries(runs, shared);
@@ -182,7 +194,11 @@ export class RunEvaluationService {
   }
 
   async shared(): Promise<Shared> {
-    const [values, cards, snapshot] = await Promise.all([this.planning.resolvedReference(), this.billing.rateCards(), this.topology.snapshot({ maxAgeMs: 1000 })]);
+    const [values, cards, snapshot] = await Promise.all([
+      this.planning.resolvedReference(),
+      this.billing.rateCards(),
+      this.topology.snapshot({ maxAgeMs: 1000 }),
+    ]);
     return { values, cards, sites: snapshot.sites };
   }
 
@@ -230,10 +246,12 @@ export class RunEvaluationService {
         spells.push(`${t.toState} ${t.at.toISOString()} → ${next.toState} ${next.at.toISOString()} (${s.toFixed(1)} s)`);
       });
       if (spells.length > 0) return { seconds, basis: `${what} from the history of mount ${run.mountId}: ${spells.join('; ')}` };
-      if (run.preparationSeconds !== null) return { seconds: run.preparationSeconds, basis: `${what} as given with the run (mount ${run.mountId} records none completed)` };
+      if (run.preparationSeconds !== null)
+        return { seconds: run.preparationSeconds, basis: `${what} as given with the run (mount ${run.mountId} records none completed)` };
       return { seconds: 0, basis: `mount ${run.mountId} records no completed ${what} yet` };
     }
-    if (run.preparationSeconds !== null) return { seconds: run.preparationSeconds, basis: `${what} as given with the run (preparationSeconds)` };
+    if (run.preparationSeconds !== null)
+      return { seconds: run.preparationSeconds, basis: `${what} as given with the run (preparationSeconds)` };
     return { seconds: 0, basis: `${what} not recorded: the run names no mount and gave no preparationSeconds` };
   }
 }
@@ -250,7 +268,9 @@ function figures(site: SiteEntity | undefined, id: string): SiteFigures {
   return { id: site.id, code: site.code, pue: site.pue, carbonKgPerKwh: site.gridCarbonKgPerKwh, energyUsdPerKwh: site.energyPricePerKwh };
 }
 
-function reference(values: ReferenceValues): Record<'GPU_SERVER' | 'STORAGE_NFS_ARRAY' | 'CACHE_OR_REPLICA_NODE' | 'SWITCH_100G', EquipmentReference> {
+function reference(
+  values: ReferenceValues,
+): Record<'GPU_SERVER' | 'STORAGE_NFS_ARRAY' | 'CACHE_OR_REPLICA_NODE' | 'SWITCH_100G', EquipmentReference> {
   const of = (kind: 'GPU_SERVER' | 'STORAGE_NFS_ARRAY' | 'CACHE_OR_REPLICA_NODE' | 'SWITCH_100G'): EquipmentReference => ({
     powerKw: values[`equipment.${kind}.powerKw`].value,
     capexUsd: values[`equipment.${kind}.capexUsd`].value,
@@ -258,5 +278,10 @@ function reference(values: ReferenceValues): Record<'GPU_SERVER' | 'STORAGE_NFS_
     powerBasis: `reference ${kind}: ${values[`equipment.${kind}.powerKw`].basis}`,
     priceBasis: `reference ${kind}: ${values[`equipment.${kind}.capexUsd`].basis}`,
   });
-  return { GPU_SERVER: of('GPU_SERVER'), STORAGE_NFS_ARRAY: of('STORAGE_NFS_ARRAY'), CACHE_OR_REPLICA_NODE: of('CACHE_OR_REPLICA_NODE'), SWITCH_100G: of('SWITCH_100G') };
+  return {
+    GPU_SERVER: of('GPU_SERVER'),
+    STORAGE_NFS_ARRAY: of('STORAGE_NFS_ARRAY'),
+    CACHE_OR_REPLICA_NODE: of('CACHE_OR_REPLICA_NODE'),
+    SWITCH_100G: of('SWITCH_100G'),
+  };
 }

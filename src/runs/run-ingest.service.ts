@@ -89,7 +89,14 @@ class Tally {
 
   summary(extra: Record<string, unknown> = {}): UploadSummary {
     this.trim();
-    return { accepted: this.accepted, duplicates: this.duplicates, rejected: this.rejected, rejectedCount: this.rejectedCount, lines: this.lines, ...extra };
+    return {
+      accepted: this.accepted,
+      duplicates: this.duplicates,
+      rejected: this.rejected,
+      rejectedCount: this.rejectedCount,
+      lines: this.lines,
+      ...extra,
+    };
   }
 
   private trim(): void {
@@ -128,14 +135,22 @@ export class RunIngestService {
     return run;
   }
 
-  async ingest(kind: UploadKind, run: TrainingRunEntity, body: AsyncIterable<Buffer | string>, options: UploadOptions): Promise<UploadSummary> {
+  async ingest(
+    kind: UploadKind,
+    run: TrainingRunEntity,
+    body: AsyncIterable<Buffer | string>,
+    options: UploadOptions,
+  ): Promise<UploadSummary> {
     const tally = new Tally();
     const ingest = await this.ingestFor(kind, run, tally, options);
     const summary = () => tally.summary(ingest.extra());
     // A cap on the upload itself stops the reading; what was read before it is still stored.
     let cap: AppError | null = null;
     try {
-      reading: for await (const group of readLines(body, { maxBytes: this.config.runUploadMaxBytes, maxLineBytes: UPLOAD_BOUNDS.maxLineBytes })) {
+      reading: for await (const group of readLines(body, {
+        maxBytes: this.config.runUploadMaxBytes,
+        maxLineBytes: UPLOAD_BOUNDS.maxLineBytes,
+      })) {
         for (const line of group) {
           if (line.number > this.config.runUploadMaxLines) {
             cap = badInput(
@@ -165,7 +180,12 @@ export class RunIngestService {
     const after = (await this.repository.findRun(run.id)) as TrainingRunEntity;
     return {
       ...summary(),
-      run: { steps: Number(after.stepCount), ioSamples: Number(after.ioSampleCount), powerSamples: Number(after.powerSampleCount), logLines: Number(after.logLineCount) },
+      run: {
+        steps: Number(after.stepCount),
+        ioSamples: Number(after.ioSampleCount),
+        powerSamples: Number(after.powerSampleCount),
+        logLines: Number(after.logLineCount),
+      },
     };
   }
 
@@ -206,7 +226,11 @@ const tooLong = (line: number) => reject(line, null, `is longer than ${UPLOAD_BO
  * Runs one batch under the run's row lock: the run must still be RECORDING, and may not hold more than
  * `cap` records of the kind afterwards (the batch is then rolled back and the upload stops).
  */
-async function underRunLock<T>(repository: RunsRepository, runId: string, work: (m: EntityManager, locked: LockedRun) => Promise<T>): Promise<T> {
+async function underRunLock<T>(
+  repository: RunsRepository,
+  runId: string,
+  work: (m: EntityManager, locked: LockedRun) => Promise<T>,
+): Promise<T> {
   return repository.transaction(async (m) => {
     const locked = await repository.lockRun(m, runId);
     if (!locked) throw new AppError(ErrorCode.NOT_FOUND, `Training run ${runId} does not exist or is not visible to you.`);
@@ -216,7 +240,10 @@ async function underRunLock<T>(repository: RunsRepository, runId: string, work: 
 }
 
 function capExceeded(what: string, held: number, cap: number): AppError {
-  return badInput('body', `The run would hold more than ${cap} ${what} (APN_RUN_MAX_RECORDS; it holds ${held}); the rest of this upload was not stored.`);
+  return badInput(
+    'body',
+    `The run would hold more than ${cap} ${what} (APN_RUN_MAX_RECORDS; it holds ${held}); the rest of this upload was not stored.`,
+  );
 }
 
 /** Splits keyed rows into rounds in which each key appears once: a repeated key is compared with the stored one. */
@@ -273,7 +300,7 @@ class StepIngest implements Ingest {
     const parsed = this.format === 'csv' ? this.csv.readRow(line.number, text) : parseStepJson(line.number, text);
     if (!parsed.ok) return this.tally.reject(parsed.rejection);
     const entry = parsed.value;
-    const previousEnd = needsPreviousEnd(entry) ? this.ends.get(entry.step - 1) ?? null : null;
+    const previousEnd = needsPreviousEnd(entry) ? (this.ends.get(entry.step - 1) ?? null) : null;
     if (needsPreviousEnd(entry) && previousEnd === null) this.unplaced.push(entry);
     else this.place(entry, previousEnd);
     if (this.batch.length + this.unplaced.length >= UPLOAD_BOUNDS.stepBatchRows) return this.flush();
@@ -329,7 +356,7 @@ class StepIngest implements Ingest {
     if (pending.length === 0) return;
     const fromMemory = () => {
       // Repeatedly: a placed step may be the one the next waits for (steps arriving in reverse order).
-      for (let progress = true; progress && pending.length > 0; ) {
+      for (let progress = true; progress && pending.length > 0;) {
         progress = false;
         const still: StepEntry[] = [];
         for (const entry of pending) {
@@ -382,7 +409,11 @@ class StepIngest implements Ingest {
       let stepCount = 0;
       let held: number | null = null;
       for (const round of stepRounds(batch)) {
-        const result = await this.repository.insertSteps(m, this.runId, round.map((r) => r.value));
+        const result = await this.repository.insertSteps(
+          m,
+          this.runId,
+          round.map((r) => r.value),
+        );
         held ??= result.stepCount - (round.length - result.notStored.size);
         stepCount = result.stepCount;
         round.forEach((r, i) => outcomes.push({ outcome: result.notStored.get(i) ?? 'STORED', row: r.value, line: r.line }));
@@ -392,7 +423,12 @@ class StepIngest implements Ingest {
     });
     this.tally.count(
       outcomes.map((o) => o.outcome),
-      (i) => reject(outcomes[i].line, 'step', `step ${outcomes[i].row.step} was stored before with other values; a step is recorded once (remove this line or upload the step unchanged)`),
+      (i) =>
+        reject(
+          outcomes[i].line,
+          'step',
+          `step ${outcomes[i].row.step} was stored before with other values; a step is recorded once (remove this line or upload the step unchanged)`,
+        ),
     );
   }
 }
@@ -447,7 +483,11 @@ class NfsiostatIngest implements Ingest {
     const outcomes = await underRunLock(this.repository, this.runId, async (m, locked) => {
       const outcomes: Array<{ outcome: BatchOutcome; row: IoSampleRow; line: number }> = [];
       for (const round of rounds(batch)) {
-        const result = await this.repository.insertIoSamples(m, this.runId, round.map((r) => r.value));
+        const result = await this.repository.insertIoSamples(
+          m,
+          this.runId,
+          round.map((r) => r.value),
+        );
         round.forEach((r, i) => outcomes.push({ outcome: result[i], row: r.value, line: r.line }));
       }
       const stored = outcomes.filter((o) => o.outcome === 'STORED').length;
@@ -459,7 +499,11 @@ class NfsiostatIngest implements Ingest {
       outcomes.map((o) => o.outcome),
       (i) => {
         const r = outcomes[i].row;
-        return reject(outcomes[i].line, r.direction.toLowerCase(), `report ${r.report} of ${r.mountPoint}${r.node ? ` on ${r.node}` : ''} was stored before with other values; upload another node's output with ?node=, or a later part with ?firstReport=`);
+        return reject(
+          outcomes[i].line,
+          r.direction.toLowerCase(),
+          `report ${r.report} of ${r.mountPoint}${r.node ? ` on ${r.node}` : ''} was stored before with other values; upload another node's output with ?node=, or a later part with ?firstReport=`,
+        );
       },
     );
   }
@@ -501,7 +545,11 @@ class PowerIngest implements Ingest {
     const outcomes = await underRunLock(this.repository, this.runId, async (m, locked) => {
       const outcomes: Array<{ outcome: BatchOutcome; row: PowerSample; line: number }> = [];
       for (const round of rounds(batch)) {
-        const result = await this.repository.insertPowerSamples(m, this.runId, round.map((r) => r.value));
+        const result = await this.repository.insertPowerSamples(
+          m,
+          this.runId,
+          round.map((r) => r.value),
+        );
         round.forEach((r, i) => outcomes.push({ outcome: result[i], row: r.value, line: r.line }));
       }
       const stored = outcomes.filter((o) => o.outcome === 'STORED').length;
@@ -511,7 +559,12 @@ class PowerIngest implements Ingest {
     });
     this.tally.count(
       outcomes.map((o) => o.outcome),
-      (i) => reject(outcomes[i].line, 'watts', `${outcomes[i].row.equipment} at that time was stored before with other values; a sample is recorded once`),
+      (i) =>
+        reject(
+          outcomes[i].line,
+          'watts',
+          `${outcomes[i].row.equipment} at that time was stored before with other values; a sample is recorded once`,
+        ),
     );
     for (const o of outcomes) if (o.outcome !== 'CONFLICT') this.equipment.add(o.row.equipment);
   }
@@ -530,7 +583,8 @@ class LogIngest implements Ingest {
   async take(line: UploadLine): Promise<void> {
     if (line.text === null) return this.tally.reject(tooLong(line.number));
     if (line.text.trim() === '') return;
-    if (line.text.includes('\u0000')) return this.tally.reject(reject(line.number, 'text', 'contains a NUL character, which text cannot hold'));
+    if (line.text.includes('\u0000'))
+      return this.tally.reject(reject(line.number, 'text', 'contains a NUL character, which text cannot hold'));
     this.batch.push({ level: logLevelOf(line.text), text: line.text });
     if (this.batch.length >= UPLOAD_BOUNDS.batchRows) await this.store();
   }

@@ -43,15 +43,27 @@ export class RunMeasurementsService {
    * same tenant and workload (model, dataset size, steps per epoch, epochs), preferring one with the same
    * security measures. Runs the caller may not see are NOT_FOUND; BILLING keys see no runs.
    */
-  async calibrationRuns(principal: Principal, runId: string, baselineRunId: string | null, field = 'input.calibrationRunId'): Promise<CalibrationRuns> {
+  async calibrationRuns(
+    principal: Principal,
+    runId: string,
+    baselineRunId: string | null,
+    field = 'input.calibrationRunId',
+  ): Promise<CalibrationRuns> {
     if (principal.role !== Role.OPERATOR && principal.role !== Role.TENANT) {
-      throw new AppError(ErrorCode.FORBIDDEN, `Calibrating on measured runs needs role OPERATOR or TENANT; your token has role ${principal.role}.`);
+      throw new AppError(
+        ErrorCode.FORBIDDEN,
+        `Calibrating on measured runs needs role OPERATOR or TENANT; your token has role ${principal.role}.`,
+      );
     }
     const baselineField = field.replace(/calibrationRunId$/, 'calibrationBaselineRunId');
     const remote = await this.visible(principal, runId, field);
-    if (remote.state !== TrainingRunState.COMPLETED) throw badInput(field, `${field}: run ${remote.id} is ${remote.state}; calibrate on a COMPLETED run.`);
+    if (remote.state !== TrainingRunState.COMPLETED)
+      throw badInput(field, `${field}: run ${remote.id} is ${remote.state}; calibrate on a COMPLETED run.`);
     if (remote.connectionKind === RunConnectionKind.LOCAL || remote.design !== StorageDesign.DIRECT) {
-      throw badInput(field, `${field}: run "${remote.label}" is a ${remote.connectionKind} ${remote.design} run; calibrate on a remote DIRECT run (APN or INTERNET), whose same-site counterpart is found for it.`);
+      throw badInput(
+        field,
+        `${field}: run "${remote.label}" is a ${remote.connectionKind} ${remote.design} run; calibrate on a remote DIRECT run (APN or INTERNET), whose same-site counterpart is found for it.`,
+      );
     }
     if (Number(remote.stepCount) === 0) throw badInput(field, `${field}: run "${remote.label}" recorded no steps.`);
     let local: TrainingRunEntity;
@@ -64,7 +76,10 @@ export class RunMeasurementsService {
     } else {
       const candidates = (await this.repository.sameSiteRuns(remote.tenantId, remote)).filter((c) => Number(c.stepCount) > 0);
       if (candidates.length === 0) {
-        throw badInput(field, `${field}: run "${remote.label}" has no same-site counterpart: record a COMPLETED LOCAL DIRECT run of the same workload (${remote.modelName}, ${remote.datasetBytes} bytes, ${remote.stepsPerEpoch} steps × ${remote.epochs} epochs), or name one with calibrationBaselineRunId.`);
+        throw badInput(
+          field,
+          `${field}: run "${remote.label}" has no same-site counterpart: record a COMPLETED LOCAL DIRECT run of the same workload (${remote.modelName}, ${remote.datasetBytes} bytes, ${remote.stepsPerEpoch} steps × ${remote.epochs} epochs), or name one with calibrationBaselineRunId.`,
+        );
       }
       const measures = [...remote.securityMeasures].sort().join();
       local = candidates.find((c) => [...c.securityMeasures].sort().join() === measures) ?? candidates[0];
@@ -74,7 +89,13 @@ export class RunMeasurementsService {
           : `same-site run "${local.label}" (${local.id}), the newest of ${candidates.length} completed LOCAL DIRECT runs of this workload` +
             `${[...local.securityMeasures].sort().join() === measures ? ' with the same security measures' : ''}; name another with calibrationBaselineRunId`;
     }
-    return { datasetBytes: Number(remote.datasetBytes), stepsPerEpoch: remote.stepsPerEpoch, remote: asCalibrationRun(remote), local: asCalibrationRun(local), choice };
+    return {
+      datasetBytes: Number(remote.datasetBytes),
+      stepsPerEpoch: remote.stepsPerEpoch,
+      remote: asCalibrationRun(remote),
+      local: asCalibrationRun(local),
+      choice,
+    };
   }
 
   /**
@@ -82,7 +103,11 @@ export class RunMeasurementsService {
    * in a run that names the allocation, a function giving the joules over [from, to), or null when the
    * samples do not cover that span (see integratePower).
    */
-  async gpuNodeEnergy(m: EntityManager, fromMs: number, toMs: number): Promise<(allocationId: string, node: string, from: number, to: number) => number | null> {
+  async gpuNodeEnergy(
+    m: EntityManager,
+    fromMs: number,
+    toMs: number,
+  ): Promise<(allocationId: string, node: string, from: number, to: number) => number | null> {
     const gap = POWER_MAX_GAP_SECONDS * 1000;
     const rows = await this.repository.gpuNodeSamples(m, new Date(fromMs - gap), new Date(toMs + gap));
     const series = new Map<string, Array<[number, number]>>();
@@ -108,10 +133,16 @@ export class RunMeasurementsService {
 
   private counterpartProblem(remote: TrainingRunEntity, local: TrainingRunEntity): string | null {
     if (local.tenantId !== remote.tenantId) return 'belongs to another tenant than the run calibrated on';
-    if (local.connectionKind !== RunConnectionKind.LOCAL || local.design !== StorageDesign.DIRECT) return `is a ${local.connectionKind} ${local.design} run, not a same-site (LOCAL DIRECT) one`;
+    if (local.connectionKind !== RunConnectionKind.LOCAL || local.design !== StorageDesign.DIRECT)
+      return `is a ${local.connectionKind} ${local.design} run, not a same-site (LOCAL DIRECT) one`;
     if (local.state !== TrainingRunState.COMPLETED) return `is ${local.state}, not COMPLETED`;
     if (Number(local.stepCount) === 0) return 'recorded no steps';
-    if (local.modelName !== remote.modelName || local.datasetBytes !== remote.datasetBytes || local.stepsPerEpoch !== remote.stepsPerEpoch || local.epochs !== remote.epochs) {
+    if (
+      local.modelName !== remote.modelName ||
+      local.datasetBytes !== remote.datasetBytes ||
+      local.stepsPerEpoch !== remote.stepsPerEpoch ||
+      local.epochs !== remote.epochs
+    ) {
       return 'trained another workload (model, dataset size, steps per epoch and epochs must be the same)';
     }
     return null;

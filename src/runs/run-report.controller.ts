@@ -29,9 +29,13 @@ export class RunReportController {
       if (format !== 'html' && format !== 'md') throw badInput('format', 'format must be html or md.');
       const text = (query.ids as string | undefined) ?? '';
       if (text.length > MAX_COMPARED_RUNS * 37) throw badInput('ids', `ids: at most ${MAX_COMPARED_RUNS} run ids, separated by commas.`);
-      const ids = text.split(',').map((id) => id.trim()).filter((id) => id !== '');
+      const ids = text
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id !== '');
       const malformed = ids.find((id) => !isUuid(id));
-      if (malformed !== undefined) throw badInput('ids', `ids must be training run ids (UUIDs) separated by commas; got ${JSON.stringify(malformed.slice(0, 80))}.`);
+      if (malformed !== undefined)
+        throw badInput('ids', `ids must be training run ids (UUIDs) separated by commas; got ${JSON.stringify(malformed.slice(0, 80))}.`);
       const document = await this.reports.render(principal, ids, format, 'ids');
       await reply
         .code(200)
@@ -44,7 +48,9 @@ export class RunReportController {
       if (!appError) request.log.error({ err: error }, 'run report failed');
       const code = appError?.code ?? ErrorCode.INTERNAL;
       const field = appError?.extensions.field;
-      await reply.code(httpStatusOf(code)).send({ error: { code, message: appError?.message ?? 'The report failed unexpectedly.', ...(field ? { field } : {}) } });
+      await reply
+        .code(httpStatusOf(code))
+        .send({ error: { code, message: appError?.message ?? 'The report failed unexpectedly.', ...(field ? { field } : {}) } });
     }
   }
 }

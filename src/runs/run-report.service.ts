@@ -39,7 +39,13 @@ export class RunReportService {
   private async auditEvidence(runs: readonly TrainingRunEntity[]): Promise<ReportAudit> {
     const latest = await this.checkpoints.latest();
     const checkpoint = latest
-      ? { seq: String(latest.seq), headHash: latest.headHash, at: new Date(latest.at).toISOString(), keyId: latest.keyId, signatureValid: this.checkpoints.signatureValid(latest) }
+      ? {
+          seq: String(latest.seq),
+          headHash: latest.headHash,
+          at: new Date(latest.at).toISOString(),
+          keyId: latest.keyId,
+          signatureValid: this.checkpoints.signatureValid(latest),
+        }
       : null;
     const perRun = await Promise.all(
       runs.map(async (run) => {
@@ -79,7 +85,13 @@ export class RunReportService {
           gpuSite: code(run.gpuSiteId),
           storageSite: code(run.storageSiteId),
           steps: { recorded: summary.stepsRecorded, planned: summary.stepsPlanned },
-          times: { read: summary.readSecondsWithPreparation, gpu: summary.gpu.totalSeconds, save: summary.save.totalSeconds, preparation: summary.preparationSeconds, training: summary.trainingSeconds },
+          times: {
+            read: summary.readSecondsWithPreparation,
+            gpu: summary.gpu.totalSeconds,
+            save: summary.save.totalSeconds,
+            preparation: summary.preparationSeconds,
+            training: summary.trainingSeconds,
+          },
           perStep: {
             readP50: summary.read.p50Seconds ?? 0,
             readP99: summary.read.p99Seconds ?? 0,
@@ -88,7 +100,11 @@ export class RunReportService {
             saveP50: summary.save.p50Seconds ?? 0,
             saveP99: summary.save.p99Seconds ?? 0,
           },
-          storage: summary.storage.map((s) => ({ direction: s.direction === 'READ' ? 'read' : 'write', throughputMBps: s.throughputMBps, latencyMs: s.latencyMs ?? Number.NaN })),
+          storage: summary.storage.map((s) => ({
+            direction: s.direction === 'READ' ? 'read' : 'write',
+            throughputMBps: s.throughputMBps,
+            latencyMs: s.latencyMs ?? Number.NaN,
+          })),
           energy: summary.energy.map((e) => ({ equipment: e.equipment, kind: e.kind, site: code(e.siteId), kwh: e.itKwh, basis: e.basis })),
           sites: summary.sites.map((s) => ({ site: code(s.siteId), pue: s.pue, kwh: s.kwh })),
           costs: [...summary.costs.map((c) => ({ item: c.item, usd: c.usd })), { item: 'total', usd: summary.costUsd }],
@@ -97,9 +113,19 @@ export class RunReportService {
           stepSeries: stepSeries.map((s) => s.seconds),
           powerSeries,
           security: (() => {
-            const mount = run.mountId ? mounts.get(run.mountId) ?? null : null;
-            const held = mount ? custody.get(mount.id) ?? null : null;
-            return securityText(run, mount, mount ? { standings: this.mountProtection.standings(mount), proof: held?.proof ?? null, keyDestroyedAt: held?.record.keyDestroyedAt ?? null } : null);
+            const mount = run.mountId ? (mounts.get(run.mountId) ?? null) : null;
+            const held = mount ? (custody.get(mount.id) ?? null) : null;
+            return securityText(
+              run,
+              mount,
+              mount
+                ? {
+                    standings: this.mountProtection.standings(mount),
+                    proof: held?.proof ?? null,
+                    keyDestroyedAt: held?.record.keyDestroyedAt ?? null,
+                  }
+                : null,
+            );
           })(),
         };
       }),
@@ -155,11 +181,18 @@ function deletionText(evidence: MountEvidence, copy: boolean): string {
       ? 'no GPU node'
       : attested.length === gpu.length
         ? `all ${gpu.length} GPU node(s) attested (Ed25519, after the detach) that the mount was unmounted, the page cache dropped and scratch wiped`
-        : `not proven on the GPU nodes: ${attested.length} of ${gpu.length} attested unmount, page-cache drop and scratch wipe (missing: ${gpu.filter((p) => !p.attestedAt).map((p) => p.name).join(', ')})`,
+        : `not proven on the GPU nodes: ${attested.length} of ${gpu.length} attested unmount, page-cache drop and scratch wipe (missing: ${gpu
+            .filter((p) => !p.attestedAt)
+            .map((p) => p.name)
+            .join(', ')})`,
   ];
   if (copy) {
     const node = proof.places.find((p) => p.kind === 'STORAGE_SYSTEM');
-    parts.push(node?.attestedAt ? `${node.name} attested the copy destroyed at ${when(node.attestedAt)}` : `not proven: ${node?.name ?? 'the DC node'} has not attested the copy destroyed`);
+    parts.push(
+      node?.attestedAt
+        ? `${node.name} attested the copy destroyed at ${when(node.attestedAt)}`
+        : `not proven: ${node?.name ?? 'the DC node'} has not attested the copy destroyed`,
+    );
   }
   if (refused > 0) parts.push(`${refused} attestation(s) refused (bad signature, wrong node or too early)`);
   return parts.join('; ');
@@ -169,7 +202,11 @@ function deletionText(evidence: MountEvidence, copy: boolean): string {
  * The PoC Reference's three places of data, each with the measures in force or, plainly, none. The run
  * records the measures; its mount (where it names one) says how the GPU nodes reached the data.
  */
-export function securityText(run: TrainingRunEntity, mount: MountEntity | null, evidence: MountEvidence | null = null): ReportRun['security'] {
+export function securityText(
+  run: TrainingRunEntity,
+  mount: MountEntity | null,
+  evidence: MountEvidence | null = null,
+): ReportRun['security'] {
   const has = (m: SecurityMeasure) => run.securityMeasures.includes(m);
   const copy = run.design === StorageDesign.REPLICATION ? 'the replica' : run.design === StorageDesign.CACHE ? 'the cache' : null;
   const statement = (measure: string) => evidence?.standings.find((s) => s.measure === measure)?.statement;
@@ -180,12 +217,19 @@ export function securityText(run: TrainingRunEntity, mount: MountEntity | null, 
       ? `${copy} encrypted at rest (AT_REST_ENCRYPTION${mount ? ': a per-mount AES-256 data key wrapped by the key-encryption key' : ''})${evidence?.keyDestroyedAt ? `, its key destroyed at ${when(evidence.keyDestroyedAt)} (crypto-erase)` : ''}; ${inUse}${deletion}`
       : `not applied: ${copy} at the data center is not encrypted at rest, and no measure protects data in use on the GPU nodes${deletion}`
     : `no copy rests at the data center (DIRECT); ${inUse}${deletion}`;
-  const link = run.connectionKind === RunConnectionKind.APN ? 'the lightpath' : run.connectionKind === RunConnectionKind.INTERNET ? 'the Internet link' : 'the site network';
+  const link =
+    run.connectionKind === RunConnectionKind.APN
+      ? 'the lightpath'
+      : run.connectionKind === RunConnectionKind.INTERNET
+        ? 'the Internet link'
+        : 'the site network';
   const via = mount ? ` (mount ${mount.id}: ${mount.protocol === 'NFS_RDMA' ? 'NFS over RDMA' : 'NFSv4.2 over TCP'}, ${mount.design})` : '';
   const motion = [
     has(SecurityMeasure.NFS_KRB5P) ? `Kerberos privacy (sec=krb5p)${statement('NFS_KRB5P') ? ` — ${statement('NFS_KRB5P')}` : ''}` : null,
     has(SecurityMeasure.NFS_TLS) ? `RPC-with-TLS (RFC 9289)${statement('NFS_TLS') ? ` — ${statement('NFS_TLS')}` : ''}` : null,
-    has(SecurityMeasure.LINK_ENCRYPTION) ? `encrypting transponders on the lightpath${statement('LINK_ENCRYPTION') ? ` — ${statement('LINK_ENCRYPTION')}` : ''}` : null,
+    has(SecurityMeasure.LINK_ENCRYPTION)
+      ? `encrypting transponders on the lightpath${statement('LINK_ENCRYPTION') ? ` — ${statement('LINK_ENCRYPTION')}` : ''}`
+      : null,
   ].filter((x): x is string => x !== null);
   const notInForce = [
     !has(SecurityMeasure.NFS_KRB5P) && !has(SecurityMeasure.NFS_TLS) ? 'no end-to-end RPC encryption (neither krb5p nor TLS)' : null,

@@ -23,7 +23,14 @@ function input(over: Partial<SummaryInput> = {}): SummaryInput {
       readSeconds: 9.5,
       gpuSeconds: 354.5,
       saveSeconds: 0,
-      buckets: { read: [[bucketOf(0.0019), 5000]], gpu: [[bucketOf(0.0709), 4900], [bucketOf(0.09), 100]], save: [[-1, 5000]] },
+      buckets: {
+        read: [[bucketOf(0.0019), 5000]],
+        gpu: [
+          [bucketOf(0.0709), 4900],
+          [bucketOf(0.09), 100],
+        ],
+        save: [[-1, 5000]],
+      },
     },
     preparation: { seconds: 0, basis: 'DIRECT: no preparation' },
     window: { startMs: START, endMs: START + 364_000 },
@@ -39,10 +46,29 @@ function input(over: Partial<SummaryInput> = {}): SummaryInput {
 }
 
 /** Samples every `every` s from `from` to `to` (ms) at a constant draw. */
-function samples(equipment: string, kind: PowerSeries['kind'], siteId: string, from: number, to: number, every: number, watts: number): PowerSeries {
+function samples(
+  equipment: string,
+  kind: PowerSeries['kind'],
+  siteId: string,
+  from: number,
+  to: number,
+  every: number,
+  watts: number,
+): PowerSeries {
   const count = Math.floor((to - from) / 1000 / every) + 1;
   const last = from + (count - 1) * every * 1000;
-  return { equipment, kind, siteId, samples: count, firstMs: from, lastMs: last, maxGapSeconds: every, joules: (watts * (last - from)) / 1000, firstWatts: watts, lastWatts: watts };
+  return {
+    equipment,
+    kind,
+    siteId,
+    samples: count,
+    firstMs: from,
+    lastMs: last,
+    maxGapSeconds: every,
+    joules: (watts * (last - from)) / 1000,
+    firstWatts: watts,
+    lastWatts: watts,
+  };
 }
 
 describe('the summary of a measured run', () => {
@@ -66,7 +92,14 @@ describe('the summary of a measured run', () => {
   });
 
   it('uses measured power where samples cover the run and rated power elsewhere, never both, times each site’s PUE', () => {
-    const s = summarizeRun(input({ power: [samples('n1', 'GPU_NODE', 'tam', START, START + 364_000, 10, 7200), samples('sw', 'SWITCH', 'tam', START + 340_000, START + 364_000, 10, 400)] }));
+    const s = summarizeRun(
+      input({
+        power: [
+          samples('n1', 'GPU_NODE', 'tam', START, START + 364_000, 10, 7200),
+          samples('sw', 'SWITCH', 'tam', START + 340_000, START + 364_000, 10, 400),
+        ],
+      }),
+    );
     const gpu = s.energy.find((e) => e.equipment === 'n1')!;
     expect(gpu).toMatchObject({ basis: 'measured' });
     expect(gpu.itKwh).toBeCloseTo((7200 * 364) / 3.6e6, 6);
@@ -79,32 +112,64 @@ describe('the summary of a measured run', () => {
     expect(s.energy.filter((e) => e.kind === 'SWITCH')).toHaveLength(2);
     expect(s.energy.filter((e) => e.equipment === 'n1')).toHaveLength(1);
     const tam = s.sites.find((x) => x.siteId === 'tam')!;
-    expect(tam.kwh).toBeCloseTo(s.energy.filter((e) => e.siteId === 'tam').reduce((n, e) => n + e.kwh, 0), 9);
-    expect(s.energyKwh).toBeCloseTo(s.sites.reduce((n, x) => n + x.kwh, 0), 9);
+    expect(tam.kwh).toBeCloseTo(
+      s.energy.filter((e) => e.siteId === 'tam').reduce((n, e) => n + e.kwh, 0),
+      9,
+    );
+    expect(s.energyKwh).toBeCloseTo(
+      s.sites.reduce((n, x) => n + x.kwh, 0),
+      9,
+    );
   });
 
   it('prices each piece amortised over the run plus its energy, and the lightpath or the Internet egress', () => {
     const apn = summarizeRun(input());
     const node = apn.costs.find((c) => c.item === 'n1')!;
-    expect(node.amortisedUsd).toBeCloseTo((364 / 3600) * 199_000 / (4 * 8760), 6);
+    expect(node.amortisedUsd).toBeCloseTo(((364 / 3600) * 199_000) / (4 * 8760), 6);
     expect(node.usd).toBeCloseTo(node.amortisedUsd! + node.energyUsd!, 9);
     expect(apn.costs.filter((c) => c.item.startsWith('network'))).toHaveLength(2);
     const internet = summarizeRun(input({ connection: { kind: 'INTERNET', distanceKm: null, bandwidthGbps: 1, distanceClass: null } }));
     const egress = internet.costs.filter((c) => c.item.startsWith('network'));
     expect(egress.length).toBeGreaterThan(0);
     expect(egress.reduce((n, c) => n + c.usd, 0)).toBeGreaterThan(100);
-    expect(summarizeRun(input({ connection: { kind: 'LOCAL', distanceKm: null, bandwidthGbps: null, distanceClass: null } })).costs.some((c) => c.item.startsWith('network'))).toBe(false);
+    expect(
+      summarizeRun(input({ connection: { kind: 'LOCAL', distanceKm: null, bandwidthGbps: null, distanceClass: null } })).costs.some((c) =>
+        c.item.startsWith('network'),
+      ),
+    ).toBe(false);
   });
 
   it('reads nfsiostat throughput per direction summed over nodes, latency weighted by operations', () => {
-    const s = summarizeRun(input({
-      io: [
-        { direction: 'READ', node: 'a', samples: 2, seconds: 20, kilobytes: 20 * 1_000_000, operations: 20 * 1000, opsExeMs: 20 * 1000 * 0.5, opsRttMs: 20 * 1000 * 0.4, retrans: 0 },
-        { direction: 'READ', node: 'b', samples: 1, seconds: 10, kilobytes: 10 * 500_000, operations: 10 * 3000, opsExeMs: 10 * 3000 * 0.7, opsRttMs: 10 * 3000 * 0.6, retrans: 1 },
-      ],
-    }));
+    const s = summarizeRun(
+      input({
+        io: [
+          {
+            direction: 'READ',
+            node: 'a',
+            samples: 2,
+            seconds: 20,
+            kilobytes: 20 * 1_000_000,
+            operations: 20 * 1000,
+            opsExeMs: 20 * 1000 * 0.5,
+            opsRttMs: 20 * 1000 * 0.4,
+            retrans: 0,
+          },
+          {
+            direction: 'READ',
+            node: 'b',
+            samples: 1,
+            seconds: 10,
+            kilobytes: 10 * 500_000,
+            operations: 10 * 3000,
+            opsExeMs: 10 * 3000 * 0.7,
+            opsRttMs: 10 * 3000 * 0.6,
+            retrans: 1,
+          },
+        ],
+      }),
+    );
     expect(s.storage).toHaveLength(1);
-    expect(s.storage[0].throughputMBps).toBeCloseTo((1_000_000 + 500_000) * 1024 / 1e6, 6);
+    expect(s.storage[0].throughputMBps).toBeCloseTo(((1_000_000 + 500_000) * 1024) / 1e6, 6);
     expect(s.storage[0].latencyMs).toBeCloseTo((20_000 * 0.5 + 30_000 * 0.7) / 50_000, 9);
     expect(s.storage[0]).toMatchObject({ nodes: 2, samples: 3, retrans: 1 });
   });

@@ -71,7 +71,12 @@ export interface IoSeries {
 
 export interface SummaryInput {
   readonly design: 'DIRECT' | 'REPLICATION' | 'CACHE';
-  readonly connection: { readonly kind: 'LOCAL' | 'APN' | 'INTERNET'; readonly distanceKm: number | null; readonly bandwidthGbps: number | null; readonly distanceClass: DistanceClass | null };
+  readonly connection: {
+    readonly kind: 'LOCAL' | 'APN' | 'INTERNET';
+    readonly distanceKm: number | null;
+    readonly bandwidthGbps: number | null;
+    readonly distanceClass: DistanceClass | null;
+  };
   readonly datasetBytes: number;
   readonly epochs: number;
   readonly stepsPlanned: number;
@@ -81,7 +86,11 @@ export interface SummaryInput {
     readonly gpuSeconds: number;
     readonly saveSeconds: number;
     /** Histogram buckets per phase, as (bucket, count). */
-    readonly buckets: { readonly read: ReadonlyArray<readonly [number, number]>; readonly gpu: ReadonlyArray<readonly [number, number]>; readonly save: ReadonlyArray<readonly [number, number]> };
+    readonly buckets: {
+      readonly read: ReadonlyArray<readonly [number, number]>;
+      readonly gpu: ReadonlyArray<readonly [number, number]>;
+      readonly save: ReadonlyArray<readonly [number, number]>;
+    };
   };
   readonly preparation: { readonly seconds: number; readonly basis: string };
   /** When the run started and finished (wall clock), when known. */
@@ -268,16 +277,41 @@ function equipment(input: SummaryInput, energySeconds: number): Piece[] {
     for (const s of found) unused.delete(s);
     return found;
   };
-  const add = (equipmentName: string, kind: EquipmentKind, siteId: string, seconds: number, ratedKw: number | null, ratedBasis: string, sampled: PowerSeries[]) => {
+  const add = (
+    equipmentName: string,
+    kind: EquipmentKind,
+    siteId: string,
+    seconds: number,
+    ratedKw: number | null,
+    ratedBasis: string,
+    sampled: PowerSeries[],
+  ) => {
     const reference = referenceOf(input, kind);
-    pieces.push({ equipment: equipmentName, kind, siteId, ratedKw: ratedKw ?? reference.powerKw, ratedBasis: ratedKw === null ? reference.powerBasis : ratedBasis, reference, seconds, sampled });
+    pieces.push({
+      equipment: equipmentName,
+      kind,
+      siteId,
+      ratedKw: ratedKw ?? reference.powerKw,
+      ratedBasis: ratedKw === null ? reference.powerBasis : ratedBasis,
+      reference,
+      seconds,
+      sampled,
+    });
   };
 
   const gpu = input.gpuSite.id;
   const office = input.storageSite.id;
   if (input.gpuNodes.length > 0) {
     for (const node of input.gpuNodes) {
-      add(node.name, 'GPU_NODE', gpu, atGpuSite, node.ratedPowerKw, 'rated power of the node in the inventory', take((s) => s.kind === 'GPU_NODE' && s.equipment === node.name));
+      add(
+        node.name,
+        'GPU_NODE',
+        gpu,
+        atGpuSite,
+        node.ratedPowerKw,
+        'rated power of the node in the inventory',
+        take((s) => s.kind === 'GPU_NODE' && s.equipment === node.name),
+      );
     }
   } else {
     const sampled = take((s) => s.kind === 'GPU_NODE');
@@ -307,13 +341,24 @@ function networkCosts(input: SummaryInput, trainingSeconds: number): CostItem[] 
   const card = input.rateCard;
   const c = input.connection;
   if (!card || c.kind === 'LOCAL') return [];
-  const event = (type: string, data: UsageRecord['data']): UsageRecord => ({ specversion: '1.0', id: type, source: 'urn:apn:run', type, time: card.effectiveFrom, data });
+  const event = (type: string, data: UsageRecord['data']): UsageRecord => ({
+    specversion: '1.0',
+    id: type,
+    source: 'urn:apn:run',
+    type,
+    time: card.effectiveFrom,
+    data,
+  });
   let records: UsageRecord[];
   if (c.kind === 'APN') {
     if (!c.bandwidthGbps || !c.distanceClass) return [];
     const officeSeconds = input.design === 'REPLICATION' ? input.preparation.seconds : trainingSeconds;
     records = [
-      event('lightpath.wavelength_seconds', { quantity: officeSeconds.toFixed(6), rateGbps: c.bandwidthGbps, distanceClass: c.distanceClass }),
+      event('lightpath.wavelength_seconds', {
+        quantity: officeSeconds.toFixed(6),
+        rateGbps: c.bandwidthGbps,
+        distanceClass: c.distanceClass,
+      }),
       event('lightpath.setup', { quantity: 1 }),
     ];
   } else {
@@ -329,7 +374,8 @@ function networkCosts(input: SummaryInput, trainingSeconds: number): CostItem[] 
     energyUsd: null,
     basis: `${line.quantity} ${line.unit} at $${line.unitPriceUsd} (rate card v${card.version})`,
   }));
-  for (const u of rated.unrated) items.push({ item: `network: ${u.type}`, usd: 0, amortisedUsd: null, energyUsd: null, basis: `not priced: ${u.reason}` });
+  for (const u of rated.unrated)
+    items.push({ item: `network: ${u.type}`, usd: 0, amortisedUsd: null, energyUsd: null, basis: `not priced: ${u.reason}` });
   return items;
 }
 
@@ -360,7 +406,10 @@ export function summarizeRun(input: SummaryInput): RunSummary {
       source = `measured: ${samples} power samples integrated by trapezoids over ${seconds.toFixed(1)} s`;
     } else {
       itKwh = (piece.ratedKw * piece.seconds) / 3600;
-      const unusable = piece.sampled.length > 0 ? `; its ${piece.sampled.reduce((n, x) => n + x.samples, 0)} power samples do not cover the run (at most ${POWER_MAX_GAP_SECONDS} s apart and from its start to its end), so they are not used` : '';
+      const unusable =
+        piece.sampled.length > 0
+          ? `; its ${piece.sampled.reduce((n, x) => n + x.samples, 0)} power samples do not cover the run (at most ${POWER_MAX_GAP_SECONDS} s apart and from its start to its end), so they are not used`
+          : '';
       source = `rated: ${piece.ratedKw} kW × ${piece.seconds.toFixed(1)} s (${piece.ratedBasis})${unusable}`;
     }
     const kwh = itKwh * site.pue;

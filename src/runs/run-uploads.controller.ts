@@ -22,8 +22,9 @@ function uploadOptions(kind: UploadKind, request: FastifyRequest): UploadOptions
   if (kind === 'steps') {
     const format = queryParam(request, 'format');
     const contentType = uploadContentType(request);
-    if (format !== null && format !== 'ndjson' && format !== 'csv') throw badInput('format', 'format must be ndjson or csv (or left out: told from the content type, else from the first line).');
-    options.format = (format) ?? (contentType === 'text/csv' ? 'csv' : /json/.test(contentType) ? 'ndjson' : null);
+    if (format !== null && format !== 'ndjson' && format !== 'csv')
+      throw badInput('format', 'format must be ndjson or csv (or left out: told from the content type, else from the first line).');
+    options.format = format ?? (contentType === 'text/csv' ? 'csv' : /json/.test(contentType) ? 'ndjson' : null);
   }
   if (kind === 'nfsiostat') {
     const node = queryParam(request, 'node');
@@ -34,13 +35,15 @@ function uploadOptions(kind: UploadKind, request: FastifyRequest): UploadOptions
     }
     const first = queryParam(request, 'firstReport');
     if (first !== null) {
-      if (!/^\d{1,9}$/.test(first) || Number(first) > NFSIOSTAT_BOUNDS.maxReport) throw badInput('firstReport', `firstReport must be a whole number from 0 to ${NFSIOSTAT_BOUNDS.maxReport}.`);
+      if (!/^\d{1,9}$/.test(first) || Number(first) > NFSIOSTAT_BOUNDS.maxReport)
+        throw badInput('firstReport', `firstReport must be a whole number from 0 to ${NFSIOSTAT_BOUNDS.maxReport}.`);
       options.firstReport = Number(first);
     }
     const interval = queryParam(request, 'interval');
     if (interval !== null) {
       const seconds = Number(interval);
-      if (!/^\d+(\.\d+)?$/.test(interval) || seconds <= 0 || seconds > 86_400) throw badInput('interval', 'interval must be the INTERVAL given to nfsiostat, in seconds (more than 0, at most 86400).');
+      if (!/^\d+(\.\d+)?$/.test(interval) || seconds <= 0 || seconds > 86_400)
+        throw badInput('interval', 'interval must be the INTERVAL given to nfsiostat, in seconds (more than 0, at most 86400).');
       options.intervalSeconds = seconds;
     }
     const start = queryParam(request, 'start');
@@ -99,7 +102,10 @@ export class RunUploadsController {
       const declared = Number(request.headers['content-length'] ?? NaN);
       if (declared > this.config.runUploadMaxBytes) {
         // Refused before a byte is read.
-        throw badInput('body', `The upload announces ${declared} bytes; at most ${this.config.runUploadMaxBytes} are taken at once (APN_RUN_UPLOAD_MAX_BYTES). Split it.`);
+        throw badInput(
+          'body',
+          `The upload announces ${declared} bytes; at most ${this.config.runUploadMaxBytes} are taken at once (APN_RUN_UPLOAD_MAX_BYTES). Split it.`,
+        );
       }
       const body = request.body as AsyncIterable<Buffer> | undefined;
       const summary = await this.ingest.ingest(kind, run, body ?? emptyBody(), options);
@@ -118,7 +124,12 @@ export class RunUploadsController {
       // The rest of an unread body is not taken in: the connection closes after the answer.
       if (!request.raw.complete) reply.header('connection', 'close');
       await reply.code(httpStatusOf(code)).send({
-        error: { code, message: appError?.message ?? 'The upload failed unexpectedly.', ...(field ? { field } : {}), ...(appError?.extensions.state ? { state: appError.extensions.state } : {}) },
+        error: {
+          code,
+          message: appError?.message ?? 'The upload failed unexpectedly.',
+          ...(field ? { field } : {}),
+          ...(appError?.extensions.state ? { state: appError.extensions.state } : {}),
+        },
         ...(stopped ? stopped.summary : {}),
       });
     }

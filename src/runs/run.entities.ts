@@ -72,13 +72,19 @@ const counter = { type: 'bigint' as const, default: 0 };
 @Check('training_runs_design_check', `"design" IN ('DIRECT', 'REPLICATION', 'CACHE')`)
 @Check('training_runs_reservation_check', `("connection_kind" = 'APN') = ("reservation_id" IS NOT NULL)`)
 @Check('training_runs_mount_check', `"mount_id" IS NULL OR "connection_kind" = 'APN'`)
-@Check('training_runs_workload_check', `"dataset_bytes" > 0 AND "dataset_items" > 0 AND "batch_size" > 0 AND "steps_per_epoch" > 0 AND "epochs" > 0`)
+@Check(
+  'training_runs_workload_check',
+  `"dataset_bytes" > 0 AND "dataset_items" > 0 AND "batch_size" > 0 AND "steps_per_epoch" > 0 AND "epochs" > 0`,
+)
 @Check(
   'training_runs_security_check',
   `cardinality("security_measures") >= 1 AND "security_measures" <@ ARRAY['NONE', 'NFS_KRB5P', 'NFS_TLS', 'LINK_ENCRYPTION', 'AT_REST_ENCRYPTION']::text[] AND (NOT 'NONE' = ANY ("security_measures") OR cardinality("security_measures") = 1)`,
 )
 @Check('training_runs_preparation_check', `"preparation_s" IS NULL OR ("preparation_s" >= 0 AND "preparation_s" <= 31622400)`)
-@Check('training_runs_finished_check', `("state" = 'RECORDING') = ("finished_at" IS NULL) AND ("state" = 'FAILED') = ("failure_reason" IS NOT NULL)`)
+@Check(
+  'training_runs_finished_check',
+  `("state" = 'RECORDING') = ("finished_at" IS NULL) AND ("state" = 'FAILED') = ("failure_reason" IS NOT NULL)`,
+)
 export class TrainingRunEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'training_runs_pkey' })
   id!: string;

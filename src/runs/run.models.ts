@@ -8,7 +8,8 @@ import { RunConnectionKind, SecurityMeasure, TrainingRunState } from './run.enti
 
 registerEnumType(TrainingRunState, {
   name: 'TrainingRunState',
-  description: 'RECORDING while data comes in; COMPLETED when the training finished without error; FAILED (with the reason) when it did not.',
+  description:
+    'RECORDING while data comes in; COMPLETED when the training finished without error; FAILED (with the reason) when it did not.',
 });
 registerEnumType(RunConnectionKind, {
   name: 'RunConnectionKind',
@@ -55,17 +56,27 @@ export class CreateTrainingRunInput {
   @Field(() => TrainingRunConnectionInput) connection!: TrainingRunConnectionInput;
   @Field(() => StorageDesign, { nullable: true, description: 'Default: the mount’s design, or DIRECT.' })
   design?: StorageDesign | null;
-  @Field(() => ID, { nullable: true, description: 'APN: the tenant’s mount on that reservation; design, dataset and GPU allocation default to its own.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'APN: the tenant’s mount on that reservation; design, dataset and GPU allocation default to its own.',
+  })
   mountId?: string | null;
   @Field(() => ID, { nullable: true, description: 'The tenant’s GPU allocation the run used.' })
   gpuAllocationId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Where the GPUs ran (PUE, prices). Default: the allocation’s cluster site, or the lightpath’s destination.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Where the GPUs ran (PUE, prices). Default: the allocation’s cluster site, or the lightpath’s destination.',
+  })
   gpuSiteId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Where the data was read from. Default: the dataset’s storage site, or the lightpath’s source; LOCAL: the GPU site.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Where the data was read from. Default: the dataset’s storage site, or the lightpath’s source; LOCAL: the GPU site.',
+  })
   storageSiteId?: string | null;
   @Field(() => [SecurityMeasure], {
     nullable: true,
-    description: 'The measures in force; [NONE] when none. Left out: the mount’s profile when mountId is given, else [NONE]; given with a mount, they must be its profile’s.',
+    description:
+      'The measures in force; [NONE] when none. Left out: the mount’s profile when mountId is given, else [NONE]; given with a mount, they must be its profile’s.',
   })
   securityMeasures?: SecurityMeasure[] | null;
   @Field(() => Float, {

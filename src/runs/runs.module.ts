@@ -21,7 +21,15 @@ import { UploadStreams } from './upload-streams';
  * planner's predictions, verdicts, the PoC report) and their GraphQL API.
  */
 @Module({
-  imports: [ReservationsModule, StorageModule, TopologyModule, RunMeasurementsModule, PlanningModule, MeteringModule, AuditCheckpointsModule],
+  imports: [
+    ReservationsModule,
+    StorageModule,
+    TopologyModule,
+    RunMeasurementsModule,
+    PlanningModule,
+    MeteringModule,
+    AuditCheckpointsModule,
+  ],
   providers: [RunsService, RunIngestService, RunsResolver, UploadStreams, RunEvaluationService, RunReportService, RunEvaluationResolver],
   controllers: [RunUploadsController, RunReportController],
   exports: [RunsService],

@@ -82,13 +82,23 @@ export class RunsRepository {
     if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: f.tenantId });
     if (f.state) q.andWhere('r.state = :state', { state: f.state });
     if (f.after) q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: f.after.createdAt, id: f.after.id });
-    const rows = await q.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(f.first + 1).getMany();
+    const rows = await q
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(f.first + 1)
+      .getMany();
     return { rows: rows.slice(0, f.first), hasNextPage: rows.length > f.first };
   }
 
   /** Locks the run's row for the rest of the transaction: batches of one run, and its completion, go one at a time. */
   async lockRun(m: EntityManager, id: string): Promise<LockedRun | null> {
-    const rows: Array<{ state: TrainingRunState; step_count: string; io_sample_count: string; power_sample_count: string; log_line_count: string }> = await m.query(
+    const rows: Array<{
+      state: TrainingRunState;
+      step_count: string;
+      io_sample_count: string;
+      power_sample_count: string;
+      log_line_count: string;
+    }> = await m.query(
       `SELECT state, step_count, io_sample_count, power_sample_count, log_line_count FROM training_runs WHERE id = $1 FOR UPDATE`,
       [id],
     );
@@ -103,7 +113,14 @@ export class RunsRepository {
     };
   }
 
-  async finishRun(m: EntityManager, id: string, state: TrainingRunState, startedAt: Date | null, finishedAt: Date, reason: string | null): Promise<void> {
+  async finishRun(
+    m: EntityManager,
+    id: string,
+    state: TrainingRunState,
+    startedAt: Date | null,
+    finishedAt: Date,
+    reason: string | null,
+  ): Promise<void> {
     await m.query(
       `UPDATE training_runs SET state = $2, started_at = $3, finished_at = $4, failure_reason = $5, updated_at = now() WHERE id = $1`,
       [id, state, startedAt, finishedAt, reason],
@@ -123,7 +140,11 @@ export class RunsRepository {
    * statement applies the aggregate of the rows that were inserted. Answers the run's step count afterwards
    * and the rows not inserted (by position in `rows`), as duplicates or conflicts.
    */
-  async insertSteps(m: EntityManager, runId: string, rows: readonly StepRow[]): Promise<{ stepCount: number; notStored: Map<number, BatchOutcome> }> {
+  async insertSteps(
+    m: EntityManager,
+    runId: string,
+    rows: readonly StepRow[],
+  ): Promise<{ stepCount: number; notStored: Map<number, BatchOutcome> }> {
     const n = rows.length;
     const step = new Array<number>(n);
     const epoch = new Array<number | null>(n);
@@ -194,10 +215,10 @@ export class RunsRepository {
     rows.forEach((r, i) => {
       if (!notStored.has(i)) addStep(inserted, r.readSeconds, r.gpuSeconds, r.saveSeconds, r.startAt, stepEnd(r));
     });
-    const applied: Array<{ step_count: string }> = await m.query(
-      `WITH ${APPLY_AGGREGATE('true', 1)} SELECT step_count::text FROM run`,
-      [runId, ...aggregateParams(inserted)],
-    );
+    const applied: Array<{ step_count: string }> = await m.query(`WITH ${APPLY_AGGREGATE('true', 1)} SELECT step_count::text FROM run`, [
+      runId,
+      ...aggregateParams(inserted),
+    ]);
     return { stepCount: Number(applied[0].step_count), notStored };
   }
 
@@ -207,12 +228,19 @@ export class RunsRepository {
    */
   async stepEnds(runId: string, steps: readonly number[]): Promise<Map<number, Micros>> {
     if (steps.length === 0) return new Map();
-    const rows: Array<{ step: number; start_at: string | null; read_s: number; gpu_s: number; save_s: number; gpu_end_at: string | null; save_end_at: string | null }> =
-      await this.dataSource.query(
-        `SELECT step, read_s, gpu_s, save_s, ${MICROS('start_at')} AS start_at, ${MICROS('gpu_end_at')} AS gpu_end_at, ${MICROS('save_end_at')} AS save_end_at
+    const rows: Array<{
+      step: number;
+      start_at: string | null;
+      read_s: number;
+      gpu_s: number;
+      save_s: number;
+      gpu_end_at: string | null;
+      save_end_at: string | null;
+    }> = await this.dataSource.query(
+      `SELECT step, read_s, gpu_s, save_s, ${MICROS('start_at')} AS start_at, ${MICROS('gpu_end_at')} AS gpu_end_at, ${MICROS('save_end_at')} AS save_end_at
            FROM training_run_steps WHERE run_id = $1 AND step = ANY($2::int[])`,
-        [runId, steps],
-      );
+      [runId, steps],
+    );
     const ends = new Map<number, Micros>();
     for (const r of rows) {
       const big = (v: string | null) => (v === null ? null : BigInt(v));
@@ -300,13 +328,23 @@ export class RunsRepository {
          FROM input i
          LEFT JOIN stored s ON s.equipment = i.equipment AND s.time = i.time
          LEFT JOIN training_run_power_samples e ON e.run_id = $1 AND e.equipment = i.equipment AND e.time = i.time`,
-      [runId, rows.map((r) => r.equipment), rows.map((r) => iso(r.time)), rows.map((r) => r.kind), rows.map((r) => r.siteId), rows.map((r) => r.watts)],
+      [
+        runId,
+        rows.map((r) => r.equipment),
+        rows.map((r) => iso(r.time)),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.siteId),
+        rows.map((r) => r.watts),
+      ],
     );
     return outcomes(rows.length, result);
   }
 
   async addPowerSamples(m: EntityManager, runId: string, stored: number): Promise<void> {
-    await m.query('UPDATE training_runs SET power_sample_count = power_sample_count + $2, updated_at = now() WHERE id = $1', [runId, stored]);
+    await m.query('UPDATE training_runs SET power_sample_count = power_sample_count + $2, updated_at = now() WHERE id = $1', [
+      runId,
+      stored,
+    ]);
   }
 
   // ---- log -----------------------------------------------------------------------------------------------
@@ -315,7 +353,12 @@ export class RunsRepository {
    * Appends log lines numbered from the run's count on: keeps the first RUN_LOG_KEEP.first lines of the run
    * and the last RUN_LOG_KEEP.last, drops the middle, and counts every line by level.
    */
-  async appendLogLines(m: EntityManager, runId: string, lines: readonly LogLineRow[], levels: Record<'ERROR' | 'WARN' | 'INFO' | 'DEBUG', number>): Promise<void> {
+  async appendLogLines(
+    m: EntityManager,
+    runId: string,
+    lines: readonly LogLineRow[],
+    levels: Record<'ERROR' | 'WARN' | 'INFO' | 'DEBUG', number>,
+  ): Promise<void> {
     if (lines.length === 0) return;
     const total = lines[lines.length - 1].seq;
     const keepFrom = total - RUN_LOG_KEEP.last;
@@ -328,7 +371,11 @@ export class RunsRepository {
       );
     }
     if (keepFrom > RUN_LOG_KEEP.first) {
-      await m.query('DELETE FROM training_run_log_lines WHERE run_id = $1 AND seq > $2 AND seq <= $3', [runId, RUN_LOG_KEEP.first, keepFrom]);
+      await m.query('DELETE FROM training_run_log_lines WHERE run_id = $1 AND seq > $2 AND seq <= $3', [
+        runId,
+        RUN_LOG_KEEP.first,
+        keepFrom,
+      ]);
     }
     await m.query(
       `UPDATE training_runs
@@ -359,20 +406,38 @@ export class RunsRepository {
   /** nfsiostat intervals per run, client node and direction, the totals since mount left out. */
   async ioSeries(runIds: readonly string[]): Promise<Array<IoSeries & { runId: string }>> {
     if (runIds.length === 0) return [];
-    const rows: Array<{ run_id: string; direction: 'READ' | 'WRITE'; node: string; samples: number; seconds: number; kilobytes: number; operations: number; ops_exe: number; ops_rtt: number; retrans: string }> =
-      await this.dataSource.query(
-        `SELECT run_id, direction, node, count(*)::int AS samples, sum(coalesce(interval_s, 1)) AS seconds,
+    const rows: Array<{
+      run_id: string;
+      direction: 'READ' | 'WRITE';
+      node: string;
+      samples: number;
+      seconds: number;
+      kilobytes: number;
+      operations: number;
+      ops_exe: number;
+      ops_rtt: number;
+      retrans: string;
+    }> = await this.dataSource.query(
+      `SELECT run_id, direction, node, count(*)::int AS samples, sum(coalesce(interval_s, 1)) AS seconds,
                 sum(kb_per_s * coalesce(interval_s, 1)) AS kilobytes, sum(ops_per_s * coalesce(interval_s, 1)) AS operations,
                 sum(ops_per_s * coalesce(interval_s, 1) * avg_exe_ms) AS ops_exe, sum(ops_per_s * coalesce(interval_s, 1) * avg_rtt_ms) AS ops_rtt,
                 sum(retrans)::text AS retrans
            FROM training_run_io_samples
           WHERE run_id = ANY($1::uuid[]) AND NOT since_mount
           GROUP BY run_id, direction, node`,
-        [runIds],
-      );
+      [runIds],
+    );
     return rows.map((r) => ({
-      runId: r.run_id, direction: r.direction, node: r.node, samples: r.samples, seconds: r.seconds, kilobytes: r.kilobytes,
-      operations: r.operations, opsExeMs: r.ops_exe, opsRttMs: r.ops_rtt, retrans: Number(r.retrans),
+      runId: r.run_id,
+      direction: r.direction,
+      node: r.node,
+      samples: r.samples,
+      seconds: r.seconds,
+      kilobytes: r.kilobytes,
+      operations: r.operations,
+      opsExeMs: r.ops_exe,
+      opsRttMs: r.ops_rtt,
+      retrans: Number(r.retrans),
     }));
   }
 
@@ -385,23 +450,53 @@ export class RunsRepository {
   async powerSeries(runId: string, from: Date | null, to: Date | null, finished: boolean): Promise<PowerSeries[]> {
     const sameWindow = (a: Date | null, b: Date | null) => (a === null ? b === null : b !== null && a.getTime() === b.getTime());
     if (finished) {
-      const kept: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap_s: number; joules: number; first_watts: number; last_watts: number; window_from: Date | null; window_to: Date | null }> =
-        await this.dataSource.query(
-          `SELECT equipment, kind, site_id, samples, extract(epoch FROM first_at) * 1000 AS first_ms, extract(epoch FROM last_at) * 1000 AS last_ms,
+      const kept: Array<{
+        equipment: string;
+        kind: PowerSeries['kind'];
+        site_id: string;
+        samples: number;
+        first_ms: number;
+        last_ms: number;
+        max_gap_s: number;
+        joules: number;
+        first_watts: number;
+        last_watts: number;
+        window_from: Date | null;
+        window_to: Date | null;
+      }> = await this.dataSource.query(
+        `SELECT equipment, kind, site_id, samples, extract(epoch FROM first_at) * 1000 AS first_ms, extract(epoch FROM last_at) * 1000 AS last_ms,
                   max_gap_s, joules, first_watts, last_watts, window_from, window_to
              FROM training_run_power_totals WHERE run_id = $1 ORDER BY equipment`,
-          [runId],
-        );
+        [runId],
+      );
       if (kept.length > 0 && kept.every((k) => sameWindow(k.window_from, from) && sameWindow(k.window_to, to))) {
         return kept.map((r) => ({
-          equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
-          maxGapSeconds: r.max_gap_s, joules: r.joules, firstWatts: r.first_watts, lastWatts: r.last_watts,
+          equipment: r.equipment,
+          kind: r.kind,
+          siteId: r.site_id,
+          samples: r.samples,
+          firstMs: Number(r.first_ms),
+          lastMs: Number(r.last_ms),
+          maxGapSeconds: r.max_gap_s,
+          joules: r.joules,
+          firstWatts: r.first_watts,
+          lastWatts: r.last_watts,
         }));
       }
     }
-    const rows: Array<{ equipment: string; kind: PowerSeries['kind']; site_id: string; samples: number; first_ms: number; last_ms: number; max_gap: number | null; joules: number | null; first_w: number; last_w: number }> =
-      await this.dataSource.query(
-        `WITH s AS (
+    const rows: Array<{
+      equipment: string;
+      kind: PowerSeries['kind'];
+      site_id: string;
+      samples: number;
+      first_ms: number;
+      last_ms: number;
+      max_gap: number | null;
+      joules: number | null;
+      first_w: number;
+      last_w: number;
+    }> = await this.dataSource.query(
+      `WITH s AS (
            SELECT equipment, time, watts, lead(time) OVER w AS next_t, lead(watts) OVER w AS next_w
              FROM training_run_power_samples
             WHERE run_id = $1 AND ($2::timestamptz IS NULL OR time >= $2) AND ($3::timestamptz IS NULL OR time <= $3)
@@ -417,14 +512,25 @@ export class RunsRepository {
            JOIN training_run_power_samples f ON f.run_id = $1 AND f.equipment = g.equipment AND f.time = g.first_t
            JOIN training_run_power_samples l ON l.run_id = $1 AND l.equipment = g.equipment AND l.time = g.last_t
           ORDER BY g.equipment`,
-        [runId, from, to],
-      );
+      [runId, from, to],
+    );
     const series = rows.map((r) => ({
-      equipment: r.equipment, kind: r.kind, siteId: r.site_id, samples: r.samples, firstMs: Number(r.first_ms), lastMs: Number(r.last_ms),
-      maxGapSeconds: r.max_gap ?? 0, joules: r.joules ?? 0, firstWatts: r.first_w, lastWatts: r.last_w,
+      equipment: r.equipment,
+      kind: r.kind,
+      siteId: r.site_id,
+      samples: r.samples,
+      firstMs: Number(r.first_ms),
+      lastMs: Number(r.last_ms),
+      maxGapSeconds: r.max_gap ?? 0,
+      joules: r.joules ?? 0,
+      firstWatts: r.first_w,
+      lastWatts: r.last_w,
     }));
     if (finished && series.length > 0) {
-      await this.dataSource.query('DELETE FROM training_run_power_totals WHERE run_id = $1 AND NOT (equipment = ANY($2::text[]))', [runId, series.map((x) => x.equipment)]);
+      await this.dataSource.query('DELETE FROM training_run_power_totals WHERE run_id = $1 AND NOT (equipment = ANY($2::text[]))', [
+        runId,
+        series.map((x) => x.equipment),
+      ]);
       await this.dataSource.query(
         `INSERT INTO training_run_power_totals (run_id, equipment, window_from, window_to, kind, site_id, samples, first_at, last_at, max_gap_s, joules, first_watts, last_watts)
          SELECT $1, u.equipment, $2, $3, u.kind, u.site_id, u.samples, timestamptz 'epoch' + u.first_ms * interval '1 millisecond',
@@ -435,10 +541,19 @@ export class RunsRepository {
            site_id = excluded.site_id, samples = excluded.samples, first_at = excluded.first_at, last_at = excluded.last_at,
            max_gap_s = excluded.max_gap_s, joules = excluded.joules, first_watts = excluded.first_watts, last_watts = excluded.last_watts`,
         [
-          runId, from, to,
-          series.map((x) => x.equipment), series.map((x) => x.kind), series.map((x) => x.siteId), series.map((x) => x.samples),
-          series.map((x) => x.firstMs), series.map((x) => x.lastMs), series.map((x) => x.maxGapSeconds), series.map((x) => x.joules),
-          series.map((x) => x.firstWatts), series.map((x) => x.lastWatts),
+          runId,
+          from,
+          to,
+          series.map((x) => x.equipment),
+          series.map((x) => x.kind),
+          series.map((x) => x.siteId),
+          series.map((x) => x.samples),
+          series.map((x) => x.firstMs),
+          series.map((x) => x.lastMs),
+          series.map((x) => x.maxGapSeconds),
+          series.map((x) => x.joules),
+          series.map((x) => x.firstWatts),
+          series.map((x) => x.lastWatts),
         ],
       );
     }
@@ -449,9 +564,22 @@ export class RunsRepository {
    * Completed same-site DIRECT runs of a tenant's workload (model, dataset size, steps per epoch, epochs),
    * newest first: the baselines of KR1.1 and of calibration.
    */
-  sameSiteRuns(tenantId: string, w: { modelName: string; datasetBytes: string; stepsPerEpoch: number; epochs: number }, limit = 20): Promise<TrainingRunEntity[]> {
+  sameSiteRuns(
+    tenantId: string,
+    w: { modelName: string; datasetBytes: string; stepsPerEpoch: number; epochs: number },
+    limit = 20,
+  ): Promise<TrainingRunEntity[]> {
     return this.dataSource.getRepository(TrainingRunEntity).find({
-      where: { tenantId, modelName: w.modelName, datasetBytes: w.datasetBytes, stepsPerEpoch: w.stepsPerEpoch, epochs: w.epochs, connectionKind: RunConnectionKind.LOCAL, design: StorageDesign.DIRECT, state: TrainingRunState.COMPLETED },
+      where: {
+        tenantId,
+        modelName: w.modelName,
+        datasetBytes: w.datasetBytes,
+        stepsPerEpoch: w.stepsPerEpoch,
+        epochs: w.epochs,
+        connectionKind: RunConnectionKind.LOCAL,
+        design: StorageDesign.DIRECT,
+        state: TrainingRunState.COMPLETED,
+      },
       order: { createdAt: 'DESC', id: 'DESC' },
       take: limit,
     });
@@ -473,7 +601,12 @@ export class RunsRepository {
   }
 
   /** Each piece of equipment's mean watts in `buckets` equal spans of [from, to], as (seconds from `from`, watts). */
-  async powerPoints(runId: string, from: Date, to: Date, buckets: number): Promise<Array<{ equipment: string; points: Array<[number, number]> }>> {
+  async powerPoints(
+    runId: string,
+    from: Date,
+    to: Date,
+    buckets: number,
+  ): Promise<Array<{ equipment: string; points: Array<[number, number]> }>> {
     const span = Math.max(1, (to.getTime() - from.getTime()) / 1000 / buckets);
     const rows: Array<{ equipment: string; t: number; watts: number }> = await this.dataSource.query(
       `SELECT equipment, (floor(extract(epoch FROM time - $2::timestamptz) / $4) * $4) AS t, avg(watts) AS watts
@@ -496,7 +629,11 @@ export class RunsRepository {
    * Power samples of GPU nodes in [from, to], for the nodes of runs' GPU allocations: a sample counts for an
    * allocation's node when the run names the allocation and the sample's equipment is the node's name.
    */
-  async gpuNodeSamples(m: EntityManager, from: Date, to: Date): Promise<Array<{ allocationId: string; node: string; ms: number; watts: number }>> {
+  async gpuNodeSamples(
+    m: EntityManager,
+    from: Date,
+    to: Date,
+  ): Promise<Array<{ allocationId: string; node: string; ms: number; watts: number }>> {
     const rows: Array<{ allocation_id: string; node: string; ms: number; watts: number }> = await m.query(
       `SELECT DISTINCT ON (r.gpu_allocation_id, p.equipment, p.time)
               r.gpu_allocation_id AS allocation_id, p.equipment AS node, extract(epoch FROM p.time) * 1000 AS ms, p.watts

@@ -36,11 +36,17 @@ export class RunsResolver {
       'Records a training run to measure: its workload, connection (a reservation, an Internet link, or LOCAL), storage design, ' +
       'sites and security measures. Data then comes through POST /runs/{id}/steps, /nfsiostat, /power and /logs.',
   })
-  async createTrainingRun(@Args('input') input: CreateTrainingRunInput, @CurrentPrincipal() p: Principal, @Context() ctx: RunContext): Promise<TrainingRun> {
+  async createTrainingRun(
+    @Args('input') input: CreateTrainingRunInput,
+    @CurrentPrincipal() p: Principal,
+    @Context() ctx: RunContext,
+  ): Promise<TrainingRun> {
     return (await this.views(ctx, [await this.runs.create(p, input)]))[0];
   }
 
-  @Mutation(() => TrainingRun, { description: 'The training finished without error. Start and finish default to the first step’s start and the last step’s end.' })
+  @Mutation(() => TrainingRun, {
+    description: 'The training finished without error. Start and finish default to the first step’s start and the last step’s end.',
+  })
   async completeTrainingRun(
     @Args('id', { type: () => ID }) id: string,
     @CurrentPrincipal() p: Principal,
@@ -63,11 +69,17 @@ export class RunsResolver {
   }
 
   @Query(() => TrainingRun, { description: 'A training run of yours (NOT_FOUND otherwise).' })
-  async trainingRun(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal, @Context() ctx: RunContext): Promise<TrainingRun> {
+  async trainingRun(
+    @Args('id', { type: () => ID }) id: string,
+    @CurrentPrincipal() p: Principal,
+    @Context() ctx: RunContext,
+  ): Promise<TrainingRun> {
     return (await this.views(ctx, [await this.runs.visible(p, id)]))[0];
   }
 
-  @Query(() => TrainingRunConnection, { description: `Your training runs, newest first (at most ${MAX_RUNS_PAGE} a page). Operators see all, or one tenant’s.` })
+  @Query(() => TrainingRunConnection, {
+    description: `Your training runs, newest first (at most ${MAX_RUNS_PAGE} a page). Operators see all, or one tenant’s.`,
+  })
   async trainingRuns(
     @CurrentPrincipal() p: Principal,
     @Context() ctx: RunContext,
@@ -113,7 +125,11 @@ export class RunsResolver {
   }
 
   /** One loader per request and relation: a page of runs loads each relation in one query. */
-  private loader<T>(ctx: RunContext, name: string, batch: (ids: readonly string[]) => Promise<Array<T | null>>): DataLoader<string, T | null> {
+  private loader<T>(
+    ctx: RunContext,
+    name: string,
+    batch: (ids: readonly string[]) => Promise<Array<T | null>>,
+  ): DataLoader<string, T | null> {
     const loaders = (ctx.loaders ??= {});
     return ((loaders[name] as DataLoader<string, T | null> | undefined) ??= new DataLoader(batch));
   }
@@ -121,7 +137,8 @@ export class RunsResolver {
   private async views(ctx: RunContext, rows: TrainingRunEntity[]): Promise<TrainingRun[]> {
     let snapshot = await this.topology.forRequest(ctx);
     // A site imported moments ago through another replica may postdate the request's snapshot.
-    if (rows.some((r) => !snapshot.sites.has(r.gpuSiteId) || !snapshot.sites.has(r.storageSiteId))) snapshot = await this.topology.snapshot();
+    if (rows.some((r) => !snapshot.sites.has(r.gpuSiteId) || !snapshot.sites.has(r.storageSiteId)))
+      snapshot = await this.topology.snapshot();
     return rows.map((r) => toTrainingRun(r, (id) => snapshot.sites.get(id)));
   }
 }

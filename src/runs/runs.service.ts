@@ -36,7 +36,12 @@ export const RUN_BOUNDS = {
 } as const;
 
 /** Lightpaths that never carried data and never will: a run cannot have used them. */
-const NEVER_CARRIED = new Set<ReservationState>([ReservationState.HELD, ReservationState.CANCELLED, ReservationState.EXPIRED, ReservationState.FAILED]);
+const NEVER_CARRIED = new Set<ReservationState>([
+  ReservationState.HELD,
+  ReservationState.CANCELLED,
+  ReservationState.EXPIRED,
+  ReservationState.FAILED,
+]);
 
 /** Only operators and the tenant's own keys see or touch runs; billing keys read usage, not runs. */
 export function assertRunAccess(principal: Principal): void {
@@ -85,17 +90,25 @@ export class RunsService {
     let securityMeasures = checkSecurityMeasures(input.securityMeasures ?? [SecurityMeasure.NONE]);
     const c = input.connection;
     const own = <T extends { tenantId: string }>(field: string, what: string, object: T): T => {
-      if (object.tenantId !== tenantId) throw badInput(field, `${field}: this ${what} belongs to another tenant than the run (${tenantId}).`);
+      if (object.tenantId !== tenantId)
+        throw badInput(field, `${field}: this ${what} belongs to another tenant than the run (${tenantId}).`);
       return object;
     };
 
     // The connection, and the lightpath's ends when it is one.
     let reservation: ReservationEntity | null = null;
     if (c.kind === RunConnectionKind.APN) {
-      if (!c.reservationId) throw badInput('input.connection.reservationId', 'input.connection.reservationId: an APN run names the reservation of its lightpath.');
+      if (!c.reservationId)
+        throw badInput(
+          'input.connection.reservationId',
+          'input.connection.reservationId: an APN run names the reservation of its lightpath.',
+        );
       for (const field of ['bandwidthGbps', 'rttMs'] as const) {
         if (c[field] !== undefined && c[field] !== null) {
-          throw badInput(`input.connection.${field}`, `input.connection.${field}: an APN run takes its ${field === 'rttMs' ? 'round trip' : 'rate'} from the reservation; leave it out.`);
+          throw badInput(
+            `input.connection.${field}`,
+            `input.connection.${field}: an APN run takes its ${field === 'rttMs' ? 'round trip' : 'rate'} from the reservation; leave it out.`,
+          );
         }
       }
       const found = await naming('input.connection.reservationId', () => this.reservations.get(principal, c.reservationId as string));
@@ -108,15 +121,27 @@ export class RunsService {
         );
       }
     } else {
-      if (c.reservationId) throw badInput('input.connection.reservationId', `input.connection.reservationId: only APN runs go over a reservation; this one is ${c.kind}.`);
+      if (c.reservationId)
+        throw badInput(
+          'input.connection.reservationId',
+          `input.connection.reservationId: only APN runs go over a reservation; this one is ${c.kind}.`,
+        );
       if (c.kind === RunConnectionKind.INTERNET) {
-        if (c.bandwidthGbps === undefined || c.bandwidthGbps === null) throw badInput('input.connection.bandwidthGbps', 'input.connection.bandwidthGbps: an INTERNET run gives its link’s bandwidth.');
-        if (c.rttMs === undefined || c.rttMs === null) throw badInput('input.connection.rttMs', 'input.connection.rttMs: an INTERNET run gives its link’s round trip.');
+        if (c.bandwidthGbps === undefined || c.bandwidthGbps === null)
+          throw badInput('input.connection.bandwidthGbps', 'input.connection.bandwidthGbps: an INTERNET run gives its link’s bandwidth.');
+        if (c.rttMs === undefined || c.rttMs === null)
+          throw badInput('input.connection.rttMs', 'input.connection.rttMs: an INTERNET run gives its link’s round trip.');
       }
       if (c.bandwidthGbps !== undefined && c.bandwidthGbps !== null) {
-        requireNumberIn('input.connection.bandwidthGbps', c.bandwidthGbps, { min: 0, exclusiveMin: true, max: RUN_BOUNDS.maxBandwidthGbps, unit: 'Gbps' });
+        requireNumberIn('input.connection.bandwidthGbps', c.bandwidthGbps, {
+          min: 0,
+          exclusiveMin: true,
+          max: RUN_BOUNDS.maxBandwidthGbps,
+          unit: 'Gbps',
+        });
       }
-      if (c.rttMs !== undefined && c.rttMs !== null) requireNumberIn('input.connection.rttMs', c.rttMs, { min: 0, max: RUN_BOUNDS.maxRttMs, unit: 'ms' });
+      if (c.rttMs !== undefined && c.rttMs !== null)
+        requireNumberIn('input.connection.rttMs', c.rttMs, { min: 0, max: RUN_BOUNDS.maxRttMs, unit: 'ms' });
       if (input.mountId) throw badInput('input.mountId', `input.mountId: a mount runs over a lightpath; a ${c.kind} run has none.`);
     }
 
@@ -125,22 +150,37 @@ export class RunsService {
     if (input.mountId) {
       mount = own('input.mountId', 'mount', await naming('input.mountId', () => this.mounts.mount(principal, input.mountId as string)));
       if (mount.reservationId !== reservation!.id) {
-        throw badInput('input.mountId', `input.mountId: mount ${mount.id} runs over reservation ${mount.reservationId}, not ${reservation!.id}.`);
+        throw badInput(
+          'input.mountId',
+          `input.mountId: mount ${mount.id} runs over reservation ${mount.reservationId}, not ${reservation!.id}.`,
+        );
       }
       if (input.design && input.design !== mount.design) {
-        throw badInput('input.design', `input.design: the run says ${input.design}, but mount ${mount.id} is ${mount.design}; leave design out or make them agree.`);
+        throw badInput(
+          'input.design',
+          `input.design: the run says ${input.design}, but mount ${mount.id} is ${mount.design}; leave design out or make them agree.`,
+        );
       }
       if (w.datasetId && w.datasetId !== mount.datasetId) {
-        throw badInput('input.workload.datasetId', `input.workload.datasetId: mount ${mount.id} mounts dataset ${mount.datasetId}, not ${w.datasetId}.`);
+        throw badInput(
+          'input.workload.datasetId',
+          `input.workload.datasetId: mount ${mount.id} mounts dataset ${mount.datasetId}, not ${w.datasetId}.`,
+        );
       }
       if (input.gpuAllocationId && input.gpuAllocationId !== mount.gpuAllocationId) {
-        throw badInput('input.gpuAllocationId', `input.gpuAllocationId: mount ${mount.id} serves allocation ${mount.gpuAllocationId}, not ${input.gpuAllocationId}.`);
+        throw badInput(
+          'input.gpuAllocationId',
+          `input.gpuAllocationId: mount ${mount.id} serves allocation ${mount.gpuAllocationId}, not ${input.gpuAllocationId}.`,
+        );
       }
     }
     if (mount) {
       // The mount's profile says what was in force; a run over it states the same, so that runs with and
       // without a measure are compared on what actually protected the data.
-      const inForce = measuresOf({ inMotion: mount.protectionInMotion as InMotionProtection[], atRest: mount.protectionAtRest as AtRestProtection }) as SecurityMeasure[];
+      const inForce = measuresOf({
+        inMotion: mount.protectionInMotion as InMotionProtection[],
+        atRest: mount.protectionAtRest as AtRestProtection,
+      }) as SecurityMeasure[];
       if (input.securityMeasures && [...securityMeasures].sort().join() !== [...inForce].sort().join()) {
         throw badInput(
           'input.securityMeasures',
@@ -153,8 +193,10 @@ export class RunsService {
     let preparationSeconds: number | null = null;
     if (input.preparationSeconds !== undefined && input.preparationSeconds !== null) {
       const field = 'input.preparationSeconds';
-      if (mount) throw badInput(field, `${field}: the run's mount ${mount.id} records its replication or cache fill; leave preparationSeconds out.`);
-      if (design === StorageDesign.DIRECT) throw badInput(field, `${field}: a DIRECT run copies and fills nothing before its steps; give it for REPLICATION or CACHE.`);
+      if (mount)
+        throw badInput(field, `${field}: the run's mount ${mount.id} records its replication or cache fill; leave preparationSeconds out.`);
+      if (design === StorageDesign.DIRECT)
+        throw badInput(field, `${field}: a DIRECT run copies and fills nothing before its steps; give it for REPLICATION or CACHE.`);
       requireNumberIn(field, input.preparationSeconds, { min: 0, max: RUN_BOUNDS.maxPreparationSeconds, unit: 's' });
       preparationSeconds = input.preparationSeconds;
     }
@@ -168,14 +210,19 @@ export class RunsService {
       dataset = own('input.workload.datasetId', 'dataset', await this.storage.dataset(principal, datasetId, 'input.workload.datasetId'));
       for (const field of ['datasetBytes', 'datasetItems'] as const) {
         if (w[field] !== undefined && w[field] !== null) {
-          throw badInput(`input.workload.${field}`, `input.workload.${field}: taken from dataset ${dataset.name}; give datasetId, or datasetBytes and datasetItems, not both.`);
+          throw badInput(
+            `input.workload.${field}`,
+            `input.workload.${field}: taken from dataset ${dataset.name}; give datasetId, or datasetBytes and datasetItems, not both.`,
+          );
         }
       }
       datasetBytes = BigInt(dataset.bytes);
       datasetItems = BigInt(dataset.fileCount);
     } else {
-      if (w.datasetBytes === undefined || w.datasetBytes === null) throw badInput('input.workload.datasetBytes', 'input.workload.datasetBytes: give datasetId, or datasetBytes and datasetItems.');
-      if (w.datasetItems === undefined || w.datasetItems === null) throw badInput('input.workload.datasetItems', 'input.workload.datasetItems: give datasetId, or datasetBytes and datasetItems.');
+      if (w.datasetBytes === undefined || w.datasetBytes === null)
+        throw badInput('input.workload.datasetBytes', 'input.workload.datasetBytes: give datasetId, or datasetBytes and datasetItems.');
+      if (w.datasetItems === undefined || w.datasetItems === null)
+        throw badInput('input.workload.datasetItems', 'input.workload.datasetItems: give datasetId, or datasetBytes and datasetItems.');
       if (w.datasetBytes <= 0n) throw badInput('input.workload.datasetBytes', 'input.workload.datasetBytes must be positive.');
       if (w.datasetItems <= 0n) throw badInput('input.workload.datasetItems', 'input.workload.datasetItems must be positive.');
       datasetBytes = w.datasetBytes;
@@ -253,7 +300,11 @@ export class RunsService {
 
   async list(principal: Principal, f: { first: number; after?: string | null; tenantId?: string | null; state?: TrainingRunState | null }) {
     assertRunAccess(principal);
-    const tenantId = actingTenant(principal, f.tenantId, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key lists its own runs; omit tenantId.'));
+    const tenantId = actingTenant(
+      principal,
+      f.tenantId,
+      () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key lists its own runs; omit tenantId.'),
+    );
     return this.repository.listRuns({ first: f.first, after: f.after ? decodeCursor(f.after) : null, tenantId, state: f.state ?? null });
   }
 
@@ -267,14 +318,19 @@ export class RunsService {
     await this.repository.transaction(async (m) => {
       const locked = await this.repository.lockRun(m, run.id);
       if (!locked || locked.state !== TrainingRunState.RECORDING) {
-        throw invalidState(`Training run ${id} is ${locked?.state ?? run.state} already; only a RECORDING run completes or fails.`, { state: locked?.state ?? run.state });
+        throw invalidState(`Training run ${id} is ${locked?.state ?? run.state} already; only a RECORDING run completes or fails.`, {
+          state: locked?.state ?? run.state,
+        });
       }
       const current = (await this.repository.findRun(run.id, m)) as TrainingRunEntity;
       const startedAt = given.startedAt ?? current.startedAt;
       const finishedAt = given.finishedAt ?? current.lastStepEndAt ?? new Date();
       if (startedAt && finishedAt < startedAt) {
         const field = given.finishedAt ? 'finishedAt' : 'startedAt';
-        throw badInput(field, `${field}: the run would finish (${finishedAt.toISOString()}) before it started (${startedAt.toISOString()}).`);
+        throw badInput(
+          field,
+          `${field}: the run would finish (${finishedAt.toISOString()}) before it started (${startedAt.toISOString()}).`,
+        );
       }
       await this.repository.finishRun(m, run.id, state, startedAt, finishedAt, given.reason);
       await this.audit.append(m, {
@@ -282,7 +338,11 @@ export class RunsService {
         action: `training-run.${state === TrainingRunState.COMPLETED ? 'completed' : 'failed'}`,
         entityType: 'training_run',
         entityId: run.id,
-        data: { startedAt: startedAt?.toISOString() ?? null, finishedAt: finishedAt.toISOString(), ...(given.reason ? { reason: given.reason } : {}) },
+        data: {
+          startedAt: startedAt?.toISOString() ?? null,
+          finishedAt: finishedAt.toISOString(),
+          ...(given.reason ? { reason: given.reason } : {}),
+        },
       });
     });
     return (await this.repository.findRun(run.id)) as TrainingRunEntity;
@@ -291,10 +351,15 @@ export class RunsService {
   /** The tenant a run is recorded for: a tenant key's own; the one an operator names. */
   private async runTenant(principal: Principal, requested: string | null): Promise<string> {
     if (isTenantKey(principal)) {
-      return actingTenant(principal, requested, () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key records runs of its own tenant only; omit input.tenantId.')) as string;
+      return actingTenant(
+        principal,
+        requested,
+        () => new AppError(ErrorCode.FORBIDDEN, 'A tenant key records runs of its own tenant only; omit input.tenantId.'),
+      ) as string;
     }
     if (!requested) throw badInput('input.tenantId', 'input.tenantId: operators name the tenant whose run this is.');
-    if (!(await this.repository.tenantExists(requested))) throw badInput('input.tenantId', `input.tenantId: tenant ${requested} does not exist.`);
+    if (!(await this.repository.tenantExists(requested)))
+      throw badInput('input.tenantId', `input.tenantId: tenant ${requested} does not exist.`);
     return requested;
   }
 
@@ -311,29 +376,39 @@ export class RunsService {
     allocation: GpuAllocationEntity | null,
   ): Promise<{ gpuSiteId: string; storageSiteId: string }> {
     const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
-    const code = (id: string | null | undefined) => (id ? snapshot.sites.get(id)?.code ?? id : 'unknown');
+    const code = (id: string | null | undefined) => (id ? (snapshot.sites.get(id)?.code ?? id) : 'unknown');
     for (const field of ['gpuSiteId', 'storageSiteId'] as const) {
       const id = input[field];
       if (id && !snapshot.sites.has(id) && !(await this.topology.snapshot()).sites.has(id)) {
         throw badInput(`input.${field}`, `input.${field}: site ${id} does not exist; list them with { sites { id code } }.`);
       }
     }
-    const clusterSite = allocation ? (await this.storage.gpuClusters([allocation.clusterId]))[0]?.siteId ?? null : null;
-    const datasetSite = dataset ? (await this.storage.storageSystems([dataset.storageSystemId]))[0]?.siteId ?? null : null;
+    const clusterSite = allocation ? ((await this.storage.gpuClusters([allocation.clusterId]))[0]?.siteId ?? null) : null;
+    const datasetSite = dataset ? ((await this.storage.storageSystems([dataset.storageSystemId]))[0]?.siteId ?? null) : null;
     const agree = (field: string, what: string, site: string | null, expected: string, where: 'GPUs' | 'data') => {
-      if (site !== null && site !== expected) throw badInput(field, `${field}: ${what} is at site ${code(site)}, but the run's ${where} are at ${code(expected)}.`);
+      if (site !== null && site !== expected)
+        throw badInput(field, `${field}: ${what} is at site ${code(site)}, but the run's ${where} are at ${code(expected)}.`);
     };
 
     if (kind === RunConnectionKind.APN) {
       const r = reservation as ReservationEntity;
-      const source = snapshot.endpoints.get(r.sourceEndpointId)?.siteId ?? (await this.topology.snapshot()).endpoints.get(r.sourceEndpointId)?.siteId;
-      const destination = snapshot.endpoints.get(r.destinationEndpointId)?.siteId ?? (await this.topology.snapshot()).endpoints.get(r.destinationEndpointId)?.siteId;
+      const source =
+        snapshot.endpoints.get(r.sourceEndpointId)?.siteId ?? (await this.topology.snapshot()).endpoints.get(r.sourceEndpointId)?.siteId;
+      const destination =
+        snapshot.endpoints.get(r.destinationEndpointId)?.siteId ??
+        (await this.topology.snapshot()).endpoints.get(r.destinationEndpointId)?.siteId;
       if (!source || !destination) throw new Error(`reservation ${r.id} refers to endpoints missing from the topology`);
       if (input.gpuSiteId && input.gpuSiteId !== destination) {
-        throw badInput('input.gpuSiteId', `input.gpuSiteId: the lightpath ends at ${code(destination)}, where the GPUs are; not at ${code(input.gpuSiteId)}.`);
+        throw badInput(
+          'input.gpuSiteId',
+          `input.gpuSiteId: the lightpath ends at ${code(destination)}, where the GPUs are; not at ${code(input.gpuSiteId)}.`,
+        );
       }
       if (input.storageSiteId && input.storageSiteId !== source) {
-        throw badInput('input.storageSiteId', `input.storageSiteId: the lightpath starts at ${code(source)}, where the data is; not at ${code(input.storageSiteId)}.`);
+        throw badInput(
+          'input.storageSiteId',
+          `input.storageSiteId: the lightpath starts at ${code(source)}, where the data is; not at ${code(input.storageSiteId)}.`,
+        );
       }
       agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, destination, 'GPUs');
       agree('input.workload.datasetId', 'the dataset’s storage', datasetSite, source, 'data');
@@ -343,7 +418,8 @@ export class RunsService {
       const gpuSiteId = input.gpuSiteId ?? clusterSite;
       const storageSiteId = input.storageSiteId ?? datasetSite;
       if (!gpuSiteId) throw badInput('input.gpuSiteId', 'input.gpuSiteId: give the GPU site, or a gpuAllocationId whose cluster is there.');
-      if (!storageSiteId) throw badInput('input.storageSiteId', 'input.storageSiteId: give the storage site, or a datasetId whose storage is there.');
+      if (!storageSiteId)
+        throw badInput('input.storageSiteId', 'input.storageSiteId: give the storage site, or a datasetId whose storage is there.');
       agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, gpuSiteId, 'GPUs');
       agree('input.workload.datasetId', 'the dataset’s storage', datasetSite, storageSiteId, 'data');
       return { gpuSiteId, storageSiteId };
@@ -353,7 +429,10 @@ export class RunsService {
     if (!gpuSiteId) throw badInput('input.gpuSiteId', 'input.gpuSiteId: give the site where the GPUs and the data were.');
     const storageSiteId = input.storageSiteId ?? gpuSiteId;
     if (storageSiteId !== gpuSiteId) {
-      throw badInput('input.storageSiteId', `input.storageSiteId: a LOCAL run reads data at the GPUs' site (${code(gpuSiteId)}), not at ${code(storageSiteId)}; use INTERNET or APN.`);
+      throw badInput(
+        'input.storageSiteId',
+        `input.storageSiteId: a LOCAL run reads data at the GPUs' site (${code(gpuSiteId)}), not at ${code(storageSiteId)}; use INTERNET or APN.`,
+      );
     }
     agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, gpuSiteId, 'GPUs');
     return { gpuSiteId, storageSiteId };
@@ -365,6 +444,7 @@ function checkSecurityMeasures(measures: SecurityMeasure[]): SecurityMeasure[] {
   const field = 'input.securityMeasures';
   if (measures.length === 0) throw badInput(field, `${field}: name the measures in force, or [NONE] when none was applied.`);
   if (new Set(measures).size !== measures.length) throw badInput(field, `${field}: each measure once.`);
-  if (measures.includes(SecurityMeasure.NONE) && measures.length > 1) throw badInput(field, `${field}: NONE says no measure was applied; it cannot stand with others.`);
+  if (measures.includes(SecurityMeasure.NONE) && measures.length > 1)
+    throw badInput(field, `${field}: NONE says no measure was applied; it cannot stand with others.`);
   return measures;
 }

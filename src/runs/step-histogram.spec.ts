@@ -27,7 +27,7 @@ describe('the step histogram', () => {
 
   it('reads p50 and p99 within half a bucket of the exact nearest-rank values', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const values = Array.from({ length: 20_000 }, () => 0.07 + random() * 0.004 + (random() < 0.02 ? random() * 0.5 : 0));
     const [p50, p99] = quantiles(histogram(values), [0.5, 0.99]);
     expect(Math.abs(p50! / exact(values, 0.5) - 1) * 100).toBeLessThanOrEqual(0.5 + 1e-9);
@@ -35,7 +35,15 @@ describe('the step histogram', () => {
   });
 
   it('answers zero for phases that never took time, and null without steps', () => {
-    expect(quantiles([[ZERO_BUCKET, 4999], [bucketOf(0.05), 1]], [0.5, 0.99, 1])).toEqual([0, 0, bucketValue(bucketOf(0.05))]);
+    expect(
+      quantiles(
+        [
+          [ZERO_BUCKET, 4999],
+          [bucketOf(0.05), 1],
+        ],
+        [0.5, 0.99, 1],
+      ),
+    ).toEqual([0, 0, bucketValue(bucketOf(0.05))]);
     expect(quantiles([], [0.5])).toEqual([null]);
   });
 });

@@ -41,7 +41,10 @@ export class UploadStreams implements OnModuleInit {
         done(null, payload);
         return;
       }
-      done(Object.assign(new Error(`Unsupported Media Type: ${STREAM}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+      done(
+        Object.assign(new Error(`Unsupported Media Type: ${STREAM}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }),
+        undefined,
+      );
     });
   }
 }

@@ -18,7 +18,10 @@ export class DatasetCustodyReport {
   async of(p: Principal, datasetId: string): Promise<DatasetCustody> {
     const { dataset, records, bytesHeldOutsideOffice } = await this.mountsService.custody(p, datasetId);
     const systems = new Map(
-      (await this.resources.storageSystems([dataset.storageSystemId, ...records.map((r) => r.storageSystemId)])).map((s) => [s.id, toStorageSystem(s)]),
+      (await this.resources.storageSystems([dataset.storageSystemId, ...records.map((r) => r.storageSystemId)])).map((s) => [
+        s.id,
+        toStorageSystem(s),
+      ]),
     );
     const proofs = await this.mountProtection.proofs(records);
     const all = records.map((r) => {

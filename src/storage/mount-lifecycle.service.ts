@@ -48,8 +48,12 @@ export class MountLifecycle {
 
   /** The lightpath is ACTIVE: its waiting mounts may attach. */
   async onLightpathActive(reservationId: string): Promise<void> {
-    const pending: Array<{ id: string }> = await this.dataSource.query(`SELECT id FROM mounts WHERE reservation_id = $1 AND state = 'PENDING'`, [reservationId]);
-    for (const { id } of pending) await this.jobs.enqueue(JobName.MountAttach, { mountId: id }, { jobId: mountJobId(id, JobName.MountAttach) });
+    const pending: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM mounts WHERE reservation_id = $1 AND state = 'PENDING'`,
+      [reservationId],
+    );
+    for (const { id } of pending)
+      await this.jobs.enqueue(JobName.MountAttach, { mountId: id }, { jobId: mountJobId(id, JobName.MountAttach) });
   }
 
   /** Before the lightpath goes down: every mount on it is detached and its copies purged. */
@@ -61,8 +65,10 @@ export class MountLifecycle {
     for (const { id } of live) {
       await this.dataSource.transaction(async (m) => {
         const mount = await this.transitions.lock(m, id);
-        if (mount.state === M.PENDING) await this.transitions.record(m, mount, mount.state, M.FAILED, `${reason} before the mount attached`);
-        else if (mount.state !== M.DETACHING && !FINAL_MOUNT_STATES.includes(mount.state)) await this.transitions.record(m, mount, mount.state, M.DETACHING, reason);
+        if (mount.state === M.PENDING)
+          await this.transitions.record(m, mount, mount.state, M.FAILED, `${reason} before the mount attached`);
+        else if (mount.state !== M.DETACHING && !FINAL_MOUNT_STATES.includes(mount.state))
+          await this.transitions.record(m, mount, mount.state, M.DETACHING, reason);
       });
       await this.finishDetach(id, reason);
     }
@@ -85,7 +91,13 @@ export class MountLifecycle {
       const reservation = await this.reservations.find(mount.reservationId, m);
       if (!reservation) throw new Error(`reservation ${mount.reservationId} of mount ${mountId} vanished`);
       if (LIGHTPATH_GONE_STATES.has(reservation.state)) {
-        await this.transitions.record(m, mount, mount.state, M.FAILED, `lightpath ${reservation.id} is ${reservation.state}; it never carried this mount`);
+        await this.transitions.record(
+          m,
+          mount,
+          mount.state,
+          M.FAILED,
+          `lightpath ${reservation.id} is ${reservation.state}; it never carried this mount`,
+        );
         return null;
       }
       if (reservation.state !== R.ACTIVE) return null; // its setup job enqueues this again when it is
@@ -99,7 +111,13 @@ export class MountLifecycle {
         const locked = await this.transitions.lock(m, mountId);
         if (locked.state !== M.PENDING) return;
         await this.custodyRecord(m, locked, CustodyKind.DIRECT_READ, office.id, nodeAddresses);
-        await this.transitions.record(m, locked, M.PENDING, M.ATTACHED, `GPU nodes mount ${office.host}:${dataset.exportPath} directly over the lightpath`);
+        await this.transitions.record(
+          m,
+          locked,
+          M.PENDING,
+          M.ATTACHED,
+          `GPU nodes mount ${office.host}:${dataset.exportPath} directly over the lightpath`,
+        );
       });
       return;
     }
@@ -132,7 +150,15 @@ export class MountLifecycle {
     });
     if (!moved) return;
     const dataKey = await this.protection.dataKey(mountId);
-    await this.driver.startCopy({ copyId: mountId, datasetId: dataset.id, storageSystemId: dc.id, kind, bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps, dataKey });
+    await this.driver.startCopy({
+      copyId: mountId,
+      datasetId: dataset.id,
+      storageSystemId: dc.id,
+      kind,
+      bytesTotal: BigInt(dataset.bytes),
+      rateBps: mount.copyRateBps,
+      dataKey,
+    });
     dataKey?.fill(0);
     await this.scheduleProgress(mountId, 0);
   }
@@ -147,8 +173,13 @@ export class MountLifecycle {
       const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
       const dataKey = await this.protection.dataKey(mountId);
       await this.driver.startCopy({
-        copyId: mountId, datasetId: dataset.id, storageSystemId: mount.storageNodeId!, kind: mount.design === StorageDesign.REPLICATION ? 'REPLICA' : 'CACHE',
-        bytesTotal: BigInt(dataset.bytes), rateBps: mount.copyRateBps, dataKey,
+        copyId: mountId,
+        datasetId: dataset.id,
+        storageSystemId: mount.storageNodeId!,
+        kind: mount.design === StorageDesign.REPLICATION ? 'REPLICA' : 'CACHE',
+        bytesTotal: BigInt(dataset.bytes),
+        rateBps: mount.copyRateBps,
+        dataKey,
       });
       dataKey?.fill(0);
       await this.scheduleProgress(mountId, poll + 1);
@@ -161,8 +192,15 @@ export class MountLifecycle {
       await m.query('UPDATE mounts SET bytes_copied = $2 WHERE id = $1', [mountId, status.bytesCopied.toString()]);
       locked.bytesCopied = status.bytesCopied.toString();
       if (ready) {
-        await this.transitions.record(m, locked, locked.state, M.ATTACHED,
-          locked.state === M.REPLICATING ? `replica complete: ${status.bytesCopied} bytes` : `cache serving after ${status.bytesCopied} bytes`);
+        await this.transitions.record(
+          m,
+          locked,
+          locked.state,
+          M.ATTACHED,
+          locked.state === M.REPLICATING
+            ? `replica complete: ${status.bytesCopied} bytes`
+            : `cache serving after ${status.bytesCopied} bytes`,
+        );
       }
     });
     if (!ready) await this.scheduleProgress(mountId, poll + 1, status.bytesTotal - status.bytesCopied, mount.copyRateBps);
@@ -247,7 +285,10 @@ export class MountLifecycle {
   private async purge(mount: MountEntity): Promise<void> {
     const [record] = await this.dataSource.getRepository(DatasetCustodyEntity).findBy({ mountId: mount.id });
     if (record && !record.accessEndedAt) {
-      await this.dataSource.query('UPDATE dataset_custody SET access_ended_at = clock_timestamp() WHERE id = $1 AND access_ended_at IS NULL', [record.id]);
+      await this.dataSource.query(
+        'UPDATE dataset_custody SET access_ended_at = clock_timestamp() WHERE id = $1 AND access_ended_at IS NULL',
+        [record.id],
+      );
     }
     await this.driver.unexport(mount.id);
     await this.dataSource.transaction((m) => this.protection.revokeCertificates(m, mount.id));
@@ -255,7 +296,8 @@ export class MountLifecycle {
       mount.design === StorageDesign.DIRECT
         ? null
         : await this.driver.purge({ copyId: mount.id, datasetId: mount.datasetId, storageSystemId: mount.storageNodeId! });
-    if (receipt && (await this.driver.copyStatus(mount.id))) throw new Error(`copy of mount ${mount.id} is still on its node after the purge`);
+    if (receipt && (await this.driver.copyStatus(mount.id)))
+      throw new Error(`copy of mount ${mount.id} is still on its node after the purge`);
     const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
     const nodeIds: string[] = record
       ? (
@@ -264,16 +306,24 @@ export class MountLifecycle {
           ])
         ).map((r) => r.id)
       : [];
-    const wiped = record ? await this.driver.wipeGpuNodes({ mountId: mount.id, datasetId: mount.datasetId, mountPoint: mountPointOf(dataset.name), nodeIds }) : [];
+    const wiped = record
+      ? await this.driver.wipeGpuNodes({ mountId: mount.id, datasetId: mount.datasetId, mountPoint: mountPointOf(dataset.name), nodeIds })
+      : [];
     await this.dataSource.transaction(async (m) => {
       const rows = await m.getRepository(DatasetCustodyEntity).find({ where: { mountId: mount.id }, lock: { mode: 'pessimistic_write' } });
       const locked = rows[0];
       const keyDestroyedAt = await this.protection.destroyDataKey(m, mount.id);
       if (!locked || locked.purgedAt) return;
-      for (const signed of [...(receipt?.attestation ? [receipt.attestation] : []), ...wiped]) await this.mountProtection.accept(m, signed, 'DRIVER');
+      for (const signed of [...(receipt?.attestation ? [receipt.attestation] : []), ...wiped])
+        await this.mountProtection.accept(m, signed, 'DRIVER');
       const at = receipt?.at ?? new Date();
       const bytes = receipt?.bytesPurged ?? 0n;
-      await m.query('UPDATE dataset_custody SET purged_at = $2, bytes_held = $3, key_destroyed_at = $4 WHERE id = $1', [locked.id, at, bytes.toString(), keyDestroyedAt]);
+      await m.query('UPDATE dataset_custody SET purged_at = $2, bytes_held = $3, key_destroyed_at = $4 WHERE id = $1', [
+        locked.id,
+        at,
+        bytes.toString(),
+        keyDestroyedAt,
+      ]);
       const node = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: locked.storageSystemId });
       const attested = { copy: receipt?.attestation ? 1 : 0, gpuNodes: wiped.length, gpuNodesExpected: nodeIds.length };
       await this.audit.append(m, {
@@ -282,8 +332,27 @@ export class MountLifecycle {
         entityType: 'dataset',
         entityId: mount.datasetId,
         data: receipt
-          ? { mountId: mount.id, datasetId: mount.datasetId, node: node.code, nodeHost: node.host, kind: locked.kind, bytesPurged: bytes.toString(), at: at.toISOString(), encrypted: locked.encrypted, keyDestroyedAt: keyDestroyedAt?.toISOString() ?? null, attested }
-          : { mountId: mount.id, datasetId: mount.datasetId, readFrom: node.code, gpuNodes: locked.gpuNodeAddresses, bytesStored: '0', at: at.toISOString(), attested },
+          ? {
+              mountId: mount.id,
+              datasetId: mount.datasetId,
+              node: node.code,
+              nodeHost: node.host,
+              kind: locked.kind,
+              bytesPurged: bytes.toString(),
+              at: at.toISOString(),
+              encrypted: locked.encrypted,
+              keyDestroyedAt: keyDestroyedAt?.toISOString() ?? null,
+              attested,
+            }
+          : {
+              mountId: mount.id,
+              datasetId: mount.datasetId,
+              readFrom: node.code,
+              gpuNodes: locked.gpuNodeAddresses,
+              bytesStored: '0',
+              at: at.toISOString(),
+              attested,
+            },
       });
     });
   }
@@ -296,7 +365,13 @@ export class MountLifecycle {
     return { dataset, office, node, nodeAddresses };
   }
 
-  private async custodyRecord(m: EntityManager, mount: MountEntity, kind: CustodyKind, storageSystemId: string, gpuNodeAddresses: string[]): Promise<void> {
+  private async custodyRecord(
+    m: EntityManager,
+    mount: MountEntity,
+    kind: CustodyKind,
+    storageSystemId: string,
+    gpuNodeAddresses: string[],
+  ): Promise<void> {
     await m.query(
       `INSERT INTO dataset_custody (dataset_id, mount_id, kind, storage_system_id, gpu_node_addresses, since)
        VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (mount_id) DO NOTHING`,
@@ -307,10 +382,14 @@ export class MountLifecycle {
   private async scheduleProgress(mountId: string, poll: number, remaining?: bigint, rateBps?: number): Promise<void> {
     const etaMs = remaining !== undefined && rateBps ? (Number(remaining) / rateBps) * 1000 : 0;
     const delay = Math.min(PROGRESS_POLL_MAX_MS, Math.max(PROGRESS_POLL_MIN_MS, etaMs));
-    await this.jobs.enqueue(JobName.MountProgress, { mountId, poll }, {
-      jobId: mountJobId(mountId, JobName.MountProgress, String(poll)),
-      runAt: new Date(Date.now() + delay),
-    });
+    await this.jobs.enqueue(
+      JobName.MountProgress,
+      { mountId, poll },
+      {
+        jobId: mountJobId(mountId, JobName.MountProgress, String(poll)),
+        runAt: new Date(Date.now() + delay),
+      },
+    );
   }
 }
 

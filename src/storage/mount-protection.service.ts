@@ -26,14 +26,7 @@ import { AttestationEntity } from '../protection/protection.entities';
 import { CertificateOrder, ProtectionService } from '../protection/protection.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import type { TopologySnapshot } from '../topology/topology.service';
-import {
-  CustodyKind,
-  DatasetCustodyEntity,
-  DatasetEntity,
-  GpuNodeEntity,
-  MountEntity,
-  StorageSystemEntity,
-} from './storage.entities';
+import { CustodyKind, DatasetCustodyEntity, DatasetEntity, GpuNodeEntity, MountEntity, StorageSystemEntity } from './storage.entities';
 import { StorageDesign } from '../vocabulary/domain';
 import type { ProtectionInput } from './storage.models';
 
@@ -87,7 +80,7 @@ export class MountProtection {
     const inMotion = normalizeInMotion(input?.inMotion ?? fallback?.inMotion ?? []);
     // A tenant's default ENCRYPTED concerns copies; a DIRECT mount makes none, so it does not inherit it.
     const atRest =
-      input?.atRest ?? (context.design === StorageDesign.DIRECT ? AtRestProtection.NONE : fallback?.atRest ?? AtRestProtection.NONE);
+      input?.atRest ?? (context.design === StorageDesign.DIRECT ? AtRestProtection.NONE : (fallback?.atRest ?? AtRestProtection.NONE));
     const profile: ProtectionProfile = { inMotion, atRest };
     const ends = context.endpointIds.map((id) => context.snapshot.endpoints.get(id));
     const plain = ends.filter((e) => !e?.encryption).map((e) => e?.code ?? 'an unknown endpoint');
@@ -99,7 +92,12 @@ export class MountProtection {
       minimum: await this.protection.minimum(context.dataset.sensitivity),
     });
     const refused = (error: AppError) =>
-      this.protection.refuse(principal.actor, 'attachStorage', error, { datasetId: context.dataset.id, design: context.design, inMotion, atRest });
+      this.protection.refuse(principal.actor, 'attachStorage', error, {
+        datasetId: context.dataset.id,
+        design: context.design,
+        inMotion,
+        atRest,
+      });
     if (problem) {
       await refused(
         problem.policy
@@ -132,9 +130,18 @@ export class MountProtection {
   ): CertificateOrder[] {
     // X.509 times have whole seconds and notAfter is inclusive: round inwards, so the certificate is never
     // valid outside the half-open window [start, end).
-    const at = { notBefore: new Date(Math.ceil(window.start.getTime() / 1000) * 1000), notAfter: new Date(Math.floor((window.end.getTime() - 1) / 1000) * 1000) };
+    const at = {
+      notBefore: new Date(Math.ceil(window.start.getTime() / 1000) * 1000),
+      notAfter: new Date(Math.floor((window.end.getTime() - 1) / 1000) * 1000),
+    };
     const gpuHop = dataCenterNode ? 'DATA_CENTER_LAN' : 'LIGHTPATH';
-    const orders: CertificateOrder[] = gpuNodes.map((n) => ({ role: 'CLIENT', hop: gpuHop, subjectName: n.name, address: n.address, ...at }));
+    const orders: CertificateOrder[] = gpuNodes.map((n) => ({
+      role: 'CLIENT',
+      hop: gpuHop,
+      subjectName: n.name,
+      address: n.address,
+      ...at,
+    }));
     const server = dataCenterNode ?? office;
     orders.push({ role: 'SERVER', hop: gpuHop, subjectName: server.code, address: server.host, ...at });
     if (dataCenterNode) {
@@ -148,7 +155,12 @@ export class MountProtection {
    * Checks one signed attestation and records it, valid or refused, with the audit entry, in the caller's
    * transaction. Returns the refusal (field and message), or null when it was accepted.
    */
-  async accept(m: EntityManager, signed: SignedAttestation, via: string, actor = SYSTEM_ACTOR): Promise<{ field: string; message: string } | null> {
+  async accept(
+    m: EntityManager,
+    signed: SignedAttestation,
+    via: string,
+    actor = SYSTEM_ACTOR,
+  ): Promise<{ field: string; message: string } | null> {
     const parsed = parseAttestation(signed.payload);
     if (isProblem(parsed)) {
       await this.auditRefusal(m, actor, null, parsed, via);
@@ -210,25 +222,45 @@ export class MountProtection {
     const out = new Map<string, CustodyProof>();
     if (records.length === 0) return out;
     const mountIds = records.map((r) => r.mountId);
-    const attestations = await this.dataSource.getRepository(AttestationEntity).find({ where: { mountId: In(mountIds) }, order: { id: 'ASC' } });
+    const attestations = await this.dataSource
+      .getRepository(AttestationEntity)
+      .find({ where: { mountId: In(mountIds) }, order: { id: 'ASC' } });
     const addresses = [...new Set(records.flatMap((r) => r.gpuNodeAddresses))];
     const nodes = addresses.length ? await this.dataSource.getRepository(GpuNodeEntity).findBy({ address: In(addresses) }) : [];
     const nodeByAddress = new Map(nodes.map((n) => [n.address, n]));
-    const systems = new Map((await this.dataSource.getRepository(StorageSystemEntity).findBy({ id: In(records.map((r) => r.storageSystemId)) })).map((s) => [s.id, s]));
+    const systems = new Map(
+      (await this.dataSource.getRepository(StorageSystemEntity).findBy({ id: In(records.map((r) => r.storageSystemId)) })).map((s) => [
+        s.id,
+        s,
+      ]),
+    );
     for (const record of records) {
       const mine = attestations.filter((a) => a.mountId === record.mountId);
       const latestValid = (subjectId: string) =>
         record.accessEndedAt
-          ? mine.filter((a) => a.valid && a.subjectId === subjectId && a.attestedAt >= record.accessEndedAt!).map((a) => a.attestedAt).pop() ?? null
+          ? (mine
+              .filter((a) => a.valid && a.subjectId === subjectId && a.attestedAt >= record.accessEndedAt!)
+              .map((a) => a.attestedAt)
+              .pop() ?? null)
           : null;
       const places: CustodyPlace[] = record.gpuNodeAddresses.map((address) => {
         const node = nodeByAddress.get(address);
-        return { kind: AttestationSubjectKind.GPU_NODE, subjectId: node?.id ?? address, name: node ? `${node.name} (${address})` : address, attestedAt: node ? latestValid(node.id) : null };
+        return {
+          kind: AttestationSubjectKind.GPU_NODE,
+          subjectId: node?.id ?? address,
+          name: node ? `${node.name} (${address})` : address,
+          attestedAt: node ? latestValid(node.id) : null,
+        };
       });
       const copy = record.kind !== CustodyKind.DIRECT_READ;
       if (copy) {
         const system = systems.get(record.storageSystemId);
-        places.push({ kind: AttestationSubjectKind.STORAGE_SYSTEM, subjectId: record.storageSystemId, name: system?.code ?? record.storageSystemId, attestedAt: latestValid(record.storageSystemId) });
+        places.push({
+          kind: AttestationSubjectKind.STORAGE_SYSTEM,
+          subjectId: record.storageSystemId,
+          name: system?.code ?? record.storageSystemId,
+          attestedAt: latestValid(record.storageSystemId),
+        });
       }
       const proven = record.accessEndedAt !== null && (!copy || record.purgedAt !== null) && places.every((p) => p.attestedAt !== null);
       out.set(record.mountId, { places, attestations: mine, proven });
@@ -245,12 +277,23 @@ export class MountProtection {
 
   /** What each measure of the mount's profile stands on against a quantum adversary. */
   standings(mount: MountEntity): MeasureStanding[] {
-    return postQuantumStandings({ inMotion: mount.protectionInMotion as InMotionProtection[], atRest: mount.protectionAtRest as AtRestProtection }, mount.design, this.protection.hybridTls);
+    return postQuantumStandings(
+      { inMotion: mount.protectionInMotion as InMotionProtection[], atRest: mount.protectionAtRest as AtRestProtection },
+      mount.design,
+      this.protection.hybridTls,
+    );
   }
 
   /** Registers (or replaces) the Ed25519 key a storage system's or GPU node's agent signs with. */
-  async registerKey(principal: Principal, input: { storageSystemId?: string | null; gpuNodeId?: string | null; publicKey: string }): Promise<{ kind: AttestationSubjectKind; id: string; publicKey: string }> {
-    const refuse = (error: AppError) => this.protection.refuse(principal.actor, 'registerAttestationKey', error, { storageSystemId: input.storageSystemId ?? null, gpuNodeId: input.gpuNodeId ?? null });
+  async registerKey(
+    principal: Principal,
+    input: { storageSystemId?: string | null; gpuNodeId?: string | null; publicKey: string },
+  ): Promise<{ kind: AttestationSubjectKind; id: string; publicKey: string }> {
+    const refuse = (error: AppError) =>
+      this.protection.refuse(principal.actor, 'registerAttestationKey', error, {
+        storageSystemId: input.storageSystemId ?? null,
+        gpuNodeId: input.gpuNodeId ?? null,
+      });
     if (Boolean(input.storageSystemId) === Boolean(input.gpuNodeId)) {
       await refuse(badInput('input.storageSystemId', 'Give exactly one of input.storageSystemId and input.gpuNodeId.'));
     }
@@ -265,7 +308,13 @@ export class MountProtection {
     const pem = (checked as { pem: string }).pem;
     await this.dataSource.transaction(async (m) => {
       await m.query(`UPDATE ${table} SET attestation_public_key = $2 WHERE id = $1`, [id, pem]);
-      await this.audit.append(m, { actor: principal.actor, action: 'attestation-key.registered', entityType: kind === AttestationSubjectKind.STORAGE_SYSTEM ? 'storage_system' : 'gpu_node', entityId: id, data: { publicKey: pem } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'attestation-key.registered',
+        entityType: kind === AttestationSubjectKind.STORAGE_SYSTEM ? 'storage_system' : 'gpu_node',
+        entityId: id,
+        data: { publicKey: pem },
+      });
     });
     return { kind, id, publicKey: pem };
   }
@@ -278,56 +327,108 @@ export class MountProtection {
     return (checked as { pem: string }).pem;
   }
 
-  private async problemOf(m: EntityManager, mount: MountEntity, p: AttestationPayload, signed: SignedAttestation): Promise<{ field: string; message: string } | null> {
-    if (p.datasetId !== mount.datasetId) return { field: 'input.payload.datasetId', message: `input.payload.datasetId: mount ${mount.id} carried dataset ${mount.datasetId}, not ${p.datasetId}.` };
+  private async problemOf(
+    m: EntityManager,
+    mount: MountEntity,
+    p: AttestationPayload,
+    signed: SignedAttestation,
+  ): Promise<{ field: string; message: string } | null> {
+    if (p.datasetId !== mount.datasetId)
+      return {
+        field: 'input.payload.datasetId',
+        message: `input.payload.datasetId: mount ${mount.id} carried dataset ${mount.datasetId}, not ${p.datasetId}.`,
+      };
     const [record] = await m.getRepository(DatasetCustodyEntity).findBy({ mountId: mount.id });
-    if (!record) return { field: 'input.payload.mountId', message: `input.payload.mountId: mount ${mount.id} never attached, so no bytes of it reached any node.` };
+    if (!record)
+      return {
+        field: 'input.payload.mountId',
+        message: `input.payload.mountId: mount ${mount.id} never attached, so no bytes of it reached any node.`,
+      };
     let publicKey: string | null = null;
     let subjectName = p.subject.id;
     if (p.subject.kind === AttestationSubjectKind.GPU_NODE) {
       const node = await m.getRepository(GpuNodeEntity).findOneBy({ id: p.subject.id });
       if (!node || !record.gpuNodeAddresses.includes(node.address)) {
-        return { field: 'input.payload.subject', message: `input.payload.subject: GPU node ${node ? `${node.name} (${node.address})` : p.subject.id} is not one of the nodes mount ${mount.id} reached (${record.gpuNodeAddresses.join(', ')}).` };
+        return {
+          field: 'input.payload.subject',
+          message: `input.payload.subject: GPU node ${node ? `${node.name} (${node.address})` : p.subject.id} is not one of the nodes mount ${mount.id} reached (${record.gpuNodeAddresses.join(', ')}).`,
+        };
       }
       publicKey = node.attestationPublicKey;
       subjectName = node.name;
     } else {
       if (record.kind === CustodyKind.DIRECT_READ || p.subject.id !== record.storageSystemId) {
-        return { field: 'input.payload.subject', message: `input.payload.subject: storage system ${p.subject.id} held no copy of mount ${mount.id}.` };
+        return {
+          field: 'input.payload.subject',
+          message: `input.payload.subject: storage system ${p.subject.id} held no copy of mount ${mount.id}.`,
+        };
       }
       const system = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: p.subject.id });
       publicKey = system.attestationPublicKey;
       subjectName = system.code;
     }
-    if (!publicKey) return { field: 'input.payload.subject', message: `input.payload.subject: ${subjectName} has no attestation key registered; register it with registerAttestationKey.` };
+    if (!publicKey)
+      return {
+        field: 'input.payload.subject',
+        message: `input.payload.subject: ${subjectName} has no attestation key registered; register it with registerAttestationKey.`,
+      };
     if (!signatureValid(signed.payload, signed.signature, publicKey)) {
-      return { field: 'input.signature', message: `input.signature does not verify under the Ed25519 key registered for ${subjectName}: the payload was not signed by that node's agent, or was changed.` };
+      return {
+        field: 'input.signature',
+        message: `input.signature does not verify under the Ed25519 key registered for ${subjectName}: the payload was not signed by that node's agent, or was changed.`,
+      };
     }
     if (!record.accessEndedAt) {
-      return { field: 'input.payload.at', message: `input.payload.at: mount ${mount.id} is still ${mount.state}; a node can attest deletion only after the mount is detached.` };
+      return {
+        field: 'input.payload.at',
+        message: `input.payload.at: mount ${mount.id} is still ${mount.state}; a node can attest deletion only after the mount is detached.`,
+      };
     }
     const at = new Date(p.at);
     if (at < record.accessEndedAt) {
-      return { field: 'input.payload.at', message: `input.payload.at: ${p.at} is before the mount's access ended (${record.accessEndedAt.toISOString()}); only what a node did after the detach proves the data is gone.` };
+      return {
+        field: 'input.payload.at',
+        message: `input.payload.at: ${p.at} is before the mount's access ended (${record.accessEndedAt.toISOString()}); only what a node did after the detach proves the data is gone.`,
+      };
     }
-    if (at.getTime() > Date.now() + CLOCK_SKEW_MS) return { field: 'input.payload.at', message: `input.payload.at: ${p.at} is in the future; check the node's clock.` };
+    if (at.getTime() > Date.now() + CLOCK_SKEW_MS)
+      return { field: 'input.payload.at', message: `input.payload.at: ${p.at} is in the future; check the node's clock.` };
     if (p.claim === AttestationClaim.COPY_DESTROYED && record.encrypted) {
       const key = await this.protection.dataKeyRecord(mount.id, m);
       const evidence = p.evidence as { dataKeyDestroyed: boolean | null; dataKeyFingerprint: string | null };
       if (evidence.dataKeyDestroyed !== true || evidence.dataKeyFingerprint !== key?.keyFingerprint) {
-        return { field: 'input.payload.evidence.dataKeyFingerprint', message: 'input.payload.evidence: the copy was encrypted; the attestation must state that the node destroyed the copy’s data key, naming its fingerprint.' };
+        return {
+          field: 'input.payload.evidence.dataKeyFingerprint',
+          message:
+            'input.payload.evidence: the copy was encrypted; the attestation must state that the node destroyed the copy’s data key, naming its fingerprint.',
+        };
       }
     }
     return null;
   }
 
-  private async auditRefusal(m: EntityManager, actor: string, mount: MountEntity | null, problem: { field: string; message: string }, via: string, p?: AttestationPayload): Promise<void> {
+  private async auditRefusal(
+    m: EntityManager,
+    actor: string,
+    mount: MountEntity | null,
+    problem: { field: string; message: string },
+    via: string,
+    p?: AttestationPayload,
+  ): Promise<void> {
     await this.audit.append(m, {
       actor,
       action: 'attestation.refused',
       entityType: 'mount',
       entityId: mount?.id ?? null,
-      data: { mountId: mount?.id ?? null, field: problem.field, reason: problem.message, via, subject: p?.subject ?? null, claim: p?.claim ?? null, at: p?.at ?? null },
+      data: {
+        mountId: mount?.id ?? null,
+        field: problem.field,
+        reason: problem.message,
+        via,
+        subject: p?.subject ?? null,
+        claim: p?.claim ?? null,
+        at: p?.at ?? null,
+      },
     });
   }
 }

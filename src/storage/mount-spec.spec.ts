@@ -4,15 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { fiberLatencyMs } from '../topology/pce/optics';
-import {
-  MountSpec,
-  MountSpecError,
-  MountSpecInput,
-  NfsClientNode,
-  dnsLabel,
-  renderMountSpec,
-  renderNfsFirewall,
-} from './mount-spec';
+import { MountSpec, MountSpecError, MountSpecInput, NfsClientNode, dnsLabel, renderMountSpec, renderNfsFirewall } from './mount-spec';
 
 const lightpath = (rateGbps: number, distanceKm: number) => ({
   rateGbps,
@@ -44,8 +36,7 @@ function mount(overrides: Partial<MountSpecInput> = {}): MountSpecInput {
 }
 
 /** The value of `name=value` in the options, or undefined. */
-const option = (spec: { options: string[] }, name: string) =>
-  spec.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+const option = (spec: { options: string[] }, name: string) => spec.options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
 
 /** Each rule of the ruleset that accepts: its protocol and port and the addresses of the set it matches. */
 function openings(nftables: string): { port: string; addresses: string[] }[] {
@@ -77,9 +68,7 @@ describe('renderMountSpec: mount command and options', () => {
     expect(option(spec, 'wsize')).toBe('1048576');
     expect(spec.options).toEqual(expect.arrayContaining(['hard', 'timeo=600', 'retrans=2', 'sec=sys']));
     expect(spec.optionString).toBe(spec.options.join(','));
-    expect(spec.command).toBe(
-      `mount -t nfs4 -o ${spec.optionString} 192.0.2.10:/export/datasets/kits19 /mnt/apn/kits19`,
-    );
+    expect(spec.command).toBe(`mount -t nfs4 -o ${spec.optionString} 192.0.2.10:/export/datasets/kits19 /mnt/apn/kits19`);
     expect(spec.network).toBe('LIGHTPATH');
     expect(spec.port).toBe(2049);
   });
@@ -91,9 +80,7 @@ describe('renderMountSpec: mount command and options', () => {
     expect(option(ishikari, 'nconnect')).toBe('9');
     expect(tama.optionString).not.toBe(ishikari.optionString);
     expect(tama.readAheadCommand).toBe('echo 5120 > /sys/class/bdi/$(mountpoint -d /mnt/apn/kits19)/read_ahead_kb');
-    expect(ishikari.readAheadCommand).toBe(
-      'echo 134144 > /sys/class/bdi/$(mountpoint -d /mnt/apn/kits19)/read_ahead_kb',
-    );
+    expect(ishikari.readAheadCommand).toBe('echo 134144 > /sys/class/bdi/$(mountpoint -d /mnt/apn/kits19)/read_ahead_kb');
     for (const spec of [tama, ishikari]) {
       expect(spec.tuning.inFlightBytes).toBeGreaterThanOrEqual(spec.tuning.bdpBytes);
       expect(spec.tuning.readAheadKb * 1024).toBeGreaterThanOrEqual(spec.tuning.bdpBytes);
@@ -321,8 +308,7 @@ describe('renderMountSpec: Kubernetes PersistentVolume and claim', () => {
 });
 
 describe('renderMountSpec: replica and cache designs', () => {
-  const cache = (lp = ISHIKARI) =>
-    renderMountSpec(mount({ design: 'CACHE', dataCenterNode: CACHE_NODE, lightpath: lp }));
+  const cache = (lp = ISHIKARI) => renderMountSpec(mount({ design: 'CACHE', dataCenterNode: CACHE_NODE, lightpath: lp }));
 
   it('has the GPU nodes mount the cache over the data center LAN', () => {
     const spec = cache();
@@ -355,11 +341,13 @@ describe('renderMountSpec: replica and cache designs', () => {
 
   it('admits only the cache node to the office export, and the GPU nodes to the cache', () => {
     const spec = cache();
-    expect(spec.upstream!.exportsLine).toBe(
-      '/export/datasets/kits19  10.20.0.5(ro,sync,sec=sys,no_subtree_check,root_squash)',
-    );
+    expect(spec.upstream!.exportsLine).toBe('/export/datasets/kits19  10.20.0.5(ro,sync,sec=sys,no_subtree_check,root_squash)');
     expect(openings(spec.upstream!.nftables).flatMap((o) => o.addresses)).toEqual(['10.20.0.5']);
-    expect(openings(spec.nftables).flatMap((o) => o.addresses).sort()).toEqual(NODES.map((n) => n.address).sort());
+    expect(
+      openings(spec.nftables)
+        .flatMap((o) => o.addresses)
+        .sort(),
+    ).toEqual(NODES.map((n) => n.address).sort());
   });
 
   it('re-exports the cache under a stable fsid, the same for every node', () => {
@@ -428,21 +416,13 @@ describe('renderMountSpec: refused input', () => {
     expect(refusal({ dataCenterNode: CACHE_NODE }).field).toBe('dataCenterNode');
     expect(refusal({ design: 'CACHE' }).field).toBe('dataCenterNode');
     expect(refusal({ design: 'REPLICATION' }).field).toBe('dataCenterNode');
-    expect(
-      refusal({ design: 'CACHE', dataCenterNode: { ...CACHE_NODE, address: 'cache-01.dc' } }).message,
-    ).toContain('cache-01');
+    expect(refusal({ design: 'CACHE', dataCenterNode: { ...CACHE_NODE, address: 'cache-01.dc' } }).message).toContain('cache-01');
   });
 
   it('refuses paths, names and numbers that cannot be rendered safely', () => {
-    expect(refusal({ office: { host: '192.0.2.10', exportPath: '/export/x; rm -rf /' } }).field).toBe(
-      'office.exportPath',
-    );
-    expect(refusal({ office: { host: '192.0.2.10', exportPath: 'export/relative' } }).field).toBe(
-      'office.exportPath',
-    );
-    expect(refusal({ office: { host: '192.0.2.10', exportPath: '/export/../etc' } }).field).toBe(
-      'office.exportPath',
-    );
+    expect(refusal({ office: { host: '192.0.2.10', exportPath: '/export/x; rm -rf /' } }).field).toBe('office.exportPath');
+    expect(refusal({ office: { host: '192.0.2.10', exportPath: 'export/relative' } }).field).toBe('office.exportPath');
+    expect(refusal({ office: { host: '192.0.2.10', exportPath: '/export/../etc' } }).field).toBe('office.exportPath');
     expect(refusal({ office: { host: 'bad host', exportPath: '/export' } }).field).toBe('office.host');
     expect(refusal({ office: { ...mount().office, interface: 'eth0"; flush' } }).field).toBe('office.interface');
     expect(refusal({ mountPoint: '/mnt/$(reboot)' }).field).toBe('mountPoint');
@@ -484,21 +464,36 @@ describe('renderMountSpec: protection profiles', () => {
   };
 
   it('renders sec=krb5p on every hop, in the mount options and the exports, with the principals and keytab', () => {
-    const spec = renderMountSpec(mount({ design: 'CACHE', dataCenterNode: CACHE_NODE, protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' } }));
+    const spec = renderMountSpec(
+      mount({ design: 'CACHE', dataCenterNode: CACHE_NODE, protection: { inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED' } }),
+    );
     for (const hop of [spec, spec.upstream!]) {
       expect(option(hop, 'sec')).toBe('krb5p');
       expect(hop.options).not.toContain('sec=sys');
       for (const options of exportOptions(hop.exportsLine).values()) expect(options).toContain('sec=krb5p');
       expect(hop.command).toContain('sec=krb5p');
       expect(hop.security).toMatchObject({ sec: 'krb5p', xprtsec: 'none', tls: null });
-      expect(hop.security.kerberos).toMatchObject({ realm: 'CORP.EXAMPLE.JP', keytab: '/etc/krb5.keytab', enctypes: 'aes256-cts-hmac-sha384-192' });
+      expect(hop.security.kerberos).toMatchObject({
+        realm: 'CORP.EXAMPLE.JP',
+        keytab: '/etc/krb5.keytab',
+        enctypes: 'aes256-cts-hmac-sha384-192',
+      });
     }
     // The GPU nodes authenticate to the cache; the cache to the office server over the lightpath.
     expect(spec.security.kerberos!.serverPrincipal).toBe('nfs/cache-01.corp.example.jp@CORP.EXAMPLE.JP');
-    expect(spec.security.kerberos!.clientPrincipals).toEqual(['nfs/gpu-01.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-02.corp.example.jp@CORP.EXAMPLE.JP', 'nfs/gpu-03.corp.example.jp@CORP.EXAMPLE.JP']);
+    expect(spec.security.kerberos!.clientPrincipals).toEqual([
+      'nfs/gpu-01.corp.example.jp@CORP.EXAMPLE.JP',
+      'nfs/gpu-02.corp.example.jp@CORP.EXAMPLE.JP',
+      'nfs/gpu-03.corp.example.jp@CORP.EXAMPLE.JP',
+    ]);
     expect(spec.upstream!.security.kerberos!.serverPrincipal).toBe('nfs/192.0.2.10@CORP.EXAMPLE.JP');
     expect(spec.upstream!.security.kerberos!.clientPrincipals).toEqual(['nfs/cache-01.corp.example.jp@CORP.EXAMPLE.JP']);
-    expect(spec.protection).toMatchObject({ inMotion: ['NFS_KRB5P'], atRest: 'ENCRYPTED', linkEncryption: false, dataAtRest: expect.stringMatching(/AES-256 data key.*crypto-erase/) });
+    expect(spec.protection).toMatchObject({
+      inMotion: ['NFS_KRB5P'],
+      atRest: 'ENCRYPTED',
+      linkEncryption: false,
+      dataAtRest: expect.stringMatching(/AES-256 data key.*crypto-erase/),
+    });
     const pv = load(spec.persistentVolumeYaml) as { spec: { mountOptions: string[] } };
     expect(pv.spec.mountOptions).toContain('sec=krb5p');
   });
@@ -506,14 +501,22 @@ describe('renderMountSpec: protection profiles', () => {
   it('renders xprtsec=mtls with the client certificate and key paths, and the server’s exports and tlshd section', () => {
     const spec = renderMountSpec(mount({ protection: { inMotion: ['NFS_TLS', 'LINK_ENCRYPTION'], atRest: 'NONE' } }));
     expect(spec.options).toEqual(expect.arrayContaining(['sec=sys', 'xprtsec=mtls']));
-    for (const options of exportOptions(spec.exportsLine).values()) expect(options).toEqual(expect.arrayContaining(['sec=sys', 'xprtsec=mtls', 'root_squash']));
+    for (const options of exportOptions(spec.exportsLine).values())
+      expect(options).toEqual(expect.arrayContaining(['sec=sys', 'xprtsec=mtls', 'root_squash']));
     const tls = spec.security.tls!;
     expect(tls.directory).toBe(`/etc/apn/tls/${mount().mountId}`);
     expect(tlshd(tls.tlshdClientConf)).toEqual({
       heading: '[authenticate.client]',
-      values: { 'x509.truststore': `${tls.directory}/ca.pem`, 'x509.certificate': `${tls.directory}/client.pem`, 'x509.private_key': `${tls.directory}/client.key` },
+      values: {
+        'x509.truststore': `${tls.directory}/ca.pem`,
+        'x509.certificate': `${tls.directory}/client.pem`,
+        'x509.private_key': `${tls.directory}/client.key`,
+      },
     });
-    expect(tlshd(tls.tlshdServerConf)).toMatchObject({ heading: '[authenticate.server]', values: { 'x509.certificate': `${tls.directory}/server.pem`, 'x509.private_key': `${tls.directory}/server.key` } });
+    expect(tlshd(tls.tlshdServerConf)).toMatchObject({
+      heading: '[authenticate.server]',
+      values: { 'x509.certificate': `${tls.directory}/server.pem`, 'x509.private_key': `${tls.directory}/server.key` },
+    });
     expect(spec.protection.linkEncryption).toBe(true);
     expect(spec.protection.dataAtRest).toBeNull();
   });
@@ -528,7 +531,9 @@ describe('renderMountSpec: protection profiles', () => {
       }
       throw new Error('rendered');
     };
-    expect(refused(mount({ protocol: 'NFS_RDMA', protection: { inMotion: ['NFS_TLS'], atRest: 'NONE' } })).field).toBe('protection.inMotion');
+    expect(refused(mount({ protocol: 'NFS_RDMA', protection: { inMotion: ['NFS_TLS'], atRest: 'NONE' } })).field).toBe(
+      'protection.inMotion',
+    );
     expect(refused(mount({ protection: { inMotion: ['NONE'], atRest: 'ENCRYPTED' } })).field).toBe('protection.atRest');
   });
 });

@@ -51,7 +51,6 @@ import type { StorageDesign } from '../vocabulary/domain';
 
 export type { NfsProtocol, NfsTuning, PathCharacteristics } from './nfs-tuning';
 
-
 /** Which network a hop crosses. */
 export type HopNetwork = 'LIGHTPATH' | 'DATA_CENTER_LAN';
 
@@ -375,10 +374,7 @@ function renderHop(hop: HopRequest): NfsHop {
     tuning,
     ...hostSettings(tuning),
     exportsLine: `${hop.exportPath}  ${hop.clients.map((c) => `${c.address}(${exportOptions})`).join(' ')}`,
-    nftables: renderNfsFirewall(
-      [{ mountId: hop.mountId, protocol: hop.protocol, clients: hop.clients }],
-      hop.serverInterface,
-    ),
+    nftables: renderNfsFirewall([{ mountId: hop.mountId, protocol: hop.protocol, clients: hop.clients }], hop.serverInterface),
     security,
   };
 }
@@ -411,8 +407,20 @@ function hopSecurity(hop: HopRequest): HopSecurity {
           clientKeyFile: `${dir}/client.key`,
           serverCertificateFile: `${dir}/server.pem`,
           serverKeyFile: `${dir}/server.key`,
-          tlshdClientConf: ['[authenticate.client]', `x509.truststore= ${dir}/ca.pem`, `x509.certificate= ${dir}/client.pem`, `x509.private_key= ${dir}/client.key`, ''].join('\n'),
-          tlshdServerConf: ['[authenticate.server]', `x509.truststore= ${dir}/ca.pem`, `x509.certificate= ${dir}/server.pem`, `x509.private_key= ${dir}/server.key`, ''].join('\n'),
+          tlshdClientConf: [
+            '[authenticate.client]',
+            `x509.truststore= ${dir}/ca.pem`,
+            `x509.certificate= ${dir}/client.pem`,
+            `x509.private_key= ${dir}/client.key`,
+            '',
+          ].join('\n'),
+          tlshdServerConf: [
+            '[authenticate.server]',
+            `x509.truststore= ${dir}/ca.pem`,
+            `x509.certificate= ${dir}/server.pem`,
+            `x509.private_key= ${dir}/server.key`,
+            '',
+          ].join('\n'),
         }
       : null,
   };
@@ -420,10 +428,8 @@ function hopSecurity(hop: HopRequest): HopSecurity {
 
 /** The host settings a tuning relies on beyond Linux's defaults; null where the defaults suffice. */
 function hostSettings(t: NfsTuning): Pick<NfsHop, 'clientSysctl' | 'clientModprobe' | 'serverSysctl'> {
-  const heading = (purpose: string) =>
-    `# ${purpose} for NFS over a path holding ${megabytes(t.bdpBytes)} (apn-orchestrator)`;
-  const file = (purpose: string, lines: string[]) =>
-    lines.length === 0 ? null : [heading(purpose), ...lines, ''].join('\n');
+  const heading = (purpose: string) => `# ${purpose} for NFS over a path holding ${megabytes(t.bdpBytes)} (apn-orchestrator)`;
+  const file = (purpose: string, lines: string[]) => (lines.length === 0 ? null : [heading(purpose), ...lines, ''].join('\n'));
   const tcpBuffers =
     t.tcpBufferBytes !== null && t.tcpBufferBytes > LINUX_TCP_BUFFER_MAX
       ? [
@@ -513,9 +519,7 @@ export function renderNfsFirewall(grants: NfsFirewallGrant[], serverInterface?: 
 }
 
 function firewallPorts(protocol: NfsProtocol): string[] {
-  return protocol === 'NFS_TCP'
-    ? [`tcp dport ${NFS_TCP_PORT}`]
-    : [`tcp dport ${NFS_RDMA_PORT}`, `udp dport ${ROCE_V2_UDP_PORT}`];
+  return protocol === 'NFS_TCP' ? [`tcp dport ${NFS_TCP_PORT}`] : [`tcp dport ${NFS_RDMA_PORT}`, `udp dport ${ROCE_V2_UDP_PORT}`];
 }
 
 function renderKubernetes(k: {

@@ -11,7 +11,15 @@ import type { MountEntity } from './storage.entities';
 /** What a mount's specification is rendered from. */
 export type MountSpecSource = Pick<
   MountEntity,
-  'id' | 'design' | 'protocol' | 'protectionInMotion' | 'protectionAtRest' | 'reservationId' | 'datasetId' | 'storageNodeId' | 'gpuAllocationId'
+  | 'id'
+  | 'design'
+  | 'protocol'
+  | 'protectionInMotion'
+  | 'protectionAtRest'
+  | 'reservationId'
+  | 'datasetId'
+  | 'storageNodeId'
+  | 'gpuAllocationId'
 >;
 
 /** Renders a mount's specification (mount-spec.ts) from its lightpath, dataset, storage systems and GPU nodes. */
@@ -35,7 +43,10 @@ export class MountSpecs {
         mountId: m.id,
         design: m.design,
         protocol: m.protocol,
-        protection: { inMotion: m.protectionInMotion as MountProtectionInput['inMotion'], atRest: m.protectionAtRest as MountProtectionInput['atRest'] },
+        protection: {
+          inMotion: m.protectionInMotion as MountProtectionInput['inMotion'],
+          atRest: m.protectionAtRest as MountProtectionInput['atRest'],
+        },
         office: { host: office.host, exportPath: dataset.exportPath },
         dataCenterNode: node ? { name: node.code, address: node.host, exportPath: dcExportPath(dataset, m.id) } : undefined,
         dataset: { id: dataset.id, name: dataset.name, bytes: dataset.bytes, readOnly: true },

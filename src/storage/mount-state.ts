@@ -25,7 +25,6 @@ export enum MountState {
   FAILED = 'FAILED',
 }
 
-
 const M = MountState;
 const R = ReservationState;
 
@@ -50,7 +49,14 @@ export const COPYING_MOUNT_STATES: readonly MountState[] = [M.REPLICATING, M.WAR
 export const ATTACHABLE_LIGHTPATH_STATES: ReadonlySet<ReservationState> = new Set([R.RESERVED, R.PROVISIONING, R.ACTIVE]);
 
 /** Reservation states after which its mounts can never attach. */
-export const LIGHTPATH_GONE_STATES: ReadonlySet<ReservationState> = new Set([R.CANCELLED, R.EXPIRED, R.FAILED, R.RELEASING, R.RELEASED, R.NEEDS_CLEANUP]);
+export const LIGHTPATH_GONE_STATES: ReadonlySet<ReservationState> = new Set([
+  R.CANCELLED,
+  R.EXPIRED,
+  R.FAILED,
+  R.RELEASING,
+  R.RELEASED,
+  R.NEEDS_CLEANUP,
+]);
 
 export function assertMountTransition(id: string, from: MountState, to: MountState): void {
   if (!ALLOWED_MOUNT_TRANSITIONS[from].includes(to)) {

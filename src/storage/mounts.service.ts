@@ -40,7 +40,6 @@ import { canSee, visibleTenant } from '../core/visibility';
 const M = MountState;
 const R = ReservationState;
 
-
 /**
  * NFS goodput over a lightpath of this rate: the planner's model (jumbo frames less Ethernet, IP, TCP and
  * RPC headers), with its reference values, so a mount's copy rate and the planner's estimate agree.
@@ -89,7 +88,12 @@ export class MountsService {
       window: { start: allocation.startAt, end: allocation.endAt },
     });
     const certificates = profile.inMotion.includes(InMotionProtection.NFS_TLS)
-      ? this.mountProtection.certificateOrders({ start: allocation.startAt, end: allocation.endAt }, await this.resources.nodesOfAllocation(allocation.id), office, node)
+      ? this.mountProtection.certificateOrders(
+          { start: allocation.startAt, end: allocation.endAt },
+          await this.resources.nodesOfAllocation(allocation.id),
+          office,
+          node,
+        )
       : [];
     const copyRateBps = Math.min(
       lightpathGoodputBps(reservation.rateGbps),
@@ -120,7 +124,8 @@ export class MountsService {
         `SELECT count(*)::int AS n FROM mounts WHERE dataset_id = $1 AND gpu_allocation_id = $2 AND state NOT IN ('DETACHED', 'FAILED')`,
         [dataset.id, allocation.id],
       );
-      if (n > 0) throw conflict(`Dataset ${dataset.name} is already mounted on allocation ${allocation.id}; detach it first.`, 'input.datasetId');
+      if (n > 0)
+        throw conflict(`Dataset ${dataset.name} is already mounted on allocation ${allocation.id}; detach it first.`, 'input.datasetId');
       await m.getRepository(MountEntity).insert(mount);
       await this.protection.issueCertificates(m, mount.id, certificates);
       await this.transitions.record(m, mount, null, M.PENDING, `waiting for lightpath ${reservation.id} to be ACTIVE`, principal.actor);
@@ -134,7 +139,8 @@ export class MountsService {
     });
     const current = await this.reservations.find(reservation.id);
     if (!current) throw new Error(`reservation ${reservation.id} of mount ${mount.id} vanished`);
-    if (current.state === R.ACTIVE) await this.jobs.enqueue(JobName.MountAttach, { mountId: mount.id }, { jobId: mountJobId(mount.id, JobName.MountAttach) });
+    if (current.state === R.ACTIVE)
+      await this.jobs.enqueue(JobName.MountAttach, { mountId: mount.id }, { jobId: mountJobId(mount.id, JobName.MountAttach) });
     return mount;
   }
 
@@ -157,7 +163,8 @@ export class MountsService {
   async mount(principal: Principal, id: string): Promise<MountEntity> {
     assertTenantOrOperator(principal);
     const m = isUuid(id) ? await this.dataSource.getRepository(MountEntity).findOneBy({ id }) : null;
-    if (!m || !canSee(principal, m.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
+    if (!m || !canSee(principal, m.tenantId))
+      throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
     return m;
   }
 
@@ -166,7 +173,10 @@ export class MountsService {
     return this.dataSource.getRepository(MountEntity).findBy({ id: In(ids.filter(isUuid)) });
   }
 
-  mounts(principal: Principal, filter: { reservationId?: string | null; datasetId?: string | null; tenantId?: string | null }): Promise<MountEntity[]> {
+  mounts(
+    principal: Principal,
+    filter: { reservationId?: string | null; datasetId?: string | null; tenantId?: string | null },
+  ): Promise<MountEntity[]> {
     assertTenantOrOperator(principal);
     const q = this.dataSource.getRepository(MountEntity).createQueryBuilder('m');
     const tenant = visibleTenant(principal, filter.tenantId);
@@ -182,14 +192,21 @@ export class MountsService {
 
   /** The history of each mount, by mount id: one query for a page of mounts. */
   async histories(mountIds: readonly string[]): Promise<Map<string, MountTransitionEntity[]>> {
-    const rows = await this.dataSource.getRepository(MountTransitionEntity).find({ where: { mountId: In(mountIds.filter(isUuid)) }, order: { id: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(MountTransitionEntity)
+      .find({ where: { mountId: In(mountIds.filter(isUuid)) }, order: { id: 'ASC' } });
     return groupBy(mountIds, rows, (t) => t.mountId);
   }
 
-  async custody(principal: Principal, datasetId: string): Promise<{ dataset: DatasetEntity; records: DatasetCustodyEntity[]; bytesHeldOutsideOffice: bigint }> {
+  async custody(
+    principal: Principal,
+    datasetId: string,
+  ): Promise<{ dataset: DatasetEntity; records: DatasetCustodyEntity[]; bytesHeldOutsideOffice: bigint }> {
     assertTenantOrOperator(principal);
     const dataset = await this.resources.dataset(principal, datasetId, 'datasetId');
-    const records = await this.dataSource.getRepository(DatasetCustodyEntity).find({ where: { datasetId: dataset.id }, order: { id: 'ASC' } });
+    const records = await this.dataSource
+      .getRepository(DatasetCustodyEntity)
+      .find({ where: { datasetId: dataset.id }, order: { id: 'ASC' } });
     return { dataset, records, bytesHeldOutsideOffice: await this.driver.bytesHeldOutsideOffice(dataset.id) };
   }
 
@@ -197,7 +214,11 @@ export class MountsService {
   async progress(mount: MountCopyState): Promise<{ bytesCopied: bigint; bytesTotal: bigint; rateBps: number } | null> {
     if (mount.design === StorageDesign.DIRECT) return null;
     const live = [M.REPLICATING, M.WARMING, M.ATTACHED].includes(mount.state) ? await this.driver.copyStatus(mount.id) : null;
-    return { bytesCopied: live?.bytesCopied ?? BigInt(mount.bytesCopied), bytesTotal: BigInt(mount.bytesTotal), rateBps: mount.copyRateBps };
+    return {
+      bytesCopied: live?.bytesCopied ?? BigInt(mount.bytesCopied),
+      bytesTotal: BigInt(mount.bytesTotal),
+      rateBps: mount.copyRateBps,
+    };
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
@@ -208,10 +229,16 @@ export class MountsService {
     const dataset = await this.resources.dataset(principal, input.datasetId, 'input.datasetId');
     const allocation = await this.resources.gpuAllocation(principal, input.gpuAllocationId, 'input.gpuAllocationId');
     if (dataset.tenantId !== reservation.tenantId) {
-      throw badInput('input.datasetId', `input.datasetId: dataset ${dataset.name} belongs to another tenant than reservation ${reservation.id}.`);
+      throw badInput(
+        'input.datasetId',
+        `input.datasetId: dataset ${dataset.name} belongs to another tenant than reservation ${reservation.id}.`,
+      );
     }
     if (allocation.tenantId !== reservation.tenantId) {
-      throw badInput('input.gpuAllocationId', `input.gpuAllocationId: allocation ${allocation.id} belongs to another tenant than reservation ${reservation.id}.`);
+      throw badInput(
+        'input.gpuAllocationId',
+        `input.gpuAllocationId: allocation ${allocation.id} belongs to another tenant than reservation ${reservation.id}.`,
+      );
     }
     if (!ATTACHABLE_LIGHTPATH_STATES.has(reservation.state)) {
       throw invalidState(
@@ -219,7 +246,8 @@ export class MountsService {
         { state: reservation.state, field: 'input.reservationId' },
       );
     }
-    if (allocation.state !== 'ALLOCATED') throw invalidState(`GPU allocation ${allocation.id} is released.`, { field: 'input.gpuAllocationId' });
+    if (allocation.state !== 'ALLOCATED')
+      throw invalidState(`GPU allocation ${allocation.id} is released.`, { field: 'input.gpuAllocationId' });
     return { reservation, dataset, allocation };
   }
 
@@ -228,13 +256,18 @@ export class MountsService {
    * destination, and for REPLICATION and CACHE a data-center node with room for the copy. Refuses what the
    * sites, windows, sensitivity policy, NFS versions or RDMA support rule out.
    */
-  private async placement(input: AttachStorageInput, reservation: ReservationEntity, dataset: DatasetEntity, allocation: GpuAllocationEntity) {
+  private async placement(
+    input: AttachStorageInput,
+    reservation: ReservationEntity,
+    dataset: DatasetEntity,
+    allocation: GpuAllocationEntity,
+  ) {
     const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
     const [office] = await this.resources.storageSystems([dataset.storageSystemId]);
     const [cluster] = await this.resources.gpuClusters([allocation.clusterId]);
     const source = snapshot.endpoints.get(reservation.sourceEndpointId);
     const destination = snapshot.endpoints.get(reservation.destinationEndpointId);
-    const siteCode = (id: string | undefined) => (id ? snapshot.sites.get(id)?.code ?? id : 'unknown');
+    const siteCode = (id: string | undefined) => (id ? (snapshot.sites.get(id)?.code ?? id) : 'unknown');
     if (source?.siteId !== office.siteId) {
       throw badInput(
         'input.datasetId',
@@ -268,7 +301,10 @@ export class MountsService {
     if (input.protocol === NfsProtocol.NFS_RDMA) {
       const missing = [!server.rdma && `the NFS server ${server.code}`, !cluster.rdma && `the GPU cluster ${cluster.code}`].filter(Boolean);
       if (missing.length > 0) {
-        throw badInput('input.protocol', `input.protocol: NFS_RDMA needs RDMA on both ends, and ${missing.join(' and ')} lack it; use NFS_TCP.`);
+        throw badInput(
+          'input.protocol',
+          `input.protocol: NFS_RDMA needs RDMA on both ends, and ${missing.join(' and ')} lack it; use NFS_TCP.`,
+        );
       }
     }
     return { snapshot, office, cluster, node };
@@ -288,9 +324,12 @@ export class MountsService {
       [kind, cluster.siteId, dataset.bytes],
     );
     if (rows.length === 0) {
-      throw noCapacity(`No ${kind} node at the GPU cluster's site has ${dataset.bytes} bytes free for design ${design}; use another design or free a node.`, {
-        field: 'input.design',
-      });
+      throw noCapacity(
+        `No ${kind} node at the GPU cluster's site has ${dataset.bytes} bytes free for design ${design}; use another design or free a node.`,
+        {
+          field: 'input.design',
+        },
+      );
     }
     const [node] = await this.resources.storageSystems([rows[0].id]);
     return node;
@@ -298,7 +337,8 @@ export class MountsService {
 
   private async visibleReservation(principal: Principal, id: string, field: string): Promise<ReservationEntity> {
     const r = await this.reservations.find(id);
-    if (!r || !canSee(principal, r.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Reservation ${id} does not exist or is not visible to you.`, { field });
+    if (!r || !canSee(principal, r.tenantId))
+      throw new AppError(ErrorCode.NOT_FOUND, `Reservation ${id} does not exist or is not visible to you.`, { field });
     return r;
   }
 }
@@ -308,6 +348,10 @@ export type MountCopyState = Pick<MountEntity, 'id' | 'design' | 'state' | 'byte
 
 /** Where a DC node serves a mount's copy to the GPU nodes. */
 export function dcExportPath(dataset: Pick<DatasetEntity, 'name'>, mountId: string): string {
-  const slug = dataset.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'dataset';
+  const slug =
+    dataset.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'dataset';
   return `/srv/apn/${slug}-${mountId.slice(0, 8)}`;
 }

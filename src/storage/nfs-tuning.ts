@@ -129,10 +129,7 @@ export function tuneNfs(path: PathCharacteristics, protocol: NfsProtocol): NfsTu
     perConnectionBytes = rdmaCredits * rsize;
   }
   const inFlightBytes = Math.min(sessionSlots * rsize, connections * perConnectionBytes);
-  const readAheadBytes = Math.min(
-    MAX_READ_AHEAD_BYTES,
-    Math.max(readsInFlight * rsize, connections * rsize, LINUX_READ_AHEAD_KB * KiB),
-  );
+  const readAheadBytes = Math.min(MAX_READ_AHEAD_BYTES, Math.max(readsInFlight * rsize, connections * rsize, LINUX_READ_AHEAD_KB * KiB));
 
   const tuning = {
     bdpBytes,

@@ -30,23 +30,42 @@ export class ProtectionResolver {
   ) {}
 
   @Mutation(() => ProtectionMinimumModel, {
-    description: 'Sets the minimum protection of every mount of datasets of a sensitivity; attachStorage refuses less (FORBIDDEN, policy PROTECTION_MINIMUM).',
+    description:
+      'Sets the minimum protection of every mount of datasets of a sensitivity; attachStorage refuses less (FORBIDDEN, policy PROTECTION_MINIMUM).',
   })
   @Roles(Role.OPERATOR)
-  async setProtectionMinimum(@Args('input') input: SetProtectionMinimumInput, @CurrentPrincipal() p: Principal): Promise<ProtectionMinimumModel> {
+  async setProtectionMinimum(
+    @Args('input') input: SetProtectionMinimumInput,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<ProtectionMinimumModel> {
     const row = await this.protection.setMinimum(p, input.sensitivity, input.inMotionAnyOf, input.atRest);
-    return { sensitivity: row.sensitivity as Sensitivity, inMotionAnyOf: row.inMotionAnyOf as InMotionProtection[], atRest: row.atRest as AtRestProtection, updatedAt: row.updatedAt };
+    return {
+      sensitivity: row.sensitivity as Sensitivity,
+      inMotionAnyOf: row.inMotionAnyOf as InMotionProtection[],
+      atRest: row.atRest as AtRestProtection,
+      updatedAt: row.updatedAt,
+    };
   }
 
   @Query(() => [ProtectionMinimumModel], { description: 'The minimum protection per dataset sensitivity.' })
   @Roles(Role.OPERATOR, Role.TENANT)
   async protectionMinimums(): Promise<ProtectionMinimumModel[]> {
-    return (await this.protection.minimums()).map((r) => ({ sensitivity: r.sensitivity as Sensitivity, inMotionAnyOf: r.inMotionAnyOf as InMotionProtection[], atRest: r.atRest as AtRestProtection, updatedAt: r.updatedAt }));
+    return (await this.protection.minimums()).map((r) => ({
+      sensitivity: r.sensitivity as Sensitivity,
+      inMotionAnyOf: r.inMotionAnyOf as InMotionProtection[],
+      atRest: r.atRest as AtRestProtection,
+      updatedAt: r.updatedAt,
+    }));
   }
 
-  @Mutation(() => ProtectionProfileModel, { description: 'Sets the profile attachStorage uses when a request names none (a tenant its own; operators any tenant’s).' })
+  @Mutation(() => ProtectionProfileModel, {
+    description: 'Sets the profile attachStorage uses when a request names none (a tenant its own; operators any tenant’s).',
+  })
   @Roles(Role.OPERATOR, Role.TENANT)
-  async setTenantProtectionDefault(@Args('input') input: SetTenantProtectionDefaultInput, @CurrentPrincipal() p: Principal): Promise<ProtectionProfileModel> {
+  async setTenantProtectionDefault(
+    @Args('input') input: SetTenantProtectionDefaultInput,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<ProtectionProfileModel> {
     const profile = await this.protection.setTenantDefault(p, input.tenantId ?? '', input.inMotion, input.atRest);
     return { inMotion: [...profile.inMotion], atRest: profile.atRest };
   }
@@ -60,7 +79,9 @@ export class ProtectionResolver {
     return attestationModel(await this.mountProtection.submit(p, input));
   }
 
-  @Mutation(() => AttestationKey, { description: 'Registers or replaces the Ed25519 key a storage system’s or GPU node’s agent signs attestations with.' })
+  @Mutation(() => AttestationKey, {
+    description: 'Registers or replaces the Ed25519 key a storage system’s or GPU node’s agent signs attestations with.',
+  })
   @Roles(Role.OPERATOR)
   registerAttestationKey(@Args('input') input: RegisterAttestationKeyInput, @CurrentPrincipal() p: Principal): Promise<AttestationKey> {
     return this.mountProtection.registerKey(p, input);
@@ -83,19 +104,37 @@ export class MountProtectionResolver {
       measures,
       dataKey: key ? { kekId: key.kekId, fingerprint: key.keyFingerprint, createdAt: key.createdAt, destroyedAt: key.destroyedAt } : null,
       certificates: (await this.keys.certificates(m.id)).map((c) => ({
-        serial: c.serial, role: c.role, hop: c.hop, subjectName: c.subjectName, address: c.address, notBefore: c.notBefore, notAfter: c.notAfter, certificatePem: c.certificatePem, revokedAt: c.revokedAt,
+        serial: c.serial,
+        role: c.role,
+        hop: c.hop,
+        subjectName: c.subjectName,
+        address: c.address,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        certificatePem: c.certificatePem,
+        revokedAt: c.revokedAt,
       })),
     };
   }
 
   @ResolveField(() => [TlsCredential], {
-    description: 'NFS_TLS: each certificate with its private key, to install on its host; empty once the mount is detached (the keys are destroyed at revocation).',
+    description:
+      'NFS_TLS: each certificate with its private key, to install on its host; empty once the mount is detached (the keys are destroyed at revocation).',
   })
   async tlsCredentials(@Parent() m: Mount): Promise<TlsCredential[]> {
     const out: TlsCredential[] = [];
     for (const c of await this.keys.certificates(m.id)) {
       const privateKeyPem = c.revokedAt ? null : this.keys.privateKeyPem(c);
-      if (privateKeyPem) out.push({ serial: c.serial, role: c.role, hop: c.hop, subjectName: c.subjectName, address: c.address, certificatePem: c.certificatePem, privateKeyPem });
+      if (privateKeyPem)
+        out.push({
+          serial: c.serial,
+          role: c.role,
+          hop: c.hop,
+          subjectName: c.subjectName,
+          address: c.address,
+          certificatePem: c.certificatePem,
+          privateKeyPem,
+        });
     }
     return out;
   }

@@ -14,20 +14,8 @@ import { TopologyService } from '../topology/topology.service';
 import { capacityLocks, lockCapacity } from '../reservations/capacity';
 import { STORAGE_DRIVER, type StorageDriver } from './drivers/storage-driver';
 import { MountProtection } from './mount-protection.service';
-import {
-  DatasetEntity,
-  GpuAllocationEntity,
-  GpuClusterEntity,
-  GpuNodeEntity,
-  StorageKind,
-  StorageSystemEntity,
-} from './storage.entities';
-import type {
-  AllocateGpusInput,
-  CreateDatasetInput,
-  CreateGpuClusterInput,
-  CreateStorageSystemInput,
-} from './storage.models';
+import { DatasetEntity, GpuAllocationEntity, GpuClusterEntity, GpuNodeEntity, StorageKind, StorageSystemEntity } from './storage.entities';
+import type { AllocateGpusInput, CreateDatasetInput, CreateGpuClusterInput, CreateStorageSystemInput } from './storage.models';
 import { canSee, visibleTenant } from '../core/visibility';
 import { groupBy } from '../core/group-by';
 
@@ -88,18 +76,35 @@ export class StorageResources {
       );
     }
     if (!input.host.trim() || /\s/.test(input.host) || input.host.trim().length > INVENTORY_BOUNDS.hostLength) {
-      throw badInput('input.host', `input.host: give the IP address or DNS name clients mount (at most ${INVENTORY_BOUNDS.hostLength} characters).`);
+      throw badInput(
+        'input.host',
+        `input.host: give the IP address or DNS name clients mount (at most ${INVENTORY_BOUNDS.hostLength} characters).`,
+      );
     }
     if (input.capacityBytes <= 0n) throw badInput('input.capacityBytes', 'input.capacityBytes must be positive.');
-    requireNumberIn('input.throughputGbps', input.throughputGbps, { min: 0, exclusiveMin: true, max: INVENTORY_BOUNDS.maxThroughputGbps, unit: 'Gbps' });
+    requireNumberIn('input.throughputGbps', input.throughputGbps, {
+      min: 0,
+      exclusiveMin: true,
+      max: INVENTORY_BOUNDS.maxThroughputGbps,
+      unit: 'Gbps',
+    });
     const versions = input.nfsVersions ?? ['4.2'];
     const unknown = versions.filter((v) => !NFS_VERSIONS.has(v));
     if (versions.length === 0 || unknown.length > 0) {
-      throw badInput('input.nfsVersions', `input.nfsVersions: use some of 3, 4.0, 4.1, 4.2${unknown.length ? `; ${unknown.join(', ')} is not one` : ''}.`);
+      throw badInput(
+        'input.nfsVersions',
+        `input.nfsVersions: use some of 3, 4.0, 4.1, 4.2${unknown.length ? `; ${unknown.join(', ')} is not one` : ''}.`,
+      );
     }
     const idmapDomain = input.idmapDomain ?? 'localdomain';
-    if (!/^[A-Za-z0-9.-]{1,253}$/.test(idmapDomain)) throw badInput('input.idmapDomain', 'input.idmapDomain: give a DNS domain, e.g. corp.example.co.jp.');
-    const given = await this.mountProtection.checkedKey(principal, 'createStorageSystem', 'input.attestationPublicKey', input.attestationPublicKey);
+    if (!/^[A-Za-z0-9.-]{1,253}$/.test(idmapDomain))
+      throw badInput('input.idmapDomain', 'input.idmapDomain: give a DNS domain, e.g. corp.example.co.jp.');
+    const given = await this.mountProtection.checkedKey(
+      principal,
+      'createStorageSystem',
+      'input.attestationPublicKey',
+      input.attestationPublicKey,
+    );
     const id = randomUUID();
     // Without a key from the operator, the driver enrols the system's agent and reports the key it signs with.
     const attestationPublicKey = given ?? (await this.driver.enrolAttestationKey(id));
@@ -117,7 +122,9 @@ export class StorageResources {
       rdma: input.rdma ?? false,
       idmapDomain,
     });
-    return this.insertAudited(principal, entity, 'storage-system.created', () => conflict(`A storage system with code ${input.code} exists already; pick another code.`, 'input.code'));
+    return this.insertAudited(principal, entity, 'storage-system.created', () =>
+      conflict(`A storage system with code ${input.code} exists already; pick another code.`, 'input.code'),
+    );
   }
 
   async createDataset(principal: Principal, input: CreateDatasetInput): Promise<DatasetEntity> {
@@ -129,7 +136,10 @@ export class StorageResources {
       : null;
     if (!system) throw badInput('input.storageSystemId', `input.storageSystemId: storage system ${input.storageSystemId} does not exist.`);
     if (system.kind !== StorageKind.OFFICE_NFS) {
-      throw badInput('input.storageSystemId', `input.storageSystemId: datasets live on an OFFICE_NFS server; ${system.code} is ${system.kind}.`);
+      throw badInput(
+        'input.storageSystemId',
+        `input.storageSystemId: datasets live on an OFFICE_NFS server; ${system.code} is ${system.kind}.`,
+      );
     }
     const name = requireText('input.name', input.name, INVENTORY_BOUNDS.nameLength);
     if (!EXPORT_PATH.test(input.exportPath) || input.exportPath.split('/').includes('..')) {
@@ -159,19 +169,29 @@ export class StorageResources {
     if (!CODE.test(input.code)) throw badInput('input.code', 'input.code: use 1–63 letters, digits, ".", "_" or "-".');
     const site = (await this.topology.snapshot()).sites.get(input.siteId);
     if (!site) throw badInput('input.siteId', `input.siteId: site ${input.siteId} does not exist.`);
-    if (!DC_KINDS.has(site.kind)) throw badInput('input.siteId', `input.siteId: GPU clusters are at data centers; ${site.code} is ${site.kind}.`);
+    if (!DC_KINDS.has(site.kind))
+      throw badInput('input.siteId', `input.siteId: GPU clusters are at data centers; ${site.code} is ${site.kind}.`);
     const clusterName = requireText('input.name', input.name, INVENTORY_BOUNDS.nameLength, { optional: true });
     if (input.nodes.length === 0) throw badInput('input.nodes', 'input.nodes: give at least one node.');
     if (input.nodes.length > INVENTORY_BOUNDS.maxClusterNodes) {
-      throw badInput('input.nodes', `input.nodes: ${input.nodes.length} nodes; a cluster has at most ${INVENTORY_BOUNDS.maxClusterNodes}. Register a larger site as several clusters.`);
+      throw badInput(
+        'input.nodes',
+        `input.nodes: ${input.nodes.length} nodes; a cluster has at most ${INVENTORY_BOUNDS.maxClusterNodes}. Register a larger site as several clusters.`,
+      );
     }
     const names = new Set<string>();
     const addresses = new Set<string>();
     input.nodes.forEach((n, i) => {
       requireText(`input.nodes[${i}].name`, n.name, INVENTORY_BOUNDS.nameLength);
-      if (isIP(n.address) === 0) throw badInput(`input.nodes[${i}].address`, `input.nodes[${i}].address: ${n.address} is not an IPv4 or IPv6 address.`);
+      if (isIP(n.address) === 0)
+        throw badInput(`input.nodes[${i}].address`, `input.nodes[${i}].address: ${n.address} is not an IPv4 or IPv6 address.`);
       requireNumberIn(`input.nodes[${i}].gpus`, n.gpus, { min: 1, max: INVENTORY_BOUNDS.maxGpusPerNode, integer: true });
-      requireNumberIn(`input.nodes[${i}].ratedPowerKw`, n.ratedPowerKw, { min: 0, exclusiveMin: true, max: INVENTORY_BOUNDS.maxNodePowerKw, unit: 'kW' });
+      requireNumberIn(`input.nodes[${i}].ratedPowerKw`, n.ratedPowerKw, {
+        min: 0,
+        exclusiveMin: true,
+        max: INVENTORY_BOUNDS.maxNodePowerKw,
+        unit: 'kW',
+      });
       if (names.has(n.name)) throw badInput(`input.nodes[${i}].name`, `input.nodes[${i}].name: ${n.name} appears twice.`);
       if (addresses.has(n.address)) throw badInput(`input.nodes[${i}].address`, `input.nodes[${i}].address: ${n.address} appears twice.`);
       names.add(n.name);
@@ -179,7 +199,14 @@ export class StorageResources {
     });
     const nodeKeys: Array<string | null> = [];
     for (const [i, n] of input.nodes.entries()) {
-      nodeKeys.push(await this.mountProtection.checkedKey(principal, 'createGpuCluster', `input.nodes[${i}].attestationPublicKey`, n.attestationPublicKey));
+      nodeKeys.push(
+        await this.mountProtection.checkedKey(
+          principal,
+          'createGpuCluster',
+          `input.nodes[${i}].attestationPublicKey`,
+          n.attestationPublicKey,
+        ),
+      );
     }
     const nodeIds = input.nodes.map(() => randomUUID());
     for (const [i, id] of nodeIds.entries()) nodeKeys[i] ??= await this.driver.enrolAttestationKey(id);
@@ -194,9 +221,23 @@ export class StorageResources {
       await this.dataSource.transaction(async (m) => {
         await m.getRepository(GpuClusterEntity).insert(cluster);
         await m.getRepository(GpuNodeEntity).insert(
-          input.nodes.map((n, i) => ({ id: nodeIds[i], clusterId: cluster.id, name: n.name, address: n.address, gpus: n.gpus, ratedPowerKw: n.ratedPowerKw, attestationPublicKey: nodeKeys[i] })),
+          input.nodes.map((n, i) => ({
+            id: nodeIds[i],
+            clusterId: cluster.id,
+            name: n.name,
+            address: n.address,
+            gpus: n.gpus,
+            ratedPowerKw: n.ratedPowerKw,
+            attestationPublicKey: nodeKeys[i],
+          })),
         );
-        await this.audit.append(m, { actor: principal.actor, action: 'gpu-cluster.created', entityType: 'gpu_cluster', entityId: cluster.id, data: { code: cluster.code, nodes: input.nodes.length } });
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action: 'gpu-cluster.created',
+          entityType: 'gpu_cluster',
+          entityId: cluster.id,
+          data: { code: cluster.code, nodes: input.nodes.length },
+        });
       });
     } catch (error) {
       if (pgErrorCode(error) === PgErrorCode.UNIQUE_VIOLATION) {
@@ -216,7 +257,9 @@ export class StorageResources {
     if (!isUuid(input.tenantId) || !(await this.dataSource.getRepository(TenantEntity).existsBy({ id: input.tenantId }))) {
       throw badInput('input.tenantId', `input.tenantId: tenant ${input.tenantId} does not exist.`);
     }
-    const cluster = isUuid(input.clusterId) ? await this.dataSource.getRepository(GpuClusterEntity).findOneBy({ id: input.clusterId }) : null;
+    const cluster = isUuid(input.clusterId)
+      ? await this.dataSource.getRepository(GpuClusterEntity).findOneBy({ id: input.clusterId })
+      : null;
     if (!cluster) throw badInput('input.clusterId', `input.clusterId: GPU cluster ${input.clusterId} does not exist.`);
     requireNumberIn('input.nodeCount', input.nodeCount, { min: 1, max: INVENTORY_BOUNDS.maxClusterNodes, integer: true });
     if (!(input.end.getTime() > input.start.getTime())) throw badInput('input.end', 'input.end must be after input.start.');
@@ -278,7 +321,9 @@ export class StorageResources {
    */
   async releaseGpuAllocation(principal: Principal, id: string): Promise<GpuAllocationEntity> {
     return this.dataSource.transaction(async (m) => {
-      const rows = isUuid(id) ? await m.getRepository(GpuAllocationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } }) : [];
+      const rows = isUuid(id)
+        ? await m.getRepository(GpuAllocationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } })
+        : [];
       const allocation = rows[0];
       if (!allocation) throw notFound('GPU allocation', id);
       if (allocation.state === 'RELEASED') return allocation;
@@ -317,7 +362,8 @@ export class StorageResources {
 
   async dataset(principal: Principal, id: string, field = 'id'): Promise<DatasetEntity> {
     const d = isUuid(id) ? await this.dataSource.getRepository(DatasetEntity).findOneBy({ id }) : null;
-    if (!d || !canSee(principal, d.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `Dataset ${id} does not exist or is not visible to you.`, { field });
+    if (!d || !canSee(principal, d.tenantId))
+      throw new AppError(ErrorCode.NOT_FOUND, `Dataset ${id} does not exist or is not visible to you.`, { field });
     return d;
   }
 
@@ -328,7 +374,9 @@ export class StorageResources {
 
   datasets(principal: Principal, tenantId?: string | null): Promise<DatasetEntity[]> {
     const tenant = visibleTenant(principal, tenantId);
-    return this.dataSource.getRepository(DatasetEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { createdAt: 'DESC', id: 'ASC' } });
+    return this.dataSource
+      .getRepository(DatasetEntity)
+      .find({ where: tenant ? { tenantId: tenant } : {}, order: { createdAt: 'DESC', id: 'ASC' } });
   }
 
   gpuClusters(ids?: readonly string[]): Promise<GpuClusterEntity[]> {
@@ -342,7 +390,8 @@ export class StorageResources {
 
   async gpuAllocation(principal: Principal, id: string, field = 'id'): Promise<GpuAllocationEntity> {
     const a = isUuid(id) ? await this.dataSource.getRepository(GpuAllocationEntity).findOneBy({ id }) : null;
-    if (!a || !canSee(principal, a.tenantId)) throw new AppError(ErrorCode.NOT_FOUND, `GPU allocation ${id} does not exist or is not visible to you.`, { field });
+    if (!a || !canSee(principal, a.tenantId))
+      throw new AppError(ErrorCode.NOT_FOUND, `GPU allocation ${id} does not exist or is not visible to you.`, { field });
     return a;
   }
 
@@ -353,12 +402,16 @@ export class StorageResources {
 
   gpuAllocations(principal: Principal, tenantId?: string | null): Promise<GpuAllocationEntity[]> {
     const tenant = visibleTenant(principal, tenantId);
-    return this.dataSource.getRepository(GpuAllocationEntity).find({ where: tenant ? { tenantId: tenant } : {}, order: { startAt: 'ASC', id: 'ASC' } });
+    return this.dataSource
+      .getRepository(GpuAllocationEntity)
+      .find({ where: tenant ? { tenantId: tenant } : {}, order: { startAt: 'ASC', id: 'ASC' } });
   }
 
   /** The nodes of each cluster, by cluster id: one query for a page of clusters. */
   async nodesOfClusters(clusterIds: readonly string[]): Promise<Map<string, GpuNodeEntity[]>> {
-    const rows = await this.dataSource.getRepository(GpuNodeEntity).find({ where: { clusterId: In([...clusterIds]) }, order: { name: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(GpuNodeEntity)
+      .find({ where: { clusterId: In([...clusterIds]) }, order: { name: 'ASC' } });
     return groupBy(clusterIds, rows, (n) => n.clusterId);
   }
 
@@ -383,11 +436,22 @@ export class StorageResources {
     );
   }
 
-  private async insertAudited<T extends { id: string }>(principal: Principal, entity: T, action: string, onDuplicate: () => AppError): Promise<T> {
+  private async insertAudited<T extends { id: string }>(
+    principal: Principal,
+    entity: T,
+    action: string,
+    onDuplicate: () => AppError,
+  ): Promise<T> {
     try {
       await this.dataSource.transaction(async (m) => {
         await m.getRepository(entity.constructor).insert(entity);
-        await this.audit.append(m, { actor: principal.actor, action, entityType: action.split('.')[0].replace('-', '_'), entityId: entity.id, data: {} });
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action,
+          entityType: action.split('.')[0].replace('-', '_'),
+          entityId: entity.id,
+          data: {},
+        });
       });
     } catch (error) {
       if (pgErrorCode(error) === PgErrorCode.UNIQUE_VIOLATION) throw onDuplicate();

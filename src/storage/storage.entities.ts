@@ -276,10 +276,7 @@ export class GpuNodeAllocationEntity {
 @Index('mounts_tenant_idx', ['tenantId'])
 @Check('mounts_design_check', `"design" IN ('DIRECT', 'REPLICATION', 'CACHE')`)
 @Check('mounts_protocol_check', `"protocol" IN ('NFS_TCP', 'NFS_RDMA')`)
-@Check(
-  'mounts_state_check',
-  `"state" IN ('PENDING', 'REPLICATING', 'WARMING', 'ATTACHED', 'DETACHING', 'DETACHED', 'FAILED')`,
-)
+@Check('mounts_state_check', `"state" IN ('PENDING', 'REPLICATING', 'WARMING', 'ATTACHED', 'DETACHING', 'DETACHED', 'FAILED')`)
 @Check('mounts_copy_node_check', `("design" = 'DIRECT') = ("storage_node_id" IS NULL)`)
 @Check('mounts_bytes_check', `"bytes_copied" >= 0 AND "bytes_copied" <= "bytes_total"`)
 @Check(

@@ -23,7 +23,9 @@ export class StorageLoaders {
   ) {}
 
   storageSystems(ctx: LoaderContext): DataLoader<string, StorageSystem | null> {
-    return this.loader(ctx, 'storage.storageSystems', async (ids) => byId(ids, (await this.resources.storageSystems(ids)).map(toStorageSystem)));
+    return this.loader(ctx, 'storage.storageSystems', async (ids) =>
+      byId(ids, (await this.resources.storageSystems(ids)).map(toStorageSystem)),
+    );
   }
 
   datasets(ctx: LoaderContext): DataLoader<string, Dataset | null> {
@@ -35,7 +37,9 @@ export class StorageLoaders {
   }
 
   gpuAllocations(ctx: LoaderContext): DataLoader<string, GpuAllocation | null> {
-    return this.loader(ctx, 'storage.gpuAllocations', async (ids) => byId(ids, (await this.resources.gpuAllocationsByIds(ids)).map(toGpuAllocation)));
+    return this.loader(ctx, 'storage.gpuAllocations', async (ids) =>
+      byId(ids, (await this.resources.gpuAllocationsByIds(ids)).map(toGpuAllocation)),
+    );
   }
 
   mounts(ctx: LoaderContext): DataLoader<string, Mount | null> {
@@ -47,11 +51,15 @@ export class StorageLoaders {
   }
 
   nodesOfAllocations(ctx: LoaderContext): DataLoader<string, GpuNode[]> {
-    return this.loader(ctx, 'storage.nodesOfAllocations', async (ids) => listsOf(ids, await this.resources.nodesOfAllocations(ids), toGpuNode));
+    return this.loader(ctx, 'storage.nodesOfAllocations', async (ids) =>
+      listsOf(ids, await this.resources.nodesOfAllocations(ids), toGpuNode),
+    );
   }
 
   mountHistories(ctx: LoaderContext): DataLoader<string, MountTransition[]> {
-    return this.loader(ctx, 'storage.mountHistories', async (ids) => listsOf(ids, await this.mountsService.histories(ids), toMountTransition));
+    return this.loader(ctx, 'storage.mountHistories', async (ids) =>
+      listsOf(ids, await this.mountsService.histories(ids), toMountTransition),
+    );
   }
 
   private loader<T>(ctx: LoaderContext, name: string, batch: (ids: readonly string[]) => Promise<T[]>): DataLoader<string, T> {

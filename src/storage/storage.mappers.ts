@@ -47,7 +47,9 @@ export function toDataset(e: DatasetEntity): Dataset {
   });
 }
 
-export function toGpuNode(e: Pick<GpuNodeEntity, 'id' | 'name' | 'address' | 'gpus' | 'ratedPowerKw'> & { attestationPublicKey?: string | null }): GpuNode {
+export function toGpuNode(
+  e: Pick<GpuNodeEntity, 'id' | 'name' | 'address' | 'gpus' | 'ratedPowerKw'> & { attestationPublicKey?: string | null },
+): GpuNode {
   return Object.assign(new GpuNode(), {
     id: e.id,
     name: e.name,

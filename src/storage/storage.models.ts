@@ -21,14 +21,22 @@ registerEnumType(NfsProtocol, { name: 'NfsProtocol', description: 'NFSv4.2 over 
 registerEnumType(MountState, { name: 'MountState', description: 'Lifecycle state of a mount.' });
 registerEnumType(InMotionProtection, {
   name: 'InMotionProtection',
-  description: 'What protects a mount’s data in motion: NONE (sec=sys), NFS_KRB5P (Kerberos privacy), NFS_TLS (RPC-with-TLS, RFC 9289, mutual TLS), LINK_ENCRYPTION (encrypting transponders).',
+  description:
+    'What protects a mount’s data in motion: NONE (sec=sys), NFS_KRB5P (Kerberos privacy), NFS_TLS (RPC-with-TLS, RFC 9289, mutual TLS), LINK_ENCRYPTION (encrypting transponders).',
 });
-registerEnumType(AtRestProtection, { name: 'AtRestProtection', description: 'At rest in the data center (REPLICATION and CACHE): NONE, or ENCRYPTED under a per-mount data key.' });
+registerEnumType(AtRestProtection, {
+  name: 'AtRestProtection',
+  description: 'At rest in the data center (REPLICATION and CACHE): NONE, or ENCRYPTED under a per-mount data key.',
+});
 registerEnumType(PostQuantumStanding, {
   name: 'PostQuantumStanding',
-  description: 'NOT_PROTECTED; SYMMETRIC (AES-256 only: 128-bit strength against Grover); HYBRID (classical + ML-KEM key exchange); CLASSICAL (ECDHE: breakable by a future quantum computer).',
+  description:
+    'NOT_PROTECTED; SYMMETRIC (AES-256 only: 128-bit strength against Grover); HYBRID (classical + ML-KEM key exchange); CLASSICAL (ECDHE: breakable by a future quantum computer).',
 });
-registerEnumType(AttestationClaim, { name: 'AttestationClaim', description: 'COPY_DESTROYED (a replica or cache node) or NODE_WIPED (a GPU node).' });
+registerEnumType(AttestationClaim, {
+  name: 'AttestationClaim',
+  description: 'COPY_DESTROYED (a replica or cache node) or NODE_WIPED (a GPU node).',
+});
 registerEnumType(AttestationSubjectKind, { name: 'AttestationSubjectKind', description: 'Who signed: a STORAGE_SYSTEM or a GPU_NODE.' });
 registerEnumType(CustodyKind, { name: 'CustodyKind', description: 'How a dataset’s bytes reached a data center.' });
 
@@ -63,7 +71,8 @@ export class CreateStorageSystemInput {
   @Field({ nullable: true, description: 'Default "localdomain".' }) idmapDomain?: string;
   @Field(() => String, {
     nullable: true,
-    description: 'Ed25519 public key (SPKI PEM) its agent signs deletion attestations with. Omitted: the storage driver enrols the agent and registers its key.',
+    description:
+      'Ed25519 public key (SPKI PEM) its agent signs deletion attestations with. Omitted: the storage driver enrols the agent and registers its key.',
   })
   attestationPublicKey?: string | null;
 }
@@ -181,7 +190,8 @@ export class MeasureStanding {
 @ObjectType({ description: 'A mount’s data key (envelope encryption): which key-encryption key wrapped it, and when it was destroyed.' })
 export class DataKeyInfo {
   @Field() kekId!: string;
-  @Field({ description: 'Domain-separated SHA-256 of the key: what the storage node’s attestation names. Never the key.' }) fingerprint!: string;
+  @Field({ description: 'Domain-separated SHA-256 of the key: what the storage node’s attestation names. Never the key.' })
+  fingerprint!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'Crypto-erase: the wrapped key was forgotten.' }) destroyedAt!: Date | null;
 }
@@ -214,9 +224,11 @@ export class TlsCredential {
 export class MountProtectionModel {
   @Field(() => [InMotionProtection]) inMotion!: InMotionProtection[];
   @Field(() => AtRestProtection) atRest!: AtRestProtection;
-  @Field(() => PostQuantumStanding, { description: 'The weakest standing of the profile (in motion: its strongest measure).' }) postQuantum!: PostQuantumStanding;
+  @Field(() => PostQuantumStanding, { description: 'The weakest standing of the profile (in motion: its strongest measure).' })
+  postQuantum!: PostQuantumStanding;
   @Field(() => [MeasureStanding]) measures!: MeasureStanding[];
-  @Field(() => DataKeyInfo, { nullable: true, description: 'ENCRYPTED copies: the data key, once the copy started.' }) dataKey!: DataKeyInfo | null;
+  @Field(() => DataKeyInfo, { nullable: true, description: 'ENCRYPTED copies: the data key, once the copy started.' })
+  dataKey!: DataKeyInfo | null;
   @Field(() => [TlsCertificate], { description: 'NFS_TLS: the certificates issued for the mount.' }) certificates!: TlsCertificate[];
 }
 
@@ -363,7 +375,8 @@ export class MountSpecProtectionModel {
   @Field(() => [InMotionProtection]) inMotion!: InMotionProtection[];
   @Field(() => AtRestProtection) atRest!: AtRestProtection;
   @Field({ description: 'The lightpath’s transponders encrypt: nothing to render on the hosts.' }) linkEncryption!: boolean;
-  @Field(() => String, { nullable: true, description: 'REPLICATION and CACHE: how the DC node keeps the copy.' }) dataAtRest!: string | null;
+  @Field(() => String, { nullable: true, description: 'REPLICATION and CACHE: how the DC node keeps the copy.' }) dataAtRest!:
+    string | null;
 }
 
 @ObjectType({ description: 'One NFS hop: what the clients run and what the server they mount needs.' })
@@ -396,7 +409,10 @@ export class MountSpecModel extends NfsHopModel {
   @Field({ description: 'Kubernetes PersistentVolume for the NFS CSI driver (nfs.csi.k8s.io), YAML.' })
   persistentVolumeYaml!: string;
   @Field({ description: 'Kubernetes PersistentVolumeClaim bound to it, YAML.' }) persistentVolumeClaimYaml!: string;
-  @Field(() => NfsHopModel, { nullable: true, description: 'REPLICATION and CACHE: the DC node mounting the office export over the lightpath.' })
+  @Field(() => NfsHopModel, {
+    nullable: true,
+    description: 'REPLICATION and CACHE: the DC node mounting the office export over the lightpath.',
+  })
   upstream!: NfsHopModel | null;
   @Field(() => MountSpecProtectionModel) protection!: MountSpecProtectionModel;
 }
@@ -450,7 +466,8 @@ export class CustodyRecord {
   @Field(() => Date, { nullable: true, description: 'When the mount stopped giving access (detach or failure); null while it still does.' })
   accessEndedAt!: Date | null;
   @Field({ description: 'Whether the copy was encrypted at rest under a per-mount data key.' }) encrypted!: boolean;
-  @Field(() => Date, { nullable: true, description: 'When the copy’s data key was destroyed (crypto-erase).' }) keyDestroyedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the copy’s data key was destroyed (crypto-erase).' })
+  keyDestroyedAt!: Date | null;
   @Field(() => [CustodyPlaceModel], { description: 'Every place the bytes reached: the GPU nodes, and the replica or cache node.' })
   places!: CustodyPlaceModel[];
   @Field(() => [Attestation], { description: 'Every attestation received for the mount, valid or refused.' }) attestations!: Attestation[];

@@ -104,7 +104,10 @@ export class StorageResolver {
 
   @Query(() => [Dataset], { description: 'Your datasets; operators see all, or one tenant’s.' })
   @Roles(Role.OPERATOR, Role.TENANT)
-  async datasets(@CurrentPrincipal() p: Principal, @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string): Promise<Dataset[]> {
+  async datasets(
+    @CurrentPrincipal() p: Principal,
+    @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
+  ): Promise<Dataset[]> {
     return (await this.resources.datasets(p, tenantId)).map(toDataset);
   }
 
@@ -122,7 +125,10 @@ export class StorageResolver {
 
   @Query(() => [GpuAllocation], { description: 'Your GPU allocations; operators see all, or one tenant’s.' })
   @Roles(Role.OPERATOR, Role.TENANT)
-  async gpuAllocations(@CurrentPrincipal() p: Principal, @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string): Promise<GpuAllocation[]> {
+  async gpuAllocations(
+    @CurrentPrincipal() p: Principal,
+    @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
+  ): Promise<GpuAllocation[]> {
     return (await this.resources.gpuAllocations(p, tenantId)).map(toGpuAllocation);
   }
 
@@ -143,7 +149,9 @@ export class StorageResolver {
     return toMount(await this.mountsService.mount(p, id));
   }
 
-  @Query(() => DatasetCustody, { description: 'Every place the dataset’s bytes have been outside the office, and whether each copy was purged.' })
+  @Query(() => DatasetCustody, {
+    description: 'Every place the dataset’s bytes have been outside the office, and whether each copy was purged.',
+  })
   @Roles(Role.OPERATOR, Role.TENANT)
   datasetCustody(@Args('datasetId', { type: () => ID }) datasetId: string, @CurrentPrincipal() p: Principal): Promise<DatasetCustody> {
     return this.custody.of(p, datasetId);
@@ -262,7 +270,8 @@ export class MountResolver {
   }
 
   @ResolveField(() => MountSpecModel, {
-    description: 'Mount command and options sized to the lightpath’s bandwidth-delay product, exports, id mapping, firewall, Kubernetes PV/PVC.',
+    description:
+      'Mount command and options sized to the lightpath’s bandwidth-delay product, exports, id mapping, firewall, Kubernetes PV/PVC.',
   })
   async mountSpec(@Parent() m: Mount, @CurrentPrincipal() p: Principal): Promise<MountSpecModel> {
     return toMountSpecModel(await this.specs.render(p, m));

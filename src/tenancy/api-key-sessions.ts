@@ -35,7 +35,9 @@ export function keyRevoked(keyId: string): AppError {
 }
 
 export function keySecretEnded(keyId: string, why: string): AppError {
-  return new AppError(ErrorCode.UNAUTHENTICATED, `${why.replace('<key>', `API key ${keyId}`)} This subscription has ended.`, { details: { keyId } });
+  return new AppError(ErrorCode.UNAUTHENTICATED, `${why.replace('<key>', `API key ${keyId}`)} This subscription has ended.`, {
+    details: { keyId },
+  });
 }
 
 /**
@@ -65,13 +67,20 @@ export class ApiKeySessions implements OnModuleDestroy {
   ) {}
 
   /** Wraps a subscription's event stream so that it ends when the principal's key is revoked. */
-  async bind<T>(principal: Principal | undefined, socket: SubscriptionSocket | undefined, events: AsyncIterableIterator<T>): Promise<AsyncIterableIterator<T>> {
+  async bind<T>(
+    principal: Principal | undefined,
+    socket: SubscriptionSocket | undefined,
+    events: AsyncIterableIterator<T>,
+  ): Promise<AsyncIterableIterator<T>> {
     const keyId = principal?.keyId;
     if (!keyId) return events;
     const listening = this.notifications.listen(API_KEY_REVOKED_CHANNEL, this.onRevoked, this.recheckNow);
     const session: KeySession<T> = new KeySession(keyId, principal?.credential?.tokenSha256 ?? null, socket, events, () => {
       this.remove(session);
-      void listening.then((release) => release(), () => undefined);
+      void listening.then(
+        (release) => release(),
+        () => undefined,
+      );
     });
     this.add(session);
     try {
@@ -150,7 +159,8 @@ export class ApiKeySessions implements OnModuleDestroy {
       for (const session of ofKey) {
         if (session.tokenSha256 === null) continue;
         const standing = secretStanding(row, Buffer.from(session.tokenSha256, 'hex'), now);
-        const why = standing === null ? 'The secret of <key> this subscription authenticated with was replaced by a later rotation.' : standing.ended;
+        const why =
+          standing === null ? 'The secret of <key> this subscription authenticated with was replaced by a later rotation.' : standing.ended;
         if (why !== null) this.end([session], keySecretEnded(keyId, why), KEY_EXPIRED_CLOSE_REASON);
       }
     }
@@ -178,7 +188,10 @@ export class ApiKeySessions implements OnModuleDestroy {
         }),
       );
     }
-    this.logger.log({ keyId, subscriptions: sessions.length, reason: closeReason }, 'ended subscriptions of an API key that no longer authenticates them');
+    this.logger.log(
+      { keyId, subscriptions: sessions.length, reason: closeReason },
+      'ended subscriptions of an API key that no longer authenticates them',
+    );
   }
 }
 

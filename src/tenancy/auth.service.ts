@@ -36,15 +36,28 @@ export interface ApiKeyCredentials {
  * expiry; the previous one (after a rotation) until the end of its overlap. Null: neither (a wrong secret).
  * `ended` says why a secret that was one of the key's no longer works, with `<key>` for the key's name.
  */
-export function secretStanding(row: ApiKeyCredentials, tokenHash: Buffer, now: number): { validUntil: Date | null; ended: string | null } | null {
+export function secretStanding(
+  row: ApiKeyCredentials,
+  tokenHash: Buffer,
+  now: number,
+): { validUntil: Date | null; ended: string | null } | null {
   const matches = (hex: string | null) => hex !== null && hex.length === 64 && timingSafeEqual(Buffer.from(hex, 'hex'), tokenHash);
   if (matches(row.secret_sha256)) {
     const until = row.expires_at ? new Date(row.expires_at) : null;
-    return { validUntil: until, ended: until && until.getTime() <= now ? `<key> expired at ${until.toISOString()}; ask for a new key.` : null };
+    return {
+      validUntil: until,
+      ended: until && until.getTime() <= now ? `<key> expired at ${until.toISOString()}; ask for a new key.` : null,
+    };
   }
   if (matches(row.previous_secret_sha256)) {
     const until = new Date(row.previous_secret_expires_at!);
-    return { validUntil: until, ended: until.getTime() <= now ? `This secret of <key> was replaced by a rotation and stopped working at ${until.toISOString()}; use the new secret.` : null };
+    return {
+      validUntil: until,
+      ended:
+        until.getTime() <= now
+          ? `This secret of <key> was replaced by a rotation and stopped working at ${until.toISOString()}; use the new secret.`
+          : null,
+    };
   }
   return null;
 }
@@ -107,7 +120,10 @@ export class AuthService implements Authenticator {
       this.verifiedKeys.delete(this.verifiedKeys.keys().next().value as string);
     }
     // Remembered no longer than the secret works: an expiry or a rotation's overlap ends on time on every replica.
-    const until = validUntil === null ? checkedAt + KEY_CACHE_TTL_MS : Math.min(checkedAt + KEY_CACHE_TTL_MS, checkedAt + (validUntil.getTime() - Date.now()));
+    const until =
+      validUntil === null
+        ? checkedAt + KEY_CACHE_TTL_MS
+        : Math.min(checkedAt + KEY_CACHE_TTL_MS, checkedAt + (validUntil.getTime() - Date.now()));
     this.verifiedKeys.set(cacheKey, { principal, until });
     return principal;
   }
@@ -120,7 +136,12 @@ export class AuthService implements Authenticator {
   }
 
   /** Creates a key; the returned secret is never stored and cannot be shown again. */
-  newKey(role: Role, tenantId: string | null, label: string | null, expiresAt: Date | null = null): { entity: ApiKeyEntity; secret: string } {
+  newKey(
+    role: Role,
+    tenantId: string | null,
+    label: string | null,
+    expiresAt: Date | null = null,
+  ): { entity: ApiKeyEntity; secret: string } {
     const id = randomUUID();
     const secret = newSecret(id);
     const entity = Object.assign(new ApiKeyEntity(), {

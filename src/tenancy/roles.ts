@@ -23,7 +23,13 @@ function principalOf(context: ExecutionContext): Principal {
       ? GqlExecutionContext.create(context).getContext<RequestContext>()
       : context.switchToHttp().getRequest<RequestContext>();
   if (ctx.principal) return ctx.principal;
-  throw ctx.authError ?? new AppError(ErrorCode.UNAUTHENTICATED, 'Not authenticated: send the header Authorization: Bearer <token> (on a WebSocket, or the connection_init payload { "authorization": "Bearer <token>" }).');
+  throw (
+    ctx.authError ??
+    new AppError(
+      ErrorCode.UNAUTHENTICATED,
+      'Not authenticated: send the header Authorization: Bearer <token> (on a WebSocket, or the connection_init payload { "authorization": "Bearer <token>" }).',
+    )
+  );
 }
 
 /** The authenticated caller of the current GraphQL operation. */
@@ -38,10 +44,7 @@ export class RolesGuard implements CanActivate {
     if (!roles || roles.length === 0) return true;
     const principal = principalOf(context);
     if (!roles.includes(principal.role)) {
-      throw new AppError(
-        ErrorCode.FORBIDDEN,
-        `This operation needs role ${roles.join(' or ')}; your token has role ${principal.role}.`,
-      );
+      throw new AppError(ErrorCode.FORBIDDEN, `This operation needs role ${roles.join(' or ')}; your token has role ${principal.role}.`);
     }
     return true;
   }

@@ -24,8 +24,6 @@ export class SubscriptionKeyInterceptor implements NestInterceptor {
     const gql = GqlExecutionContext.create(context);
     if (gql.getInfo<GraphQLResolveInfo>().operation.operation !== 'subscription') return next.handle();
     const { principal, socket } = gql.getContext<SubscriptionContext>();
-    return next
-      .handle()
-      .pipe(mergeMap((events) => this.sessions.bind(principal, socket, events as AsyncIterableIterator<unknown>)));
+    return next.handle().pipe(mergeMap((events) => this.sessions.bind(principal, socket, events as AsyncIterableIterator<unknown>)));
   }
 }

@@ -26,9 +26,14 @@ export class CreatedApiKey {
 @ObjectType({ description: 'A rotated API key: its new secret, shown this once, and how long the old one still works.' })
 export class RotatedApiKey {
   @Field(() => ID) id!: string;
-  @Field({ description: 'The new secret; send as "Authorization: Bearer <secret>". The key id, role and tenant are unchanged.' }) secret!: string;
-  @Field(() => Date, { nullable: true, description: 'When the new secret stops working; null: it does not expire.' }) expiresAt!: Date | null;
-  @Field({ description: 'Until when the previous secret keeps working (now + overlapSeconds, or the key’s expiry if earlier); UNAUTHENTICATED after.' })
+  @Field({ description: 'The new secret; send as "Authorization: Bearer <secret>". The key id, role and tenant are unchanged.' })
+  secret!: string;
+  @Field(() => Date, { nullable: true, description: 'When the new secret stops working; null: it does not expire.' })
+  expiresAt!: Date | null;
+  @Field({
+    description:
+      'Until when the previous secret keeps working (now + overlapSeconds, or the key’s expiry if earlier); UNAUTHENTICATED after.',
+  })
   previousSecretExpiresAt!: Date;
 }
 
@@ -46,7 +51,10 @@ export class ApiKey {
   expiresAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'When the key was last rotated.' })
   rotatedAt!: Date | null;
-  @Field(() => Date, { nullable: true, description: 'Until when the secret replaced by the last rotation keeps working; null: no rotation.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'Until when the secret replaced by the last rotation keeps working; null: no rotation.',
+  })
   previousSecretExpiresAt!: Date | null;
 }
 

@@ -37,7 +37,8 @@ export class TenancyResolver {
     @Args('expiresAt', {
       type: () => Date,
       nullable: true,
-      description: 'When the key stops working: at least a minute from now and at most APN_API_KEY_MAX_LIFETIME_S (default 366 days) from now. Omitted: it does not expire.',
+      description:
+        'When the key stops working: at least a minute from now and at most APN_API_KEY_MAX_LIFETIME_S (default 366 days) from now. Omitted: it does not expire.',
     })
     expiresAt?: Date | null,
   ): Promise<CreatedApiKey> {
@@ -52,9 +53,15 @@ export class TenancyResolver {
   @Roles(Role.OPERATOR, Role.TENANT)
   rotateApiKey(
     @Args('id', { type: () => ID }) id: string,
-    @Args('overlapSeconds', { type: () => Int, description: `How long the old secret keeps working: 0 to ${API_KEY_MAX_OVERLAP_SECONDS}.` }) overlapSeconds: number,
+    @Args('overlapSeconds', { type: () => Int, description: `How long the old secret keeps working: 0 to ${API_KEY_MAX_OVERLAP_SECONDS}.` })
+    overlapSeconds: number,
     @CurrentPrincipal() principal: Principal,
-    @Args('expiresAt', { type: () => Date, nullable: true, description: 'The new secret’s expiry, bounded as at creation; omitted: the key’s current expiry.' }) expiresAt?: Date | null,
+    @Args('expiresAt', {
+      type: () => Date,
+      nullable: true,
+      description: 'The new secret’s expiry, bounded as at creation; omitted: the key’s current expiry.',
+    })
+    expiresAt?: Date | null,
   ): Promise<RotatedApiKey> {
     return this.tenancy.rotateApiKey(principal, id, overlapSeconds, expiresAt);
   }

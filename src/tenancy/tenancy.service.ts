@@ -45,7 +45,6 @@ function tenantScope(principal: Principal): string | null {
   return principal.role === Role.TENANT ? principal.tenantId : null;
 }
 
-
 @Injectable()
 export class TenancyService {
   constructor(
@@ -56,11 +55,22 @@ export class TenancyService {
   ) {}
 
   /** Appends `api-key.refused` (operation, code, field, reason) on its own, then throws: nothing else changed. */
-  private refuseKeyOperation(principal: Principal, operation: string, error: AppError, key: { id?: string | null; tenantId?: string | null } = {}): Promise<never> {
+  private refuseKeyOperation(
+    principal: Principal,
+    operation: string,
+    error: AppError,
+    key: { id?: string | null; tenantId?: string | null } = {},
+  ): Promise<never> {
     return this.audit.refuse(
       principal,
       // A tenant's refusal is on its own record; an operator's, on the record of the key's tenant (found from the key).
-      { action: 'api-key.refused', operation, entityType: 'api-key', entityId: key.id ?? null, tenantId: principal.role === Role.TENANT ? principal.tenantId : (key.tenantId ?? null) },
+      {
+        action: 'api-key.refused',
+        operation,
+        entityType: 'api-key',
+        entityId: key.id ?? null,
+        tenantId: principal.role === Role.TENANT ? principal.tenantId : (key.tenantId ?? null),
+      },
       error,
     );
   }
@@ -73,7 +83,11 @@ export class TenancyService {
       return badInput('expiresAt', `expiresAt (${expiresAt.toISOString()}) must be at least ${API_KEY_MIN_LIFETIME_SECONDS} s from now.`);
     }
     if (expiresAt.getTime() > now + max * 1000) {
-      return badInput('expiresAt', `expiresAt (${expiresAt.toISOString()}) must be at most ${max} s (APN_API_KEY_MAX_LIFETIME_S) from now, i.e. by ${new Date(now + max * 1000).toISOString()}.`, { maxLifetimeSeconds: max });
+      return badInput(
+        'expiresAt',
+        `expiresAt (${expiresAt.toISOString()}) must be at most ${max} s (APN_API_KEY_MAX_LIFETIME_S) from now, i.e. by ${new Date(now + max * 1000).toISOString()}.`,
+        { maxLifetimeSeconds: max },
+      );
     }
     return null;
   }
@@ -84,11 +98,18 @@ export class TenancyService {
     try {
       return await this.dataSource.transaction(async (m) => {
         const tenant = await m.save(Object.assign(new TenantEntity(), { id: randomUUID(), name }));
-        await this.audit.append(m, { actor: principal.actor, action: 'tenant.created', entityType: 'tenant', entityId: tenant.id, data: { name } });
+        await this.audit.append(m, {
+          actor: principal.actor,
+          action: 'tenant.created',
+          entityType: 'tenant',
+          entityId: tenant.id,
+          data: { name },
+        });
         return { id: tenant.id, name: tenant.name, createdAt: tenant.createdAt };
       });
     } catch (error) {
-      if (pgErrorCode(error) === PgErrorCode.UNIQUE_VIOLATION) throw conflict(`A tenant named ${JSON.stringify(name)} already exists.`, 'name');
+      if (pgErrorCode(error) === PgErrorCode.UNIQUE_VIOLATION)
+        throw conflict(`A tenant named ${JSON.stringify(name)} already exists.`, 'name');
       throw error;
     }
   }
@@ -103,12 +124,23 @@ export class TenancyService {
     return rows.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt }));
   }
 
-  async createApiKey(principal: Principal, role: Role, tenantId: string | null, label: string | null, expiresAt: Date | null = null): Promise<CreatedApiKey> {
-    const refuse = (error: AppError) => this.refuseKeyOperation(principal, 'createApiKey', error, { tenantId: tenantId && isUuid(tenantId) ? tenantId : null });
+  async createApiKey(
+    principal: Principal,
+    role: Role,
+    tenantId: string | null,
+    label: string | null,
+    expiresAt: Date | null = null,
+  ): Promise<CreatedApiKey> {
+    const refuse = (error: AppError) =>
+      this.refuseKeyOperation(principal, 'createApiKey', error, { tenantId: tenantId && isUuid(tenantId) ? tenantId : null });
     if (role === Role.TENANT) {
       if (!tenantId) await refuse(badInput('tenantId', 'A TENANT key needs tenantId: the tenant it acts for.'));
       if (!isUuid(tenantId!) || !(await this.dataSource.getRepository(TenantEntity).exists({ where: { id: tenantId! } }))) {
-        await this.refuseKeyOperation(principal, 'createApiKey', badInput('tenantId', `Tenant ${tenantId} does not exist; create it with createTenant first.`));
+        await this.refuseKeyOperation(
+          principal,
+          'createApiKey',
+          badInput('tenantId', `Tenant ${tenantId} does not exist; create it with createTenant first.`),
+        );
       }
     } else if (tenantId) {
       await this.refuseKeyOperation(principal, 'createApiKey', badInput('tenantId', `A ${role} key acts for all tenants; omit tenantId.`));
@@ -147,10 +179,17 @@ export class TenancyService {
    */
   async rotateApiKey(principal: Principal, id: string, overlapSeconds: number, expiresAt: Date | null | undefined): Promise<RotatedApiKey> {
     const scope = tenantScope(principal);
-    const refuse = (error: AppError, key: { tenantId?: string | null } = {}) => this.refuseKeyOperation(principal, 'rotateApiKey', error, { id: isUuid(id) ? id : null, ...key });
+    const refuse = (error: AppError, key: { tenantId?: string | null } = {}) =>
+      this.refuseKeyOperation(principal, 'rotateApiKey', error, { id: isUuid(id) ? id : null, ...key });
     if (!isUuid(id)) await refuse(badInput('id', 'id: is not an API key id (a UUID); take one from apiKeys.'));
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > API_KEY_MAX_OVERLAP_SECONDS) {
-      await refuse(badInput('overlapSeconds', `overlapSeconds must be a whole number from 0 to ${API_KEY_MAX_OVERLAP_SECONDS} (7 days); got ${overlapSeconds}.`, { maxOverlapSeconds: API_KEY_MAX_OVERLAP_SECONDS }));
+      await refuse(
+        badInput(
+          'overlapSeconds',
+          `overlapSeconds must be a whole number from 0 to ${API_KEY_MAX_OVERLAP_SECONDS} (7 days); got ${overlapSeconds}.`,
+          { maxOverlapSeconds: API_KEY_MAX_OVERLAP_SECONDS },
+        ),
+      );
     }
     if (expiresAt) {
       const problem = this.expiryProblem(expiresAt);
@@ -161,8 +200,22 @@ export class TenancyService {
       const [key] = await m.getRepository(ApiKeyEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!key || (scope !== null && key.tenantId !== scope)) return { refused: notFound('API key', id), tenantId: null };
       const now = new Date();
-      if (key.revokedAt) return { refused: invalidState(`API key ${id} was revoked at ${key.revokedAt.toISOString()}; a revoked key is not rotated. Create a new key.`, { revokedAt: key.revokedAt.toISOString() }), tenantId: key.tenantId };
-      if (key.expiresAt && key.expiresAt <= now) return { refused: invalidState(`API key ${id} expired at ${key.expiresAt.toISOString()}; an expired key is not rotated. Create a new key.`, { expiresAt: key.expiresAt.toISOString() }), tenantId: key.tenantId };
+      if (key.revokedAt)
+        return {
+          refused: invalidState(
+            `API key ${id} was revoked at ${key.revokedAt.toISOString()}; a revoked key is not rotated. Create a new key.`,
+            { revokedAt: key.revokedAt.toISOString() },
+          ),
+          tenantId: key.tenantId,
+        };
+      if (key.expiresAt && key.expiresAt <= now)
+        return {
+          refused: invalidState(
+            `API key ${id} expired at ${key.expiresAt.toISOString()}; an expired key is not rotated. Create a new key.`,
+            { expiresAt: key.expiresAt.toISOString() },
+          ),
+          tenantId: key.tenantId,
+        };
       const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
       const previousSecretExpiresAt = key.expiresAt && key.expiresAt < overlapEnd ? key.expiresAt : overlapEnd;
       const newExpiry = expiresAt === undefined || expiresAt === null ? key.expiresAt : expiresAt;
@@ -204,7 +257,11 @@ export class TenancyService {
       const c = decodeCursor(f.after);
       q.andWhere(`(${KEY_CREATED_MS}, k.id) < (:createdAt, :id)`, { createdAt: c.createdAt, id: isUuid(c.id) ? c.id : null });
     }
-    const rows = await q.orderBy(KEY_CREATED_MS, 'DESC').addOrderBy('k.id', 'DESC').limit(f.first + 1).getMany();
+    const rows = await q
+      .orderBy(KEY_CREATED_MS, 'DESC')
+      .addOrderBy('k.id', 'DESC')
+      .limit(f.first + 1)
+      .getMany();
     const edges = rows.slice(0, f.first).map((k) => ({ cursor: encodeCursor(k.createdAt, k.id), node: toApiKey(k) }));
     return { edges, pageInfo: { hasNextPage: rows.length > f.first, endCursor: edges.at(-1)?.cursor ?? null } };
   }

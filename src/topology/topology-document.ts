@@ -21,9 +21,7 @@ const TopologyDocumentSchema = z.object({
   description: z.string().optional(),
   grid: z.unknown().optional(),
   fiberLatencyUsPerKm: z.number().optional(),
-  nodes: z
-    .array(z.object({ code, name: z.string().min(1).max(200), tapiNodeUuid: tapiUuid }))
-    .min(1, 'a topology needs at least one node'),
+  nodes: z.array(z.object({ code, name: z.string().min(1).max(200), tapiNodeUuid: tapiUuid })).min(1, 'a topology needs at least one node'),
   sites: z
     .array(
       z.object({
@@ -44,7 +42,10 @@ const TopologyDocumentSchema = z.object({
         code,
         a: code,
         b: code,
-        lengthKm: z.number().positive('lengthKm must be positive').max(40_000, 'lengthKm must be at most 40000 (the Earth’s circumference)'),
+        lengthKm: z
+          .number()
+          .positive('lengthKm must be positive')
+          .max(40_000, 'lengthKm must be at most 40000 (the Earth’s circumference)'),
         channelCount: z
           .number()
           .int('channelCount must be a whole number')
@@ -131,7 +132,7 @@ function describePath(input: unknown, path: PropertyKey[]): string {
     out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
     cursor = (cursor as Record<PropertyKey, unknown> | undefined)?.[key];
     if (typeof key === 'number' && cursor && typeof cursor === 'object' && 'code' in cursor) {
-      out += ` (${String((cursor).code)})`;
+      out += ` (${String(cursor.code)})`;
     }
   }
   return out;

@@ -93,7 +93,9 @@ export class TopologyService {
    */
   forRequest(context: { loaders?: Record<string, unknown> }): Promise<TopologySnapshot> {
     const loaders = (context.loaders ??= {});
-    return ((loaders.topologySnapshot as Promise<TopologySnapshot> | undefined) ??= this.snapshot({ maxAgeMs: REQUEST_SNAPSHOT_MAX_AGE_MS }));
+    return ((loaders.topologySnapshot as Promise<TopologySnapshot> | undefined) ??= this.snapshot({
+      maxAgeMs: REQUEST_SNAPSHOT_MAX_AGE_MS,
+    }));
   }
 
   private async check(): Promise<TopologySnapshot> {

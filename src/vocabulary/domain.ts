@@ -25,13 +25,7 @@ export const SITE_KINDS = [SiteKind.USER_OFFICE, SiteKind.GREEN_DC, SiteKind.STA
 export const DISTANCE_CLASSES = ['METRO', 'REGIONAL', 'LONG_HAUL'] as const;
 export type DistanceClass = (typeof DISTANCE_CLASSES)[number];
 
-export const EQUIPMENT_KINDS = [
-  'GPU_SERVER',
-  'STORAGE_NFS_ARRAY',
-  'CACHE_OR_REPLICA_NODE',
-  'SWITCH_100G',
-  'APN_TRANSPONDER',
-] as const;
+export const EQUIPMENT_KINDS = ['GPU_SERVER', 'STORAGE_NFS_ARRAY', 'CACHE_OR_REPLICA_NODE', 'SWITCH_100G', 'APN_TRANSPONDER'] as const;
 export type EquipmentKind = (typeof EQUIPMENT_KINDS)[number];
 
 /** A reference figure and where it comes from ('cited: …', 'guess: …', 'calibrated: …', 'operator override'). */

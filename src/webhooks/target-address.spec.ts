@@ -67,12 +67,20 @@ describe('webhook target addresses', () => {
     expect(reasonOf(address)).toMatch(reason);
   });
 
-  it.each(['8.8.8.8', '93.184.215.14', '172.32.0.1', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'])(
-    'accepts the public address %s',
-    (address) => {
-      expect(classifyAddress(address)).toEqual({ refused: false });
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '93.184.215.14',
+    '172.32.0.1',
+    '100.128.0.1',
+    '192.169.0.1',
+    '2606:4700:4700::1111',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('accepts the public address %s', (address) => {
+    expect(classifyAddress(address)).toEqual({ refused: false });
+  });
 
   it('refuses what is not an address', () => {
     expect(reasonOf('localhost')).toBe('not an IP address');
@@ -97,7 +105,9 @@ describe('webhook target addresses', () => {
   it('reads the bytes of IPv6 addresses in every notation', () => {
     expect(Array.from(ipv6Bytes('::1'))).toEqual([...new Array(15).fill(0), 1]);
     expect(Array.from(ipv6Bytes('::ffff:127.0.0.1').subarray(10))).toEqual([0xff, 0xff, 127, 0, 0, 1]);
-    expect(Array.from(ipv6Bytes('2001:db8::8:800:200c:417a'))).toEqual([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0x20, 0x0c, 0x41, 0x7a]);
+    expect(Array.from(ipv6Bytes('2001:db8::8:800:200c:417a'))).toEqual([
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0x08, 0x08, 0, 0x20, 0x0c, 0x41, 0x7a,
+    ]);
     expect(Array.from(ipv6Bytes('1:2:3:4:5:6:7:8'))).toEqual([0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
     expect(Array.from(ipv6Bytes('fe80::'))).toEqual([0xfe, 0x80, ...new Array(14).fill(0)]);
   });

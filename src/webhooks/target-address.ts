@@ -94,7 +94,8 @@ export function classifyAddress(address: string): Verdict {
     const inner = classifyAddress(embedded);
     if (inner.refused) return { refused: true, reason: `the ${carrier.form} form of ${embedded}, ${inner.reason}` };
     // IPv4-compatible addresses are deprecated (RFC 4291 §2.5.5.1): nothing legitimate uses them.
-    if (carrier.form === 'IPv4-compatible') return { refused: true, reason: `a deprecated IPv4-compatible address (${carrier.range.cidr})` };
+    if (carrier.form === 'IPv4-compatible')
+      return { refused: true, reason: `a deprecated IPv4-compatible address (${carrier.range.cidr})` };
     return ALLOWED;
   }
   const hit = IPV6_REFUSED.find((r) => r.list.check(address, 'ipv6'));

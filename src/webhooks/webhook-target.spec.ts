@@ -29,7 +29,12 @@ describe('webhook targets on the wire', () => {
   it('connects to the checked address and never resolves the name again', async () => {
     // `.invalid` never resolves (RFC 6761): the request can only reach the server through the checked address.
     const url = new URL(`http://billing.invalid:${port}/hook`);
-    const status = await targets().post({ url, addresses: [{ address: '127.0.0.1', family: 4 }] }, { 'content-type': 'application/json' }, '{}', AbortSignal.timeout(5000));
+    const status = await targets().post(
+      { url, addresses: [{ address: '127.0.0.1', family: 4 }] },
+      { 'content-type': 'application/json' },
+      '{}',
+      AbortSignal.timeout(5000),
+    );
     expect(status).toBe(204);
     expect(hosts).toContain(`billing.invalid:${port}`);
   });
@@ -38,7 +43,9 @@ describe('webhook targets on the wire', () => {
     const url = new URL(`http://localhost:${port}/hook`);
     await expect(targets().vet(url, AbortSignal.timeout(5000))).rejects.toThrow(TargetRefused);
     await expect(targets().vet(url, AbortSignal.timeout(5000))).rejects.toThrow(/localhost resolves to 127\.0\.0\.1, a loopback address/);
-    await expect(targets(['127.0.0.1/32']).vet(url, AbortSignal.timeout(5000))).resolves.toMatchObject({ addresses: [{ address: '127.0.0.1', family: 4 }] });
+    await expect(targets(['127.0.0.1/32']).vet(url, AbortSignal.timeout(5000))).resolves.toMatchObject({
+      addresses: [{ address: '127.0.0.1', family: 4 }],
+    });
     await expect(targets([], ['localhost']).vet(url, AbortSignal.timeout(5000))).resolves.toMatchObject({ addresses: null });
   });
 });

@@ -46,7 +46,10 @@ export class WebhookTargets {
     }
     if (this.allow.allowsHost(host)) return { url, addresses: null };
     const addresses = await resolve(host, signal);
-    const vetting = vetAddresses(addresses.map((a) => a.address), this.allow);
+    const vetting = vetAddresses(
+      addresses.map((a) => a.address),
+      this.allow,
+    );
     if (vetting.refused) throw new TargetRefused(`${host} resolves to ${vetting.address}, ${vetting.reason}`);
     return { url, addresses };
   }

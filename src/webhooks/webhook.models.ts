@@ -2,9 +2,15 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs
 import { DeliveryState, WebhookTopic } from './webhook.entities';
 
 registerEnumType(WebhookTopic, { name: 'WebhookTopic', description: 'What a webhook subscription receives.' });
-registerEnumType(DeliveryState, { name: 'WebhookDeliveryState', description: 'PENDING (being tried), DELIVERED, or DEAD (attempts exhausted; re-drivable).' });
+registerEnumType(DeliveryState, {
+  name: 'WebhookDeliveryState',
+  description: 'PENDING (being tried), DELIVERED, or DEAD (attempts exhausted; re-drivable).',
+});
 
-@ObjectType({ description: 'An endpoint for usage events and invoice previews (billing), or for audit checkpoints. Its secret is never shown after creation.' })
+@ObjectType({
+  description:
+    'An endpoint for usage events and invoice previews (billing), or for audit checkpoints. Its secret is never shown after creation.',
+})
 export class WebhookSubscription {
   @Field(() => ID) id!: string;
   @Field() url!: string;
@@ -17,7 +23,10 @@ export class WebhookSubscription {
 @ObjectType()
 export class CreatedWebhookSubscription {
   @Field(() => WebhookSubscription) subscription!: WebhookSubscription;
-  @Field({ description: 'Signs every delivery (HMAC-SHA256); shown once, keep it: the service stores it sealed and never answers it again.' }) secret!: string;
+  @Field({
+    description: 'Signs every delivery (HMAC-SHA256); shown once, keep it: the service stores it sealed and never answers it again.',
+  })
+  secret!: string;
 }
 
 @InputType()
@@ -28,7 +37,12 @@ export class CreateWebhookSubscriptionInput {
   })
   url!: string;
   @Field(() => [WebhookTopic], { description: 'One or more topics, each at most once.' }) topics!: WebhookTopic[];
-  @Field(() => ID, { nullable: true, description: 'Only this tenant’s events; omitted: every tenant’s (a TENANT key: its own). Audit checkpoints concern every tenant and go to every AUDIT_CHECKPOINT subscription.' }) tenantId?: string;
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'Only this tenant’s events; omitted: every tenant’s (a TENANT key: its own). Audit checkpoints concern every tenant and go to every AUDIT_CHECKPOINT subscription.',
+  })
+  tenantId?: string;
 }
 
 @ObjectType({ description: 'One event for one subscription, with its attempts.' })

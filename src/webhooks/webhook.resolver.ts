@@ -19,16 +19,26 @@ export class WebhookResolver {
     description:
       'Subscribes an endpoint; the signing secret is in the answer, once (it is stored sealed and never shown again). A TENANT key subscribes to AUDIT_CHECKPOINT only, for itself.',
   })
-  createWebhookSubscription(@Args('input') input: CreateWebhookSubscriptionInput, @CurrentPrincipal() p: Principal): Promise<CreatedWebhookSubscription> {
+  createWebhookSubscription(
+    @Args('input') input: CreateWebhookSubscriptionInput,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<CreatedWebhookSubscription> {
     return this.webhooks.subscribe(p, input);
   }
 
-  @Mutation(() => WebhookSubscription, { description: 'Stops new deliveries to the endpoint. A BILLING key deletes only subscriptions it created.' })
-  deleteWebhookSubscription(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity> {
+  @Mutation(() => WebhookSubscription, {
+    description: 'Stops new deliveries to the endpoint. A BILLING key deletes only subscriptions it created.',
+  })
+  deleteWebhookSubscription(
+    @Args('id', { type: () => ID }) id: string,
+    @CurrentPrincipal() p: Principal,
+  ): Promise<WebhookSubscriptionEntity> {
     return this.webhooks.unsubscribe(p, id);
   }
 
-  @Mutation(() => WebhookDelivery, { description: 'Sends a DEAD delivery again, with the same event id and body, to the target as checked now.' })
+  @Mutation(() => WebhookDelivery, {
+    description: 'Sends a DEAD delivery again, with the same event id and body, to the target as checked now.',
+  })
   redriveWebhookDelivery(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookDeliveryEntity> {
     return this.webhooks.redrive(p, id);
   }
@@ -38,7 +48,9 @@ export class WebhookResolver {
     return this.webhooks.subscriptions(p);
   }
 
-  @Query(() => [WebhookDelivery], { description: 'Deliveries of the subscriptions you manage, newest first; state: DEAD lists the dead letters.' })
+  @Query(() => [WebhookDelivery], {
+    description: 'Deliveries of the subscriptions you manage, newest first; state: DEAD lists the dead letters.',
+  })
   webhookDeliveries(
     @CurrentPrincipal() p: Principal,
     @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,

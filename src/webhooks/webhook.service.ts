@@ -55,7 +55,10 @@ const TENANT_TOPICS: readonly WebhookTopic[] = [WebhookTopic.AUDIT_CHECKPOINT];
 
 function assertManager(principal: Principal): void {
   if (principal.role !== Role.OPERATOR && principal.role !== Role.BILLING && principal.role !== Role.TENANT) {
-    throw new AppError(ErrorCode.FORBIDDEN, `Webhooks are managed by OPERATOR, BILLING or (for AUDIT_CHECKPOINT) TENANT keys; your token has role ${String(principal.role)}.`);
+    throw new AppError(
+      ErrorCode.FORBIDDEN,
+      `Webhooks are managed by OPERATOR, BILLING or (for AUDIT_CHECKPOINT) TENANT keys; your token has role ${String(principal.role)}.`,
+    );
   }
 }
 
@@ -113,13 +116,26 @@ export class WebhookService implements OnModuleInit {
     let tenantId = input.tenantId ?? null;
     if (principal.role === Role.TENANT) {
       const refuse = (error: AppError) =>
-        this.audit.refuse(principal, { action: 'webhook.refused', operation: 'createWebhookSubscription', entityType: 'webhook_subscription' }, error);
+        this.audit.refuse(
+          principal,
+          { action: 'webhook.refused', operation: 'createWebhookSubscription', entityType: 'webhook_subscription' },
+          error,
+        );
       const other = input.topics.find((t) => !TENANT_TOPICS.includes(t));
       if (other !== undefined) {
-        await refuse(badInput('input.topics', `input.topics: a TENANT key subscribes to ${TENANT_TOPICS.join(', ')} only; ${other} is for OPERATOR and BILLING keys.`));
+        await refuse(
+          badInput(
+            'input.topics',
+            `input.topics: a TENANT key subscribes to ${TENANT_TOPICS.join(', ')} only; ${other} is for OPERATOR and BILLING keys.`,
+          ),
+        );
       }
       if (tenantId !== null && tenantId !== principal.tenantId) {
-        await refuse(new AppError(ErrorCode.FORBIDDEN, 'input.tenantId: a tenant subscribes for itself only; omit tenantId.', { field: 'input.tenantId' }));
+        await refuse(
+          new AppError(ErrorCode.FORBIDDEN, 'input.tenantId: a tenant subscribes for itself only; omit tenantId.', {
+            field: 'input.tenantId',
+          }),
+        );
       }
       tenantId = principal.tenantId;
     }
@@ -135,12 +151,19 @@ export class WebhookService implements OnModuleInit {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
     if (url.href.length > WEBHOOK_LIMITS.urlLength) {
       // Percent-encoding can lengthen a URL; the limit holds for what is stored and sent.
-      throw badInput('input.url', `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+      throw badInput(
+        'input.url',
+        `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`,
+      );
     }
-    if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
+    if (url.username || url.password)
+      throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
     if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
     if (input.topics.length > WEBHOOK_LIMITS.topics || new Set(input.topics).size !== input.topics.length) {
-      throw badInput('input.topics', `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`);
+      throw badInput(
+        'input.topics',
+        `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`,
+      );
     }
     if (tenantId) {
       if (!isUuid(tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
@@ -181,10 +204,16 @@ export class WebhookService implements OnModuleInit {
       await this.targets.vet(url, AbortSignal.timeout(SUBSCRIBE_RESOLVE_TIMEOUT_MS));
     } catch (error) {
       if (error instanceof TargetRefused) {
-        throw badInput('input.url', `input.url: ${error.message}; webhooks are not sent inside the service's network. Give a public endpoint, or, for an on-premises billing system, ${ALLOW_LIST_HINT}.`);
+        throw badInput(
+          'input.url',
+          `input.url: ${error.message}; webhooks are not sent inside the service's network. Give a public endpoint, or, for an on-premises billing system, ${ALLOW_LIST_HINT}.`,
+        );
       }
       if (error instanceof TargetUnresolved) {
-        throw badInput('input.url', `input.url: ${error.message}, so its addresses cannot be checked; correct the host name, or try again if DNS is failing.`);
+        throw badInput(
+          'input.url',
+          `input.url: ${error.message}, so its addresses cannot be checked; correct the host name, or try again if DNS is failing.`,
+        );
       }
       throw error;
     }
@@ -198,7 +227,14 @@ export class WebhookService implements OnModuleInit {
     if (!s) throw notFound('Webhook subscription', id);
     await this.dataSource.transaction(async (m) => {
       await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
-      await this.audit.append(m, { actor: principal.actor, action: 'webhook.unsubscribed', entityType: 'webhook_subscription', entityId: id, tenantId: principal.role === Role.TENANT ? principal.tenantId : null, data: {} });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'webhook.unsubscribed',
+        entityType: 'webhook_subscription',
+        entityId: id,
+        tenantId: principal.role === Role.TENANT ? principal.tenantId : null,
+        data: {},
+      });
     });
     return Object.assign(s, { active: false });
   }
@@ -206,10 +242,15 @@ export class WebhookService implements OnModuleInit {
   subscriptions(principal: Principal): Promise<WebhookSubscriptionEntity[]> {
     assertManager(principal);
     const owner = ownerFilter(principal);
-    return this.dataSource.getRepository(WebhookSubscriptionEntity).find({ where: owner === null ? {} : { createdBy: owner }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.dataSource
+      .getRepository(WebhookSubscriptionEntity)
+      .find({ where: owner === null ? {} : { createdBy: owner }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  deliveries(principal: Principal, filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number }): Promise<WebhookDeliveryEntity[]> {
+  deliveries(
+    principal: Principal,
+    filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number },
+  ): Promise<WebhookDeliveryEntity[]> {
     assertManager(principal);
     if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > WEBHOOK_LIMITS.deliveriesPage) {
       throw badInput('first', `first must be between 1 and ${WEBHOOK_LIMITS.deliveriesPage}.`);
@@ -230,11 +271,20 @@ export class WebhookService implements OnModuleInit {
     const owner = ownerFilter(principal);
     const d = await this.dataSource.transaction(async (m) => {
       const [delivery] = await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      const visible = delivery && (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
+      const visible =
+        delivery &&
+        (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
       if (!visible) throw notFound('Webhook delivery', id);
-      if (delivery.state !== DeliveryState.DEAD) throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
+      if (delivery.state !== DeliveryState.DEAD)
+        throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
       await m.query(`UPDATE webhook_deliveries SET state = 'PENDING', round = round + 1 WHERE id = $1`, [id]);
-      await this.audit.append(m, { actor: principal.actor, action: 'webhook.redriven', entityType: 'webhook_delivery', entityId: id, data: { eventId: delivery.eventId } });
+      await this.audit.append(m, {
+        actor: principal.actor,
+        action: 'webhook.redriven',
+        entityType: 'webhook_delivery',
+        entityId: id,
+        data: { eventId: delivery.eventId },
+      });
       return Object.assign(delivery, { state: DeliveryState.PENDING, round: delivery.round + 1 });
     });
     await this.enqueue(d);
@@ -323,7 +373,8 @@ export class WebhookService implements OnModuleInit {
         await this.refuse(delivery, subscription, error.message);
         return;
       }
-      failure = signal.aborted && !(error instanceof TargetUnresolved) ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
+      failure =
+        signal.aborted && !(error instanceof TargetUnresolved) ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
     }
     if (!failure) {
       await this.dataSource.query(
@@ -339,7 +390,10 @@ export class WebhookService implements OnModuleInit {
       [id, status, failure.slice(0, MAX_ERROR_LENGTH), dead],
     );
     if (dead) {
-      this.logger.warn({ deliveryId: id, url: subscription.url, eventId: delivery.eventId, err: failure }, 'webhook delivery is dead after its last attempt');
+      this.logger.warn(
+        { deliveryId: id, url: subscription.url, eventId: delivery.eventId, err: failure },
+        'webhook delivery is dead after its last attempt',
+      );
       return;
     }
     throw new Error(`webhook delivery to ${subscription.url} failed: ${failure}`);
@@ -367,7 +421,10 @@ export class WebhookService implements OnModuleInit {
       `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULL, last_error = $2, state = 'DEAD' WHERE id = $1 AND state = 'PENDING'`,
       [delivery.id, error.slice(0, MAX_ERROR_LENGTH)],
     );
-    this.logger.warn({ deliveryId: delivery.id, subscriptionId: subscription.id, eventId: delivery.eventId, reason }, 'webhook delivery refused: target inside the network');
+    this.logger.warn(
+      { deliveryId: delivery.id, subscriptionId: subscription.id, eventId: delivery.eventId, reason },
+      'webhook delivery refused: target inside the network',
+    );
   }
 
   private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {

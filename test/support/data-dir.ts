@@ -28,9 +28,14 @@ export function queryDataDir(dataDir: string, statements: string[]): Promise<Arr
     })().catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });
   `;
   return new Promise((resolveRows, reject) => {
-    execFile(process.execPath, ['-e', script, JSON.stringify([dataDir, statements])], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`query on ${dataDir} failed: ${stderr || error.message}`));
-      else resolveRows(JSON.parse(stdout));
-    });
+    execFile(
+      process.execPath,
+      ['-e', script, JSON.stringify([dataDir, statements])],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`query on ${dataDir} failed: ${stderr || error.message}`));
+        else resolveRows(JSON.parse(stdout));
+      },
+    );
   });
 }

@@ -86,7 +86,10 @@ export function baseEnv(extraEnv: Record<string, string | undefined> = {}): Node
 }
 
 /** Spawns the service and resolves once it printed its URL (or, for a worker, that it started). */
-export function spawnService(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ child: ChildProcess; url: string | null; databaseUrl: string | null; output: () => string }> {
+export function spawnService(
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<{ child: ChildProcess; url: string | null; databaseUrl: string | null; output: () => string }> {
   const child = spawn(process.execPath, [MAIN_JS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -136,7 +139,9 @@ function templateFor(extraEnv: Record<string, string>): TemplateSeed | null {
  */
 export async function startTestService(extraEnv: Record<string, string> = {}): Promise<TestService> {
   const seed = templateFor(extraEnv);
-  const scratch = process.env.TEST_DATABASE_URL ? await createScratchDatabase(process.env.TEST_DATABASE_URL, { template: seed ?? undefined }) : null;
+  const scratch = process.env.TEST_DATABASE_URL
+    ? await createScratchDatabase(process.env.TEST_DATABASE_URL, { template: seed ?? undefined })
+    : null;
   const copy = !scratch && seed ? copyEmbeddedTemplate(seed) : null;
   const env = baseEnv({ ...(scratch ? { DATABASE_URL: scratch.url } : {}), ...(copy ? { APN_DATA_DIR: copy.dataDir } : {}), ...extraEnv });
   let started: Awaited<ReturnType<typeof spawnService>>;
@@ -206,7 +211,12 @@ export async function gqlOk<T = Record<string, any>>(
 }
 
 export async function createTenantWithKey(t: TestService, name: string): Promise<{ tenantId: string; token: string }> {
-  const created = await gqlOk<{ createTenant: { id: string } }>(t.url, t.adminToken, 'mutation($n: String!) { createTenant(name: $n) { id } }', { n: name });
+  const created = await gqlOk<{ createTenant: { id: string } }>(
+    t.url,
+    t.adminToken,
+    'mutation($n: String!) { createTenant(name: $n) { id } }',
+    { n: name },
+  );
   const key = await gqlOk<{ createApiKey: { secret: string } }>(
     t.url,
     t.adminToken,

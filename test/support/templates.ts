@@ -1,6 +1,19 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -82,7 +95,8 @@ async function runServiceOnce(env: NodeJS.ProcessEnv, whileUp: (output: string) 
     // after printing its address.
     const url = /listening on (http:\/\/\S+)/.exec(out)![1];
     const health = await fetch(`${url}/health`);
-    if (health.status !== 200) throw new Error(`the service making a test template is not healthy (${health.status}): ${await health.text()}`);
+    if (health.status !== 200)
+      throw new Error(`the service making a test template is not healthy (${health.status}): ${await health.text()}`);
     await whileUp(out);
   } finally {
     child.kill('SIGTERM');
@@ -116,7 +130,9 @@ export async function ensureEmbeddedTemplates(): Promise<string> {
         await runServiceOnce(templateEnv({ APN_DATA_DIR: dataDir, APN_SEED: seed }));
         // The service is stopped: open its files once more, on the same engine, to empty the queue.
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built service's module, loaded from dist at run time
-        const { startEmbeddedPostgres } = require(join(REPO, 'dist/src/core/database/embedded-postgres.js')) as typeof import('../../src/core/database/embedded-postgres');
+        const { startEmbeddedPostgres } = require(
+          join(REPO, 'dist/src/core/database/embedded-postgres.js'),
+        ) as typeof import('../../src/core/database/embedded-postgres');
         const embedded = await startEmbeddedPostgres(dataDir);
         const sql = new Client({ connectionString: embedded.url });
         await sql.connect();

@@ -19,7 +19,12 @@ export function describeVariables(): VariableDoc[] {
       const meta = z.globalRegistry.get(current) as { description?: string; range?: [number, number] } | undefined;
       if (meta?.description && !description) description = meta.description;
       if (meta?.range) allowed = `${meta.range[0].toLocaleString('en-US')} – ${meta.range[1].toLocaleString('en-US')}`;
-      const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; defaultValue?: unknown; entries?: Record<string, string> };
+      const def = current._zod.def as {
+        type: string;
+        innerType?: z.core.$ZodType;
+        defaultValue?: unknown;
+        entries?: Record<string, string>;
+      };
       if (def.type === 'default') {
         defaultValue = String(def.defaultValue);
         current = def.innerType!;

@@ -4,7 +4,17 @@ import { ConfigError, loadConfig } from './config';
 describe('configuration', () => {
   it('gives the documented defaults for an empty environment, with the embedded database seeded', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, role: 'all', dataDir: './.data', holdTtlSeconds: 120, minDurationSeconds: 60, seed: 'reference', driver: 'emulator', workerConcurrency: 32, setupLeadMs: 250 });
+    expect(c).toMatchObject({
+      port: 3000,
+      role: 'all',
+      dataDir: './.data',
+      holdTtlSeconds: 120,
+      minDurationSeconds: 60,
+      seed: 'reference',
+      driver: 'emulator',
+      workerConcurrency: 32,
+      setupLeadMs: 250,
+    });
     expect(c.databaseUrl).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -39,7 +49,10 @@ describe('configuration', () => {
   it('reads the webhook allow-list as networks and host names, empty by default', () => {
     expect(loadConfig({}).webhookAllowedTargets).toEqual({ networks: [], hosts: [] });
     const c = loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: ' 10.20.0.0/16, 192.168.7.8 ,FD00::/8,Billing.Corp.Internal., localhost,' });
-    expect(c.webhookAllowedTargets).toEqual({ networks: ['10.20.0.0/16', '192.168.7.8/32', 'fd00::/8'], hosts: ['billing.corp.internal', 'localhost'] });
+    expect(c.webhookAllowedTargets).toEqual({
+      networks: ['10.20.0.0/16', '192.168.7.8/32', 'fd00::/8'],
+      hosts: ['billing.corp.internal', 'localhost'],
+    });
   });
 
   it.each([
@@ -53,12 +66,19 @@ describe('configuration', () => {
     ['127.1', /is the address 127\.0\.0\.1/],
   ])('refuses the webhook allow-list entry %s, naming the variable', (entry, message) => {
     expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: `10.1.0.0/16,${entry}` })).toThrow(message);
-    expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: entry })).toThrow(/APN_WEBHOOK_ALLOWED_TARGETS: APN_WEBHOOK_ALLOWED_TARGETS entry/);
+    expect(() => loadConfig({ APN_WEBHOOK_ALLOWED_TARGETS: entry })).toThrow(
+      /APN_WEBHOOK_ALLOWED_TARGETS: APN_WEBHOOK_ALLOWED_TARGETS entry/,
+    );
   });
 
   it('reads the TAPI driver settings with minutes-long defaults, and names each bad one', () => {
     const defaults = loadConfig({ APN_DRIVER: 'tapi', APN_TAPI_URL: 'https://tapi.example.net' });
-    expect(defaults).toMatchObject({ tapiMode: 'data', tapiRoot: undefined, tapiActivationTimeoutSeconds: 600, tapiRemovalTimeoutSeconds: 300 });
+    expect(defaults).toMatchObject({
+      tapiMode: 'data',
+      tapiRoot: undefined,
+      tapiActivationTimeoutSeconds: 600,
+      tapiRemovalTimeoutSeconds: 300,
+    });
     const set = loadConfig({
       APN_DRIVER: 'tapi',
       APN_TAPI_URL: 'https://odl.example.net:8181',
@@ -94,7 +114,12 @@ describe('configuration of data protection', () => {
     expect(c.keyEncryptionKey!.equals(kek)).toBe(true);
     expect(c.caKeyPem).toBe(caKey);
     expect(loadConfig({ APN_KEY_ENCRYPTION_KEY: kek.toString('base64') }).keyEncryptionKey!.equals(kek)).toBe(true);
-    expect(loadConfig({})).toMatchObject({ keyEncryptionKey: undefined, caKeyPem: undefined, tlsCertMaxLifetimeSeconds: 604_800, tlsHybridKeyExchange: false });
+    expect(loadConfig({})).toMatchObject({
+      keyEncryptionKey: undefined,
+      caKeyPem: undefined,
+      tlsCertMaxLifetimeSeconds: 604_800,
+      tlsHybridKeyExchange: false,
+    });
   });
 
   it('refuses bad keys naming the variable, without echoing them', () => {
@@ -121,7 +146,11 @@ describe('configuration of data protection', () => {
   it('reads the audit signing key as Ed25519 PEM, refuses another kind naming the variable, and bounds the checkpoint interval', () => {
     const auditKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(loadConfig({ APN_AUDIT_SIGNING_KEY: auditKey.replace(/\n/g, '\\n') }).auditSigningKeyPem).toBe(auditKey);
-    expect(loadConfig({})).toMatchObject({ auditSigningKeyPem: undefined, auditCheckpointIntervalSeconds: 300, apiKeyMaxLifetimeSeconds: 31_622_400 });
+    expect(loadConfig({})).toMatchObject({
+      auditSigningKeyPem: undefined,
+      auditCheckpointIntervalSeconds: 300,
+      apiKeyMaxLifetimeSeconds: 31_622_400,
+    });
     const refused = (env: Record<string, string>) => {
       try {
         loadConfig(env);
@@ -150,6 +179,9 @@ describe('configuration of data protection', () => {
     expect(refused).toMatch(/APN_KEY_ENCRYPTION_KEY is required when NODE_ENV=production/);
     expect(refused).toMatch(/APN_CA_KEY is required when NODE_ENV=production/);
     expect(refused).toMatch(/APN_AUDIT_SIGNING_KEY is required when NODE_ENV=production/);
-    expect(loadConfig({ ...production, APN_KEY_ENCRYPTION_KEY: kek.toString('base64'), APN_CA_KEY: caKey, APN_AUDIT_SIGNING_KEY: caKey }).nodeEnv).toBe('production');
+    expect(
+      loadConfig({ ...production, APN_KEY_ENCRYPTION_KEY: kek.toString('base64'), APN_CA_KEY: caKey, APN_AUDIT_SIGNING_KEY: caKey })
+        .nodeEnv,
+    ).toBe('production');
   });
 });

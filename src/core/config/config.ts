@@ -113,7 +113,10 @@ function auditSigningKey(value: string, ctx: z.RefinementCtx): string {
   try {
     const key = createPrivateKey(pemText(value));
     if (key.asymmetricKeyType !== 'ed25519') {
-      ctx.addIssue({ code: 'custom', message: `APN_AUDIT_SIGNING_KEY is a ${key.asymmetricKeyType} key; use Ed25519 (openssl genpkey -algorithm ed25519)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `APN_AUDIT_SIGNING_KEY is a ${key.asymmetricKeyType} key; use Ed25519 (openssl genpkey -algorithm ed25519)`,
+      });
     }
   } catch {
     ctx.addIssue({

@@ -77,7 +77,9 @@ describe('lockDataDir', () => {
       writeLock({ pid: other.pid });
       const error = refusal(() => lockDataDir(dir));
       expect(error.holder?.pid).toBe(other.pid);
-      expect(error.message).toContain(`APN_DATA_DIR ${dir} is in use by process ${other.pid} on host ${hostname()}, running since 2030-01-02T03:04:05.000Z`);
+      expect(error.message).toContain(
+        `APN_DATA_DIR ${dir} is in use by process ${other.pid} on host ${hostname()}, running since 2030-01-02T03:04:05.000Z`,
+      );
       expect(error.message).toContain('Stop that process first');
       expect(error.message).toContain('another APN_DATA_DIR');
       expect(lockOnDisk()).toMatchObject({ pid: other.pid, token: 'someone-else' });

@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -166,7 +177,12 @@ function readHolder(file: string): LockHolder | 'missing' | 'unreadable' {
 function parseHolder(text: string): LockHolder | null {
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
-    if (!Number.isInteger(value.pid) || typeof value.host !== 'string' || typeof value.since !== 'string' || typeof value.token !== 'string') {
+    if (
+      !Number.isInteger(value.pid) ||
+      typeof value.host !== 'string' ||
+      typeof value.since !== 'string' ||
+      typeof value.token !== 'string'
+    ) {
       return null;
     }
     return value as LockHolder;

@@ -19,7 +19,9 @@ export async function queryPrepared<T>(
 ): Promise<T[]> {
   if (!usePrepared) return m.query(text, values);
   const runner = m.queryRunner;
-  const client: PgClient = runner ? ((await runner.connect()) as PgClient) : (m.dataSource.driver as unknown as { master: PgClient }).master;
+  const client: PgClient = runner
+    ? ((await runner.connect()) as PgClient)
+    : (m.dataSource.driver as unknown as { master: PgClient }).master;
   const result = await client.query({ name, text, values });
   return result.rows as T[];
 }

@@ -20,7 +20,9 @@ describe('databaseRefusal', () => {
   });
 
   it('keeps the code the service gives and only scalar details', () => {
-    const e = databaseRefusal(pgError({ ...refused, detail: JSON.stringify({ code: 'INTERNAL', field: 'x', nested: { a: 1 }, list: [1], month: '2026-12' }) }));
+    const e = databaseRefusal(
+      pgError({ ...refused, detail: JSON.stringify({ code: 'INTERNAL', field: 'x', nested: { a: 1 }, list: [1], month: '2026-12' }) }),
+    );
     expect(e?.extensions).toEqual({ code: ErrorCode.NO_CAPACITY, month: '2026-12' });
   });
 

@@ -67,10 +67,8 @@ export const notFound = (what: string, id: string) =>
 export const forbidden = (message: string) => new AppError(ErrorCode.FORBIDDEN, message);
 export const invalidState = (message: string, details?: Record<string, unknown>) =>
   new AppError(ErrorCode.INVALID_STATE, message, { details });
-export const conflict = (message: string, field?: string) =>
-  new AppError(ErrorCode.CONFLICT, message, { field });
-export const noCapacity = (message: string, details?: Record<string, unknown>) =>
-  new AppError(ErrorCode.NO_CAPACITY, message, { details });
+export const conflict = (message: string, field?: string) => new AppError(ErrorCode.CONFLICT, message, { field });
+export const noCapacity = (message: string, details?: Record<string, unknown>) => new AppError(ErrorCode.NO_CAPACITY, message, { details });
 
 /** PostgreSQL SQLSTATEs the service reacts to. */
 export const PgErrorCode = {
@@ -107,7 +105,12 @@ export function databaseRefusal(error: unknown): AppError | null {
   const code = pgErrorCode(error);
   const appCode = code === undefined ? undefined : DATABASE_REFUSALS.get(code);
   if (appCode === undefined) return null;
-  const e = error as { message?: unknown; detail?: unknown; hint?: unknown; driverError?: { message?: unknown; detail?: unknown; hint?: unknown } };
+  const e = error as {
+    message?: unknown;
+    detail?: unknown;
+    hint?: unknown;
+    driverError?: { message?: unknown; detail?: unknown; hint?: unknown };
+  };
   const source = e.driverError ?? e;
   const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');
   const message = [text(source.message), text(source.hint)].filter((part) => part.length > 0).join(' ');

@@ -51,7 +51,9 @@ export function registerDocumentGuard(fastify: FastifyInstance, route: string): 
       problem = 'query must be GraphQL text, e.g. "{ me { role } }"; a JSON syntax tree is not accepted.';
     }
     if (!problem) return;
-    await reply.code(400).send({ data: null, errors: [{ message: problem, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'query' } }] });
+    await reply
+      .code(400)
+      .send({ data: null, errors: [{ message: problem, extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'query' } }] });
     return reply;
   });
 }

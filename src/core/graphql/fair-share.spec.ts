@@ -10,7 +10,10 @@ describe('FairShare', () => {
   const share = () => new FairShare({ queryCostPerSecond: 1000, maxQueryCost: 500 } as AppConfig);
   const settled = (p: Promise<unknown>) => {
     let done = false;
-    void p.then(() => (done = true), () => (done = true));
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
     return () => done;
   };
 
@@ -43,7 +46,10 @@ describe('FairShare', () => {
     const fair = share();
     await fair.acquire('a', 1000);
     const backlog = Array.from({ length: 10 }, () => fair.acquire('a', 500));
-    const refused = await fair.acquire('a', 500).then(() => null, (error: unknown) => error);
+    const refused = await fair.acquire('a', 500).then(
+      () => null,
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(AppError);
     expect((refused as AppError).extensions).toMatchObject({ code: 'NO_CAPACITY', retryable: true });
     expect(MAX_SHARE_WAIT_MS).toBe(5000);

@@ -74,19 +74,22 @@ export class FairShare {
   private schedule(caller: string, bucket: CallerBucket): void {
     if (bucket.timer || bucket.waiting.length === 0) return;
     const missing = bucket.waiting[0].cost - bucket.tokens;
-    bucket.timer = setTimeout(() => {
-      bucket.timer = null;
-      const now = Date.now();
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.refilledAt) / 1000) * this.rate);
-      bucket.refilledAt = now;
-      while (bucket.waiting.length > 0 && bucket.tokens >= bucket.waiting[0].cost) {
-        const next = bucket.waiting.shift()!;
-        bucket.tokens -= next.cost;
-        next.admit();
-      }
-      if (bucket.waiting.length > 0) this.schedule(caller, bucket);
-      else if (bucket.tokens >= this.burst) this.callers.delete(caller);
-    }, Math.max(1, Math.ceil((Math.max(0, missing) / this.rate) * 1000)));
+    bucket.timer = setTimeout(
+      () => {
+        bucket.timer = null;
+        const now = Date.now();
+        bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.refilledAt) / 1000) * this.rate);
+        bucket.refilledAt = now;
+        while (bucket.waiting.length > 0 && bucket.tokens >= bucket.waiting[0].cost) {
+          const next = bucket.waiting.shift()!;
+          bucket.tokens -= next.cost;
+          next.admit();
+        }
+        if (bucket.waiting.length > 0) this.schedule(caller, bucket);
+        else if (bucket.tokens >= this.burst) this.callers.delete(caller);
+      },
+      Math.max(1, Math.ceil((Math.max(0, missing) / this.rate) * 1000)),
+    );
     bucket.timer.unref();
   }
 }

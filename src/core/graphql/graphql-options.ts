@@ -67,7 +67,12 @@ export function validateSubscription(config: AppConfig): (schema: GraphQLSchema,
  */
 export function beforeExecution(config: AppConfig, fairShare: FairShare) {
   const limits = { maxDepth: config.maxQueryDepth, maxFields: config.maxQueryComplexity, maxCost: config.maxQueryCost };
-  return async (schema: GraphQLSchema, document: DocumentNode, context: unknown, variables: Record<string, unknown> | undefined): Promise<void> => {
+  return async (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    context: unknown,
+    variables: Record<string, unknown> | undefined,
+  ): Promise<void> => {
     checkOperationInputs(schema, document, variables);
     const { principal } = context as { principal?: { keyId: string | null; actor: string } };
     if (principal) await fairShare.acquire(principal.keyId ?? principal.actor, documentCost(schema, document, limits));
@@ -102,9 +107,7 @@ export const errorFormatter: NonNullable<MercuriusDriverConfig['errorFormatter']
     const { message, extensions } = stopped;
     return { statusCode: 400, response: { data: null, errors: [{ message, extensions }] } };
   }
-  const beforeExecution = execution.data === undefined || execution.data === null
-    ? errors.every((e) => !e.path)
-    : false;
+  const beforeExecution = execution.data === undefined || execution.data === null ? errors.every((e) => !e.path) : false;
   const statusCode = beforeExecution && errors.some((e) => e.extensions.code === ErrorCode.BAD_USER_INPUT) ? 400 : 200;
   return {
     statusCode,

@@ -66,7 +66,8 @@ function jsonProblem(value: unknown, path: string, depth = 0): { path: string; r
   if (value === null || typeof value !== 'object') return null;
   if (depth >= INPUT_BOUNDS.maxJsonDepth) return { path, reason: `nests deeper than ${INPUT_BOUNDS.maxJsonDepth} levels` };
   if (Array.isArray(value)) {
-    if (value.length > INPUT_BOUNDS.maxListLength) return { path, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
+    if (value.length > INPUT_BOUNDS.maxListLength)
+      return { path, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
     for (let i = 0; i < value.length; i++) {
       const problem = jsonProblem(value[i], `${path}[${i}]`, depth + 1);
       if (problem) return problem;
@@ -90,7 +91,8 @@ function check(value: unknown, type: GraphQLInputType, path: string): { path: st
   const nullable = getNullableType(type);
   if (isListType(nullable)) {
     if (!Array.isArray(value)) return check(value, nullable.ofType, path);
-    if (value.length > INPUT_BOUNDS.maxListLength) return { path, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
+    if (value.length > INPUT_BOUNDS.maxListLength)
+      return { path, reason: `has ${value.length} items; the limit is ${INPUT_BOUNDS.maxListLength}` };
     for (let i = 0; i < value.length; i++) {
       const problem = check(value[i], nullable.ofType, `${path}[${i}]`);
       if (problem) return problem;
@@ -138,7 +140,11 @@ function check(value: unknown, type: GraphQLInputType, path: string): { path: st
  * otherwise reach PostgreSQL and fail there as an internal error, or be stored without limit. The error is
  * BAD_USER_INPUT naming the argument (`input.nodes[3].name`) and what to do; nothing has run.
  */
-export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined): void {
+export function checkOperationInputs(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+): void {
   const typeInfo = new TypeInfo(schema);
   // Written by the visitor below; a holder object, since narrowing cannot see writes made inside callbacks.
   const found: { failure: { path: string; reason: string } | null } = { failure: null };
@@ -150,7 +156,8 @@ export function checkOperationInputs(schema: GraphQLSchema, document: DocumentNo
         const argument = typeInfo.getArgument();
         if (!argument) return;
         const itemsChecked = itemValidated.has(`${typeInfo.getFieldDef()?.name}.${argument.name}`);
-        const value = node.value.kind === Kind.VARIABLE ? variables?.[node.value.name.value] : valueFromASTUntyped(node.value, variables ?? undefined);
+        const value =
+          node.value.kind === Kind.VARIABLE ? variables?.[node.value.name.value] : valueFromASTUntyped(node.value, variables ?? undefined);
         if (node.name.value === 'first' && typeof value === 'number' && (value < 1 || value > INPUT_BOUNDS.maxPageSize)) {
           found.failure = { path: 'first', reason: `must be between 1 and ${INPUT_BOUNDS.maxPageSize} (each list states its own maximum)` };
           return;

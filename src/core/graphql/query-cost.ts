@@ -71,7 +71,8 @@ export function queryCostRule(limits: QueryCostLimits): ValidationRule {
     return {
       OperationDefinition(node) {
         const priced = priceOperation(schema, fragments, node, limits);
-        if (typeof priced === 'string') context.reportError(new GraphQLError(priced, { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+        if (typeof priced === 'string')
+          context.reportError(new GraphQLError(priced, { nodes: [node], extensions: { code: ErrorCode.BAD_USER_INPUT } }));
       },
     };
   };
@@ -127,7 +128,8 @@ export function priceOperation(
     if (nesting > MAX_NESTING) throw new Refusal(`Query nests fragments more than ${MAX_NESTING} levels deep; flatten it.`);
     let total = 0;
     for (const selection of set?.selections ?? []) {
-      if (++work > maxWork) throw new Refusal(`Query is too complex: its fragments expand into more than ${maxWork} selections; write the fields out once.`);
+      if (++work > maxWork)
+        throw new Refusal(`Query is too complex: its fragments expand into more than ${maxWork} selections; write the fields out once.`);
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
         total += cost(selection.selectionSet, type, depth, spreads, introspection, insidePage, nesting + 1);
@@ -141,7 +143,9 @@ export function priceOperation(
         const name = selection.name.value;
         total += 1;
         if (++fields > limits.maxFields) {
-          throw new Refusal(`Query is too complex: it selects more than ${limits.maxFields} fields; ask for fewer fields or page through lists.`);
+          throw new Refusal(
+            `Query is too complex: it selects more than ${limits.maxFields} fields; ask for fewer fields or page through lists.`,
+          );
         }
         if (selection.selectionSet) {
           // Introspection nests ofType a dozen levels to describe wrapped types; its size is bounded by the
@@ -158,7 +162,9 @@ export function priceOperation(
           if (introspecting) {
             const typeList = parent?.name === '__Type' && TYPE_LISTS.has(name);
             if (typeList && introspection.typeListAbove) {
-              throw new Refusal(`Introspection may not nest type lists: ${name} is selected inside another type's fields, interfaces or possible types.`);
+              throw new Refusal(
+                `Introspection may not nest type lists: ${name} is selected inside another type's fields, interfaces or possible types.`,
+              );
             }
             nextIntrospection = { inside: true, typeListAbove: introspection.typeListAbove || typeList };
           } else if (definition) {

@@ -54,7 +54,9 @@ onServer('request budgets on a PostgreSQL server', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const r = await observer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(0.03)%' AND state = 'active'`);
+        const r = await observer.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(0.03)%' AND state = 'active'`,
+        );
         most = Math.max(most, r.rows[0].n as number);
         await new Promise((r2) => setTimeout(r2, 5));
       }

@@ -82,7 +82,8 @@ export const BigIntScalar = new GraphQLScalarType<bigint, string>({
   description: 'A whole number as a decimal string, e.g. "3800000000000" (byte counts), at most 9223372036854775807.',
   serialize: (value) => {
     if (typeof value === 'bigint') return value.toString();
-    if ((typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value))) return String(value);
+    if ((typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value)))
+      return String(value);
     throw new GraphQLError(`BigInt cannot represent ${JSON.stringify(value)}.`);
   },
   parseValue: (value) => parseBigInt(value),

@@ -54,7 +54,11 @@ export function registerGraphqlTransportCheck(fastify: FastifyInstance, route: s
     if (typeof operation?.query !== 'string' || !MAY_NEED_OTHER_TRANSPORT[method].test(operation.query)) return;
     const kind = operationKind(operation);
     const message =
-      kind === 'subscription' ? WRONG_TRANSPORT.subscriptionOverHttp : kind === 'mutation' && method === 'GET' ? WRONG_TRANSPORT.mutationOverGet : null;
+      kind === 'subscription'
+        ? WRONG_TRANSPORT.subscriptionOverHttp
+        : kind === 'mutation' && method === 'GET'
+          ? WRONG_TRANSPORT.mutationOverGet
+          : null;
     if (message === null) return;
     await reply.code(400).send({ data: null, errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
     return reply;

@@ -6,7 +6,6 @@ import { JobHandlers } from './job-handlers';
 import { QUEUE_CONNECTION } from './queue.tokens';
 import type { QueueConnection } from './queue-connection';
 
-
 /**
  * Producer side of the queues. Callers enqueue only after the transaction that justifies a job has
  * committed; the deterministic job id makes a repeated enqueue a no-op.
@@ -45,11 +44,7 @@ export class JobQueue implements OnApplicationShutdown {
     return queue;
   }
 
-  async enqueue<N extends JobName>(
-    name: N,
-    payload: JobPayloads[N],
-    options: { jobId: string; runAt?: Date },
-  ): Promise<void> {
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { jobId: string; runAt?: Date }): Promise<void> {
     const delay = options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0;
     await this.queue(JOB_QUEUE[name]).add(name, payload, { jobId: options.jobId, delay });
   }

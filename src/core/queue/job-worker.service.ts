@@ -41,7 +41,11 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
           const attempt = job.attemptsMade + 1;
           const timer = this.metrics.jobDuration.startTimer({ job: job.name });
           try {
-            await handler(job.data as Parameters<typeof handler>[0], { jobId: job.id ?? '', attempt, finalAttempt: attempt >= (job.opts.attempts ?? 1) });
+            await handler(job.data as Parameters<typeof handler>[0], {
+              jobId: job.id ?? '',
+              attempt,
+              finalAttempt: attempt >= (job.opts.attempts ?? 1),
+            });
             timer({ outcome: 'completed' });
           } catch (error) {
             timer({ outcome: 'failed' });
@@ -69,7 +73,10 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
     await this.jobQueue.scheduleRecurring();
     // The recurring jobs live in the queue: if it loses them, nothing in the queue would notice. Each worker
     // checks for them itself, every few seconds and whenever its queue connection comes back.
-    const ensure = () => void this.jobQueue.ensureRecurring().catch((error: unknown) => this.logger.warn({ err: error }, 'could not check the recurring jobs; will retry'));
+    const ensure = () =>
+      void this.jobQueue
+        .ensureRecurring()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not check the recurring jobs; will retry'));
     this.recurringCheck = setInterval(ensure, RECURRING_CHECK_MS);
     this.recurringCheck.unref();
     this.queueConnection.onReconnect?.(ensure);

@@ -22,11 +22,12 @@ export class UnmeterableError extends Error {}
 
 /** A physical figure (kWh, kg) as a scaled decimal; one that is not a finite number cannot be metered. */
 export function scaled(value: number): bigint {
-  if (!Number.isFinite(value)) throw new UnmeterableError(`the figure comes out as ${value} (check the rated power, PUE and grid carbon intensity stored for it)`);
+  if (!Number.isFinite(value))
+    throw new UnmeterableError(`the figure comes out as ${value} (check the rated power, PUE and grid carbon intensity stored for it)`);
   return toScaled(value.toFixed(SCALE), SCALE);
 }
 /** kW × ms → kWh, scaled. */
-export const kwhScaled = (kw: number, ms: number) => scaled(kw * ms / HOUR_MS);
+export const kwhScaled = (kw: number, ms: number) => scaled((kw * ms) / HOUR_MS);
 
 export const toDate = (value: Date | string | null): number | null => (value === null ? null : new Date(value).getTime());
 
@@ -67,7 +68,8 @@ export class UsageDerivation implements Derivation {
 
   skip(meter: string, resourceId: string, error: unknown): void {
     const key = `${meter}|${resourceId}`;
-    if (!this.unmetered.has(key)) this.unmetered.set(key, { meter, resourceId, reason: error instanceof Error ? error.message : String(error) });
+    if (!this.unmetered.has(key))
+      this.unmetered.set(key, { meter, resourceId, reason: error instanceof Error ? error.message : String(error) });
   }
 
   add(d: Omit<Derived, 'quantity' | 'measured'>, quantity: () => bigint, measured = false): void {

@@ -20,7 +20,7 @@ export function gpuNodes(measuredJoules: MeasuredJoules): MeterExtractor<HeldGpu
         d.add({ ...base, meter: 'gpu.node_seconds', attributes: { site: h.site } }, () => BigInt(slice.ms) * 1_000_000n);
         const sliceFrom = Math.max(from, slice.windowStart);
         const joules = measuredJoules(h.allocation_id, h.node, sliceFrom, sliceFrom + slice.ms);
-        const kwh = (joules === null ? h.kw * slice.ms / HOUR_MS : joules / 3.6e6) * h.pue;
+        const kwh = (joules === null ? (h.kw * slice.ms) / HOUR_MS : joules / 3.6e6) * h.pue;
         const shadow = { site: h.site, appliesTo: 'gpu.node_seconds' };
         d.add({ ...base, meter: 'energy.kwh', attributes: shadow }, () => scaled(kwh), joules !== null);
         d.add({ ...base, meter: 'carbon.kg', attributes: shadow }, () => scaled(kwh * h.carbon), joules !== null);

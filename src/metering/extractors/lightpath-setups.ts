@@ -9,6 +9,9 @@ export const lightpathSetups: MeterExtractor<FirstActivationRow> = {
   derive(s, d) {
     const at = toDate(s.first_at)!;
     if (at >= d.clipOpen) return;
-    d.add({ meter: 'lightpath.setup', resourceId: s.reservation_id, tenantId: s.tenant_id, windowStart: floorHour(at), attributes: {} }, () => 10n ** 9n);
+    d.add(
+      { meter: 'lightpath.setup', resourceId: s.reservation_id, tenantId: s.tenant_id, windowStart: floorHour(at), attributes: {} },
+      () => 10n ** 9n,
+    );
   },
 };

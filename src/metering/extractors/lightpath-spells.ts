@@ -17,10 +17,13 @@ export const lightpathSpells: MeterExtractor<ActiveSpellRow> = {
       d.add({ ...base, meter: 'lightpath.wavelength_seconds', attributes }, () => BigInt(slice.ms) * 1_000_000n);
       // One transponder at each end, each drawing at its site's PUE.
       const shadow = { ...attributes, appliesTo: 'lightpath.wavelength_seconds' };
-      d.add({ ...base, meter: 'energy.kwh', attributes: shadow },
-        () => kwhScaled(TRANSPONDER_KW * s.src_pue, slice.ms) + kwhScaled(TRANSPONDER_KW * s.dst_pue, slice.ms));
-      d.add({ ...base, meter: 'carbon.kg', attributes: shadow },
-        () => scaled((TRANSPONDER_KW * s.src_pue * s.src_carbon + TRANSPONDER_KW * s.dst_pue * s.dst_carbon) * slice.ms / HOUR_MS));
+      d.add(
+        { ...base, meter: 'energy.kwh', attributes: shadow },
+        () => kwhScaled(TRANSPONDER_KW * s.src_pue, slice.ms) + kwhScaled(TRANSPONDER_KW * s.dst_pue, slice.ms),
+      );
+      d.add({ ...base, meter: 'carbon.kg', attributes: shadow }, () =>
+        scaled(((TRANSPONDER_KW * s.src_pue * s.src_carbon + TRANSPONDER_KW * s.dst_pue * s.dst_carbon) * slice.ms) / HOUR_MS),
+      );
     }
   },
 };

@@ -9,8 +9,16 @@ export const mountSpells: MeterExtractor<AttachedSpellRow> = {
   derive(a, d) {
     const [from, to] = d.span(toDate(a.at)!, toDate(a.next_at));
     for (const slice of hourSlices(from, to)) {
-      d.add({ meter: 'mount.seconds', resourceId: a.mount_id, tenantId: a.tenant_id, windowStart: slice.windowStart, attributes: { design: a.design } },
-        () => BigInt(slice.ms) * 1_000_000n);
+      d.add(
+        {
+          meter: 'mount.seconds',
+          resourceId: a.mount_id,
+          tenantId: a.tenant_id,
+          windowStart: slice.windowStart,
+          attributes: { design: a.design },
+        },
+        () => BigInt(slice.ms) * 1_000_000n,
+      );
     }
   },
 };

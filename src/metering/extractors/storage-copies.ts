@@ -11,8 +11,10 @@ export const storageCopies: MeterExtractor<HeldCopyRow> = {
     const meter = c.kind === 'REPLICA' ? 'storage.replica_gb_seconds' : 'storage.cache_gb_seconds';
     for (const slice of hourSlices(from, to)) {
       // bytes/10^9 × ms/10^3, scaled by 10^9: bytes × ms / 10^3.
-      d.add({ meter, resourceId: c.mount_id, tenantId: c.tenant_id, windowStart: slice.windowStart, attributes: { site: c.site } },
-        () => (BigInt(c.bytes) * BigInt(slice.ms)) / 1000n);
+      d.add(
+        { meter, resourceId: c.mount_id, tenantId: c.tenant_id, windowStart: slice.windowStart, attributes: { site: c.site } },
+        () => (BigInt(c.bytes) * BigInt(slice.ms)) / 1000n,
+      );
     }
   },
 };

@@ -94,7 +94,9 @@ export class EmulatorDriver implements ApnDriver {
   async getLightpath(id: string): Promise<LightpathStatus | null> {
     const links = await this.configuredLinks(id);
     if (links.length > 0) return { id, state: 'UP', configuredLinkIds: links };
-    const configuring: unknown[] = await this.dataSource.query('SELECT 1 FROM emulator_cross_connects WHERE lightpath_id = $1 LIMIT 1', [id]);
+    const configuring: unknown[] = await this.dataSource.query('SELECT 1 FROM emulator_cross_connects WHERE lightpath_id = $1 LIMIT 1', [
+      id,
+    ]);
     return configuring.length > 0 ? { id, state: 'PARTIAL', configuredLinkIds: [] } : null;
   }
 
@@ -117,7 +119,9 @@ export class EmulatorDriver implements ApnDriver {
       const fault = rows[0];
       if (!fault) return null;
       if (fault.remaining > 1) {
-        await m.query(`UPDATE emulator_faults SET remaining = remaining - 1 WHERE kind = 'NODE_FAILS' AND target_id = $1`, [fault.target_id]);
+        await m.query(`UPDATE emulator_faults SET remaining = remaining - 1 WHERE kind = 'NODE_FAILS' AND target_id = $1`, [
+          fault.target_id,
+        ]);
       } else {
         await m.query(`DELETE FROM emulator_faults WHERE kind = 'NODE_FAILS' AND target_id = $1`, [fault.target_id]);
       }

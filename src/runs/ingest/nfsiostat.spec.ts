@@ -29,9 +29,21 @@ describe('nfsiostat output', () => {
     expect(samples).toHaveLength(12);
     expect(reader.mountPoints).toEqual(['/mnt/data', '/mnt/ckpt']);
     expect(samples[0]).toEqual({
-      line: 8, mountPoint: '/mnt/data', export: 'ote-nfs.example.net:/export/unet3d', report: 0, direction: 'READ',
-      opsPerSecond: 910.23, kbPerSecond: 930000.45, kbPerOp: 1021.723, retrans: 0, avgRttMs: 0.512, avgExeMs: 0.601,
-      avgQueueMs: 0.012, errors: 0, mountOpsPerSecond: 913.23, rpcBacklog: 0,
+      line: 8,
+      mountPoint: '/mnt/data',
+      export: 'ote-nfs.example.net:/export/unet3d',
+      report: 0,
+      direction: 'READ',
+      opsPerSecond: 910.23,
+      kbPerSecond: 930000.45,
+      kbPerOp: 1021.723,
+      retrans: 0,
+      avgRttMs: 0.512,
+      avgExeMs: 0.601,
+      avgQueueMs: 0.012,
+      errors: 0,
+      mountOpsPerSecond: 913.23,
+      rpcBacklog: 0,
     });
     const dataReads = samples.filter((s) => s.mountPoint === '/mnt/data' && s.direction === 'READ');
     expect(dataReads.map((s) => s.report)).toEqual([0, 1, 2]);
@@ -44,7 +56,15 @@ describe('nfsiostat output', () => {
     const { samples, rejections } = readAll(fixture('nfsiostat-six-columns.txt'));
     expect(rejections).toEqual([]);
     expect(samples).toHaveLength(12);
-    expect(samples[0]).toMatchObject({ report: 0, direction: 'READ', kbPerSecond: 930000.45, avgRttMs: 0.512, avgQueueMs: null, errors: null, retrans: 0 });
+    expect(samples[0]).toMatchObject({
+      report: 0,
+      direction: 'READ',
+      kbPerSecond: 930000.45,
+      avgRttMs: 0.512,
+      avgQueueMs: null,
+      errors: null,
+      retrans: 0,
+    });
     expect(samples.find((s) => s.report === 1 && s.mountPoint === '/mnt/data' && s.direction === 'READ')).toMatchObject({ retrans: 1 });
   });
 
@@ -52,7 +72,15 @@ describe('nfsiostat output', () => {
     const { samples, rejections } = readAll(fixture('nfsiostat-tab-separated.txt'));
     expect(rejections).toEqual([]);
     expect(samples).toHaveLength(12);
-    expect(samples[0]).toMatchObject({ mountPoint: '/mnt/data', report: 0, opsPerSecond: 910.23, kbPerSecond: 930000.45, kbPerOp: 1021.723, avgExeMs: 0.601, mountOpsPerSecond: 913.23 });
+    expect(samples[0]).toMatchObject({
+      mountPoint: '/mnt/data',
+      report: 0,
+      opsPerSecond: 910.23,
+      kbPerSecond: 930000.45,
+      kbPerOp: 1021.723,
+      avgExeMs: 0.601,
+      mountOpsPerSecond: 913.23,
+    });
   });
 
   it('turns the megabytes of -m back into kilobytes', () => {

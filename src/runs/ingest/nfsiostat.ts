@@ -69,9 +69,7 @@ interface Mount {
   rpcBacklog: number | null;
 }
 
-type Expecting =
-  | { kind: 'mount-ops'; line: number }
-  | { kind: 'op'; line: number; op: string; columns: Column[]; megabytes: boolean };
+type Expecting = { kind: 'mount-ops'; line: number } | { kind: 'op'; line: number; op: string; columns: Column[]; megabytes: boolean };
 
 /** Reads nfsiostat output line by line; `read` returns the samples and refusals each line produces. */
 export class NfsiostatReader {
@@ -98,7 +96,13 @@ export class NfsiostatReader {
         return items;
       }
       if (expecting.kind === 'mount-ops' || isSampled(expecting.op)) {
-        items.push({ rejection: reject(expecting.line, expecting.kind === 'op' ? expecting.op : 'ops/s', 'a header line without the line of values that should follow it') });
+        items.push({
+          rejection: reject(
+            expecting.line,
+            expecting.kind === 'op' ? expecting.op : 'ops/s',
+            'a header line without the line of values that should follow it',
+          ),
+        });
       }
     }
     this.readLine(line, text, items);
@@ -110,7 +114,15 @@ export class NfsiostatReader {
     const expecting = this.expecting;
     this.expecting = null;
     if (!expecting || (expecting.kind === 'op' && !isSampled(expecting.op))) return [];
-    return [{ rejection: reject(expecting.line, expecting.kind === 'op' ? expecting.op : 'ops/s', 'a header line without the line of values that should follow it (the output ends there)') }];
+    return [
+      {
+        rejection: reject(
+          expecting.line,
+          expecting.kind === 'op' ? expecting.op : 'ops/s',
+          'a header line without the line of values that should follow it (the output ends there)',
+        ),
+      },
+    ];
   }
 
   private readLine(line: number, text: string, items: NfsiostatItem[]): void {
@@ -147,7 +159,9 @@ export class NfsiostatReader {
       const columns = names.map((n) => n.replace(/^MB/, 'kB') as Column);
       if (isSampled(op)) {
         if (!this.mount) {
-          items.push({ rejection: reject(line, 'mount', `a ${op}: section before any "… mounted on …:" line; upload the output of nfsiostat whole`) });
+          items.push({
+            rejection: reject(line, 'mount', `a ${op}: section before any "… mounted on …:" line; upload the output of nfsiostat whole`),
+          });
           return;
         }
         const missing = REQUIRED.filter((c) => !columns.includes(c));
@@ -165,7 +179,13 @@ export class NfsiostatReader {
   private readMountOps(headerLine: number, line: number, text: string, items: NfsiostatItem[]): void {
     const tokens = text.trim().split(/\s+/);
     if (tokens.length !== 2 || !tokens.every((t) => NUMBER.test(t))) {
-      items.push({ rejection: reject(line, 'ops/s', `expected two numbers (ops/s and rpc bklog) under the header on line ${headerLine}; got ${JSON.stringify(text.trim())}`) });
+      items.push({
+        rejection: reject(
+          line,
+          'ops/s',
+          `expected two numbers (ops/s and rpc bklog) under the header on line ${headerLine}; got ${JSON.stringify(text.trim())}`,
+        ),
+      });
       return;
     }
     if (!this.mount) {
@@ -181,7 +201,13 @@ export class NfsiostatReader {
     const { op, columns, megabytes } = expecting;
     const values = splitValues(text);
     if (values === null || values.length !== columns.length) {
-      items.push({ rejection: reject(line, op, `expected ${columns.length} values (${columns.join(', ')}) under the ${op}: header on line ${expecting.line}; got ${JSON.stringify(text.trim())}`) });
+      items.push({
+        rejection: reject(
+          line,
+          op,
+          `expected ${columns.length} values (${columns.join(', ')}) under the ${op}: header on line ${expecting.line}; got ${JSON.stringify(text.trim())}`,
+        ),
+      });
       return;
     }
     const byColumn = new Map<Column, number>();

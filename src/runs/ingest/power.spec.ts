@@ -6,8 +6,13 @@ const parse = (text: string) => parsePowerJson(4, text, (s) => sites[s] ?? null)
 
 describe('power samples', () => {
   it('reads a sample, the site by code or id and the time to the microsecond', () => {
-    const parsed = parse('{"equipment":"tam-h100-n1","kind":"GPU_NODE","site":"TAM-GDC","time":"2026-11-21T09:00:00.000250Z","watts":5230.5}');
-    expect(parsed).toMatchObject({ ok: true, value: { line: 4, equipment: 'tam-h100-n1', kind: 'GPU_NODE', siteId: 'site-tam', watts: 5230.5 } });
+    const parsed = parse(
+      '{"equipment":"tam-h100-n1","kind":"GPU_NODE","site":"TAM-GDC","time":"2026-11-21T09:00:00.000250Z","watts":5230.5}',
+    );
+    expect(parsed).toMatchObject({
+      ok: true,
+      value: { line: 4, equipment: 'tam-h100-n1', kind: 'GPU_NODE', siteId: 'site-tam', watts: 5230.5 },
+    });
     if (parsed.ok) expect(microsToIso(parsed.value.time)).toBe('2026-11-21T09:00:00.000250Z');
     expect(parse('{"equipment":"sw1","kind":"SWITCH","site":"site-tam","time":1795251600,"watts":0}')).toMatchObject({ ok: true });
   });

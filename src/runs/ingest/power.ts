@@ -32,7 +32,11 @@ export function parsePowerJson(line: number, text: string, siteIdOf: (codeOrId: 
   try {
     value = JSON.parse(text);
   } catch {
-    return refused(line, null, 'is not JSON; each line is one sample such as {"equipment":"gpu-n1","kind":"GPU_NODE","site":"TAM-GDC","time":"2026-11-21T09:00:00Z","watts":5230}');
+    return refused(
+      line,
+      null,
+      'is not JSON; each line is one sample such as {"equipment":"gpu-n1","kind":"GPU_NODE","site":"TAM-GDC","time":"2026-11-21T09:00:00Z","watts":5230}',
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return refused(line, null, 'is not a JSON object');
   const r = value as Record<string, unknown>;
@@ -41,13 +45,22 @@ export function parsePowerJson(line: number, text: string, siteIdOf: (codeOrId: 
   if (typeof r.kind !== 'string' || !(POWER_KINDS as readonly string[]).includes(r.kind)) {
     return refused(line, 'kind', `must be one of ${POWER_KINDS.join(', ')}; got ${JSON.stringify(r.kind)}`);
   }
-  if (typeof r.site !== 'string' || r.site.trim() === '') return refused(line, 'site', `must be a site's code or id; got ${JSON.stringify(r.site)}`);
+  if (typeof r.site !== 'string' || r.site.trim() === '')
+    return refused(line, 'site', `must be a site's code or id; got ${JSON.stringify(r.site)}`);
   const siteId = siteIdOf(r.site.trim());
-  if (siteId === null) return refused(line, 'site', `no site has the code or id ${JSON.stringify(r.site.slice(0, 80))}; list them with { sites { id code } }`);
+  if (siteId === null)
+    return refused(line, 'site', `no site has the code or id ${JSON.stringify(r.site.slice(0, 80))}; list them with { sites { id code } }`);
   if (r.time === undefined || r.time === null) return refused(line, 'time', 'is missing');
   const time = parseMicros(r.time);
   if (!time.ok) return refused(line, 'time', time.reason);
   const wattsProblem = numberProblem(r.watts, 0, POWER_BOUNDS.maxWatts, 'watts');
   if (wattsProblem) return refused(line, 'watts', wattsProblem);
-  return accepted({ line, equipment: (r.equipment as string).trim(), kind: r.kind as PowerKind, siteId, time: time.micros, watts: r.watts as number });
+  return accepted({
+    line,
+    equipment: (r.equipment as string).trim(),
+    kind: r.kind as PowerKind,
+    siteId,
+    time: time.micros,
+    watts: r.watts as number,
+  });
 }

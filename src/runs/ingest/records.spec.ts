@@ -46,7 +46,7 @@ describe('timestamps of a step log', () => {
 
   it('agrees with the strict parser on random instants across days and zones', () => {
     let seed = 7;
-    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 5000; i++) {
       const ms = random(2 ** 31) * 1000 * 4 + random(1000);
       const base = new Date(ms).toISOString().slice(0, 19);

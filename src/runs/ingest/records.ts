@@ -17,7 +17,10 @@ export const reject = (line: number, field: string | null, reason: string): Reje
 export type Parsed<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
 
 export const accepted = <T>(value: T): Parsed<T> => ({ ok: true, value });
-export const refused = <T>(line: number, field: string | null, reason: string): Parsed<T> => ({ ok: false, rejection: reject(line, field, reason) });
+export const refused = <T>(line: number, field: string | null, reason: string): Parsed<T> => ({
+  ok: false,
+  rejection: reject(line, field, reason),
+});
 
 /** Microseconds since 1970-01-01T00:00:00Z: timestamptz's own resolution, exact as a bigint. */
 export type Micros = bigint;
@@ -40,7 +43,8 @@ export function parseMicros(value: unknown): { ok: true; micros: Micros } | { ok
     }
     return { ok: true, micros: BigInt(Math.round(value * 1e6)) };
   }
-  if (typeof value !== 'string') return { ok: false, reason: `must be an ISO-8601 date-time with a time zone or Unix seconds; got ${JSON.stringify(value)}` };
+  if (typeof value !== 'string')
+    return { ok: false, reason: `must be an ISO-8601 date-time with a time zone or Unix seconds; got ${JSON.stringify(value)}` };
   const fast = plainInstantMicros(value);
   if (fast !== null) return { ok: true, micros: fast };
   const parsed = parseInstant(value.trim());
@@ -75,7 +79,14 @@ function plainInstantMicros(text: string): Micros | null {
   const n = text.length;
   if (n < 20 || n > 40) return null;
   const sep = text.charCodeAt(10);
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116 && sep !== 32) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+  if (
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    (sep !== 84 && sep !== 116 && sep !== 32) ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58
+  )
+    return null;
   const day = text.slice(0, 10);
   if (day !== knownDay) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;

@@ -13,7 +13,18 @@
  * The same names head the columns of the CSV form (case and underscores ignored: read_end = readEnd).
  * Pure: no framework, no database.
  */
-import { Micros, Parsed, Rejection, accepted, numberProblem, parseMicros, refused, reject, secondsBetween, wholeNumberProblem } from './records';
+import {
+  Micros,
+  Parsed,
+  Rejection,
+  accepted,
+  numberProblem,
+  parseMicros,
+  refused,
+  reject,
+  secondsBetween,
+  wholeNumberProblem,
+} from './records';
 
 export const STEP_BOUNDS = {
   /** Steps are numbered from 0 or 1 as the trainer counts them, across epochs; an integer column holds them. */
@@ -91,16 +102,28 @@ export function parseStepFields(line: number, get: (key: StepKey) => unknown): P
     const values = [read, gpu, save ?? 0];
     for (let i = 0; i < 3; i++) {
       const key = DURATION_KEYS[i];
-      if (values[i] === undefined) return refused(line, key, `is missing; with durations give read and gpu in seconds (save defaults to 0)`);
+      if (values[i] === undefined)
+        return refused(line, key, `is missing; with durations give read and gpu in seconds (save defaults to 0)`);
       const problem = numberProblem(values[i], 0, STEP_BOUNDS.maxPhaseSeconds, 'seconds');
       if (problem) return refused(line, key, problem);
     }
-    return accepted({ line, step, epoch, start, durations: { read: read as number, gpu: gpu as number, save: (save ?? 0) as number }, readEnd: null, gpuEnd: null, saveEnd: null });
+    return accepted({
+      line,
+      step,
+      epoch,
+      start,
+      durations: { read: read as number, gpu: gpu as number, save: (save ?? 0) as number },
+      readEnd: null,
+      gpuEnd: null,
+      saveEnd: null,
+    });
   }
-  if (readEndText === undefined) return refused(line, 'readEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
+  if (readEndText === undefined)
+    return refused(line, 'readEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
   const readEnd = parseMicros(readEndText);
   if (!readEnd.ok) return refused(line, 'readEnd', readEnd.reason);
-  if (gpuEndText === undefined) return refused(line, 'gpuEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
+  if (gpuEndText === undefined)
+    return refused(line, 'gpuEnd', 'is missing; with timestamps give readEnd and gpuEnd (saveEnd when the step saved)');
   const gpuEnd = parseMicros(gpuEndText);
   if (!gpuEnd.ok) return refused(line, 'gpuEnd', gpuEnd.reason);
   let saveEnd: Micros | null = null;
@@ -110,7 +133,8 @@ export function parseStepFields(line: number, get: (key: StepKey) => unknown): P
     saveEnd = parsed.micros;
   }
   if (gpuEnd.micros < readEnd.micros) return refused(line, 'gpuEnd', 'is before readEnd; the GPU phase follows the Read phase');
-  if (saveEnd !== null && saveEnd < gpuEnd.micros) return refused(line, 'saveEnd', 'is before gpuEnd; the Save phase follows the GPU phase');
+  if (saveEnd !== null && saveEnd < gpuEnd.micros)
+    return refused(line, 'saveEnd', 'is before gpuEnd; the Save phase follows the GPU phase');
   return accepted({ line, step, epoch, start, durations: null, readEnd: readEnd.micros, gpuEnd: gpuEnd.micros, saveEnd });
 }
 
@@ -144,24 +168,61 @@ export function placeStep(entry: StepEntry, previousEnd: Micros | null): Parsed<
   const { line, step, epoch } = entry;
   if (entry.durations) {
     const { read, gpu, save } = entry.durations;
-    return accepted({ step, epoch, readSeconds: read, gpuSeconds: gpu, saveSeconds: save, startAt: entry.start, readEndAt: null, gpuEndAt: null, saveEndAt: null });
+    return accepted({
+      step,
+      epoch,
+      readSeconds: read,
+      gpuSeconds: gpu,
+      saveSeconds: save,
+      startAt: entry.start,
+      readEndAt: null,
+      gpuEndAt: null,
+      saveEndAt: null,
+    });
   }
   const start = entry.start ?? previousEnd;
   if (start === null) {
-    return refused(line, 'start', `step ${step} has no start: give "start", or upload step ${step - 1} (its end is this step's start) in this upload or an earlier one`);
+    return refused(
+      line,
+      'start',
+      `step ${step} has no start: give "start", or upload step ${step - 1} (its end is this step's start) in this upload or an earlier one`,
+    );
   }
   const readEnd = entry.readEnd as Micros;
   const gpuEnd = entry.gpuEnd as Micros;
   if (readEnd < start) {
-    return refused(line, 'readEnd', entry.start === null ? `is before the end of step ${step - 1}, where this step starts` : 'is before start');
+    return refused(
+      line,
+      'readEnd',
+      entry.start === null ? `is before the end of step ${step - 1}, where this step starts` : 'is before start',
+    );
   }
   const readSeconds = secondsBetween(start, readEnd);
   const gpuSeconds = secondsBetween(readEnd, gpuEnd);
   const saveSeconds = entry.saveEnd === null ? 0 : secondsBetween(gpuEnd, entry.saveEnd);
-  for (const [field, seconds] of [['readEnd', readSeconds], ['gpuEnd', gpuSeconds], ['saveEnd', saveSeconds]] as const) {
-    if (seconds > STEP_BOUNDS.maxPhaseSeconds) return refused(line, field, `makes a phase of ${seconds} seconds; one phase of one step lasts at most ${STEP_BOUNDS.maxPhaseSeconds}`);
+  for (const [field, seconds] of [
+    ['readEnd', readSeconds],
+    ['gpuEnd', gpuSeconds],
+    ['saveEnd', saveSeconds],
+  ] as const) {
+    if (seconds > STEP_BOUNDS.maxPhaseSeconds)
+      return refused(
+        line,
+        field,
+        `makes a phase of ${seconds} seconds; one phase of one step lasts at most ${STEP_BOUNDS.maxPhaseSeconds}`,
+      );
   }
-  return accepted({ step, epoch, readSeconds, gpuSeconds, saveSeconds, startAt: start, readEndAt: readEnd, gpuEndAt: gpuEnd, saveEndAt: entry.saveEnd });
+  return accepted({
+    step,
+    epoch,
+    readSeconds,
+    gpuSeconds,
+    saveSeconds,
+    startAt: start,
+    readEndAt: readEnd,
+    gpuEndAt: gpuEnd,
+    saveEndAt: entry.saveEnd,
+  });
 }
 
 /** When a placed step ended (so when the next one started), if the log says. */
@@ -224,7 +285,11 @@ export class StepCsvReader {
     if (!names) return reject(line, null, 'is not a CSV header row (an unterminated or misplaced quote)');
     const columns = names.map((n) => KEY_BY_CANONICAL.get(canonical(n)) ?? null);
     if (!columns.includes('step')) {
-      return reject(line, null, `is not a step-log header: it names no step column (columns: step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd)`);
+      return reject(
+        line,
+        null,
+        `is not a step-log header: it names no step column (columns: step, epoch, read, gpu, save, start, readEnd, gpuEnd, saveEnd)`,
+      );
     }
     const seen = new Set<StepKey>();
     for (const c of columns) {

@@ -45,7 +45,15 @@ export class StorageEmulator implements StorageDriver {
     await this.dataSource.query(
       `INSERT INTO emulator_storage_copies (copy_id, dataset_id, storage_system_id, kind, bytes_total, rate_bps, started_at, key_fingerprint)
        VALUES ($1, $2, $3, $4, $5, $6, now(), $7) ON CONFLICT (copy_id) DO NOTHING`,
-      [spec.copyId, spec.datasetId, spec.storageSystemId, spec.kind, spec.bytesTotal.toString(), spec.rateBps, spec.dataKey ? dataKeyFingerprint(spec.dataKey) : null],
+      [
+        spec.copyId,
+        spec.datasetId,
+        spec.storageSystemId,
+        spec.kind,
+        spec.bytesTotal.toString(),
+        spec.rateBps,
+        spec.dataKey ? dataKeyFingerprint(spec.dataKey) : null,
+      ],
     );
   }
 
@@ -71,12 +79,20 @@ export class StorageEmulator implements StorageDriver {
     const row = rows.find((r) => r.copied !== null) ?? null;
     const at = row?.at ?? rows[0].at;
     const bytesPurged = row ? BigInt(row.copied) : 0n;
-    const attestation = await this.sign(spec.storageSystemId, AttestationSubjectKind.STORAGE_SYSTEM, AttestationClaim.COPY_DESTROYED, spec.copyId, spec.datasetId, at, {
-      copyId: spec.copyId,
-      bytesDestroyed: bytesPurged.toString(),
-      dataKeyDestroyed: row?.fingerprint ? true : null,
-      dataKeyFingerprint: row?.fingerprint ?? null,
-    });
+    const attestation = await this.sign(
+      spec.storageSystemId,
+      AttestationSubjectKind.STORAGE_SYSTEM,
+      AttestationClaim.COPY_DESTROYED,
+      spec.copyId,
+      spec.datasetId,
+      at,
+      {
+        copyId: spec.copyId,
+        bytesDestroyed: bytesPurged.toString(),
+        dataKeyDestroyed: row?.fingerprint ? true : null,
+        dataKeyFingerprint: row?.fingerprint ?? null,
+      },
+    );
     return { bytesPurged, at, attestation };
   }
 
@@ -84,12 +100,20 @@ export class StorageEmulator implements StorageDriver {
     const [{ at }]: Array<{ at: Date }> = await this.dataSource.query('SELECT clock_timestamp() AS at');
     const out: SignedAttestation[] = [];
     for (const nodeId of spec.nodeIds) {
-      const signed = await this.sign(nodeId, AttestationSubjectKind.GPU_NODE, AttestationClaim.NODE_WIPED, spec.mountId, spec.datasetId, at, {
-        mountPoint: spec.mountPoint,
-        unmounted: true,
-        pageCacheDropped: true,
-        scratchWiped: true,
-      });
+      const signed = await this.sign(
+        nodeId,
+        AttestationSubjectKind.GPU_NODE,
+        AttestationClaim.NODE_WIPED,
+        spec.mountId,
+        spec.datasetId,
+        at,
+        {
+          mountPoint: spec.mountPoint,
+          unmounted: true,
+          pageCacheDropped: true,
+          scratchWiped: true,
+        },
+      );
       if (signed) out.push(signed);
     }
     return out;
@@ -101,7 +125,10 @@ export class StorageEmulator implements StorageDriver {
       'INSERT INTO emulator_attestation_keys (subject_id, private_key_pem) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING',
       [subjectId, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()],
     );
-    const [row]: Array<{ pem: string }> = await this.dataSource.query('SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1', [subjectId]);
+    const [row]: Array<{ pem: string }> = await this.dataSource.query(
+      'SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1',
+      [subjectId],
+    );
     return createPublicKey(createPrivateKey(row.pem)).export({ type: 'spki', format: 'pem' }).toString();
   }
 
@@ -123,10 +150,21 @@ export class StorageEmulator implements StorageDriver {
     at: Date,
     evidence: Record<string, unknown>,
   ): Promise<SignedAttestation | null> {
-    const rows: Array<{ pem: string }> = await this.dataSource.query('SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1', [subjectId]);
+    const rows: Array<{ pem: string }> = await this.dataSource.query(
+      'SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1',
+      [subjectId],
+    );
     if (rows.length === 0) return null;
     return signAttestation(
-      { type: ATTESTATION_TYPE, claim, mountId, datasetId, subject: { kind, id: subjectId }, at: at.toISOString(), evidence: evidence as never },
+      {
+        type: ATTESTATION_TYPE,
+        claim,
+        mountId,
+        datasetId,
+        subject: { kind, id: subjectId },
+        at: at.toISOString(),
+        evidence: evidence as never,
+      },
       createPrivateKey(rows[0].pem),
     );
   }

@@ -175,7 +175,7 @@ export class FiberGraph {
 
     const links: number[] = [];
     const nodes: number[] = [target];
-    for (let v = target; v !== source; ) {
+    for (let v = target; v !== source;) {
       const link = viaLink[v];
       links.push(link);
       v = this.otherEnd(link, v);

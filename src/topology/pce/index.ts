@@ -7,13 +7,7 @@ export { ChannelSet } from './channel-set';
 export type { ChannelPolicy } from './channel-policy';
 export { firstFit, lastFit, randomFit, seededRandom } from './channel-policy';
 export { Occupancy } from './occupancy';
-export {
-  FIBER_LATENCY_US_PER_KM,
-  GRID_FIRST_CHANNEL_THZ,
-  GRID_SPACING_THZ,
-  fiberLatencyMs,
-  frequencyThz,
-} from './optics';
+export { FIBER_LATENCY_US_PER_KM, GRID_FIRST_CHANNEL_THZ, GRID_SPACING_THZ, fiberLatencyMs, frequencyThz } from './optics';
 export type {
   ComputePathRequest,
   CountLightpathsRequest,

@@ -73,9 +73,9 @@ describe('Occupancy', () => {
       const start = Math.floor(rnd() * 10_000);
       const w = { start, end: start + 1 + Math.floor(rnd() * 300) };
       const linkId = `L${Math.floor(rnd() * 5)}`;
-      const expected = [
-        ...new Set(bookings.filter((b) => b.linkId === linkId && windowsOverlap(b, w)).map((b) => b.channel)),
-      ].sort((x, y) => x - y);
+      const expected = [...new Set(bookings.filter((b) => b.linkId === linkId && windowsOverlap(b, w)).map((b) => b.channel))].sort(
+        (x, y) => x - y,
+      );
       expect(bulk.busyChannels(linkId, w).toArray()).toEqual(expected);
       expect(incremental.busyChannels(linkId, w).toArray()).toEqual(expected);
     }

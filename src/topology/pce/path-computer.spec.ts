@@ -31,12 +31,7 @@ describe('PathComputer.computePath', () => {
 
   it('enforces wavelength continuity: hop-by-hop free channels are not enough', () => {
     // S-X has 2,3 free and X-T has 0,1 free: no single channel across both hops.
-    const occupancy = Occupancy.fromBookings([
-      ...book('SX', [0, 1]),
-      ...book('XT', [2, 3]),
-      ...book('SY', [0]),
-      ...book('YT', [1]),
-    ]);
+    const occupancy = Occupancy.fromBookings([...book('SX', [0, 1]), ...book('XT', [2, 3]), ...book('SY', [0]), ...book('YT', [1])]);
     expect(occupancy.busyChannels('SX', window).size).toBeLessThan(4);
     expect(occupancy.busyChannels('XT', window).size).toBeLessThan(4);
 
@@ -81,17 +76,12 @@ describe('PathComputer.computePath', () => {
     expect(path.linkIds).toEqual(['SX', 'XT']);
     expect(path.channel).toBe(0);
 
-    const overlapping = Occupancy.fromBookings(
-      book('SX', range(0, 4), { start: window.start - HOUR, end: window.start + 1 }),
-    );
+    const overlapping = Occupancy.fromBookings(book('SX', range(0, 4), { start: window.start - HOUR, end: window.start + 1 }));
     expect(diamond.computePath({ from: 'S', to: 'T', window, occupancy: overlapping })!.linkIds).toEqual(['SY', 'YT']);
   });
 
   it("a link's channelCount bounds the channels of every path through it", () => {
-    const line = new PathComputer(nodes('S', 'M', 'T'), [
-      link('narrow', 'S', 'M', 50, 4),
-      link('wide', 'M', 'T', 50, 96),
-    ]);
+    const line = new PathComputer(nodes('S', 'M', 'T'), [link('narrow', 'S', 'M', 50, 4), link('wide', 'M', 'T', 50, 96)]);
     const st = { from: 'S', to: 'T', window };
     const occupancy = Occupancy.fromBookings(book('narrow', [0, 1, 2, 3]));
     expect(occupancy.busyChannels('wide', window).isEmpty()).toBe(true);
@@ -126,9 +116,7 @@ describe('PathComputer.computePath', () => {
   it('returns null for the same node and throws on bad input', () => {
     expect(diamond.computePath({ from: 'S', to: 'S', window, occupancy: new Occupancy() })).toBeNull();
     expect(() => diamond.computePath({ from: 'S', to: 'Q', window, occupancy: new Occupancy() })).toThrow(/Q/);
-    expect(() =>
-      diamond.computePath({ from: 'S', to: 'T', window: { start: 5, end: 5 }, occupancy: new Occupancy() }),
-    ).toThrow(RangeError);
+    expect(() => diamond.computePath({ from: 'S', to: 'T', window: { start: 5, end: 5 }, occupancy: new Occupancy() })).toThrow(RangeError);
   });
 
   it('caches routes per node pair', () => {

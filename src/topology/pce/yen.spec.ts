@@ -128,8 +128,6 @@ describe('topology validation', () => {
 
   it('rejects duplicate ids', () => {
     expect(() => new PathComputer(nodes('A', 'A'), [])).toThrow(/duplicate node A/);
-    expect(() => new PathComputer(nodes('A', 'B'), [link('l', 'A', 'B', 1), link('l', 'A', 'B', 2)])).toThrow(
-      /duplicate link l/,
-    );
+    expect(() => new PathComputer(nodes('A', 'B'), [link('l', 'A', 'B', 1), link('l', 'A', 'B', 2)])).toThrow(/duplicate link l/);
   });
 });

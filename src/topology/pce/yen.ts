@@ -21,13 +21,7 @@ interface YenPath extends IndexedPath {
  * banned set, and therefore the spur result, is the one already in the
  * candidate pool. This roughly halves the Dijkstra runs.
  */
-export function yenKShortestPaths(
-  graph: FiberGraph,
-  source: number,
-  target: number,
-  k: number,
-  excludedLinks?: Uint8Array,
-): IndexedPath[] {
+export function yenKShortestPaths(graph: FiberGraph, source: number, target: number, k: number, excludedLinks?: Uint8Array): IndexedPath[] {
   if (k <= 0 || source === target) return [];
   const bannedNodes = new Uint8Array(graph.nodeCount);
   const bannedLinks = excludedLinks ? excludedLinks.slice() : new Uint8Array(graph.linkCount);

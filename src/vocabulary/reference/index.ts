@@ -185,7 +185,8 @@ export const REFERENCE_VALUE_MAX = 1e12;
 
 function checkNumber(field: string, key: NumericKey, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new PlannerInputError(field, 'must be a finite number');
-  if (Math.abs(value) > REFERENCE_VALUE_MAX) throw new PlannerInputError(field, `must be at most ${REFERENCE_VALUE_MAX} in its unit, got ${value}`);
+  if (Math.abs(value) > REFERENCE_VALUE_MAX)
+    throw new PlannerInputError(field, `must be at most ${REFERENCE_VALUE_MAX} in its unit, got ${value}`);
   switch (checkOf(key)) {
     case 'positive':
       if (value <= 0) throw new PlannerInputError(field, `must be greater than 0, got ${value}`);
@@ -322,11 +323,18 @@ export interface MeasuredPair {
  * the PoC: the same closed form (physics.calibrate), the local run on the GPU site's LAN, the remote one on
  * its measured link (round trip from its path or its own figure). The basis names the runs.
  */
-export function calibrateOnRuns(values: StaticValues, pair: MeasuredPair): { roundTrips: RefValue<number>; gpuSecondsPerStep: number; basis: string } {
+export function calibrateOnRuns(
+  values: StaticValues,
+  pair: MeasuredPair,
+): { roundTrips: RefValue<number>; gpuSecondsPerStep: number; basis: string } {
   const local = localReadPath(values);
   const remote: ReadPath = {
     ...local,
-    link: { bandwidthGbps: pair.remote.bandwidthGbps, rttMs: Math.max(pair.remote.rttMs, local.link.rttMs), mtuBytes: values['model.mtuBytes.APN'].value },
+    link: {
+      bandwidthGbps: pair.remote.bandwidthGbps,
+      rttMs: Math.max(pair.remote.rttMs, local.link.rttMs),
+      mtuBytes: values['model.mtuBytes.APN'].value,
+    },
   };
   const fit = calibrate(
     { bytesPerStep: pair.bytesPerStep, steps: pair.steps },
@@ -366,8 +374,7 @@ export function resolveReference(overrides: Overrides | Record<string, unknown> 
     if (!isKey(key)) throw new PlannerInputError(`overrides.${key}`, 'is not a reference key (see the basis list for the keys)');
     const { value, basis } = overrideOf(key, raw);
     const field = `overrides.${key}`;
-    values[key] =
-      key === 'network.internetEgressTiers' ? ref(checkTiers(field, value), basis) : ref(checkNumber(field, key, value), basis);
+    values[key] = key === 'network.internetEgressTiers' ? ref(checkTiers(field, value), basis) : ref(checkNumber(field, key, value), basis);
   }
   const statics = values as unknown as StaticValues;
   if (statics['network.regionalMaxKm'].value <= statics['network.metroMaxKm'].value) {
@@ -379,9 +386,7 @@ export function resolveReference(overrides: Overrides | Record<string, unknown> 
 
 /** The values as a list for an API: key, value and basis, sorted by key. */
 export function basisList(values: ReferenceValues): Array<{ key: ReferenceKey; value: number | readonly EgressTier[]; basis: string }> {
-  return (Object.keys(values) as ReferenceKey[])
-    .sort()
-    .map((key) => ({ key, value: values[key].value, basis: values[key].basis }));
+  return (Object.keys(values) as ReferenceKey[]).sort().map((key) => ({ key, value: values[key].value, basis: values[key].basis }));
 }
 
 export const REFERENCE_DEFAULTS: ReferenceValues = resolveReference();

@@ -22,9 +22,7 @@ export function parseHostMeta(text: string, baseUrl: string): string | null {
   if (trimmed.startsWith('{')) {
     try {
       const links = (JSON.parse(trimmed) as { links?: unknown }).links;
-      const link = Array.isArray(links)
-        ? (links as Array<Record<string, unknown>>).find((l) => l && l.rel === 'restconf')
-        : undefined;
+      const link = Array.isArray(links) ? (links as Array<Record<string, unknown>>).find((l) => l && l.rel === 'restconf') : undefined;
       href = typeof link?.href === 'string' ? link.href : undefined;
     } catch {
       return null;

@@ -91,7 +91,10 @@ describe('TapiDriver, data-tree style (TR-547)', () => {
       // Channel 12: 191.35 THz + 12 × 50 GHz = 191.95 THz, in the MHz the leaf is specified in, as a uint64 string.
       expect(otsi).toEqual({
         'local-id': '1',
-        'central-frequency': { 'central-frequency': '191950000', 'frequency-constraint': { 'grid-type': 'DWDM', 'adjustment-granularity': 'G_50GHZ' } },
+        'central-frequency': {
+          'central-frequency': '191950000',
+          'frequency-constraint': { 'grid-type': 'DWDM', 'adjustment-granularity': 'G_50GHZ' },
+        },
       });
     }
   });
@@ -190,7 +193,9 @@ describe('TapiDriver, data-tree style (TR-547)', () => {
 
     expect(target.services.has(spec.id)).toBe(false);
     // It read the service at least once in PENDING_REMOVAL before the 404.
-    const reads = sent(target, 'GET', `/connectivity-service=${spec.id}`).filter((e) => target.exchanges.indexOf(e) > target.exchanges.findIndex((x) => x.method === 'DELETE'));
+    const reads = sent(target, 'GET', `/connectivity-service=${spec.id}`).filter(
+      (e) => target.exchanges.indexOf(e) > target.exchanges.findIndex((x) => x.method === 'DELETE'),
+    );
     expect(reads.map((e) => e.status)).toContain(200);
     expect(reads.at(-1)?.status).toBe(404);
     await expect(driver.getLightpath(spec.id)).resolves.toBeNull();
@@ -264,17 +269,26 @@ describe('TapiDriver, RPC style (TransportPCE, ONOS ODTN)', () => {
     await expect(driver.setupLightpath(spec)).resolves.toEqual({ id: spec.id, state: 'UP', configuredLinkIds: spec.linkIds });
 
     const [create] = target.creates();
-    expect(create).toMatchObject({ path: '/rests/operations/tapi-connectivity:create-connectivity-service', status: 200, answerKind: 'create-output' });
+    expect(create).toMatchObject({
+      path: '/rests/operations/tapi-connectivity:create-connectivity-service',
+      status: 200,
+      answerKind: 'create-output',
+    });
     const uuid = (create.responseBody as Record<string, any>)['tapi-connectivity:output'].service.uuid as string;
     expect(uuid).not.toBe(spec.id);
     await expect(store.get(spec.id)).resolves.toBe(uuid);
     const input = (create.requestBody as Record<string, any>)['tapi-connectivity:input'];
-    expect(input['connectivity-constraint']).toMatchObject({ 'service-layer': 'PHOTONIC_MEDIA', 'requested-capacity': { 'total-size': { value: '100', unit: 'GBPS' } } });
+    expect(input['connectivity-constraint']).toMatchObject({
+      'service-layer': 'PHOTONIC_MEDIA',
+      'requested-capacity': { 'total-size': { value: '100', unit: 'GBPS' } },
+    });
     expect(input['topology-constraint']['include-link']).toEqual(spec.linkIds.map((code) => generated.mapping.links[code]));
     for (const ep of input['end-point']) {
       expect(ep.name).toContainEqual({ 'value-name': 'apn-reservation', value: spec.id });
       // The 2.1.3 create RPC's end point has the OTSi spec only.
-      expect(ep['tapi-photonic-media:otsi-connectivity-service-end-point-spec']['otsi-config']['central-frequency']['central-frequency']).toBe('191950000');
+      expect(
+        ep['tapi-photonic-media:otsi-connectivity-service-end-point-spec']['otsi-config']['central-frequency']['central-frequency'],
+      ).toBe('191950000');
       expect(ep['tapi-photonic-media:otsia-connectivity-service-end-point-spec']).toBeUndefined();
     }
     expect(sent(target, 'GET', `/connectivity-service=${uuid}`).length).toBeGreaterThan(0);

@@ -67,15 +67,7 @@
  * Its only loops wait for a service to come up or to go away, each bounded by its timeout.
  */
 import { ApnDriver, DriverError, LightpathSpec, LightpathStatus } from '../apn-driver';
-import {
-  describeNetworkError,
-  MEDIA_TYPE,
-  normalizeRoot,
-  parseHostMeta,
-  parseJson,
-  parseRetryAfter,
-  restconfErrors,
-} from './restconf';
+import { describeNetworkError, MEDIA_TYPE, normalizeRoot, parseHostMeta, parseJson, parseRetryAfter, restconfErrors } from './restconf';
 import {
   CONNECTIVITY_CONTEXT_PATH,
   CREATE_RPC,
@@ -416,7 +408,13 @@ export class TapiDriver implements ApnDriver {
     const path = `/operations/${CREATE_RPC}`;
     const reply = await this.send('POST', path, deadline, buildCreateInput(spec, layers));
     if (!isSuccess(reply.status)) {
-      throw this.httpError(`create the connectivity-service of lightpath ${spec.id}`, 'POST', path, reply, reply.status === 409 && !this.isDataMissing(reply));
+      throw this.httpError(
+        `create the connectivity-service of lightpath ${spec.id}`,
+        'POST',
+        path,
+        reply,
+        reply.status === 409 && !this.isDataMissing(reply),
+      );
     }
     let uuid = parseCreateOutput(reply.body);
     if (uuid === null) {
@@ -441,7 +439,10 @@ export class TapiDriver implements ApnDriver {
       await this.serviceUuids.set(lightpathId, serviceUuid);
     } catch (error) {
       // The service exists; the next attempt finds it by its name and records it then.
-      throw new DriverError(`could not record connectivity-service ${serviceUuid} of lightpath ${lightpathId}: ${(error as Error).message}`, true);
+      throw new DriverError(
+        `could not record connectivity-service ${serviceUuid} of lightpath ${lightpathId}: ${(error as Error).message}`,
+        true,
+      );
     }
   }
 
@@ -463,10 +464,14 @@ export class TapiDriver implements ApnDriver {
       }
       if (!view) {
         // The controller dropped the service it accepted (e.g. it could not route it and rolled back).
-        throw new DriverError(`connectivity-service ${uuid} of lightpath ${id} disappeared from the TAPI controller while activating`, true, {
-          id,
-          uuid,
-        });
+        throw new DriverError(
+          `connectivity-service ${uuid} of lightpath ${id} disappeared from the TAPI controller while activating`,
+          true,
+          {
+            id,
+            uuid,
+          },
+        );
       }
       if (view.lifecycleState === 'PENDING_REMOVAL') throw this.beingRemoved(id, uuid);
       last = view;
@@ -533,11 +538,15 @@ export class TapiDriver implements ApnDriver {
   }
 
   private beingRemoved(id: string, uuid: string): DriverError {
-    return new DriverError(`connectivity-service ${uuid} of lightpath ${id} is being removed from the TAPI controller (PENDING_REMOVAL)`, true, {
-      kind: 'pending-removal',
-      id,
-      uuid,
-    });
+    return new DriverError(
+      `connectivity-service ${uuid} of lightpath ${id} is being removed from the TAPI controller (PENDING_REMOVAL)`,
+      true,
+      {
+        kind: 'pending-removal',
+        id,
+        uuid,
+      },
+    );
   }
 
   private assertSameService(view: ServiceView, spec: LightpathSpec): void {
@@ -605,7 +614,11 @@ export class TapiDriver implements ApnDriver {
 
   private httpError(action: string, method: string, path: string, reply: Reply, retryable?: boolean): DriverError {
     const errors = restconfErrors(reply.body);
-    const serverMessage = errors.map((e) => e.message).filter((m): m is string => !!m).join('; ') || undefined;
+    const serverMessage =
+      errors
+        .map((e) => e.message)
+        .filter((m): m is string => !!m)
+        .join('; ') || undefined;
     const details: Record<string, unknown> = {
       kind: 'http',
       method,

@@ -215,10 +215,7 @@ export function buildCreateBody(spec: LightpathSpec, layers: CreateLayers): Reco
         'include-link': ids.links,
         'include-node': ids.nodes,
         'administrative-state': 'UNLOCKED',
-        'end-point': [
-          endPoint(A_END_LOCAL_ID, ids.a, layers.a, frequency),
-          endPoint(Z_END_LOCAL_ID, ids.z, layers.z, frequency),
-        ],
+        'end-point': [endPoint(A_END_LOCAL_ID, ids.a, layers.a, frequency), endPoint(Z_END_LOCAL_ID, ids.z, layers.z, frequency)],
       },
     ],
   };

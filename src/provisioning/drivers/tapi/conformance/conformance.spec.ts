@@ -42,16 +42,19 @@ withYanglint(`TAPI 2.1.3 conformance with yanglint${missing ? ` (skipped: ${miss
     expect(results.some((r) => r.name.includes('(PHOTONIC_MEDIA)'))).toBe(true);
   });
 
-  it.each(['data', 'rpc'] as const)('validates every request and answer of a lifecycle against the test server in %s mode', async (mode) => {
-    const results = await checkRoundTrip(validator, generated.context, photonic(), mode);
-    expect(failures(results)).toEqual([]);
-    const kinds = new Set(results.map((r) => /\((\w+-\w+)\)$/.exec(r.name)?.[1]).filter(Boolean));
-    expect([...kinds].sort()).toEqual(
-      mode === 'data'
-        ? ['create-body', 'list-answer', 'service-answer', 'sip-answer']
-        : ['create-input', 'create-output', 'delete-input', 'list-answer', 'service-answer', 'sip-answer'],
-    );
-  });
+  it.each(['data', 'rpc'] as const)(
+    'validates every request and answer of a lifecycle against the test server in %s mode',
+    async (mode) => {
+      const results = await checkRoundTrip(validator, generated.context, photonic(), mode);
+      expect(failures(results)).toEqual([]);
+      const kinds = new Set(results.map((r) => /\((\w+-\w+)\)$/.exec(r.name)?.[1]).filter(Boolean));
+      expect([...kinds].sort()).toEqual(
+        mode === 'data'
+          ? ['create-body', 'list-answer', 'service-answer', 'sip-answer']
+          : ['create-input', 'create-output', 'delete-input', 'list-answer', 'service-answer', 'sip-answer'],
+      );
+    },
+  );
 
   it('refuses the requests the driver sent before it knew the controller: our own ids, and a service-interface-point on the wrong layer', async () => {
     const spec = photonic();

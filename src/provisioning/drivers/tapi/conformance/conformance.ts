@@ -14,15 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { ControllerRef, LightpathSpec } from '../../apn-driver';
 import { frequencyThz } from '../../../../topology/pce';
 import { TapiDriver } from '../tapi-driver';
-import {
-  CreateLayers,
-  TapiMode,
-  buildCreateBody,
-  buildCreateInput,
-  buildDeleteInput,
-  endPointLayerOf,
-  unmappedItems,
-} from '../tapi-model';
+import { CreateLayers, TapiMode, buildCreateBody, buildCreateInput, buildDeleteInput, endPointLayerOf, unmappedItems } from '../tapi-model';
 import { ContextIndex, indexContext } from './controller-context';
 import { startTapiTestServer } from './tapi-test-server';
 import type { MessageKind, Verdict } from './yanglint';
@@ -75,7 +67,7 @@ export function sampleLightpath(doc: MappedTopology, from: string, to: string, c
   if (!seen.has(goal)) throw new Error(`no path between ${from} and ${to}`);
   const nodeIds = [goal];
   const linkIds: string[] = [];
-  for (let at = goal; at !== start; ) {
+  for (let at = goal; at !== start;) {
     const step = previous.get(at) as { node: string; link: string };
     linkIds.unshift(step.link);
     nodeIds.unshift(step.node);
@@ -183,13 +175,23 @@ export function brokenRequests(valid: SampleRequests): BrokenRequest[] {
   });
   const input = copy(valid.createInput) as Json;
   const inputEnd = input['tapi-connectivity:input']['end-point'][0] as Json;
-  inputEnd[otsiaKey] = { 'otsi-config': [{ 'local-id': '1', ...inputEnd['tapi-photonic-media:otsi-connectivity-service-end-point-spec']['otsi-config'] }] };
+  inputEnd[otsiaKey] = {
+    'otsi-config': [{ 'local-id': '1', ...inputEnd['tapi-photonic-media:otsi-connectivity-service-end-point-spec']['otsi-config'] }],
+  };
   delete inputEnd['tapi-photonic-media:otsi-connectivity-service-end-point-spec'];
-  broken.push({ name: 'OTSiA spec in the create RPC input (2.1.3 augments it with the OTSi spec only)', kind: 'create-input', body: input });
+  broken.push({
+    name: 'OTSiA spec in the create RPC input (2.1.3 augments it with the OTSi spec only)',
+    kind: 'create-input',
+    body: input,
+  });
   const unknownSip = copy(valid.createInput) as Json;
   unknownSip['tapi-connectivity:input']['end-point'][1]['service-interface-point']['service-interface-point-uuid'] = randomUUID();
   broken.push({ name: 'service-interface-point uuid not in the context (create RPC)', kind: 'create-input', body: unknownSip });
-  broken.push({ name: 'delete RPC naming the service by a member 2.1.3 does not have (uuid)', kind: 'delete-input', body: { 'tapi-connectivity:input': { uuid: randomUUID() } } });
+  broken.push({
+    name: 'delete RPC naming the service by a member 2.1.3 does not have (uuid)',
+    kind: 'delete-input',
+    body: { 'tapi-connectivity:input': { uuid: randomUUID() } },
+  });
   return broken;
 }
 
@@ -213,7 +215,11 @@ async function check(name: string, run: () => Promise<Verdict> | Verdict, expect
 }
 
 /** The context, the driver's requests for each sample, and the broken requests, against one context. */
-export async function checkRequests(validator: Validator, context: Record<string, unknown>, samples: LightpathSpec[]): Promise<CheckResult[]> {
+export async function checkRequests(
+  validator: Validator,
+  context: Record<string, unknown>,
+  samples: LightpathSpec[],
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   results.push(await check('the controller context is valid TAPI 2.1.3 data', () => validator.validate('context', context, context)));
   const index = indexContext(context);
@@ -235,9 +241,19 @@ export async function checkRequests(validator: Validator, context: Record<string
     const requests = sampleRequests(spec, layers);
     first ??= requests;
     const layer = layers.a.layerProtocolName;
-    results.push(await check(`${label} (${layer}): data-tree create body`, () => validator.validate('create-body', requests.createBody, context)));
-    results.push(await check(`${label} (${layer}): create-connectivity-service input`, () => validator.validate('create-input', requests.createInput, context)));
-    results.push(await check(`${label} (${layer}): delete-connectivity-service input`, () => validator.validate('delete-input', requests.deleteInput, context)));
+    results.push(
+      await check(`${label} (${layer}): data-tree create body`, () => validator.validate('create-body', requests.createBody, context)),
+    );
+    results.push(
+      await check(`${label} (${layer}): create-connectivity-service input`, () =>
+        validator.validate('create-input', requests.createInput, context),
+      ),
+    );
+    results.push(
+      await check(`${label} (${layer}): delete-connectivity-service input`, () =>
+        validator.validate('delete-input', requests.deleteInput, context),
+      ),
+    );
   }
   if (first) {
     for (const broken of brokenRequests(first)) {
@@ -260,7 +276,14 @@ export async function checkRoundTrip(
   const results: CheckResult[] = [];
   const server = await startTapiTestServer({ context, activationDelayMs: 30, removalDelayMs: 30, validator: 'yanglint' });
   try {
-    const driver = new TapiDriver({ baseUrl: server.url, mode, pollIntervalMs: 10, maxPollIntervalMs: 50, activationTimeoutMs: 10_000, removalTimeoutMs: 10_000 });
+    const driver = new TapiDriver({
+      baseUrl: server.url,
+      mode,
+      pollIntervalMs: 10,
+      maxPollIntervalMs: 50,
+      activationTimeoutMs: 10_000,
+      removalTimeoutMs: 10_000,
+    });
     const lifecycle = async (): Promise<Verdict> => {
       const up = await driver.setupLightpath(sample);
       if (up.state !== 'UP') return { ok: false, message: `setup ended ${up.state}` };
@@ -274,10 +297,18 @@ export async function checkRoundTrip(
     for (const [i, exchange] of server.exchanges.entries()) {
       const what = `${mode} mode: #${i + 1} ${exchange.method} ${exchange.path}`;
       if (exchange.requestKind) {
-        results.push(await check(`${what}: request (${exchange.requestKind})`, () => validator.validate(exchange.requestKind as MessageKind, exchange.requestBody, context)));
+        results.push(
+          await check(`${what}: request (${exchange.requestKind})`, () =>
+            validator.validate(exchange.requestKind as MessageKind, exchange.requestBody, context),
+          ),
+        );
       }
       if (exchange.answerKind) {
-        results.push(await check(`${what}: answer ${exchange.status} (${exchange.answerKind})`, () => validator.validate(exchange.answerKind as MessageKind, exchange.responseBody, context)));
+        results.push(
+          await check(`${what}: answer ${exchange.status} (${exchange.answerKind})`, () =>
+            validator.validate(exchange.answerKind as MessageKind, exchange.responseBody, context),
+          ),
+        );
       }
     }
   } finally {

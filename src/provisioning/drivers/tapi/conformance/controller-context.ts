@@ -205,7 +205,9 @@ export function indexContext(context: Record<string, unknown>): ContextIndex {
   const sips = new Map<string, { layerProtocolName: string | undefined; qualifiers: string[]; name: string | undefined }>();
   for (const sip of list(body['service-interface-point'])) {
     if (typeof sip.uuid !== 'string') continue;
-    const layer: unknown = Array.isArray(sip['layer-protocol-name']) ? (sip['layer-protocol-name'] as unknown[])[0] : sip['layer-protocol-name'];
+    const layer: unknown = Array.isArray(sip['layer-protocol-name'])
+      ? (sip['layer-protocol-name'] as unknown[])[0]
+      : sip['layer-protocol-name'];
     sips.set(sip.uuid, {
       layerProtocolName: typeof layer === 'string' ? layer : undefined,
       qualifiers: strings(sip['supported-layer-protocol-qualifier']),

@@ -16,7 +16,12 @@ import type { MessageKind, Verdict } from './yanglint';
 
 const ENUMS = {
   layer: ['ODU', 'ETH', 'DSR', 'PHOTONIC_MEDIA'],
-  serviceType: ['POINT_TO_POINT_CONNECTIVITY', 'POINT_TO_MULTIPOINT_CONNECTIVITY', 'MULTIPOINT_CONNECTIVITY', 'ROOTED_MULTIPOINT_CONNECTIVITY'],
+  serviceType: [
+    'POINT_TO_POINT_CONNECTIVITY',
+    'POINT_TO_MULTIPOINT_CONNECTIVITY',
+    'MULTIPOINT_CONNECTIVITY',
+    'ROOTED_MULTIPOINT_CONNECTIVITY',
+  ],
   forwarding: ['BIDIRECTIONAL', 'UNIDIRECTIONAL', 'UNDEFINED_OR_UNKNOWN'],
   portDirection: ['BIDIRECTIONAL', 'INPUT', 'OUTPUT', 'UNIDENTIFIED_OR_UNKNOWN'],
   portRole: ['SYMMETRIC', 'ROOT', 'LEAF', 'TRUNK', 'UNKNOWN'],
@@ -26,9 +31,22 @@ const ENUMS = {
   granularity: ['G_100GHZ', 'G_50GHZ', 'G_25GHZ', 'G_12_5GHZ', 'G_6_25GHZ', 'G_3_125GHZ', 'UNCONSTRAINED'],
 };
 
-const PHOTONIC_QUALIFIERS = ['OTSi', 'OTSiA', 'OTSiG', 'NMC', 'NMCA', 'SMC', 'SMCA', 'OCH', 'OMS', 'OTS', 'OTSiMC', 'OTSiMCA', 'MC', 'MCA'].map(
-  (q) => `tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_${q}`,
-);
+const PHOTONIC_QUALIFIERS = [
+  'OTSi',
+  'OTSiA',
+  'OTSiG',
+  'NMC',
+  'NMCA',
+  'SMC',
+  'SMCA',
+  'OCH',
+  'OMS',
+  'OTS',
+  'OTSiMC',
+  'OTSiMCA',
+  'MC',
+  'MCA',
+].map((q) => `tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_${q}`);
 
 class Refusal extends Error {}
 
@@ -96,7 +114,10 @@ function otsiConfig(path: string, value: unknown, keyed: boolean): void {
   const cf = object(`${path}/central-frequency`, config['central-frequency'], ['central-frequency', 'frequency-constraint']);
   if (cf['central-frequency'] !== undefined) uint64(`${path}/central-frequency/central-frequency`, cf['central-frequency']);
   if (cf['frequency-constraint'] !== undefined) {
-    const fc = object(`${path}/central-frequency/frequency-constraint`, cf['frequency-constraint'], ['grid-type', 'adjustment-granularity']);
+    const fc = object(`${path}/central-frequency/frequency-constraint`, cf['frequency-constraint'], [
+      'grid-type',
+      'adjustment-granularity',
+    ]);
     if (fc['grid-type'] !== undefined) oneOf(`${path}/central-frequency/frequency-constraint/grid-type`, fc['grid-type'], ENUMS.gridType);
     if (fc['adjustment-granularity'] !== undefined) {
       oneOf(`${path}/central-frequency/frequency-constraint/adjustment-granularity`, fc['adjustment-granularity'], ENUMS.granularity);
@@ -141,7 +162,8 @@ function endPoint(path: string, value: unknown, where: Where, sips: ReadonlySet<
   if (ep['service-interface-point'] !== undefined) {
     const sip = object(`${path}/service-interface-point`, ep['service-interface-point'], ['service-interface-point-uuid']);
     const uuid = string(`${path}/service-interface-point/service-interface-point-uuid`, sip['service-interface-point-uuid']);
-    if (!sips.has(uuid)) refuse(`${path}/service-interface-point/service-interface-point-uuid`, `leafref: no service-interface-point ${uuid} in the context`);
+    if (!sips.has(uuid))
+      refuse(`${path}/service-interface-point/service-interface-point-uuid`, `leafref: no service-interface-point ${uuid} in the context`);
   }
   if (ep.capacity !== undefined) capacity(`${path}/capacity`, ep.capacity);
   if (ep.direction !== undefined) oneOf(`${path}/direction`, ep.direction, ENUMS.portDirection);
@@ -155,12 +177,23 @@ function endPoint(path: string, value: unknown, where: Where, sips: ReadonlySet<
     const spec = object(`${path}/${otsia}`, ep[otsia], ['otsi-config', 'number-of-otsi']);
     if (spec['number-of-otsi'] !== undefined) uint64(`${path}/${otsia}/number-of-otsi`, spec['number-of-otsi']);
     if (spec['otsi-config'] !== undefined) {
-      array(`${path}/${otsia}/otsi-config`, spec['otsi-config']).forEach((c, i) => otsiConfig(`${path}/${otsia}/otsi-config[${i}]`, c, true));
+      array(`${path}/${otsia}/otsi-config`, spec['otsi-config']).forEach((c, i) =>
+        otsiConfig(`${path}/${otsia}/otsi-config[${i}]`, c, true),
+      );
     }
   }
 }
 
-const UUID_LISTS = ['include-link', 'exclude-link', 'include-node', 'exclude-node', 'include-topology', 'avoid-topology', 'include-path', 'exclude-path'];
+const UUID_LISTS = [
+  'include-link',
+  'exclude-link',
+  'include-node',
+  'exclude-node',
+  'include-topology',
+  'avoid-topology',
+  'include-path',
+  'exclude-path',
+];
 
 function uuidLists(path: string, object: Record<string, unknown>): void {
   for (const key of UUID_LISTS) {
@@ -178,7 +211,8 @@ function constraints(path: string, object: Record<string, unknown>): void {
   if (object['service-layer'] !== undefined) oneOf(`${path}/service-layer`, object['service-layer'], ENUMS.layer);
   if (object['service-type'] !== undefined) oneOf(`${path}/service-type`, object['service-type'], ENUMS.serviceType);
   if (object['service-level'] !== undefined) string(`${path}/service-level`, object['service-level']);
-  if (object['connectivity-direction'] !== undefined) oneOf(`${path}/connectivity-direction`, object['connectivity-direction'], ENUMS.forwarding);
+  if (object['connectivity-direction'] !== undefined)
+    oneOf(`${path}/connectivity-direction`, object['connectivity-direction'], ENUMS.forwarding);
   if (object['requested-capacity'] !== undefined) capacity(`${path}/requested-capacity`, object['requested-capacity']);
 }
 
@@ -206,7 +240,10 @@ function createInput(message: unknown, sips: ReadonlySet<string>): void {
   const input = object(path, top['tapi-connectivity:input'], ['end-point', 'connectivity-constraint', 'topology-constraint', 'state']);
   endPoints(`${path}/end-point`, input['end-point'], 'rpc', sips);
   if (input['connectivity-constraint'] !== undefined) {
-    constraints(`${path}/connectivity-constraint`, object(`${path}/connectivity-constraint`, input['connectivity-constraint'], CONSTRAINT_MEMBERS));
+    constraints(
+      `${path}/connectivity-constraint`,
+      object(`${path}/connectivity-constraint`, input['connectivity-constraint'], CONSTRAINT_MEMBERS),
+    );
   }
   if (input['topology-constraint'] !== undefined) {
     uuidLists(`${path}/topology-constraint`, object(`${path}/topology-constraint`, input['topology-constraint'], UUID_LISTS));

@@ -48,14 +48,21 @@ describe(`TAPI test server`, () => {
   it('refuses a service-interface-point it does not have with 409 data-missing, in both styles', async () => {
     const valid = requests();
     const body = JSON.parse(JSON.stringify(valid.createBody));
-    body['tapi-connectivity:connectivity-service'][0]['end-point'][1]['service-interface-point']['service-interface-point-uuid'] = randomUUID();
+    body['tapi-connectivity:connectivity-service'][0]['end-point'][1]['service-interface-point']['service-interface-point-uuid'] =
+      randomUUID();
     const input = JSON.parse(JSON.stringify(valid.createInput));
     input['tapi-connectivity:input']['end-point'][0]['service-interface-point']['service-interface-point-uuid'] = randomUUID();
 
-    for (const [path, message] of [[CONTEXT, body], [CREATE, input]] as const) {
+    for (const [path, message] of [
+      [CONTEXT, body],
+      [CREATE, input],
+    ] as const) {
       const answer = await post(path, message);
       expect(answer.status).toBe(409);
-      expect(answer.body['ietf-restconf:errors'].error[0]).toMatchObject({ 'error-tag': 'data-missing', 'error-app-tag': 'instance-required' });
+      expect(answer.body['ietf-restconf:errors'].error[0]).toMatchObject({
+        'error-tag': 'data-missing',
+        'error-app-tag': 'instance-required',
+      });
     }
     expect(server.services.size).toBe(0);
   });
@@ -97,7 +104,13 @@ describe(`TAPI test server`, () => {
       while (state() !== wanted) await new Promise((r) => setTimeout(r, 10));
     };
     await until('INSTALLED');
-    expect((await post('/operations/tapi-connectivity:delete-connectivity-service', { 'tapi-connectivity:input': { 'service-id-or-name': service.uuid } })).status).toBe(204);
+    expect(
+      (
+        await post('/operations/tapi-connectivity:delete-connectivity-service', {
+          'tapi-connectivity:input': { 'service-id-or-name': service.uuid },
+        })
+      ).status,
+    ).toBe(204);
     expect(state()).toBe('PENDING_REMOVAL');
     await until(undefined);
   });

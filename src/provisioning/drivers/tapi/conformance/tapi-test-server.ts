@@ -295,7 +295,11 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
     if (resource === CONNECTIVITY && method === 'GET') {
       const shown = content === 'config' && !options.servicesInConfig ? [] : serviceList();
       const entries = content === 'config' ? shown.map(configOnly) : shown;
-      return json(200, { 'tapi-connectivity:connectivity-context': entries.length > 0 ? { 'connectivity-service': entries } : {} }, 'list-answer');
+      return json(
+        200,
+        { 'tapi-connectivity:connectivity-context': entries.length > 0 ? { 'connectivity-service': entries } : {} },
+        'list-answer',
+      );
     }
     if (resource === CONNECTIVITY && method === 'POST') {
       const body = exchange.requestBody;
@@ -334,8 +338,7 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
       if (!verdict.ok) throw new HttpRefusal(400, 'invalid-value', verdict.message);
       const input = (exchange.requestBody as Record<string, Record<string, unknown>>)['tapi-connectivity:input'];
       const key = String(input['service-id-or-name']);
-      const service =
-        services.get(key) ?? [...services.values()].find((s) => list(s.entry.name).some((n) => n.value === key));
+      const service = services.get(key) ?? [...services.values()].find((s) => list(s.entry.name).some((n) => n.value === key));
       if (!service) throw new HttpRefusal(400, 'invalid-value', `no connectivity-service ${key}`);
       remove(service);
       return empty(204);

@@ -23,14 +23,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { contextBody } from './controller-context';
 
 export type MessageKind =
-  | 'create-body'
-  | 'create-input'
-  | 'delete-input'
-  | 'create-output'
-  | 'service-answer'
-  | 'list-answer'
-  | 'sip-answer'
-  | 'context';
+  'create-body' | 'create-input' | 'delete-input' | 'create-output' | 'service-answer' | 'list-answer' | 'sip-answer' | 'context';
 
 export interface Verdict {
   readonly ok: boolean;
