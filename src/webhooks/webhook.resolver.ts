@@ -2,7 +2,8 @@ import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
-import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity } from './webhook.entities';
+import { DeliveryState } from './webhook.entities';
+import { webhookDeliveryModel, webhookSubscriptionModel } from './webhook.mappers';
 import { CreateWebhookSubscriptionInput, CreatedWebhookSubscription, WebhookDelivery, WebhookSubscription } from './webhook.models';
 import { WebhookService } from './webhook.service';
 
@@ -19,44 +20,45 @@ export class WebhookResolver {
     description:
       'Subscribes an endpoint; the signing secret is in the answer, once (it is stored sealed and never shown again). A TENANT key subscribes to AUDIT_CHECKPOINT only, for itself.',
   })
-  createWebhookSubscription(
+  async createWebhookSubscription(
     @Args('input') input: CreateWebhookSubscriptionInput,
     @CurrentPrincipal() p: Principal,
   ): Promise<CreatedWebhookSubscription> {
-    return this.webhooks.subscribe(p, input);
+    const { subscription, secret } = await this.webhooks.subscribe(p, input);
+    return { subscription: webhookSubscriptionModel(subscription), secret };
   }
 
   @Mutation(() => WebhookSubscription, {
     description: 'Stops new deliveries to the endpoint. A BILLING key deletes only subscriptions it created.',
   })
-  deleteWebhookSubscription(
+  async deleteWebhookSubscription(
     @Args('id', { type: () => ID }) id: string,
     @CurrentPrincipal() p: Principal,
-  ): Promise<WebhookSubscriptionEntity> {
-    return this.webhooks.unsubscribe(p, id);
+  ): Promise<WebhookSubscription> {
+    return webhookSubscriptionModel(await this.webhooks.unsubscribe(p, id));
   }
 
   @Mutation(() => WebhookDelivery, {
     description: 'Sends a DEAD delivery again, with the same event id and body, to the target as checked now.',
   })
-  redriveWebhookDelivery(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookDeliveryEntity> {
-    return this.webhooks.redrive(p, id);
+  async redriveWebhookDelivery(@Args('id', { type: () => ID }) id: string, @CurrentPrincipal() p: Principal): Promise<WebhookDelivery> {
+    return webhookDeliveryModel(await this.webhooks.redrive(p, id));
   }
 
   @Query(() => [WebhookSubscription], { description: 'Every subscription for an OPERATOR; for a BILLING key, those it created.' })
-  webhookSubscriptions(@CurrentPrincipal() p: Principal): Promise<WebhookSubscriptionEntity[]> {
-    return this.webhooks.subscriptions(p);
+  async webhookSubscriptions(@CurrentPrincipal() p: Principal): Promise<WebhookSubscription[]> {
+    return (await this.webhooks.subscriptions(p)).map(webhookSubscriptionModel);
   }
 
   @Query(() => [WebhookDelivery], {
     description: 'Deliveries of the subscriptions you manage, newest first; state: DEAD lists the dead letters.',
   })
-  webhookDeliveries(
+  async webhookDeliveries(
     @CurrentPrincipal() p: Principal,
     @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,
     @Args('subscriptionId', { type: () => ID, nullable: true }) subscriptionId?: string,
     @Args('first', { type: () => Int, nullable: true, defaultValue: 100, description: '1 to 500.' }) first = 100,
-  ): Promise<WebhookDeliveryEntity[]> {
-    return this.webhooks.deliveries(p, { state, subscriptionId, first });
+  ): Promise<WebhookDelivery[]> {
+    return (await this.webhooks.deliveries(p, { state, subscriptionId, first })).map(webhookDeliveryModel);
   }
 }
