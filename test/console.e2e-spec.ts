@@ -133,7 +133,8 @@ describe('web console in Chromium (e2e)', () => {
   it('lets a tenant find the earliest slot, hold, commit and watch the lightpath go ACTIVE then RELEASED without a reload', async () => {
     const tab = await open(DESKTOP);
     const { page } = tab;
-    // The sign-in form is reachable from the keyboard, its field first.
+    // The sign-in form is reachable from the keyboard, its field first (once the page has rendered it).
+    await page.locator('#signin-token').waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.id')).toBe('signin-token');
     await signIn(tab, tenantA.token, 'TENANT');
