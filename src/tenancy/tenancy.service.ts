@@ -11,6 +11,7 @@ import { AuthService } from './auth.service';
 import type { Principal } from './principal';
 import { ApiKeyEntity, Role, TenantEntity } from './tenancy.entities';
 import { ApiKey, ApiKeyConnection, CreatedApiKey, RotatedApiKey, Tenant } from './tenancy.models';
+import { visibleTenant } from '../core/visibility';
 
 /** rotateApiKey(overlapSeconds): how long the replaced secret may keep working, at most (7 days). */
 export const API_KEY_MAX_OVERLAP_SECONDS = 604_800;
@@ -42,7 +43,7 @@ function toApiKey(k: ApiKeyEntity): ApiKey {
 
 /** A TENANT key manages its own tenant's keys only; other roles reach every key. */
 function tenantScope(principal: Principal): string | null {
-  return principal.role === Role.TENANT ? principal.tenantId : null;
+  return visibleTenant(principal);
 }
 
 @Injectable()
@@ -69,7 +70,7 @@ export class TenancyService {
         operation,
         entityType: 'api-key',
         entityId: key.id ?? null,
-        tenantId: principal.role === Role.TENANT ? principal.tenantId : (key.tenantId ?? null),
+        tenantId: visibleTenant(principal, key.tenantId),
       },
       error,
     );

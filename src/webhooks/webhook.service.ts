@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
-import { JobMeta, JobName } from '../core/queue/job-catalogue';
+import { JobMeta, JobName, jobIdOf } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
 import { JobQueue } from '../core/queue/job-queue.service';
 import type { Principal } from '../tenancy/principal';
@@ -14,6 +14,7 @@ import { kekId, open, seal } from '../protection/envelope';
 import { webhookSecretContext } from '../../migrations/1765110000000-WebhookSecretsSealed';
 import { ALLOW_LIST_HINT, TargetRefused, TargetUnresolved, WebhookTargets, type VettedTarget } from './webhook-target';
 import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
+import { visibleTenant } from '../core/visibility';
 
 export const SIGNATURE_HEADER = 'x-apn-signature';
 export const EVENT_ID_HEADER = 'x-apn-event-id';
@@ -191,7 +192,7 @@ export class WebhookService implements OnModuleInit {
         entityType: 'webhook_subscription',
         entityId: subscription.id,
         // A tenant's own subscription is on its record; a billing subscription filtered to a tenant is not the tenant's object.
-        tenantId: principal.role === Role.TENANT ? principal.tenantId : null,
+        tenantId: visibleTenant(principal),
         data: { url: subscription.url, topics: subscription.topics },
       });
     });
@@ -232,7 +233,7 @@ export class WebhookService implements OnModuleInit {
         action: 'webhook.unsubscribed',
         entityType: 'webhook_subscription',
         entityId: id,
-        tenantId: principal.role === Role.TENANT ? principal.tenantId : null,
+        tenantId: visibleTenant(principal),
         data: {},
       });
     });
@@ -428,6 +429,10 @@ export class WebhookService implements OnModuleInit {
   }
 
   private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {
-    return this.jobs.enqueue(JobName.WebhookDeliver, { deliveryId: d.id }, { jobId: `${d.id}.${JobName.WebhookDeliver}.${d.round}` });
+    return this.jobs.enqueue(
+      JobName.WebhookDeliver,
+      { deliveryId: d.id },
+      { jobId: jobIdOf(d.id, JobName.WebhookDeliver, String(d.round)) },
+    );
   }
 }

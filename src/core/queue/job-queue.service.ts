@@ -19,7 +19,7 @@ export class JobQueue implements OnApplicationShutdown {
 
   constructor(
     @Inject(QUEUE_CONNECTION) private readonly queueConnection: QueueConnection,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly handlers: JobHandlers,
   ) {
     this.defaultJobOptions = {
