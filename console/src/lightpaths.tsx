@@ -186,6 +186,72 @@ function Details({ summary }: { summary: Reservation }) {
   );
 }
 
+function LightpathTable({
+  rows,
+  operator,
+  selected,
+  onSelect,
+}: {
+  rows: Reservation[];
+  operator: boolean;
+  selected: string | null;
+  onSelect: (id: string | null) => void;
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th>State</th>
+            <th>Route</th>
+            {operator ? <th>Tenant</th> : null}
+            <th>Channel</th>
+            <th>Start</th>
+            <th>End</th>
+            <th>RTT</th>
+            <th>
+              <span className="sr-only">Details</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.id} data-reservation-id={r.id} data-state={r.state} className={selected === r.id ? 'selected' : undefined}>
+              <td>
+                <StateBadge state={r.state} />
+              </td>
+              <td>
+                {r.source.code} → {r.destination.code}
+              </td>
+              {operator ? <td title={r.tenant.id}>{r.tenant.id.slice(0, 8)}</td> : null}
+              <td>
+                {r.channel} · {r.frequencyThz.toFixed(2)} THz
+              </td>
+              <td>
+                <Time at={r.start} compact />
+              </td>
+              <td>
+                <Time at={r.end} compact />
+              </td>
+              <td>{r.rttMs.toFixed(2)} ms</td>
+              <td>
+                <button
+                  type="button"
+                  className="link"
+                  aria-expanded={selected === r.id}
+                  onClick={() => onSelect(selected === r.id ? null : r.id)}
+                >
+                  {selected === r.id ? 'Hide' : 'Details'}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function LightpathsView({ me }: { me: Me }) {
   const { rows, error, live, more } = useLiveReservations();
   const [selected, setSelected] = useState<string | null>(null);
@@ -222,57 +288,7 @@ export function LightpathsView({ me }: { me: Me }) {
             <div className="chart-scroll">
               <Timeline rows={sorted} label={label} onSelect={setSelected} />
             </div>
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>State</th>
-                    <th>Route</th>
-                    {operator ? <th>Tenant</th> : null}
-                    <th>Channel</th>
-                    <th>Start</th>
-                    <th>End</th>
-                    <th>RTT</th>
-                    <th>
-                      <span className="sr-only">Details</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {sorted.map((r) => (
-                    <tr key={r.id} data-reservation-id={r.id} data-state={r.state} className={selected === r.id ? 'selected' : undefined}>
-                      <td>
-                        <StateBadge state={r.state} />
-                      </td>
-                      <td>
-                        {r.source.code} → {r.destination.code}
-                      </td>
-                      {operator ? <td title={r.tenant.id}>{r.tenant.id.slice(0, 8)}</td> : null}
-                      <td>
-                        {r.channel} · {r.frequencyThz.toFixed(2)} THz
-                      </td>
-                      <td>
-                        <Time at={r.start} compact />
-                      </td>
-                      <td>
-                        <Time at={r.end} compact />
-                      </td>
-                      <td>{r.rttMs.toFixed(2)} ms</td>
-                      <td>
-                        <button
-                          type="button"
-                          className="link"
-                          aria-expanded={selected === r.id}
-                          onClick={() => setSelected(selected === r.id ? null : r.id)}
-                        >
-                          {selected === r.id ? 'Hide' : 'Details'}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <LightpathTable rows={sorted} operator={operator} selected={selected} onSelect={setSelected} />
             {more ? (
               <button type="button" className="link" onClick={more}>
                 Show older lightpaths

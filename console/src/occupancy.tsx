@@ -100,21 +100,25 @@ function shownChannels(o: Occupancy): number {
   return Math.min(o.link.channelCount, Math.max(8, highest + 8));
 }
 
-export function OccupancyView() {
-  const links = useQuery<{ links: Array<{ id: string; code: string; lengthKm: number; channelCount: number }> }>(
-    '{ links { id code lengthKm channelCount } }',
+function Legend() {
+  return (
+    <ul className="legend" aria-label="Legend">
+      {Object.entries(STATE_COLOURS).map(([state, colour]) => (
+        <li key={state}>
+          <svg width="12" height="12" aria-hidden="true">
+            <rect width="12" height="12" fill={colour} />
+          </svg>{' '}
+          {state}
+        </li>
+      ))}
+    </ul>
   );
-  const tenants = useQuery<{ tenants: Array<{ id: string; name: string }> }>('{ tenants { id name } }');
-  const [linkId, setLinkId] = useState(() => new URLSearchParams(location.hash.split('?')[1] ?? '').get('link') ?? '');
-  const [span, setSpan] = useState(0);
+}
+
+/** The link's occupancy over the chosen span, drawn again whenever a booking changes state anywhere. */
+function useLinkOccupancy(linkId: string, span: number) {
   const [data, setData] = useState<Occupancy | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [allChannels, setAllChannels] = useState(false);
-
-  useEffect(() => {
-    if (!linkId && links.data?.links[0]) setLinkId(links.data.links[0].id);
-  }, [links.data, linkId]);
-
   const load = useCallback(async () => {
     if (!linkId) return;
     const s = SPANS[span];
@@ -141,6 +145,23 @@ export function OccupancyView() {
     );
     return stop;
   }, [load]);
+  return { data, error };
+}
+
+export function OccupancyView() {
+  const links = useQuery<{ links: Array<{ id: string; code: string; lengthKm: number; channelCount: number }> }>(
+    '{ links { id code lengthKm channelCount } }',
+  );
+  const tenants = useQuery<{ tenants: Array<{ id: string; name: string }> }>('{ tenants { id name } }');
+  const [linkId, setLinkId] = useState(() => new URLSearchParams(location.hash.split('?')[1] ?? '').get('link') ?? '');
+  const [span, setSpan] = useState(0);
+  const [allChannels, setAllChannels] = useState(false);
+
+  useEffect(() => {
+    if (!linkId && links.data?.links[0]) setLinkId(links.data.links[0].id);
+  }, [links.data, linkId]);
+
+  const { data, error } = useLinkOccupancy(linkId, span);
 
   const names = new Map((tenants.data?.tenants ?? []).map((t) => [t.id, t.name]));
   return (
@@ -175,16 +196,7 @@ export function OccupancyView() {
           <div className="chart-scroll">
             <SpectrumChart o={data} tenants={names} channels={allChannels ? data.link.channelCount : shownChannels(data)} />
           </div>
-          <ul className="legend" aria-label="Legend">
-            {Object.entries(STATE_COLOURS).map(([state, colour]) => (
-              <li key={state}>
-                <svg width="12" height="12" aria-hidden="true">
-                  <rect width="12" height="12" fill={colour} />
-                </svg>{' '}
-                {state}
-              </li>
-            ))}
-          </ul>
+          <Legend />
           {data.blocks.length === 0 ? (
             <Empty>No booking uses {data.link.code} in this span. Pick a wider span or another link.</Empty>
           ) : null}

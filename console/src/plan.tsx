@@ -258,14 +258,8 @@ function UsageChart({ days, meters }: { days: Map<string, Map<string, number>>; 
   );
 }
 
-function Usage({ me }: { me: Me }) {
+function InvoicePreview({ me }: { me: Me }) {
   const period = new Date().toISOString().slice(0, 7);
-  const from = new Date(Date.now() - 30 * 86_400_000);
-  from.setUTCHours(0, 0, 0, 0);
-  const usage = useQuery<{ usage: Array<{ day: string | null; meter: string; quantity: string; unit: string }> }>(
-    'query($from: DateTime!, $to: DateTime!) { usage(from: $from, to: $to, groupBy: [DAY, METER]) { day meter quantity unit } }',
-    { from: from.toISOString(), to: new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000).toISOString() },
-  );
   const invoice = useQuery<{
     invoicePreview: {
       currency: string;
@@ -275,6 +269,43 @@ function Usage({ me }: { me: Me }) {
   }>(
     'query($p: String!) { invoicePreview(period: $p) { currency totals { amount energyKwh co2Kg } lines { description quantity unit amount } } }',
     { p: period },
+  );
+  return (
+    <Section title={`Invoice preview ${period}`}>
+      {me.role !== 'TENANT' ? (
+        <Empty>Invoices are per tenant: sign in with a tenant's key, or use invoicePreview(period, tenantId) in GraphiQL.</Empty>
+      ) : invoice.error ? (
+        <ErrorText message={invoice.error} />
+      ) : invoice.data?.invoicePreview.lines.length ? (
+        <>
+          <p>
+            Total{' '}
+            <strong>
+              {invoice.data.invoicePreview.totals.amount} {invoice.data.invoicePreview.currency}
+            </strong>{' '}
+            · {invoice.data.invoicePreview.totals.energyKwh} kWh · {invoice.data.invoicePreview.totals.co2Kg} kg CO₂
+          </p>
+          <ul className="plain">
+            {invoice.data.invoicePreview.lines.map((l, i) => (
+              <li key={i}>
+                {l.description}: {l.quantity} {l.unit} — {l.amount}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <Empty>Nothing billed this month yet. Usage is metered every hour once lightpaths and mounts run.</Empty>
+      )}
+    </Section>
+  );
+}
+
+function UsageLast30Days() {
+  const from = new Date(Date.now() - 30 * 86_400_000);
+  from.setUTCHours(0, 0, 0, 0);
+  const usage = useQuery<{ usage: Array<{ day: string | null; meter: string; quantity: string; unit: string }> }>(
+    'query($from: DateTime!, $to: DateTime!) { usage(from: $from, to: $to, groupBy: [DAY, METER]) { day meter quantity unit } }',
+    { from: from.toISOString(), to: new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000).toISOString() },
   );
   const days = new Map<string, Map<string, number>>();
   for (const u of usage.data?.usage ?? []) {
@@ -286,63 +317,44 @@ function Usage({ me }: { me: Me }) {
   }
   const meters = [...new Set([...days.values()].flatMap((m) => [...m.keys()]))];
   return (
-    <>
-      <Section title={`Invoice preview ${period}`}>
-        {me.role !== 'TENANT' ? (
-          <Empty>Invoices are per tenant: sign in with a tenant's key, or use invoicePreview(period, tenantId) in GraphiQL.</Empty>
-        ) : invoice.error ? (
-          <ErrorText message={invoice.error} />
-        ) : invoice.data?.invoicePreview.lines.length ? (
-          <>
-            <p>
-              Total{' '}
-              <strong>
-                {invoice.data.invoicePreview.totals.amount} {invoice.data.invoicePreview.currency}
-              </strong>{' '}
-              · {invoice.data.invoicePreview.totals.energyKwh} kWh · {invoice.data.invoicePreview.totals.co2Kg} kg CO₂
-            </p>
-            <ul className="plain">
-              {invoice.data.invoicePreview.lines.map((l, i) => (
-                <li key={i}>
-                  {l.description}: {l.quantity} {l.unit} — {l.amount}
-                </li>
-              ))}
-            </ul>
-          </>
-        ) : (
-          <Empty>Nothing billed this month yet. Usage is metered every hour once lightpaths and mounts run.</Empty>
-        )}
-      </Section>
-      <Section title="Usage over the last 30 days">
-        <ErrorText message={usage.error} />
-        {days.size > 0 ? <UsageChart days={days} meters={meters} /> : null}
-        {days.size === 0 ? (
-          <Empty>No usage recorded in the last 30 days. Book a lightpath; its hours are metered once each hour closes.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Day (UTC)</th>
-                  {meters.map((m) => (
-                    <th key={m}>{m}</th>
+    <Section title="Usage over the last 30 days">
+      <ErrorText message={usage.error} />
+      {days.size > 0 ? <UsageChart days={days} meters={meters} /> : null}
+      {days.size === 0 ? (
+        <Empty>No usage recorded in the last 30 days. Book a lightpath; its hours are metered once each hour closes.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Day (UTC)</th>
+                {meters.map((m) => (
+                  <th key={m}>{m}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {[...days.entries()].sort().map(([day, m]) => (
+                <tr key={day}>
+                  <td>{day}</td>
+                  {meters.map((k) => (
+                    <td key={k}>{(m.get(k) ?? 0).toFixed(2)}</td>
                   ))}
                 </tr>
-              </thead>
-              <tbody>
-                {[...days.entries()].sort().map(([day, m]) => (
-                  <tr key={day}>
-                    <td>{day}</td>
-                    {meters.map((k) => (
-                      <td key={k}>{(m.get(k) ?? 0).toFixed(2)}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </Section>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function Usage({ me }: { me: Me }) {
+  return (
+    <>
+      <InvoicePreview me={me} />
+      <UsageLast30Days />
     </>
   );
 }
