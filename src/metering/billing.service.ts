@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { badInput, forbidden, pgErrorCode } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
@@ -16,7 +15,9 @@ import {
   validateUsageEvent,
 } from './usage-events';
 import { WebhookService } from '../webhooks/webhook.service';
-import { StoreRefusal, insertUsageRows, isRowDataError, storeFailureReason } from './usage-store';
+import { StoreRefusal, isRowDataError, storeFailureReason } from './usage-store';
+import { InvoiceGroupRow, UsageRepository } from './usage.repository';
+import { RateCardsRepository } from './rate-cards.repository';
 import { isTenantKey } from '../core/visibility';
 
 export const MAX_BATCH = USAGE_BOUNDS.eventsPerCall;
@@ -89,7 +90,8 @@ export class BillingService {
   private readonly knownTenants = new Set<string>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly usageEvents: UsageRepository,
+    private readonly cards: RateCardsRepository,
     private readonly webhooks: WebhookService,
   ) {}
 
@@ -105,8 +107,7 @@ export class BillingService {
       if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
     const candidates = [...subjects].filter((s) => isUuid(s));
     if (candidates.length > 0) {
-      const found: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[])', [candidates]);
-      for (const { id } of found) this.knownTenants.add(id);
+      for (const id of await this.usageEvents.existingTenants(candidates)) this.knownTenants.add(id);
     }
     const rows: UsageRow[] = [];
     const indices: number[] = [];
@@ -136,7 +137,7 @@ export class BillingService {
     const claims = rows.map(claimedServiceResource);
     const refusal = (position: number, why: StoreRefusal) => ({ position, ...storeRefusalOf(rows[position], why) });
     try {
-      const outcome = await insertUsageRows(this.dataSource.manager, rows, claims);
+      const outcome = await this.usageEvents.insert(rows, claims);
       return { written: outcome.written, refused: outcome.refused.map((r) => refusal(r.position, r.refusal)) };
     } catch (error) {
       if (!isRowDataError(error)) throw error;
@@ -149,7 +150,7 @@ export class BillingService {
     const order = rows.map((_, i) => i).sort((a, b) => rows[a].revision - rows[b].revision || a - b);
     for (const position of order) {
       try {
-        const outcome = await insertUsageRows(this.dataSource.manager, [rows[position]], [claims[position]]);
+        const outcome = await this.usageEvents.insert([rows[position]], [claims[position]]);
         written.push(...outcome.written);
         for (const r of outcome.refused) refused.push(refusal(position, r.refusal));
       } catch (error) {
@@ -167,7 +168,7 @@ export class BillingService {
 
   /** The stored cards, with the reference card (version 1) first. */
   async rateCards(): Promise<Array<RateCard & { createdAt: Date | null }>> {
-    const stored = await this.dataSource.getRepository(RateCardEntity).find({ order: { version: 'ASC' } });
+    const stored = await this.cards.all();
     return [{ ...DEFAULT_RATE_CARD, createdAt: null }, ...stored.map((s) => ({ ...toCard(s), createdAt: s.createdAt }))];
   }
 
@@ -182,14 +183,10 @@ export class BillingService {
     const prices = input.prices;
     const problem = rateCardPricesProblem(prices);
     if (problem) throw badInput(problem.field ? `input.prices.${problem.field}` : 'input.prices', problem.reason);
-    return this.dataSource.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.rate-cards'))`);
-      const [{ next }] = await m.query<Array<{ next: number }>>(
-        'SELECT greatest(coalesce(max(version), 1), 1) + 1 AS next FROM rate_cards',
-      );
+    return this.cards.transaction(async (m) => {
       const entity = Object.assign(new RateCardEntity(), {
         id: randomUUID(),
-        version: Number(next),
+        version: await this.cards.nextVersion(m),
         effectiveFrom: from,
         currency: 'USD',
         prices: prices as Record<string, unknown>,
@@ -202,7 +199,7 @@ export class BillingService {
           throw badInput(error.field.replace(/^card\./, 'input.prices.'), error.message.replace(/^card\.[^:]*: /, ''));
         throw error;
       }
-      const saved = await m.getRepository(RateCardEntity).save(entity);
+      const saved = await this.cards.save(entity, m);
       return { ...card, createdAt: saved.createdAt };
     });
   }
@@ -224,15 +221,8 @@ export class BillingService {
     if (args.to.getTime() <= args.from.getTime()) throw badInput('to', 'must be after from');
     const tenant = this.scope(p, args.tenantId);
     const groups = [...new Set([UsageGroupBy.METER, ...(args.groupBy ?? [])])];
-    const select = groups.map((g) => `${GROUP_COLUMNS[g]} AS g_${g.toLowerCase()}`);
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT ${select.join(', ')}, sum(quantity)::text AS quantity, count(*)::int AS events
-         FROM usage_events
-        WHERE NOT superseded AND time >= $1 AND time < $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid)
-        GROUP BY ${groups.map((_, i) => i + 1).join(', ')}
-        ORDER BY ${groups.map((_, i) => `${i + 1} NULLS FIRST`).join(', ')}`,
-      [args.from.toISOString(), args.to.toISOString(), tenant],
-    );
+    const columns = groups.map((g) => ({ expression: GROUP_COLUMNS[g], alias: `g_${g.toLowerCase()}` }));
+    const rows = await this.usageEvents.totals(columns, args.from, args.to, tenant);
     return rows.map((r) => ({
       meter: r.g_meter as string,
       day: r.g_day ? new Date(r.g_day as Date) : null,
@@ -254,23 +244,10 @@ export class BillingService {
     const { from, to } = month;
     const cards = await this.rateCards();
     const card = selectRateCard(cards, from) ?? DEFAULT_RATE_CARD;
-    const groups: Array<{
-      type: string;
-      rate_gbps: number | null;
-      distance_class: string | null;
-      design: string | null;
-      applies_to: string | null;
-      quantity: string;
-      measured: string;
-      events: number;
-    }> = await this.dataSource.query(
-      `SELECT type, nullif(rate_gbps, 0) AS rate_gbps, nullif(distance_class, '') AS distance_class, nullif(design, '') AS design,
-                nullif(applies_to, '') AS applies_to, sum(quantity)::text AS quantity, sum(measured_quantity)::text AS measured, sum(events)::int AS events
-           FROM usage_daily_totals
-          WHERE tenant_id = $1 AND day >= $2::date AND day < $3::date
-          GROUP BY 1, 2, 3, 4, 5
-         HAVING sum(events) > 0`,
-      [tenant, from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)],
+    const groups: InvoiceGroupRow[] = await this.usageEvents.invoiceGroups(
+      tenant,
+      from.toISOString().slice(0, 10),
+      to.toISOString().slice(0, 10),
     );
     const records: UsageRecord[] = groups.map((g, i) => ({
       specversion: '1.0',

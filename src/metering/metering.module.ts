@@ -9,11 +9,13 @@ import { BillingService } from './billing.service';
 import { MeteringJobs } from './metering.jobs';
 import { MeteringResolver } from './metering.resolver';
 import { MeteringService } from './metering.service';
+import { RateCardsRepository } from './rate-cards.repository';
+import { UsageRepository } from './usage.repository';
 import { UsageExportController } from './usage-export.controller';
 
 @Module({
   imports: [TenancyModule, WebhooksModule, RunMeasurementsModule, ReservationsModule, StorageModule],
-  providers: [MeteringMetrics, MeteringService, BillingService, MeteringJobs, MeteringResolver],
+  providers: [UsageRepository, RateCardsRepository, MeteringMetrics, MeteringService, BillingService, MeteringJobs, MeteringResolver],
   controllers: [UsageExportController],
   exports: [BillingService],
 })

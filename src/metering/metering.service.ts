@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { MeteringMetrics } from './metering-metrics';
 import { ReservationsRepository } from '../reservations/reservations.repository';
 import { RunMeasurementsService } from '../runs/run-measurements.service';
@@ -11,9 +11,9 @@ import { lightpathSetups } from './extractors/lightpath-setups';
 import { lightpathSpells } from './extractors/lightpath-spells';
 import { mountSpells } from './extractors/mount-spells';
 import { storageCopies } from './extractors/storage-copies';
-import { HOUR_MS, METERING_SOURCE, UsageRow, floorHour, quantityProblem } from './usage-events';
-import { RecordedUsage, revisionsOf } from './usage-revisions';
-import { insertUsageRows } from './usage-store';
+import { HOUR_MS, UsageRow, floorHour, quantityProblem } from './usage-events';
+import { revisionsOf } from './usage-revisions';
+import { UsageRepository } from './usage.repository';
 
 /** Windows this far back from the last one metered are recomputed on every run, to catch late changes. */
 const RECHECK_MS = 48 * HOUR_MS;
@@ -33,7 +33,7 @@ export class MeteringService {
   private readonly log = new Logger(MeteringService.name);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly usageEvents: UsageRepository,
     private readonly metrics: MeteringMetrics,
     private readonly runs: RunMeasurementsService,
     private readonly reservations: ReservationsRepository,
@@ -48,12 +48,9 @@ export class MeteringService {
    */
   async collect(until: Date): Promise<number> {
     const windowEnd = floorHour(until.getTime());
-    return this.dataSource.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('apn.metering.collect'))`);
-      const [{ last }] = await m.query<Array<{ last: Date | string | null }>>(
-        `SELECT max(time) AS last FROM usage_events WHERE source = '${METERING_SOURCE}' AND NOT superseded`,
-      );
-      const lastMs = toDate(last);
+    return this.usageEvents.transaction(async (m) => {
+      await this.usageEvents.lockCollect(m);
+      const lastMs = toDate(await this.usageEvents.lastMetered(m));
       const since = lastMs === null ? 0 : Math.max(0, Math.min(lastMs + HOUR_MS, windowEnd) - RECHECK_MS);
       if (since >= windowEnd) return 0;
       const params = [new Date(since).toISOString(), new Date(windowEnd).toISOString()] as const;
@@ -61,11 +58,7 @@ export class MeteringService {
       annotateBasis(derivation.derived);
       this.dropUnmeterable(derivation);
 
-      const recorded: RecordedUsage[] = await m.query(
-        `SELECT type, resource_id, time, revision, quantity::text AS quantity, tenant_id, data FROM usage_events
-          WHERE source = '${METERING_SOURCE}' AND NOT superseded AND time >= $1 AND time < $2`,
-        [...params],
-      );
+      const recorded = await this.usageEvents.metered(m, ...params);
       const rows = revisionsOf(
         derivation.derived,
         recorded.filter((r) => !derivation.isUnmetered(r.type, r.resource_id)),
@@ -119,7 +112,7 @@ export class MeteringService {
   private async write(m: EntityManager, rows: UsageRow[]): Promise<number> {
     let written = 0;
     for (let i = 0; i < rows.length; i += 1000) {
-      const outcome = await insertUsageRows(m, rows.slice(i, i + 1000));
+      const outcome = await this.usageEvents.insert(rows.slice(i, i + 1000), [], m);
       written += outcome.written.length;
       for (const { position, refusal } of outcome.refused) {
         const row = rows[i + position];

@@ -105,7 +105,9 @@ describe('rate', () => {
     });
     expect(result.lines.find((line) => line.distanceClass === 'REGIONAL' && line.rateGbps === 100)?.unitPriceUsd).toBe('35');
   });
+});
 
+describe('rate: grouping into lines', () => {
   it('groups records by meter, subject and price attributes', () => {
     const result = rate(
       [
@@ -125,49 +127,63 @@ describe('rate', () => {
     ]);
   });
 
-  describe('Internet egress tiers', () => {
-    const GB = 1_000_000_000n;
-    const egress = (...gigabytes: bigint[]) =>
-      rate(
-        gigabytes.map((gb) => usage('network.internet_egress_bytes', { quantity: String(gb * GB) })),
-        DEFAULT_RATE_CARD,
-      );
-    const tiers = (result: ReturnType<typeof rate>) => result.lines.map((line) => [line.tier, line.quantity, line.amountUsd]);
+  it('keeps shadow figures with no billed line on a line of their own, with no amount', () => {
+    const result = rate(
+      [usage('energy.kwh', { quantity: 2, appliesTo: 'lightpath.wavelength_seconds' }, 'rsv-9'), usage('carbon.kg', { quantity: 1 })],
+      DEFAULT_RATE_CARD,
+    );
+    expect(result.lines.map((l) => [l.meter, l.subject, l.amountMicros, l.energyKwh, l.carbonKg])).toEqual([
+      ['unattributed', null, 0n, '0', '1'],
+      ['lightpath.wavelength_seconds', 'rsv-9', 0n, '2', '0'],
+    ]);
+    expect(result.totals).toMatchObject({ amountMicros: 0n, energyKwh: '2', carbonKg: '1' });
+  });
+});
 
-    it('keeps exactly the first bound in the first tier', () => {
-      expect(tiers(egress(10_240n))).toEqual([[1, '10240.000000', '921.600000']]);
-    });
+describe('rate: Internet egress tiers', () => {
+  const GB = 1_000_000_000n;
+  const egress = (...gigabytes: bigint[]) =>
+    rate(
+      gigabytes.map((gb) => usage('network.internet_egress_bytes', { quantity: String(gb * GB) })),
+      DEFAULT_RATE_CARD,
+    );
+  const tiers = (result: ReturnType<typeof rate>) => result.lines.map((line) => [line.tier, line.quantity, line.amountUsd]);
 
-    it('prices the byte past a bound at the next tier', () => {
-      const result = rate([usage('network.internet_egress_bytes', { quantity: String(10_240n * GB + 1n) })], DEFAULT_RATE_CARD);
-      expect(result.lines.map((line) => [line.tier, line.usageQuantity])).toEqual([
-        [1, '10240000000000'],
-        [2, '1'],
-      ]);
-    });
-
-    it('prices cumulatively across records and through every tier', () => {
-      expect(tiers(egress(6_000n, 6_000n))).toEqual([
-        [1, '10240.000000', '921.600000'],
-        [2, '1760.000000', '149.600000'],
-      ]);
-      const all = egress(200_000n);
-      expect(tiers(all)).toEqual([
-        [1, '10240.000000', '921.600000'],
-        [2, '30720.000000', '2611.200000'],
-        [3, '61440.000000', '4300.800000'],
-        [4, '97600.000000', '4880.000000'],
-      ]);
-      expect(all.totals.amountUsd).toBe('12713.600000');
-    });
-
-    it('refuses fractional bytes', () => {
-      const result = rate([usage('network.internet_egress_bytes', { quantity: '1.5' })], DEFAULT_RATE_CARD);
-      expect(result.lines).toEqual([]);
-      expect(result.unrated[0].reason).toMatch(/whole number of bytes/);
-    });
+  it('keeps exactly the first bound in the first tier', () => {
+    expect(tiers(egress(10_240n))).toEqual([[1, '10240.000000', '921.600000']]);
   });
 
+  it('prices the byte past a bound at the next tier', () => {
+    const result = rate([usage('network.internet_egress_bytes', { quantity: String(10_240n * GB + 1n) })], DEFAULT_RATE_CARD);
+    expect(result.lines.map((line) => [line.tier, line.usageQuantity])).toEqual([
+      [1, '10240000000000'],
+      [2, '1'],
+    ]);
+  });
+
+  it('prices cumulatively across records and through every tier', () => {
+    expect(tiers(egress(6_000n, 6_000n))).toEqual([
+      [1, '10240.000000', '921.600000'],
+      [2, '1760.000000', '149.600000'],
+    ]);
+    const all = egress(200_000n);
+    expect(tiers(all)).toEqual([
+      [1, '10240.000000', '921.600000'],
+      [2, '30720.000000', '2611.200000'],
+      [3, '61440.000000', '4300.800000'],
+      [4, '97600.000000', '4880.000000'],
+    ]);
+    expect(all.totals.amountUsd).toBe('12713.600000');
+  });
+
+  it('refuses fractional bytes', () => {
+    const result = rate([usage('network.internet_egress_bytes', { quantity: '1.5' })], DEFAULT_RATE_CARD);
+    expect(result.lines).toEqual([]);
+    expect(result.unrated[0].reason).toMatch(/whole number of bytes/);
+  });
+});
+
+describe('rate: what it cannot rate', () => {
   it('reports what it cannot rate instead of dropping it', () => {
     const records = [
       usage('lightpath.wavelength_seconds', { quantity: 60, rateGbps: 100, distanceClass: 'METRO' }),
@@ -196,18 +212,16 @@ describe('rate', () => {
     ]);
   });
 
-  it('keeps shadow figures with no billed line on a line of their own, with no amount', () => {
-    const result = rate(
-      [usage('energy.kwh', { quantity: 2, appliesTo: 'lightpath.wavelength_seconds' }, 'rsv-9'), usage('carbon.kg', { quantity: 1 })],
-      DEFAULT_RATE_CARD,
-    );
-    expect(result.lines.map((l) => [l.meter, l.subject, l.amountMicros, l.energyKwh, l.carbonKg])).toEqual([
-      ['unattributed', null, 0n, '0', '1'],
-      ['lightpath.wavelength_seconds', 'rsv-9', 0n, '2', '0'],
-    ]);
-    expect(result.totals).toMatchObject({ amountMicros: 0n, energyKwh: '2', carbonKg: '1' });
+  it('refuses a card it cannot use, naming the field', () => {
+    const bad = (patch: Partial<RateCard>) => () => rate([], { ...DEFAULT_RATE_CARD, ...patch });
+    expect(bad({ lightpathSetupUsd: '-1' })).toThrow(new RatingError('card.lightpathSetupUsd', 'must not be negative'));
+    expect(bad({ internetEgressTiers: [{ upToGb: 10, usdPerGb: 1 }] })).toThrow(/card\.internetEgressTiers\[0\]\.upToGb/);
+    expect(bad({ effectiveFrom: 'soon' })).toThrow(/card\.effectiveFrom/);
+    expect(bad({ distanceClassMultiplier: { METRO: 1, REGIONAL: 'x', LONG_HAUL: 2 } })).toThrow(/card\.distanceClassMultiplier\.REGIONAL/);
   });
+});
 
+describe('rate: exact sums', () => {
   // At a million lines these run in bench/rating.bench.ts.
   it('sums ten thousand tiny lines exactly', () => {
     // 0.36 s of a 22 USD node-hour is 0.0022 USD; a float running sum of ten thousand of them misses 22.
@@ -224,14 +238,6 @@ describe('rate', () => {
     const [line] = rate(records, DEFAULT_RATE_CARD).lines;
     expect(line.usageQuantity).toBe('1000');
     expect(line.amountUsd).toBe('0.013889'); // 1000 s × 0.05 USD/h
-  });
-
-  it('refuses a card it cannot use, naming the field', () => {
-    const bad = (patch: Partial<RateCard>) => () => rate([], { ...DEFAULT_RATE_CARD, ...patch });
-    expect(bad({ lightpathSetupUsd: '-1' })).toThrow(new RatingError('card.lightpathSetupUsd', 'must not be negative'));
-    expect(bad({ internetEgressTiers: [{ upToGb: 10, usdPerGb: 1 }] })).toThrow(/card\.internetEgressTiers\[0\]\.upToGb/);
-    expect(bad({ effectiveFrom: 'soon' })).toThrow(/card\.effectiveFrom/);
-    expect(bad({ distanceClassMultiplier: { METRO: 1, REGIONAL: 'x', LONG_HAUL: 2 } })).toThrow(/card\.distanceClassMultiplier\.REGIONAL/);
   });
 });
 
@@ -264,62 +270,58 @@ describe('selectRateCard', () => {
     expect(() => selectRateCard(cards, 'tomorrow')).toThrow(/^at:/);
     expect(() => selectRateCard([card('x', 1, 'never')], '2025-01-01T00:00:00Z')).toThrow(/cards\[0\]\.effectiveFrom/);
   });
+});
 
-  describe('prices of a new card', () => {
-    const { id: _id, version: _v, effectiveFrom: _f, currency: _c, ...reference } = DEFAULT_RATE_CARD;
-    const prices = JSON.parse(JSON.stringify(reference)) as Record<string, any>;
+describe('rateCardPricesProblem: prices of a new card', () => {
+  const { id: _id, version: _v, effectiveFrom: _f, currency: _c, ...reference } = DEFAULT_RATE_CARD;
+  const prices = JSON.parse(JSON.stringify(reference)) as Record<string, any>;
 
-    it('accepts the reference card’s prices, and prices at their bounds', () => {
-      expect(rateCardPricesProblem(prices)).toBeNull();
-      expect(
-        rateCardPricesProblem({ ...prices, gpuNodeHourUsd: '1000000', lightpathSetupUsd: '0.000000001', lightpathHourUsd: { 1000000: 1 } }),
-      ).toBeNull();
-    });
+  it('accepts the reference card’s prices, and prices at their bounds', () => {
+    expect(rateCardPricesProblem(prices)).toBeNull();
+    expect(
+      rateCardPricesProblem({ ...prices, gpuNodeHourUsd: '1000000', lightpathSetupUsd: '0.000000001', lightpathHourUsd: { 1000000: 1 } }),
+    ).toBeNull();
+  });
 
-    it.each([
-      [{ gpuNodeHourUsd: 1e308 }, 'gpuNodeHourUsd', /at most 1000000/],
-      [{ gpuNodeHourUsd: '1e999999999' }, 'gpuNodeHourUsd', /too large/],
-      [{ gpuNodeHourUsd: '1e-999999999' }, 'gpuNodeHourUsd', /decimal places/],
-      [{ gpuNodeHourUsd: '0.0000000001' }, 'gpuNodeHourUsd', /decimal places/],
-      [{ gpuNodeHourUsd: 'NaN' }, 'gpuNodeHourUsd', /not a decimal/],
-      [{ gpuNodeHourUsd: 'Infinity' }, 'gpuNodeHourUsd', /not a decimal/],
-      [{ gpuNodeHourUsd: '-1' }, 'gpuNodeHourUsd', /negative/],
-      [{ gpuNodeHourUsd: { usd: 1 } }, 'gpuNodeHourUsd', /decimal/],
-      [{ gpuNodeHourUsd: undefined }, 'gpuNodeHourUsd', /missing/],
-      [{ surcharge: 1 }, 'surcharge', /not a price/],
-      [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1, LONG_HAUL: 1001 } }, 'distanceClassMultiplier.LONG_HAUL', /at most 1000/],
-      [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1 } }, 'distanceClassMultiplier.LONG_HAUL', /missing/],
-      [{ mountHourUsd: { DIRECT: 1, REPLICATION: 1, CACHE: 1, TAPE: 1 } }, 'mountHourUsd.TAPE', /not one of/],
-      [{ lightpathHourUsd: { '1e400': 1 } }, 'lightpathHourUsd.1e400', /line rates/],
-      [{ lightpathHourUsd: { '100.5': 1 } }, 'lightpathHourUsd.100.5', /line rates/],
-      [
-        { lightpathHourUsd: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(i + 1), 1])) },
-        'lightpathHourUsd',
-        /at most 16/,
-      ],
-      [
-        { internetEgressTiers: Array.from({ length: 17 }, (_, i) => ({ upToGb: i === 16 ? null : i + 1, usdPerGb: 1 })) },
-        'internetEgressTiers',
-        /16/,
-      ],
-      [
-        {
-          internetEgressTiers: [
-            { upToGb: 1e13, usdPerGb: 1 },
-            { upToGb: null, usdPerGb: 1 },
-          ],
-        },
-        'internetEgressTiers[0].upToGb',
-        /at most/,
-      ],
-      [{ internetEgressTiers: [{ upToGb: null, usdPerGb: 1, note: 'x' }] }, 'internetEgressTiers[0].note', /upToGb/],
-      [{ basis: { gpuNodeHourUsd: 'list\u0000' } }, 'basis.gpuNodeHourUsd', /NUL/],
-      [{ basis: { gpuNodeHourUsd: '\ud800' } }, 'basis.gpuNodeHourUsd', /surrogate/],
-      [{ basis: { gpuNodeHourUsd: 'b'.repeat(501) } }, 'basis.gpuNodeHourUsd', /at most 500/],
-      [{ basis: { colour: 'blue' } }, 'basis.colour', /not a price field/],
-    ])('refuses %j naming %s', (change, field, reason) => {
-      const problem = rateCardPricesProblem({ ...prices, ...change });
-      expect(problem).toEqual({ field, reason: expect.stringMatching(reason) });
-    });
+  it.each([
+    [{ gpuNodeHourUsd: 1e308 }, 'gpuNodeHourUsd', /at most 1000000/],
+    [{ gpuNodeHourUsd: '1e999999999' }, 'gpuNodeHourUsd', /too large/],
+    [{ gpuNodeHourUsd: '1e-999999999' }, 'gpuNodeHourUsd', /decimal places/],
+    [{ gpuNodeHourUsd: '0.0000000001' }, 'gpuNodeHourUsd', /decimal places/],
+    [{ gpuNodeHourUsd: 'NaN' }, 'gpuNodeHourUsd', /not a decimal/],
+    [{ gpuNodeHourUsd: 'Infinity' }, 'gpuNodeHourUsd', /not a decimal/],
+    [{ gpuNodeHourUsd: '-1' }, 'gpuNodeHourUsd', /negative/],
+    [{ gpuNodeHourUsd: { usd: 1 } }, 'gpuNodeHourUsd', /decimal/],
+    [{ gpuNodeHourUsd: undefined }, 'gpuNodeHourUsd', /missing/],
+    [{ surcharge: 1 }, 'surcharge', /not a price/],
+    [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1, LONG_HAUL: 1001 } }, 'distanceClassMultiplier.LONG_HAUL', /at most 1000/],
+    [{ distanceClassMultiplier: { METRO: 1, REGIONAL: 1 } }, 'distanceClassMultiplier.LONG_HAUL', /missing/],
+    [{ mountHourUsd: { DIRECT: 1, REPLICATION: 1, CACHE: 1, TAPE: 1 } }, 'mountHourUsd.TAPE', /not one of/],
+    [{ lightpathHourUsd: { '1e400': 1 } }, 'lightpathHourUsd.1e400', /line rates/],
+    [{ lightpathHourUsd: { '100.5': 1 } }, 'lightpathHourUsd.100.5', /line rates/],
+    [{ lightpathHourUsd: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(i + 1), 1])) }, 'lightpathHourUsd', /at most 16/],
+    [
+      { internetEgressTiers: Array.from({ length: 17 }, (_, i) => ({ upToGb: i === 16 ? null : i + 1, usdPerGb: 1 })) },
+      'internetEgressTiers',
+      /16/,
+    ],
+    [
+      {
+        internetEgressTiers: [
+          { upToGb: 1e13, usdPerGb: 1 },
+          { upToGb: null, usdPerGb: 1 },
+        ],
+      },
+      'internetEgressTiers[0].upToGb',
+      /at most/,
+    ],
+    [{ internetEgressTiers: [{ upToGb: null, usdPerGb: 1, note: 'x' }] }, 'internetEgressTiers[0].note', /upToGb/],
+    [{ basis: { gpuNodeHourUsd: 'list\u0000' } }, 'basis.gpuNodeHourUsd', /NUL/],
+    [{ basis: { gpuNodeHourUsd: '\ud800' } }, 'basis.gpuNodeHourUsd', /surrogate/],
+    [{ basis: { gpuNodeHourUsd: 'b'.repeat(501) } }, 'basis.gpuNodeHourUsd', /at most 500/],
+    [{ basis: { colour: 'blue' } }, 'basis.colour', /not a price field/],
+  ])('refuses %j naming %s', (change, field, reason) => {
+    const problem = rateCardPricesProblem({ ...prices, ...change });
+    expect(problem).toEqual({ field, reason: expect.stringMatching(reason) });
   });
 });

@@ -23,6 +23,7 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 const check = (overrides: Record<string, unknown> = {}) => validateUsageEvent(event(overrides), 3, (id) => id === TENANT);
+const nested = (depth: number): Record<string, unknown> => (depth === 0 ? { leaf: 1 } : { n: nested(depth - 1) });
 
 describe('usage events', () => {
   it('derives the id from meter, resource, window and revision', () => {
@@ -52,6 +53,17 @@ describe('usage events', () => {
     expect(meterProblem('Bytes')).toMatch(/namespaced/);
   });
 
+  it('names the service-metered resource an event claims, only for the service’s own meters and ids that could be one', () => {
+    const id = '6F1C2A4E-8D3B-4C5A-9E7F-0A1B2C3D4E5F';
+    expect(claimedServiceResource({ type: 'lightpath.wavelength_seconds', resourceId: id })).toBe(id.toLowerCase());
+    expect(claimedServiceResource({ type: 'energy.kwh', resourceId: id })).toBe(id.toLowerCase());
+    expect(claimedServiceResource({ type: 'network.internet_egress_bytes', resourceId: id })).toBeNull();
+    expect(claimedServiceResource({ type: 'nfs.bytes_read', resourceId: id })).toBeNull();
+    expect(claimedServiceResource({ type: 'gpu.node_seconds', resourceId: 'alloc-x' })).toBeNull();
+  });
+});
+
+describe('usage events: accepted rows', () => {
   it('turns a good event into a row with the resource, revision and price attributes', () => {
     const row = check({
       type: 'lightpath.wavelength_seconds',
@@ -69,6 +81,25 @@ describe('usage events', () => {
     expect(check()).toMatchObject({ resourceId: 'urn:example:agent/e-1', revision: 1, data: { quantity: '3600', unit: 'second' } });
   });
 
+  it('accepts every field at its bound', () => {
+    const row = check({
+      id: '語'.repeat(USAGE_BOUNDS.idLength),
+      source: `urn:${'源'.repeat(USAGE_BOUNDS.sourceLength - 4)}`,
+      type: `nfs.${'t'.repeat(USAGE_BOUNDS.typeLength - 4)}`,
+      revision: USAGE_BOUNDS.maxRevision,
+      time: '9999-12-31T23:00:00Z',
+      data: {
+        quantity: `${'9'.repeat(18)}.${'9'.repeat(9)}`,
+        resourceId: 'r'.repeat(200),
+        nested: nested(6),
+        note: 'paired \ud83d\ude80, tab\tallowed in free text',
+      },
+    });
+    expect(isRejection(row)).toBe(false);
+  });
+});
+
+describe('usage events: rejections', () => {
   it.each([
     [{ specversion: '0.3' }, 'events[3].specversion'],
     [{ id: '' }, 'events[3].id'],
@@ -88,8 +119,6 @@ describe('usage events', () => {
     const result = check(overrides);
     expect(isRejection(result) && { index: result.index, field: result.field }).toEqual({ index: 3, field });
   });
-
-  const nested = (depth: number): Record<string, unknown> => (depth === 0 ? { leaf: 1 } : { n: nested(depth - 1) });
 
   it.each([
     [{ id: 'a\u0000b' }, 'events[3].id', /NUL/],
@@ -127,31 +156,5 @@ describe('usage events', () => {
     const result = check(overrides);
     expect(isRejection(result) && { field: result.field }).toEqual({ field });
     expect(isRejection(result) && result.reason).toMatch(reason);
-  });
-
-  it('accepts every field at its bound', () => {
-    const row = check({
-      id: '語'.repeat(USAGE_BOUNDS.idLength),
-      source: `urn:${'源'.repeat(USAGE_BOUNDS.sourceLength - 4)}`,
-      type: `nfs.${'t'.repeat(USAGE_BOUNDS.typeLength - 4)}`,
-      revision: USAGE_BOUNDS.maxRevision,
-      time: '9999-12-31T23:00:00Z',
-      data: {
-        quantity: `${'9'.repeat(18)}.${'9'.repeat(9)}`,
-        resourceId: 'r'.repeat(200),
-        nested: nested(6),
-        note: 'paired \ud83d\ude80, tab\tallowed in free text',
-      },
-    });
-    expect(isRejection(row)).toBe(false);
-  });
-
-  it('names the service-metered resource an event claims, only for the service’s own meters and ids that could be one', () => {
-    const id = '6F1C2A4E-8D3B-4C5A-9E7F-0A1B2C3D4E5F';
-    expect(claimedServiceResource({ type: 'lightpath.wavelength_seconds', resourceId: id })).toBe(id.toLowerCase());
-    expect(claimedServiceResource({ type: 'energy.kwh', resourceId: id })).toBe(id.toLowerCase());
-    expect(claimedServiceResource({ type: 'network.internet_egress_bytes', resourceId: id })).toBeNull();
-    expect(claimedServiceResource({ type: 'nfs.bytes_read', resourceId: id })).toBeNull();
-    expect(claimedServiceResource({ type: 'gpu.node_seconds', resourceId: 'alloc-x' })).toBeNull();
   });
 });

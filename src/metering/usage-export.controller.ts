@@ -1,14 +1,13 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
-import { DataSource } from 'typeorm';
 import { AppError, ErrorCode, badInput, httpStatusOf } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
 import { parseInstant } from '../core/time';
 import { AuthService } from '../tenancy/auth.service';
 import { BillingService } from './billing.service';
+import { ExportRow, UsageRepository } from './usage.repository';
 
-const BATCH = 5000;
 const CSV_COLUMNS = [
   'specversion',
   'id',
@@ -27,17 +26,6 @@ const CSV_COLUMNS = [
   'appliesTo',
   'data',
 ] as const;
-
-interface ExportRow {
-  source: string;
-  id: string;
-  type: string;
-  subject: string;
-  time: Date;
-  data: Record<string, unknown>;
-  revision: number;
-  tenant_id: string;
-}
 
 /**
  * One CSV cell. Text from an external usage event that starts with = + - @ tab or carriage return would run
@@ -107,7 +95,7 @@ export class UsageExportController {
   constructor(
     private readonly auth: AuthService,
     private readonly billing: BillingService,
-    private readonly dataSource: DataSource,
+    private readonly usageEvents: UsageRepository,
   ) {}
 
   @Get('usage/export')
@@ -126,7 +114,7 @@ export class UsageExportController {
       if (requested !== null && !isUuid(requested)) throw badInput('tenantId', 'must be a tenant id (a UUID)');
       const tenant = this.billing.scope(principal, requested);
       // The first page is read before the answer starts, so that a failure is still answered with a status.
-      const pages = this.pages(tenant, from, to);
+      const pages = this.usageEvents.exportPages(tenant, from, to);
       const first = await pages.next();
       const body = Readable.from(
         (async function* () {
@@ -154,29 +142,6 @@ export class UsageExportController {
           ...(appError?.extensions.field ? { field: appError.extensions.field } : {}),
         },
       });
-    }
-  }
-
-  private async *pages(tenant: string | null, from: Date, to: Date): AsyncGenerator<ExportRow[]> {
-    let after: [string, string, string, string] | null = null;
-    for (;;) {
-      const params: unknown[] = [from.toISOString(), to.toISOString(), tenant];
-      let keyset = '';
-      if (after) {
-        params.push(...after);
-        keyset = 'AND (tenant_id, time, source, id) > ($4::uuid, $5::timestamptz, $6, $7)';
-      }
-      const rows: ExportRow[] = await this.dataSource.query(
-        `SELECT source, id, type, subject, time, data, revision, tenant_id FROM usage_events
-          WHERE NOT superseded AND time >= $1 AND time < $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid) ${keyset}
-          ORDER BY tenant_id, time, source, id LIMIT ${BATCH}`,
-        params,
-      );
-      if (rows.length === 0) return;
-      yield rows;
-      if (rows.length < BATCH) return;
-      const last = rows[rows.length - 1];
-      after = [last.tenant_id, new Date(last.time).toISOString(), last.source, last.id];
     }
   }
 }

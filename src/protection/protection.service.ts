@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createPrivateKey } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode, badInput } from '../core/errors/app-error';
-import { isUuid } from '../core/ids';
 import type { Principal } from '../tenancy/principal';
-import { TenantEntity } from '../tenancy/tenancy.entities';
+import { TenancyService } from '../tenancy/tenancy.service';
 import { dataKeyFingerprint, kekId, newDataKey, open, seal, unwrapDataKey, wrapDataKey } from './envelope';
 import { CertificateAuthority, newLeafKeyPair, newSerial } from './pki';
 import { AtRestProtection, InMotionProtection, ProtectionMinimum, ProtectionProfile, normalizeInMotion } from './profile';
 import { MountDataKeyEntity, ProtectionMinimumEntity, TenantProtectionDefaultEntity, TlsCertificateEntity } from './protection.entities';
+import { ProtectionRepository } from './protection.repository';
 import { isTenantKey } from '../core/visibility';
 
 /** How long a CRL is valid: verifiers fetch a new one at least this often. */
@@ -37,8 +37,9 @@ export class ProtectionService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly records: ProtectionRepository,
     private readonly audit: AuditService,
+    private readonly tenancy: TenancyService,
   ) {}
 
   get hybridTls(): boolean {
@@ -65,7 +66,7 @@ export class ProtectionService {
    */
   async refuse(actor: string, operation: string, error: AppError, data: Record<string, unknown> = {}): Promise<never> {
     const extensions = error.extensions as { code?: string; field?: string };
-    await this.dataSource.transaction((m) =>
+    await this.records.transaction((m) =>
       this.audit.append(m, {
         actor,
         action: 'protection.refused',
@@ -80,12 +81,12 @@ export class ProtectionService {
   // ---- policy ------------------------------------------------------------------------------------------
 
   async minimum(sensitivity: string): Promise<ProtectionMinimum | null> {
-    const row = await this.dataSource.getRepository(ProtectionMinimumEntity).findOneBy({ sensitivity });
+    const row = await this.records.minimum(sensitivity);
     return row ? { inMotionAnyOf: row.inMotionAnyOf as InMotionProtection[], atRest: row.atRest as AtRestProtection } : null;
   }
 
   minimums(): Promise<ProtectionMinimumEntity[]> {
-    return this.dataSource.getRepository(ProtectionMinimumEntity).find({ order: { sensitivity: 'ASC' } });
+    return this.records.minimums();
   }
 
   async setMinimum(
@@ -112,8 +113,8 @@ export class ProtectionService {
       atRest,
       updatedAt: new Date(),
     });
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(ProtectionMinimumEntity).upsert(row, ['sensitivity']);
+    await this.records.transaction(async (m) => {
+      await this.records.saveMinimum(row, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'protection.minimum-set',
@@ -126,7 +127,7 @@ export class ProtectionService {
   }
 
   async tenantDefault(tenantId: string): Promise<ProtectionProfile | null> {
-    const row = await this.dataSource.getRepository(TenantProtectionDefaultEntity).findOneBy({ tenantId });
+    const row = await this.records.tenantDefault(tenantId);
     return row ? { inMotion: row.inMotion as InMotionProtection[], atRest: row.atRest as AtRestProtection } : null;
   }
 
@@ -144,7 +145,7 @@ export class ProtectionService {
         new AppError(ErrorCode.FORBIDDEN, 'A tenant sets its own default profile only.', { field: 'input.tenantId' }),
       );
     }
-    if (!tenant || !isUuid(tenant) || !(await this.dataSource.getRepository(TenantEntity).existsBy({ id: tenant }))) {
+    if (!tenant || !(await this.tenancy.exists(tenant))) {
       await this.refuse(
         principal.actor,
         'setTenantProtectionDefault',
@@ -166,8 +167,8 @@ export class ProtectionService {
       atRest,
       updatedAt: new Date(),
     });
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(TenantProtectionDefaultEntity).upsert(row, ['tenantId']);
+    await this.records.transaction(async (m) => {
+      await this.records.saveTenantDefault(row, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'protection.tenant-default-set',
@@ -184,35 +185,30 @@ export class ProtectionService {
   /** Creates the mount's data key, wrapped; a second call keeps the first key. */
   async createDataKey(m: EntityManager, mountId: string): Promise<void> {
     const key = newDataKey();
-    await m.query(
-      `INSERT INTO mount_data_keys (mount_id, kek_id, wrapped_key, key_fingerprint, created_at) VALUES ($1, $2, $3, $4, clock_timestamp())
-       ON CONFLICT (mount_id) DO NOTHING`,
-      [mountId, kekId(this.kek), wrapDataKey(this.kek, key, `mount:${mountId}`), dataKeyFingerprint(key)],
-    );
+    await this.records.insertDataKey(m, {
+      mountId,
+      kekId: kekId(this.kek),
+      wrappedKey: wrapDataKey(this.kek, key, `mount:${mountId}`),
+      fingerprint: dataKeyFingerprint(key),
+    });
     key.fill(0);
   }
 
   /** The mount's data key in clear, for handing to the storage node; null when there is none or it was destroyed. */
   async dataKey(mountId: string): Promise<Buffer | null> {
-    const row = await this.dataSource.getRepository(MountDataKeyEntity).findOneBy({ mountId });
+    const row = await this.records.dataKey(mountId);
     if (!row?.wrappedKey) return null;
     return unwrapDataKey(this.kek, row.wrappedKey, `mount:${mountId}`);
   }
 
   /** Read through `manager` inside a transaction: on the embedded database another connection would wait for it. */
-  dataKeyRecord(mountId: string, manager: EntityManager = this.dataSource.manager): Promise<MountDataKeyEntity | null> {
-    return manager.getRepository(MountDataKeyEntity).findOneBy({ mountId });
+  dataKeyRecord(mountId: string, manager?: EntityManager): Promise<MountDataKeyEntity | null> {
+    return this.records.dataKey(mountId, manager);
   }
 
   /** Crypto-erase: forgets the wrapped key. Returns when it was destroyed (now, or before), or null if there was none. */
-  async destroyDataKey(m: EntityManager, mountId: string): Promise<Date | null> {
-    const rows: Array<{ destroyed_at: Date }> = await m.query(
-      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
-      `WITH erased AS (UPDATE mount_data_keys SET wrapped_key = NULL, destroyed_at = coalesce(destroyed_at, clock_timestamp()) WHERE mount_id = $1 RETURNING destroyed_at)
-       SELECT destroyed_at FROM erased`,
-      [mountId],
-    );
-    return rows[0]?.destroyed_at ?? null;
+  destroyDataKey(m: EntityManager, mountId: string): Promise<Date | null> {
+    return this.records.destroyDataKey(m, mountId);
   }
 
   // ---- certificates ------------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ export class ProtectionService {
         dnsNames: isIpLike(order.address) ? [] : [order.address],
         uris: [`urn:apn-orchestrator:mount:${mountId}`],
       });
-      await m.getRepository(TlsCertificateEntity).insert({
+      await this.records.insertCertificate(m, {
         serial,
         mountId,
         role: order.role,
@@ -251,9 +247,7 @@ export class ProtectionService {
   }
 
   certificates(mountId: string): Promise<TlsCertificateEntity[]> {
-    return this.dataSource
-      .getRepository(TlsCertificateEntity)
-      .find({ where: { mountId }, order: { role: 'ASC', hop: 'ASC', subjectName: 'ASC' } });
+    return this.records.certificates(mountId);
   }
 
   /** A certificate's private key in PEM, or null once revoked. */
@@ -264,20 +258,13 @@ export class ProtectionService {
   }
 
   /** Revokes every certificate of the mount and forgets their private keys. Returns how many were revoked now. */
-  async revokeCertificates(m: EntityManager, mountId: string): Promise<number> {
-    const rows: unknown[] = await m.query(
-      `WITH revoked AS (UPDATE tls_certificates SET revoked_at = clock_timestamp(), wrapped_private_key = NULL WHERE mount_id = $1 AND revoked_at IS NULL RETURNING serial)
-       SELECT serial FROM revoked`,
-      [mountId],
-    );
-    return rows.length;
+  revokeCertificates(m: EntityManager, mountId: string): Promise<number> {
+    return this.records.revokeCertificates(m, mountId);
   }
 
   /** The current CRL: every revoked certificate that has not yet expired, numbered by the time it was made. */
   async crl(): Promise<{ der: Buffer; pem: string }> {
-    const rows: Array<{ serial: string; revoked_at: Date; now: Date }> = await this.dataSource.query(
-      `SELECT serial, revoked_at, now() AS now FROM tls_certificates WHERE revoked_at IS NOT NULL AND not_after > now() ORDER BY revoked_at, serial`,
-    );
+    const rows = await this.records.revokedUnexpired();
     const now = new Date();
     return this.ca.crl(
       rows.map((r) => ({ serial: r.serial, at: r.revoked_at })),
