@@ -276,48 +276,20 @@ function lookupSite(field: string, id: unknown, sites: Record<string, SitePricin
   return site;
 }
 
-function resolveScenario(
-  raw: unknown,
-  index: number,
+/**
+ * The round trip of an APN or Internet scenario, and the distance it prices by: as given, derived from the
+ * other, or the reference link's. Says how in `notes`.
+ */
+function remoteRoundTrip(
+  at: string,
+  kind: Exclude<ScenarioKind, 'LOCAL'>,
+  rttMs: number | undefined,
+  distanceKm: number | undefined,
   values: ReferenceValues,
-  sites: Record<string, SitePricingInput>,
-  officeSite: SiteRates,
-): ResolvedScenario {
-  const at = `scenarios[${index}]`;
-  if (!raw || typeof raw !== 'object') throw new PlannerInputError(at, 'must be an object');
-  const input = raw as ScenarioInput;
-  if (typeof input.label !== 'string' || input.label.trim() === '' || input.label.length > 200) {
-    throw new PlannerInputError(`${at}.label`, 'must be a non-empty string of at most 200 characters');
-  }
-  if (!isOneOf(SCENARIO_KINDS, input.kind)) throw new PlannerInputError(`${at}.kind`, `must be one of ${SCENARIO_KINDS.join(', ')}`);
-  if (input.design !== undefined && input.design !== null && !isOneOf(STORAGE_DESIGNS, input.design)) {
-    throw new PlannerInputError(`${at}.design`, `must be one of ${STORAGE_DESIGNS.join(', ')}`);
-  }
-  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, {
-    exclusive: true,
-    max: PLANNER_INPUT_MAX.bandwidthGbps,
-  });
-  const rttMs = optionalFinite(`${at}.rttMs`, input.rttMs, { max: PLANNER_INPUT_MAX.rttMs });
-  const distanceKm = optionalFinite(`${at}.distanceKm`, input.distanceKm, { max: PLANNER_INPUT_MAX.distanceKm });
-  const kind = input.kind;
-  const notes: string[] = [];
+  notes: string[],
+): { rtt: number; km: number | null } {
   const fiberUs = values['model.fiberUsPerKm'].value;
   const lanRtt = values['model.lanRttMs'].value;
-  const gpuSiteGiven =
-    input.gpuSiteId === undefined || input.gpuSiteId === null ? undefined : lookupSite(`${at}.gpuSiteId`, input.gpuSiteId, sites);
-
-  if (kind === 'LOCAL') {
-    const ignored = (['design', 'bandwidthGbps', 'rttMs', 'distanceKm'] as const).filter((f) => input[f] != null);
-    if (ignored.length > 0) {
-      notes.push(`LOCAL: storage and GPUs share a site, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored`);
-    }
-    const gpuSite = gpuSiteGiven ? siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.standard'], values) : officeSite;
-    return { input, kind, design: 'DIRECT', link: lanLink(values), distanceKm: null, distanceClass: null, gpuSite, notes };
-  }
-
-  const gpuSite = siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.green'], values);
-  if (!gpuSiteGiven) notes.push(`GPU site figures: a green data center (PUE ${values['pue.green'].value}) unless the site is given`);
-  const design = input.design ?? 'DIRECT';
   let rtt: number;
   let km: number | null = distanceKm ?? null;
   if (kind === 'APN') {
@@ -346,6 +318,50 @@ function resolveScenario(
     rtt = values['model.internetRttMs'].value;
     notes.push(`RTT ${rtt} ms: the PoC's Internet reference link`);
   }
+  return { rtt, km };
+}
+
+function resolveScenario(
+  raw: unknown,
+  index: number,
+  values: ReferenceValues,
+  sites: Record<string, SitePricingInput>,
+  officeSite: SiteRates,
+): ResolvedScenario {
+  const at = `scenarios[${index}]`;
+  if (!raw || typeof raw !== 'object') throw new PlannerInputError(at, 'must be an object');
+  const input = raw as ScenarioInput;
+  if (typeof input.label !== 'string' || input.label.trim() === '' || input.label.length > 200) {
+    throw new PlannerInputError(`${at}.label`, 'must be a non-empty string of at most 200 characters');
+  }
+  if (!isOneOf(SCENARIO_KINDS, input.kind)) throw new PlannerInputError(`${at}.kind`, `must be one of ${SCENARIO_KINDS.join(', ')}`);
+  if (input.design !== undefined && input.design !== null && !isOneOf(STORAGE_DESIGNS, input.design)) {
+    throw new PlannerInputError(`${at}.design`, `must be one of ${STORAGE_DESIGNS.join(', ')}`);
+  }
+  const bandwidthGbps = optionalFinite(`${at}.bandwidthGbps`, input.bandwidthGbps, {
+    exclusive: true,
+    max: PLANNER_INPUT_MAX.bandwidthGbps,
+  });
+  const rttMs = optionalFinite(`${at}.rttMs`, input.rttMs, { max: PLANNER_INPUT_MAX.rttMs });
+  const distanceKm = optionalFinite(`${at}.distanceKm`, input.distanceKm, { max: PLANNER_INPUT_MAX.distanceKm });
+  const kind = input.kind;
+  const notes: string[] = [];
+  const gpuSiteGiven =
+    input.gpuSiteId === undefined || input.gpuSiteId === null ? undefined : lookupSite(`${at}.gpuSiteId`, input.gpuSiteId, sites);
+
+  if (kind === 'LOCAL') {
+    const ignored = (['design', 'bandwidthGbps', 'rttMs', 'distanceKm'] as const).filter((f) => input[f] != null);
+    if (ignored.length > 0) {
+      notes.push(`LOCAL: storage and GPUs share a site, so ${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} ignored`);
+    }
+    const gpuSite = gpuSiteGiven ? siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.standard'], values) : officeSite;
+    return { input, kind, design: 'DIRECT', link: lanLink(values), distanceKm: null, distanceClass: null, gpuSite, notes };
+  }
+
+  const gpuSite = siteRates(input.gpuSiteId ?? null, gpuSiteGiven, values['pue.green'], values);
+  if (!gpuSiteGiven) notes.push(`GPU site figures: a green data center (PUE ${values['pue.green'].value}) unless the site is given`);
+  const design = input.design ?? 'DIRECT';
+  const { rtt, km } = remoteRoundTrip(at, kind, rttMs, distanceKm, values, notes);
   const bandwidthDefault = kind === 'APN' ? values['model.apnBandwidthGbps'] : values['model.internetBandwidthGbps'];
   if (bandwidthGbps === undefined) notes.push(`bandwidth ${bandwidthDefault.value} Gbps by default (${bandwidthDefault.basis})`);
   return {

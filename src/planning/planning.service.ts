@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { requireText } from '../core/bounds';
 import { badInput } from '../core/errors/app-error';
@@ -9,15 +8,8 @@ import { FieldError } from '../vocabulary/domain';
 import { RunConnectionKind } from '../runs/run.entities';
 import { RunMeasurementsService } from '../runs/run-measurements.service';
 import { compareScenarios, type ComparisonResult, type CompareInput, type SitePricingInput } from './estimator';
-import {
-  REFERENCE_DEFAULTS,
-  basisList,
-  resolveReference,
-  type MeasuredPair,
-  type Overrides,
-  type ReferenceValues,
-} from '../vocabulary/reference';
-import { ReferenceOverrideEntity } from './reference-override.entity';
+import { REFERENCE_DEFAULTS, basisList, resolveReference, type MeasuredPair, type ReferenceValues } from '../vocabulary/reference';
+import { PlanningRepository } from './planning.repository';
 import type { CompareScenariosInput, ReferenceValue } from './planning.models';
 
 /** Planner errors name the input as the API does; GraphQL arguments live under `input.`. */
@@ -34,7 +26,7 @@ function asBadInput(error: unknown, prefix: string): never {
 @Injectable()
 export class PlanningService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: PlanningRepository,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
     private readonly runs: RunMeasurementsService,
@@ -107,7 +99,7 @@ export class PlanningService {
       sites[s.id] = { pue: s.pue, carbonKgPerKwh: s.gridCarbonKgPerKwh, energyUsdPerKwh: s.energyPricePerKwh };
     }
     try {
-      return compareScenarios({ ...request, sites, overrides: await this.overrides() });
+      return compareScenarios({ ...request, sites, overrides: await this.repository.overrides() });
     } catch (error) {
       return asBadInput(error, prefix);
     }
@@ -116,7 +108,7 @@ export class PlanningService {
   /** The reference values in force: defaults, the operator's overrides, the calibration under them. */
   async resolvedReference(): Promise<ReferenceValues> {
     try {
-      return resolveReference(await this.overrides());
+      return resolveReference(await this.repository.overrides());
     } catch (error) {
       return asBadInput(error, '');
     }
@@ -124,7 +116,7 @@ export class PlanningService {
 
   /** Every reference value in force, with its basis and whether an operator replaced it. */
   async referenceValues(): Promise<ReferenceValue[]> {
-    const overrides = await this.overrides();
+    const overrides = await this.repository.overrides();
     let values;
     try {
       values = resolveReference(overrides);
@@ -136,7 +128,7 @@ export class PlanningService {
 
   /** Replaces a reference value; refused (naming the key) if the planner could not work with it. */
   async setReferenceValue(principal: Principal, key: string, value: unknown, basis: string | null): Promise<ReferenceValue[]> {
-    const current = await this.overrides();
+    const current = await this.repository.overrides();
     const entry = {
       value,
       basis: (basis === null ? '' : requireText('basis', basis, 200, { optional: true })) || `set by ${principal.actor}`,
@@ -146,12 +138,8 @@ export class PlanningService {
     } catch (error) {
       return asBadInput(error, '');
     }
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO reference_overrides (key, value, basis, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, $4, now())
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, basis = excluded.basis, updated_by = excluded.updated_by, updated_at = now()`,
-        [key, JSON.stringify(value), entry.basis, principal.actor],
-      );
+    await this.repository.transaction(async (m) => {
+      await this.repository.saveOverride(m, key, value, entry.basis, principal.actor);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'reference.overridden',
@@ -167,8 +155,8 @@ export class PlanningService {
   async clearReferenceValue(principal: Principal, key: string): Promise<ReferenceValue[]> {
     if (!(key in REFERENCE_DEFAULTS))
       throw badInput('key', `key: ${key} is not a reference key; list them with { referenceValues { key } }.`);
-    await this.dataSource.transaction(async (m) => {
-      await m.query('DELETE FROM reference_overrides WHERE key = $1', [key]);
+    await this.repository.transaction(async (m) => {
+      await this.repository.deleteOverride(m, key);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'reference.reset',
@@ -178,10 +166,5 @@ export class PlanningService {
       });
     });
     return this.referenceValues();
-  }
-
-  private async overrides(): Promise<Overrides> {
-    const rows = await this.dataSource.getRepository(ReferenceOverrideEntity).find();
-    return Object.fromEntries(rows.map((r) => [r.key, { value: r.value, basis: r.basis }]));
   }
 }

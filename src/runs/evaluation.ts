@@ -88,119 +88,127 @@ function pick(run: EvaluatedRun, candidates: EvaluatedRun[]): EvaluatedRun | und
   return candidates.find((c) => sameMeasures(run, c)) ?? candidates[0];
 }
 
+/** KR1.1: a remote DIRECT run over Open APN against the same-site run of the same workload. */
+function directVerdict(run: EvaluatedRun, done: readonly EvaluatedRun[]): Verdict | null {
+  if (run.connection.kind !== 'APN' || run.design !== 'DIRECT') return null;
+  const local = pick(
+    run,
+    done.filter((c) => c.connection.kind === 'LOCAL' && c.design === 'DIRECT' && sameWorkload(run, c)),
+  );
+  if (!local) return null;
+  const change = percent(run.trainingSeconds, local.trainingSeconds);
+  const passed = change < KR11_MAX_INCREASE_PERCENT;
+  return {
+    kind: 'KR1.1',
+    runId: run.id,
+    baselineRunId: local.id,
+    value: run.trainingSeconds,
+    baselineValue: local.trainingSeconds,
+    changePercent: change,
+    passed,
+    statement:
+      `KR1.1 ${passed ? 'met' : 'not met'}: ${name(run)} over ${connection(run)} trained in ${seconds(run.trainingSeconds)}, ` +
+      `${signed(change)} against ${seconds(local.trainingSeconds)} for the same-site run ${name(local)} (limit +${KR11_MAX_INCREASE_PERCENT} %).`,
+  };
+}
+
+/** KR2.1 / KR3.1: a REPLICATION / CACHE run over Open APN against the same design over the Internet. */
+function preparedVerdict(run: EvaluatedRun, done: readonly EvaluatedRun[]): Verdict | null {
+  if (run.connection.kind !== 'APN' || (run.design !== 'REPLICATION' && run.design !== 'CACHE')) return null;
+  const internet = pick(
+    run,
+    done.filter((c) => c.connection.kind === 'INTERNET' && c.design === run.design && sameWorkload(run, c)),
+  );
+  if (!internet) return null;
+  const kind = run.design === 'REPLICATION' ? 'KR2.1' : 'KR3.1';
+  const change = percent(run.trainingSeconds, internet.trainingSeconds);
+  const passed = run.trainingSeconds < internet.trainingSeconds;
+  const preparation = run.design === 'REPLICATION' ? 'the replication' : 'the cache fill';
+  return {
+    kind,
+    runId: run.id,
+    baselineRunId: internet.id,
+    value: run.trainingSeconds,
+    baselineValue: internet.trainingSeconds,
+    changePercent: change,
+    passed,
+    statement:
+      `${kind}: ${name(run)} (${run.design} over ${connection(run)}) trained in ${seconds(run.trainingSeconds)} against ` +
+      `${seconds(internet.trainingSeconds)} for ${name(internet)} over ${connection(internet)} (${signed(change)}), ` +
+      `${preparation} counted as Read time; Open APN is ${passed ? 'faster' : 'not faster'}.`,
+  };
+}
+
+const withoutMeasures = (r: EvaluatedRun) => r.securityMeasures.length === 0 || r.securityMeasures.includes('NONE');
+
+/** Runs that differ only in their security measures: what the measures cost. */
+function securityVerdict(run: EvaluatedRun, done: readonly EvaluatedRun[]): Verdict | null {
+  if (withoutMeasures(run)) return null;
+  const without = done.find(
+    (c) =>
+      c !== run &&
+      withoutMeasures(c) &&
+      sameWorkload(run, c) &&
+      c.design === run.design &&
+      sameConnection(run, c) &&
+      c.gpuSite.code === run.gpuSite.code,
+  );
+  if (!without) return null;
+  const change = percent(run.trainingSeconds, without.trainingSeconds);
+  return {
+    kind: 'SECURITY',
+    runId: run.id,
+    baselineRunId: without.id,
+    value: run.trainingSeconds,
+    baselineValue: without.trainingSeconds,
+    changePercent: change,
+    passed: null,
+    statement:
+      `With ${run.securityMeasures.join(', ')}, ${name(run)} trained in ${seconds(run.trainingSeconds)}, ${signed(change)} against ` +
+      `${seconds(without.trainingSeconds)} without them (${name(without)}).`,
+  };
+}
+
+/** Green against standard data center: the same run elsewhere, energy with each site's PUE. */
+function siteVerdict(run: EvaluatedRun, done: readonly EvaluatedRun[]): Verdict | null {
+  if (run.gpuSite.kind !== 'GREEN_DC' || run.energyKwh === null) return null;
+  const standard = done.find(
+    (c) =>
+      c.gpuSite.kind === 'STANDARD_DC' &&
+      c.energyKwh !== null &&
+      sameWorkload(run, c) &&
+      c.design === run.design &&
+      c.connection.kind === run.connection.kind &&
+      sameMeasures(run, c),
+  );
+  if (!standard || standard.energyKwh === null) return null;
+  const change = percent(run.energyKwh, standard.energyKwh);
+  return {
+    kind: 'SITE',
+    runId: run.id,
+    baselineRunId: standard.id,
+    value: run.energyKwh,
+    baselineValue: standard.energyKwh,
+    changePercent: change,
+    passed: null,
+    statement:
+      `At the green data center ${run.gpuSite.code} (PUE ${run.gpuSite.pue}), ${name(run)} used ${run.energyKwh.toFixed(3)} kWh, ` +
+      `${signed(change)} against ${standard.energyKwh.toFixed(3)} kWh at the standard data center ${standard.gpuSite.code} ` +
+      `(PUE ${standard.gpuSite.pue}) for ${name(standard)}.`,
+  };
+}
+
 /**
  * Every verdict the runs allow. Only completed runs are judged (a failed run proves nothing about time);
- * a run without a counterpart gets no verdict of that kind. Verdicts come in the order of `runs`.
+ * a run without a counterpart gets no verdict of that kind. Verdicts come in the order of `runs`: the key
+ * results first, then the security measures, then the sites.
  */
 export function evaluateRuns(runs: readonly EvaluatedRun[]): Verdict[] {
   const done = runs.filter((r) => r.completed);
-  const verdicts: Verdict[] = [];
-
-  for (const run of done) {
-    if (run.connection.kind === 'APN' && run.design === 'DIRECT') {
-      const local = pick(
-        run,
-        done.filter((c) => c.connection.kind === 'LOCAL' && c.design === 'DIRECT' && sameWorkload(run, c)),
-      );
-      if (local) {
-        const change = percent(run.trainingSeconds, local.trainingSeconds);
-        const passed = change < KR11_MAX_INCREASE_PERCENT;
-        verdicts.push({
-          kind: 'KR1.1',
-          runId: run.id,
-          baselineRunId: local.id,
-          value: run.trainingSeconds,
-          baselineValue: local.trainingSeconds,
-          changePercent: change,
-          passed,
-          statement:
-            `KR1.1 ${passed ? 'met' : 'not met'}: ${name(run)} over ${connection(run)} trained in ${seconds(run.trainingSeconds)}, ` +
-            `${signed(change)} against ${seconds(local.trainingSeconds)} for the same-site run ${name(local)} (limit +${KR11_MAX_INCREASE_PERCENT} %).`,
-        });
-      }
-    }
-    if (run.connection.kind === 'APN' && (run.design === 'REPLICATION' || run.design === 'CACHE')) {
-      const internet = pick(
-        run,
-        done.filter((c) => c.connection.kind === 'INTERNET' && c.design === run.design && sameWorkload(run, c)),
-      );
-      if (internet) {
-        const kind = run.design === 'REPLICATION' ? 'KR2.1' : 'KR3.1';
-        const change = percent(run.trainingSeconds, internet.trainingSeconds);
-        const passed = run.trainingSeconds < internet.trainingSeconds;
-        const preparation = run.design === 'REPLICATION' ? 'the replication' : 'the cache fill';
-        verdicts.push({
-          kind,
-          runId: run.id,
-          baselineRunId: internet.id,
-          value: run.trainingSeconds,
-          baselineValue: internet.trainingSeconds,
-          changePercent: change,
-          passed,
-          statement:
-            `${kind}: ${name(run)} (${run.design} over ${connection(run)}) trained in ${seconds(run.trainingSeconds)} against ` +
-            `${seconds(internet.trainingSeconds)} for ${name(internet)} over ${connection(internet)} (${signed(change)}), ` +
-            `${preparation} counted as Read time; Open APN is ${passed ? 'faster' : 'not faster'}.`,
-        });
-      }
-    }
-  }
-
-  // Runs that differ only in their security measures: what the measures cost.
-  for (const run of done) {
-    if (run.securityMeasures.length === 0 || run.securityMeasures.includes('NONE')) continue;
-    const without = done.find(
-      (c) =>
-        c !== run &&
-        (c.securityMeasures.length === 0 || c.securityMeasures.includes('NONE')) &&
-        sameWorkload(run, c) &&
-        c.design === run.design &&
-        sameConnection(run, c) &&
-        c.gpuSite.code === run.gpuSite.code,
-    );
-    if (!without) continue;
-    const change = percent(run.trainingSeconds, without.trainingSeconds);
-    verdicts.push({
-      kind: 'SECURITY',
-      runId: run.id,
-      baselineRunId: without.id,
-      value: run.trainingSeconds,
-      baselineValue: without.trainingSeconds,
-      changePercent: change,
-      passed: null,
-      statement:
-        `With ${run.securityMeasures.join(', ')}, ${name(run)} trained in ${seconds(run.trainingSeconds)}, ${signed(change)} against ` +
-        `${seconds(without.trainingSeconds)} without them (${name(without)}).`,
-    });
-  }
-
-  // Green against standard data center: the same run elsewhere, energy with each site's PUE.
-  for (const run of done) {
-    if (run.gpuSite.kind !== 'GREEN_DC' || run.energyKwh === null) continue;
-    const standard = done.find(
-      (c) =>
-        c.gpuSite.kind === 'STANDARD_DC' &&
-        c.energyKwh !== null &&
-        sameWorkload(run, c) &&
-        c.design === run.design &&
-        c.connection.kind === run.connection.kind &&
-        sameMeasures(run, c),
-    );
-    if (!standard || standard.energyKwh === null) continue;
-    const change = percent(run.energyKwh, standard.energyKwh);
-    verdicts.push({
-      kind: 'SITE',
-      runId: run.id,
-      baselineRunId: standard.id,
-      value: run.energyKwh,
-      baselineValue: standard.energyKwh,
-      changePercent: change,
-      passed: null,
-      statement:
-        `At the green data center ${run.gpuSite.code} (PUE ${run.gpuSite.pue}), ${name(run)} used ${run.energyKwh.toFixed(3)} kWh, ` +
-        `${signed(change)} against ${standard.energyKwh.toFixed(3)} kWh at the standard data center ${standard.gpuSite.code} ` +
-        `(PUE ${standard.gpuSite.pue}) for ${name(standard)}.`,
-    });
-  }
-  return verdicts;
+  const verdicts: Array<Verdict | null> = [
+    ...done.flatMap((run) => [directVerdict(run, done), preparedVerdict(run, done)]),
+    ...done.map((run) => securityVerdict(run, done)),
+    ...done.map((run) => siteVerdict(run, done)),
+  ];
+  return verdicts.filter((v): v is Verdict => v !== null);
 }

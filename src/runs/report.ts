@@ -126,139 +126,185 @@ interface Section {
   readonly chart?: 'steps' | 'bars' | 'power';
 }
 
-/** The report's content, once, for both renderings. */
-function sections(model: ReportModel): Section[] {
+/** 1. Requirements for evaluation: where each run trained and read its data. */
+function requirementsSection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '1. Requirements for evaluation',
+    paragraphs: [
+      'The training container runs on the GPU servers; the training data stays on the storage server at the office, or on its replica or cache in the data center; the data directory is mounted from the GPU servers over the connection listed for each run.',
+    ],
+    table: {
+      head: ['run', 'connection', 'design', 'workload', 'GPU site', 'storage site', 'security measures'],
+      rows: runs.map((r) => [
+        r.label,
+        r.connection,
+        r.design,
+        r.workload,
+        r.gpuSite,
+        r.storageSite,
+        r.securityMeasures.join(', ') || 'NONE',
+      ]),
+    },
+  };
+}
+
+/** 2. Evaluation method: what each key result compares. */
+function methodSection(): Section {
+  return {
+    heading: '2. Evaluation method',
+    paragraphs: [
+      'DIRECT access: the increase of training time over Open APN against the same-site run of the same workload (KR1.1: less than 10 %).',
+      'REPLICATION and CACHE: the training time over Open APN against the Internet, the replication or cache fill counted as Read time (KR2.1, KR3.1).',
+      'Where runs differ only in their security measures, both results are reported; where they differ only in the kind of data center, their energy is compared.',
+    ],
+  };
+}
+
+/** 3. Metrics collected: each phase's totals and percentiles. */
+function metricsSection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '3. Metrics collected',
+    paragraphs: [
+      'Read, GPU and Save time per step from the trainer’s timestamps, initialisation excluded; totals and per-step percentiles.',
+    ],
+    table: {
+      head: [
+        'run',
+        'steps',
+        'Read (s)',
+        'of which preparation (s)',
+        'GPU (s)',
+        'Save (s)',
+        'training (s)',
+        'Read p50/p99 (ms)',
+        'GPU p50/p99 (ms)',
+        'Save p50/p99 (ms)',
+      ],
+      rows: runs.map((r) => [
+        r.label,
+        `${r.steps.recorded} / ${r.steps.planned}`,
+        num(r.times.read),
+        num(r.times.preparation),
+        num(r.times.gpu),
+        num(r.times.save),
+        num(r.times.training),
+        `${num(r.perStep.readP50 * 1000)} / ${num(r.perStep.readP99 * 1000)}`,
+        `${num(r.perStep.gpuP50 * 1000)} / ${num(r.perStep.gpuP99 * 1000)}`,
+        `${num(r.perStep.saveP50 * 1000)} / ${num(r.perStep.saveP99 * 1000)}`,
+      ]),
+    },
+    chart: 'bars',
+  };
+}
+
+/** 4. Logs collected. */
+function logsSection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '4. Logs collected',
+    paragraphs: ['The trainer’s information and error logs, as uploaded.'],
+    table: {
+      head: ['run', 'lines', 'errors', 'warnings'],
+      rows: runs.map((r) => [r.label, String(r.logs.lines), String(r.logs.errors), String(r.logs.warnings)]),
+    },
+  };
+}
+
+/** 5. Points of verify: whether each training completed. */
+function verifySection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '5. Points of verify',
+    paragraphs: runs.map((r) =>
+      r.state === 'COMPLETED'
+        ? `${r.label}: the training completed without error (${r.steps.recorded} of ${r.steps.planned} steps recorded${r.logs.errors > 0 ? `; ${r.logs.errors} error line(s) logged` : ''}).`
+        : r.state === 'FAILED'
+          ? `${r.label}: the training did not complete: ${r.failureReason ?? 'no reason given'}.`
+          : `${r.label}: still recording; not verified.`,
+    ),
+  };
+}
+
+/** 6. Security considerations: the measures in force and the audit trail. */
+function securitySection(model: ReportModel): Section {
   const runs = model.runs;
-  return [
-    {
-      heading: '1. Requirements for evaluation',
-      paragraphs: [
-        'The training container runs on the GPU servers; the training data stays on the storage server at the office, or on its replica or cache in the data center; the data directory is mounted from the GPU servers over the connection listed for each run.',
-      ],
-      table: {
-        head: ['run', 'connection', 'design', 'workload', 'GPU site', 'storage site', 'security measures'],
-        rows: runs.map((r) => [
-          r.label,
-          r.connection,
-          r.design,
-          r.workload,
-          r.gpuSite,
-          r.storageSite,
-          r.securityMeasures.join(', ') || 'NONE',
-        ]),
-      },
+  return {
+    heading: '6. Security considerations',
+    paragraphs: [
+      'Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.',
+      ...auditParagraphs(model.audit),
+    ],
+    table: {
+      head: ['run', 'data in use and at rest in the data center', 'data in motion', 'data at rest in the office'],
+      rows: runs.map((r) => [r.label, r.security.inDataCenter, r.security.inMotion, r.security.atOffice]),
     },
-    {
-      heading: '2. Evaluation method',
-      paragraphs: [
-        'DIRECT access: the increase of training time over Open APN against the same-site run of the same workload (KR1.1: less than 10 %).',
-        'REPLICATION and CACHE: the training time over Open APN against the Internet, the replication or cache fill counted as Read time (KR2.1, KR3.1).',
-        'Where runs differ only in their security measures, both results are reported; where they differ only in the kind of data center, their energy is compared.',
-      ],
-    },
-    {
-      heading: '3. Metrics collected',
-      paragraphs: [
-        'Read, GPU and Save time per step from the trainer’s timestamps, initialisation excluded; totals and per-step percentiles.',
-      ],
-      table: {
-        head: [
-          'run',
-          'steps',
-          'Read (s)',
-          'of which preparation (s)',
-          'GPU (s)',
-          'Save (s)',
-          'training (s)',
-          'Read p50/p99 (ms)',
-          'GPU p50/p99 (ms)',
-          'Save p50/p99 (ms)',
-        ],
-        rows: runs.map((r) => [
-          r.label,
-          `${r.steps.recorded} / ${r.steps.planned}`,
-          num(r.times.read),
-          num(r.times.preparation),
-          num(r.times.gpu),
-          num(r.times.save),
-          num(r.times.training),
-          `${num(r.perStep.readP50 * 1000)} / ${num(r.perStep.readP99 * 1000)}`,
-          `${num(r.perStep.gpuP50 * 1000)} / ${num(r.perStep.gpuP99 * 1000)}`,
-          `${num(r.perStep.saveP50 * 1000)} / ${num(r.perStep.saveP99 * 1000)}`,
-        ]),
-      },
-      chart: 'bars',
-    },
-    {
-      heading: '4. Logs collected',
-      paragraphs: ['The trainer’s information and error logs, as uploaded.'],
-      table: {
-        head: ['run', 'lines', 'errors', 'warnings'],
-        rows: runs.map((r) => [r.label, String(r.logs.lines), String(r.logs.errors), String(r.logs.warnings)]),
-      },
-    },
-    {
-      heading: '5. Points of verify',
-      paragraphs: runs.map((r) =>
-        r.state === 'COMPLETED'
-          ? `${r.label}: the training completed without error (${r.steps.recorded} of ${r.steps.planned} steps recorded${r.logs.errors > 0 ? `; ${r.logs.errors} error line(s) logged` : ''}).`
-          : r.state === 'FAILED'
-            ? `${r.label}: the training did not complete: ${r.failureReason ?? 'no reason given'}.`
-            : `${r.label}: still recording; not verified.`,
+  };
+}
+
+/** 7. Benchmark testing: the verdicts, the predictions and the storage figures. */
+function benchmarkSection(model: ReportModel): Section {
+  const runs = model.runs;
+  return {
+    heading: '7. Benchmark testing',
+    paragraphs: [
+      ...model.verdicts.map((v) => `${v.kind} (${verdictWord(v)}): ${v.statement}`),
+      ...(model.verdicts.length === 0 ? ['No pair of runs allows a verdict: each needs a counterpart with the same workload.'] : []),
+      ...runs
+        .filter((r) => r.prediction)
+        .map(
+          (r) =>
+            `${r.label}: the planner predicted ${num(r.prediction!.seconds)} s; measured ${num(r.times.training)} s (error ${num(r.prediction!.errorPercent, 2)} %).`,
+        ),
+    ],
+    table: {
+      head: ['run', 'direction', 'throughput (MB/s)', 'latency (ms)'],
+      rows: runs.flatMap((r) =>
+        r.storage.length
+          ? r.storage.map((s) => [r.label, s.direction, num(s.throughputMBps), num(s.latencyMs, 2)])
+          : [[r.label, '–', 'no nfsiostat samples', '–']],
       ),
     },
-    {
-      heading: '6. Security considerations',
-      paragraphs: [
-        'Each run’s measures, as recorded with the run and its mount; a measure not in force is said so.',
-        ...auditParagraphs(model.audit),
-      ],
-      table: {
-        head: ['run', 'data in use and at rest in the data center', 'data in motion', 'data at rest in the office'],
-        rows: runs.map((r) => [r.label, r.security.inDataCenter, r.security.inMotion, r.security.atOffice]),
-      },
+    chart: 'steps',
+  };
+}
+
+/** 7.1 Power and energy per equipment and per site. */
+function energySection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '7.1 Power and energy per equipment and per site',
+    paragraphs: [
+      'Measured where power samples cover the run, rated power × time otherwise (never both for one piece of equipment); per site with its PUE.',
+    ],
+    table: {
+      head: ['run', 'equipment', 'kind', 'site', 'energy (kWh)', 'basis'],
+      rows: runs.flatMap((r) => [
+        ...r.energy.map((e) => [r.label, e.equipment, e.kind, e.site, num(e.kwh, 3), e.basis]),
+        ...r.sites.map((s) => [r.label, `site total (PUE ${s.pue})`, 'site', s.site, num(s.kwh, 3), 'with PUE']),
+      ]),
     },
-    {
-      heading: '7. Benchmark testing',
-      paragraphs: [
-        ...model.verdicts.map((v) => `${v.kind} (${verdictWord(v)}): ${v.statement}`),
-        ...(model.verdicts.length === 0 ? ['No pair of runs allows a verdict: each needs a counterpart with the same workload.'] : []),
-        ...runs
-          .filter((r) => r.prediction)
-          .map(
-            (r) =>
-              `${r.label}: the planner predicted ${num(r.prediction!.seconds)} s; measured ${num(r.times.training)} s (error ${num(r.prediction!.errorPercent, 2)} %).`,
-          ),
-      ],
-      table: {
-        head: ['run', 'direction', 'throughput (MB/s)', 'latency (ms)'],
-        rows: runs.flatMap((r) =>
-          r.storage.length
-            ? r.storage.map((s) => [r.label, s.direction, num(s.throughputMBps), num(s.latencyMs, 2)])
-            : [[r.label, '–', 'no nfsiostat samples', '–']],
-        ),
-      },
-      chart: 'steps',
-    },
-    {
-      heading: '7.1 Power and energy per equipment and per site',
-      paragraphs: [
-        'Measured where power samples cover the run, rated power × time otherwise (never both for one piece of equipment); per site with its PUE.',
-      ],
-      table: {
-        head: ['run', 'equipment', 'kind', 'site', 'energy (kWh)', 'basis'],
-        rows: runs.flatMap((r) => [
-          ...r.energy.map((e) => [r.label, e.equipment, e.kind, e.site, num(e.kwh, 3), e.basis]),
-          ...r.sites.map((s) => [r.label, `site total (PUE ${s.pue})`, 'site', s.site, num(s.kwh, 3), 'with PUE']),
-        ]),
-      },
-      chart: 'power',
-    },
-    {
-      heading: '7.2 Cost per equipment',
-      paragraphs: ['Prices amortised over each run, energy at the site’s price, and the network.'],
-      table: { head: ['run', 'item', 'USD'], rows: runs.flatMap((r) => r.costs.map((c) => [r.label, c.item, num(c.usd, 2)])) },
-    },
+    chart: 'power',
+  };
+}
+
+/** 7.2 Cost per equipment. */
+function costSection(runs: readonly ReportRun[]): Section {
+  return {
+    heading: '7.2 Cost per equipment',
+    paragraphs: ['Prices amortised over each run, energy at the site’s price, and the network.'],
+    table: { head: ['run', 'item', 'USD'], rows: runs.flatMap((r) => r.costs.map((c) => [r.label, c.item, num(c.usd, 2)])) },
+  };
+}
+
+/** The report's content, once, for both renderings. */
+function sections(model: ReportModel): Section[] {
+  return [
+    requirementsSection(model.runs),
+    methodSection(),
+    metricsSection(model.runs),
+    logsSection(model.runs),
+    verifySection(model.runs),
+    securitySection(model),
+    benchmarkSection(model),
+    energySection(model.runs),
+    costSection(model.runs),
   ];
 }
 

@@ -16,6 +16,7 @@ import { TopologyService } from '../topology/topology.service';
 import { type EvaluatedRun, type Verdict, evaluateRuns } from './evaluation';
 import { type EquipmentReference, type RunSummary, type SiteFigures, summarizeRun } from './run-summary';
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity, TrainingRunState } from './run.entities';
+import { RunSeriesRepository } from './run-series.repository';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
 
@@ -47,6 +48,7 @@ interface Shared {
 export class RunEvaluationService {
   constructor(
     private readonly repository: RunsRepository,
+    private readonly series: RunSeriesRepository,
     private readonly runs: RunsService,
     private readonly storage: StorageResources,
     private readonly mounts: MountsService,
@@ -72,7 +74,7 @@ export class RunEvaluationService {
     const ctx = shared ?? (await this.shared());
     const ids = runs.map((r) => r.id);
     const withIo = runs.filter((r) => Number(r.ioSampleCount) > 0).map((r) => r.id);
-    const [buckets, io] = await Promise.all([this.repository.stepBuckets(ids), this.repository.ioSeries(withIo)]);
+    const [buckets, io] = await Promise.all([this.series.stepBuckets(ids), this.series.ioSeries(withIo)]);
     await Promise.all(
       runs.map(async (run) => {
         const preparation = await this.preparation(run);
@@ -82,7 +84,7 @@ export class RunEvaluationService {
         const [power, nodes] = await Promise.all([
           Number(run.powerSampleCount) === 0
             ? Promise.resolve([])
-            : this.repository.powerSeries(run.id, from, end === null ? null : new Date(end), run.state !== TrainingRunState.RECORDING),
+            : this.series.powerSeries(run.id, from, end === null ? null : new Date(end), run.state !== TrainingRunState.RECORDING),
           run.gpuAllocationId ? this.storage.nodesOfAllocation(run.gpuAllocationId) : Promise.resolve([]),
         ]);
         const mine = (phase: number) =>

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RunMeasurementsService } from './run-measurements.service';
+import { RunSeriesRepository } from './run-series.repository';
 import { RunsRepository } from './runs.repository';
 
 /**
@@ -8,7 +9,7 @@ import { RunsRepository } from './runs.repository';
  * capability may use the planner and metering in turn.
  */
 @Module({
-  providers: [RunsRepository, RunMeasurementsService],
-  exports: [RunsRepository, RunMeasurementsService],
+  providers: [RunsRepository, RunSeriesRepository, RunMeasurementsService],
+  exports: [RunsRepository, RunSeriesRepository, RunMeasurementsService],
 })
 export class RunMeasurementsModule {}

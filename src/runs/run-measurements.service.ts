@@ -6,6 +6,7 @@ import { Role } from '../tenancy/tenancy.entities';
 import { integratePower } from './power-integration';
 import { POWER_MAX_GAP_SECONDS } from './run-summary';
 import { RunConnectionKind, TrainingRunEntity, TrainingRunState } from './run.entities';
+import { RunSeriesRepository } from './run-series.repository';
 import { RunsRepository } from './runs.repository';
 import { StorageDesign } from '../vocabulary/domain';
 import { canSee } from '../core/visibility';
@@ -35,7 +36,10 @@ export interface CalibrationRuns {
 /** What the measured runs tell the rest of the service: calibration pairs for the planner, GPU power for metering. */
 @Injectable()
 export class RunMeasurementsService {
-  constructor(private readonly repository: RunsRepository) {}
+  constructor(
+    private readonly repository: RunsRepository,
+    private readonly series: RunSeriesRepository,
+  ) {}
 
   /**
    * The pair the planner calibrates on: `runId`, a completed DIRECT run over APN or the Internet, and its
@@ -109,7 +113,7 @@ export class RunMeasurementsService {
     toMs: number,
   ): Promise<(allocationId: string, node: string, from: number, to: number) => number | null> {
     const gap = POWER_MAX_GAP_SECONDS * 1000;
-    const rows = await this.repository.gpuNodeSamples(m, new Date(fromMs - gap), new Date(toMs + gap));
+    const rows = await this.series.gpuNodeSamples(m, new Date(fromMs - gap), new Date(toMs + gap));
     const series = new Map<string, Array<[number, number]>>();
     for (const r of rows) {
       const key = `${r.allocationId}|${r.node}`;

@@ -11,7 +11,7 @@ import { type ReportAudit, type ReportModel, type ReportRun, renderReportHtml, r
 import { RunEvaluationService, type RunPrediction } from './run-evaluation.service';
 import type { RunSummary } from './run-summary';
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity } from './run.entities';
-import { RunsRepository } from './runs.repository';
+import { RunSeriesRepository } from './run-series.repository';
 
 export type ReportFormatName = 'html' | 'md';
 
@@ -28,7 +28,7 @@ const POWER_POINTS = 200;
 export class RunReportService {
   constructor(
     private readonly evaluation: RunEvaluationService,
-    private readonly repository: RunsRepository,
+    private readonly series: RunSeriesRepository,
     private readonly mounts: MountsService,
     private readonly mountProtection: MountProtection,
     private readonly audit: AuditService,
@@ -72,7 +72,7 @@ export class RunReportService {
     const reportRuns = await Promise.all(
       runs.map(async (run): Promise<ReportRun> => {
         const summary = summaries.get(run.id)!;
-        const [stepSeries, powerSeries] = await Promise.all([this.repository.stepSample(run.id, STEP_POINTS), this.power(run, summary)]);
+        const [stepSeries, powerSeries] = await Promise.all([this.series.stepSample(run.id, STEP_POINTS), this.power(run, summary)]);
         return {
           id: run.id,
           label: run.label,
@@ -146,7 +146,7 @@ export class RunReportService {
     const end = run.finishedAt ?? run.lastStepEndAt ?? null;
     if (!start || !end || end <= start) return [];
     const from = new Date(start.getTime() - summary.preparationSeconds * 1000);
-    return this.repository.powerPoints(run.id, from, end, POWER_POINTS);
+    return this.series.powerPoints(run.id, from, end, POWER_POINTS);
   }
 }
 

@@ -379,6 +379,72 @@ function networkCosts(input: SummaryInput, trainingSeconds: number): CostItem[] 
   return items;
 }
 
+/**
+ * A piece's energy over the run: its power samples integrated when they cover the run, its rated draw
+ * × time otherwise; the site's PUE applied.
+ */
+function pieceEnergy(piece: Piece, site: SiteFigures, window: SummaryInput['window'], prep: number): EquipmentEnergy {
+  const measured = piece.sampled.length > 0 && piece.sampled.every((x) => covers(x, piece.seconds, window, prep));
+  let itKwh: number;
+  let source: string;
+  let seconds = piece.seconds;
+  if (measured) {
+    const joules = piece.sampled.reduce((sum, x) => sum + measuredJoules(x, window, prep), 0);
+    itKwh = joules / 3.6e6;
+    const samples = piece.sampled.reduce((n, x) => n + x.samples, 0);
+    if (window.startMs === null) seconds = Math.max(...piece.sampled.map((x) => (x.lastMs - x.firstMs) / 1000));
+    source = `measured: ${samples} power samples integrated by trapezoids over ${seconds.toFixed(1)} s`;
+  } else {
+    itKwh = (piece.ratedKw * piece.seconds) / 3600;
+    const unusable =
+      piece.sampled.length > 0
+        ? `; its ${piece.sampled.reduce((n, x) => n + x.samples, 0)} power samples do not cover the run (at most ${POWER_MAX_GAP_SECONDS} s apart and from its start to its end), so they are not used`
+        : '';
+    source = `rated: ${piece.ratedKw} kW × ${piece.seconds.toFixed(1)} s (${piece.ratedBasis})${unusable}`;
+  }
+  const kwh = itKwh * site.pue;
+  return {
+    equipment: piece.equipment,
+    kind: piece.kind,
+    siteId: site.id,
+    basis: measured ? 'measured' : 'rated',
+    source,
+    seconds,
+    averageKw: seconds > 0 ? (itKwh * 3600) / seconds : 0,
+    itKwh,
+    kwh,
+    co2Kg: kwh * site.carbonKgPerKwh,
+  };
+}
+
+/** A piece's cost over the time it was used: its price amortised over its life, and its energy at the site's price. */
+function pieceCost(piece: Piece, site: SiteFigures, used: EquipmentEnergy): CostItem {
+  const hours = used.seconds / 3600;
+  const amortisedUsd = (hours * piece.reference.capexUsd) / (piece.reference.lifeYears * HOURS_PER_YEAR);
+  const energyUsd = used.kwh * site.energyUsdPerKwh;
+  return {
+    item: piece.equipment,
+    usd: amortisedUsd + energyUsd,
+    amortisedUsd,
+    energyUsd,
+    basis:
+      `$${piece.reference.capexUsd} over ${piece.reference.lifeYears} y × ${hours.toFixed(4)} h = $${amortisedUsd.toFixed(4)} (${piece.reference.priceBasis}); ` +
+      `${used.kwh.toFixed(4)} kWh × $${site.energyUsdPerKwh}/kWh at ${site.code} = $${energyUsd.toFixed(4)}`,
+  };
+}
+
+/** Energy per site: its equipment's, with the site's PUE. */
+function siteEnergy(sites: Iterable<SiteFigures>, energy: readonly EquipmentEnergy[]): SiteEnergy[] {
+  const perSite: SiteEnergy[] = [];
+  for (const site of sites) {
+    const mine = energy.filter((e) => e.siteId === site.id);
+    if (mine.length === 0) continue;
+    const itKwh = mine.reduce((sum, e) => sum + e.itKwh, 0);
+    perSite.push({ siteId: site.id, pue: site.pue, itKwh, kwh: itKwh * site.pue, co2Kg: itKwh * site.pue * site.carbonKgPerKwh });
+  }
+  return perSite;
+}
+
 export function summarizeRun(input: SummaryInput): RunSummary {
   const s = input.steps;
   const stepSum = s.readSeconds + s.gpuSeconds + s.saveSeconds;
@@ -394,59 +460,12 @@ export function summarizeRun(input: SummaryInput): RunSummary {
   const costs: CostItem[] = [];
   for (const piece of equipment(input, energySeconds)) {
     const site = sites.get(piece.siteId) ?? input.gpuSite;
-    const measured = piece.sampled.length > 0 && piece.sampled.every((x) => covers(x, piece.seconds, window, prep));
-    let itKwh: number;
-    let source: string;
-    let seconds = piece.seconds;
-    if (measured) {
-      const joules = piece.sampled.reduce((sum, x) => sum + measuredJoules(x, window, prep), 0);
-      itKwh = joules / 3.6e6;
-      const samples = piece.sampled.reduce((n, x) => n + x.samples, 0);
-      if (window.startMs === null) seconds = Math.max(...piece.sampled.map((x) => (x.lastMs - x.firstMs) / 1000));
-      source = `measured: ${samples} power samples integrated by trapezoids over ${seconds.toFixed(1)} s`;
-    } else {
-      itKwh = (piece.ratedKw * piece.seconds) / 3600;
-      const unusable =
-        piece.sampled.length > 0
-          ? `; its ${piece.sampled.reduce((n, x) => n + x.samples, 0)} power samples do not cover the run (at most ${POWER_MAX_GAP_SECONDS} s apart and from its start to its end), so they are not used`
-          : '';
-      source = `rated: ${piece.ratedKw} kW × ${piece.seconds.toFixed(1)} s (${piece.ratedBasis})${unusable}`;
-    }
-    const kwh = itKwh * site.pue;
-    energy.push({
-      equipment: piece.equipment,
-      kind: piece.kind,
-      siteId: site.id,
-      basis: measured ? 'measured' : 'rated',
-      source,
-      seconds,
-      averageKw: seconds > 0 ? (itKwh * 3600) / seconds : 0,
-      itKwh,
-      kwh,
-      co2Kg: kwh * site.carbonKgPerKwh,
-    });
-    const hours = seconds / 3600;
-    const amortisedUsd = (hours * piece.reference.capexUsd) / (piece.reference.lifeYears * HOURS_PER_YEAR);
-    const energyUsd = kwh * site.energyUsdPerKwh;
-    costs.push({
-      item: piece.equipment,
-      usd: amortisedUsd + energyUsd,
-      amortisedUsd,
-      energyUsd,
-      basis:
-        `$${piece.reference.capexUsd} over ${piece.reference.lifeYears} y × ${hours.toFixed(4)} h = $${amortisedUsd.toFixed(4)} (${piece.reference.priceBasis}); ` +
-        `${kwh.toFixed(4)} kWh × $${site.energyUsdPerKwh}/kWh at ${site.code} = $${energyUsd.toFixed(4)}`,
-    });
+    const used = pieceEnergy(piece, site, window, prep);
+    energy.push(used);
+    costs.push(pieceCost(piece, site, used));
   }
   costs.push(...networkCosts(input, trainingSeconds));
-
-  const perSite: SiteEnergy[] = [];
-  for (const site of sites.values()) {
-    const mine = energy.filter((e) => e.siteId === site.id);
-    if (mine.length === 0) continue;
-    const itKwh = mine.reduce((sum, e) => sum + e.itKwh, 0);
-    perSite.push({ siteId: site.id, pue: site.pue, itKwh, kwh: itKwh * site.pue, co2Kg: itKwh * site.pue * site.carbonKgPerKwh });
-  }
+  const perSite = siteEnergy(sites.values(), energy);
   return {
     stepsRecorded: s.recorded,
     stepsPlanned: input.stepsPlanned,

@@ -4,6 +4,7 @@ import { MeteringModule } from '../metering/metering.module';
 import { PlanningModule } from '../planning/planning.module';
 import { ReservationsModule } from '../reservations/reservations.module';
 import { StorageModule } from '../storage/storage.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
 import { TopologyModule } from '../topology/topology.module';
 import { RunEvaluationResolver } from './run-evaluation.resolver';
 import { RunEvaluationService } from './run-evaluation.service';
@@ -11,6 +12,7 @@ import { RunIngestService } from './run-ingest.service';
 import { RunMeasurementsModule } from './run-measurements.module';
 import { RunReportController } from './run-report.controller';
 import { RunReportService } from './run-report.service';
+import { RunSites } from './run-sites.service';
 import { RunUploadsController } from './run-uploads.controller';
 import { RunsResolver } from './runs.resolver';
 import { RunsService } from './runs.service';
@@ -24,13 +26,23 @@ import { UploadStreams } from './upload-streams';
   imports: [
     ReservationsModule,
     StorageModule,
+    TenancyModule,
     TopologyModule,
     RunMeasurementsModule,
     PlanningModule,
     MeteringModule,
     AuditCheckpointsModule,
   ],
-  providers: [RunsService, RunIngestService, RunsResolver, UploadStreams, RunEvaluationService, RunReportService, RunEvaluationResolver],
+  providers: [
+    RunsService,
+    RunSites,
+    RunIngestService,
+    RunsResolver,
+    UploadStreams,
+    RunEvaluationService,
+    RunReportService,
+    RunEvaluationResolver,
+  ],
   controllers: [RunUploadsController, RunReportController],
   exports: [RunsService],
 })

@@ -1,47 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
-import { requireNumberIn, requireText } from '../core/bounds';
+import { requireText } from '../core/bounds';
 import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
 import { decodeCursor } from '../core/graphql/pagination';
 import { ReservationQueries } from '../reservations/reservation-queries.service';
 import { ReservationEntity } from '../reservations/reservation.entities';
-import { ReservationState } from '../reservations/reservation-state';
 import { MountsService } from '../storage/mounts.service';
 import { StorageResources } from '../storage/storage-resources.service';
 import { DatasetEntity, GpuAllocationEntity, MountEntity } from '../storage/storage.entities';
 import { StorageDesign } from '../vocabulary/domain';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { TenancyService } from '../tenancy/tenancy.service';
 import { FIBER_LATENCY_US_PER_KM } from '../topology/pce';
-import { TopologyService } from '../topology/topology.service';
-import { AtRestProtection, InMotionProtection, measuresOf } from '../protection/profile';
+import {
+  RUN_BOUNDS,
+  checkApnConnection,
+  checkCarried,
+  checkMountAgrees,
+  checkNoDatasetSize,
+  checkOtherConnection,
+  checkPreparation,
+  checkSecurityMeasures,
+  checkWorkload,
+  givenDatasetSize,
+  mountMeasures,
+} from './run-input';
+import { RunSites } from './run-sites.service';
 import { RunConnectionKind, SecurityMeasure, TrainingRunEntity, TrainingRunState } from './run.entities';
 import type { CreateTrainingRunInput } from './run.models';
 import { RunsRepository } from './runs.repository';
 import { actingTenant, canSee, isTenantKey } from '../core/visibility';
 
-/** Bounds of a run's inputs (documented in the README), as the planner bounds the same quantities. */
-export const RUN_BOUNDS = {
-  labelLength: 200,
-  modelNameLength: 200,
-  maxBatchSize: 1_000_000,
-  maxStepsPerEpoch: 1_000_000_000,
-  maxEpochs: 100_000,
-  maxBandwidthGbps: 1_000_000,
-  maxRttMs: 100_000,
-  reasonLength: 2000,
-  /** A replica's copy or a cache's fill: at most 366 days, as the planner bounds an epoch. */
-  maxPreparationSeconds: 31_622_400,
-} as const;
-
-/** Lightpaths that never carried data and never will: a run cannot have used them. */
-const NEVER_CARRIED = new Set<ReservationState>([
-  ReservationState.HELD,
-  ReservationState.CANCELLED,
-  ReservationState.EXPIRED,
-  ReservationState.FAILED,
-]);
+export { RUN_BOUNDS } from './run-input';
 
 /** Only operators and the tenant's own keys see or touch runs; billing keys read usage, not runs. */
 export function assertRunAccess(principal: Principal): void {
@@ -73,178 +65,39 @@ export class RunsService {
     private readonly reservations: ReservationQueries,
     private readonly storage: StorageResources,
     private readonly mounts: MountsService,
-    private readonly topology: TopologyService,
+    private readonly sites: RunSites,
+    private readonly tenancy: TenancyService,
     private readonly audit: AuditService,
   ) {}
 
   async create(principal: Principal, input: CreateTrainingRunInput): Promise<TrainingRunEntity> {
     assertRunAccess(principal);
     const tenantId = await this.runTenant(principal, input.tenantId ?? null);
-    const label = requireText('input.label', input.label, RUN_BOUNDS.labelLength);
-    const w = input.workload;
-    const modelName = requireText('input.workload.modelName', w.modelName, RUN_BOUNDS.modelNameLength);
-    requireNumberIn('input.workload.batchSize', w.batchSize, { min: 1, max: RUN_BOUNDS.maxBatchSize, integer: true });
-    requireNumberIn('input.workload.steps', w.steps, { min: 1, max: RUN_BOUNDS.maxStepsPerEpoch, integer: true });
-    const epochs = w.epochs ?? 1;
-    requireNumberIn('input.workload.epochs', epochs, { min: 1, max: RUN_BOUNDS.maxEpochs, integer: true });
-    let securityMeasures = checkSecurityMeasures(input.securityMeasures ?? [SecurityMeasure.NONE]);
-    const c = input.connection;
-    const own = <T extends { tenantId: string }>(field: string, what: string, object: T): T => {
-      if (object.tenantId !== tenantId)
-        throw badInput(field, `${field}: this ${what} belongs to another tenant than the run (${tenantId}).`);
-      return object;
-    };
-
-    // The connection, and the lightpath's ends when it is one.
-    let reservation: ReservationEntity | null = null;
-    if (c.kind === RunConnectionKind.APN) {
-      if (!c.reservationId)
-        throw badInput(
-          'input.connection.reservationId',
-          'input.connection.reservationId: an APN run names the reservation of its lightpath.',
-        );
-      for (const field of ['bandwidthGbps', 'rttMs'] as const) {
-        if (c[field] !== undefined && c[field] !== null) {
-          throw badInput(
-            `input.connection.${field}`,
-            `input.connection.${field}: an APN run takes its ${field === 'rttMs' ? 'round trip' : 'rate'} from the reservation; leave it out.`,
-          );
-        }
-      }
-      const found = await naming('input.connection.reservationId', () => this.reservations.get(principal, c.reservationId as string));
-      reservation = own('input.connection.reservationId', 'reservation', found);
-      if (NEVER_CARRIED.has(reservation.state)) {
-        throw new AppError(
-          ErrorCode.INVALID_STATE,
-          `Reservation ${reservation.id} is ${reservation.state}; its lightpath never carried data${reservation.state === ReservationState.HELD ? ' (commit the hold first)' : ''}.`,
-          { field: 'input.connection.reservationId', details: { state: reservation.state } },
-        );
-      }
-    } else {
-      if (c.reservationId)
-        throw badInput(
-          'input.connection.reservationId',
-          `input.connection.reservationId: only APN runs go over a reservation; this one is ${c.kind}.`,
-        );
-      if (c.kind === RunConnectionKind.INTERNET) {
-        if (c.bandwidthGbps === undefined || c.bandwidthGbps === null)
-          throw badInput('input.connection.bandwidthGbps', 'input.connection.bandwidthGbps: an INTERNET run gives its link’s bandwidth.');
-        if (c.rttMs === undefined || c.rttMs === null)
-          throw badInput('input.connection.rttMs', 'input.connection.rttMs: an INTERNET run gives its link’s round trip.');
-      }
-      if (c.bandwidthGbps !== undefined && c.bandwidthGbps !== null) {
-        requireNumberIn('input.connection.bandwidthGbps', c.bandwidthGbps, {
-          min: 0,
-          exclusiveMin: true,
-          max: RUN_BOUNDS.maxBandwidthGbps,
-          unit: 'Gbps',
-        });
-      }
-      if (c.rttMs !== undefined && c.rttMs !== null)
-        requireNumberIn('input.connection.rttMs', c.rttMs, { min: 0, max: RUN_BOUNDS.maxRttMs, unit: 'ms' });
-      if (input.mountId) throw badInput('input.mountId', `input.mountId: a mount runs over a lightpath; a ${c.kind} run has none.`);
-    }
-
-    // The mount, whose design, dataset and allocation the run inherits unless it names its own (which must agree).
-    let mount: MountEntity | null = null;
-    if (input.mountId) {
-      mount = own('input.mountId', 'mount', await naming('input.mountId', () => this.mounts.mount(principal, input.mountId as string)));
-      if (mount.reservationId !== reservation!.id) {
-        throw badInput(
-          'input.mountId',
-          `input.mountId: mount ${mount.id} runs over reservation ${mount.reservationId}, not ${reservation!.id}.`,
-        );
-      }
-      if (input.design && input.design !== mount.design) {
-        throw badInput(
-          'input.design',
-          `input.design: the run says ${input.design}, but mount ${mount.id} is ${mount.design}; leave design out or make them agree.`,
-        );
-      }
-      if (w.datasetId && w.datasetId !== mount.datasetId) {
-        throw badInput(
-          'input.workload.datasetId',
-          `input.workload.datasetId: mount ${mount.id} mounts dataset ${mount.datasetId}, not ${w.datasetId}.`,
-        );
-      }
-      if (input.gpuAllocationId && input.gpuAllocationId !== mount.gpuAllocationId) {
-        throw badInput(
-          'input.gpuAllocationId',
-          `input.gpuAllocationId: mount ${mount.id} serves allocation ${mount.gpuAllocationId}, not ${input.gpuAllocationId}.`,
-        );
-      }
-    }
-    if (mount) {
-      // The mount's profile says what was in force; a run over it states the same, so that runs with and
-      // without a measure are compared on what actually protected the data.
-      const inForce = measuresOf({
-        inMotion: mount.protectionInMotion as InMotionProtection[],
-        atRest: mount.protectionAtRest as AtRestProtection,
-      }) as SecurityMeasure[];
-      if (input.securityMeasures && [...securityMeasures].sort().join() !== [...inForce].sort().join()) {
-        throw badInput(
-          'input.securityMeasures',
-          `input.securityMeasures: mount ${mount.id} is protected by ${inForce.join(', ')}, but the run says ${securityMeasures.join(', ')}; leave securityMeasures out to take the mount's, or attach a mount with the measures to compare.`,
-        );
-      }
-      securityMeasures = inForce;
-    }
+    const { label, modelName, epochs } = checkWorkload(input);
+    const stated = checkSecurityMeasures(input.securityMeasures ?? [SecurityMeasure.NONE]);
+    const own = ownedBy(tenantId);
+    const reservation = await this.connection(principal, input, own);
+    const mount = await this.mount(principal, input, reservation, own);
+    const securityMeasures = mount ? mountMeasures(input, mount, stated) : stated;
     const design = mount?.design ?? input.design ?? StorageDesign.DIRECT;
-    let preparationSeconds: number | null = null;
-    if (input.preparationSeconds !== undefined && input.preparationSeconds !== null) {
-      const field = 'input.preparationSeconds';
-      if (mount)
-        throw badInput(field, `${field}: the run's mount ${mount.id} records its replication or cache fill; leave preparationSeconds out.`);
-      if (design === StorageDesign.DIRECT)
-        throw badInput(field, `${field}: a DIRECT run copies and fills nothing before its steps; give it for REPLICATION or CACHE.`);
-      requireNumberIn(field, input.preparationSeconds, { min: 0, max: RUN_BOUNDS.maxPreparationSeconds, unit: 's' });
-      preparationSeconds = input.preparationSeconds;
-    }
-
-    // The workload's size: from the dataset, or as given.
-    const datasetId = w.datasetId ?? mount?.datasetId ?? null;
-    let dataset: DatasetEntity | null = null;
-    let datasetBytes: bigint;
-    let datasetItems: bigint;
-    if (datasetId) {
-      dataset = own('input.workload.datasetId', 'dataset', await this.storage.dataset(principal, datasetId, 'input.workload.datasetId'));
-      for (const field of ['datasetBytes', 'datasetItems'] as const) {
-        if (w[field] !== undefined && w[field] !== null) {
-          throw badInput(
-            `input.workload.${field}`,
-            `input.workload.${field}: taken from dataset ${dataset.name}; give datasetId, or datasetBytes and datasetItems, not both.`,
-          );
-        }
-      }
-      datasetBytes = BigInt(dataset.bytes);
-      datasetItems = BigInt(dataset.fileCount);
-    } else {
-      if (w.datasetBytes === undefined || w.datasetBytes === null)
-        throw badInput('input.workload.datasetBytes', 'input.workload.datasetBytes: give datasetId, or datasetBytes and datasetItems.');
-      if (w.datasetItems === undefined || w.datasetItems === null)
-        throw badInput('input.workload.datasetItems', 'input.workload.datasetItems: give datasetId, or datasetBytes and datasetItems.');
-      if (w.datasetBytes <= 0n) throw badInput('input.workload.datasetBytes', 'input.workload.datasetBytes must be positive.');
-      if (w.datasetItems <= 0n) throw badInput('input.workload.datasetItems', 'input.workload.datasetItems must be positive.');
-      datasetBytes = w.datasetBytes;
-      datasetItems = w.datasetItems;
-    }
-
+    const preparationSeconds = checkPreparation(input, mount, design);
+    const workload = await this.datasetOf(principal, input.workload, mount, own);
     const allocationId = input.gpuAllocationId ?? mount?.gpuAllocationId ?? null;
     const allocation: GpuAllocationEntity | null = allocationId
       ? own('input.gpuAllocationId', 'GPU allocation', await this.storage.gpuAllocation(principal, allocationId, 'input.gpuAllocationId'))
       : null;
-
-    const { gpuSiteId, storageSiteId } = await this.sites(input, c.kind, reservation, dataset, allocation);
-
+    const { gpuSiteId, storageSiteId } = await this.sites.sites(input, input.connection.kind, reservation, workload.dataset, allocation);
+    const w = input.workload;
+    const c = input.connection;
     const run = Object.assign(new TrainingRunEntity(), {
       id: randomUUID(),
       tenantId,
       label,
       state: TrainingRunState.RECORDING,
       modelName,
-      datasetId,
-      datasetBytes: datasetBytes.toString(),
-      datasetItems: datasetItems.toString(),
+      datasetId: workload.datasetId,
+      datasetBytes: workload.bytes.toString(),
+      datasetItems: workload.items.toString(),
       batchSize: w.batchSize,
       stepsPerEpoch: w.steps,
       epochs,
@@ -358,93 +211,62 @@ export class RunsService {
       ) as string;
     }
     if (!requested) throw badInput('input.tenantId', 'input.tenantId: operators name the tenant whose run this is.');
-    if (!(await this.repository.tenantExists(requested)))
-      throw badInput('input.tenantId', `input.tenantId: tenant ${requested} does not exist.`);
+    if (!(await this.tenancy.exists(requested))) throw badInput('input.tenantId', `input.tenantId: tenant ${requested} does not exist.`);
     return requested;
   }
 
-  /**
-   * Where the GPUs ran and where the data was read from. APN: the lightpath's destination and source, which
-   * the allocation's cluster and the dataset's server must be at. INTERNET: as given, else the allocation's
-   * cluster site and the dataset's storage site. LOCAL: one site for both.
-   */
-  private async sites(
-    input: CreateTrainingRunInput,
-    kind: RunConnectionKind,
-    reservation: ReservationEntity | null,
-    dataset: DatasetEntity | null,
-    allocation: GpuAllocationEntity | null,
-  ): Promise<{ gpuSiteId: string; storageSiteId: string }> {
-    const snapshot = await this.topology.snapshot({ maxAgeMs: 1000 });
-    const code = (id: string | null | undefined) => (id ? (snapshot.sites.get(id)?.code ?? id) : 'unknown');
-    for (const field of ['gpuSiteId', 'storageSiteId'] as const) {
-      const id = input[field];
-      if (id && !snapshot.sites.has(id) && !(await this.topology.snapshot()).sites.has(id)) {
-        throw badInput(`input.${field}`, `input.${field}: site ${id} does not exist; list them with { sites { id code } }.`);
-      }
+  /** The run's connection: over APN, the reservation of its lightpath, the tenant's, which carried data. */
+  private async connection(principal: Principal, input: CreateTrainingRunInput, own: Own): Promise<ReservationEntity | null> {
+    if (input.connection.kind !== RunConnectionKind.APN) {
+      checkOtherConnection(input);
+      return null;
     }
-    const clusterSite = allocation ? ((await this.storage.gpuClusters([allocation.clusterId]))[0]?.siteId ?? null) : null;
-    const datasetSite = dataset ? ((await this.storage.storageSystems([dataset.storageSystemId]))[0]?.siteId ?? null) : null;
-    const agree = (field: string, what: string, site: string | null, expected: string, where: 'GPUs' | 'data') => {
-      if (site !== null && site !== expected)
-        throw badInput(field, `${field}: ${what} is at site ${code(site)}, but the run's ${where} are at ${code(expected)}.`);
-    };
+    const reservationId = checkApnConnection(input.connection);
+    const found = await naming('input.connection.reservationId', () => this.reservations.get(principal, reservationId));
+    const reservation = own('input.connection.reservationId', 'reservation', found);
+    checkCarried(reservation);
+    return reservation;
+  }
 
-    if (kind === RunConnectionKind.APN) {
-      const r = reservation as ReservationEntity;
-      const source =
-        snapshot.endpoints.get(r.sourceEndpointId)?.siteId ?? (await this.topology.snapshot()).endpoints.get(r.sourceEndpointId)?.siteId;
-      const destination =
-        snapshot.endpoints.get(r.destinationEndpointId)?.siteId ??
-        (await this.topology.snapshot()).endpoints.get(r.destinationEndpointId)?.siteId;
-      if (!source || !destination) throw new Error(`reservation ${r.id} refers to endpoints missing from the topology`);
-      if (input.gpuSiteId && input.gpuSiteId !== destination) {
-        throw badInput(
-          'input.gpuSiteId',
-          `input.gpuSiteId: the lightpath ends at ${code(destination)}, where the GPUs are; not at ${code(input.gpuSiteId)}.`,
-        );
-      }
-      if (input.storageSiteId && input.storageSiteId !== source) {
-        throw badInput(
-          'input.storageSiteId',
-          `input.storageSiteId: the lightpath starts at ${code(source)}, where the data is; not at ${code(input.storageSiteId)}.`,
-        );
-      }
-      agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, destination, 'GPUs');
-      agree('input.workload.datasetId', 'the dataset’s storage', datasetSite, source, 'data');
-      return { gpuSiteId: destination, storageSiteId: source };
-    }
-    if (kind === RunConnectionKind.INTERNET) {
-      const gpuSiteId = input.gpuSiteId ?? clusterSite;
-      const storageSiteId = input.storageSiteId ?? datasetSite;
-      if (!gpuSiteId) throw badInput('input.gpuSiteId', 'input.gpuSiteId: give the GPU site, or a gpuAllocationId whose cluster is there.');
-      if (!storageSiteId)
-        throw badInput('input.storageSiteId', 'input.storageSiteId: give the storage site, or a datasetId whose storage is there.');
-      agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, gpuSiteId, 'GPUs');
-      agree('input.workload.datasetId', 'the dataset’s storage', datasetSite, storageSiteId, 'data');
-      return { gpuSiteId, storageSiteId };
-    }
-    // LOCAL: a dataset of the office may have been copied next to the GPUs, so its own site does not decide.
-    const gpuSiteId = input.gpuSiteId ?? clusterSite ?? input.storageSiteId ?? datasetSite;
-    if (!gpuSiteId) throw badInput('input.gpuSiteId', 'input.gpuSiteId: give the site where the GPUs and the data were.');
-    const storageSiteId = input.storageSiteId ?? gpuSiteId;
-    if (storageSiteId !== gpuSiteId) {
-      throw badInput(
-        'input.storageSiteId',
-        `input.storageSiteId: a LOCAL run reads data at the GPUs' site (${code(gpuSiteId)}), not at ${code(storageSiteId)}; use INTERNET or APN.`,
-      );
-    }
-    agree('input.gpuAllocationId', 'the allocation’s GPU cluster', clusterSite, gpuSiteId, 'GPUs');
-    return { gpuSiteId, storageSiteId };
+  /** The mount the run read through, the tenant's, over its lightpath: its design, dataset and allocation are the run's. */
+  private async mount(
+    principal: Principal,
+    input: CreateTrainingRunInput,
+    reservation: ReservationEntity | null,
+    own: Own,
+  ): Promise<MountEntity | null> {
+    if (!input.mountId) return null;
+    const mountId = input.mountId;
+    const mount = own('input.mountId', 'mount', await naming('input.mountId', () => this.mounts.mount(principal, mountId)));
+    checkMountAgrees(input, mount, reservation as ReservationEntity);
+    return mount;
+  }
+
+  /** The workload's size: from its dataset (named, or the mount's), or as given. */
+  private async datasetOf(
+    principal: Principal,
+    w: CreateTrainingRunInput['workload'],
+    mount: MountEntity | null,
+    own: Own,
+  ): Promise<{ datasetId: string | null; dataset: DatasetEntity | null; bytes: bigint; items: bigint }> {
+    const datasetId = w.datasetId ?? mount?.datasetId ?? null;
+    if (!datasetId) return { datasetId, dataset: null, ...givenDatasetSize(w) };
+    const dataset = own(
+      'input.workload.datasetId',
+      'dataset',
+      await this.storage.dataset(principal, datasetId, 'input.workload.datasetId'),
+    );
+    checkNoDatasetSize(w, dataset.name);
+    return { datasetId, dataset, bytes: BigInt(dataset.bytes), items: BigInt(dataset.fileCount) };
   }
 }
 
-/** The measures in force: at least one, each once, NONE alone. */
-function checkSecurityMeasures(measures: SecurityMeasure[]): SecurityMeasure[] {
-  const field = 'input.securityMeasures';
-  if (measures.length === 0) throw badInput(field, `${field}: name the measures in force, or [NONE] when none was applied.`);
-  if (new Set(measures).size !== measures.length) throw badInput(field, `${field}: each measure once.`);
-  if (measures.includes(SecurityMeasure.NONE) && measures.length > 1)
-    throw badInput(field, `${field}: NONE says no measure was applied; it cannot stand with others.`);
-  return measures;
+/** Checks that a referenced object is the run's tenant's, naming the input that referenced it. */
+type Own = <T extends { tenantId: string }>(field: string, what: string, object: T) => T;
+
+function ownedBy(tenantId: string): Own {
+  return (field, what, object) => {
+    if (object.tenantId !== tenantId) throw badInput(field, `${field}: this ${what} belongs to another tenant than the run (${tenantId}).`);
+    return object;
+  };
 }
