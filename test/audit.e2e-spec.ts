@@ -255,7 +255,9 @@ describe('audit a tenant can verify (e2e over HTTP)', () => {
       expect(Buffer.from(row.secret_sealed).includes(Buffer.from(created.secret))).toBe(false);
       expect(row.kek_id).toMatch(/^kek-[0-9a-f]{16}$/);
       // Never answered again.
-      expect((await gql(t.url, alpha.token, '{ webhookSubscriptions { id secret } }')).errors?.[0].message).toMatch(/secret/);
+      expect((await gql(t.url, alpha.token, '{ webhookSubscriptions { edges { node { id secret } } } }')).errors?.[0].message).toMatch(
+        /secret/,
+      );
 
       // A new head, a new checkpoint, delivered signed with the secret given at creation.
       await gqlOk(

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countRows, createTenantWithKey, gql, gqlOk, startTestService, waitFor, type TestService } from './support/service';
 
+/** The nodes of one page of a connection (webhookSubscriptions, webhookDeliveries). */
+const nodeOf = (edge: { node: any }) => edge.node;
+
 /**
  * Billing webhooks end to end: a real HTTP receiver verifies each delivery's HMAC signature and timestamp
  * the way a billing system would, fails on purpose to exercise retries and the dead letter, and sees the
@@ -132,13 +135,36 @@ describe('billing webhooks', () => {
         expect(event).toMatchObject({ specversion: '1.0', source: 'urn:apn:test:nfs-stats', subject: tenant.tenantId });
         expect(r.eventId).toContain(event.id);
       }
-      const delivered = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', {
-        s: sub.subscription.id,
-      });
-      expect(delivered.webhookDeliveries).toEqual([
+      const delivered = await gqlOk(
+        t.url,
+        billing,
+        'query($s: ID) { webhookDeliveries(subscriptionId: $s) { edges { node { state attempts } } } }',
+        {
+          s: sub.subscription.id,
+        },
+      );
+      expect(delivered.webhookDeliveries.edges.map(nodeOf)).toEqual([
         { state: 'DELIVERED', attempts: 1 },
         { state: 'DELIVERED', attempts: 1 },
       ]);
+
+      // A page at a time, newest first: the second page continues where the first ended, and is the last.
+      const page = async (first: number, after: string | null) =>
+        (
+          await gqlOk(
+            t.url,
+            billing,
+            'query($s: ID, $n: Int, $a: String) { webhookDeliveries(subscriptionId: $s, first: $n, after: $a) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }',
+            { s: sub.subscription.id, n: first, a: after },
+          )
+        ).webhookDeliveries;
+      const whole = await page(10, null);
+      expect(whole.pageInfo.hasNextPage).toBe(false);
+      const one = await page(1, null);
+      expect(one.pageInfo).toEqual({ hasNextPage: true, endCursor: one.edges[0].cursor });
+      const two = await page(1, one.pageInfo.endCursor);
+      expect(two.pageInfo.hasNextPage).toBe(false);
+      expect([...one.edges, ...two.edges].map(nodeOf)).toEqual(whole.edges.map(nodeOf));
     } finally {
       await hook.close();
     }
@@ -157,10 +183,10 @@ describe('billing webhooks', () => {
             await gqlOk(
               t.url,
               billing,
-              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id eventId attempts lastStatus lastError } }',
+              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { edges { node { id eventId attempts lastStatus lastError } } } }',
               { s: sub.subscription.id },
             )
-          ).webhookDeliveries;
+          ).webhookDeliveries.edges.map(nodeOf);
           return d.length > 0 ? d[0] : null;
         },
         20_000,
@@ -178,10 +204,15 @@ describe('billing webhooks', () => {
       expect(last.eventId).toBe(first.eventId);
       expect(last.body).toBe(first.body);
       expect(last.signatureOk).toBe(true);
-      const after = await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { state attempts } }', {
-        s: sub.subscription.id,
-      });
-      expect(after.webhookDeliveries).toEqual([{ state: 'DELIVERED', attempts: 4 }]);
+      const after = await gqlOk(
+        t.url,
+        billing,
+        'query($s: ID) { webhookDeliveries(subscriptionId: $s) { edges { node { state attempts } } } }',
+        {
+          s: sub.subscription.id,
+        },
+      );
+      expect(after.webhookDeliveries.edges.map(nodeOf)).toEqual([{ state: 'DELIVERED', attempts: 4 }]);
       const redriveDelivered = await gql(t.url, billing, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', {
         id: dead.id,
       });
@@ -254,10 +285,10 @@ describe('billing webhooks', () => {
             await gqlOk(
               t.url,
               billing,
-              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }',
+              'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { edges { node { attempts lastStatus lastError } } } }',
               { s: sub.subscription.id },
             )
-          ).webhookDeliveries;
+          ).webhookDeliveries.edges.map(nodeOf);
           return d.length > 0 ? d[0] : null;
         },
         20_000,
@@ -282,10 +313,10 @@ describe('billing webhooks', () => {
       const dead = await waitFor(
         async () => {
           const d = (
-            await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { id } }', {
+            await gqlOk(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { edges { node { id } } } }', {
               s: mine.subscription.id,
             })
-          ).webhookDeliveries;
+          ).webhookDeliveries.edges.map(nodeOf);
           return d.length > 0 ? d[0] : null;
         },
         20_000,
@@ -293,12 +324,19 @@ describe('billing webhooks', () => {
       );
 
       // Another BILLING key neither sees nor touches it, and cannot tell it from one that does not exist.
-      const listed = (await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>;
+      const listed = (
+        await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { edges { node { id } } } }')
+      ).webhookSubscriptions.edges.map(nodeOf) as Array<{ id: string }>;
       expect(listed).toEqual([]);
-      expect((await gqlOk(t.url, otherBilling, '{ webhookDeliveries { id } }')).webhookDeliveries).toEqual([]);
       expect(
-        (await gqlOk(t.url, otherBilling, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id }))
-          .webhookDeliveries,
+        (await gqlOk(t.url, otherBilling, '{ webhookDeliveries { edges { node { id } } } }')).webhookDeliveries.edges.map(nodeOf),
+      ).toEqual([]);
+      expect(
+        (
+          await gqlOk(t.url, otherBilling, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { edges { node { id } } } }', {
+            s: mine.subscription.id,
+          })
+        ).webhookDeliveries.edges.map(nodeOf),
       ).toEqual([]);
       const unknownId = '00000000-0000-4000-8000-000000000000';
       const del = (id: string) => gql(t.url, otherBilling, 'mutation($id: ID!) { deleteWebhookSubscription(id: $id) { active } }', { id });
@@ -319,12 +357,16 @@ describe('billing webhooks', () => {
       // Its own subscription it manages; the first key does not see that one.
       const own = await subscribe(hook.url, ['INVOICE_PREVIEW'], otherBilling);
       expect(
-        ((await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map(
-          (s) => s.id,
-        ),
+        (
+          (await gqlOk(t.url, otherBilling, '{ webhookSubscriptions { edges { node { id } } } }')).webhookSubscriptions.edges.map(
+            nodeOf,
+          ) as Array<{ id: string }>
+        ).map((s) => s.id),
       ).toEqual([own.subscription.id]);
       const firstKeySees = (
-        (await gqlOk(t.url, billing, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>
+        (await gqlOk(t.url, billing, '{ webhookSubscriptions { edges { node { id } } } }')).webhookSubscriptions.edges.map(
+          nodeOf,
+        ) as Array<{ id: string }>
       ).map((s) => s.id);
       expect(firstKeySees).toContain(mine.subscription.id);
       expect(firstKeySees).not.toContain(own.subscription.id);
@@ -337,13 +379,33 @@ describe('billing webhooks', () => {
       ).toBe(false);
 
       // The operator sees every subscription and delivery, and manages them.
-      const all = ((await gqlOk(t.url, t.adminToken, '{ webhookSubscriptions { id } }')).webhookSubscriptions as Array<{ id: string }>).map(
-        (s) => s.id,
-      );
+      const all = (
+        (await gqlOk(t.url, t.adminToken, '{ webhookSubscriptions { edges { node { id } } } }')).webhookSubscriptions.edges.map(
+          nodeOf,
+        ) as Array<{ id: string }>
+      ).map((s) => s.id);
       expect(all).toEqual(expect.arrayContaining([mine.subscription.id, own.subscription.id]));
+      // Two at a time, oldest first, the pages together are the whole list in the same order.
+      const paged: string[] = [];
+      for (let after: string | null = null, more = true; more;) {
+        const page: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
+          await gqlOk(
+            t.url,
+            t.adminToken,
+            'query($a: String) { webhookSubscriptions(first: 2, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+            { a: after },
+          )
+        ).webhookSubscriptions;
+        paged.push(...page.edges.map((e) => e.node.id));
+        ({ hasNextPage: more, endCursor: after } = page.pageInfo);
+      }
+      expect(paged).toEqual(all);
       expect(
-        (await gqlOk(t.url, t.adminToken, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: mine.subscription.id }))
-          .webhookDeliveries,
+        (
+          await gqlOk(t.url, t.adminToken, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { edges { node { id } } } }', {
+            s: mine.subscription.id,
+          })
+        ).webhookDeliveries.edges.map(nodeOf),
       ).toEqual([{ id: dead.id }]);
       expect(
         (await gqlOk(t.url, t.adminToken, 'mutation($id: ID!) { redriveWebhookDelivery(id: $id) { state } }', { id: dead.id }))
@@ -385,9 +447,17 @@ describe('billing webhooks', () => {
       expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
       expect(r.errors![0].message.length).toBeLessThan(300);
     }
-    const first = await gql(t.url, billing, '{ webhookDeliveries(first: 100000) { id } }');
+    const first = await gql(t.url, billing, '{ webhookDeliveries(first: 100000) { edges { node { id } } } }');
     expect(first.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
-    const subscriptionId = await gql(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { id } }', { s: 'not-an-id' });
+    const cursor = await gql(t.url, billing, '{ webhookDeliveries(after: "not-a-cursor") { edges { node { id } } } }');
+    expect(cursor.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    const subscriptionsFirst = await gql(t.url, billing, '{ webhookSubscriptions(first: 0) { edges { node { id } } } }');
+    expect(subscriptionsFirst.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    const subscriptionsCursor = await gql(t.url, billing, '{ webhookSubscriptions(after: "not-a-cursor") { edges { node { id } } } }');
+    expect(subscriptionsCursor.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    const subscriptionId = await gql(t.url, billing, 'query($s: ID) { webhookDeliveries(subscriptionId: $s) { edges { node { id } } } }', {
+      s: 'not-an-id',
+    });
     expect(subscriptionId.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'subscriptionId' });
     expect(await writes(t)).toEqual(before);
   });
@@ -486,10 +556,10 @@ describe('webhook targets inside the network', () => {
               await gqlOk(
                 t.url,
                 billing,
-                'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { attempts lastStatus lastError } }',
+                'query($s: ID) { webhookDeliveries(subscriptionId: $s, state: DEAD) { edges { node { attempts lastStatus lastError } } } }',
                 { s },
               )
-            ).webhookDeliveries;
+            ).webhookDeliveries.edges.map(nodeOf);
             return d.length > 0 ? d[0] : null;
           },
           20_000,

@@ -431,17 +431,24 @@ export function AuditView() {
 
 export function WebhooksView() {
   const q = useQuery<{
-    webhookDeliveries: Array<{
-      id: string;
-      topic: string;
-      eventId: string;
-      attempts: number;
-      lastStatus: number | null;
-      lastError: string | null;
-      createdAt: string;
-      state: string;
-    }>;
-  }>('{ webhookDeliveries(state: DEAD, first: 100) { id topic eventId attempts lastStatus lastError createdAt state } }');
+    webhookDeliveries: {
+      edges: Array<{
+        node: {
+          id: string;
+          topic: string;
+          eventId: string;
+          attempts: number;
+          lastStatus: number | null;
+          lastError: string | null;
+          createdAt: string;
+          state: string;
+        };
+      }>;
+    };
+  }>(
+    '{ webhookDeliveries(state: DEAD, first: 100) { edges { node { id topic eventId attempts lastStatus lastError createdAt state } } } }',
+  );
+  const dead = q.data?.webhookDeliveries.edges.map((e) => e.node) ?? [];
   const [error, setError] = useState<string | null>(null);
   const redrive = async (id: string) => {
     try {
@@ -455,7 +462,7 @@ export function WebhooksView() {
   return (
     <Section title="Webhook dead letters">
       <ErrorText message={error ?? q.error} />
-      {q.data?.webhookDeliveries.length ? (
+      {dead.length ? (
         <div className="table-wrap">
           <table>
             <thead>
@@ -471,7 +478,7 @@ export function WebhooksView() {
               </tr>
             </thead>
             <tbody>
-              {q.data.webhookDeliveries.map((d) => (
+              {dead.map((d) => (
                 <tr key={d.id}>
                   <td>{d.topic}</td>
                   <td className="muted">{d.eventId.slice(0, 12)}</td>

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { badInput } from '../core/errors/app-error';
 import { JobName } from '../core/queue/job-catalogue';
@@ -8,6 +7,7 @@ import { JobHandlers } from '../core/queue/job-handlers';
 import { WebhookTopic } from '../webhooks/webhook.entities';
 import { WebhookService } from '../webhooks/webhook.service';
 import { AuditCheckpointEntity } from './audit-checkpoint.entity';
+import { AuditCheckpointsRepository } from './audit-checkpoints.repository';
 import { AuditService } from './audit.service';
 import { CHECKPOINT_FORMAT, type SignedCheckpoint, checkpointMessage, checkpointSignatureValid, signingKeyId } from './chain';
 
@@ -44,7 +44,7 @@ export class AuditCheckpointService implements OnModuleInit {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly repository: AuditCheckpointsRepository,
     private readonly audit: AuditService,
     private readonly webhooks: WebhookService,
     private readonly handlers: JobHandlers,
@@ -79,9 +79,8 @@ export class AuditCheckpointService implements OnModuleInit {
     await this.audit.link();
     const head = await this.audit.head();
     if (!head) return { checkpoint: null, created: false };
-    const repository = this.dataSource.getRepository(AuditCheckpointEntity);
     let created = false;
-    if (!(await repository.existsBy({ seq: head.seq }))) {
+    if (!(await this.repository.checkpointExists(head.seq))) {
       const statement = {
         seq: head.seq,
         entryId: head.entryId,
@@ -91,14 +90,9 @@ export class AuditCheckpointService implements OnModuleInit {
         keyId: this.keyId,
       };
       const signature = sign(null, Buffer.from(checkpointMessage(statement), 'utf8'), this.privateKey).toString('base64');
-      const inserted: Array<{ id: string }> = await this.dataSource.query(
-        `INSERT INTO audit_checkpoints (id, seq, entry_id, head_hash, entries, at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT ON CONSTRAINT audit_checkpoints_seq_key DO NOTHING RETURNING id`,
-        [randomUUID(), statement.seq, statement.entryId, statement.headHash, statement.entries, statement.at, statement.keyId, signature],
-      );
-      created = inserted.length > 0;
+      created = await this.repository.insertCheckpoint(randomUUID(), statement, signature);
     }
-    const checkpoint = await repository.findOneByOrFail({ seq: head.seq });
+    const checkpoint = await this.repository.checkpoint(head.seq);
     await this.webhooks.publish(WebhookTopic.AUDIT_CHECKPOINT, [
       { eventId: `audit-checkpoint:${checkpoint.seq}`, tenantId: null, body: this.document(checkpoint) },
     ]);
@@ -106,7 +100,7 @@ export class AuditCheckpointService implements OnModuleInit {
   }
 
   latest(): Promise<AuditCheckpointEntity | null> {
-    return this.dataSource.getRepository(AuditCheckpointEntity).findOne({ where: {}, order: { seq: 'DESC' } });
+    return this.repository.latestCheckpoint();
   }
 
   /** Checkpoints newest first. Readable by every key: they show hashes and counts, never an entry. */
@@ -114,13 +108,7 @@ export class AuditCheckpointService implements OnModuleInit {
     if (!Number.isInteger(first) || first < 1 || first > CHECKPOINT_PAGE_MAX)
       throw badInput('first', `first must be between 1 and ${CHECKPOINT_PAGE_MAX}.`);
     const before = after ? decodeCursor(after) : null;
-    const rows: AuditCheckpointEntity[] = await this.dataSource
-      .getRepository(AuditCheckpointEntity)
-      .createQueryBuilder('c')
-      .where(before === null ? 'true' : 'c.seq < :before', { before })
-      .orderBy('c.seq', 'DESC')
-      .limit(first + 1)
-      .getMany();
+    const rows = await this.repository.checkpoints(before, first + 1);
     const edges = rows.slice(0, first).map((node) => ({ cursor: encodeCursor(node.seq), node }));
     return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
   }

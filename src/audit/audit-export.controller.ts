@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { AppError, ErrorCode, badInput, httpStatusOf } from '../core/errors/app-error';
 import { isUuid } from '../core/ids';
+import { canSee, visibleTenant } from '../core/visibility';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
 import { AuditService, type ExportView } from './audit.service';
@@ -83,13 +84,12 @@ export class AuditExportController {
     if (to !== null && BigInt(to) < BigInt(from)) await refuse(badInput('to', `to (${to}) must not be before from (${from}).`));
     const tenantId = typeof query.tenantId === 'string' && query.tenantId !== '' ? query.tenantId : null;
     if (tenantId !== null && !isUuid(tenantId)) await refuse(badInput('tenantId', 'tenantId must be a tenant id (a UUID).'));
-    if (principal.role === Role.TENANT) {
-      if (tenantId !== null && tenantId !== principal.tenantId)
-        await refuse(
-          new AppError(ErrorCode.FORBIDDEN, 'A tenant exports its own view of the log only; omit tenantId.', { field: 'tenantId' }),
-        );
-      return { view: { kind: 'tenant', tenantId: principal.tenantId! }, from, to };
-    }
-    return { view: tenantId ? { kind: 'tenant', tenantId } : { kind: 'operator' }, from, to };
+    if (tenantId !== null && !canSee(principal, tenantId))
+      await refuse(
+        new AppError(ErrorCode.FORBIDDEN, 'A tenant exports its own view of the log only; omit tenantId.', { field: 'tenantId' }),
+      );
+    // A tenant's own view whatever it names; an operator's, of the tenant named or of every entry.
+    const viewed = visibleTenant(principal, tenantId);
+    return { view: viewed !== null ? { kind: 'tenant', tenantId: viewed } : { kind: 'operator' }, from, to };
   }
 }

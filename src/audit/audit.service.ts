@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AppError, badInput } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { appendStatement, AuditRepository, type ChainRow, type EntryRow } from './audit.repository';
 import { EXPORT_FORMAT, GENESIS_HASH } from './chain';
 
 export interface AuditRecord {
@@ -63,27 +64,6 @@ export const AUDIT_PAGE_MAX = 100;
 /** auditLog(entityId): an entity id is at most this long (ids are UUIDs or numbers). */
 export const AUDIT_ENTITY_ID_MAX = 200;
 
-const AT_TEXT = `to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const ENTRY_COLUMNS = `a.id::text AS id, a.seq::text AS seq, a.at, ${AT_TEXT} AS at_text, a.actor, a.action, a.entity_type, a.entity_id,
-  a.tenant_id, a.data, a.data::text AS data_text, a.content_hash, a.prev_hash, a.hash`;
-
-interface EntryRow {
-  id: string;
-  seq: string;
-  at: Date;
-  at_text: string;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string | null;
-  tenant_id: string | null;
-  data: Record<string, unknown>;
-  data_text: string;
-  content_hash: string;
-  prev_hash: string;
-  hash: string;
-}
-
 const view = (r: EntryRow): AuditEntryView => ({
   id: r.id,
   seq: r.seq,
@@ -123,13 +103,12 @@ export function decodeAuditCursor(cursor: string): string {
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly repository: AuditRepository) {}
 
   /** Appends inside the caller's transaction: the entry exists if and only if the transaction commits. */
   async append(manager: EntityManager, records: AuditRecord | AuditRecord[]): Promise<void> {
     for (const record of Array.isArray(records) ? records : [records]) {
-      const { sql, values } = this.appendStatement(record, 1);
-      await manager.query(sql, values);
+      await this.repository.append(manager, { ...record, tenantId: record.tenantId ?? null });
     }
   }
 
@@ -139,13 +118,7 @@ export class AuditService {
    * is written only if that CTE produced a row.
    */
   appendStatement(record: AuditRecord, firstParam: number, from = ''): { sql: string; values: unknown[] } {
-    const p = (i: number) => `$${firstParam + i}`;
-    return {
-      sql:
-        'INSERT INTO audit_log (xid, at, actor, action, entity_type, entity_id, data, tenant_id) ' +
-        `SELECT pg_current_xact_id()::text::bigint, clock_timestamp(), ${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}::jsonb, ${p(5)}::uuid ${from}`,
-      values: [record.actor, record.action, record.entityType, record.entityId, JSON.stringify(record.data), record.tenantId ?? null],
-    };
+    return appendStatement({ ...record, tenantId: record.tenantId ?? null }, firstParam, from);
   }
 
   /**
@@ -165,7 +138,7 @@ export class AuditService {
     error: AppError,
   ): Promise<never> {
     const extensions = error.extensions as { code?: string; field?: string };
-    await this.dataSource.transaction((m) =>
+    await this.repository.transaction((m) =>
       this.append(m, {
         actor: principal.actor,
         action: what.action,
@@ -188,19 +161,16 @@ export class AuditService {
   async link(): Promise<number> {
     let total = 0;
     for (;;) {
-      const rows: Array<{ linked: number }> = await this.dataSource.query('SELECT audit_link($1) AS linked', [BATCH]);
-      total += rows[0].linked;
-      if (rows[0].linked < BATCH) return total;
+      const linked = await this.repository.linkBatch(BATCH);
+      total += linked;
+      if (linked < BATCH) return total;
     }
   }
 
   /** The last linked entry, or null while the chain is empty. */
-  async head(manager: EntityManager = this.dataSource.manager): Promise<ChainHead | null> {
-    const rows: Array<{ seq: string; id: string; hash: string }> = await manager.query(
-      // Ordered by the column, not by the text alias of the same name (which would put 9 after 70).
-      'SELECT a.seq::text AS seq, a.id::text AS id, a.hash FROM audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1',
-    );
-    return rows[0] ? { seq: rows[0].seq, entryId: rows[0].id, hash: rows[0].hash } : null;
+  async head(manager?: EntityManager): Promise<ChainHead | null> {
+    const row = await this.repository.head(manager);
+    return row ? { seq: row.seq, entryId: row.id, hash: row.hash } : null;
   }
 
   /** Links what is final, then recomputes the chain from the start and reports the first entry that does not match. */
@@ -210,30 +180,20 @@ export class AuditService {
     let expectedSeq = 1n;
     let entries = 0;
     for (;;) {
-      const batch: Array<{ seq: string; prev_hash: string; hash: string; content_hash: string; content: string; link: string }> =
-        await this.dataSource.query(
-          `SELECT a.seq::text AS seq, a.prev_hash, a.hash, a.content_hash,
-                audit_content_hash(a.at, a.actor, a.action, a.entity_type, a.entity_id, a.tenant_id, a.data) AS content,
-                audit_link_hash(a.prev_hash, a.seq, a.content_hash) AS link
-           FROM audit_log a WHERE a.seq >= $1 ORDER BY a.seq LIMIT ${BATCH}`,
-          [expectedSeq.toString()],
-        );
+      const batch = await this.repository.chainFrom(expectedSeq.toString(), BATCH);
       for (const row of batch) {
         entries += 1;
-        const broken = (reason: string): AuditVerification => ({ ok: false, entries, pending: 0, firstBrokenSeq: row.seq, reason });
-        if (BigInt(row.seq) !== expectedSeq) {
-          return { ok: false, entries, pending: 0, firstBrokenSeq: expectedSeq.toString(), reason: `entry ${expectedSeq} is missing` };
+        const reason = brokenLink(row, expectedSeq, prevHash);
+        if (reason) {
+          const seq = BigInt(row.seq) !== expectedSeq ? expectedSeq.toString() : row.seq;
+          return { ok: false, entries, pending: 0, firstBrokenSeq: seq, reason };
         }
-        if (row.prev_hash !== prevHash) return broken(`entry ${row.seq} does not link to the hash of the entry before it`);
-        if (row.content !== row.content_hash || row.link !== row.hash)
-          return broken(`entry ${row.seq} was altered: its content does not match its hash`);
         prevHash = row.hash;
         expectedSeq += 1n;
       }
       if (batch.length < BATCH) break;
     }
-    const pending: Array<{ n: number }> = await this.dataSource.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL');
-    return { ok: true, entries, pending: pending[0].n, firstBrokenSeq: null, reason: null };
+    return { ok: true, entries, pending: await this.repository.pending(), firstBrokenSeq: null, reason: null };
   }
 
   /**
@@ -266,17 +226,12 @@ export class AuditService {
       }
     }
     await this.link();
-    // Only the conditions that apply, so that each shape is planned on its index (tenant, seq) or (entity, seq).
-    const conditions = ['a.seq IS NOT NULL'];
-    const values: unknown[] = [];
-    const param = (value: unknown) => `$${values.push(value)}`;
-    if (principal.role !== Role.OPERATOR) conditions.push(`a.tenant_id = ${param(principal.tenantId)}::uuid`);
-    if (entityId !== null) conditions.push(`a.entity_id = ${param(entityId)}`);
-    if (before !== null) conditions.push(`a.seq < ${param(before)}::bigint`);
-    const rows: EntryRow[] = await this.dataSource.query(
-      `SELECT ${ENTRY_COLUMNS} FROM audit_log a WHERE ${conditions.join(' AND ')} ORDER BY a.seq DESC LIMIT ${param(filter.first + 1)}`,
-      values,
-    );
+    const rows = await this.repository.entries({
+      tenantId: principal.role !== Role.OPERATOR ? principal.tenantId : null,
+      entityId,
+      before,
+      limit: filter.first + 1,
+    });
     const edges = rows.slice(0, filter.first).map((r) => ({ cursor: encodeAuditCursor(r.seq), node: view(r) }));
     return { edges, pageInfo: { hasNextPage: rows.length > filter.first, endCursor: edges.at(-1)?.cursor ?? null } };
   }
@@ -300,10 +255,7 @@ export class AuditService {
     let next = BigInt(from);
     const last = BigInt(to);
     while (next <= last) {
-      const rows: EntryRow[] = await this.dataSource.query(
-        `SELECT ${ENTRY_COLUMNS} FROM audit_log a WHERE a.seq >= $1 AND a.seq <= $2 ORDER BY a.seq LIMIT ${BATCH}`,
-        [next.toString(), to],
-      );
+      const rows = await this.repository.entriesBetween(next.toString(), to, BATCH);
       if (rows.length === 0) return;
       let out = '';
       for (const r of rows) {
@@ -337,20 +289,20 @@ export class AuditService {
   /** The last linked seq of entries about these entities, or null: for telling whether a checkpoint covers them. */
   async lastSeqOf(entityIds: readonly string[]): Promise<string | null> {
     if (entityIds.length === 0) return null;
-    const rows: Array<{ seq: string | null }> = await this.dataSource.query(
-      'SELECT max(seq)::text AS seq FROM audit_log WHERE entity_id = ANY($1::text[])',
-      [entityIds],
-    );
-    return rows[0]?.seq ?? null;
+    return this.repository.lastSeqOf(entityIds);
   }
 
   /** Entries about these entities still waiting to be linked. */
   async pendingOf(entityIds: readonly string[]): Promise<number> {
     if (entityIds.length === 0) return 0;
-    const rows: Array<{ n: number }> = await this.dataSource.query(
-      'SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL AND entity_id = ANY($1::text[])',
-      [entityIds],
-    );
-    return rows[0]?.n ?? 0;
+    return this.repository.pending(entityIds);
   }
+}
+
+/** Why a chained entry does not verify where `expectedSeq` (after `prevHash`) was expected; null: it does. */
+function brokenLink(row: ChainRow, expectedSeq: bigint, prevHash: string): string | null {
+  if (BigInt(row.seq) !== expectedSeq) return `entry ${expectedSeq} is missing`;
+  if (row.prev_hash !== prevHash) return `entry ${row.seq} does not link to the hash of the entry before it`;
+  if (row.content !== row.content_hash || row.link !== row.hash) return `entry ${row.seq} was altered: its content does not match its hash`;
+  return null;
 }

@@ -200,42 +200,8 @@ export function verifySlice(input: VerifyInput): SliceReport {
   report.entries = entries.length;
   report.firstSeq = entries[0].seq;
   report.lastSeq = entries[entries.length - 1].seq;
-  const bySeq = new Map<string, ExportedEntry>();
-  let previous: ExportedEntry | null = null;
-  for (const e of entries) {
-    const id = e.type === 'entry' ? e.id : null;
-    const name = `entry ${e.seq}${id ? ` (id ${id})` : ''}`;
-    if (previous && BigInt(e.seq) !== BigInt(previous.seq) + 1n) {
-      const missing = (BigInt(previous.seq) + 1n).toString();
-      return fail(
-        missing,
-        null,
-        BigInt(e.seq) <= BigInt(previous.seq)
-          ? `entry ${e.seq} comes after entry ${previous.seq}: the slice is out of order or repeats an entry`
-          : `entry ${missing} is missing: the slice jumps from ${previous.seq} to ${e.seq}`,
-      );
-    }
-    if (!HEX64.test(e.contentHash) || !HEX64.test(e.prevHash) || !HEX64.test(e.hash))
-      return fail(e.seq, id, `${name}: a hash is not 64 hex digits`);
-    if (e.type === 'entry') {
-      report.full += 1;
-      let parsedData: unknown;
-      try {
-        parsedData = JSON.parse(e.dataText);
-      } catch {
-        return fail(e.seq, id, `${name}: dataText is not JSON`);
-      }
-      if (canonical(parsedData) !== canonical(e.data)) return fail(e.seq, id, `${name}: data differs from the dataText that was hashed`);
-      if (contentHash(e) !== e.contentHash) return fail(e.seq, id, `${name} was altered: its content does not hash to its contentHash`);
-    }
-    if (previous === null && e.seq === '1' && e.prevHash !== GENESIS_HASH)
-      return fail(e.seq, id, `${name} is the first entry but does not link to the genesis hash`);
-    if (previous && e.prevHash !== previous.hash) return fail(e.seq, id, `${name} does not link to the hash of entry ${previous.seq}`);
-    if (linkHash(e.prevHash, e.seq, e.contentHash) !== e.hash)
-      return fail(e.seq, id, `${name}: its hash is not the link hash of its prevHash, seq and contentHash`);
-    bySeq.set(e.seq, e);
-    previous = e;
-  }
+  const linked = checkLinks(entries, report);
+  if ('seq' in linked) return fail(linked.seq, linked.id, linked.reason);
   if (entries[0].seq !== '1')
     report.notes.push(
       `the slice starts at entry ${entries[0].seq}: entries before it are not checked, and entry ${entries[0].seq}'s prevHash is taken as given`,
@@ -244,7 +210,93 @@ export function verifySlice(input: VerifyInput): SliceReport {
     report.notes.push(
       `${entries.length - report.full} entries are withheld (other tenants'): their links are checked, their content is not shown`,
     );
+  return checkCheckpoints(input, linked.bySeq, report, fail);
+}
 
+/** The first entry that does not verify: its seq (and id when shown in full), and why. */
+interface BadEntry {
+  seq: string | null;
+  id: string | null;
+  reason: string;
+}
+
+/**
+ * Checks the slice link by link, counting the entries shown in full into `report.full`; answers the entries
+ * by seq, or the first that does not verify.
+ */
+function checkLinks(entries: readonly ExportedEntry[], report: SliceReport): { bySeq: Map<string, ExportedEntry> } | BadEntry {
+  const bySeq = new Map<string, ExportedEntry>();
+  let previous: ExportedEntry | null = null;
+  for (const e of entries) {
+    const id = e.type === 'entry' ? e.id : null;
+    const name = `entry ${e.seq}${id ? ` (id ${id})` : ''}`;
+    const out = placeProblem(e, previous, name);
+    if (out) return out;
+    if (e.type === 'entry') {
+      report.full += 1;
+      const problem = contentProblem(e, name);
+      if (problem) return { seq: e.seq, id, reason: problem };
+    }
+    const problem = linkProblem(e, previous, name);
+    if (problem) return { seq: e.seq, id, reason: problem };
+    bySeq.set(e.seq, e);
+    previous = e;
+  }
+  return { bySeq };
+}
+
+/** Whether `e` follows `previous` in sequence and carries well-formed hashes. */
+function placeProblem(e: ExportedEntry, previous: ExportedEntry | null, name: string): BadEntry | null {
+  if (previous && BigInt(e.seq) !== BigInt(previous.seq) + 1n) {
+    const missing = (BigInt(previous.seq) + 1n).toString();
+    return {
+      seq: missing,
+      id: null,
+      reason:
+        BigInt(e.seq) <= BigInt(previous.seq)
+          ? `entry ${e.seq} comes after entry ${previous.seq}: the slice is out of order or repeats an entry`
+          : `entry ${missing} is missing: the slice jumps from ${previous.seq} to ${e.seq}`,
+    };
+  }
+  if (!HEX64.test(e.contentHash) || !HEX64.test(e.prevHash) || !HEX64.test(e.hash))
+    return { seq: e.seq, id: e.type === 'entry' ? e.id : null, reason: `${name}: a hash is not 64 hex digits` };
+  return null;
+}
+
+/** Whether a full entry's data is the dataText that was hashed, and its content hashes to its contentHash. */
+function contentProblem(e: Extract<ExportedEntry, { type: 'entry' }>, name: string): string | null {
+  let parsedData: unknown;
+  try {
+    parsedData = JSON.parse(e.dataText);
+  } catch {
+    return `${name}: dataText is not JSON`;
+  }
+  if (canonical(parsedData) !== canonical(e.data)) return `${name}: data differs from the dataText that was hashed`;
+  if (contentHash(e) !== e.contentHash) return `${name} was altered: its content does not hash to its contentHash`;
+  return null;
+}
+
+/** Whether `e` links to `previous` (or entry 1 to the genesis hash) and its hash is its link hash. */
+function linkProblem(e: ExportedEntry, previous: ExportedEntry | null, name: string): string | null {
+  if (previous === null && e.seq === '1' && e.prevHash !== GENESIS_HASH)
+    return `${name} is the first entry but does not link to the genesis hash`;
+  if (previous && e.prevHash !== previous.hash) return `${name} does not link to the hash of entry ${previous.seq}`;
+  if (linkHash(e.prevHash, e.seq, e.contentHash) !== e.hash)
+    return `${name}: its hash is not the link hash of its prevHash, seq and contentHash`;
+  return null;
+}
+
+/**
+ * Checks every checkpoint given whose seq the slice reaches: signed by the key given, and its head hash that
+ * entry's hash. A head that does not match names the entry that differs from the baseline, if one is given
+ * and matches the checkpoint, and otherwise the range the rewritten entry lies in.
+ */
+function checkCheckpoints(
+  input: VerifyInput,
+  bySeq: Map<string, ExportedEntry>,
+  report: SliceReport,
+  fail: (seq: string | null, id: string | null, reason: string) => SliceReport,
+): SliceReport {
   if (input.checkpoints.length === 0)
     return fail(null, null, 'no checkpoint given: the slice is consistent in itself, but nothing outside the service vouches for it');
   const keyId = signingKeyId(input.publicKey);
@@ -267,21 +319,10 @@ export function verifySlice(input: VerifyInput): SliceReport {
     }
     reached += 1;
     if (entry.hash !== c.headHash) {
-      const from = lastGood ? (BigInt(lastGood.seq) + 1n).toString() : report.firstSeq;
-      const base = `entry ${c.seq} does not have the head hash signed in checkpoint ${c.seq} (${c.at}): an entry from ${from} to ${c.seq} was rewritten and the chain recomputed after the checkpoint was signed`;
-      const named = input.baseline ? firstDifference(input.baseline, input.publicKey, bySeq, from, c) : null;
-      if (named)
-        return fail(
-          named.seq,
-          named.id,
-          `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`,
-        );
-      report.suspectRange = { from, to: c.seq };
-      return fail(
-        from,
-        bySeq.get(from)?.type === 'entry' ? (bySeq.get(from) as { id: string }).id : null,
-        `${base}${input.baseline ? '; the baseline export does not match the checkpoint, so it cannot name the entry' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`,
-      );
+      const from = lastGood ? (BigInt(lastGood.seq) + 1n).toString() : report.firstSeq!;
+      const bad = headMismatch(input, bySeq, c, from);
+      if (!bad.named) report.suspectRange = { from, to: c.seq };
+      return fail(bad.seq, bad.id, bad.reason);
     }
     report.checkpointsMatched.push(c.seq);
     lastGood = c;
@@ -292,11 +333,39 @@ export function verifySlice(input: VerifyInput): SliceReport {
       null,
       `no checkpoint given falls within the slice (${report.firstSeq}–${report.lastSeq}): export a range that includes a checkpoint's seq`,
     );
-  if (lastGood && BigInt(report.lastSeq) > BigInt(lastGood.seq)) {
+  if (lastGood && BigInt(report.lastSeq!) > BigInt(lastGood.seq)) {
     report.notes.push(`entries after ${lastGood.seq} (to ${report.lastSeq}) are consistent but no checkpoint given covers them yet`);
   }
   report.ok = true;
   return report;
+}
+
+/**
+ * The entry to blame when the slice's entry `c.seq` lacks checkpoint `c`'s head hash: the first that differs
+ * from the baseline (`named`), or, without a baseline that matches `c`, the first of the range from `from`.
+ */
+function headMismatch(
+  input: VerifyInput,
+  bySeq: Map<string, ExportedEntry>,
+  c: SignedCheckpoint,
+  from: string,
+): BadEntry & { named: boolean } {
+  const base = `entry ${c.seq} does not have the head hash signed in checkpoint ${c.seq} (${c.at}): an entry from ${from} to ${c.seq} was rewritten and the chain recomputed after the checkpoint was signed`;
+  const named = input.baseline ? firstDifference(input.baseline, input.publicKey, bySeq, from, c) : null;
+  if (named)
+    return {
+      named: true,
+      seq: named.seq,
+      id: named.id,
+      reason: `${base}; entry ${named.seq}${named.id ? ` (id ${named.id})` : ''} differs from the baseline export: ${named.what}`,
+    };
+  const first = bySeq.get(from);
+  return {
+    named: false,
+    seq: from,
+    id: first?.type === 'entry' ? first.id : null,
+    reason: `${base}${input.baseline ? '; the baseline export does not match the checkpoint, so it cannot name the entry' : '; give an earlier export that matches the checkpoint (--baseline) to name the entry'}`,
+  };
 }
 
 /** The first entry, from `from` on, whose hashes differ from a baseline export that matches checkpoint `c`. */

@@ -22,8 +22,8 @@ export function visibleTenant(caller: TenantScopedCaller, asked?: string | null)
   return isTenantKey(caller) ? caller.tenantId : (asked ?? null);
 }
 
-/** Whether the caller may see an object of `ownerTenantId`. */
-export function canSee(caller: TenantScopedCaller, ownerTenantId: string): boolean {
+/** Whether the caller may see an object of `ownerTenantId` (null: an object of no tenant, which a TENANT key does not see). */
+export function canSee(caller: TenantScopedCaller, ownerTenantId: string | null): boolean {
   return !isTenantKey(caller) || ownerTenantId === caller.tenantId;
 }
 

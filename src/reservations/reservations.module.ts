@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { TenancyModule } from '../tenancy/tenancy.module';
 import { TopologyModule } from '../topology/topology.module';
 import { AvailabilityService } from './availability.service';
 import { HoldExpiryJobs } from './hold-expiry.jobs';
@@ -15,7 +16,7 @@ import { ReservationsRepository } from './reservations.repository';
 import { ReservationsService } from './reservations.service';
 
 @Module({
-  imports: [TopologyModule],
+  imports: [TopologyModule, TenancyModule],
   providers: [
     ReservationsService,
     ReservationsRepository,

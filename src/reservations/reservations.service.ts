@@ -19,6 +19,7 @@ import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import { Role } from '../tenancy/tenancy.entities';
+import { TenancyService } from '../tenancy/tenancy.service';
 import { Occupancy } from '../topology/pce';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
 import { requireText } from '../core/bounds';
@@ -78,6 +79,7 @@ export class ReservationsService {
     private readonly jobs: JobQueue,
     private readonly transitions: ReservationTransitions,
     private readonly lifecycle: ReservationLifecycle,
+    private readonly tenancy: TenancyService,
   ) {
     this.usePrepared = Boolean(config.databaseUrl);
   }
@@ -395,8 +397,7 @@ export class ReservationsService {
     }
     if (!requested) throw badInput('input.tenantId', 'Operators must name the tenant to book for in input.tenantId.');
     if (!isUuid(requested)) throw badInput('input.tenantId', `input.tenantId ${requested} is not a tenant id.`);
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM tenants WHERE id = $1', [requested]);
-    if (rows.length === 0) throw badInput('input.tenantId', `Tenant ${requested} does not exist.`);
+    if (!(await this.tenancy.exists(requested))) throw badInput('input.tenantId', `Tenant ${requested} does not exist.`);
     return requested;
   }
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { outsideRequestBudget } from '../core/graphql/request-budget';
-import { DataSource } from 'typeorm';
 import { DatabaseNotifications } from '../core/database/notifications';
 import { AppError, ErrorCode } from '../core/errors/app-error';
-import { type ApiKeyCredentials, AuthService, KEY_CACHE_TTL_MS, secretStanding } from './auth.service';
+import { ApiKeysRepository } from './api-keys.repository';
+import { AuthService, KEY_CACHE_TTL_MS, secretStanding } from './auth.service';
 import type { Principal } from './principal';
 
 /** The WebSocket a subscription runs on, as far as ending it goes. */
@@ -61,7 +61,7 @@ export class ApiKeySessions implements OnModuleDestroy {
   private rechecking: Promise<void> | null = null;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly keys: ApiKeysRepository,
     private readonly notifications: DatabaseNotifications,
     private readonly auth: AuthService,
   ) {}
@@ -141,11 +141,7 @@ export class ApiKeySessions implements OnModuleDestroy {
   private async endInvalid(sessions: ReadonlyArray<KeySession<unknown>>): Promise<void> {
     if (sessions.length === 0) return;
     const keyIds = [...new Set(sessions.map((s) => s.keyId))];
-    const rows: Array<ApiKeyCredentials & { id: string }> = await this.dataSource.query(
-      `SELECT id, secret_sha256, expires_at, previous_secret_sha256, previous_secret_expires_at
-         FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`,
-      [keyIds],
-    );
+    const rows = await this.keys.liveCredentials(keyIds);
     const live = new Map(rows.map((r) => [r.id, r]));
     const now = Date.now();
     for (const keyId of keyIds) {

@@ -1,9 +1,9 @@
 import type { Authenticator } from '../core/authentication';
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode } from '../core/errors/app-error';
+import { type ApiKeyCredentials, ApiKeysRepository } from './api-keys.repository';
 import type { Principal } from './principal';
 import { ApiKeyEntity, Role } from './tenancy.entities';
 
@@ -21,14 +21,6 @@ const newSecret = (keyId: string) => `${KEY_PREFIX}_${keyId}_${randomBytes(32).t
 
 export function unauthenticated(message: string): AppError {
   return new AppError(ErrorCode.UNAUTHENTICATED, message);
-}
-
-/** The columns of `api_keys` that say which secrets of a key work, and until when. */
-export interface ApiKeyCredentials {
-  secret_sha256: string;
-  expires_at: Date | null;
-  previous_secret_sha256: string | null;
-  previous_secret_expires_at: Date | null;
 }
 
 /**
@@ -73,7 +65,7 @@ export class AuthService implements Authenticator {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly keys: ApiKeysRepository,
   ) {
     this.adminTokenHash = config.adminToken ? createHash('sha256').update(config.adminToken).digest() : null;
   }
@@ -98,12 +90,7 @@ export class AuthService implements Authenticator {
       throw unauthenticated('Unknown or revoked token.');
     }
     const checkedAt = performance.now();
-    const rows: Array<ApiKeyCredentials & { role: Role; tenant_id: string | null }> = await this.dataSource.query(
-      `SELECT role, tenant_id, secret_sha256, expires_at, previous_secret_sha256, previous_secret_expires_at
-         FROM api_keys WHERE id = $1 AND revoked_at IS NULL`,
-      [keyId],
-    );
-    const row = rows[0];
+    const row = await this.keys.credentials(keyId);
     const standing = row ? secretStanding(row, tokenHash, Date.now()) : null;
     if (!row || !standing) throw unauthenticated('Unknown or revoked token.');
     if (standing.ended) throw unauthenticated(standing.ended.replace('<key>', `API key ${keyId}`));

@@ -2,7 +2,6 @@ import { requireText } from '../core/bounds';
 import { isUuid } from '../core/ids';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, badInput, conflict, forbidden, invalidState, notFound, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
@@ -11,7 +10,9 @@ import { AuthService } from './auth.service';
 import type { Principal } from './principal';
 import { ApiKeyEntity, Role, TenantEntity } from './tenancy.entities';
 import { ApiKey, ApiKeyConnection, CreatedApiKey, RotatedApiKey, Tenant } from './tenancy.models';
-import { visibleTenant } from '../core/visibility';
+import { actingTenant, canSee, visibleTenant } from '../core/visibility';
+import { ApiKeysRepository } from './api-keys.repository';
+import { TenantsRepository } from './tenants.repository';
 
 /** rotateApiKey(overlapSeconds): how long the replaced secret may keep working, at most (7 days). */
 export const API_KEY_MAX_OVERLAP_SECONDS = 604_800;
@@ -23,9 +24,6 @@ export interface ApiKeyFilter {
   first: number;
   after?: string | null;
 }
-
-/** Keys are paged on created_at to the millisecond, as precise as the cursor that carries it. */
-const KEY_CREATED_MS = "date_trunc('milliseconds', k.created_at)";
 
 function toApiKey(k: ApiKeyEntity): ApiKey {
   return {
@@ -41,16 +39,27 @@ function toApiKey(k: ApiKeyEntity): ApiKey {
   };
 }
 
-/** A TENANT key manages its own tenant's keys only; other roles reach every key. */
-function tenantScope(principal: Principal): string | null {
-  return visibleTenant(principal);
+/** Why a key found for rotation is not rotated: it is revoked or expired; null: it may be. */
+function rotationRefusal(key: ApiKeyEntity, id: string, now: Date): AppError | null {
+  if (key.revokedAt) {
+    return invalidState(`API key ${id} was revoked at ${key.revokedAt.toISOString()}; a revoked key is not rotated. Create a new key.`, {
+      revokedAt: key.revokedAt.toISOString(),
+    });
+  }
+  if (key.expiresAt && key.expiresAt <= now) {
+    return invalidState(`API key ${id} expired at ${key.expiresAt.toISOString()}; an expired key is not rotated. Create a new key.`, {
+      expiresAt: key.expiresAt.toISOString(),
+    });
+  }
+  return null;
 }
 
 @Injectable()
 export class TenancyService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly tenantRows: TenantsRepository,
+    private readonly keys: ApiKeysRepository,
     private readonly auth: AuthService,
     private readonly audit: AuditService,
   ) {}
@@ -97,8 +106,8 @@ export class TenancyService {
     const name = rawName.trim();
     if (name.length < 1 || name.length > 200) throw badInput('name', 'name must be 1 to 200 characters.');
     try {
-      return await this.dataSource.transaction(async (m) => {
-        const tenant = await m.save(Object.assign(new TenantEntity(), { id: randomUUID(), name }));
+      return await this.tenantRows.transaction(async (m) => {
+        const tenant = await this.tenantRows.insert(Object.assign(new TenantEntity(), { id: randomUUID(), name }), m);
         await this.audit.append(m, {
           actor: principal.actor,
           action: 'tenant.created',
@@ -116,12 +125,17 @@ export class TenancyService {
   }
 
   /** Whether the tenant exists: how other capabilities learn it, rather than reading the table. */
-  async exists(id: string): Promise<boolean> {
-    return isUuid(id) && (await this.dataSource.getRepository(TenantEntity).exists({ where: { id } }));
+  exists(id: string): Promise<boolean> {
+    return this.tenantRows.exists(id);
+  }
+
+  /** Those of `ids` that name a tenant: for checking a batch at once. */
+  existing(ids: readonly string[]): Promise<string[]> {
+    return this.tenantRows.existing(ids);
   }
 
   async tenants(): Promise<Tenant[]> {
-    const rows = await this.dataSource.getRepository(TenantEntity).find({ order: { createdAt: 'ASC' } });
+    const rows = await this.tenantRows.list();
     return rows.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt }));
   }
 
@@ -136,7 +150,7 @@ export class TenancyService {
       this.refuseKeyOperation(principal, 'createApiKey', error, { tenantId: tenantId && isUuid(tenantId) ? tenantId : null });
     if (role === Role.TENANT) {
       if (!tenantId) await refuse(badInput('tenantId', 'A TENANT key needs tenantId: the tenant it acts for.'));
-      if (!isUuid(tenantId!) || !(await this.dataSource.getRepository(TenantEntity).exists({ where: { id: tenantId! } }))) {
+      if (!(await this.tenantRows.exists(tenantId!))) {
         await this.refuseKeyOperation(
           principal,
           'createApiKey',
@@ -155,8 +169,8 @@ export class TenancyService {
     const expiryProblem = expiresAt ? this.expiryProblem(expiresAt) : null;
     if (expiryProblem) await refuse(expiryProblem);
     const { entity, secret } = this.auth.newKey(role, tenantId, keyLabel, expiresAt);
-    await this.dataSource.transaction(async (m) => {
-      await m.save(entity);
+    await this.keys.transaction(async (m) => {
+      await this.keys.insert(entity, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'api-key.created',
@@ -179,7 +193,6 @@ export class TenancyService {
    * it stops at once. Revoked or expired keys are not rotated. Every refusal is audited and changes nothing.
    */
   async rotateApiKey(principal: Principal, id: string, overlapSeconds: number, expiresAt: Date | null | undefined): Promise<RotatedApiKey> {
-    const scope = tenantScope(principal);
     const refuse = (error: AppError, key: { tenantId?: string | null } = {}) =>
       this.refuseKeyOperation(principal, 'rotateApiKey', error, { id: isUuid(id) ? id : null, ...key });
     if (!isUuid(id)) await refuse(badInput('id', 'id: is not an API key id (a UUID); take one from apiKeys.'));
@@ -197,33 +210,16 @@ export class TenancyService {
       if (problem) await refuse(problem);
     }
     const { secret, sha256: secretSha256 } = this.auth.newSecretFor(id);
-    const outcome: { key: ApiKeyEntity } | { refused: AppError; tenantId: string | null } = await this.dataSource.transaction(async (m) => {
-      const [key] = await m.getRepository(ApiKeyEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!key || (scope !== null && key.tenantId !== scope)) return { refused: notFound('API key', id), tenantId: null };
+    const outcome: { key: ApiKeyEntity } | { refused: AppError; tenantId: string | null } = await this.keys.transaction(async (m) => {
+      const key = await this.keys.lock(id, m);
+      if (!key || !canSee(principal, key.tenantId)) return { refused: notFound('API key', id), tenantId: null };
       const now = new Date();
-      if (key.revokedAt)
-        return {
-          refused: invalidState(
-            `API key ${id} was revoked at ${key.revokedAt.toISOString()}; a revoked key is not rotated. Create a new key.`,
-            { revokedAt: key.revokedAt.toISOString() },
-          ),
-          tenantId: key.tenantId,
-        };
-      if (key.expiresAt && key.expiresAt <= now)
-        return {
-          refused: invalidState(
-            `API key ${id} expired at ${key.expiresAt.toISOString()}; an expired key is not rotated. Create a new key.`,
-            { expiresAt: key.expiresAt.toISOString() },
-          ),
-          tenantId: key.tenantId,
-        };
+      const refused = rotationRefusal(key, id, now);
+      if (refused) return { refused, tenantId: key.tenantId };
       const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
       const previousSecretExpiresAt = key.expiresAt && key.expiresAt < overlapEnd ? key.expiresAt : overlapEnd;
       const newExpiry = expiresAt === undefined || expiresAt === null ? key.expiresAt : expiresAt;
-      await m.query(
-        `UPDATE api_keys SET previous_secret_sha256 = secret_sha256, previous_secret_expires_at = $2, secret_sha256 = $3, expires_at = $4, rotated_at = $5 WHERE id = $1`,
-        [id, previousSecretExpiresAt, secretSha256, newExpiry, now],
-      );
+      await this.keys.rotate(id, { previousSecretExpiresAt, secretSha256, expiresAt: newExpiry, rotatedAt: now }, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'api-key.rotated',
@@ -247,24 +243,13 @@ export class TenancyService {
 
   /** Keys newest first: every key (or one tenant's) for an operator, its own tenant's for a tenant. */
   async apiKeys(principal: Principal, f: ApiKeyFilter): Promise<ApiKeyConnection> {
-    const scope = tenantScope(principal);
-    if (scope !== null && f.tenantId && f.tenantId !== scope) {
-      throw forbidden('A TENANT key lists the keys of its own tenant only; omit tenantId.');
-    }
-    const tenantId = scope ?? f.tenantId ?? null;
-    const q = this.dataSource.getRepository(ApiKeyEntity).createQueryBuilder('k');
-    if (tenantId !== null) q.andWhere('k.tenant_id = :tenantId', { tenantId: isUuid(tenantId) ? tenantId : null });
-    if (f.after) {
-      const c = decodeCursor(f.after);
-      q.andWhere(`(${KEY_CREATED_MS}, k.id) < (:createdAt, :id)`, { createdAt: c.createdAt, id: isUuid(c.id) ? c.id : null });
-    }
-    const rows = await q
-      .orderBy(KEY_CREATED_MS, 'DESC')
-      .addOrderBy('k.id', 'DESC')
-      .limit(f.first + 1)
-      .getMany();
-    const edges = rows.slice(0, f.first).map((k) => ({ cursor: encodeCursor(k.createdAt, k.id), node: toApiKey(k) }));
-    return { edges, pageInfo: { hasNextPage: rows.length > f.first, endCursor: edges.at(-1)?.cursor ?? null } };
+    const tenantId = actingTenant(principal, f.tenantId, () =>
+      forbidden('A TENANT key lists the keys of its own tenant only; omit tenantId.'),
+    );
+    const after = f.after ? decodeCursor(f.after) : null;
+    const page = await this.keys.page({ tenantId, first: f.first, after });
+    const edges = page.rows.map((k) => ({ cursor: encodeCursor(k.createdAt, k.id), node: toApiKey(k) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }
 
   /**
@@ -273,19 +258,11 @@ export class TenancyService {
    */
   async revokeApiKey(principal: Principal, id: string): Promise<ApiKey> {
     if (!isUuid(id)) throw notFound('API key', id);
-    const scope = tenantScope(principal);
-    const key = await this.dataSource.transaction(async (m) => {
-      const revoked: Array<{ id: string }> = await m.query(
-        `WITH revoked AS (
-           UPDATE api_keys SET revoked_at = now()
-            WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR tenant_id = $2::uuid)
-           RETURNING id)
-         SELECT id FROM revoked`,
-        [id, scope],
-      );
-      const found = await m.getRepository(ApiKeyEntity).findOne({ where: { id } });
-      if (!found || (scope !== null && found.tenantId !== scope)) throw notFound('API key', id);
-      if (revoked.length > 0) {
+    const key = await this.keys.transaction(async (m) => {
+      const revoked = await this.keys.revoke(id, visibleTenant(principal), m);
+      const found = await this.keys.find(id, m);
+      if (!found || !canSee(principal, found.tenantId)) throw notFound('API key', id);
+      if (revoked) {
         await this.audit.append(m, {
           actor: principal.actor,
           action: 'api-key.revoked',

@@ -81,7 +81,9 @@ describe('webhook target addresses', () => {
   ])('accepts the public address %s', (address) => {
     expect(classifyAddress(address)).toEqual({ refused: false });
   });
+});
 
+describe('webhook target addresses in other spellings', () => {
   it('refuses what is not an address', () => {
     expect(reasonOf('localhost')).toBe('not an IP address');
     expect(reasonOf('0177.0.0.1')).toBe('not an IP address');
@@ -111,40 +113,40 @@ describe('webhook target addresses', () => {
     expect(Array.from(ipv6Bytes('1:2:3:4:5:6:7:8'))).toEqual([0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
     expect(Array.from(ipv6Bytes('fe80::'))).toEqual([0xfe, 0x80, ...new Array(14).fill(0)]);
   });
+});
 
-  describe('the operator allow-list', () => {
-    const allow = new TargetAllowList({ networks: ['10.20.0.0/16', '127.0.0.1/32', 'fd00:1::/32'], hosts: ['billing.corp.internal'] });
+describe('the operator allow-list for webhook targets', () => {
+  const allow = new TargetAllowList({ networks: ['10.20.0.0/16', '127.0.0.1/32', 'fd00:1::/32'], hosts: ['billing.corp.internal'] });
 
-    it('lets listed networks through, and nothing beside them', () => {
-      expect(allow.allowsAddress('10.20.3.4')).toBe(true);
-      expect(allow.allowsAddress('10.21.0.1')).toBe(false);
-      expect(allow.allowsAddress('127.0.0.1')).toBe(true);
-      expect(allow.allowsAddress('127.0.0.2')).toBe(false);
-      expect(allow.allowsAddress('fd00:1:ffff::1')).toBe(true);
-      expect(allow.allowsAddress('fd00:2::1')).toBe(false);
-      expect(allow.allowsAddress('not-an-address')).toBe(false);
+  it('lets listed networks through, and nothing beside them', () => {
+    expect(allow.allowsAddress('10.20.3.4')).toBe(true);
+    expect(allow.allowsAddress('10.21.0.1')).toBe(false);
+    expect(allow.allowsAddress('127.0.0.1')).toBe(true);
+    expect(allow.allowsAddress('127.0.0.2')).toBe(false);
+    expect(allow.allowsAddress('fd00:1:ffff::1')).toBe(true);
+    expect(allow.allowsAddress('fd00:2::1')).toBe(false);
+    expect(allow.allowsAddress('not-an-address')).toBe(false);
+  });
+
+  it('treats an IPv4-mapped address as the IPv4 address', () => {
+    expect(allow.allowsAddress('::ffff:127.0.0.1')).toBe(true);
+    expect(allow.allowsAddress('::ffff:7f00:2')).toBe(false);
+  });
+
+  it('matches host names without case or trailing dot, and not their subdomains', () => {
+    expect(allow.allowsHost('billing.corp.internal')).toBe(true);
+    expect(allow.allowsHost('BILLING.corp.internal.')).toBe(true);
+    expect(allow.allowsHost('evil.billing.corp.internal')).toBe(false);
+    expect(allow.allowsHost('localhost')).toBe(false);
+  });
+
+  it('refuses a name when any address it resolves to is refused', () => {
+    expect(vetAddresses(['93.184.215.14', '127.0.0.1'], new TargetAllowList({ networks: [], hosts: [] }))).toEqual({
+      refused: true,
+      address: '127.0.0.1',
+      reason: 'a loopback address (127.0.0.0/8)',
     });
-
-    it('treats an IPv4-mapped address as the IPv4 address', () => {
-      expect(allow.allowsAddress('::ffff:127.0.0.1')).toBe(true);
-      expect(allow.allowsAddress('::ffff:7f00:2')).toBe(false);
-    });
-
-    it('matches host names without case or trailing dot, and not their subdomains', () => {
-      expect(allow.allowsHost('billing.corp.internal')).toBe(true);
-      expect(allow.allowsHost('BILLING.corp.internal.')).toBe(true);
-      expect(allow.allowsHost('evil.billing.corp.internal')).toBe(false);
-      expect(allow.allowsHost('localhost')).toBe(false);
-    });
-
-    it('refuses a name when any address it resolves to is refused', () => {
-      expect(vetAddresses(['93.184.215.14', '127.0.0.1'], new TargetAllowList({ networks: [], hosts: [] }))).toEqual({
-        refused: true,
-        address: '127.0.0.1',
-        reason: 'a loopback address (127.0.0.0/8)',
-      });
-      expect(vetAddresses(['93.184.215.14', '10.20.0.9'], allow)).toEqual({ refused: false, addresses: ['93.184.215.14', '10.20.0.9'] });
-      expect(vetAddresses(['127.0.0.1', '::1'], allow)).toMatchObject({ refused: true, address: '::1' });
-    });
+    expect(vetAddresses(['93.184.215.14', '10.20.0.9'], allow)).toEqual({ refused: false, addresses: ['93.184.215.14', '10.20.0.9'] });
+    expect(vetAddresses(['127.0.0.1', '::1'], allow)).toMatchObject({ refused: true, address: '::1' });
   });
 });

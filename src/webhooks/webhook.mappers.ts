@@ -1,3 +1,4 @@
+import { encodeCursor } from '../core/graphql/pagination';
 import type { WebhookDeliveryEntity, WebhookSubscriptionEntity } from './webhook.entities';
 import { WebhookDelivery, WebhookSubscription } from './webhook.models';
 
@@ -27,4 +28,13 @@ export function webhookDeliveryModel(e: WebhookDeliveryEntity): WebhookDelivery 
     createdAt: e.createdAt,
     deliveredAt: e.deliveredAt,
   });
+}
+
+/** A page of entities as a connection of models, each edge's cursor the keyset position of its row. */
+export function webhookConnection<E extends { id: string; createdAt: Date }, M>(
+  page: { rows: E[]; hasNextPage: boolean },
+  model: (e: E) => M,
+): { edges: Array<{ cursor: string; node: M }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } {
+  const edges = page.rows.map((e) => ({ cursor: encodeCursor(e.createdAt, e.id), node: model(e) }));
+  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
 }

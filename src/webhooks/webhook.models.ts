@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Connection } from '../core/graphql/pagination';
 import { DeliveryState, WebhookTopic } from './webhook.entities';
 
 registerEnumType(WebhookTopic, { name: 'WebhookTopic', description: 'What a webhook subscription receives.' });
@@ -58,3 +59,9 @@ export class WebhookDelivery {
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) deliveredAt!: Date | null;
 }
+
+@ObjectType()
+export class WebhookSubscriptionConnection extends Connection(WebhookSubscription, 'WebhookSubscription') {}
+
+@ObjectType()
+export class WebhookDeliveryConnection extends Connection(WebhookDelivery, 'WebhookDelivery') {}

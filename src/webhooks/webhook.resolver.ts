@@ -3,9 +3,18 @@ import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { DeliveryState } from './webhook.entities';
-import { webhookDeliveryModel, webhookSubscriptionModel } from './webhook.mappers';
-import { CreateWebhookSubscriptionInput, CreatedWebhookSubscription, WebhookDelivery, WebhookSubscription } from './webhook.models';
-import { WebhookService } from './webhook.service';
+import { webhookConnection, webhookDeliveryModel, webhookSubscriptionModel } from './webhook.mappers';
+import {
+  CreateWebhookSubscriptionInput,
+  CreatedWebhookSubscription,
+  WebhookDelivery,
+  WebhookDeliveryConnection,
+  WebhookSubscription,
+  WebhookSubscriptionConnection,
+} from './webhook.models';
+import { WEBHOOK_LIMITS, WebhookService } from './webhook.service';
+
+const PAGE = `1 to ${WEBHOOK_LIMITS.page}.`;
 
 /**
  * OPERATOR keys manage every subscription; a BILLING key only those it created (others are NOT_FOUND to it);
@@ -45,20 +54,29 @@ export class WebhookResolver {
     return webhookDeliveryModel(await this.webhooks.redrive(p, id));
   }
 
-  @Query(() => [WebhookSubscription], { description: 'Every subscription for an OPERATOR; for a BILLING key, those it created.' })
-  async webhookSubscriptions(@CurrentPrincipal() p: Principal): Promise<WebhookSubscription[]> {
-    return (await this.webhooks.subscriptions(p)).map(webhookSubscriptionModel);
+  @Query(() => WebhookSubscriptionConnection, {
+    description: 'Every subscription for an OPERATOR; for a BILLING or TENANT key, those it created. Oldest first.',
+  })
+  async webhookSubscriptions(
+    @CurrentPrincipal() p: Principal,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: WEBHOOK_LIMITS.defaultPage, description: PAGE })
+    first = WEBHOOK_LIMITS.defaultPage,
+    @Args('after', { type: () => String, nullable: true }) after?: string,
+  ): Promise<WebhookSubscriptionConnection> {
+    return webhookConnection(await this.webhooks.subscriptions(p, { first, after }), webhookSubscriptionModel);
   }
 
-  @Query(() => [WebhookDelivery], {
+  @Query(() => WebhookDeliveryConnection, {
     description: 'Deliveries of the subscriptions you manage, newest first; state: DEAD lists the dead letters.',
   })
   async webhookDeliveries(
     @CurrentPrincipal() p: Principal,
     @Args('state', { type: () => DeliveryState, nullable: true }) state?: DeliveryState,
     @Args('subscriptionId', { type: () => ID, nullable: true }) subscriptionId?: string,
-    @Args('first', { type: () => Int, nullable: true, defaultValue: 100, description: '1 to 500.' }) first = 100,
-  ): Promise<WebhookDelivery[]> {
-    return (await this.webhooks.deliveries(p, { state, subscriptionId, first })).map(webhookDeliveryModel);
+    @Args('first', { type: () => Int, nullable: true, defaultValue: WEBHOOK_LIMITS.defaultPage, description: PAGE })
+    first = WEBHOOK_LIMITS.defaultPage,
+    @Args('after', { type: () => String, nullable: true }) after?: string,
+  ): Promise<WebhookDeliveryConnection> {
+    return webhookConnection(await this.webhooks.deliveries(p, { state, subscriptionId, first, after }), webhookDeliveryModel);
   }
 }

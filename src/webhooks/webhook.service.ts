@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { AppError, ErrorCode, badInput, invalidState, notFound } from '../core/errors/app-error';
@@ -14,7 +13,10 @@ import { kekId, open, seal } from '../protection/envelope';
 import { webhookSecretContext } from '../../migrations/1765110000000-WebhookSecretsSealed';
 import { ALLOW_LIST_HINT, TargetRefused, TargetUnresolved, WebhookTargets, type VettedTarget } from './webhook-target';
 import { DeliveryState, WebhookDeliveryEntity, WebhookSubscriptionEntity, WebhookTopic } from './webhook.entities';
-import { visibleTenant } from '../core/visibility';
+import { canSee, isTenantKey, visibleTenant } from '../core/visibility';
+import { decodeCursor } from '../core/graphql/pagination';
+import { TenancyService } from '../tenancy/tenancy.service';
+import { type QueuedDelivery, type WebhookPage, WebhooksRepository } from './webhooks.repository';
 
 export const SIGNATURE_HEADER = 'x-apn-signature';
 export const EVENT_ID_HEADER = 'x-apn-event-id';
@@ -30,7 +32,10 @@ export const WEBHOOK_LIMITS = {
   urlLength: 2048,
   /** Each topic at most once. */
   topics: Object.keys(WebhookTopic).length,
-  deliveriesPage: 500,
+  /** webhookSubscriptions(first) and webhookDeliveries(first): at most this many a page. */
+  page: 500,
+  /** ... and this many when first is omitted. */
+  defaultPage: 100,
 } as const;
 
 /**
@@ -76,6 +81,48 @@ function requireId(field: string, id: string, what: string, listedBy: string): v
   if (!isUuid(id)) throw badInput(field, `${field}: is not ${what} id (a UUID); take one from ${listedBy}.`);
 }
 
+/** A page size of a webhook list: 1 to WEBHOOK_LIMITS.page, WEBHOOK_LIMITS.defaultPage when omitted. */
+export function webhookPageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return WEBHOOK_LIMITS.defaultPage;
+  if (!Number.isInteger(first) || first < 1 || first > WEBHOOK_LIMITS.page) {
+    throw badInput('first', `first must be between 1 and ${WEBHOOK_LIMITS.page}.`);
+  }
+  return first;
+}
+
+/** The endpoint a subscription may name: an http(s) URL within the length limit, without credentials. */
+function subscriptionUrl(raw: string): URL {
+  if (raw.length > WEBHOOK_LIMITS.urlLength) {
+    throw badInput('input.url', `input.url: is ${raw.length} characters long; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw badInput('input.url', `input.url: ${JSON.stringify(raw)} is not a URL; give an https:// endpoint.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
+  if (url.href.length > WEBHOOK_LIMITS.urlLength) {
+    // Percent-encoding can lengthen a URL; the limit holds for what is stored and sent.
+    throw badInput(
+      'input.url',
+      `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`,
+    );
+  }
+  if (url.username || url.password) throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
+  return url;
+}
+
+function checkTopics(topics: readonly WebhookTopic[]): void {
+  if (topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
+  if (topics.length > WEBHOOK_LIMITS.topics || new Set(topics).size !== topics.length) {
+    throw badInput(
+      'input.topics',
+      `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`,
+    );
+  }
+}
+
 /**
  * Billing integrations: subscriptions receive usage events and invoice previews, signed, delivered by
  * BullMQ jobs with retries and exponential backoff; a delivery that exhausts its attempts is DEAD, listed
@@ -87,7 +134,8 @@ export class WebhookService implements OnModuleInit {
   private readonly logger = new Logger(WebhookService.name);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: WebhooksRepository,
+    private readonly tenancy: TenancyService,
     private readonly jobs: JobQueue,
     private readonly handlers: JobHandlers,
     private readonly audit: AuditService,
@@ -114,62 +162,12 @@ export class WebhookService implements OnModuleInit {
     input: { url: string; topics: WebhookTopic[]; tenantId?: string | null },
   ): Promise<{ subscription: WebhookSubscriptionEntity; secret: string }> {
     assertManager(principal);
-    let tenantId = input.tenantId ?? null;
-    if (principal.role === Role.TENANT) {
-      const refuse = (error: AppError) =>
-        this.audit.refuse(
-          principal,
-          { action: 'webhook.refused', operation: 'createWebhookSubscription', entityType: 'webhook_subscription' },
-          error,
-        );
-      const other = input.topics.find((t) => !TENANT_TOPICS.includes(t));
-      if (other !== undefined) {
-        await refuse(
-          badInput(
-            'input.topics',
-            `input.topics: a TENANT key subscribes to ${TENANT_TOPICS.join(', ')} only; ${other} is for OPERATOR and BILLING keys.`,
-          ),
-        );
-      }
-      if (tenantId !== null && tenantId !== principal.tenantId) {
-        await refuse(
-          new AppError(ErrorCode.FORBIDDEN, 'input.tenantId: a tenant subscribes for itself only; omit tenantId.', {
-            field: 'input.tenantId',
-          }),
-        );
-      }
-      tenantId = principal.tenantId;
-    }
-    if (input.url.length > WEBHOOK_LIMITS.urlLength) {
-      throw badInput('input.url', `input.url: is ${input.url.length} characters long; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`);
-    }
-    let url: URL;
-    try {
-      url = new URL(input.url);
-    } catch {
-      throw badInput('input.url', `input.url: ${JSON.stringify(input.url)} is not a URL; give an https:// endpoint.`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw badInput('input.url', 'input.url: use an http:// or https:// URL.');
-    if (url.href.length > WEBHOOK_LIMITS.urlLength) {
-      // Percent-encoding can lengthen a URL; the limit holds for what is stored and sent.
-      throw badInput(
-        'input.url',
-        `input.url: is ${url.href.length} characters long once percent-encoded; at most ${WEBHOOK_LIMITS.urlLength} are accepted.`,
-      );
-    }
-    if (url.username || url.password)
-      throw badInput('input.url', 'input.url: put no credentials in the URL; verify the signature instead.');
-    if (input.topics.length === 0) throw badInput('input.topics', 'input.topics: name at least one topic.');
-    if (input.topics.length > WEBHOOK_LIMITS.topics || new Set(input.topics).size !== input.topics.length) {
-      throw badInput(
-        'input.topics',
-        `input.topics: name each topic once; there are ${WEBHOOK_LIMITS.topics} (${Object.values(WebhookTopic).join(', ')}).`,
-      );
-    }
+    const tenantId = await this.subscriberTenant(principal, input);
+    const url = subscriptionUrl(input.url);
+    checkTopics(input.topics);
     if (tenantId) {
       if (!isUuid(tenantId)) throw badInput('input.tenantId', 'input.tenantId: is not a tenant id (a UUID).');
-      const [{ n }] = await this.dataSource.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM tenants WHERE id = $1', [tenantId]);
-      if (n === 0) throw badInput('input.tenantId', `input.tenantId: tenant ${tenantId} does not exist.`);
+      if (!(await this.tenancy.exists(tenantId))) throw badInput('input.tenantId', `input.tenantId: tenant ${tenantId} does not exist.`);
     }
     await this.vetAtSubscription(url);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
@@ -184,8 +182,8 @@ export class WebhookService implements OnModuleInit {
       active: true,
       createdBy: principal.actor,
     });
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(WebhookSubscriptionEntity).insert(subscription);
+    await this.repository.transaction(async (m) => {
+      await this.repository.insertSubscription(subscription, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'webhook.subscribed',
@@ -197,6 +195,41 @@ export class WebhookService implements OnModuleInit {
       });
     });
     return { subscription, secret };
+  }
+
+  /**
+   * The tenant whose events a new subscription receives: the one named (null: every tenant's); a TENANT
+   * key's own, which subscribes to TENANT_TOPICS only and names no other tenant (refusals are audited).
+   */
+  private async subscriberTenant(
+    principal: Principal,
+    input: { topics: WebhookTopic[]; tenantId?: string | null },
+  ): Promise<string | null> {
+    const named = input.tenantId ?? null;
+    if (!isTenantKey(principal)) return named;
+    const refuse = (error: AppError) =>
+      this.audit.refuse(
+        principal,
+        { action: 'webhook.refused', operation: 'createWebhookSubscription', entityType: 'webhook_subscription' },
+        error,
+      );
+    const other = input.topics.find((t) => !TENANT_TOPICS.includes(t));
+    if (other !== undefined) {
+      await refuse(
+        badInput(
+          'input.topics',
+          `input.topics: a TENANT key subscribes to ${TENANT_TOPICS.join(', ')} only; ${other} is for OPERATOR and BILLING keys.`,
+        ),
+      );
+    }
+    if (named !== null && !canSee(principal, named)) {
+      await refuse(
+        new AppError(ErrorCode.FORBIDDEN, 'input.tenantId: a tenant subscribes for itself only; omit tenantId.', {
+          field: 'input.tenantId',
+        }),
+      );
+    }
+    return visibleTenant(principal, named);
   }
 
   /** Refuses a target inside the network, after resolving its host name; deliveries check again. */
@@ -223,11 +256,10 @@ export class WebhookService implements OnModuleInit {
   async unsubscribe(principal: Principal, id: string): Promise<WebhookSubscriptionEntity> {
     assertManager(principal);
     requireId('id', id, 'a webhook subscription', 'webhookSubscriptions');
-    const owner = ownerFilter(principal);
-    const s = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneBy(owner === null ? { id } : { id, createdBy: owner });
+    const s = await this.repository.subscriptionOf(id, ownerFilter(principal));
     if (!s) throw notFound('Webhook subscription', id);
-    await this.dataSource.transaction(async (m) => {
-      await m.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
+    await this.repository.transaction(async (m) => {
+      await this.repository.deactivate(id, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'webhook.unsubscribed',
@@ -240,29 +272,27 @@ export class WebhookService implements OnModuleInit {
     return Object.assign(s, { active: false });
   }
 
-  subscriptions(principal: Principal): Promise<WebhookSubscriptionEntity[]> {
+  /** The subscriptions the caller manages, oldest first, a page at a time. */
+  subscriptions(
+    principal: Principal,
+    page: { first?: number | null; after?: string | null },
+  ): Promise<WebhookPage<WebhookSubscriptionEntity>> {
     assertManager(principal);
-    const owner = ownerFilter(principal);
-    return this.dataSource
-      .getRepository(WebhookSubscriptionEntity)
-      .find({ where: owner === null ? {} : { createdBy: owner }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const first = webhookPageSize(page.first);
+    const after = page.after ? decodeCursor(page.after) : null;
+    return this.repository.subscriptions({ owner: ownerFilter(principal), first, after });
   }
 
+  /** Deliveries of the subscriptions the caller manages, newest first, a page at a time. */
   deliveries(
     principal: Principal,
-    filter: { state?: DeliveryState | null; subscriptionId?: string | null; first: number },
-  ): Promise<WebhookDeliveryEntity[]> {
+    filter: { state?: DeliveryState | null; subscriptionId?: string | null; first?: number | null; after?: string | null },
+  ): Promise<WebhookPage<WebhookDeliveryEntity>> {
     assertManager(principal);
-    if (!Number.isInteger(filter.first) || filter.first < 1 || filter.first > WEBHOOK_LIMITS.deliveriesPage) {
-      throw badInput('first', `first must be between 1 and ${WEBHOOK_LIMITS.deliveriesPage}.`);
-    }
+    const first = webhookPageSize(filter.first);
     if (filter.subscriptionId) requireId('subscriptionId', filter.subscriptionId, 'a webhook subscription', 'webhookSubscriptions');
-    const q = this.dataSource.getRepository(WebhookDeliveryEntity).createQueryBuilder('d');
-    const owner = ownerFilter(principal);
-    if (owner !== null) q.innerJoin('d.subscription', 's').andWhere('s.created_by = :owner', { owner });
-    if (filter.state) q.andWhere('d.state = :state', { state: filter.state });
-    if (filter.subscriptionId) q.andWhere('d.subscription_id = :s', { s: filter.subscriptionId });
-    return q.orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'ASC').limit(filter.first).getMany();
+    const after = filter.after ? decodeCursor(filter.after) : null;
+    return this.repository.deliveries({ ...filter, owner: ownerFilter(principal), first, after });
   }
 
   /** Sends a DEAD delivery again: same id, same body, a fresh round of attempts. */
@@ -270,15 +300,13 @@ export class WebhookService implements OnModuleInit {
     assertManager(principal);
     requireId('id', id, 'a webhook delivery', 'webhookDeliveries');
     const owner = ownerFilter(principal);
-    const d = await this.dataSource.transaction(async (m) => {
-      const [delivery] = await m.getRepository(WebhookDeliveryEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      const visible =
-        delivery &&
-        (owner === null || (await m.getRepository(WebhookSubscriptionEntity).existsBy({ id: delivery.subscriptionId, createdBy: owner })));
+    const d = await this.repository.transaction(async (m) => {
+      const delivery = await this.repository.lockDelivery(id, m);
+      const visible = delivery && (owner === null || (await this.repository.createdBy(delivery.subscriptionId, owner, m)));
       if (!visible) throw notFound('Webhook delivery', id);
       if (delivery.state !== DeliveryState.DEAD)
         throw invalidState(`Delivery ${id} is ${delivery.state}; only DEAD deliveries are re-driven.`, { state: delivery.state });
-      await m.query(`UPDATE webhook_deliveries SET state = 'PENDING', round = round + 1 WHERE id = $1`, [id]);
+      await this.repository.startRound(id, m);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'webhook.redriven',
@@ -298,14 +326,9 @@ export class WebhookService implements OnModuleInit {
    */
   async publish(topic: WebhookTopic, events: readonly WebhookEvent[]): Promise<number> {
     if (events.length === 0) return 0;
-    const created: WebhookDeliveryEntity[] = await this.dataSource.query(
-      `INSERT INTO webhook_deliveries (id, subscription_id, topic, event_id, body, state, attempts, round)
-       SELECT gen_random_uuid(), s.id, $1, e.event_id, e.body, 'PENDING', 0, 0
-         FROM unnest($2::text[], $3::uuid[], $4::text[]) AS e(event_id, tenant_id, body)
-         JOIN webhook_subscriptions s ON s.active AND $1 = ANY (s.topics) AND (s.tenant_id IS NULL OR e.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
-       ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING
-       RETURNING id, round`,
-      [topic, events.map((e) => e.eventId), events.map((e) => e.tenantId), events.map((e) => JSON.stringify(e.body))],
+    const created = await this.repository.insertDeliveries(
+      topic,
+      events.map((e) => ({ eventId: e.eventId, tenantId: e.tenantId, body: JSON.stringify(e.body) })),
     );
     for (const d of created) await this.enqueue(d);
     return created.length;
@@ -319,20 +342,7 @@ export class WebhookService implements OnModuleInit {
    */
   async publishUsageEvents(keys?: ReadonlyArray<{ source: string; id: string }>): Promise<number> {
     if (keys && keys.length === 0) return 0;
-    const created: WebhookDeliveryEntity[] = await this.dataSource.query(
-      `INSERT INTO webhook_deliveries (id, subscription_id, topic, event_id, body, state, attempts, round)
-       SELECT gen_random_uuid(), s.id, 'USAGE_EVENT', e.source || '#' || e.id,
-              jsonb_build_object('specversion', '1.0', 'id', e.id, 'source', e.source, 'type', e.type, 'subject', e.subject,
-                                 'time', to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                                 'datacontenttype', 'application/json', 'data', e.data)::text,
-              'PENDING', 0, 0
-         FROM usage_events e
-         JOIN webhook_subscriptions s ON s.active AND 'USAGE_EVENT' = ANY (s.topics) AND (s.tenant_id IS NULL OR s.tenant_id = e.tenant_id)
-        WHERE ${keys ? '(e.source, e.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))' : "e.recorded_at >= greatest(s.created_at, now() - interval '1 hour')"}
-       ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING
-       RETURNING id, round`,
-      keys ? [keys.map((k) => k.source), keys.map((k) => k.id)] : [],
-    );
+    const created = await this.repository.insertUsageEventDeliveries(keys);
     for (const d of created) await this.enqueue(d);
     return created.length;
   }
@@ -340,34 +350,18 @@ export class WebhookService implements OnModuleInit {
   /** Re-queues PENDING deliveries whose job was lost, and fans out usage events a crash left undelivered. */
   async sweep(): Promise<void> {
     await this.publishUsageEvents();
-    const pending: WebhookDeliveryEntity[] = await this.dataSource.query(
-      `SELECT id, round FROM webhook_deliveries WHERE state = 'PENDING' AND created_at < now() - interval '1 minute' LIMIT 1000`,
-    );
-    for (const d of pending) await this.enqueue(d);
+    for (const d of await this.repository.stalePending()) await this.enqueue(d);
   }
 
   async deliver(id: string, meta: JobMeta): Promise<void> {
-    const delivery = await this.dataSource.getRepository(WebhookDeliveryEntity).findOneBy({ id });
+    const delivery = await this.repository.delivery(id);
     if (!delivery || delivery.state !== DeliveryState.PENDING) return;
-    const subscription = await this.dataSource.getRepository(WebhookSubscriptionEntity).findOneByOrFail({ id: delivery.subscriptionId });
+    const subscription = await this.repository.subscription(delivery.subscriptionId);
     const signal = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
     let status: number | null = null;
     let failure: string | null = null;
     try {
-      const target = await this.deliveryTarget(subscription.url, signal);
-      const now = Math.floor(Date.now() / 1000);
-      status = await this.targets.post(
-        target,
-        {
-          'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
-          [SIGNATURE_HEADER]: signature(this.secretOf(subscription), delivery.body, now),
-          [EVENT_ID_HEADER]: delivery.eventId,
-          [TOPIC_HEADER]: delivery.topic,
-          'user-agent': 'apn-orchestrator-webhooks',
-        },
-        delivery.body,
-        signal,
-      );
+      status = await this.post(delivery, subscription, signal);
       if (status < 200 || status >= 300) failure = `HTTP ${status}`;
     } catch (error) {
       if (error instanceof TargetRefused) {
@@ -378,18 +372,11 @@ export class WebhookService implements OnModuleInit {
         signal.aborted && !(error instanceof TargetUnresolved) ? `no answer within ${DELIVERY_TIMEOUT_MS} ms` : (error as Error).message;
     }
     if (!failure) {
-      await this.dataSource.query(
-        `UPDATE webhook_deliveries SET state = 'DELIVERED', attempts = attempts + 1, last_status = $2, last_error = NULL, delivered_at = now() WHERE id = $1 AND state = 'PENDING'`,
-        [id, status],
-      );
+      await this.repository.markDelivered(id, status);
       return;
     }
     const dead = meta.finalAttempt;
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3, state = CASE WHEN $4 THEN 'DEAD' ELSE state END
-        WHERE id = $1 AND state = 'PENDING'`,
-      [id, status, failure.slice(0, MAX_ERROR_LENGTH), dead],
-    );
+    await this.repository.markFailed(id, status, failure.slice(0, MAX_ERROR_LENGTH), dead);
     if (dead) {
       this.logger.warn(
         { deliveryId: id, url: subscription.url, eventId: delivery.eventId, err: failure },
@@ -398,6 +385,24 @@ export class WebhookService implements OnModuleInit {
       return;
     }
     throw new Error(`webhook delivery to ${subscription.url} failed: ${failure}`);
+  }
+
+  /** One attempt: the body, signed now, posted to the target as checked now; answers the HTTP status. */
+  private async post(delivery: WebhookDeliveryEntity, subscription: WebhookSubscriptionEntity, signal: AbortSignal): Promise<number> {
+    const target = await this.deliveryTarget(subscription.url, signal);
+    const now = Math.floor(Date.now() / 1000);
+    return this.targets.post(
+      target,
+      {
+        'content-type': delivery.topic === WebhookTopic.USAGE_EVENT ? 'application/cloudevents+json' : 'application/json',
+        [SIGNATURE_HEADER]: signature(this.secretOf(subscription), delivery.body, now),
+        [EVENT_ID_HEADER]: delivery.eventId,
+        [TOPIC_HEADER]: delivery.topic,
+        'user-agent': 'apn-orchestrator-webhooks',
+      },
+      delivery.body,
+      signal,
+    );
   }
 
   /** The subscription's target as of now: resolved and checked again at every attempt. */
@@ -418,17 +423,14 @@ export class WebhookService implements OnModuleInit {
    */
   private async refuse(delivery: WebhookDeliveryEntity, subscription: WebhookSubscriptionEntity, reason: string): Promise<void> {
     const error = `refused, not sent: ${reason}; webhooks are not sent inside the service's network. Point the subscription at a public endpoint, or ${ALLOW_LIST_HINT}, then re-drive.`;
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULL, last_error = $2, state = 'DEAD' WHERE id = $1 AND state = 'PENDING'`,
-      [delivery.id, error.slice(0, MAX_ERROR_LENGTH)],
-    );
+    await this.repository.markRefused(delivery.id, error.slice(0, MAX_ERROR_LENGTH));
     this.logger.warn(
       { deliveryId: delivery.id, subscriptionId: subscription.id, eventId: delivery.eventId, reason },
       'webhook delivery refused: target inside the network',
     );
   }
 
-  private enqueue(d: Pick<WebhookDeliveryEntity, 'id' | 'round'>): Promise<void> {
+  private enqueue(d: QueuedDelivery): Promise<void> {
     return this.jobs.enqueue(
       JobName.WebhookDeliver,
       { deliveryId: d.id },
