@@ -1,3 +1,4 @@
+import { TenancyService } from '../tenancy/tenancy.service';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { badInput, forbidden, pgErrorCode } from '../core/errors/app-error';
@@ -93,6 +94,7 @@ export class BillingService {
     private readonly usageEvents: UsageRepository,
     private readonly cards: RateCardsRepository,
     private readonly webhooks: WebhookService,
+    private readonly tenancy: TenancyService,
   ) {}
 
   /**
@@ -107,7 +109,7 @@ export class BillingService {
       if (typeof e.subject === 'string' && !this.knownTenants.has(e.subject.toLowerCase())) subjects.add(e.subject.toLowerCase());
     const candidates = [...subjects].filter((s) => isUuid(s));
     if (candidates.length > 0) {
-      for (const id of await this.usageEvents.existingTenants(candidates)) this.knownTenants.add(id);
+      for (const id of await this.tenancy.existing(candidates)) this.knownTenants.add(id);
     }
     const rows: UsageRow[] = [];
     const indices: number[] = [];

@@ -215,13 +215,4 @@ export class UsageRepository {
       after = [last.tenant_id, new Date(last.time).toISOString(), last.source, last.id];
     }
   }
-
-  /**
-   * Which of `ids` name a tenant. Reads the tenancy's table directly: one statement for a whole ingested
-   * batch, which the tenancy's per-id `exists` cannot answer.
-   */
-  async existingTenants(ids: readonly string[]): Promise<string[]> {
-    const found: Array<{ id: string }> = await this.dataSource.query('SELECT id FROM tenants WHERE id = ANY($1::uuid[])', [ids]);
-    return found.map((r) => r.id);
-  }
 }
