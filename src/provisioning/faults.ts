@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Args, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver } from '@nestjs/graphql';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { badInput, invalidState } from '../core/errors/app-error';
@@ -9,6 +8,7 @@ import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { TopologyService } from '../topology/topology.service';
+import { EmulatorStateRepository } from './emulator-state.repository';
 
 export enum FaultKind {
   LINK_DOWN = 'LINK_DOWN',
@@ -39,7 +39,7 @@ export class Fault {
 export class FaultsService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly state: EmulatorStateRepository,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
   ) {}
@@ -64,12 +64,8 @@ export class FaultsService {
       }
       targetId = input.nodeId;
     }
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO emulator_faults (kind, target_id, remaining) VALUES ($1, $2, $3)
-         ON CONFLICT (kind, target_id) DO UPDATE SET remaining = EXCLUDED.remaining`,
-        [input.kind, targetId, remaining],
-      );
+    await this.state.transaction(async (m) => {
+      await this.state.putFault(m, input.kind, targetId, remaining);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'emulator.fault-injected',
@@ -84,9 +80,9 @@ export class FaultsService {
   async clear(principal: Principal, kind: FaultKind, targetId: string): Promise<boolean> {
     this.assertEmulator();
     if (!isUuid(targetId)) return false;
-    return this.dataSource.transaction(async (m) => {
-      const rows: unknown[] = await m.query('DELETE FROM emulator_faults WHERE kind = $1 AND target_id = $2 RETURNING 1', [kind, targetId]);
-      if (rows.length > 0) {
+    return this.state.transaction(async (m) => {
+      const cleared = await this.state.deleteFault(m, kind, targetId);
+      if (cleared) {
         await this.audit.append(m, {
           actor: principal.actor,
           action: 'emulator.fault-cleared',
@@ -95,16 +91,14 @@ export class FaultsService {
           data: { kind },
         });
       }
-      return rows.length > 0;
+      return cleared;
     });
   }
 
   async list(): Promise<Fault[]> {
     this.assertEmulator();
-    const rows: Array<{ kind: FaultKind; target_id: string; remaining: number | null }> = await this.dataSource.query(
-      'SELECT kind, target_id, remaining FROM emulator_faults ORDER BY created_at',
-    );
-    return rows.map((r) => ({ kind: r.kind, targetId: r.target_id, remaining: r.remaining }));
+    const rows = await this.state.faults();
+    return rows.map((r) => ({ kind: r.kind as FaultKind, targetId: r.target_id, remaining: r.remaining }));
   }
 
   private assertEmulator(): void {

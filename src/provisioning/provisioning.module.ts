@@ -1,8 +1,8 @@
 import { ProvisioningMetrics } from './provisioning-metrics';
 import { Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { ReservationsModule } from '../reservations/reservations.module';
+import { ReservationsRepository } from '../reservations/reservations.repository';
 import { StorageModule } from '../storage/storage.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { TopologyModule } from '../topology/topology.module';
@@ -11,13 +11,14 @@ import { EmulatorDriver } from './drivers/emulator-driver';
 import { TapiDriver } from './drivers/tapi/tapi-driver';
 import { ProvisioningJobs } from './provisioning.jobs';
 import { FaultsResolver, FaultsService } from './faults';
+import { EmulatorStateRepository } from './emulator-state.repository';
 import { Reconciler } from './reconciler';
 import { ReservationTapiServiceUuids } from './tapi-service-uuids';
 
-function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
+function createDriver(config: AppConfig, emulatorState: EmulatorStateRepository, reservations: ReservationsRepository): ApnDriver {
   switch (config.driver) {
     case 'emulator':
-      return new EmulatorDriver(dataSource, config.emulatorHopMs);
+      return new EmulatorDriver(emulatorState, config.emulatorHopMs);
     case 'tapi':
       return new TapiDriver({
         baseUrl: config.tapiUrl as string, // required by the configuration when APN_DRIVER=tapi
@@ -29,7 +30,7 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
         // Short first pauses for services that come up at once, longer ones through a minutes-long activation.
         pollIntervalMs: 250,
         maxPollIntervalMs: 5_000,
-        serviceUuids: new ReservationTapiServiceUuids(dataSource),
+        serviceUuids: new ReservationTapiServiceUuids(reservations),
       });
     default: {
       const unknown: never = config.driver;
@@ -41,7 +42,8 @@ function createDriver(config: AppConfig, dataSource: DataSource): ApnDriver {
 @Module({
   imports: [ReservationsModule, StorageModule, TopologyModule, WebhooksModule],
   providers: [
-    { provide: APN_DRIVER, inject: [APP_CONFIG, DataSource], useFactory: createDriver },
+    EmulatorStateRepository,
+    { provide: APN_DRIVER, inject: [APP_CONFIG, EmulatorStateRepository, ReservationsRepository], useFactory: createDriver },
     ProvisioningMetrics,
     ProvisioningJobs,
     Reconciler,

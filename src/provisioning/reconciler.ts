@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobHandlers } from '../core/queue/job-handlers';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
@@ -7,20 +6,13 @@ import { ProvisioningMetrics } from './provisioning-metrics';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { ReservationState } from '../reservations/reservation-state';
 import { ReservationLifecycle } from '../reservations/reservation-lifecycle.service';
+import { ReservationsRepository, type LiveReservationRow } from '../reservations/reservations.repository';
 import { APN_DRIVER, ApnDriver } from './drivers/apn-driver';
 import { MountLifecycle } from '../storage/mount-lifecycle.service';
 import { WebhookService } from '../webhooks/webhook.service';
 import { ProvisioningJobs } from './provisioning.jobs';
 
 const S = ReservationState;
-
-interface LiveReservation {
-  id: string;
-  state: ReservationState;
-  start_at: Date;
-  end_at: Date;
-  hold_expires_at: Date | null;
-}
 
 export interface ReconcileReport {
   jobsEnsured: number;
@@ -43,7 +35,7 @@ export class Reconciler implements OnModuleInit {
   private readonly logger = new Logger(Reconciler.name);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly records: ReservationsRepository,
     private readonly jobs: JobQueue,
     private readonly handlers: JobHandlers,
     private readonly reservations: ReservationLifecycle,
@@ -67,10 +59,7 @@ export class Reconciler implements OnModuleInit {
   }
 
   async reconcile(): Promise<ReconcileReport> {
-    const live: LiveReservation[] = await this.dataSource.query(
-      `SELECT id, state, start_at, end_at, hold_expires_at FROM reservations
-        WHERE state IN ('HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'NEEDS_CLEANUP')`,
-    );
+    const live = await this.records.live();
     const now = Date.now();
     const overdue = live.filter((r) => this.overdue(r, now));
     const wanted = live.filter((r) => !overdue.includes(r)).flatMap((r) => this.wantedJobs(r));
@@ -87,7 +76,7 @@ export class Reconciler implements OnModuleInit {
    * A step whose time has come, by the clock and the database alone: a hold past its expiry, a setup past
    * its start, a teardown past its end. Its job may be lost, or blocked by a finished job of the same id.
    */
-  private overdue(r: LiveReservation, now: number): boolean {
+  private overdue(r: LiveReservationRow, now: number): boolean {
     switch (r.state) {
       case S.HELD:
         return r.hold_expires_at !== null && r.hold_expires_at.getTime() <= now;
@@ -109,7 +98,7 @@ export class Reconciler implements OnModuleInit {
    * workers reconcile. A RESERVED lightpath whose whole window has passed is not set up at all: its setup
    * job fails it (see ProvisioningJobs.setup).
    */
-  private async runOverdue(overdue: LiveReservation[], now: number): Promise<number> {
+  private async runOverdue(overdue: LiveReservationRow[], now: number): Promise<number> {
     for (const r of overdue) {
       if (r.state === S.HELD) {
         await this.reservations.expireHold(r.id);
@@ -127,7 +116,7 @@ export class Reconciler implements OnModuleInit {
   }
 
   /** The jobs a live reservation needs in the queue, whatever the queue has lost. */
-  private wantedJobs(r: LiveReservation): Array<{ name: JobName; payload: { reservationId: string }; jobId: string; runAt?: Date }> {
+  private wantedJobs(r: LiveReservationRow): Array<{ name: JobName; payload: { reservationId: string }; jobId: string; runAt?: Date }> {
     const job = (name: JobName.HoldExpiry | JobName.LightpathSetup | JobName.LightpathTeardown, runAt?: Date) => ({
       name,
       payload: { reservationId: r.id },
@@ -151,7 +140,7 @@ export class Reconciler implements OnModuleInit {
   }
 
   /** Desired (database) against actual (driver), in both directions. */
-  private async repairNetwork(live: LiveReservation[]): Promise<number> {
+  private async repairNetwork(live: LiveReservationRow[]): Promise<number> {
     let repairs = 0;
     const wanted = new Set(live.filter((r) => r.state !== S.HELD && r.state !== S.RESERVED).map((r) => r.id));
     for (const id of await this.driver.listLightpaths()) {
@@ -176,7 +165,7 @@ export class Reconciler implements OnModuleInit {
   }
 
   /** A teardown that failed is retried here until the network is clean. */
-  private async cleanUp(live: LiveReservation[]): Promise<number> {
+  private async cleanUp(live: LiveReservationRow[]): Promise<number> {
     let repairs = 0;
     for (const r of live.filter((x) => x.state === S.NEEDS_CLEANUP)) {
       try {
@@ -186,16 +175,8 @@ export class Reconciler implements OnModuleInit {
         continue;
       }
       // A lightpath that was never up ends FAILED (its setup failed); one that was up ends RELEASED.
-      const wasActive: unknown[] = await this.dataSource.query(
-        `SELECT 1 FROM reservation_transitions WHERE reservation_id = $1 AND to_state = 'ACTIVE' LIMIT 1`,
-        [r.id],
-      );
-      await this.reservations.advance(
-        r.id,
-        [S.NEEDS_CLEANUP],
-        wasActive.length > 0 ? S.RELEASED : S.FAILED,
-        'cleaned up by the reconciler',
-      );
+      const wasActive = await this.records.wasActive(r.id);
+      await this.reservations.advance(r.id, [S.NEEDS_CLEANUP], wasActive ? S.RELEASED : S.FAILED, 'cleaned up by the reconciler');
       this.logger.warn({ reservationId: r.id }, 'repair: cleaned up after a failed teardown');
       this.metrics.reconcilerRepairs.inc({ kind: 'cleanup' });
       repairs += 1;

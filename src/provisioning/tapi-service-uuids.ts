@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import type { ReservationsRepository } from '../reservations/reservations.repository';
 import type { TapiServiceUuidStore } from './drivers/tapi/tapi-driver';
 import { isUuid } from '../core/ids';
 
@@ -8,19 +8,15 @@ import { isUuid } from '../core/ids';
  * controller chose. A lightpath id that names no reservation (an orphan found on the controller) has nothing here.
  */
 export class ReservationTapiServiceUuids implements TapiServiceUuidStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly reservations: ReservationsRepository) {}
 
   async get(lightpathId: string): Promise<string | null> {
     if (!isUuid(lightpathId)) return null;
-    const rows: Array<{ tapi_service_uuid: string | null }> = await this.dataSource.query(
-      'SELECT tapi_service_uuid FROM reservations WHERE id = $1',
-      [lightpathId],
-    );
-    return rows[0]?.tapi_service_uuid ?? null;
+    return this.reservations.tapiServiceUuid(lightpathId);
   }
 
   async set(lightpathId: string, serviceUuid: string): Promise<void> {
     if (!isUuid(lightpathId)) return;
-    await this.dataSource.query('UPDATE reservations SET tapi_service_uuid = $2 WHERE id = $1', [lightpathId, serviceUuid]);
+    await this.reservations.setTapiServiceUuid(lightpathId, serviceUuid);
   }
 }

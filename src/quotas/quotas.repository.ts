@@ -17,6 +17,11 @@ export interface StoredQuota {
 export class QuotasRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Runs `fn` in one transaction; pass its manager to the methods that take one. */
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
+
   /**
    * Takes the tenant's quota lock for the rest of the transaction: the triggers take it to check, so a
    * change made under it applies to every booking that checks after it commits.

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badInput, forbidden, notFound, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
@@ -29,7 +28,6 @@ const SECONDS_PER_HOUR = 3600;
 @Injectable()
 export class QuotasService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly quotas: QuotasRepository,
     private readonly tenancy: TenancyService,
     private readonly topology: TopologyService,
@@ -40,7 +38,7 @@ export class QuotasService {
     const changes = quotaChanges(input);
     if (!(await this.tenancy.exists(tenantId))) throw notFound('Tenant', tenantId);
     try {
-      await this.dataSource.transaction(async (m) => {
+      await this.quotas.transaction(async (m) => {
         await this.quotas.lock(m, tenantId);
         const before = (await this.quotas.find(tenantId, m))?.limits ?? { ...NO_QUOTA };
         const after = applyQuotaChanges(before, changes);

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { formatSeconds, windowProblem } from '../core/time';
-import { DataSource } from 'typeorm';
 import { badInput } from '../core/errors/app-error';
 import { Link } from '../topology/topology.models';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
-import { loadOccupancy } from './capacity';
+import { CapacityRepository } from './capacity.repository';
 import { Availability, AvailabilityInput } from './reservation.models';
 
 const DEFAULT_SEARCH_DAYS = 30;
@@ -15,7 +14,7 @@ const DEFAULT_SEARCH_DAYS = 30;
 export class AvailabilityService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly capacity: CapacityRepository,
     private readonly topology: TopologyService,
   ) {}
 
@@ -50,7 +49,7 @@ export class AvailabilityService {
     const window = { start: input.start.getTime(), end: input.end.getTime() };
     const searchWindow = { start: window.start, end: Math.max(horizon, window.end) };
     const endpointIds = [...source.endpointIds, ...destination.endpointIds];
-    const occupancy = await loadOccupancy(this.dataSource.manager, searchWindow, endpointIds);
+    const occupancy = await this.capacity.occupancy(searchWindow, endpointIds);
 
     const pce = snapshot.pathComputer;
     const lightpaths = pce.countLightpaths({

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import { JobName, reservationJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { SYSTEM_ACTOR } from '../tenancy/principal';
 import { TopologyService } from '../topology/topology.service';
-import { capacityLocks, loadOccupancy, lockCapacity, tstzrange } from './capacity';
+import { capacityLocks, tstzrange } from './capacity';
+import { CapacityRepository } from './capacity.repository';
 import { ReservationEntity } from './reservation.entities';
 import { ReservationState } from './reservation-state';
 import { ReservationTransitions } from './reservation-transitions';
+import { ReservationsRepository } from './reservations.repository';
 
 /**
  * What happens to a booked reservation over time, driven by jobs: its setup and teardown scheduled, its
@@ -19,7 +20,8 @@ import { ReservationTransitions } from './reservation-transitions';
 export class ReservationLifecycle {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
+    private readonly reservations: ReservationsRepository,
+    private readonly capacity: CapacityRepository,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
     private readonly jobs: JobQueue,
@@ -38,9 +40,8 @@ export class ReservationLifecycle {
     to: ReservationState,
     reason: string,
   ): Promise<{ reservation: ReservationEntity | null; moved: boolean }> {
-    return this.dataSource.transaction(async (m) => {
-      const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      const r = rows[0] ?? null;
+    return this.reservations.transaction(async (m) => {
+      const r = await this.reservations.lockForUpdate(m, id);
       if (!r || !from.includes(r.state)) return { reservation: r, moved: false };
       await this.transitions.apply(m, r, to, SYSTEM_ACTOR, reason);
       return { reservation: r, moved: true };
@@ -56,9 +57,8 @@ export class ReservationLifecycle {
     // Read before the transaction: inside it, only its own connection may be used (on the embedded engine a
     // second connection would wait for this transaction to end).
     const snapshot = await this.topology.snapshot();
-    return this.dataSource.transaction(async (m) => {
-      const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      const r = rows[0];
+    return this.reservations.transaction(async (m) => {
+      const r = await this.reservations.lockForUpdate(m, id);
       if (!r || r.state !== ReservationState.PROVISIONING) return null;
       const source = snapshot.endpoints.get(r.sourceEndpointId);
       const destination = snapshot.endpoints.get(r.destinationEndpointId);
@@ -66,21 +66,13 @@ export class ReservationLifecycle {
       const to = destination && snapshot.nodeOfEndpoint(destination);
       if (!from || !to) return null;
       const window = { start: r.startAt.getTime(), end: r.endAt.getTime() };
-      const occupancy = await loadOccupancy(m, window, [], { excludeReservationId: id });
+      const occupancy = await this.capacity.occupancy(window, [], { excludeReservationId: id }, m);
       const path = snapshot.pathComputer.computePath({ from, to, window, occupancy, excludeLinkIds: new Set(avoidLinkIds) });
       if (!path) return null;
       const previous = { path: r.pathLinkIds, channel: r.channel };
-      await lockCapacity(m, capacityLocks({ linkIds: path.linkIds, channel: path.channel }, r.startAt, r.endAt));
-      await m.query('DELETE FROM link_allocations WHERE reservation_id = $1', [id]);
-      await m.query(
-        `INSERT INTO link_allocations (reservation_id, link_id, channel, during)
-         SELECT $1, l, $2, $3::tstzrange FROM unnest($4::uuid[]) AS l`,
-        [id, path.channel, tstzrange(r.startAt, r.endAt), [...path.linkIds].sort()],
-      );
-      await m.query(
-        'UPDATE reservations SET path_link_ids = $2::uuid[], channel = $3, distance_km = $4, updated_at = now() WHERE id = $1',
-        [id, path.linkIds, path.channel, path.distanceKm],
-      );
+      await this.capacity.lock(m, capacityLocks({ linkIds: path.linkIds, channel: path.channel }, r.startAt, r.endAt));
+      await this.capacity.replaceLinks(m, id, path, tstzrange(r.startAt, r.endAt));
+      await this.reservations.setPath(m, id, path);
       Object.assign(r, { pathLinkIds: path.linkIds, channel: path.channel, distanceKm: path.distanceKm });
       const codes = (ids: readonly string[]) => ids.map((l) => snapshot.links.get(l)?.code ?? l).join(' ');
       await this.transitions.record(
@@ -103,7 +95,7 @@ export class ReservationLifecycle {
   }
 
   async find(id: string): Promise<ReservationEntity | null> {
-    return this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
+    return this.reservations.findById(id);
   }
 
   /**
@@ -130,9 +122,8 @@ export class ReservationLifecycle {
 
   /** Expires a hold whose time has come; safe to run any number of times. */
   async expireHold(reservationId: string): Promise<'expired' | 'not-held' | 'not-yet'> {
-    return this.dataSource.transaction(async (m) => {
-      const rows = await m.getRepository(ReservationEntity).find({ where: { id: reservationId }, lock: { mode: 'pessimistic_write' } });
-      const r = rows[0];
+    return this.reservations.transaction(async (m) => {
+      const r = await this.reservations.lockForUpdate(m, reservationId);
       if (!r || r.state !== ReservationState.HELD) return 'not-held';
       if (r.holdExpiresAt && r.holdExpiresAt.getTime() > Date.now()) return 'not-yet';
       await this.transitions.apply(
@@ -147,11 +138,7 @@ export class ReservationLifecycle {
   }
 
   /** Ids of holds past their expiry: the sweep's input when a delayed job was lost. */
-  async overdueHolds(limit = 500): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM reservations WHERE state = 'HELD' AND hold_expires_at <= now() ORDER BY hold_expires_at LIMIT $1`,
-      [limit],
-    );
-    return rows.map((r) => r.id);
+  overdueHolds(limit = 500): Promise<string[]> {
+    return this.reservations.overdueHolds(limit);
   }
 }

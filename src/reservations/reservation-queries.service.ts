@@ -1,7 +1,6 @@
 import { isUuid } from '../core/ids';
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import { DataSource, In } from 'typeorm';
 import { AppError, ErrorCode, notFound } from '../core/errors/app-error';
 import { decodeCursor, encodeCursor } from '../core/graphql/pagination';
 import type { Principal } from '../tenancy/principal';
@@ -13,6 +12,7 @@ import { ReservationEntity } from './reservation.entities';
 import { Reservation, ReservationConnection, ReservationTransition } from './reservation.models';
 import { ReservationState } from './reservation-state';
 import { canSee, isTenantKey } from '../core/visibility';
+import { ReservationsRepository } from './reservations.repository';
 
 export interface ReservationFilter {
   first: number;
@@ -25,38 +25,30 @@ export interface ReservationFilter {
 @Injectable()
 export class ReservationQueries {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly reservations: ReservationsRepository,
     private readonly topology: TopologyService,
   ) {}
 
   async get(principal: Principal, id: string): Promise<ReservationEntity> {
     assertCanRead(principal);
     if (!isUuid(id)) throw notFound('Reservation', id);
-    const r = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
+    const r = await this.reservations.findById(id);
     if (!r || !canSee(principal, r.tenantId)) throw notFound('Reservation', id);
     return r;
   }
 
   /** Reservations by id, without a visibility check: for objects of the same tenant the caller could already see. */
   byIds(ids: readonly string[]): Promise<ReservationEntity[]> {
-    return this.dataSource.getRepository(ReservationEntity).findBy({ id: In(ids.filter(isUuid)) });
+    return this.reservations.byIds(ids);
   }
 
   async list(principal: Principal, f: ReservationFilter): Promise<{ rows: ReservationEntity[]; hasNextPage: boolean }> {
     assertCanRead(principal);
-    const q = this.dataSource.getRepository(ReservationEntity).createQueryBuilder('r');
-    if (isTenantKey(principal)) q.andWhere('r.tenant_id = :own', { own: principal.tenantId });
-    else if (f.tenantId) q.andWhere('r.tenant_id = :tenantId', { tenantId: isUuid(f.tenantId) ? f.tenantId : null });
-    if (f.state) q.andWhere('r.state = :state', { state: f.state });
-    if (f.after) {
-      const c = decodeCursor(f.after);
-      q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: c.createdAt, id: c.id });
-    }
-    const rows = await q
-      .orderBy('r.created_at', 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .limit(f.first + 1)
-      .getMany();
+    let tenantId: string | null | undefined;
+    if (isTenantKey(principal)) tenantId = principal.tenantId;
+    else if (f.tenantId) tenantId = isUuid(f.tenantId) ? f.tenantId : null;
+    const after = f.after ? decodeCursor(f.after) : null;
+    const rows = await this.reservations.page({ tenantId, state: f.state, after }, f.first + 1);
     return { rows: rows.slice(0, f.first), hasNextPage: rows.length > f.first };
   }
 
@@ -108,18 +100,7 @@ export class ReservationQueries {
   /** Batches the history of every reservation resolved in one request into one query. */
   historyLoader(): DataLoader<string, ReservationTransition[]> {
     return new DataLoader(async (ids) => {
-      const rows: Array<{
-        reservation_id: string;
-        from_state: ReservationState | null;
-        to_state: ReservationState;
-        at: Date;
-        actor: string;
-        reason: string;
-      }> = await this.dataSource.query(
-        `SELECT reservation_id, from_state, to_state, at, actor, reason FROM reservation_transitions
-            WHERE reservation_id = ANY($1::uuid[]) ORDER BY id`,
-        [ids],
-      );
+      const rows = await this.reservations.history(ids);
       const byId = new Map<string, ReservationTransition[]>(ids.map((id) => [id, []]));
       for (const row of rows) {
         byId.get(row.reservation_id)?.push(

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { TopologyModule } from '../topology/topology.module';
 import { AvailabilityService } from './availability.service';
+import { CapacityRepository } from './capacity.repository';
 import { HoldExpiryJobs } from './hold-expiry.jobs';
 import { LinkOccupancyRepository } from './link-occupancy.repository';
 import { LinkOccupancyResolver } from './link-occupancy.resolver';
@@ -20,6 +21,7 @@ import { ReservationsService } from './reservations.service';
   providers: [
     ReservationsService,
     ReservationsRepository,
+    CapacityRepository,
     ReservationLifecycle,
     ReservationTransitions,
     ReservationQueries,

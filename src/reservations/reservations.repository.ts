@@ -27,13 +27,45 @@ export interface FirstActivationRow {
   first_at: Date;
 }
 
+/** A reservation that still has a step ahead: what the reconciler brings the queue and the network in line with. */
+export interface LiveReservationRow {
+  id: string;
+  state: ReservationState;
+  start_at: Date;
+  end_at: Date;
+  hold_expires_at: Date | null;
+}
+
+/** One entry of a reservation's history. */
+export interface TransitionRow {
+  reservation_id: string;
+  from_state: ReservationState | null;
+  to_state: ReservationState;
+  at: Date;
+  actor: string;
+  reason: string;
+}
+
+/** Which reservations a page lists: `tenantId` undefined for every tenant (null matches none). */
+export interface ReservationPageFilter {
+  tenantId?: string | null;
+  state?: ReservationState | null;
+  after?: { createdAt: Date; id: string } | null;
+}
+
 /**
- * Reads of reservations that other capabilities build on (storage: a mount's lightpath; metering: the
- * history), without a visibility check, inside the caller's transaction when one is given.
+ * The SQL of reservations and their history. Reads that other capabilities build on (storage: a mount's
+ * lightpath; metering: the history; provisioning: the live reservations) come without a visibility check;
+ * every method runs inside the caller's transaction when one is given.
  */
 @Injectable()
 export class ReservationsRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `fn` in one transaction; pass its manager to the methods that take one. */
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(fn);
+  }
 
   /** How many reservations are in each state (states with none are absent). */
   async countByState(): Promise<Map<string, number>> {
@@ -81,5 +113,118 @@ export class ReservationsRepository {
        HAVING min(t.at) >= $1 AND min(t.at) < $2`,
       [from, to],
     );
+  }
+
+  /** A reservation by id, as the database reads the id (a malformed one fails there). */
+  findById(id: string): Promise<ReservationEntity | null> {
+    return this.dataSource.getRepository(ReservationEntity).findOne({ where: { id } });
+  }
+
+  /** Reads a reservation and locks its row for the rest of the transaction; null if there is none. */
+  async lockForUpdate(m: EntityManager, id: string): Promise<ReservationEntity | null> {
+    const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return rows[0] ?? null;
+  }
+
+  /** The tenant's reservation booked with this idempotency key, if any. */
+  findByIdempotencyKey(tenantId: string, key: string): Promise<ReservationEntity | null> {
+    return this.dataSource.getRepository(ReservationEntity).findOne({ where: { tenantId, idempotencyKey: key } });
+  }
+
+  /** Reservations by id; ids that are not UUIDs match none. */
+  byIds(ids: readonly string[]): Promise<ReservationEntity[]> {
+    return this.dataSource.getRepository(ReservationEntity).findBy({ id: In(ids.filter(isUuid)) });
+  }
+
+  /** Up to `limit` reservations, newest first, after the cursor position. */
+  page(filter: ReservationPageFilter, limit: number): Promise<ReservationEntity[]> {
+    const q = this.dataSource.getRepository(ReservationEntity).createQueryBuilder('r');
+    if (filter.tenantId !== undefined) q.andWhere('r.tenant_id = :tenantId', { tenantId: filter.tenantId });
+    if (filter.state) q.andWhere('r.state = :state', { state: filter.state });
+    if (filter.after) q.andWhere('(r.created_at, r.id) < (:createdAt, :id)', { createdAt: filter.after.createdAt, id: filter.after.id });
+    return q.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').limit(limit).getMany();
+  }
+
+  /** The history of each reservation, in the order it happened. */
+  history(ids: readonly string[]): Promise<TransitionRow[]> {
+    return this.dataSource.query(
+      `SELECT reservation_id, from_state, to_state, at, actor, reason FROM reservation_transitions
+          WHERE reservation_id = ANY($1::uuid[]) ORDER BY id`,
+      [ids],
+    );
+  }
+
+  /** Whether the reservation was ever ACTIVE, i.e. its lightpath was up. */
+  async wasActive(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM reservation_transitions WHERE reservation_id = $1 AND to_state = 'ACTIVE' LIMIT 1`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Ids of holds past their expiry, the longest overdue first. */
+  async overdueHolds(limit: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `SELECT id FROM reservations WHERE state = 'HELD' AND hold_expires_at <= now() ORDER BY hold_expires_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Reservations in a state that has a step ahead. */
+  live(): Promise<LiveReservationRow[]> {
+    return this.dataSource.query(
+      `SELECT id, state, start_at, end_at, hold_expires_at FROM reservations
+        WHERE state IN ('HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING', 'NEEDS_CLEANUP')`,
+    );
+  }
+
+  /** Moves a reservation to `state`; whatever the state, its hold is over. */
+  async setState(m: EntityManager, id: string, state: ReservationState): Promise<void> {
+    await m.query('UPDATE reservations SET state = $2, hold_expires_at = NULL, updated_at = now() WHERE id = $1', [id, state]);
+  }
+
+  /** Moves a reservation's end. */
+  async setEnd(m: EntityManager, id: string, end: Date): Promise<void> {
+    await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
+  }
+
+  /** Moves a reservation onto another path and channel. */
+  async setPath(m: EntityManager, id: string, path: { linkIds: string[]; channel: number; distanceKm: number }): Promise<void> {
+    await m.query('UPDATE reservations SET path_link_ids = $2::uuid[], channel = $3, distance_km = $4, updated_at = now() WHERE id = $1', [
+      id,
+      path.linkIds,
+      path.channel,
+      path.distanceKm,
+    ]);
+  }
+
+  /** Appends an entry to a reservation's history. */
+  async recordTransition(
+    m: EntityManager,
+    id: string,
+    from: ReservationState,
+    to: ReservationState,
+    actor: string,
+    reason: string,
+  ): Promise<void> {
+    await m.query(
+      'INSERT INTO reservation_transitions (reservation_id, from_state, to_state, at, actor, reason) VALUES ($1, $2, $3, clock_timestamp(), $4, $5)',
+      [id, from, to, actor, reason],
+    );
+  }
+
+  /** The uuid of the reservation's TAPI connectivity-service, if one was recorded. */
+  async tapiServiceUuid(id: string): Promise<string | null> {
+    const rows: Array<{ tapi_service_uuid: string | null }> = await this.dataSource.query(
+      'SELECT tapi_service_uuid FROM reservations WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.tapi_service_uuid ?? null;
+  }
+
+  async setTapiServiceUuid(id: string, serviceUuid: string): Promise<void> {
+    await this.dataSource.query('UPDATE reservations SET tapi_service_uuid = $2 WHERE id = $1', [id, serviceUuid]);
   }
 }

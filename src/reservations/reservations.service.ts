@@ -1,7 +1,7 @@
 import { isUuid } from '../core/ids';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../core/config/config';
 import {
@@ -24,12 +24,13 @@ import { Occupancy } from '../topology/pce';
 import { TopologyService, TopologySnapshot } from '../topology/topology.service';
 import { requireText } from '../core/bounds';
 import { windowProblem } from '../core/time';
-import { busyResources, capacityLocks, loadOccupancy, lockCapacity, tstzrange } from './capacity';
+import { busyResources, capacityLocks, claimOf, tstzrange } from './capacity';
+import { CapacityRepository } from './capacity.repository';
 import { ReservationEntity } from './reservation.entities';
 import { EXTENDABLE_STATES, ReservationState } from './reservation-state';
 import { ReservationLifecycle } from './reservation-lifecycle.service';
 import { ReservationTransitions } from './reservation-transitions';
-import { claimOf, insertBooking } from './booking-statement';
+import { ReservationsRepository } from './reservations.repository';
 import { type ReserveRequest, fingerprintOf, validateBooking } from './booking-request';
 import { actingTenant, canSee, isTenantKey } from '../core/visibility';
 
@@ -73,13 +74,14 @@ export class ReservationsService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
     private readonly topology: TopologyService,
     private readonly audit: AuditService,
     private readonly jobs: JobQueue,
     private readonly transitions: ReservationTransitions,
     private readonly lifecycle: ReservationLifecycle,
     private readonly tenancy: TenancyService,
+    private readonly reservations: ReservationsRepository,
+    private readonly capacity: CapacityRepository,
   ) {
     this.usePrepared = Boolean(config.databaseUrl);
   }
@@ -163,8 +165,7 @@ export class ReservationsService {
     const { input } = b;
     const ends = validateBooking(snapshot, input, this.config);
     const window = { start: input.start.getTime(), end: input.end.getTime() };
-    const m = this.dataSource.manager;
-    const occupancy = await loadOccupancy(m, window, [input.sourceEndpointId, input.destinationEndpointId], {
+    const occupancy = await this.capacity.occupancy(window, [input.sourceEndpointId, input.destinationEndpointId], {
       prepared: this.usePrepared,
     });
     for (const [field, endpointId] of [
@@ -196,8 +197,7 @@ export class ReservationsService {
         );
       }
       const entity = this.reservationOf(b, path);
-      const outcome = await insertBooking(
-        m,
+      const outcome = await this.capacity.insertBooking(
         { audit: this.audit, usePrepared: this.usePrepared },
         entity,
         snapshot.revision,
@@ -260,7 +260,7 @@ export class ReservationsService {
 
   async commit(principal: Principal, id: string): Promise<ReservationEntity> {
     let expired = false;
-    const result = await this.dataSource.transaction(async (m) => {
+    const result = await this.reservations.transaction(async (m) => {
       const r = await this.lockVisible(m, principal, id);
       if (r.state === ReservationState.RESERVED) return r;
       if (r.state !== ReservationState.HELD) {
@@ -290,7 +290,7 @@ export class ReservationsService {
    */
   async cancel(principal: Principal, id: string, reason: string | null): Promise<ReservationEntity> {
     const why = (reason === null ? '' : requireText('reason', reason, MAX_REASON_LENGTH, { optional: true })) || 'cancelled';
-    const result = await this.dataSource.transaction(async (m) => {
+    const result = await this.reservations.transaction(async (m) => {
       const r = await this.lockVisible(m, principal, id);
       switch (r.state) {
         case ReservationState.CANCELLED:
@@ -338,7 +338,7 @@ export class ReservationsService {
 
   private async extendInDatabase(principal: Principal, id: string, end: Date): Promise<ReservationEntity> {
     try {
-      return await this.dataSource.transaction(async (m) => {
+      return await this.reservations.transaction(async (m) => {
         const r = await this.lockVisible(m, principal, id);
         if (!EXTENDABLE_STATES.has(r.state)) {
           throw invalidState(`Reservation ${id} is ${r.state}; its end can no longer be extended.`, { state: r.state });
@@ -350,10 +350,9 @@ export class ReservationsService {
         if (unbounded) throw badInput(unbounded.field, unbounded.message);
         const previousEnd = r.endAt;
         const range = tstzrange(r.startAt, end);
-        await lockCapacity(m, capacityLocks(claimOf(r), r.startAt, end));
-        await m.query('UPDATE link_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
-        await m.query('UPDATE endpoint_allocations SET during = $2::tstzrange WHERE reservation_id = $1', [id, range]);
-        await m.query('UPDATE reservations SET end_at = $2, updated_at = now() WHERE id = $1', [id, end]);
+        await this.capacity.lock(m, capacityLocks(claimOf(r), r.startAt, end));
+        await this.capacity.resize(m, id, range);
+        await this.reservations.setEnd(m, id, end);
         r.endAt = end;
         await this.transitions.record(
           m,
@@ -402,7 +401,7 @@ export class ReservationsService {
   }
 
   private async findByIdempotencyKey(tenantId: string, key: string, fingerprint: string): Promise<ReservationEntity | null> {
-    const existing = await this.dataSource.getRepository(ReservationEntity).findOne({ where: { tenantId, idempotencyKey: key } });
+    const existing = await this.reservations.findByIdempotencyKey(tenantId, key);
     if (!existing) return null;
     if (existing.requestFingerprint !== fingerprint) {
       throw conflict(
@@ -415,8 +414,7 @@ export class ReservationsService {
 
   private async lockVisible(m: EntityManager, principal: Principal, id: string): Promise<ReservationEntity> {
     if (!isUuid(id)) throw notFound('Reservation', id);
-    const rows = await m.getRepository(ReservationEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-    const r = rows[0];
+    const r = await this.reservations.lockForUpdate(m, id);
     if (!r || !canSee(principal, r.tenantId)) throw notFound('Reservation', id);
     if (principal.role === Role.BILLING) throw new AppError(ErrorCode.FORBIDDEN, 'Billing keys cannot change reservations.');
     return r;

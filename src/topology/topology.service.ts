@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { badInput, pgErrorCode, PgErrorCode } from '../core/errors/app-error';
 import type { Principal } from '../tenancy/principal';
 import { PathComputer } from './pce';
 import { parseTopologyDocument, TopologyDocument } from './topology-document';
 import { EndpointEntity, LinkEntity, NodeEntity, SiteEntity } from './topology.entities';
+import { TopologyRepository } from './topology.repository';
 
 /** How stale a snapshot may be for reads: a replica may lag an import by this much (as bookings, which re-check). */
 const REQUEST_SNAPSHOT_MAX_AGE_MS = 1000;
@@ -72,7 +72,7 @@ export class TopologyService {
   private checking: Promise<TopologySnapshot> | null = null;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: TopologyRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -100,10 +100,7 @@ export class TopologyService {
 
   private async check(): Promise<TopologySnapshot> {
     const checkedAt = Date.now();
-    const rows: Array<{ revision: string | null }> = await this.dataSource.query(
-      'SELECT max(id)::text AS revision FROM topology_revisions',
-    );
-    const revision = rows[0]?.revision ?? '0';
+    const revision = await this.repository.revision();
     if (this.cached?.revision === revision) {
       this.checkedAt = checkedAt;
       return this.cached;
@@ -115,21 +112,14 @@ export class TopologyService {
   }
 
   private async load(revision: string): Promise<TopologySnapshot> {
-    const m = this.dataSource.manager;
-    const [nodes, sites, links, endpoints] = await Promise.all([
-      m.find(NodeEntity, { order: { code: 'ASC' } }),
-      m.find(SiteEntity, { order: { code: 'ASC' } }),
-      m.find(LinkEntity, { order: { code: 'ASC' } }),
-      m.find(EndpointEntity, { order: { code: 'ASC' } }),
-    ]);
+    const { nodes, sites, links, endpoints } = await this.repository.all();
     this.cached = new TopologySnapshot(revision, nodes, sites, links, endpoints);
     this.checkedAt = Date.now();
     return this.cached;
   }
 
-  async isEmpty(): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM nodes LIMIT 1');
-    return rows.length === 0;
+  isEmpty(): Promise<boolean> {
+    return this.repository.isEmpty();
   }
 
   /**
@@ -140,7 +130,7 @@ export class TopologyService {
     const doc = parseTopologyDocument(input);
     let summary: ImportSummary;
     try {
-      summary = await this.dataSource.transaction((m) => this.write(m, doc, principal.actor));
+      summary = await this.repository.transaction((m) => this.write(m, doc, principal.actor));
     } catch (error) {
       throw tapiUuidConflict(error) ?? error;
     }
@@ -153,14 +143,14 @@ export class TopologyService {
   private async write(m: EntityManager, doc: TopologyDocument, actor: string): Promise<ImportSummary> {
     // Bookings in flight finish first and new ones wait, so none is written against the old link
     // capacities once this import commits (each booking's insert re-checks the topology revision).
-    await m.query('LOCK TABLE link_allocations IN SHARE MODE');
-    const nodeIds = await this.upsert(
+    await this.repository.lockLinkAllocations(m);
+    const nodeIds = await this.repository.upsert(
       m,
       'nodes',
       ['code', 'name', 'tapi_node_uuid'],
       doc.nodes.map((n) => [n.code, n.name, n.tapiNodeUuid ?? null]),
     );
-    const siteIds = await this.upsert(
+    const siteIds = await this.repository.upsert(
       m,
       'sites',
       ['code', 'name', 'kind', 'node_id', 'pue', 'grid_carbon_kg_per_kwh', 'energy_price_per_kwh', 'renewable_share'],
@@ -176,37 +166,29 @@ export class TopologyService {
       ]),
     );
     for (const [i, l] of doc.links.entries()) {
-      const inUse: Array<{ channel: number }> = await m.query(
-        `SELECT max(a.channel) AS channel FROM link_allocations a JOIN links l ON l.id = a.link_id
-          WHERE l.code = $1 AND a.channel >= $2`,
-        [l.code, l.channelCount],
-      );
-      if (inUse[0]?.channel !== null && inUse[0]?.channel !== undefined) {
+      const inUse = await this.repository.highestAllocatedChannel(m, l.code, l.channelCount);
+      if (inUse !== null) {
         throw badInput(
           `document.links[${i}] (${l.code}).channelCount`,
-          `document.links[${i}] (${l.code}).channelCount: channel ${inUse[0].channel} is still allocated on this link; ` +
+          `document.links[${i}] (${l.code}).channelCount: channel ${inUse} is still allocated on this link; ` +
             `keep channelCount above it or release those reservations first. Nothing was imported.`,
         );
       }
     }
-    await this.upsert(
+    await this.repository.upsert(
       m,
       'links',
       ['code', 'a_node_id', 'b_node_id', 'length_km', 'channel_count', 'tapi_link_uuid'],
       doc.links.map((l) => [l.code, nodeIds.get(l.a), nodeIds.get(l.b), l.lengthKm, l.channelCount, l.tapiLinkUuid ?? null]),
     );
-    await this.upsert(
+    await this.repository.upsert(
       m,
       'endpoints',
       ['code', 'site_id', 'rate_gbps', 'tapi_service_interface_point_uuid', 'encryption'],
       doc.endpoints.map((e) => [e.code, siteIds.get(e.site), e.rateGbps, e.tapiServiceInterfacePointUuid ?? null, e.encryption ?? false]),
     );
-    const rev: Array<{ id: string }> = await m.query(
-      'INSERT INTO topology_revisions (document_name, actor) VALUES ($1, $2) RETURNING id::text AS id',
-      [doc.name, actor],
-    );
     const summary: ImportSummary = {
-      revision: rev[0].id,
+      revision: await this.repository.addRevision(m, doc.name, actor),
       nodes: doc.nodes.length,
       sites: doc.sites.length,
       links: doc.links.length,
@@ -220,29 +202,6 @@ export class TopologyService {
       data: { name: doc.name, ...summary },
     });
     return summary;
-  }
-
-  /** INSERT … ON CONFLICT (code) DO UPDATE for a batch of rows; returns code → id. */
-  private async upsert(m: EntityManager, table: string, columns: string[], rows: unknown[][]): Promise<Map<string, string>> {
-    const ids = new Map<string, string>();
-    const chunk = 500;
-    for (let offset = 0; offset < rows.length; offset += chunk) {
-      const slice = rows.slice(offset, offset + chunk);
-      const values: unknown[] = [];
-      const tuples = slice.map((row) => {
-        const start = values.length;
-        values.push(randomUUID(), ...row);
-        return `(${Array.from({ length: row.length + 1 }, (_, j) => `$${start + j + 1}`).join(', ')})`;
-      });
-      const updates = columns.filter((c) => c !== 'code').map((c) => `"${c}" = EXCLUDED."${c}"`);
-      const result: Array<{ id: string; code: string }> = await m.query(
-        `INSERT INTO "${table}" (id, ${columns.map((c) => `"${c}"`).join(', ')}) VALUES ${tuples.join(', ')}
-         ON CONFLICT (code) DO UPDATE SET ${updates.join(', ')} RETURNING id, code`,
-        values,
-      );
-      for (const r of result) ids.set(r.code, r.id);
-    }
-    return ids;
   }
 }
 

@@ -53,7 +53,9 @@ describe('Occupancy', () => {
     expect(() => occ.addLinkBooking({ linkId: 'L', channel: -1, start: 0, end: 10 })).toThrow(RangeError);
     expect(() => occ.busyChannels('L', { start: 5, end: 1 })).toThrow(RangeError);
   });
+});
 
+describe('Occupancy over many bookings', () => {
   it('agrees with a brute-force scan on random bookings, whichever way they were loaded', () => {
     const rnd = seededRandom(7);
     const bookings: LinkBooking[] = [];

@@ -20,15 +20,15 @@ const book = (linkId: string, channels: number[], w: Window = window): LinkBooki
   channels.map((channel) => ({ linkId, channel, start: w.start, end: w.end }));
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
-describe('PathComputer.computePath', () => {
-  // Short route S-X-T (20 km) and long route S-Y-T (60 km), 4 channels each.
-  const diamond = new PathComputer(nodes('S', 'X', 'Y', 'T'), [
-    link('SX', 'S', 'X', 10, 4),
-    link('XT', 'X', 'T', 10, 4),
-    link('SY', 'S', 'Y', 30, 4),
-    link('YT', 'Y', 'T', 30, 4),
-  ]);
+// Short route S-X-T (20 km) and long route S-Y-T (60 km), 4 channels each.
+const diamond = new PathComputer(nodes('S', 'X', 'Y', 'T'), [
+  link('SX', 'S', 'X', 10, 4),
+  link('XT', 'X', 'T', 10, 4),
+  link('SY', 'S', 'Y', 30, 4),
+  link('YT', 'Y', 'T', 30, 4),
+]);
 
+describe('PathComputer.computePath', () => {
   it('enforces wavelength continuity: hop-by-hop free channels are not enough', () => {
     // S-X has 2,3 free and X-T has 0,1 free: no single channel across both hops.
     const occupancy = Occupancy.fromBookings([...book('SX', [0, 1]), ...book('XT', [2, 3]), ...book('SY', [0]), ...book('YT', [1])]);
@@ -79,7 +79,9 @@ describe('PathComputer.computePath', () => {
     const overlapping = Occupancy.fromBookings(book('SX', range(0, 4), { start: window.start - HOUR, end: window.start + 1 }));
     expect(diamond.computePath({ from: 'S', to: 'T', window, occupancy: overlapping })!.linkIds).toEqual(['SY', 'YT']);
   });
+});
 
+describe('PathComputer.computePath, bounds and exclusions', () => {
   it("a link's channelCount bounds the channels of every path through it", () => {
     const line = new PathComputer(nodes('S', 'M', 'T'), [link('narrow', 'S', 'M', 50, 4), link('wide', 'M', 'T', 50, 96)]);
     const st = { from: 'S', to: 'T', window };

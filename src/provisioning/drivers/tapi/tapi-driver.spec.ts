@@ -54,7 +54,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-describe('TapiDriver, data-tree style (TR-547)', () => {
+describe('TapiDriver, data-tree style (TR-547): creating a service', () => {
   it('discovers the RESTCONF root, creates the service with the controller’s uuids and waits for INSTALLED and ENABLED', async () => {
     const target = await server({ activationDelayMs: 150, requireAuthorization: 'Bearer s3cret' });
     const spec = lightpath();
@@ -133,7 +133,9 @@ describe('TapiDriver, data-tree style (TR-547)', () => {
       expect(ep['layer-protocol-qualifier']).toBe('tapi-dsr:DIGITAL_SIGNAL_TYPE_10_GigE_LAN');
     }
   });
+});
 
+describe('TapiDriver, data-tree style (TR-547): refusals and waiting', () => {
   it('refuses a lightpath with unmapped items before sending anything, naming each one', async () => {
     const target = await server();
     const partly = withTapiMapping(referenceTopology, generated.mapping, new Set(['OTE-HQ-100G-1', 'OMY', 'UTN-SRK']));
@@ -182,7 +184,9 @@ describe('TapiDriver, data-tree style (TR-547)', () => {
     await expect(driver.setupLightpath(spec)).resolves.toMatchObject({ state: 'UP' });
     expect(target.creates()).toHaveLength(1);
   });
+});
 
+describe('TapiDriver, data-tree style (TR-547): teardown and listing', () => {
   it('tears down by deleting and waiting through PENDING_REMOVAL until the service is gone', async () => {
     const target = await server({ removalDelayMs: 150 });
     const driver = driverFor(target);
