@@ -677,4 +677,34 @@ describe('storage', () => {
     expect(far.optionString).not.toBe(near.optionString);
     expect(far.tuning.rule).toMatch(/BDP/);
   });
+
+  it('pages mounts oldest first, with their lightpaths, each cursor continuing where its page ended', async () => {
+    const fields = 'id createdAt reservation { id }';
+    const all: Array<{ id: string; createdAt: string; reservation: { id: string } }> = (
+      await asTenant(`{ mounts(first: 100) { edges { node { ${fields} } } pageInfo { hasNextPage } } }`)
+    ).mounts.edges.map((e: { node: unknown }) => e.node);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const times = all.map((m) => Date.parse(m.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(all.every((m) => typeof m.reservation.id === 'string')).toBe(true);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
+        await asTenant(
+          'query($after: String) { mounts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+          {
+            after,
+          },
+        )
+      ).mounts;
+      expect(page.edges.length).toBeLessThanOrEqual(2);
+      seen.push(...page.edges.map((e) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all.map((m) => m.id));
+    const theirs = await gqlOk(t.url, other.token, '{ mounts { edges { node { id } } } }');
+    expect(theirs.mounts.edges).toEqual([]);
+  });
 });

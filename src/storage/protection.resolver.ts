@@ -5,7 +5,7 @@ import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { MountProtection } from './mount-protection.service';
 import { MountProtectionViews } from './mount-protection-views.service';
-import { attestationModel, toProtectionMinimum } from './storage.mappers';
+import { attestationModel, toProtectionMinimum, toProtectionProfile } from './storage.mappers';
 import {
   Attestation,
   AttestationKey,
@@ -54,8 +54,7 @@ export class ProtectionResolver {
     @Args('input') input: SetTenantProtectionDefaultInput,
     @CurrentPrincipal() p: Principal,
   ): Promise<ProtectionProfileModel> {
-    const profile = await this.protection.setTenantDefault(p, input.tenantId ?? '', input.inMotion, input.atRest);
-    return { inMotion: [...profile.inMotion], atRest: profile.atRest };
+    return toProtectionProfile(await this.protection.setTenantDefault(p, input.tenantId ?? '', input.inMotion, input.atRest));
   }
 
   @Mutation(() => Attestation, {

@@ -1,7 +1,7 @@
 import type { MountSpec } from './mount-spec';
 import type { AttestationClaim, AttestationSubjectKind } from '../protection/attestation';
 import type { AttestationEntity, ProtectionMinimumEntity } from '../protection/protection.entities';
-import type { AtRestProtection, InMotionProtection } from '../protection/profile';
+import type { AtRestProtection, InMotionProtection, ProtectionProfile } from '../protection/profile';
 import type {
   DatasetEntity,
   GpuAllocationEntity,
@@ -14,6 +14,7 @@ import type {
 } from './storage.entities';
 import {
   type ProtectionMinimumModel,
+  type ProtectionProfileModel,
   type MountSpecModel,
   Attestation,
   Dataset,
@@ -153,4 +154,8 @@ export function toProtectionMinimum(row: ProtectionMinimumEntity): ProtectionMin
 /** The rendered specification has the model's shape field for field. */
 export function toMountSpecModel(spec: MountSpec): MountSpecModel {
   return spec as MountSpecModel;
+}
+
+export function toProtectionProfile(profile: ProtectionProfile): ProtectionProfileModel {
+  return { inMotion: [...profile.inMotion], atRest: profile.atRest };
 }
