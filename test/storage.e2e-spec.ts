@@ -153,22 +153,60 @@ describe('storage', () => {
     it('shows tenants their own datasets and allocations only', async () => {
       const start = new Date(Date.now() + 86_400_000);
       const allocation = await allocate('TAM', 1, start, new Date(start.getTime() + 3_600_000));
-      const mine = await asTenant('{ datasets { id sensitivity bytes storageSystem { code site { code } } } gpuAllocations { id } }');
-      expect(mine.datasets.map((d: { id: string }) => d.id).sort()).toEqual([ids.unet, ids.secret].sort());
-      expect(mine.datasets.find((d: { id: string }) => d.id === ids.unet)).toMatchObject({
+      const mine = await asTenant(
+        '{ datasets(first: 100) { edges { node { id sensitivity bytes storageSystem { code site { code } } } } } gpuAllocations(first: 100) { edges { node { id } } } }',
+      );
+      const datasets = mine.datasets.edges.map((e: { node: { id: string } }) => e.node);
+      expect(datasets.map((d: { id: string }) => d.id).sort()).toEqual([ids.unet, ids.secret].sort());
+      expect(datasets.find((d: { id: string }) => d.id === ids.unet)).toMatchObject({
         bytes: '3800000000000',
         storageSystem: { code: 'OTE-NFS', site: { code: 'OTE-HQ' } },
       });
-      expect(mine.gpuAllocations.map((a: { id: string }) => a.id)).toContain(allocation.id);
+      expect(mine.gpuAllocations.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(allocation.id);
 
-      const theirs = await gqlOk(t.url, other.token, '{ datasets { id } gpuAllocations { id } }');
-      expect(theirs).toEqual({ datasets: [], gpuAllocations: [] });
+      const theirs = await gqlOk(t.url, other.token, '{ datasets { edges { node { id } } } gpuAllocations { edges { node { id } } } }');
+      expect(theirs).toEqual({ datasets: { edges: [] }, gpuAllocations: { edges: [] } });
       const peek = await gql(t.url, other.token, 'query($id: ID!) { dataset(id: $id) { id } }', { id: ids.unet });
       expect(peek.errors![0].extensions.code).toBe('NOT_FOUND');
       const create = await gql(t.url, tenant.token, 'mutation($i: CreateStorageSystemInput!) { createStorageSystem(input: $i) { id } }', {
         i: { code: 'X', name: 'X', kind: 'OFFICE_NFS', siteId: sites['OTE-HQ'], host: 'x', capacityBytes: '1', throughputGbps: 1 },
       });
       expect(create.errors![0].extensions.code).toBe('FORBIDDEN');
+    });
+
+    it('pages datasets newest first and GPU allocations by start, each cursor continuing where its page ended', async () => {
+      const pages = async (list: 'datasets' | 'gpuAllocations', first: number) => {
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
+            await asTenant(
+              `query($first: Int, $after: String) { ${list}(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+              {
+                first,
+                after,
+              },
+            )
+          )[list];
+          expect(page.edges.length).toBeLessThanOrEqual(first);
+          seen.push(...page.edges.map((e) => e.node.id));
+          if (!page.pageInfo.hasNextPage) return seen;
+          after = page.pageInfo.endCursor;
+        }
+      };
+      const start = new Date(Date.now() + 20 * 86_400_000);
+      await allocate('ISK', 1, start, new Date(start.getTime() + 3_600_000));
+      await allocate('ISK', 1, new Date(start.getTime() - 3_600_000), start);
+      for (const list of ['datasets', 'gpuAllocations'] as const) {
+        const all = (await asTenant(`{ ${list}(first: 100) { edges { node { id } } } }`))[list].edges.map(
+          (e: { node: { id: string } }) => e.node.id,
+        );
+        expect(all.length).toBeGreaterThanOrEqual(2);
+        expect(await pages(list, 1)).toEqual(all);
+      }
+      expect(await pages('datasets', 1)).toEqual([ids.secret, ids.unet]);
+      const bad = await gql(t.url, tenant.token, '{ mounts(after: "not-a-cursor") { edges { node { id } } } }');
+      expect(bad.errors![0].extensions.code).toBe('BAD_USER_INPUT');
     });
 
     it('never allocates a GPU node twice in overlapping windows, and the database enforces it', async () => {
@@ -638,5 +676,35 @@ describe('storage', () => {
     expect(far.tuning.readAheadKb).toBeGreaterThan(near.tuning.readAheadKb);
     expect(far.optionString).not.toBe(near.optionString);
     expect(far.tuning.rule).toMatch(/BDP/);
+  });
+
+  it('pages mounts oldest first, with their lightpaths, each cursor continuing where its page ended', async () => {
+    const fields = 'id createdAt reservation { id }';
+    const all: Array<{ id: string; createdAt: string; reservation: { id: string } }> = (
+      await asTenant(`{ mounts(first: 100) { edges { node { ${fields} } } pageInfo { hasNextPage } } }`)
+    ).mounts.edges.map((e: { node: unknown }) => e.node);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const times = all.map((m) => Date.parse(m.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(all.every((m) => typeof m.reservation.id === 'string')).toBe(true);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = (
+        await asTenant(
+          'query($after: String) { mounts(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
+          {
+            after,
+          },
+        )
+      ).mounts;
+      expect(page.edges.length).toBeLessThanOrEqual(2);
+      seen.push(...page.edges.map((e) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(all.map((m) => m.id));
+    const theirs = await gqlOk(t.url, other.token, '{ mounts { edges { node { id } } } }');
+    expect(theirs.mounts.edges).toEqual([]);
   });
 });

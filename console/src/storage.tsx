@@ -22,16 +22,20 @@ interface Mount {
 }
 
 const STORAGE = `{
-  datasets { id name bytes fileCount sensitivity exportPath storageSystem { code } }
-  gpuAllocations { id state start end cluster { code site { code } } }
+  datasets(first: 100) { edges { node { id name bytes fileCount sensitivity exportPath storageSystem { code } } } }
+  gpuAllocations(first: 100) { edges { node { id state start end cluster { code site { code } } } } }
   reservations(first: 100) { edges { node { id state source { code } destination { code } start end } } }
-  mounts { id state design protocol reason dataset { id name } reservation { id source { code } destination { code } }
+  mounts(first: 100) { edges { node { id state design protocol reason dataset { id name } reservation { id source { code } destination { code } }
     progress { percent bytesCopied bytesTotal rateGbps etaSeconds }
-    mountSpec { command exportsLine idmapdConf nftables persistentVolumeYaml persistentVolumeClaimYaml } }
+    mountSpec { command exportsLine idmapdConf nftables persistentVolumeYaml persistentVolumeClaimYaml } } } }
 }`;
 
+interface Page<T> {
+  edges: Array<{ node: T }>;
+}
+
 interface StorageData {
-  datasets: Array<{
+  datasets: Page<{
     id: string;
     name: string;
     bytes: string;
@@ -40,14 +44,12 @@ interface StorageData {
     exportPath: string;
     storageSystem: { code: string };
   }>;
-  gpuAllocations: Array<{ id: string; state: string; start: string; end: string; cluster: { code: string; site: { code: string } } }>;
-  reservations: {
-    edges: Array<{
-      node: { id: string; state: string; source: { code: string }; destination: { code: string }; start: string; end: string };
-    }>;
-  };
-  mounts: Mount[];
+  gpuAllocations: Page<{ id: string; state: string; start: string; end: string; cluster: { code: string; site: { code: string } } }>;
+  reservations: Page<{ id: string; state: string; source: { code: string }; destination: { code: string }; start: string; end: string }>;
+  mounts: Page<Mount>;
 }
+
+const nodesOf = <T,>(page: Page<T>): T[] => page.edges.map((e) => e.node);
 
 const gib = (bytes: string) => `${(Number(bytes) / 2 ** 30).toFixed(1)} GiB`;
 
@@ -131,8 +133,12 @@ export function StorageView() {
   const [custody, setCustody] = useState<string | null>(null);
   if (q.error) return <ErrorText message={q.error} />;
   if (!q.data) return <p className="loading">Loading storage…</p>;
-  const d = q.data;
-  const lightpaths = d.reservations.edges.map((e) => e.node).filter((r) => ['RESERVED', 'PROVISIONING', 'ACTIVE'].includes(r.state));
+  const d = {
+    datasets: nodesOf(q.data.datasets),
+    gpuAllocations: nodesOf(q.data.gpuAllocations),
+    mounts: nodesOf(q.data.mounts),
+  };
+  const lightpaths = nodesOf(q.data.reservations).filter((r) => ['RESERVED', 'PROVISIONING', 'ACTIVE'].includes(r.state));
   const pick = (k: keyof typeof form, list: Array<{ id: string }>) => form[k] || list[0]?.id || '';
   const attach = async (e: FormEvent) => {
     e.preventDefault();

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { JobName, mountJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
@@ -15,8 +15,10 @@ import { MountProtection } from './mount-protection.service';
 import { FINAL_MOUNT_STATES, LIGHTPATH_GONE_STATES, MountState } from './mount-state';
 import { MountTransitions } from './mount-transitions';
 import { dcExportPath } from './mounts.service';
-import { StorageResources } from './storage-resources.service';
-import { CustodyKind, DatasetCustodyEntity, DatasetEntity, MountEntity, StorageSystemEntity } from './storage.entities';
+import { CustodyRepository } from './custody.repository';
+import { InventoryRepository } from './inventory.repository';
+import { MountsRepository } from './mounts.repository';
+import { CustodyKind, type DatasetCustodyEntity, type DatasetEntity, type MountEntity, type StorageSystemEntity } from './storage.entities';
 
 const M = MountState;
 const R = ReservationState;
@@ -35,8 +37,9 @@ const PROGRESS_POLL_MAX_MS = 5000;
 @Injectable()
 export class MountLifecycle {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly resources: StorageResources,
+    private readonly mounts: MountsRepository,
+    private readonly inventory: InventoryRepository,
+    private readonly custody: CustodyRepository,
     private readonly jobs: JobQueue,
     private readonly audit: AuditService,
     private readonly protection: ProtectionService,
@@ -48,22 +51,14 @@ export class MountLifecycle {
 
   /** The lightpath is ACTIVE: its waiting mounts may attach. */
   async onLightpathActive(reservationId: string): Promise<void> {
-    const pending: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM mounts WHERE reservation_id = $1 AND state = 'PENDING'`,
-      [reservationId],
-    );
-    for (const { id } of pending)
+    for (const id of await this.mounts.idsOnReservation(reservationId, M.PENDING))
       await this.jobs.enqueue(JobName.MountAttach, { mountId: id }, { jobId: mountJobId(id, JobName.MountAttach) });
   }
 
   /** Before the lightpath goes down: every mount on it is detached and its copies purged. */
   async detachAllFor(reservationId: string, reason: string): Promise<void> {
-    const live: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM mounts WHERE reservation_id = $1 AND state NOT IN ('DETACHED', 'FAILED') ORDER BY created_at`,
-      [reservationId],
-    );
-    for (const { id } of live) {
-      await this.dataSource.transaction(async (m) => {
+    for (const id of await this.mounts.idsOnReservation(reservationId)) {
+      await this.mounts.transaction(async (m) => {
         const mount = await this.transitions.lock(m, id);
         if (mount.state === M.PENDING)
           await this.transitions.record(m, mount, mount.state, M.FAILED, `${reason} before the mount attached`);
@@ -76,16 +71,12 @@ export class MountLifecycle {
 
   /** The lightpath failed or will never come up: mounts that have not attached fail with the reason. */
   async failAllFor(reservationId: string, reason: string): Promise<void> {
-    const live: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM mounts WHERE reservation_id = $1 AND state NOT IN ('DETACHED', 'FAILED')`,
-      [reservationId],
-    );
-    for (const { id } of live) await this.fail(id, reason);
+    for (const id of await this.mounts.idsOnReservation(reservationId)) await this.fail(id, reason);
   }
 
   /** Job: attach a PENDING mount once its lightpath is ACTIVE. */
   async runAttach(mountId: string): Promise<void> {
-    const plan = await this.dataSource.transaction(async (m) => {
+    const plan = await this.mounts.transaction(async (m) => {
       const mount = await this.transitions.lock(m, mountId);
       if (mount.state !== M.PENDING) return null;
       const reservation = await this.reservations.find(mount.reservationId, m);
@@ -107,7 +98,7 @@ export class MountLifecycle {
     const { mount, dataset, office, node, nodeAddresses } = plan;
     if (mount.design === StorageDesign.DIRECT) {
       await this.driver.exportTo({ mountId, storageSystemId: office.id, exportPath: dataset.exportPath, clients: nodeAddresses });
-      await this.dataSource.transaction(async (m) => {
+      await this.mounts.transaction(async (m) => {
         const locked = await this.transitions.lock(m, mountId);
         if (locked.state !== M.PENDING) return;
         await this.custodyRecord(m, locked, CustodyKind.DIRECT_READ, office.id, nodeAddresses);
@@ -128,14 +119,14 @@ export class MountLifecycle {
     const kind = mount.design === StorageDesign.REPLICATION ? 'REPLICA' : 'CACHE';
     // The custody record is written before the first byte moves, so a crash can never leave an unrecorded copy.
     const next = mount.design === StorageDesign.REPLICATION ? M.REPLICATING : M.WARMING;
-    const moved = await this.dataSource.transaction(async (m) => {
+    const moved = await this.mounts.transaction(async (m) => {
       const locked = await this.transitions.lock(m, mountId);
       if (locked.state !== M.PENDING) return false;
       await this.custodyRecord(m, locked, kind === 'REPLICA' ? CustodyKind.REPLICA : CustodyKind.CACHE, dc.id, nodeAddresses);
       if (locked.protectionAtRest === AtRestProtection.ENCRYPTED) {
         // The key exists before the first byte moves, and the custody record says the copy is under it.
         await this.protection.createDataKey(m, mountId);
-        await m.query('UPDATE dataset_custody SET encrypted = true WHERE mount_id = $1', [mountId]);
+        await this.custody.markEncrypted(m, mountId);
       }
       await this.transitions.record(
         m,
@@ -165,12 +156,12 @@ export class MountLifecycle {
 
   /** Job: record copy progress; REPLICATING becomes ATTACHED when the copy completes, WARMING when the cache serves. */
   async runProgress(mountId: string, poll: number): Promise<void> {
-    const mount = await this.dataSource.getRepository(MountEntity).findOneBy({ id: mountId });
+    const mount = await this.mounts.mount(mountId);
     if (!mount || (mount.state !== M.REPLICATING && mount.state !== M.WARMING)) return;
     const status = await this.driver.copyStatus(mountId);
     if (!status) {
       // The node lost the copy (or never started it): start it again; the custody record already exists.
-      const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
+      const dataset = await this.datasetOf(mount);
       const dataKey = await this.protection.dataKey(mountId);
       await this.driver.startCopy({
         copyId: mountId,
@@ -186,10 +177,10 @@ export class MountLifecycle {
       return;
     }
     const ready = mount.state === M.REPLICATING ? status.complete : status.bytesCopied >= minBig(status.bytesTotal, CACHE_WARM_BYTES);
-    await this.dataSource.transaction(async (m) => {
+    await this.mounts.transaction(async (m) => {
       const locked = await this.transitions.lock(m, mountId);
       if (locked.state !== mount.state) return;
-      await m.query('UPDATE mounts SET bytes_copied = $2 WHERE id = $1', [mountId, status.bytesCopied.toString()]);
+      await this.mounts.setBytesCopied(m, mountId, status.bytesCopied);
       locked.bytesCopied = status.bytesCopied.toString();
       if (ready) {
         await this.transitions.record(
@@ -217,9 +208,7 @@ export class MountLifecycle {
    */
   async sweep(): Promise<number> {
     let repairs = 0;
-    const live: Array<{ id: string; state: MountState; reservation_id: string }> = await this.dataSource.query(
-      `SELECT id, state, reservation_id FROM mounts WHERE state NOT IN ('DETACHED', 'FAILED')`,
-    );
+    const live = await this.mounts.live();
     const lightpaths = await this.reservations.states([...new Set(live.map((row) => row.reservation_id))]);
     const rows = live.flatMap((row) => {
       const state = lightpaths.get(row.reservation_id);
@@ -253,10 +242,10 @@ export class MountLifecycle {
 
   /** Unexports, purges the copy if there is one, attests, and ends DETACHED. Idempotent. */
   private async finishDetach(mountId: string, reason: string): Promise<void> {
-    const mount = await this.dataSource.getRepository(MountEntity).findOneBy({ id: mountId });
+    const mount = await this.mounts.mount(mountId);
     if (!mount || mount.state !== M.DETACHING) return;
     await this.purge(mount);
-    await this.dataSource.transaction(async (m) => {
+    await this.mounts.transaction(async (m) => {
       const locked = await this.transitions.lock(m, mountId);
       if (locked.state !== M.DETACHING) return;
       await this.transitions.record(m, locked, M.DETACHING, M.DETACHED, reason);
@@ -264,10 +253,10 @@ export class MountLifecycle {
   }
 
   private async fail(mountId: string, reason: string): Promise<void> {
-    const mount = await this.dataSource.getRepository(MountEntity).findOneBy({ id: mountId });
+    const mount = await this.mounts.mount(mountId);
     if (!mount || FINAL_MOUNT_STATES.includes(mount.state)) return;
     await this.purge(mount);
-    await this.dataSource.transaction(async (m) => {
+    await this.mounts.transaction(async (m) => {
       const locked = await this.transitions.lock(m, mountId);
       if (FINAL_MOUNT_STATES.includes(locked.state)) return;
       await this.transitions.record(m, locked, locked.state, M.FAILED, reason);
@@ -283,85 +272,54 @@ export class MountLifecycle {
    * later do so through submitAttestation; until then the record is not clean.
    */
   private async purge(mount: MountEntity): Promise<void> {
-    const [record] = await this.dataSource.getRepository(DatasetCustodyEntity).findBy({ mountId: mount.id });
-    if (record && !record.accessEndedAt) {
-      await this.dataSource.query(
-        'UPDATE dataset_custody SET access_ended_at = clock_timestamp() WHERE id = $1 AND access_ended_at IS NULL',
-        [record.id],
-      );
-    }
+    const record = await this.custody.ofMount(mount.id);
+    if (record && !record.accessEndedAt) await this.custody.markAccessEnded(record.id);
     await this.driver.unexport(mount.id);
-    await this.dataSource.transaction((m) => this.protection.revokeCertificates(m, mount.id));
+    await this.mounts.transaction((m) => this.protection.revokeCertificates(m, mount.id));
     const receipt =
       mount.design === StorageDesign.DIRECT
         ? null
         : await this.driver.purge({ copyId: mount.id, datasetId: mount.datasetId, storageSystemId: mount.storageNodeId! });
     if (receipt && (await this.driver.copyStatus(mount.id)))
       throw new Error(`copy of mount ${mount.id} is still on its node after the purge`);
-    const dataset = await this.dataSource.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
-    const nodeIds: string[] = record
-      ? (
-          await this.dataSource.query<Array<{ id: string }>>('SELECT id FROM gpu_nodes WHERE address = ANY($1::text[]) ORDER BY name', [
-            record.gpuNodeAddresses,
-          ])
-        ).map((r) => r.id)
-      : [];
+    const dataset = await this.datasetOf(mount);
+    const nodeIds = record ? (await this.inventory.gpuNodesAt(record.gpuNodeAddresses)).map((n) => n.id) : [];
     const wiped = record
       ? await this.driver.wipeGpuNodes({ mountId: mount.id, datasetId: mount.datasetId, mountPoint: mountPointOf(dataset.name), nodeIds })
       : [];
-    await this.dataSource.transaction(async (m) => {
-      const rows = await m.getRepository(DatasetCustodyEntity).find({ where: { mountId: mount.id }, lock: { mode: 'pessimistic_write' } });
-      const locked = rows[0];
+    await this.mounts.transaction(async (m) => {
+      const locked = await this.custody.lockOfMount(m, mount.id);
       const keyDestroyedAt = await this.protection.destroyDataKey(m, mount.id);
       if (!locked || locked.purgedAt) return;
       for (const signed of [...(receipt?.attestation ? [receipt.attestation] : []), ...wiped])
         await this.mountProtection.accept(m, signed, 'DRIVER');
-      const at = receipt?.at ?? new Date();
-      const bytes = receipt?.bytesPurged ?? 0n;
-      await m.query('UPDATE dataset_custody SET purged_at = $2, bytes_held = $3, key_destroyed_at = $4 WHERE id = $1', [
-        locked.id,
-        at,
-        bytes.toString(),
-        keyDestroyedAt,
-      ]);
-      const node = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: locked.storageSystemId });
+      const purged = { at: receipt?.at ?? new Date(), bytes: receipt?.bytesPurged ?? 0n, keyDestroyedAt };
+      await this.custody.markPurged(m, locked.id, purged);
+      const node = await this.inventory.storageSystem(locked.storageSystemId, m);
+      if (!node) throw new Error(`storage system ${locked.storageSystemId} of mount ${mount.id} is missing`);
       const attested = { copy: receipt?.attestation ? 1 : 0, gpuNodes: wiped.length, gpuNodesExpected: nodeIds.length };
       await this.audit.append(m, {
         actor: SYSTEM_ACTOR,
         action: receipt ? 'dataset.copy-purged' : 'dataset.no-copy-made',
         entityType: 'dataset',
         entityId: mount.datasetId,
-        data: receipt
-          ? {
-              mountId: mount.id,
-              datasetId: mount.datasetId,
-              node: node.code,
-              nodeHost: node.host,
-              kind: locked.kind,
-              bytesPurged: bytes.toString(),
-              at: at.toISOString(),
-              encrypted: locked.encrypted,
-              keyDestroyedAt: keyDestroyedAt?.toISOString() ?? null,
-              attested,
-            }
-          : {
-              mountId: mount.id,
-              datasetId: mount.datasetId,
-              readFrom: node.code,
-              gpuNodes: locked.gpuNodeAddresses,
-              bytesStored: '0',
-              at: at.toISOString(),
-              attested,
-            },
+        data: purgeAuditData(mount, locked, node, receipt !== null, purged, attested),
       });
     });
   }
 
+  private async datasetOf(mount: MountEntity, m?: EntityManager): Promise<DatasetEntity> {
+    const dataset = await this.inventory.dataset(mount.datasetId, m);
+    if (!dataset) throw new Error(`dataset ${mount.datasetId} of mount ${mount.id} is missing`);
+    return dataset;
+  }
+
   private async endpoints(m: EntityManager, mount: MountEntity) {
-    const dataset = await m.getRepository(DatasetEntity).findOneByOrFail({ id: mount.datasetId });
-    const office = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: dataset.storageSystemId });
-    const node = mount.storageNodeId ? await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: mount.storageNodeId }) : null;
-    const nodeAddresses = (await this.resources.nodesOfAllocation(mount.gpuAllocationId, m)).map((n) => n.address);
+    const dataset = await this.datasetOf(mount, m);
+    const office = await this.inventory.storageSystem(dataset.storageSystemId, m);
+    const node = mount.storageNodeId ? await this.inventory.storageSystem(mount.storageNodeId, m) : null;
+    if (!office || (mount.storageNodeId && !node)) throw new Error(`a storage system of mount ${mount.id} is missing`);
+    const nodeAddresses = (await this.inventory.nodesOfAllocation(mount.gpuAllocationId, m)).map((n) => n.address);
     return { dataset, office, node, nodeAddresses };
   }
 
@@ -372,11 +330,7 @@ export class MountLifecycle {
     storageSystemId: string,
     gpuNodeAddresses: string[],
   ): Promise<void> {
-    await m.query(
-      `INSERT INTO dataset_custody (dataset_id, mount_id, kind, storage_system_id, gpu_node_addresses, since)
-       VALUES ($1, $2, $3, $4, $5, clock_timestamp()) ON CONFLICT (mount_id) DO NOTHING`,
-      [mount.datasetId, mount.id, kind, storageSystemId, gpuNodeAddresses],
-    );
+    await this.custody.record(m, { datasetId: mount.datasetId, mountId: mount.id }, kind, storageSystemId, gpuNodeAddresses);
   }
 
   private async scheduleProgress(mountId: string, poll: number, remaining?: bigint, rateBps?: number): Promise<void> {
@@ -395,4 +349,32 @@ export class MountLifecycle {
 
 function minBig(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+/** The audit entry of a purge: the copy destroyed, or (DIRECT) that none was made; with the attestations counted. */
+function purgeAuditData(
+  mount: MountEntity,
+  record: DatasetCustodyEntity,
+  node: StorageSystemEntity,
+  copied: boolean,
+  purged: { at: Date; bytes: bigint; keyDestroyedAt: Date | null },
+  attested: { copy: number; gpuNodes: number; gpuNodesExpected: number },
+): Record<string, unknown> {
+  const at = purged.at.toISOString();
+  if (!copied) {
+    const gpuNodes = record.gpuNodeAddresses;
+    return { mountId: mount.id, datasetId: mount.datasetId, readFrom: node.code, gpuNodes, bytesStored: '0', at, attested };
+  }
+  return {
+    mountId: mount.id,
+    datasetId: mount.datasetId,
+    node: node.code,
+    nodeHost: node.host,
+    kind: record.kind,
+    bytesPurged: purged.bytes.toString(),
+    at,
+    encrypted: record.encrypted,
+    keyDestroyedAt: purged.keyDestroyedAt?.toISOString() ?? null,
+    attested,
+  };
 }

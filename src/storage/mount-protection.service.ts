@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AppError, ErrorCode, badInput } from '../core/errors/app-error';
-import { isUuid } from '../core/ids';
 import {
   AttestationClaim,
   AttestationPayload,
@@ -26,7 +25,10 @@ import { AttestationEntity } from '../protection/protection.entities';
 import { CertificateOrder, ProtectionService } from '../protection/protection.service';
 import { SYSTEM_ACTOR, type Principal } from '../tenancy/principal';
 import type { TopologySnapshot } from '../topology/topology.service';
-import { CustodyKind, DatasetCustodyEntity, DatasetEntity, GpuNodeEntity, MountEntity, StorageSystemEntity } from './storage.entities';
+import { CustodyRepository } from './custody.repository';
+import { InventoryRepository } from './inventory.repository';
+import { MountsRepository } from './mounts.repository';
+import { CustodyKind, type DatasetCustodyEntity, type DatasetEntity, type MountEntity, type StorageSystemEntity } from './storage.entities';
 import { StorageDesign } from '../vocabulary/domain';
 import type { ProtectionInput } from './storage.models';
 
@@ -57,7 +59,9 @@ export interface CustodyProof {
 @Injectable()
 export class MountProtection {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly mounts: MountsRepository,
+    private readonly inventory: InventoryRepository,
+    private readonly custody: CustodyRepository,
     private readonly protection: ProtectionService,
     private readonly audit: AuditService,
   ) {}
@@ -166,14 +170,14 @@ export class MountProtection {
       await this.auditRefusal(m, actor, null, parsed, via);
       return parsed;
     }
-    const mount = await m.getRepository(MountEntity).findOneBy({ id: parsed.mountId });
+    const mount = await this.mounts.mount(parsed.mountId, m);
     if (!mount) {
       const problem = { field: 'input.payload.mountId', message: `input.payload.mountId: mount ${parsed.mountId} does not exist.` };
       await this.auditRefusal(m, actor, null, problem, via);
       return problem;
     }
     const problem = await this.problemOf(m, mount, parsed, signed);
-    await m.getRepository(AttestationEntity).insert({
+    await this.custody.insertAttestation(m, {
       mountId: mount.id,
       subjectKind: parsed.subject.kind,
       subjectId: parsed.subject.id,
@@ -202,15 +206,12 @@ export class MountProtection {
 
   /** submitAttestation: a node agent's attestation; a refusal is recorded, audited, and answered BAD_USER_INPUT naming the field. */
   async submit(principal: Principal, signed: SignedAttestation): Promise<AttestationEntity> {
-    const problem = await this.dataSource.transaction((m) => this.accept(m, signed, 'AGENT', principal.actor));
+    const problem = await this.mounts.transaction((m) => this.accept(m, signed, 'AGENT', principal.actor));
     if (problem) throw badInput(problem.field, problem.message);
     const parsed = parseAttestation(signed.payload) as AttestationPayload;
-    const rows = await this.dataSource.getRepository(AttestationEntity).find({
-      where: { mountId: parsed.mountId, subjectId: parsed.subject.id, payload: signed.payload },
-      order: { id: 'DESC' },
-      take: 1,
-    });
-    return rows[0];
+    const recorded = await this.custody.latestAttestation(parsed.mountId, parsed.subject.id, signed.payload);
+    if (!recorded) throw new Error(`attestation of mount ${parsed.mountId} was not recorded`);
+    return recorded;
   }
 
   /**
@@ -222,18 +223,10 @@ export class MountProtection {
     const out = new Map<string, CustodyProof>();
     if (records.length === 0) return out;
     const mountIds = records.map((r) => r.mountId);
-    const attestations = await this.dataSource
-      .getRepository(AttestationEntity)
-      .find({ where: { mountId: In(mountIds) }, order: { id: 'ASC' } });
-    const addresses = [...new Set(records.flatMap((r) => r.gpuNodeAddresses))];
-    const nodes = addresses.length ? await this.dataSource.getRepository(GpuNodeEntity).findBy({ address: In(addresses) }) : [];
+    const attestations = await this.custody.attestationsOfMounts(mountIds);
+    const nodes = await this.inventory.gpuNodesAt([...new Set(records.flatMap((r) => r.gpuNodeAddresses))]);
     const nodeByAddress = new Map(nodes.map((n) => [n.address, n]));
-    const systems = new Map(
-      (await this.dataSource.getRepository(StorageSystemEntity).findBy({ id: In(records.map((r) => r.storageSystemId)) })).map((s) => [
-        s.id,
-        s,
-      ]),
-    );
+    const systems = new Map((await this.inventory.storageSystems(records.map((r) => r.storageSystemId))).map((s) => [s.id, s]));
     for (const record of records) {
       const mine = attestations.filter((a) => a.mountId === record.mountId);
       const latestValid = (subjectId: string) =>
@@ -270,7 +263,7 @@ export class MountProtection {
 
   /** The custody records of these mounts with their proofs (for the PoC report). */
   async proofsOfMounts(mountIds: string[]): Promise<Map<string, { record: DatasetCustodyEntity; proof: CustodyProof }>> {
-    const records = mountIds.length ? await this.dataSource.getRepository(DatasetCustodyEntity).findBy({ mountId: In(mountIds) }) : [];
+    const records = await this.custody.ofMounts(mountIds);
     const proofs = await this.proofs(records);
     return new Map(records.map((r) => [r.mountId, { record: r, proof: proofs.get(r.mountId)! }]));
   }
@@ -301,13 +294,12 @@ export class MountProtection {
     const field = input.storageSystemId ? 'input.storageSystemId' : 'input.gpuNodeId';
     const id = (input.storageSystemId ?? input.gpuNodeId)!;
     const table = kind === AttestationSubjectKind.STORAGE_SYSTEM ? 'storage_systems' : 'gpu_nodes';
-    const exists = isUuid(id) && (await this.dataSource.query<unknown[]>(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).length > 0;
-    if (!exists) await refuse(badInput(field, `${field}: ${id} does not exist.`));
+    if (!(await this.inventory.subjectExists(table, id))) await refuse(badInput(field, `${field}: ${id} does not exist.`));
     const checked = attestationKeyProblem(input.publicKey);
     if ('problem' in checked) await refuse(badInput('input.publicKey', `input.publicKey ${checked.problem}.`));
     const pem = (checked as { pem: string }).pem;
-    await this.dataSource.transaction(async (m) => {
-      await m.query(`UPDATE ${table} SET attestation_public_key = $2 WHERE id = $1`, [id, pem]);
+    await this.inventory.transaction(async (m) => {
+      await this.inventory.setAttestationKey(m, table, id, pem);
       await this.audit.append(m, {
         actor: principal.actor,
         action: 'attestation-key.registered',
@@ -338,7 +330,7 @@ export class MountProtection {
         field: 'input.payload.datasetId',
         message: `input.payload.datasetId: mount ${mount.id} carried dataset ${mount.datasetId}, not ${p.datasetId}.`,
       };
-    const [record] = await m.getRepository(DatasetCustodyEntity).findBy({ mountId: mount.id });
+    const record = await this.custody.ofMount(mount.id, m);
     if (!record)
       return {
         field: 'input.payload.mountId',
@@ -347,7 +339,7 @@ export class MountProtection {
     let publicKey: string | null = null;
     let subjectName = p.subject.id;
     if (p.subject.kind === AttestationSubjectKind.GPU_NODE) {
-      const node = await m.getRepository(GpuNodeEntity).findOneBy({ id: p.subject.id });
+      const node = await this.inventory.gpuNode(p.subject.id, m);
       if (!node || !record.gpuNodeAddresses.includes(node.address)) {
         return {
           field: 'input.payload.subject',
@@ -363,7 +355,8 @@ export class MountProtection {
           message: `input.payload.subject: storage system ${p.subject.id} held no copy of mount ${mount.id}.`,
         };
       }
-      const system = await m.getRepository(StorageSystemEntity).findOneByOrFail({ id: p.subject.id });
+      const system = await this.inventory.storageSystem(p.subject.id, m);
+      if (!system) throw new Error(`storage system ${p.subject.id} of mount ${mount.id} is missing`);
       publicKey = system.attestationPublicKey;
       subjectName = system.code;
     }

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '../core/errors/app-error';
-import { ReservationQueries } from '../reservations/reservation-queries.service';
 import type { Principal } from '../tenancy/principal';
 import { FIBER_LATENCY_US_PER_KM } from '../vocabulary/physics';
 import { type MountProtectionInput, type MountSpec, MountSpecError, renderMountSpec } from './mount-spec';
 import { dcExportPath } from './mounts.service';
-import { StorageResources } from './storage-resources.service';
+import { type LoaderContext, StorageLoaders } from './storage.loaders';
 import type { MountEntity } from './storage.entities';
 
 /** What a mount's specification is rendered from. */
@@ -22,22 +21,23 @@ export type MountSpecSource = Pick<
   | 'gpuAllocationId'
 >;
 
-/** Renders a mount's specification (mount-spec.ts) from its lightpath, dataset, storage systems and GPU nodes. */
+/**
+ * Renders a mount's specification (mount-spec.ts) from its lightpath, dataset, storage systems and GPU nodes,
+ * read through the request's loaders: a page of mounts renders from one query per kind of object.
+ */
 @Injectable()
 export class MountSpecs {
-  constructor(
-    private readonly resources: StorageResources,
-    private readonly reservations: ReservationQueries,
-  ) {}
+  constructor(private readonly loaders: StorageLoaders) {}
 
   /** The caller must be able to see the mount's lightpath; the rest belongs to the mount's own tenant. */
-  async render(principal: Principal, m: MountSpecSource): Promise<MountSpec> {
-    const reservation = await this.reservations.get(principal, m.reservationId);
-    const [dataset] = await this.resources.datasetsByIds([m.datasetId]);
+  async render(principal: Principal, m: MountSpecSource, ctx: LoaderContext): Promise<MountSpec> {
+    const reservation = await this.loaders.reservationRow(ctx, principal, m.reservationId);
+    const dataset = await this.loaders.datasets(ctx).load(m.datasetId);
     if (!dataset) throw new Error(`dataset ${m.datasetId} of mount ${m.id} is missing`);
-    const [office] = await this.resources.storageSystems([dataset.storageSystemId]);
-    const node = m.storageNodeId ? (await this.resources.storageSystems([m.storageNodeId]))[0] : null;
-    const nodes = await this.resources.nodesOfAllocation(m.gpuAllocationId);
+    const office = await this.loaders.storageSystems(ctx).load(dataset.storageSystemId);
+    if (!office) throw new Error(`storage system ${dataset.storageSystemId} of mount ${m.id} is missing`);
+    const node = m.storageNodeId ? await this.loaders.storageSystems(ctx).load(m.storageNodeId) : null;
+    const nodes = await this.loaders.nodesOfAllocations(ctx).load(m.gpuAllocationId);
     try {
       return renderMountSpec({
         mountId: m.id,

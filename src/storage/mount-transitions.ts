@@ -3,7 +3,8 @@ import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { SYSTEM_ACTOR } from '../tenancy/principal';
 import { MountState, assertMountTransition } from './mount-state';
-import { MountEntity } from './storage.entities';
+import { MountsRepository } from './mounts.repository';
+import type { MountEntity } from './storage.entities';
 
 const M = MountState;
 
@@ -12,12 +13,15 @@ const M = MountState;
 export class MountTransitions {
   private readonly logger = new Logger('MountsService');
 
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly mounts: MountsRepository,
+  ) {}
 
   async lock(m: EntityManager, id: string): Promise<MountEntity> {
-    const rows = await m.getRepository(MountEntity).find({ where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!rows[0]) throw new Error(`mount ${id} vanished`);
-    return rows[0];
+    const mount = await this.mounts.lock(m, id);
+    if (!mount) throw new Error(`mount ${id} vanished`);
+    return mount;
   }
 
   /** `from` null records the first state of a new mount. */
@@ -32,18 +36,9 @@ export class MountTransitions {
     if (from !== null) {
       assertMountTransition(mount.id, from, to);
       const failed = to === M.FAILED;
-      await m.query('UPDATE mounts SET state = $2, reason = $3, updated_at = now() WHERE id = $1', [
-        mount.id,
-        to,
-        failed || to === M.DETACHED ? reason : null,
-      ]);
+      await this.mounts.setState(m, mount.id, to, failed || to === M.DETACHED ? reason : null);
     }
-    await m.query('INSERT INTO mount_transitions (mount_id, from_state, to_state, at, reason) VALUES ($1, $2, $3, clock_timestamp(), $4)', [
-      mount.id,
-      from,
-      to,
-      reason,
-    ]);
+    await this.mounts.insertTransition(m, mount.id, from, to, reason);
     await this.audit.append(m, {
       actor,
       action: `mount.${to.toLowerCase()}`,

@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AppError, ErrorCode, badInput, conflict, invalidState, noCapacity } from '../core/errors/app-error';
-import { isUuid } from '../core/ids';
 import { JobName, mountJobId } from '../core/queue/job-catalogue';
 import { JobQueue } from '../core/queue/job-queue.service';
 import { goodput } from '../vocabulary/physics';
@@ -19,22 +17,24 @@ import { STORAGE_DRIVER, StorageDriver } from './drivers/storage-driver';
 import { MountProtection } from './mount-protection.service';
 import { MountTransitions } from './mount-transitions';
 import { StorageResources, assertTenantOrOperator } from './storage-resources.service';
-import { groupBy } from '../core/group-by';
+import { CustodyRepository } from './custody.repository';
+import { InventoryRepository, type Page } from './inventory.repository';
+import { MountsRepository } from './mounts.repository';
 import {
-  DatasetCustodyEntity,
-  DatasetEntity,
-  GpuAllocationEntity,
-  GpuClusterEntity,
+  type DatasetCustodyEntity,
+  type DatasetEntity,
+  type GpuAllocationEntity,
+  type GpuClusterEntity,
   MountEntity,
-  MountTransitionEntity,
+  type MountTransitionEntity,
   NfsProtocol,
   Sensitivity,
   StorageKind,
-  StorageSystemEntity,
+  type StorageSystemEntity,
 } from './storage.entities';
 import { ATTACHABLE_LIGHTPATH_STATES, FINAL_MOUNT_STATES, MountState } from './mount-state';
 import { StorageDesign } from '../vocabulary/domain';
-import type { AttachStorageInput } from './storage.models';
+import type { AttachStorageInput, MountProgress } from './storage.models';
 import { canSee, visibleTenant } from '../core/visibility';
 
 const M = MountState;
@@ -60,7 +60,9 @@ export const POLICY_CONFIDENTIAL_DIRECT_ONLY = 'CONFIDENTIAL_DATA_STAYS_IN_OFFIC
 @Injectable()
 export class MountsService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly mountsRepo: MountsRepository,
+    private readonly inventory: InventoryRepository,
+    private readonly custodyRepo: CustodyRepository,
     private readonly resources: StorageResources,
     private readonly topology: TopologyService,
     private readonly jobs: JobQueue,
@@ -90,7 +92,7 @@ export class MountsService {
     const certificates = profile.inMotion.includes(InMotionProtection.NFS_TLS)
       ? this.mountProtection.certificateOrders(
           { start: allocation.startAt, end: allocation.endAt },
-          await this.resources.nodesOfAllocation(allocation.id),
+          await this.inventory.nodesOfAllocation(allocation.id),
           office,
           node,
         )
@@ -118,15 +120,11 @@ export class MountsService {
       copyRateBps,
       reason: null,
     });
-    await this.dataSource.transaction(async (m) => {
+    await this.mountsRepo.transaction(async (m) => {
       // The dataset on the allocation once at a time: a second live mount of it would be a mistake.
-      const [{ n }] = await m.query<Array<{ n: number }>>(
-        `SELECT count(*)::int AS n FROM mounts WHERE dataset_id = $1 AND gpu_allocation_id = $2 AND state NOT IN ('DETACHED', 'FAILED')`,
-        [dataset.id, allocation.id],
-      );
-      if (n > 0)
+      if ((await this.mountsRepo.liveCount(m, { gpuAllocationId: allocation.id, datasetId: dataset.id })) > 0)
         throw conflict(`Dataset ${dataset.name} is already mounted on allocation ${allocation.id}; detach it first.`, 'input.datasetId');
-      await m.getRepository(MountEntity).insert(mount);
+      await this.mountsRepo.insert(m, mount);
       await this.protection.issueCertificates(m, mount.id, certificates);
       await this.transitions.record(m, mount, null, M.PENDING, `waiting for lightpath ${reservation.id} to be ACTIVE`, principal.actor);
       await this.audit.append(m, {
@@ -147,7 +145,7 @@ export class MountsService {
   async detach(principal: Principal, id: string): Promise<MountEntity> {
     assertTenantOrOperator(principal);
     const visible = await this.mount(principal, id);
-    const moved = await this.dataSource.transaction(async (m) => {
+    const moved = await this.mountsRepo.transaction(async (m) => {
       const mount = await this.transitions.lock(m, visible.id);
       if (mount.state === M.DETACHING) return mount;
       if (FINAL_MOUNT_STATES.includes(mount.state)) {
@@ -162,7 +160,7 @@ export class MountsService {
 
   async mount(principal: Principal, id: string): Promise<MountEntity> {
     assertTenantOrOperator(principal);
-    const m = isUuid(id) ? await this.dataSource.getRepository(MountEntity).findOneBy({ id }) : null;
+    const m = await this.mountsRepo.mount(id);
     if (!m || !canSee(principal, m.tenantId))
       throw new AppError(ErrorCode.NOT_FOUND, `Mount ${id} does not exist or is not visible to you.`);
     return m;
@@ -170,32 +168,25 @@ export class MountsService {
 
   /** Mounts by id, without a visibility check: for objects of the same tenant the caller could already see. */
   mountsByIds(ids: readonly string[]): Promise<MountEntity[]> {
-    return this.dataSource.getRepository(MountEntity).findBy({ id: In(ids.filter(isUuid)) });
+    return this.mountsRepo.mountsByIds(ids);
   }
 
+  /** A page of the mounts the caller may see, oldest first, optionally of one reservation or dataset. */
   mounts(
     principal: Principal,
-    filter: { reservationId?: string | null; datasetId?: string | null; tenantId?: string | null },
-  ): Promise<MountEntity[]> {
+    filter: { first: number; after?: string | null; reservationId?: string | null; datasetId?: string | null; tenantId?: string | null },
+  ): Promise<Page<MountEntity>> {
     assertTenantOrOperator(principal);
-    const q = this.dataSource.getRepository(MountEntity).createQueryBuilder('m');
-    const tenant = visibleTenant(principal, filter.tenantId);
-    if (tenant) q.andWhere('m.tenant_id = :tenant', { tenant });
-    if (filter.reservationId) q.andWhere('m.reservation_id = :r', { r: isUuid(filter.reservationId) ? filter.reservationId : null });
-    if (filter.datasetId) q.andWhere('m.dataset_id = :d', { d: isUuid(filter.datasetId) ? filter.datasetId : null });
-    return q.orderBy('m.created_at', 'ASC').addOrderBy('m.id', 'ASC').getMany();
+    return this.mountsRepo.mountPage({ ...filter, tenantId: visibleTenant(principal, filter.tenantId) });
   }
 
   history(mountId: string): Promise<MountTransitionEntity[]> {
-    return this.dataSource.getRepository(MountTransitionEntity).find({ where: { mountId }, order: { id: 'ASC' } });
+    return this.mountsRepo.history(mountId);
   }
 
   /** The history of each mount, by mount id: one query for a page of mounts. */
-  async histories(mountIds: readonly string[]): Promise<Map<string, MountTransitionEntity[]>> {
-    const rows = await this.dataSource
-      .getRepository(MountTransitionEntity)
-      .find({ where: { mountId: In(mountIds.filter(isUuid)) }, order: { id: 'ASC' } });
-    return groupBy(mountIds, rows, (t) => t.mountId);
+  histories(mountIds: readonly string[]): Promise<Map<string, MountTransitionEntity[]>> {
+    return this.mountsRepo.histories(mountIds);
   }
 
   async custody(
@@ -204,20 +195,23 @@ export class MountsService {
   ): Promise<{ dataset: DatasetEntity; records: DatasetCustodyEntity[]; bytesHeldOutsideOffice: bigint }> {
     assertTenantOrOperator(principal);
     const dataset = await this.resources.dataset(principal, datasetId, 'datasetId');
-    const records = await this.dataSource
-      .getRepository(DatasetCustodyEntity)
-      .find({ where: { datasetId: dataset.id }, order: { id: 'ASC' } });
+    const records = await this.custodyRepo.ofDataset(dataset.id);
     return { dataset, records, bytesHeldOutsideOffice: await this.driver.bytesHeldOutsideOffice(dataset.id) };
   }
 
-  /** Live copy progress from the storage driver (REPLICATION and CACHE). */
-  async progress(mount: MountCopyState): Promise<{ bytesCopied: bigint; bytesTotal: bigint; rateBps: number } | null> {
+  /** How far the copy is (REPLICATION and CACHE), live from the storage driver while it runs; null for DIRECT. */
+  async progress(mount: MountCopyState): Promise<MountProgress | null> {
     if (mount.design === StorageDesign.DIRECT) return null;
     const live = [M.REPLICATING, M.WARMING, M.ATTACHED].includes(mount.state) ? await this.driver.copyStatus(mount.id) : null;
+    const bytesCopied = live?.bytesCopied ?? BigInt(mount.bytesCopied);
+    const bytesTotal = BigInt(mount.bytesTotal);
+    const remaining = bytesTotal - bytesCopied;
     return {
-      bytesCopied: live?.bytesCopied ?? BigInt(mount.bytesCopied),
-      bytesTotal: BigInt(mount.bytesTotal),
-      rateBps: mount.copyRateBps,
+      bytesCopied,
+      bytesTotal,
+      percent: bytesTotal === 0n ? 100 : Number((bytesCopied * 10000n) / bytesTotal) / 100,
+      rateGbps: (mount.copyRateBps * 8) / 1e9,
+      etaSeconds: remaining <= 0n ? null : Number(remaining) / mount.copyRateBps,
     };
   }
 
@@ -312,18 +306,8 @@ export class MountsService {
 
   private async pickDataCenterNode(design: StorageDesign, cluster: GpuClusterEntity, dataset: DatasetEntity): Promise<StorageSystemEntity> {
     const kind = design === StorageDesign.REPLICATION ? StorageKind.DC_REPLICA : StorageKind.DC_CACHE;
-    // Free capacity: the node's capacity minus what live copies on it may hold.
-    const rows: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT s.id FROM storage_systems s
-        WHERE s.kind = $1 AND s.site_id = $2
-          AND s.capacity_bytes - coalesce((SELECT sum(m.bytes_total) FROM mounts m
-                                            WHERE m.storage_node_id = s.id AND m.state NOT IN ('DETACHED', 'FAILED')), 0) >= $3
-        ORDER BY s.capacity_bytes - coalesce((SELECT sum(m.bytes_total) FROM mounts m
-                                               WHERE m.storage_node_id = s.id AND m.state NOT IN ('DETACHED', 'FAILED')), 0) DESC, s.code
-        LIMIT 1`,
-      [kind, cluster.siteId, dataset.bytes],
-    );
-    if (rows.length === 0) {
+    const nodeId = await this.inventory.roomiestNode(kind, cluster.siteId, dataset.bytes);
+    if (nodeId === null) {
       throw noCapacity(
         `No ${kind} node at the GPU cluster's site has ${dataset.bytes} bytes free for design ${design}; use another design or free a node.`,
         {
@@ -331,7 +315,7 @@ export class MountsService {
         },
       );
     }
-    const [node] = await this.resources.storageSystems([rows[0].id]);
+    const [node] = await this.inventory.storageSystems([nodeId]);
     return node;
   }
 

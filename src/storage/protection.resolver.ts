@@ -1,12 +1,11 @@
 import { Args, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { AtRestProtection, InMotionProtection, overallStanding, postQuantumStandings } from '../protection/profile';
 import { ProtectionService } from '../protection/protection.service';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { MountProtection } from './mount-protection.service';
-import { Sensitivity } from './storage.entities';
-import { attestationModel } from './storage.mappers';
+import { MountProtectionViews } from './mount-protection-views.service';
+import { attestationModel, toProtectionMinimum, toProtectionProfile } from './storage.mappers';
 import {
   Attestation,
   AttestationKey,
@@ -38,24 +37,13 @@ export class ProtectionResolver {
     @Args('input') input: SetProtectionMinimumInput,
     @CurrentPrincipal() p: Principal,
   ): Promise<ProtectionMinimumModel> {
-    const row = await this.protection.setMinimum(p, input.sensitivity, input.inMotionAnyOf, input.atRest);
-    return {
-      sensitivity: row.sensitivity as Sensitivity,
-      inMotionAnyOf: row.inMotionAnyOf as InMotionProtection[],
-      atRest: row.atRest as AtRestProtection,
-      updatedAt: row.updatedAt,
-    };
+    return toProtectionMinimum(await this.protection.setMinimum(p, input.sensitivity, input.inMotionAnyOf, input.atRest));
   }
 
   @Query(() => [ProtectionMinimumModel], { description: 'The minimum protection per dataset sensitivity.' })
   @Roles(Role.OPERATOR, Role.TENANT)
   async protectionMinimums(): Promise<ProtectionMinimumModel[]> {
-    return (await this.protection.minimums()).map((r) => ({
-      sensitivity: r.sensitivity as Sensitivity,
-      inMotionAnyOf: r.inMotionAnyOf as InMotionProtection[],
-      atRest: r.atRest as AtRestProtection,
-      updatedAt: r.updatedAt,
-    }));
+    return (await this.protection.minimums()).map(toProtectionMinimum);
   }
 
   @Mutation(() => ProtectionProfileModel, {
@@ -66,8 +54,7 @@ export class ProtectionResolver {
     @Args('input') input: SetTenantProtectionDefaultInput,
     @CurrentPrincipal() p: Principal,
   ): Promise<ProtectionProfileModel> {
-    const profile = await this.protection.setTenantDefault(p, input.tenantId ?? '', input.inMotion, input.atRest);
-    return { inMotion: [...profile.inMotion], atRest: profile.atRest };
+    return toProtectionProfile(await this.protection.setTenantDefault(p, input.tenantId ?? '', input.inMotion, input.atRest));
   }
 
   @Mutation(() => Attestation, {
@@ -90,53 +77,19 @@ export class ProtectionResolver {
 
 @Resolver(() => Mount)
 export class MountProtectionResolver {
-  constructor(private readonly keys: ProtectionService) {}
+  constructor(private readonly views: MountProtectionViews) {}
 
   @ResolveField(() => MountProtectionModel)
-  async protection(@Parent() m: Mount): Promise<MountProtectionModel> {
-    const profile = { inMotion: m.protectionInMotion as InMotionProtection[], atRest: m.protectionAtRest as AtRestProtection };
-    const measures = postQuantumStandings(profile, m.design, this.keys.hybridTls);
-    const key = await this.keys.dataKeyRecord(m.id);
-    return {
-      inMotion: [...profile.inMotion],
-      atRest: profile.atRest,
-      postQuantum: overallStanding(measures),
-      measures,
-      dataKey: key ? { kekId: key.kekId, fingerprint: key.keyFingerprint, createdAt: key.createdAt, destroyedAt: key.destroyedAt } : null,
-      certificates: (await this.keys.certificates(m.id)).map((c) => ({
-        serial: c.serial,
-        role: c.role,
-        hop: c.hop,
-        subjectName: c.subjectName,
-        address: c.address,
-        notBefore: c.notBefore,
-        notAfter: c.notAfter,
-        certificatePem: c.certificatePem,
-        revokedAt: c.revokedAt,
-      })),
-    };
+  protection(@Parent() m: Mount): Promise<MountProtectionModel> {
+    return this.views.of(m);
   }
 
   @ResolveField(() => [TlsCredential], {
     description:
       'NFS_TLS: each certificate with its private key, to install on its host; empty once the mount is detached (the keys are destroyed at revocation).',
   })
-  async tlsCredentials(@Parent() m: Mount): Promise<TlsCredential[]> {
-    const out: TlsCredential[] = [];
-    for (const c of await this.keys.certificates(m.id)) {
-      const privateKeyPem = c.revokedAt ? null : this.keys.privateKeyPem(c);
-      if (privateKeyPem)
-        out.push({
-          serial: c.serial,
-          role: c.role,
-          hop: c.hop,
-          subjectName: c.subjectName,
-          address: c.address,
-          certificatePem: c.certificatePem,
-          privateKeyPem,
-        });
-    }
-    return out;
+  tlsCredentials(@Parent() m: Mount): Promise<TlsCredential[]> {
+    return this.views.tlsCredentials(m.id);
   }
 }
 

@@ -1,5 +1,7 @@
+import type { MountSpec } from './mount-spec';
 import type { AttestationClaim, AttestationSubjectKind } from '../protection/attestation';
-import type { AttestationEntity } from '../protection/protection.entities';
+import type { AttestationEntity, ProtectionMinimumEntity } from '../protection/protection.entities';
+import type { AtRestProtection, InMotionProtection, ProtectionProfile } from '../protection/profile';
 import type {
   DatasetEntity,
   GpuAllocationEntity,
@@ -8,8 +10,21 @@ import type {
   MountEntity,
   MountTransitionEntity,
   StorageSystemEntity,
+  Sensitivity,
 } from './storage.entities';
-import { Attestation, Dataset, GpuAllocation, GpuCluster, GpuNode, Mount, MountTransition, StorageSystem } from './storage.models';
+import {
+  type ProtectionMinimumModel,
+  type ProtectionProfileModel,
+  type MountSpecModel,
+  Attestation,
+  Dataset,
+  GpuAllocation,
+  GpuCluster,
+  GpuNode,
+  Mount,
+  MountTransition,
+  StorageSystem,
+} from './storage.models';
 
 /**
  * Entities to GraphQL models. Relations (`site`, `tenant`, `storageSystem`, `cluster`, `nodes`, a mount's
@@ -114,4 +129,33 @@ export function attestationModel(a: AttestationEntity): Attestation {
     via: a.via,
     payload: a.payload,
   };
+}
+
+/** A page of entities as a Relay connection, each edge's cursor naming its row's place in the list's order. */
+export function toConnection<E, T>(
+  page: { rows: E[]; hasNextPage: boolean },
+  cursorOf: (row: E) => string,
+  toNode: (row: E) => T,
+): { edges: Array<{ cursor: string; node: T }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } {
+  const edges = page.rows.map((row) => ({ cursor: cursorOf(row), node: toNode(row) }));
+  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/** A protection minimum as the schema shows it. */
+export function toProtectionMinimum(row: ProtectionMinimumEntity): ProtectionMinimumModel {
+  return {
+    sensitivity: row.sensitivity as Sensitivity,
+    inMotionAnyOf: row.inMotionAnyOf as InMotionProtection[],
+    atRest: row.atRest as AtRestProtection,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** The rendered specification has the model's shape field for field. */
+export function toMountSpecModel(spec: MountSpec): MountSpecModel {
+  return spec as MountSpecModel;
+}
+
+export function toProtectionProfile(profile: ProtectionProfile): ProtectionProfileModel {
+  return { inMotion: [...profile.inMotion], atRest: profile.atRest };
 }

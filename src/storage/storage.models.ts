@@ -1,4 +1,5 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Connection } from '../core/graphql/pagination';
 import { BigIntScalar } from '../core/graphql/scalars';
 import { TenantRef } from '../reservations/reservation.models';
 import { Site } from '../topology/topology.models';
@@ -487,3 +488,12 @@ export class DatasetCustody {
   bytesHeldOutsideOffice!: bigint;
   @Field({ description: 'True when no copy remains outside the office.' }) clean!: boolean;
 }
+
+@ObjectType()
+export class DatasetConnection extends Connection(Dataset, 'Dataset') {}
+
+@ObjectType()
+export class GpuAllocationConnection extends Connection(GpuAllocation, 'GpuAllocation') {}
+
+@ObjectType()
+export class MountConnection extends Connection(Mount, 'Mount') {}

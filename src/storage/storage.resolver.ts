@@ -1,18 +1,16 @@
-import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { ReservationQueries } from '../reservations/reservation-queries.service';
+import { Args, Context, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { encodeCursor, pageSize } from '../core/graphql/pagination';
 import { Reservation, TenantRef } from '../reservations/reservation.models';
 import type { Principal } from '../tenancy/principal';
 import { CurrentPrincipal, Roles } from '../tenancy/roles';
 import { Role } from '../tenancy/tenancy.entities';
 import { Site } from '../topology/topology.models';
-import { TopologyService } from '../topology/topology.service';
 import { DatasetCustodyReport } from './dataset-custody.service';
-import type { MountSpec } from './mount-spec';
 import { MountSpecs } from './mount-specs.service';
 import { MountsService } from './mounts.service';
 import { StorageResources } from './storage-resources.service';
 import { type LoaderContext, StorageLoaders } from './storage.loaders';
-import { toDataset, toGpuAllocation, toGpuCluster, toMount, toStorageSystem } from './storage.mappers';
+import { toConnection, toDataset, toGpuAllocation, toGpuCluster, toMount, toMountSpecModel, toStorageSystem } from './storage.mappers';
 import {
   AllocateGpusInput,
   AttachStorageInput,
@@ -20,22 +18,19 @@ import {
   CreateGpuClusterInput,
   CreateStorageSystemInput,
   Dataset,
+  DatasetConnection,
   DatasetCustody,
   GpuAllocation,
+  GpuAllocationConnection,
   GpuCluster,
   GpuNode,
   Mount,
+  MountConnection,
   MountProgress,
   MountSpecModel,
   MountTransition,
   StorageSystem,
 } from './storage.models';
-
-async function siteOf(topology: TopologyService, siteId: string): Promise<Site> {
-  const site = (await topology.snapshot({ maxAgeMs: 1000 })).sites.get(siteId) ?? (await topology.snapshot()).sites.get(siteId);
-  if (!site) throw new Error(`site ${siteId} is missing from the topology`);
-  return Site.from(site);
-}
 
 /** A relation every row has (a foreign key): its absence is a broken invariant, not a NOT_FOUND. */
 function present<T>(value: T | null, what: string): T {
@@ -96,19 +91,25 @@ export class StorageResolver {
     return toMount(await this.mountsService.detach(p, id));
   }
 
-  @Query(() => [StorageSystem], { description: 'Every NFS storage system (operators).' })
+  @Query(() => [StorageSystem], {
+    description:
+      'Every NFS storage system (operators). A plain list: the operator registers each server, so it stays as small as the equipment.',
+  })
   @Roles(Role.OPERATOR)
   async storageSystems(): Promise<StorageSystem[]> {
     return (await this.resources.storageSystems()).map(toStorageSystem);
   }
 
-  @Query(() => [Dataset], { description: 'Your datasets; operators see all, or one tenant’s.' })
+  @Query(() => DatasetConnection, { description: 'Your datasets, newest first; operators see all, or one tenant’s.' })
   @Roles(Role.OPERATOR, Role.TENANT)
   async datasets(
     @CurrentPrincipal() p: Principal,
     @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
-  ): Promise<Dataset[]> {
-    return (await this.resources.datasets(p, tenantId)).map(toDataset);
+    @Args('first', { type: () => Int, nullable: true }) first?: number,
+    @Args('after', { type: () => String, nullable: true }) after?: string,
+  ): Promise<DatasetConnection> {
+    const page = await this.resources.datasets(p, { first: pageSize(first), after, tenantId });
+    return toConnection(page, (d) => encodeCursor(d.createdAt, d.id), toDataset);
   }
 
   @Query(() => Dataset, { description: 'A dataset of yours (NOT_FOUND otherwise).' })
@@ -117,30 +118,39 @@ export class StorageResolver {
     return toDataset(await this.resources.dataset(p, id));
   }
 
-  @Query(() => [GpuCluster], { description: 'GPU clusters at data-center sites.' })
+  @Query(() => [GpuCluster], {
+    description:
+      'GPU clusters at data-center sites. A plain list: operators register each cluster of servers, so it stays as small as the equipment.',
+  })
   @Roles(Role.OPERATOR, Role.TENANT)
   async gpuClusters(): Promise<GpuCluster[]> {
     return (await this.resources.gpuClusters()).map(toGpuCluster);
   }
 
-  @Query(() => [GpuAllocation], { description: 'Your GPU allocations; operators see all, or one tenant’s.' })
+  @Query(() => GpuAllocationConnection, { description: 'Your GPU allocations, by start; operators see all, or one tenant’s.' })
   @Roles(Role.OPERATOR, Role.TENANT)
   async gpuAllocations(
     @CurrentPrincipal() p: Principal,
     @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
-  ): Promise<GpuAllocation[]> {
-    return (await this.resources.gpuAllocations(p, tenantId)).map(toGpuAllocation);
+    @Args('first', { type: () => Int, nullable: true }) first?: number,
+    @Args('after', { type: () => String, nullable: true }) after?: string,
+  ): Promise<GpuAllocationConnection> {
+    const page = await this.resources.gpuAllocations(p, { first: pageSize(first), after, tenantId });
+    return toConnection(page, (a) => encodeCursor(a.startAt, a.id), toGpuAllocation);
   }
 
-  @Query(() => [Mount], { description: 'Your mounts, oldest first, optionally of one reservation or dataset.' })
+  @Query(() => MountConnection, { description: 'Your mounts, oldest first, optionally of one reservation or dataset.' })
   @Roles(Role.OPERATOR, Role.TENANT)
   async mounts(
     @CurrentPrincipal() p: Principal,
     @Args('reservationId', { type: () => ID, nullable: true }) reservationId?: string,
     @Args('datasetId', { type: () => ID, nullable: true }) datasetId?: string,
     @Args('tenantId', { type: () => ID, nullable: true }) tenantId?: string,
-  ): Promise<Mount[]> {
-    return (await this.mountsService.mounts(p, { reservationId, datasetId, tenantId })).map(toMount);
+    @Args('first', { type: () => Int, nullable: true }) first?: number,
+    @Args('after', { type: () => String, nullable: true }) after?: string,
+  ): Promise<MountConnection> {
+    const page = await this.mountsService.mounts(p, { first: pageSize(first), after, reservationId, datasetId, tenantId });
+    return toConnection(page, (m) => encodeCursor(m.createdAt, m.id), toMount);
   }
 
   @Query(() => Mount, { description: 'A mount of yours (NOT_FOUND otherwise).' })
@@ -160,11 +170,11 @@ export class StorageResolver {
 
 @Resolver(() => StorageSystem)
 export class StorageSystemResolver {
-  constructor(private readonly topology: TopologyService) {}
+  constructor(private readonly loaders: StorageLoaders) {}
 
   @ResolveField(() => Site)
   site(@Parent() s: StorageSystem): Promise<Site> {
-    return siteOf(this.topology, s.siteId);
+    return this.loaders.site(s.siteId);
   }
 }
 
@@ -185,14 +195,11 @@ export class DatasetResolver {
 
 @Resolver(() => GpuCluster)
 export class GpuClusterResolver {
-  constructor(
-    private readonly loaders: StorageLoaders,
-    private readonly topology: TopologyService,
-  ) {}
+  constructor(private readonly loaders: StorageLoaders) {}
 
   @ResolveField(() => Site)
   site(@Parent() c: GpuCluster): Promise<Site> {
-    return siteOf(this.topology, c.siteId);
+    return this.loaders.site(c.siteId);
   }
 
   @ResolveField(() => [GpuNode])
@@ -227,7 +234,6 @@ export class MountResolver {
     private readonly loaders: StorageLoaders,
     private readonly mounts: MountsService,
     private readonly specs: MountSpecs,
-    private readonly reservations: ReservationQueries,
   ) {}
 
   @ResolveField(() => Dataset)
@@ -246,22 +252,13 @@ export class MountResolver {
   }
 
   @ResolveField(() => Reservation, { description: 'The lightpath the mount runs over.' })
-  async reservation(@Parent() m: Mount, @CurrentPrincipal() p: Principal): Promise<Reservation> {
-    return this.reservations.toModel(await this.reservations.get(p, m.reservationId));
+  reservation(@Parent() m: Mount, @CurrentPrincipal() p: Principal, @Context() ctx: LoaderContext): Promise<Reservation> {
+    return this.loaders.reservation(ctx, p, m.reservationId);
   }
 
   @ResolveField(() => MountProgress, { nullable: true })
-  async progress(@Parent() m: Mount): Promise<MountProgress | null> {
-    const live = await this.mounts.progress(m);
-    if (!live) return null;
-    const remaining = live.bytesTotal - live.bytesCopied;
-    return {
-      bytesCopied: live.bytesCopied,
-      bytesTotal: live.bytesTotal,
-      percent: live.bytesTotal === 0n ? 100 : Number((live.bytesCopied * 10000n) / live.bytesTotal) / 100,
-      rateGbps: (live.rateBps * 8) / 1e9,
-      etaSeconds: remaining <= 0n ? null : Number(remaining) / live.rateBps,
-    };
+  progress(@Parent() m: Mount): Promise<MountProgress | null> {
+    return this.mounts.progress(m);
   }
 
   @ResolveField(() => [MountTransition])
@@ -273,12 +270,7 @@ export class MountResolver {
     description:
       'Mount command and options sized to the lightpath’s bandwidth-delay product, exports, id mapping, firewall, Kubernetes PV/PVC.',
   })
-  async mountSpec(@Parent() m: Mount, @CurrentPrincipal() p: Principal): Promise<MountSpecModel> {
-    return toMountSpecModel(await this.specs.render(p, m));
+  async mountSpec(@Parent() m: Mount, @CurrentPrincipal() p: Principal, @Context() ctx: LoaderContext): Promise<MountSpecModel> {
+    return toMountSpecModel(await this.specs.render(p, m, ctx));
   }
-}
-
-/** The rendered specification has the model's shape field for field. */
-function toMountSpecModel(spec: MountSpec): MountSpecModel {
-  return spec as MountSpecModel;
 }

@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import {
   ATTESTATION_TYPE,
   AttestationClaim,
@@ -8,6 +7,7 @@ import {
   signAttestation,
 } from '../../protection/attestation';
 import { dataKeyFingerprint } from '../../protection/envelope';
+import type { StorageEmulatorRepository } from '../storage-emulator.repository';
 import type { CopySpec, CopyStatus, NfsExportSpec, PurgeReceipt, PurgeSpec, StorageDriver, WipeSpec } from './storage-driver';
 
 /**
@@ -25,79 +25,58 @@ export class StorageEmulator implements StorageDriver {
   readonly name = 'emulator';
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly state: StorageEmulatorRepository,
     private readonly speedup: number,
   ) {}
 
   async exportTo(spec: NfsExportSpec): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO emulator_nfs_exports (mount_id, storage_system_id, export_path, clients) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (mount_id, storage_system_id) DO UPDATE SET export_path = excluded.export_path, clients = excluded.clients`,
-      [spec.mountId, spec.storageSystemId, spec.exportPath, [...spec.clients]],
-    );
+    await this.state.upsertExport(spec);
   }
 
   async unexport(mountId: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM emulator_nfs_exports WHERE mount_id = $1', [mountId]);
+    await this.state.deleteExports(mountId);
   }
 
   async startCopy(spec: CopySpec): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO emulator_storage_copies (copy_id, dataset_id, storage_system_id, kind, bytes_total, rate_bps, started_at, key_fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, now(), $7) ON CONFLICT (copy_id) DO NOTHING`,
-      [
-        spec.copyId,
-        spec.datasetId,
-        spec.storageSystemId,
-        spec.kind,
-        spec.bytesTotal.toString(),
-        spec.rateBps,
-        spec.dataKey ? dataKeyFingerprint(spec.dataKey) : null,
-      ],
-    );
+    await this.state.insertCopy({
+      copyId: spec.copyId,
+      datasetId: spec.datasetId,
+      storageSystemId: spec.storageSystemId,
+      kind: spec.kind,
+      bytesTotal: spec.bytesTotal,
+      rateBps: spec.rateBps,
+      keyFingerprint: spec.dataKey ? dataKeyFingerprint(spec.dataKey) : null,
+    });
   }
 
   async copyStatus(copyId: string): Promise<CopyStatus | null> {
-    const rows: Array<{ copied: string; total: string }> = await this.dataSource.query(
-      `SELECT ${this.copiedSql()}::text AS copied, bytes_total::text AS total FROM emulator_storage_copies WHERE copy_id = $1`,
-      [copyId],
-    );
-    if (rows.length === 0) return null;
-    const bytesCopied = BigInt(rows[0].copied);
-    const bytesTotal = BigInt(rows[0].total);
-    return { bytesCopied, bytesTotal, complete: bytesCopied >= bytesTotal };
+    const progress = await this.state.copyProgress(copyId, this.speedup);
+    if (!progress) return null;
+    return { bytesCopied: progress.copied, bytesTotal: progress.total, complete: progress.copied >= progress.total };
   }
 
   async purge(spec: PurgeSpec): Promise<PurgeReceipt> {
-    const rows: Array<{ copied: string; fingerprint: string | null; at: Date }> = await this.dataSource.query(
-      // Wrapped in a SELECT: TypeORM answers a bare DELETE … RETURNING with [rows, count].
-      `WITH gone AS (DELETE FROM emulator_storage_copies WHERE copy_id = $1 RETURNING ${this.copiedSql()} AS copied, key_fingerprint)
-       SELECT copied::text AS copied, key_fingerprint AS fingerprint, clock_timestamp() AS at FROM gone
-       UNION ALL SELECT NULL, NULL, clock_timestamp() WHERE NOT EXISTS (SELECT 1 FROM gone)`,
-      [spec.copyId],
-    );
-    const row = rows.find((r) => r.copied !== null) ?? null;
-    const at = row?.at ?? rows[0].at;
-    const bytesPurged = row ? BigInt(row.copied) : 0n;
+    const gone = await this.state.deleteCopy(spec.copyId, this.speedup);
+    const bytesPurged = gone.copied ?? 0n;
     const attestation = await this.sign(
       spec.storageSystemId,
       AttestationSubjectKind.STORAGE_SYSTEM,
       AttestationClaim.COPY_DESTROYED,
       spec.copyId,
       spec.datasetId,
-      at,
+      gone.at,
       {
         copyId: spec.copyId,
         bytesDestroyed: bytesPurged.toString(),
-        dataKeyDestroyed: row?.fingerprint ? true : null,
-        dataKeyFingerprint: row?.fingerprint ?? null,
+        dataKeyDestroyed: gone.fingerprint ? true : null,
+        dataKeyFingerprint: gone.fingerprint,
       },
     );
-    return { bytesPurged, at, attestation };
+    return { bytesPurged, at: gone.at, attestation };
   }
 
   async wipeGpuNodes(spec: WipeSpec): Promise<SignedAttestation[]> {
-    const [{ at }]: Array<{ at: Date }> = await this.dataSource.query('SELECT clock_timestamp() AS at');
+    const at = await this.state.now();
     const out: SignedAttestation[] = [];
     for (const nodeId of spec.nodeIds) {
       const signed = await this.sign(
@@ -121,23 +100,12 @@ export class StorageEmulator implements StorageDriver {
 
   async enrolAttestationKey(subjectId: string): Promise<string | null> {
     const { privateKey } = generateKeyPairSync('ed25519');
-    await this.dataSource.query(
-      'INSERT INTO emulator_attestation_keys (subject_id, private_key_pem) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING',
-      [subjectId, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()],
-    );
-    const [row]: Array<{ pem: string }> = await this.dataSource.query(
-      'SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1',
-      [subjectId],
-    );
-    return createPublicKey(createPrivateKey(row.pem)).export({ type: 'spki', format: 'pem' }).toString();
+    const pem = await this.state.enrolKey(subjectId, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    return createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'pem' }).toString();
   }
 
-  async bytesHeldOutsideOffice(datasetId: string): Promise<bigint> {
-    const rows: Array<{ held: string }> = await this.dataSource.query(
-      `SELECT coalesce(sum(${this.copiedSql()}), 0)::text AS held FROM emulator_storage_copies WHERE dataset_id = $1`,
-      [datasetId],
-    );
-    return BigInt(rows[0].held);
+  bytesHeldOutsideOffice(datasetId: string): Promise<bigint> {
+    return this.state.bytesHeld(datasetId, this.speedup);
   }
 
   /** Signs as the subject's agent, if this emulator enrolled it. */
@@ -150,11 +118,8 @@ export class StorageEmulator implements StorageDriver {
     at: Date,
     evidence: Record<string, unknown>,
   ): Promise<SignedAttestation | null> {
-    const rows: Array<{ pem: string }> = await this.dataSource.query(
-      'SELECT private_key_pem AS pem FROM emulator_attestation_keys WHERE subject_id = $1',
-      [subjectId],
-    );
-    if (rows.length === 0) return null;
+    const pem = await this.state.privateKeyOf(subjectId);
+    if (pem === null) return null;
     return signAttestation(
       {
         type: ATTESTATION_TYPE,
@@ -165,12 +130,7 @@ export class StorageEmulator implements StorageDriver {
         at: at.toISOString(),
         evidence: evidence as never,
       },
-      createPrivateKey(rows[0].pem),
+      createPrivateKey(pem),
     );
-  }
-
-  /** Bytes copied so far, computed by the database clock so that every process agrees. */
-  private copiedSql(): string {
-    return `least(bytes_total, floor(extract(epoch FROM now() - started_at) * rate_bps * ${Number(this.speedup)})::bigint)`;
   }
 }
