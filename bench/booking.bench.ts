@@ -41,6 +41,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { bookingFigures, GOAL_P99_MS, GOAL_RPS, ms, printBookingReport } from './booking-report';
 
 // autocannon 8 ships no type declarations (and @types/autocannon is not installed): type what we use.
 interface Histogram {
@@ -88,8 +89,6 @@ const autocannon = require('autocannon') as Autocannon;
 const CONNECTIONS = 32;
 const WARMUP_SECONDS = 3;
 const TRIVIAL_SECONDS = 10;
-const GOAL_RPS = 500;
-const GOAL_P99_MS = 50;
 const WINDOW_STRIDE_MS = 2 * 60_000;
 const WINDOW_LENGTH_MS = 60_000;
 
@@ -104,8 +103,6 @@ const CONTENDED_LANES: ReadonlyArray<readonly [string, string]> = [
   ['OTE-HQ-100G-2', 'TAM-GDC-100G-1'],
   ['OTE-HQ-100G-3', 'TAM-GDC-100G-2'],
 ];
-/** Goal: contention costs a retry, not a second. */
-const GOAL_CONTENDED_RATIO = 0.5;
 
 const RESERVE_QUERY = 'mutation Reserve($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id state channel } }';
 const TRIVIAL_QUERY = '{ me { role } }';
@@ -715,7 +712,7 @@ class StatementStats {
   }
 }
 
-interface RunFigures {
+export interface RunFigures {
   result: AutocannonResult;
   tally: Tally;
   rps: number;
@@ -781,22 +778,194 @@ async function cannon(
   };
 }
 
-export const ms = (n: number) => `${n.toFixed(1)} ms`;
+export { ms };
 
-export async function runBookingBench(): Promise<Record<string, number>> {
+export type Activity = ReturnType<ActivitySampler['stop']>;
+export type StatementTimes = Array<[string, { count: number; totalMs: number }]>;
+
+/** What the database holds after the run: the exclusion guarantees, and how many bookings were made. */
+export interface DatabaseCheck {
+  linkOverlaps: number;
+  endpointOverlaps: number;
+  reservations: number;
+  reserved: number;
+  auditEntries: number;
+  rollbacks: number;
+}
+
+/** Everything one booking benchmark measured, for its figures and its report (bench/booking-report.ts). */
+export interface BookingOutcome {
+  inProcess: boolean;
+  serverPid: number | null;
+  warm: RunFigures;
+  run: RunFigures;
+  contended: RunFigures;
+  trivial: RunFigures;
+  activity: Activity;
+  contendedActivity: Activity;
+  /** By time spent: every statement the service sent in-process, pg_stat_statements otherwise, or null. */
+  topStatements: StatementTimes | null;
+  /** Statements the service sent during the measured run (in-process only). */
+  sqlQueries: number;
+  /** Booking requests sent by the uncontended and contended runs, answered or not. */
+  bookingRequestsSent: number;
+  db: DatabaseCheck;
+}
+
+/** Every (source, destination) pair of equal rate at different sites. */
+function bookablePairs(endpoints: EndpointRow[]): Array<{ source: EndpointRow; destination: EndpointRow }> {
+  const pairs: Array<{ source: EndpointRow; destination: EndpointRow }> = [];
+  for (const source of endpoints) {
+    for (const destination of endpoints) {
+      if (source.rateGbps === destination.rateGbps && source.site.code !== destination.site.code) {
+        pairs.push({ source, destination });
+      }
+    }
+  }
+  if (pairs.length === 0) throw new Error('the reference topology has no bookable endpoint pair');
+  return pairs;
+}
+
+/** The pairs of CONTENDED_LANES, from the topology's endpoints. */
+function contendedLanes(endpoints: EndpointRow[]): Array<{ source: EndpointRow; destination: EndpointRow }> {
+  const byCode = new Map(endpoints.map((e) => [e.code, e]));
+  return CONTENDED_LANES.map(([source, destination]) => {
+    const s = byCode.get(source);
+    const d = byCode.get(destination);
+    if (!s || !d) throw new Error(`the reference topology lacks ${source} or ${destination}`);
+    return { source: s, destination: d };
+  });
+}
+
+/** A GraphQL POST whose n-th body is `body(n)`; `sent()` says how many it has sent. */
+function numberedRequest(headers: Record<string, string>, body: (n: number) => string) {
+  let counter = 0;
+  const request: Omit<AutocannonRequest, 'onResponse'> = {
+    method: 'POST',
+    path: '/graphql',
+    headers,
+    setupRequest: (r) => {
+      r.body = body(counter++);
+      return r;
+    },
+  };
+  return { request, sent: () => counter };
+}
+
+async function rollbackCount(monitor: Client, database: string): Promise<number> {
+  const r = await monitor.query<{ n: string }>('SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1', [database]);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** The exclusion guarantees and the counts, once the service has stopped. */
+async function checkDatabase(monitor: Client, database: string, rollbacksBefore: number): Promise<DatabaseCheck> {
+  const check = async (text: string) => Number((await monitor.query<{ n: string }>(text)).rows[0].n);
+  return {
+    linkOverlaps: await check(
+      `SELECT count(*)::text AS n FROM link_allocations a JOIN link_allocations b
+          ON a.link_id = b.link_id AND a.channel = b.channel AND a.during && b.during AND a.id < b.id`,
+    ),
+    endpointOverlaps: await check(
+      `SELECT count(*)::text AS n FROM endpoint_allocations a JOIN endpoint_allocations b
+          ON a.endpoint_id = b.endpoint_id AND a.during && b.during AND a.id < b.id`,
+    ),
+    reservations: await check(`SELECT count(*)::text AS n FROM reservations`),
+    reserved: await check(`SELECT count(*)::text AS n FROM reservations WHERE state = 'RESERVED'`),
+    auditEntries: await check(`SELECT count(*)::text AS n FROM audit_log WHERE action = 'reservation.created'`),
+    rollbacks: (await rollbackCount(monitor, database)) - rollbacksBefore,
+  };
+}
+
+/** Where the load goes and what watches it during the phases. */
+interface LoadTarget {
+  url: string;
+  token: string;
+  endpoints: EndpointRow[];
+  serverPid: number | null;
+  monitor: Client;
+  database: string;
+  seconds: number;
+  inProcess: boolean;
+  sql: SqlProfile;
+  statements: StatementStats | null;
+  assertRunning: () => void;
+}
+
+/** Warm-up, the measured run, the contended run and the trivial query, in that order. */
+async function runLoadPhases(target: LoadTarget): Promise<Omit<BookingOutcome, 'db' | 'inProcess' | 'serverPid'>> {
+  const { url, token, endpoints, serverPid, monitor, database, seconds, sql, statements, assertRunning } = target;
+  const pairs = bookablePairs(endpoints);
+  const rates = [...new Set(pairs.map((p) => p.source.rateGbps))].sort((a, b) => a - b);
+  console.log(`  ${endpoints.length} endpoints, ${pairs.length} (source, destination) pairs at ${rates.join('/')} Gbps`);
+  // One distinct, non-overlapping window per request: no request can conflict with another.
+  const base = Math.ceil((Date.now() + 7 * 24 * 3_600_000) / 60_000) * 60_000;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const booking = numberedRequest(headers, (n) => reserveBody(pairs[n % pairs.length], base + n * WINDOW_STRIDE_MS));
+
+  console.log(`  warm-up: ${WARMUP_SECONDS} s of bookings`);
+  const warm = await cannon(url, WARMUP_SECONDS, 'reserveLightpath', booking.request, serverPid);
+  console.log(`    ${warm.tally.ok} booked (${warm.rps.toFixed(0)}/s), ${warm.tally.graphqlErrors} GraphQL errors`);
+  assertRunning();
+
+  console.log(`  measuring: ${seconds} s of bookings`);
+  const sampler = new ActivitySampler(monitor, database);
+  const statementsBefore = statements ? await statements.snapshot() : null;
+  sampler.start();
+  sql.reset();
+  sql.recording = true;
+  const run = await cannon(url, seconds, 'reserveLightpath', booking.request, serverPid);
+  sql.recording = false;
+  const activity = sampler.stop();
+  const statementsAfter = statements ? await statements.snapshot() : null;
+  assertRunning();
+  // In-process: every statement the service sent, call → result. Default mode: pg_stat_statements
+  // (server-side execution time) when available, otherwise nothing.
+  const topStatements = target.inProcess
+    ? [...sql.statements].sort((a, b) => b[1].totalMs - a[1].totalMs)
+    : statementsBefore && statementsAfter
+      ? StatementStats.diff(statementsBefore, statementsAfter)
+      : null;
+
+  // The same load where pairs of requests race for the same channels (see CONTENDED_LANES).
+  const lanes = contendedLanes(endpoints);
+  const contendedBase = base + 100 * 24 * 3_600_000;
+  const contendedBooking = numberedRequest(headers, (n) =>
+    reserveBody(lanes[n % lanes.length], contendedBase + Math.floor(n / lanes.length) * WINDOW_STRIDE_MS),
+  );
+  console.log(`  contended: ${seconds} s of bookings where pairs of requests race for the same channels`);
+  const contendedSampler = new ActivitySampler(monitor, database);
+  contendedSampler.start();
+  const contended = await cannon(url, seconds, 'reserveLightpath', contendedBooking.request, serverPid);
+  const contendedActivity = contendedSampler.stop();
+  assertRunning();
+
+  console.log(`  trivial query: ${TRIVIAL_SECONDS} s of ${TRIVIAL_QUERY}`);
+  const trivialRequest = { method: 'POST' as const, path: '/graphql', headers, body: JSON.stringify({ query: TRIVIAL_QUERY }) };
+  await cannon(url, 1, 'me', trivialRequest, serverPid);
+  const trivial = await cannon(url, TRIVIAL_SECONDS, 'me', trivialRequest, serverPid);
+  assertRunning();
+  return {
+    warm,
+    run,
+    contended,
+    trivial,
+    activity,
+    contendedActivity,
+    topStatements,
+    sqlQueries: sql.queries,
+    bookingRequestsSent: booking.sent() + contendedBooking.sent(),
+  };
+}
+
+function printBookingSetup(
+  serverUrl: string,
+  database: string,
+  redisUrl: string,
+  useRedis: boolean,
+  queuePrefix: string,
+  inProcess: boolean,
+) {
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
-  const inProcess = process.env.BENCH_INPROCESS === '1';
-  const serverUrl = benchServerUrl();
-  const unreachable = await postgresUnreachable(serverUrl);
-  if (unreachable) throw new Error(unreachable);
-
-  const redisUrl = benchRedisUrl();
-  const useRedis = await redisReachable(redisUrl);
-  const scratch = await ScratchRun.open(serverUrl, useRedis ? redisUrl : null);
-  const { suffix, database, databaseUrl, queuePrefix } = scratch;
-
   console.log(
     `Booking benchmark: ${CONNECTIONS} connections, ${seconds} s of reserveLightpath(autoCommit), goal ≥ ${GOAL_RPS} reservations/s with p99 ≤ ${GOAL_P99_MS} ms`,
   );
@@ -811,364 +980,63 @@ export async function runBookingBench(): Promise<Record<string, number>> {
       ? '  mode: in-process (BENCH_INPROCESS=1): autocannon and the service share this Node.js process, and the machine’s cores with PostgreSQL'
       : '  mode: separate processes: autocannon here, the service in a child process (node dist/src/main.js); both share the machine’s cores with PostgreSQL',
   );
+}
+
+export async function runBookingBench(): Promise<Record<string, number>> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`BENCH_SECONDS must be a positive number, got ${process.env.BENCH_SECONDS}`);
+  const inProcess = process.env.BENCH_INPROCESS === '1';
+  const serverUrl = benchServerUrl();
+  const unreachable = await postgresUnreachable(serverUrl);
+  if (unreachable) throw new Error(unreachable);
+
+  const redisUrl = benchRedisUrl();
+  const useRedis = await redisReachable(redisUrl);
+  const scratch = await ScratchRun.open(serverUrl, useRedis ? redisUrl : null);
+  const { suffix, database, databaseUrl, queuePrefix } = scratch;
+  printBookingSetup(serverUrl, database, redisUrl, useRedis, queuePrefix, inProcess);
 
   let monitor: Client | null = null;
-  const out: Record<string, number> = {};
   const sql = new SqlProfile();
   if (inProcess) sql.install(() => monitor);
   try {
     const env = scratch.serviceEnv({ APN_DB_POOL_SIZE: '40' });
     const bootStart = performance.now();
     const service = inProcess ? (scratch.service = await startInProcessService(env)) : await scratch.startChild(env);
-    const url = service.url;
-    const serverPid = service.pid;
+    const { url, pid: serverPid } = service;
     console.log(`  service up in ${ms(performance.now() - bootStart)} at ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
     const assertRunning = () => {
       if (service instanceof ChildService && !service.running)
         throw new Error(`the service exited during the run (${service.describeExit()})`);
     };
-
-    // Tenant, key and the endpoint pairs.
     const token = await createTenantKey(url, service.adminToken, `bench-${suffix}`, 'booking benchmark');
     const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, token, '{ endpoints { id code rateGbps site { code } } }');
-    const pairs: Array<{ source: EndpointRow; destination: EndpointRow }> = [];
-    for (const source of endpoints) {
-      for (const destination of endpoints) {
-        if (source.rateGbps === destination.rateGbps && source.site.code !== destination.site.code) {
-          pairs.push({ source, destination });
-        }
-      }
-    }
-    if (pairs.length === 0) throw new Error('the reference topology has no bookable endpoint pair');
-    const rates = [...new Set(pairs.map((p) => p.source.rateGbps))].sort((a, b) => a - b);
-    console.log(`  ${endpoints.length} endpoints, ${pairs.length} (source, destination) pairs at ${rates.join('/')} Gbps`);
-
-    // One distinct, non-overlapping window per request: no request can conflict with another.
-    const base = Math.ceil((Date.now() + 7 * 24 * 3_600_000) / 60_000) * 60_000;
-    let counter = 0;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const booking: Omit<AutocannonRequest, 'onResponse'> = {
-      method: 'POST',
-      path: '/graphql',
-      headers,
-      setupRequest: (request) => {
-        const n = counter++;
-        request.body = reserveBody(pairs[n % pairs.length], base + n * WINDOW_STRIDE_MS);
-        return request;
-      },
-    };
 
     monitor = new Client({ connectionString: databaseUrl });
     monitor.on('error', () => undefined); // e.g. terminated by DROP DATABASE … WITH (FORCE) after a signal
     await monitor.connect();
-    const rollbacksBefore = await monitor.query<{ n: string }>('SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1', [
-      database,
-    ]);
+    const rollbacksBefore = await rollbackCount(monitor, database);
     // Default mode: server-side statement statistics, when the PostgreSQL server preloads pg_stat_statements.
     const statements = inProcess ? null : await StatementStats.open(monitor);
-
-    console.log(`  warm-up: ${WARMUP_SECONDS} s of bookings`);
-    const warm = await cannon(url, WARMUP_SECONDS, 'reserveLightpath', booking, serverPid);
-    console.log(`    ${warm.tally.ok} booked (${warm.rps.toFixed(0)}/s), ${warm.tally.graphqlErrors} GraphQL errors`);
-    assertRunning();
-
-    console.log(`  measuring: ${seconds} s of bookings`);
-    const sampler = new ActivitySampler(monitor, database);
-    const statementsBefore = statements ? await statements.snapshot() : null;
-    sampler.start();
-    sql.reset();
-    sql.recording = true;
-    const run = await cannon(url, seconds, 'reserveLightpath', booking, serverPid);
-    sql.recording = false;
-    const activity = sampler.stop();
-    const statementsAfter = statements ? await statements.snapshot() : null;
-    assertRunning();
-    const r = run.result;
-    const perRequest = Math.max(1, r.requests.total);
-    // In-process: every statement the service sent, call → result. Default mode: pg_stat_statements
-    // (server-side execution time) when available, otherwise nothing.
-    const topStatements = inProcess
-      ? [...sql.statements].sort((a, b) => b[1].totalMs - a[1].totalMs)
-      : statementsBefore && statementsAfter
-        ? StatementStats.diff(statementsBefore, statementsAfter)
-        : null;
-
-    // The same load where pairs of requests race for the same channels (see CONTENDED_LANES).
-    const byCode = new Map(endpoints.map((e) => [e.code, e]));
-    const lanes = CONTENDED_LANES.map(([source, destination]) => {
-      const s = byCode.get(source);
-      const d = byCode.get(destination);
-      if (!s || !d) throw new Error(`the reference topology lacks ${source} or ${destination}`);
-      return { source: s, destination: d };
+    const phases = await runLoadPhases({
+      url,
+      token,
+      endpoints,
+      serverPid,
+      monitor,
+      database,
+      seconds,
+      inProcess,
+      sql,
+      statements,
+      assertRunning,
     });
-    const contendedBase = base + 100 * 24 * 3_600_000;
-    let contendedCounter = 0;
-    const contendedBooking: Omit<AutocannonRequest, 'onResponse'> = {
-      method: 'POST',
-      path: '/graphql',
-      headers,
-      setupRequest: (request) => {
-        const n = contendedCounter++;
-        request.body = reserveBody(lanes[n % lanes.length], contendedBase + Math.floor(n / lanes.length) * WINDOW_STRIDE_MS);
-        return request;
-      },
-    };
-    console.log(`  contended: ${seconds} s of bookings where pairs of requests race for the same channels`);
-    const contendedSampler = new ActivitySampler(monitor, database);
-    contendedSampler.start();
-    const contended = await cannon(url, seconds, 'reserveLightpath', contendedBooking, serverPid);
-    const contendedActivity = contendedSampler.stop();
-    assertRunning();
-
-    console.log(`  trivial query: ${TRIVIAL_SECONDS} s of ${TRIVIAL_QUERY}`);
-    const trivialRequest: Omit<AutocannonRequest, 'onResponse'> = {
-      method: 'POST',
-      path: '/graphql',
-      headers,
-      body: JSON.stringify({ query: TRIVIAL_QUERY }),
-    };
-    await cannon(url, 1, 'me', trivialRequest, serverPid);
-    const trivial = await cannon(url, TRIVIAL_SECONDS, 'me', trivialRequest, serverPid);
-    assertRunning();
-
     // Stop the service (drains in-flight requests) before checking the database.
     await service.stop();
-
-    const check = async (text: string) => Number((await (monitor as Client).query<{ n: string }>(text)).rows[0].n);
-    const linkOverlaps = await check(
-      `SELECT count(*)::text AS n FROM link_allocations a JOIN link_allocations b
-          ON a.link_id = b.link_id AND a.channel = b.channel AND a.during && b.during AND a.id < b.id`,
-    );
-    const endpointOverlaps = await check(
-      `SELECT count(*)::text AS n FROM endpoint_allocations a JOIN endpoint_allocations b
-          ON a.endpoint_id = b.endpoint_id AND a.during && b.during AND a.id < b.id`,
-    );
-    const reservations = await check(`SELECT count(*)::text AS n FROM reservations`);
-    const reserved = await check(`SELECT count(*)::text AS n FROM reservations WHERE state = 'RESERVED'`);
-    const auditEntries = await check(`SELECT count(*)::text AS n FROM audit_log WHERE action = 'reservation.created'`);
-    const rollbacksAfter = await monitor.query<{ n: string }>('SELECT xact_rollback::text AS n FROM pg_stat_database WHERE datname = $1', [
-      database,
-    ]);
-    const rollbacks = Number(rollbacksAfter.rows[0]?.n ?? 0) - Number(rollbacksBefore.rows[0]?.n ?? 0);
-    const bookedByResponses = warm.tally.ok + run.tally.ok + contended.tally.ok;
-    // Requests still in flight when a run stopped were booked, but their responses were not read.
-    const unanswered = counter + contendedCounter - warm.tally.responses - run.tally.responses - contended.tally.responses;
-    const bookingsConsistent = reservations >= bookedByResponses && reservations <= bookedByResponses + unanswered;
-    const ratio = trivial.rps > 0 ? run.rps / trivial.rps : 0;
-    const commit = topStatements?.find(([text]) => text === 'COMMIT')?.[1];
-    const statementCount = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.count, 0) : 0;
-    const statementMs = topStatements ? topStatements.reduce((sum, [, e]) => sum + e.totalMs, 0) : 0;
-    const serverCpu = run.serverCpuMsPerRequest;
-    const trivialServerCpu = trivial.serverCpuMsPerRequest;
-
-    Object.assign(out, {
-      'booking.inProcess': inProcess ? 1 : 0,
-      'booking.reservationsPerSec': run.rps,
-      'booking.p50Ms': r.latency.p50,
-      'booking.p97_5Ms': r.latency.p97_5,
-      'booking.p99Ms': r.latency.p99,
-      'booking.maxMs': r.latency.max,
-      'booking.requests': r.requests.total,
-      'booking.succeeded': run.tally.ok,
-      'booking.graphqlErrors': run.tally.graphqlErrors,
-      'booking.errors': r.errors,
-      'booking.timeouts': r.timeouts,
-      'booking.non2xx': r.non2xx,
-      'booking.seconds': r.duration,
-    });
-    if (inProcess) {
-      Object.assign(out, {
-        'booking.eventLoopUtilization': run.eventLoopUtilization,
-        'booking.nodeCpuMsPerRequest': run.cpuMsPerRequest,
-      });
-    } else {
-      Object.assign(out, {
-        'booking.clientEventLoopUtilization': run.eventLoopUtilization,
-        'booking.clientCpuMsPerRequest': run.cpuMsPerRequest,
-        ...(serverCpu === null
-          ? {}
-          : {
-              'booking.serverCpuMsPerRequest': serverCpu,
-              'booking.serverCpuShareOfCore': run.serverCpuShare ?? 0,
-              // Same meaning as in-process: all Node.js CPU (service + load generator) per request.
-              'booking.nodeCpuMsPerRequest': serverCpu + run.cpuMsPerRequest,
-            }),
-      });
-    }
-    if (run.machine) out['booking.machineBusyCores'] = run.machine.busyCores;
-    Object.assign(out, {
-      'booking.pgActiveBackendsAvg': activity.active,
-      'booking.pgWaitingAdvisoryLockAvg': activity.advisoryWaits,
-      'booking.pgWaitingOtherLocksAvg': activity.otherLockWaits,
-      'booking.pgIdleInTransactionAvg': activity.idleInTransaction,
-    });
-    if (inProcess) {
-      Object.assign(out, {
-        'booking.sqlQueriesPerRequest': sql.queries / perRequest,
-        'booking.sqlMsPerRequest': statementMs / perRequest,
-        'booking.commitAvgMs': commit ? commit.totalMs / commit.count : 0,
-      });
-    } else if (topStatements) {
-      // pg_stat_statements: server-side execution times, not comparable with the in-process call → result times.
-      Object.assign(out, {
-        'booking.pgssStatementsPerRequest': statementCount / perRequest,
-        'booking.pgssExecMsPerRequest': statementMs / perRequest,
-        'booking.pgssCommitExecAvgMs': commit ? commit.totalMs / commit.count : 0,
-      });
-    }
-    Object.assign(out, {
-      'contended.reservationsPerSec': contended.rps,
-      'contended.p50Ms': contended.result.latency.p50,
-      'contended.p99Ms': contended.result.latency.p99,
-      'contended.maxMs': contended.result.latency.max,
-      'contended.succeeded': contended.tally.ok,
-      'contended.graphqlErrors': contended.tally.graphqlErrors,
-      'contended.pgWaitingAdvisoryLockAvg': contendedActivity.advisoryWaits,
-      'contended.pgWaitingOtherLocksAvg': contendedActivity.otherLockWaits,
-      'contended.toUncontendedRatio': run.rps > 0 ? contended.rps / run.rps : 0,
-    });
-    Object.assign(out, {
-      'trivial.reqPerSec': trivial.rps,
-      'trivial.p50Ms': trivial.result.latency.p50,
-      'trivial.p99Ms': trivial.result.latency.p99,
-      'trivial.errors': trivial.result.errors + trivial.result.non2xx + trivial.tally.graphqlErrors,
-    });
-    if (inProcess) {
-      Object.assign(out, {
-        'trivial.eventLoopUtilization': trivial.eventLoopUtilization,
-        'trivial.nodeCpuMsPerRequest': trivial.cpuMsPerRequest,
-      });
-    } else {
-      Object.assign(out, {
-        'trivial.clientEventLoopUtilization': trivial.eventLoopUtilization,
-        'trivial.clientCpuMsPerRequest': trivial.cpuMsPerRequest,
-        ...(trivialServerCpu === null
-          ? {}
-          : {
-              'trivial.serverCpuMsPerRequest': trivialServerCpu,
-              'trivial.serverCpuShareOfCore': trivial.serverCpuShare ?? 0,
-              'trivial.nodeCpuMsPerRequest': trivialServerCpu + trivial.cpuMsPerRequest,
-            }),
-      });
-    }
-    Object.assign(out, {
-      'booking.toTrivialRatio': ratio,
-      'db.reservations': reservations,
-      'db.reservedReservations': reserved,
-      'db.auditEntriesCreated': auditEntries,
-      'db.rollbacks': rollbacks,
-      'db.linkOverlaps': linkOverlaps,
-      'db.endpointOverlaps': endpointOverlaps,
-      'db.bookedMinusOkResponses': reservations - bookedByResponses,
-      'db.unansweredAtRunEnds': unanswered,
-    });
-
-    const met = run.rps >= GOAL_RPS && r.latency.p99 <= GOAL_P99_MS;
-    const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
-    const line = (label: string, value: string) => console.log(`  ${label.padEnd(34)} ${value}`);
-    const printStatements = (list: Array<[string, { count: number; totalMs: number }]>) => {
-      for (const [text, e] of list.slice(0, 16)) {
-        console.log(`      ${(e.count / perRequest).toFixed(2).padStart(5)}× ${ms(e.totalMs / e.count).padStart(9)} avg  ${text}`);
-      }
-    };
-    console.log('');
-    line('reservations/s (successful)', `${run.rps.toFixed(1)} /s   (goal ≥ ${GOAL_RPS} /s)`);
-    line(
-      'latency p50 / p97.5 / p99 / max',
-      `${ms(r.latency.p50)} / ${ms(r.latency.p97_5)} / ${ms(r.latency.p99)} / ${ms(r.latency.max)}   (goal p99 ≤ ${GOAL_P99_MS} ms)`,
-    );
-    line('requests sent / succeeded', `${r.requests.total} / ${run.tally.ok} in ${r.duration.toFixed(1)} s`);
-    const contendedRatio = run.rps > 0 ? contended.rps / run.rps : 0;
-    line(
-      'contended: reservations/s',
-      `${contended.rps.toFixed(1)} /s = ${contendedRatio.toFixed(2)} × uncontended   (goal ≥ ${GOAL_CONTENDED_RATIO}; ${contendedRatio >= GOAL_CONTENDED_RATIO ? 'met' : 'NOT met'})`,
-    );
-    line(
-      'contended: p50 / p99 / max',
-      `${ms(contended.result.latency.p50)} / ${ms(contended.result.latency.p99)} / ${ms(contended.result.latency.max)};  ` +
-        `${contended.tally.graphqlErrors} GraphQL errors${contended.tally.sampleError ? ` e.g. ${contended.tally.sampleError}` : ''}`,
-    );
-    line('connection errors / timeouts', `${r.errors} / ${r.timeouts}`);
-    line('non-2xx responses', `${r.non2xx}${run.tally.sampleBadStatus ? `   e.g. ${run.tally.sampleBadStatus}` : ''}`);
-    line(
-      'GraphQL errors',
-      `${run.tally.graphqlErrors}${run.tally.errorCodes.size ? ` (${[...run.tally.errorCodes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}` +
-        `${run.tally.sampleError ? `   e.g. ${run.tally.sampleError}` : ''}`,
-    );
-    if (inProcess) {
-      line('Node event-loop utilisation', `${pct(run.eventLoopUtilization)}   (server and client share it)`);
-      line('Node CPU per request', `${run.cpuMsPerRequest.toFixed(2)} ms   (server + client)`);
-    } else {
-      line(
-        'service CPU per request',
-        serverCpu === null
-          ? `not available (/proc/${serverPid}/stat unreadable)`
-          : `${serverCpu.toFixed(2)} ms   (${pct(run.serverCpuShare ?? 0)} of one core, from /proc/${serverPid}/stat, all threads)`,
-      );
-      line(
-        'client CPU per request',
-        `${run.cpuMsPerRequest.toFixed(2)} ms   (${pct(run.cpuShare)} of one core; autocannon and the sampler)`,
-      );
-      line('client event-loop utilisation', `${pct(run.eventLoopUtilization)}   (the service’s own loop cannot be seen from here)`);
-    }
-    if (run.machine) {
-      const m = run.machine;
-      const ours = inProcess ? run.cpuShare : run.cpuShare + (run.serverCpuShare ?? 0);
-      line(
-        'machine CPU (all processes)',
-        `${m.busyCores.toFixed(2)} of ${m.cores} cores busy, ${m.iowaitCores.toFixed(2)} in iowait; ` +
-          `${(m.busyCores - ours).toFixed(2)} cores outside ${inProcess ? 'this process' : 'service and client'} (PostgreSQL, Redis, others)`,
-      );
-    }
-    line(
-      'PostgreSQL backends (avg sampled)',
-      `${activity.active.toFixed(1)} active, ${activity.advisoryWaits.toFixed(1)} waiting on advisory locks, ` +
-        `${activity.otherLockWaits.toFixed(1)} on other locks, ${activity.idleInTransaction.toFixed(1)} idle in transaction`,
-    );
-    if (inProcess && topStatements) {
-      line(
-        'SQL per request (service, via pg)',
-        `${(sql.queries / perRequest).toFixed(1)} statements, ${ms(out['booking.sqlMsPerRequest'])} summed statement time (call → result)`,
-      );
-      printStatements(topStatements);
-    } else if (topStatements) {
-      line(
-        'SQL/request (pg_stat_statements)',
-        `${(statementCount / perRequest).toFixed(1)} statements, ${ms(statementMs / perRequest)} summed execution time (inside PostgreSQL)`,
-      );
-      printStatements(topStatements);
-    } else {
-      line('SQL per request', '(in-process mode only: BENCH_INPROCESS=1; pg_stat_statements is not preloaded on this server)');
-    }
-    line(
-      'trivial query ({ me { role } })',
-      `${trivial.rps.toFixed(1)} req/s, p50 ${ms(trivial.result.latency.p50)}, p99 ${ms(trivial.result.latency.p99)}, ` +
-        `${out['trivial.errors']} errors; ` +
-        (inProcess
-          ? `event loop ${pct(trivial.eventLoopUtilization)}, Node CPU ${trivial.cpuMsPerRequest.toFixed(2)} ms/request`
-          : `CPU per request: service ${trivialServerCpu === null ? 'n/a' : `${trivialServerCpu.toFixed(2)} ms (${pct(trivial.serverCpuShare ?? 0)} of a core)`}, ` +
-            `client ${trivial.cpuMsPerRequest.toFixed(2)} ms (${pct(trivial.cpuShare)} of a core); client event loop ${pct(trivial.eventLoopUtilization)}`),
-    );
-    line('booking / trivial throughput', `${ratio.toFixed(3)}`);
-    line(
-      'reservations in the database',
-      `${reservations} (${reserved} RESERVED; ${bookedByResponses} successful responses incl. warm-up, ` +
-        `${unanswered} requests unanswered when a run stopped)`,
-    );
-    line('overlapping allocations', `links ${linkOverlaps}, endpoints ${endpointOverlaps}   (must be 0)`);
-    line(
-      'verdict',
-      met
-        ? 'goal MET'
-        : `goal MISSED (${run.rps < GOAL_RPS ? 'throughput' : ''}${run.rps < GOAL_RPS && r.latency.p99 > GOAL_P99_MS ? ' and ' : ''}${r.latency.p99 > GOAL_P99_MS ? 'p99 latency' : ''})`,
-    );
-    if (linkOverlaps > 0 || endpointOverlaps > 0) console.log('  !! overlapping allocations found: the exclusion guarantees are broken');
-    if (run.tally.errorCodes.has('INTERNAL')) console.log('  INTERNAL errors: BENCH_LOG_LEVEL=error shows their cause in the service log');
-    if (!bookingsConsistent) {
-      console.log(
-        `  !! ${reservations} reservations in the database, but ${bookedByResponses} successful responses and ${unanswered} unanswered requests`,
-      );
-    }
+    const outcome: BookingOutcome = { ...phases, inProcess, serverPid, db: await checkDatabase(monitor, database, rollbacksBefore) };
+    const out = bookingFigures(outcome);
+    printBookingReport(outcome, out);
     return out;
   } finally {
     sql.uninstall();

@@ -26,6 +26,67 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 };
 
+type Timings = { bookings: number[]; health: number[] };
+
+/** BOOKINGS_PER_PHASE bookings by another tenant, one after the other, each followed by a /health probe. */
+function bookingPhase(url: string, booker: string, endpoints: EndpointRow[]): () => Promise<Timings> {
+  const id = (code: string) => endpoints.find((e) => e.code === code)!.id;
+  let slot = 0;
+  const base = Math.ceil((Date.now() + 3 * 86_400_000) / 3_600_000) * 3_600_000;
+  return async () => {
+    const bookings: number[] = [];
+    const health: number[] = [];
+    for (let i = 0; i < BOOKINGS_PER_PHASE; i++) {
+      const start = base + slot++ * 2 * 60_000;
+      const t0 = performance.now();
+      await gql(url, booker, RESERVE, {
+        input: {
+          sourceEndpointId: id('OTE-HQ-100G-1'),
+          destinationEndpointId: id('TAM-GDC-100G-1'),
+          rateGbps: 100,
+          autoCommit: true,
+          start: new Date(start).toISOString(),
+          end: new Date(start + 60_000).toISOString(),
+        },
+      });
+      bookings.push(performance.now() - t0);
+      const h0 = performance.now();
+      const res = await fetch(`${url}/health`);
+      if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
+      health.push(performance.now() - h0);
+    }
+    return { bookings, health };
+  };
+}
+
+/** `clients` hostile clients sending the worst query accepted, as fast as answered, while `during` runs. */
+async function underStorm(url: string, hostile: string, clients: number, during: () => Promise<Timings>) {
+  const worst = nested(2);
+  let storming = true;
+  let answered = 0;
+  let throttled = 0;
+  const storm = Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (storming) {
+        const res = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${hostile}` },
+          body: JSON.stringify({ query: worst }),
+        });
+        const body = (await res.json()) as { data?: { sites?: unknown[] } | null; errors?: Array<{ extensions?: { code?: string } }> };
+        if (body.data?.sites) answered += 1;
+        else if (body.errors?.[0]?.extensions?.code === 'NO_CAPACITY') throttled += 1;
+      }
+    }),
+  );
+  const t0 = performance.now();
+  const timings = await during();
+  const stormSeconds = (performance.now() - t0) / 1000;
+  storming = false;
+  await storm;
+  return { timings, answeredPerSec: answered / stormSeconds, throttledPerSec: throttled / stormSeconds };
+}
+
 export async function runHostileQueryBench(): Promise<Record<string, number>> {
   const hostileClients = Number(process.env.BENCH_HOSTILE_CLIENTS ?? 4);
   const redisUrl = benchRedisUrl();
@@ -36,8 +97,6 @@ export async function runHostileQueryBench(): Promise<Record<string, number>> {
     const booker = await createTenantKey(url, service.adminToken, 'bench-booker', 'hostile-query benchmark');
     const hostile = await createTenantKey(url, service.adminToken, 'bench-hostile', 'hostile-query benchmark');
     const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, booker, '{ endpoints { id code rateGbps site { code } } }');
-    const id = (code: string) => endpoints.find((e) => e.code === code)!.id;
-    const worst = nested(2);
     const refused = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${hostile}` },
@@ -45,61 +104,13 @@ export async function runHostileQueryBench(): Promise<Record<string, number>> {
     });
     console.log(`  the next level of nesting is refused before it runs: HTTP ${refused.status}`);
 
-    let slot = 0;
-    const base = Math.ceil((Date.now() + 3 * 86_400_000) / 3_600_000) * 3_600_000;
-    const phase = async () => {
-      const bookings: number[] = [];
-      const health: number[] = [];
-      for (let i = 0; i < BOOKINGS_PER_PHASE; i++) {
-        const start = base + slot++ * 2 * 60_000;
-        const t0 = performance.now();
-        await gql(url, booker, RESERVE, {
-          input: {
-            sourceEndpointId: id('OTE-HQ-100G-1'),
-            destinationEndpointId: id('TAM-GDC-100G-1'),
-            rateGbps: 100,
-            autoCommit: true,
-            start: new Date(start).toISOString(),
-            end: new Date(start + 60_000).toISOString(),
-          },
-        });
-        bookings.push(performance.now() - t0);
-        const h0 = performance.now();
-        const res = await fetch(`${url}/health`);
-        if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
-        health.push(performance.now() - h0);
-      }
-      return { bookings, health };
-    };
-
+    const phase = bookingPhase(url, booker, endpoints);
     const alone = await phase();
-    let storming = true;
-    let answered = 0;
-    let throttled = 0;
-    const storm = Promise.all(
-      Array.from({ length: hostileClients }, async () => {
-        while (storming) {
-          const res = await fetch(`${url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${hostile}` },
-            body: JSON.stringify({ query: worst }),
-          });
-          const body = (await res.json()) as { data?: { sites?: unknown[] } | null; errors?: Array<{ extensions?: { code?: string } }> };
-          if (body.data?.sites) answered += 1;
-          else if (body.errors?.[0]?.extensions?.code === 'NO_CAPACITY') throttled += 1;
-        }
-      }),
-    );
-    const t0 = performance.now();
-    const during = await phase();
-    const stormSeconds = (performance.now() - t0) / 1000;
-    storming = false;
-    await storm;
-
+    const { timings: during, answeredPerSec, throttledPerSec } = await underStorm(url, hostile, hostileClients, phase);
     const figures = {
       'hostile.clients': hostileClients,
-      'hostile.queriesPerSec': answered / stormSeconds,
-      'hostile.throttledPerSec': throttled / stormSeconds,
+      'hostile.queriesPerSec': answeredPerSec,
+      'hostile.throttledPerSec': throttledPerSec,
       'hostile.bookingP50AloneMs': percentile(alone.bookings, 50),
       'hostile.bookingP99AloneMs': percentile(alone.bookings, 99),
       'hostile.bookingP50DuringMs': percentile(during.bookings, 50),
@@ -108,21 +119,25 @@ export async function runHostileQueryBench(): Promise<Record<string, number>> {
       'hostile.healthP99DuringMs': percentile(during.health, 99),
       'hostile.bookingP50Ratio': percentile(during.bookings, 50) / percentile(alone.bookings, 50),
     };
-    console.log(
-      `  ${hostileClients} hostile clients: ${figures['hostile.queriesPerSec'].toFixed(1)} worst-case queries/s answered, ` +
-        `${figures['hostile.throttledPerSec'].toFixed(1)}/s told to slow down (NO_CAPACITY)`,
-    );
-    console.log(
-      `  another tenant's bookings p50/p99: alone ${figures['hostile.bookingP50AloneMs'].toFixed(1)}/${figures['hostile.bookingP99AloneMs'].toFixed(1)} ms, ` +
-        `during ${figures['hostile.bookingP50DuringMs'].toFixed(1)}/${figures['hostile.bookingP99DuringMs'].toFixed(1)} ms (p50 ×${figures['hostile.bookingP50Ratio'].toFixed(2)})`,
-    );
-    console.log(
-      `  /health p99: alone ${figures['hostile.healthP99AloneMs'].toFixed(1)} ms, during ${figures['hostile.healthP99DuringMs'].toFixed(1)} ms; every probe answered 200`,
-    );
+    printHostileFigures(figures);
     return figures;
   } finally {
     await scratch.close();
   }
+}
+
+function printHostileFigures(figures: Record<string, number>): void {
+  console.log(
+    `  ${figures['hostile.clients']} hostile clients: ${figures['hostile.queriesPerSec'].toFixed(1)} worst-case queries/s answered, ` +
+      `${figures['hostile.throttledPerSec'].toFixed(1)}/s told to slow down (NO_CAPACITY)`,
+  );
+  console.log(
+    `  another tenant's bookings p50/p99: alone ${figures['hostile.bookingP50AloneMs'].toFixed(1)}/${figures['hostile.bookingP99AloneMs'].toFixed(1)} ms, ` +
+      `during ${figures['hostile.bookingP50DuringMs'].toFixed(1)}/${figures['hostile.bookingP99DuringMs'].toFixed(1)} ms (p50 ×${figures['hostile.bookingP50Ratio'].toFixed(2)})`,
+  );
+  console.log(
+    `  /health p99: alone ${figures['hostile.healthP99AloneMs'].toFixed(1)} ms, during ${figures['hostile.healthP99DuringMs'].toFixed(1)} ms; every probe answered 200`,
+  );
 }
 
 if (require.main === module) {

@@ -164,6 +164,224 @@ function* nfsiostatLines(reports: number): Generator<string> {
   yield out;
 }
 
+/** The service, a tenant's token and what creating a run needs. */
+interface RunsBenchTarget {
+  url: string;
+  token: string;
+  site(code: string): string;
+  workload: Record<string, unknown>;
+  create(label: string, connection: Record<string, unknown>, extra?: Record<string, unknown>, w?: Record<string, unknown>): Promise<string>;
+}
+
+async function openTarget(url: string, token: string, steps: number): Promise<RunsBenchTarget> {
+  const { sites } = await gql<{ sites: Array<{ id: string; code: string }> }>(url, token, '{ sites { id code } }');
+  const workload = {
+    modelName: 'UNet3D',
+    datasetBytes: '3800000000000',
+    datasetItems: '28000',
+    batchSize: 56,
+    steps: 5000,
+    epochs: Math.ceil(steps / 5000),
+  };
+  return {
+    url,
+    token,
+    workload,
+    site: (code) => sites.find((s) => s.code === code)!.id,
+    create: async (label, connection, extra = {}, w = workload) =>
+      (await gql<{ createTrainingRun: { id: string } }>(url, token, CREATE, { input: { label, workload: w, connection, ...extra } }))
+        .createTrainingRun.id,
+  };
+}
+
+/** One client, one upload of the whole step log; the same log again (all duplicates); a log in the durations form. */
+async function benchIngest(
+  t: RunsBenchTarget,
+  steps: number,
+  startMs: number,
+): Promise<{ large: string; figures: Record<string, number> }> {
+  const { url, token } = t;
+  const large = await t.create('large local run', { kind: 'LOCAL' }, { gpuSiteId: t.site('TAM-GDC') });
+  const t0 = performance.now();
+  const answer = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
+    stepLines(steps, startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
+  );
+  const ingestSeconds = (performance.now() - t0) / 1000;
+  if (answer.status !== 200 || answer.body.accepted !== steps)
+    throw new Error(`the step upload answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 500)}`);
+  const ingestRate = steps / ingestSeconds;
+  console.log(
+    `  ingest: ${steps} steps (timestamp form) in ${ingestSeconds.toFixed(1)} s = ${Math.round(ingestRate)} steps/s from one client`,
+  );
+  // The same log again: every line a duplicate, checked against the stored steps.
+  const t1 = performance.now();
+  const again = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
+    stepLines(Math.min(steps, 200_000), startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
+  );
+  const dupSeconds = (performance.now() - t1) / 1000;
+  const dupRate = Number(again.body.duplicates) / dupSeconds;
+  console.log(
+    `  repeated upload: ${String(again.body.duplicates)} duplicates in ${dupSeconds.toFixed(1)} s = ${Math.round(dupRate)} steps/s`,
+  );
+  const durations = await t.create('durations run', { kind: 'LOCAL' }, { gpuSiteId: t.site('TAM-GDC') });
+  const durationSteps = Math.min(steps, 500_000);
+  const t2 = performance.now();
+  const durationAnswer = await post(url, token, `/runs/${durations}/steps`, 'application/x-ndjson', () =>
+    durationLines(durationSteps, 0.0004, 0.0712),
+  );
+  const durationSeconds = (performance.now() - t2) / 1000;
+  if (durationAnswer.body.accepted !== durationSteps)
+    throw new Error(`the durations upload answered ${JSON.stringify(durationAnswer.body).slice(0, 300)}`);
+  const durationRate = durationSteps / durationSeconds;
+  console.log(`  ingest: ${durationSteps} steps (durations form) in ${durationSeconds.toFixed(1)} s = ${Math.round(durationRate)} steps/s`);
+  return {
+    large,
+    figures: {
+      'runs.ingestStepsPerSec': ingestRate,
+      'runs.ingestDurationsStepsPerSec': durationRate,
+      'runs.ingestDuplicatesPerSec': dupRate,
+    },
+  };
+}
+
+/** percentile_cont over the stored steps, as a summary without aggregates would compute it: p50 of five runs, in ms. */
+async function percentileContP50(databaseUrl: string, run: string): Promise<number> {
+  const sql = new Client({ connectionString: databaseUrl });
+  await sql.connect();
+  try {
+    const direct: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const q0 = performance.now();
+      await sql.query(
+        `SELECT count(*), sum(read_s), sum(gpu_s), sum(save_s),
+                percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY read_s), percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY gpu_s),
+                percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY save_s)
+           FROM training_run_steps WHERE run_id = $1`,
+        [run],
+      );
+      direct.push(performance.now() - q0);
+    }
+    return percentile(direct, 50);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** The large run's power and storage samples, and its completion. */
+async function completeLargeRun(t: RunsBenchTarget, large: string, steps: number, startMs: number): Promise<void> {
+  const { url, token } = t;
+  const runEndMs = startMs + Math.ceil(steps * 0.0715) * 1000;
+  const nodes: Array<[string, string, string, number]> = [
+    ['bench-n1', 'GPU_NODE', 'TAM-GDC', 7400],
+    ['bench-n2', 'GPU_NODE', 'TAM-GDC', 7300],
+    ['tam-sw1', 'SWITCH', 'TAM-GDC', 420],
+  ];
+  await post(url, token, `/runs/${large}/power`, 'application/x-ndjson', () => powerLines(nodes, startMs - 5000, runEndMs, 10));
+  await post(url, token, `/runs/${large}/nfsiostat?node=bench-n1&interval=10&start=${new Date(startMs).toISOString()}`, 'text/plain', () =>
+    nfsiostatLines(360),
+  );
+  await gql(url, token, COMPLETE, { id: large });
+}
+
+/** Three more runs of the same workload, one epoch each: on the same site, over the Open APN, over the Internet. */
+async function comparisonRuns(t: RunsBenchTarget): Promise<string[]> {
+  const { url, token } = t;
+  const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, token, '{ endpoints { id code rateGbps site { code } } }');
+  const endpoint = (code: string) => endpoints.find((e) => e.code === code)!.id;
+  const windowStart = Math.ceil((Date.now() + 2 * 86_400_000) / 3_600_000) * 3_600_000;
+  const { reserveLightpath } = await gql<{ reserveLightpath: { id: string } }>(
+    url,
+    token,
+    'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }',
+    {
+      input: {
+        sourceEndpointId: endpoint('OTE-HQ-100G-1'),
+        destinationEndpointId: endpoint('TAM-GDC-100G-1'),
+        rateGbps: 100,
+        autoCommit: true,
+        start: new Date(windowStart).toISOString(),
+        end: new Date(windowStart + 3_600_000).toISOString(),
+      },
+    },
+  );
+  const small = { ...t.workload, epochs: 1 };
+  const others = [
+    await t.create('same site', { kind: 'LOCAL' }, { gpuSiteId: t.site('TAM-GDC') }, small),
+    await t.create('Open APN 40 km', { kind: 'APN', reservationId: reserveLightpath.id }, {}, small),
+    await t.create(
+      'Internet replication',
+      { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
+      { design: 'REPLICATION', gpuSiteId: t.site('TAM-GDC'), storageSiteId: t.site('OTE-HQ'), preparationSeconds: 30_400 },
+      small,
+    ),
+  ];
+  const gpu = [0.0709, 0.0709, 0.0709];
+  const read = [0.0005, 0.0019, 0.0005];
+  for (let i = 0; i < others.length; i++) {
+    await post(url, token, `/runs/${others[i]}/steps`, 'application/x-ndjson', () => durationLines(5000, read[i], gpu[i]));
+    await gql(url, token, COMPLETE, { id: others[i] });
+  }
+  return others;
+}
+
+/** `what` once to warm up, then `n` times timed, in ms. */
+async function timed(what: () => Promise<unknown>, n: number): Promise<number[]> {
+  const times: number[] = [];
+  await what();
+  for (let i = 0; i < n; i++) {
+    const q0 = performance.now();
+    await what();
+    times.push(performance.now() - q0);
+  }
+  return times;
+}
+
+/** The summary of the large run, compareRuns over the four runs, and the PoC report of the four. */
+async function benchQueries(
+  t: RunsBenchTarget,
+  large: string,
+  four: string[],
+  repeats: number,
+  steps: number,
+): Promise<Record<string, number>> {
+  const { url, token } = t;
+  const summary = await timed(() => gql(url, token, SUMMARY, { id: large }), repeats);
+  const compare = await timed(() => gql(url, token, COMPARE, { ids: four }), repeats);
+  const one = await gql<{ trainingRun: { summary: { read: { p50Seconds: number; p99Seconds: number }; trainingSeconds: number } } }>(
+    url,
+    token,
+    SUMMARY,
+    { id: large },
+  );
+  console.log(
+    `  summary of the ${steps}-step run: p50 ${percentile(summary, 50).toFixed(1)} ms, p99 ${percentile(summary, 99).toFixed(1)} ms ` +
+      `(training ${one.trainingRun.summary.trainingSeconds.toFixed(1)} s, Read p50/p99 ${(one.trainingRun.summary.read.p50Seconds * 1000).toFixed(3)}/${(one.trainingRun.summary.read.p99Seconds * 1000).toFixed(3)} ms)`,
+  );
+  console.log(`  compareRuns over 4 runs: p50 ${percentile(compare, 50).toFixed(1)} ms, p99 ${percentile(compare, 99).toFixed(1)} ms`);
+  const report = async (format: string) =>
+    timed(async () => {
+      const res = await fetch(`${url}/runs/report?ids=${four.join(',')}&format=${format}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (res.status !== 200) throw new Error(`/runs/report answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      await res.text();
+    }, 20);
+  const html = await report('html');
+  const md = await report('md');
+  console.log(
+    `  report of 4 runs: HTML p50 ${percentile(html, 50).toFixed(1)} ms, max ${Math.max(...html).toFixed(1)} ms; Markdown p50 ${percentile(md, 50).toFixed(1)} ms, max ${Math.max(...md).toFixed(1)} ms`,
+  );
+  return {
+    'runs.summaryP50Ms': percentile(summary, 50),
+    'runs.summaryP99Ms': percentile(summary, 99),
+    'runs.compareRunsP50Ms': percentile(compare, 50),
+    'runs.compareRunsP99Ms': percentile(compare, 99),
+    'runs.reportHtmlP50Ms': percentile(html, 50),
+    'runs.reportHtmlMaxMs': Math.max(...html),
+    'runs.reportMarkdownMaxMs': Math.max(...md),
+  };
+}
+
 export async function runRunsBench(): Promise<Record<string, number>> {
   const steps = Number(process.env.BENCH_RUN_STEPS ?? 1_000_000);
   const repeats = Number(process.env.BENCH_RUN_REPEATS ?? 200);
@@ -172,202 +390,21 @@ export async function runRunsBench(): Promise<Record<string, number>> {
   const scratch = await ScratchRun.open(benchServerUrl(), (await redisReachable(redisUrl)) ? redisUrl : null);
   try {
     const service = await scratch.startChild(scratch.serviceEnv());
-    const url = service.url;
-    const token = await createTenantKey(url, service.adminToken, 'bench-runs', 'measured-runs benchmark');
-    const { sites } = await gql<{ sites: Array<{ id: string; code: string }> }>(url, token, '{ sites { id code } }');
-    const site = (code: string) => sites.find((s) => s.code === code)!.id;
-    const workload = {
-      modelName: 'UNet3D',
-      datasetBytes: '3800000000000',
-      datasetItems: '28000',
-      batchSize: 56,
-      steps: 5000,
-      epochs: Math.ceil(steps / 5000),
-    };
-    const create = async (
-      label: string,
-      connection: Record<string, unknown>,
-      extra: Record<string, unknown> = {},
-      w: Record<string, unknown> = workload,
-    ) =>
-      (await gql<{ createTrainingRun: { id: string } }>(url, token, CREATE, { input: { label, workload: w, connection, ...extra } }))
-        .createTrainingRun.id;
-
-    // 1. Ingest: one client, one upload of the whole step log.
-    const large = await create('large local run', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') });
+    const token = await createTenantKey(service.url, service.adminToken, 'bench-runs', 'measured-runs benchmark');
+    const target = await openTarget(service.url, token, steps);
+    // 1. Ingest.
     const startMs = Date.UTC(2026, 10, 21, 9, 0, 0);
-    const t0 = performance.now();
-    const answer = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
-      stepLines(steps, startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
-    );
-    const ingestSeconds = (performance.now() - t0) / 1000;
-    if (answer.status !== 200 || answer.body.accepted !== steps)
-      throw new Error(`the step upload answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 500)}`);
-    const ingestRate = steps / ingestSeconds;
+    const { large, figures } = await benchIngest(target, steps, startMs);
+    figures['runs.percentileContP50Ms'] = await percentileContP50(scratch.databaseUrl, large);
     console.log(
-      `  ingest: ${steps} steps (timestamp form) in ${ingestSeconds.toFixed(1)} s = ${Math.round(ingestRate)} steps/s from one client`,
+      `  for comparison, percentile_cont over the ${steps} stored steps: p50 ${figures['runs.percentileContP50Ms'].toFixed(0)} ms`,
     );
-    // The same log again: every line a duplicate, checked against the stored steps.
-    const t1 = performance.now();
-    const again = await post(url, token, `/runs/${large}/steps`, 'application/x-ndjson', () =>
-      stepLines(Math.min(steps, 200_000), startMs, (s) => 0.0005 + (s % 100) * 0.00001, 0.0709),
-    );
-    const dupSeconds = (performance.now() - t1) / 1000;
-    const dupRate = Number(again.body.duplicates) / dupSeconds;
-    console.log(
-      `  repeated upload: ${String(again.body.duplicates)} duplicates in ${dupSeconds.toFixed(1)} s = ${Math.round(dupRate)} steps/s`,
-    );
-    const durations = await create('durations run', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') });
-    const durationSteps = Math.min(steps, 500_000);
-    const t2 = performance.now();
-    const durationAnswer = await post(url, token, `/runs/${durations}/steps`, 'application/x-ndjson', () =>
-      durationLines(durationSteps, 0.0004, 0.0712),
-    );
-    const durationSeconds = (performance.now() - t2) / 1000;
-    if (durationAnswer.body.accepted !== durationSteps)
-      throw new Error(`the durations upload answered ${JSON.stringify(durationAnswer.body).slice(0, 300)}`);
-    const durationRate = durationSteps / durationSeconds;
-    console.log(
-      `  ingest: ${durationSteps} steps (durations form) in ${durationSeconds.toFixed(1)} s = ${Math.round(durationRate)} steps/s`,
-    );
-    const figures: Record<string, number> = {
-      'runs.ingestStepsPerSec': ingestRate,
-      'runs.ingestDurationsStepsPerSec': durationRate,
-      'runs.ingestDuplicatesPerSec': dupRate,
-    };
-
-    // percentile_cont over the stored steps, as a summary without aggregates would compute it.
-    const sql = new Client({ connectionString: scratch.databaseUrl });
-    await sql.connect();
-    try {
-      const direct: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const q0 = performance.now();
-        await sql.query(
-          `SELECT count(*), sum(read_s), sum(gpu_s), sum(save_s),
-                  percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY read_s), percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY gpu_s),
-                  percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY save_s)
-             FROM training_run_steps WHERE run_id = $1`,
-          [large],
-        );
-        direct.push(performance.now() - q0);
-      }
-      figures['runs.percentileContP50Ms'] = percentile(direct, 50);
-      console.log(`  for comparison, percentile_cont over the ${steps} stored steps: p50 ${percentile(direct, 50).toFixed(0)} ms`);
-    } finally {
-      await sql.end();
-    }
     if (ingestOnly) return figures;
-
-    // 2. The large run's power and storage samples, then three more runs of the same workload.
-    const runEndMs = startMs + Math.ceil(steps * 0.0715) * 1000;
-    await post(url, token, `/runs/${large}/power`, 'application/x-ndjson', () =>
-      powerLines(
-        [
-          ['bench-n1', 'GPU_NODE', 'TAM-GDC', 7400],
-          ['bench-n2', 'GPU_NODE', 'TAM-GDC', 7300],
-          ['tam-sw1', 'SWITCH', 'TAM-GDC', 420],
-        ],
-        startMs - 5000,
-        runEndMs,
-        10,
-      ),
-    );
-    await post(
-      url,
-      token,
-      `/runs/${large}/nfsiostat?node=bench-n1&interval=10&start=${new Date(startMs).toISOString()}`,
-      'text/plain',
-      () => nfsiostatLines(360),
-    );
-    await gql(url, token, COMPLETE, { id: large });
-
-    const { endpoints } = await gql<{ endpoints: EndpointRow[] }>(url, token, '{ endpoints { id code rateGbps site { code } } }');
-    const endpoint = (code: string) => endpoints.find((e) => e.code === code)!.id;
-    const windowStart = Math.ceil((Date.now() + 2 * 86_400_000) / 3_600_000) * 3_600_000;
-    const { reserveLightpath } = await gql<{ reserveLightpath: { id: string } }>(
-      url,
-      token,
-      'mutation($input: ReserveLightpathInput!) { reserveLightpath(input: $input) { id } }',
-      {
-        input: {
-          sourceEndpointId: endpoint('OTE-HQ-100G-1'),
-          destinationEndpointId: endpoint('TAM-GDC-100G-1'),
-          rateGbps: 100,
-          autoCommit: true,
-          start: new Date(windowStart).toISOString(),
-          end: new Date(windowStart + 3_600_000).toISOString(),
-        },
-      },
-    );
-    const small = { ...workload, epochs: 1 };
-    const others = [
-      await create('same site', { kind: 'LOCAL' }, { gpuSiteId: site('TAM-GDC') }, small),
-      await create('Open APN 40 km', { kind: 'APN', reservationId: reserveLightpath.id }, {}, small),
-      await create(
-        'Internet replication',
-        { kind: 'INTERNET', bandwidthGbps: 1, rttMs: 10 },
-        { design: 'REPLICATION', gpuSiteId: site('TAM-GDC'), storageSiteId: site('OTE-HQ'), preparationSeconds: 30_400 },
-        small,
-      ),
-    ];
-    const gpu = [0.0709, 0.0709, 0.0709];
-    const read = [0.0005, 0.0019, 0.0005];
-    for (let i = 0; i < others.length; i++) {
-      await post(url, token, `/runs/${others[i]}/steps`, 'application/x-ndjson', () => durationLines(5000, read[i], gpu[i]));
-      await gql(url, token, COMPLETE, { id: others[i] });
-    }
-    const four = [large, ...others];
-
-    // 3. Summary of the large run, and compareRuns over the four.
-    const timed = async (what: () => Promise<unknown>, n: number) => {
-      const times: number[] = [];
-      await what();
-      for (let i = 0; i < n; i++) {
-        const q0 = performance.now();
-        await what();
-        times.push(performance.now() - q0);
-      }
-      return times;
-    };
-    const summary = await timed(() => gql(url, token, SUMMARY, { id: large }), repeats);
-    const compare = await timed(() => gql(url, token, COMPARE, { ids: four }), repeats);
-    const one = await gql<{ trainingRun: { summary: { read: { p50Seconds: number; p99Seconds: number }; trainingSeconds: number } } }>(
-      url,
-      token,
-      SUMMARY,
-      { id: large },
-    );
-    console.log(
-      `  summary of the ${steps}-step run: p50 ${percentile(summary, 50).toFixed(1)} ms, p99 ${percentile(summary, 99).toFixed(1)} ms ` +
-        `(training ${one.trainingRun.summary.trainingSeconds.toFixed(1)} s, Read p50/p99 ${(one.trainingRun.summary.read.p50Seconds * 1000).toFixed(3)}/${(one.trainingRun.summary.read.p99Seconds * 1000).toFixed(3)} ms)`,
-    );
-    console.log(`  compareRuns over 4 runs: p50 ${percentile(compare, 50).toFixed(1)} ms, p99 ${percentile(compare, 99).toFixed(1)} ms`);
-
-    // 4. The PoC report of the four runs.
-    const report = async (format: string) =>
-      timed(async () => {
-        const res = await fetch(`${url}/runs/report?ids=${four.join(',')}&format=${format}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        if (res.status !== 200) throw new Error(`/runs/report answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-        await res.text();
-      }, 20);
-    const html = await report('html');
-    const md = await report('md');
-    console.log(
-      `  report of 4 runs: HTML p50 ${percentile(html, 50).toFixed(1)} ms, max ${Math.max(...html).toFixed(1)} ms; Markdown p50 ${percentile(md, 50).toFixed(1)} ms, max ${Math.max(...md).toFixed(1)} ms`,
-    );
-    return {
-      ...figures,
-      'runs.summaryP50Ms': percentile(summary, 50),
-      'runs.summaryP99Ms': percentile(summary, 99),
-      'runs.compareRunsP50Ms': percentile(compare, 50),
-      'runs.compareRunsP99Ms': percentile(compare, 99),
-      'runs.reportHtmlP50Ms': percentile(html, 50),
-      'runs.reportHtmlMaxMs': Math.max(...html),
-      'runs.reportMarkdownMaxMs': Math.max(...md),
-    };
+    // 2. The large run completed, then three more runs of the same workload.
+    await completeLargeRun(target, large, steps, startMs);
+    const four = [large, ...(await comparisonRuns(target))];
+    // 3 and 4. Summary, compareRuns and the report.
+    return { ...figures, ...(await benchQueries(target, large, four, repeats, steps)) };
   } finally {
     await scratch.close();
   }

@@ -495,6 +495,80 @@ function measure(
   };
 }
 
+type Measured = ReturnType<typeof measure>;
+/** The service's share of a core and the machine's busy cores over the setups, null where /proc could not tell. */
+type CpuShares = { serviceCpuShare: number | null; busyCores: number | null; cores: number | undefined };
+
+/** The report of one backend's run. */
+function printMeasured(
+  line: (label: string, value: string) => void,
+  m: Measured,
+  hopMs: number,
+  redisHz: number | null,
+  cpu: CpuShares,
+): void {
+  const { serviceCpuShare, busyCores } = cpu;
+  const dist = (x: Distribution) => `p50 ${ms(x.p50)}, p90 ${ms(x.p90)}, p99 ${ms(x.p99)}, max ${ms(x.max)}`;
+  line('reservations measured', `${m.overhead.n} (device time ${m.links.min}–${m.links.max} links × ${hopMs} ms)`);
+  line('setup overhead', dist(m.overhead));
+  line('within the goal', `${m.within} of ${m.overhead.n} ≤ ${GOAL_P99_MS} ms`);
+  // Negative pickups are expected: the job is due APN_SETUP_LEAD_MS early and waits for the start, which
+  // the claim then includes.
+  line('  pickup (taken − start)', m.pickup.n ? `${dist(m.pickup)}   (due ${SETUP_LEAD_MS} ms early)` : 'n/a (no processedOn in BullMQ)');
+  line('  claim (PROVISIONING − taken)', m.claim.n ? `${dist(m.claim)}   (includes the wait for the start)` : 'n/a');
+  line('  work (ACTIVE − PROV. − device)', dist(m.work));
+  line(
+    'reconciler runs meanwhile',
+    `${m.reconciles.length} (${m.reconciles.map((d) => ms(d)).join(', ') || '-'}); setups overlapping one: ${m.duringReconcile.n}` +
+      (m.duringReconcile.n ? `, overhead p50 ${ms(m.duringReconcile.p50)} / max ${ms(m.duringReconcile.max)}` : '') +
+      `; others: p50 ${ms(m.outsideReconcile.p50)} / p99 ${ms(m.outsideReconcile.p99)}`,
+  );
+  line('setup jobs running at once', `at most ${m.setupJobsAtOnce} (a job holds its worker slot through the device time)`);
+  if (redisHz !== null) {
+    line(
+      'Redis hz',
+      `${redisHz}: Redis times out blocked commands, a worker's wait for a due delayed job among them, on a ${Math.round(1000 / redisHz)} ms tick`,
+    );
+  }
+  line(
+    'CPU during the setups',
+    `service ${serviceCpuShare === null ? 'n/a' : `${(serviceCpuShare * 100).toFixed(0)} % of a core`}` +
+      (busyCores === null ? '' : `, machine ${busyCores.toFixed(2)} of ${cpu.cores} cores busy`),
+  );
+  line('slowest', '');
+  for (const text of m.slowest) console.log(`      ${text}`);
+  line('verdict', `p99 ${ms(m.overhead.p99)} vs goal ≤ ${GOAL_P99_MS} ms: ${m.overhead.p99 <= GOAL_P99_MS ? 'MET' : 'MISSED'}`);
+}
+
+/** One backend's figures for the summary table. */
+function setupFigures(m: Measured, bookingMs: number, redisHz: number | null, cpu: CpuShares): Record<string, number> {
+  const { serviceCpuShare, busyCores } = cpu;
+  const figures: Record<string, number> = {
+    n: m.overhead.n,
+    p50Ms: m.overhead.p50,
+    p90Ms: m.overhead.p90,
+    p99Ms: m.overhead.p99,
+    maxMs: m.overhead.max,
+    withinGoal: m.within,
+    goalMet: m.overhead.p99 <= GOAL_P99_MS ? 1 : 0,
+    pickupP50Ms: m.pickup.p50,
+    pickupP99Ms: m.pickup.p99,
+    claimP50Ms: m.claim.p50,
+    claimP99Ms: m.claim.p99,
+    workP50Ms: m.work.p50,
+    workP99Ms: m.work.p99,
+    setupJobsAtOnce: m.setupJobsAtOnce,
+    reconcileRuns: m.reconciles.length,
+    overlappingReconcile: m.duringReconcile.n,
+    p99MsOutsideReconcile: m.outsideReconcile.p99,
+    bookingMs,
+  };
+  if (redisHz !== null) figures.serverHz = redisHz;
+  if (serviceCpuShare !== null) figures.serviceCpuShareOfCore = serviceCpuShare;
+  if (busyCores !== null) figures.machineBusyCores = busyCores;
+  return figures;
+}
+
 async function runBackend(
   backend: Backend,
   serverUrl: string,
@@ -565,60 +639,9 @@ async function runBackend(
     const ticks = machine0 && machine1 ? machine1.total - machine0.total : 0;
     const busyCores = machine0 && machine1 && ticks > 0 ? ((machine1.busy - machine0.busy) / ticks) * machine1.cores : null;
 
-    const dist = (x: Distribution) => `p50 ${ms(x.p50)}, p90 ${ms(x.p90)}, p99 ${ms(x.p99)}, max ${ms(x.max)}`;
-    line('reservations measured', `${m.overhead.n} (device time ${m.links.min}–${m.links.max} links × ${hopMs} ms)`);
-    line('setup overhead', dist(m.overhead));
-    line('within the goal', `${m.within} of ${m.overhead.n} ≤ ${GOAL_P99_MS} ms`);
-    // Negative pickups are expected: the job is due APN_SETUP_LEAD_MS early and waits for the start, which
-    // the claim then includes.
-    line('  pickup (taken − start)', m.pickup.n ? `${dist(m.pickup)}   (due ${SETUP_LEAD_MS} ms early)` : 'n/a (no processedOn in BullMQ)');
-    line('  claim (PROVISIONING − taken)', m.claim.n ? `${dist(m.claim)}   (includes the wait for the start)` : 'n/a');
-    line('  work (ACTIVE − PROV. − device)', dist(m.work));
-    line(
-      'reconciler runs meanwhile',
-      `${m.reconciles.length} (${m.reconciles.map((d) => ms(d)).join(', ') || '-'}); setups overlapping one: ${m.duringReconcile.n}` +
-        (m.duringReconcile.n ? `, overhead p50 ${ms(m.duringReconcile.p50)} / max ${ms(m.duringReconcile.max)}` : '') +
-        `; others: p50 ${ms(m.outsideReconcile.p50)} / p99 ${ms(m.outsideReconcile.p99)}`,
-    );
-    line('setup jobs running at once', `at most ${m.setupJobsAtOnce} (a job holds its worker slot through the device time)`);
-    if (redisHz !== null) {
-      line(
-        'Redis hz',
-        `${redisHz}: Redis times out blocked commands, a worker's wait for a due delayed job among them, on a ${Math.round(1000 / redisHz)} ms tick`,
-      );
-    }
-    line(
-      'CPU during the setups',
-      `service ${serviceCpuShare === null ? 'n/a' : `${(serviceCpuShare * 100).toFixed(0)} % of a core`}` +
-        (busyCores === null ? '' : `, machine ${busyCores.toFixed(2)} of ${machine1?.cores} cores busy`),
-    );
-    line('slowest', '');
-    for (const text of m.slowest) console.log(`      ${text}`);
-    line('verdict', `p99 ${ms(m.overhead.p99)} vs goal ≤ ${GOAL_P99_MS} ms: ${m.overhead.p99 <= GOAL_P99_MS ? 'MET' : 'MISSED'}`);
-
-    const figures: Record<string, number> = {
-      n: m.overhead.n,
-      p50Ms: m.overhead.p50,
-      p90Ms: m.overhead.p90,
-      p99Ms: m.overhead.p99,
-      maxMs: m.overhead.max,
-      withinGoal: m.within,
-      goalMet: m.overhead.p99 <= GOAL_P99_MS ? 1 : 0,
-      pickupP50Ms: m.pickup.p50,
-      pickupP99Ms: m.pickup.p99,
-      claimP50Ms: m.claim.p50,
-      claimP99Ms: m.claim.p99,
-      workP50Ms: m.work.p50,
-      workP99Ms: m.work.p99,
-      setupJobsAtOnce: m.setupJobsAtOnce,
-      reconcileRuns: m.reconciles.length,
-      overlappingReconcile: m.duringReconcile.n,
-      p99MsOutsideReconcile: m.outsideReconcile.p99,
-      bookingMs,
-    };
-    if (redisHz !== null) figures.serverHz = redisHz;
-    if (serviceCpuShare !== null) figures.serviceCpuShareOfCore = serviceCpuShare;
-    if (busyCores !== null) figures.machineBusyCores = busyCores;
+    const cpu = { serviceCpuShare, busyCores, cores: machine1?.cores };
+    printMeasured(line, m, hopMs, redisHz, cpu);
+    const figures = setupFigures(m, bookingMs, redisHz, cpu);
     // Named per backend in the summary: redis.p99Ms, postgres.p99Ms, …
     return Object.fromEntries(Object.entries(figures).map(([name, value]) => [`${backend}.${name}`, value]));
   } finally {

@@ -35,31 +35,7 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   const say = (line: string) => {
     if (!options.quiet) process.stdout.write(`${line}\n`);
   };
-
-  // The embedded database's files and the generated operator token live in APN_DATA_DIR: one process at a time.
-  const dataDirLock = !baseConfig.databaseUrl && baseConfig.dataDir !== 'memory' ? lockDataDir(baseConfig.dataDir) : null;
-  if (dataDirLock?.tookOverFrom) {
-    const stale = dataDirLock.tookOverFrom;
-    say(
-      `data directory ${dataDirLock.dir}: took over the lock of process ${stale.pid} on ${stale.host} (since ${stale.since}), which no longer runs`,
-    );
-  }
-  let admin: ReturnType<typeof resolveAdminToken>;
-  let keys: ReturnType<typeof resolveProtectionKeys>;
-  let embedded: EmbeddedPostgres | null = null;
-  try {
-    admin = resolveAdminToken(baseConfig);
-    keys = resolveProtectionKeys(baseConfig);
-    if (!baseConfig.databaseUrl) {
-      embedded = await startEmbeddedPostgres(baseConfig.dataDir);
-      say(
-        `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${baseConfig.dataDir === 'memory' ? 'memory (nothing is kept)' : baseConfig.dataDir}`,
-      );
-    }
-  } catch (error) {
-    dataDirLock?.release();
-    throw error;
-  }
+  const { dataDirLock, admin, keys, embedded } = await openStorage(baseConfig, say);
   const config: AppConfig = Object.freeze({
     ...baseConfig,
     adminToken: admin.token,
@@ -71,64 +47,16 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
   const runtime = { config, databaseUrl };
   const logger: LogLevel[] | false = options.quiet ? false : ['log', 'error', 'warn'];
 
-  let app: INestApplicationContext;
-  let url: string | null = null;
+  let started: { app: INestApplicationContext; url: string | null };
   try {
-    if (config.role === 'worker') {
-      app = await NestFactory.createApplicationContext(WorkerModule.forRoot(runtime), { bufferLogs: true, logger });
-      app.useLogger(app.get(Logger));
-      await seedIfEmpty(app, config);
-      await app.init();
-      if (config.metricsPort) {
-        // A worker has no API: on its own port it serves /health, for an orchestrator's probes, and
-        // /metrics, for Prometheus to scrape its job timings.
-        const workerServer = await serveWorkerHttp(app.get(HealthService), app.get(MetricsService), config.metricsPort, config.host);
-        const closeApp = app.close.bind(app);
-        app.close = async () => {
-          await new Promise<void>((r) => workerServer.close(() => r()));
-          await closeApp();
-        };
-        const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}`;
-        say(`worker health at ${base}/health, metrics at ${base}/metrics`);
-      }
-    } else {
-      const http = await NestFactory.create<NestFastifyApplication>(
-        ApiModule.forRoot(runtime, { withWorker: config.role === 'all' }),
-        new FastifyAdapter({ logger: false, bodyLimit: 5 * 1024 * 1024 }),
-        { bufferLogs: true, logger },
-      );
-      http.useLogger(http.get(Logger));
-      const fastify = http.getHttpAdapter().getInstance();
-      registerRequestBudget(fastify, { budgetMs: config.requestBudgetMs, connections: config.requestConnections, route: '/graphql' });
-      registerAuthentication(fastify, http.get(AuthService));
-      registerDocumentGuard(fastify, '/graphql');
-      // After the document guard: the transport check may parse the document.
-      registerGraphqlTransportCheck(fastify, '/graphql');
-      registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
-      registerConsole(fastify, { assetsDir: CONSOLE_ASSETS_DIR });
-      await seedIfEmpty(http, config);
-      await http.listen(config.port, config.host);
-      const address = fastify.server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
-      url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      app = http;
-    }
+    started = config.role === 'worker' ? await startWorker(runtime, logger, say) : await startApi(runtime, logger);
   } catch (error) {
     await embedded?.stop();
     dataDirLock?.release();
     throw error;
   }
-
-  if (admin.generated) {
-    say(`operator token (shown once${admin.file ? `, kept in ${admin.file}` : ''}): ${admin.token}`);
-  } else if (admin.file) {
-    say(`operator token: see ${admin.file}`);
-  }
-  if (url)
-    say(
-      `apn-orchestrator (${config.role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/console, GraphiQL at ${url}/graphiql`,
-    );
-  else say(`apn-orchestrator worker started`);
+  const { app, url } = started;
+  announce(admin, config.role, url, say);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -144,6 +72,107 @@ export async function startService(env: NodeJS.ProcessEnv, options: { quiet?: bo
         dataDirLock?.release();
       })()),
   };
+}
+
+type Runtime = { config: AppConfig; databaseUrl: string };
+
+/**
+ * What the service keeps before Nest starts: the lock of APN_DATA_DIR, the operator token and the protection
+ * keys, and the embedded database when no DATABASE_URL is given. Releases the lock if any of it fails.
+ */
+async function openStorage(baseConfig: AppConfig, say: (line: string) => void) {
+  // The embedded database's files and the generated operator token live in APN_DATA_DIR: one process at a time.
+  const dataDirLock = !baseConfig.databaseUrl && baseConfig.dataDir !== 'memory' ? lockDataDir(baseConfig.dataDir) : null;
+  if (dataDirLock?.tookOverFrom) {
+    const stale = dataDirLock.tookOverFrom;
+    say(
+      `data directory ${dataDirLock.dir}: took over the lock of process ${stale.pid} on ${stale.host} (since ${stale.since}), which no longer runs`,
+    );
+  }
+  try {
+    const admin = resolveAdminToken(baseConfig);
+    const keys = resolveProtectionKeys(baseConfig);
+    let embedded: EmbeddedPostgres | null = null;
+    if (!baseConfig.databaseUrl) {
+      embedded = await startEmbeddedPostgres(baseConfig.dataDir);
+      say(
+        `embedded PostgreSQL (PGlite) at ${embedded.url}, data in ${baseConfig.dataDir === 'memory' ? 'memory (nothing is kept)' : baseConfig.dataDir}`,
+      );
+    }
+    return { dataDirLock, admin, keys, embedded };
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+}
+
+/** The worker role: the job processors, and /health and /metrics on APN_METRICS_PORT when it is set. */
+async function startWorker(
+  runtime: Runtime,
+  logger: LogLevel[] | false,
+  say: (line: string) => void,
+): Promise<{ app: INestApplicationContext; url: null }> {
+  const { config } = runtime;
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(runtime), { bufferLogs: true, logger });
+  app.useLogger(app.get(Logger));
+  await seedIfEmpty(app, config);
+  await app.init();
+  if (config.metricsPort) {
+    // A worker has no API: on its own port it serves /health, for an orchestrator's probes, and
+    // /metrics, for Prometheus to scrape its job timings.
+    const workerServer = await serveWorkerHttp(app.get(HealthService), app.get(MetricsService), config.metricsPort, config.host);
+    const closeApp = app.close.bind(app);
+    app.close = async () => {
+      await new Promise<void>((r) => workerServer.close(() => r()));
+      await closeApp();
+    };
+    const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.metricsPort}`;
+    say(`worker health at ${base}/health, metrics at ${base}/metrics`);
+  }
+  return { app, url: null };
+}
+
+/** The api role (and `all`, which runs the job processors too): the HTTP server and its hooks. */
+async function startApi(runtime: Runtime, logger: LogLevel[] | false): Promise<{ app: INestApplicationContext; url: string }> {
+  const { config } = runtime;
+  const http = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.forRoot(runtime, { withWorker: config.role === 'all' }),
+    new FastifyAdapter({ logger: false, bodyLimit: 5 * 1024 * 1024 }),
+    { bufferLogs: true, logger },
+  );
+  http.useLogger(http.get(Logger));
+  const fastify = http.getHttpAdapter().getInstance();
+  registerRequestBudget(fastify, { budgetMs: config.requestBudgetMs, connections: config.requestConnections, route: '/graphql' });
+  registerAuthentication(fastify, http.get(AuthService));
+  registerDocumentGuard(fastify, '/graphql');
+  // After the document guard: the transport check may parse the document.
+  registerGraphqlTransportCheck(fastify, '/graphql');
+  registerGraphiql(fastify, { assetsDir: GRAPHIQL_ASSETS_DIR });
+  registerConsole(fastify, { assetsDir: CONSOLE_ASSETS_DIR });
+  await seedIfEmpty(http, config);
+  await http.listen(config.port, config.host);
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  return { app: http, url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}` };
+}
+
+/** The lines an operator reads at start: where the token is (or the token itself, once) and where to connect. */
+function announce(
+  admin: ReturnType<typeof resolveAdminToken>,
+  role: AppConfig['role'],
+  url: string | null,
+  say: (line: string) => void,
+): void {
+  if (admin.generated) {
+    say(`operator token (shown once${admin.file ? `, kept in ${admin.file}` : ''}): ${admin.token}`);
+  } else if (admin.file) {
+    say(`operator token: see ${admin.file}`);
+  }
+  if (url)
+    say(
+      `apn-orchestrator (${role}) listening on ${url} — GraphQL at ${url}/graphql, console at ${url}/console, GraphiQL at ${url}/graphiql`,
+    );
+  else say(`apn-orchestrator worker started`);
 }
 
 function serveWorkerHttp(health: HealthService, metrics: MetricsService, port: number, host: string): Promise<Server> {

@@ -91,89 +91,87 @@ export function priceOperation(
   operation: OperationDefinitionNode,
   limits: QueryCostLimits,
 ): number | string {
+  try {
+    return new OperationPricer(schema, fragments, limits).cost(operation.selectionSet, rootType(schema, operation), {
+      depth: 0,
+      spreads: new Set(),
+      introspection: { inside: false, typeListAbove: false },
+      insidePage: false,
+      nesting: 0,
+    });
+  } catch (error) {
+    if (error instanceof Refusal) return error.message;
+    throw error;
+  }
+}
+
+/** Where a selection set sits: how deep, inside which fragments, inside introspection, inside a page. */
+interface Position {
+  readonly depth: number;
+  readonly spreads: ReadonlySet<string>;
+  readonly introspection: { readonly inside: boolean; readonly typeListAbove: boolean };
+  /** The set is the object a paged field returned. */
+  readonly insidePage: boolean;
+  /** Selections of any kind above it. */
+  readonly nesting: number;
+}
+
+function fieldOf(parent: GraphQLNamedType | null | undefined, name: string): GraphQLField<unknown, unknown> | undefined {
+  if (name === '__schema') return SchemaMetaFieldDef;
+  if (name === '__type') return TypeMetaFieldDef;
+  if (parent && (isObjectType(parent) || isInterfaceType(parent))) return parent.getFields()[name];
+  return undefined;
+}
+
+/** How many times a field's selections count: its page size, or the assumed size of a list, or once. */
+function multiplier(field: FieldNode, definition: GraphQLField<unknown, unknown>): { size: number; paged: boolean } {
+  const first = definition.args.find((a) => a.name === 'first');
+  if (first) {
+    const given = field.arguments?.find((a) => a.name.value === 'first');
+    if (!given) return { size: typeof first.defaultValue === 'number' ? first.defaultValue : ASSUMED_DEFAULT_PAGE_SIZE, paged: true };
+    if (given.value.kind === Kind.INT) return { size: Math.max(0, Number(given.value.value)), paged: true };
+    return { size: ASSUMED_VARIABLE_PAGE_SIZE, paged: true };
+  }
+  return { size: isListType(getNullableType(definition.type)) ? ASSUMED_LIST_SIZE : 1, paged: false };
+}
+
+/** One operation's pricing; throws a Refusal as soon as a limit is passed. */
+class OperationPricer {
   // Work counts every selection visited, fragment spreads included, so that fragments spreading others
   // many times over (cheap fields, exponential expansion) are refused without being expanded in full.
-  let work = 0;
-  const maxWork = limits.maxCost * 10;
-  let fields = 0;
+  private work = 0;
+  private readonly maxWork: number;
+  private fields = 0;
 
-  const fieldOf = (parent: GraphQLNamedType | null | undefined, name: string): GraphQLField<unknown, unknown> | undefined => {
-    if (name === '__schema') return SchemaMetaFieldDef;
-    if (name === '__type') return TypeMetaFieldDef;
-    if (parent && (isObjectType(parent) || isInterfaceType(parent))) return parent.getFields()[name];
-    return undefined;
-  };
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    private readonly limits: QueryCostLimits,
+  ) {
+    this.maxWork = limits.maxCost * 10;
+  }
 
-  const multiplier = (field: FieldNode, definition: GraphQLField<unknown, unknown>): { size: number; paged: boolean } => {
-    const first = definition.args.find((a) => a.name === 'first');
-    if (first) {
-      const given = field.arguments?.find((a) => a.name.value === 'first');
-      if (!given) return { size: typeof first.defaultValue === 'number' ? first.defaultValue : ASSUMED_DEFAULT_PAGE_SIZE, paged: true };
-      if (given.value.kind === Kind.INT) return { size: Math.max(0, Number(given.value.value)), paged: true };
-      return { size: ASSUMED_VARIABLE_PAGE_SIZE, paged: true };
-    }
-    return { size: isListType(getNullableType(definition.type)) ? ASSUMED_LIST_SIZE : 1, paged: false };
-  };
-
-  /** Cost of a selection set under `parent`; `insidePage` marks the object a paged field returned. */
-  const cost = (
-    set: SelectionSetNode | undefined,
-    parent: GraphQLNamedType | null | undefined,
-    depth: number,
-    spreads: ReadonlySet<string>,
-    introspection: { inside: boolean; typeListAbove: boolean },
-    insidePage: boolean,
-    nesting = 0,
-  ): number => {
-    if (nesting > MAX_NESTING) throw new Refusal(`Query nests fragments more than ${MAX_NESTING} levels deep; flatten it.`);
+  /** Cost of a selection set under `parent`. */
+  cost(set: SelectionSetNode | undefined, parent: GraphQLNamedType | null | undefined, at: Position): number {
+    if (at.nesting > MAX_NESTING) throw new Refusal(`Query nests fragments more than ${MAX_NESTING} levels deep; flatten it.`);
+    const { limits } = this;
     let total = 0;
     for (const selection of set?.selections ?? []) {
-      if (++work > maxWork)
-        throw new Refusal(`Query is too complex: its fragments expand into more than ${maxWork} selections; write the fields out once.`);
+      if (++this.work > this.maxWork)
+        throw new Refusal(
+          `Query is too complex: its fragments expand into more than ${this.maxWork} selections; write the fields out once.`,
+        );
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        total += cost(selection.selectionSet, type, depth, spreads, introspection, insidePage, nesting + 1);
+        const type = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
+        total += this.cost(selection.selectionSet, type, { ...at, nesting: at.nesting + 1 });
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || spreads.has(name)) continue;
-        const type = schema.getType(fragment.typeCondition.name.value);
-        total += cost(fragment.selectionSet, type, depth, new Set([...spreads, name]), introspection, insidePage, nesting + 1);
+        const fragment = this.fragments.get(name);
+        if (!fragment || at.spreads.has(name)) continue;
+        const type = this.schema.getType(fragment.typeCondition.name.value);
+        total += this.cost(fragment.selectionSet, type, { ...at, spreads: new Set([...at.spreads, name]), nesting: at.nesting + 1 });
       } else {
-        const name = selection.name.value;
-        total += 1;
-        if (++fields > limits.maxFields) {
-          throw new Refusal(
-            `Query is too complex: it selects more than ${limits.maxFields} fields; ask for fewer fields or page through lists.`,
-          );
-        }
-        if (selection.selectionSet) {
-          // Introspection nests ofType a dozen levels to describe wrapped types; its size is bounded by the
-          // schema (and the type-list rule below), not by depth.
-          const introspecting = introspection.inside || name === '__schema' || name === '__type';
-          if (!introspecting && depth + 1 > limits.maxDepth) {
-            throw new Refusal(`Query is too deep: its depth exceeds ${limits.maxDepth} levels (${name} is deeper); ask for less nesting.`);
-          }
-          const definition = fieldOf(parent, name);
-          const child = definition ? getNamedType(definition.type) : undefined;
-          let nextIntrospection = introspection;
-          let size = 1;
-          let paged = false;
-          if (introspecting) {
-            const typeList = parent?.name === '__Type' && TYPE_LISTS.has(name);
-            if (typeList && introspection.typeListAbove) {
-              throw new Refusal(
-                `Introspection may not nest type lists: ${name} is selected inside another type's fields, interfaces or possible types.`,
-              );
-            }
-            nextIntrospection = { inside: true, typeListAbove: introspection.typeListAbove || typeList };
-          } else if (definition) {
-            ({ size, paged } = multiplier(selection, definition));
-            // The page was counted at the field that takes `first`; its edges are that page, not another list.
-            if (insidePage && !paged && size === ASSUMED_LIST_SIZE) size = 1;
-          }
-          total += size * cost(selection.selectionSet, child, depth + 1, spreads, nextIntrospection, paged, nesting + 1);
-        }
+        total += this.fieldCost(selection, parent, at);
       }
       if (total > limits.maxCost) {
         throw new Refusal(
@@ -183,13 +181,44 @@ export function priceOperation(
       }
     }
     return total;
-  };
+  }
 
-  try {
-    return cost(operation.selectionSet, rootType(schema, operation), 0, new Set(), { inside: false, typeListAbove: false }, false);
-  } catch (error) {
-    if (error instanceof Refusal) return error.message;
-    throw error;
+  /** A field costs 1, plus what it selects times its multiplier. */
+  private fieldCost(selection: FieldNode, parent: GraphQLNamedType | null | undefined, at: Position): number {
+    const { limits } = this;
+    const name = selection.name.value;
+    if (++this.fields > limits.maxFields) {
+      throw new Refusal(
+        `Query is too complex: it selects more than ${limits.maxFields} fields; ask for fewer fields or page through lists.`,
+      );
+    }
+    if (!selection.selectionSet) return 1;
+    // Introspection nests ofType a dozen levels to describe wrapped types; its size is bounded by the
+    // schema (and the type-list rule below), not by depth.
+    const introspecting = at.introspection.inside || name === '__schema' || name === '__type';
+    if (!introspecting && at.depth + 1 > limits.maxDepth) {
+      throw new Refusal(`Query is too deep: its depth exceeds ${limits.maxDepth} levels (${name} is deeper); ask for less nesting.`);
+    }
+    const definition = fieldOf(parent, name);
+    const child = definition ? getNamedType(definition.type) : undefined;
+    let introspection = at.introspection;
+    let size = 1;
+    let paged = false;
+    if (introspecting) {
+      const typeList = parent?.name === '__Type' && TYPE_LISTS.has(name);
+      if (typeList && at.introspection.typeListAbove) {
+        throw new Refusal(
+          `Introspection may not nest type lists: ${name} is selected inside another type's fields, interfaces or possible types.`,
+        );
+      }
+      introspection = { inside: true, typeListAbove: at.introspection.typeListAbove || typeList };
+    } else if (definition) {
+      ({ size, paged } = multiplier(selection, definition));
+      // The page was counted at the field that takes `first`; its edges are that page, not another list.
+      if (at.insidePage && !paged && size === ASSUMED_LIST_SIZE) size = 1;
+    }
+    const below = { depth: at.depth + 1, spreads: at.spreads, introspection, insidePage: paged, nesting: at.nesting + 1 };
+    return 1 + size * this.cost(selection.selectionSet, child, below);
   }
 }
 

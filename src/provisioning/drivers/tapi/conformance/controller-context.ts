@@ -66,31 +66,58 @@ function named(value: string): Array<{ 'value-name': string; value: string }> {
   return [{ 'value-name': 'name', value }];
 }
 
+const DSR_QUALIFIER = 'tapi-dsr:DIGITAL_SIGNAL_TYPE_10_GigE_LAN';
+const OTSI_QUALIFIER = 'tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_OTSi';
+const OMS_QUALIFIER = 'tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_OMS';
+
+/** A 10 Gbit/s port is a DSR client port, any faster one a photonic line port. */
+function portLayer(rateGbps: number): { layer: 'DSR' | 'PHOTONIC_MEDIA'; qualifier: string } {
+  return rateGbps <= 10 ? { layer: 'DSR', qualifier: DSR_QUALIFIER } : { layer: 'PHOTONIC_MEDIA', qualifier: OTSI_QUALIFIER };
+}
+
+type Uuid = (kind: string, code: string) => string;
+
 export function controllerContextFor(doc: ContextSource, seed = 'apn-test-controller'): GeneratedContext {
-  const uuid = (kind: string, code: string) => derivedUuid(seed, kind, code);
-  const topologyUuid = uuid('topology', doc.name ?? 'topology');
-  const nodeOfSite = new Map((doc.sites ?? []).map((s) => [s.code, s.node]));
+  const uuid: Uuid = (kind, code) => derivedUuid(seed, kind, code);
   const mapping = {
     nodes: Object.fromEntries(doc.nodes.map((n) => [n.code, uuid('node', n.code)])),
     links: Object.fromEntries(doc.links.map((l) => [l.code, uuid('link', l.code)])),
     endpoints: Object.fromEntries((doc.endpoints ?? []).map((e) => [e.code, uuid('sip', e.code)])),
   };
+  return {
+    context: {
+      'tapi-common:context': {
+        uuid: uuid('context', doc.name ?? 'topology'),
+        name: [{ 'value-name': 'context-name', value: doc.name ?? 'topology' }],
+        'service-interface-point': serviceInterfacePoints(doc, mapping),
+        'tapi-topology:topology-context': { topology: [topologyFor(doc, mapping, uuid)] },
+        'tapi-connectivity:connectivity-context': {},
+      },
+    },
+    mapping,
+  };
+}
 
-  const sips = (doc.endpoints ?? []).map((e) => {
-    const dsr = e.rateGbps <= 10;
+/** One service-interface-point per endpoint, named after its code, with the port's full rate available. */
+function serviceInterfacePoints(doc: ContextSource, mapping: ControllerMapping): Array<Record<string, unknown>> {
+  return (doc.endpoints ?? []).map((e) => {
+    const { layer, qualifier } = portLayer(e.rateGbps);
     return {
       uuid: mapping.endpoints[e.code],
       name: named(e.code),
       ...INSTALLED,
-      'layer-protocol-name': dsr ? 'DSR' : 'PHOTONIC_MEDIA',
-      'supported-layer-protocol-qualifier': [
-        dsr ? 'tapi-dsr:DIGITAL_SIGNAL_TYPE_10_GigE_LAN' : 'tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_OTSi',
-      ],
+      'layer-protocol-name': layer,
+      'supported-layer-protocol-qualifier': [qualifier],
       'total-potential-capacity': { 'total-size': { value: String(e.rateGbps), unit: 'GBPS' } },
       'available-capacity': { 'total-size': { value: String(e.rateGbps), unit: 'GBPS' } },
     };
   });
+}
 
+/** The photonic topology: every node with a node-edge-point per link end and per port, every link between two of them. */
+function topologyFor(doc: ContextSource, mapping: ControllerMapping, uuid: Uuid): Record<string, unknown> {
+  const topologyUuid = uuid('topology', doc.name ?? 'topology');
+  const nodeOfSite = new Map((doc.sites ?? []).map((s) => [s.code, s.node]));
   const neps = new Map<string, Array<Record<string, unknown>>>(doc.nodes.map((n) => [n.code, []]));
   const nepOf = (node: string, end: string, layer: string, qualifier: string, sip?: string) => {
     const nep: Record<string, unknown> = {
@@ -116,20 +143,14 @@ export function controllerContextFor(doc: ContextSource, seed = 'apn-test-contro
     'node-edge-point': [l.a, l.b].map((node) => ({
       'topology-uuid': topologyUuid,
       'node-uuid': mapping.nodes[node],
-      'node-edge-point-uuid': nepOf(node, l.code, 'PHOTONIC_MEDIA', 'tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_OMS'),
+      'node-edge-point-uuid': nepOf(node, l.code, 'PHOTONIC_MEDIA', OMS_QUALIFIER),
     })),
   }));
   for (const e of doc.endpoints ?? []) {
     const node = nodeOfSite.get(e.site);
     if (!node) continue;
-    const dsr = e.rateGbps <= 10;
-    nepOf(
-      node,
-      e.code,
-      dsr ? 'DSR' : 'PHOTONIC_MEDIA',
-      dsr ? 'tapi-dsr:DIGITAL_SIGNAL_TYPE_10_GigE_LAN' : 'tapi-photonic-media:PHOTONIC_LAYER_QUALIFIER_OTSi',
-      mapping.endpoints[e.code],
-    );
+    const { layer, qualifier } = portLayer(e.rateGbps);
+    nepOf(node, e.code, layer, qualifier, mapping.endpoints[e.code]);
   }
   const nodes = doc.nodes.map((n) => ({
     uuid: mapping.nodes[n.code],
@@ -139,28 +160,12 @@ export function controllerContextFor(doc: ContextSource, seed = 'apn-test-contro
     ...transferCharacteristics(n.code, 'node'),
     'owned-node-edge-point': neps.get(n.code) ?? [],
   }));
-
   return {
-    context: {
-      'tapi-common:context': {
-        uuid: uuid('context', doc.name ?? 'topology'),
-        name: [{ 'value-name': 'context-name', value: doc.name ?? 'topology' }],
-        'service-interface-point': sips,
-        'tapi-topology:topology-context': {
-          topology: [
-            {
-              uuid: topologyUuid,
-              name: named(doc.name ?? 'topology'),
-              'layer-protocol-name': ['PHOTONIC_MEDIA', 'DSR'],
-              node: nodes,
-              link: links,
-            },
-          ],
-        },
-        'tapi-connectivity:connectivity-context': {},
-      },
-    },
-    mapping,
+    uuid: topologyUuid,
+    name: named(doc.name ?? 'topology'),
+    'layer-protocol-name': ['PHOTONIC_MEDIA', 'DSR'],
+    node: nodes,
+    link: links,
   };
 }
 

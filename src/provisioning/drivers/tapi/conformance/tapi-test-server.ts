@@ -128,235 +128,287 @@ function list(value: unknown): Array<Record<string, unknown>> {
   return Array.isArray(value) ? value.filter(isRecord) : [];
 }
 
-export async function startTapiTestServer(options: TapiTestServerOptions): Promise<TapiTestServer> {
-  const root = options.restconfRoot ?? '/rests';
-  const context = { 'tapi-common:context': contextBody(options.context) };
-  const index: ContextIndex = indexContext(context);
-  let activationDelayMs = options.activationDelayMs ?? 50;
-  let removalDelayMs = options.removalDelayMs ?? 50;
-  let createFailuresLeft = options.failCreateTimes ?? 0;
-  let rejection: string | null = null;
-  const services = new Map<string, StoredService>();
-  const removals = new Map<string, NodeJS.Timeout>();
-  const timers = new Set<NodeJS.Timeout>();
-  const exchanges: Exchange[] = [];
-
-  let validator: Validator;
-  let validatorKind: 'yanglint' | 'structural';
-  let validatorNote = '';
+/** The validator the options ask for: yanglint with the TAPI models when found, else the structural check. */
+function chooseValidator(options: TapiTestServerOptions): { validator: Validator; kind: 'yanglint' | 'structural'; note: string } {
   const models = options.validator === 'structural' ? { missing: 'structural check requested' } : findTapiModels(options.yangDir);
-  if ('missing' in models) {
-    if (options.validator === 'yanglint') throw new Error(`TAPI test server: ${models.missing}`);
-    validator = new StructuralValidator();
-    validatorKind = 'structural';
-    validatorNote = models.missing;
-  } else {
-    validator = new TapiYangValidator(models);
-    validatorKind = 'yanglint';
+  if (!('missing' in models)) return { validator: new TapiYangValidator(models), kind: 'yanglint', note: '' };
+  if (options.validator === 'yanglint') throw new Error(`TAPI test server: ${models.missing}`);
+  return { validator: new StructuralValidator(), kind: 'structural', note: models.missing };
+}
+
+/** The referenced objects a create names exist in the controller's topology: its include-links and include-nodes. */
+function checkRoute(index: ContextIndex, route: Record<string, unknown>): void {
+  for (const [key, known, what] of [
+    ['include-link', index.links, 'link'],
+    ['include-node', index.nodes, 'node'],
+  ] as const) {
+    for (const uuid of Array.isArray(route[key]) ? (route[key] as unknown[]) : []) {
+      if (typeof uuid !== 'string' || !known.has(uuid)) {
+        throw new HttpRefusal(400, 'invalid-value', `${key} ${String(uuid)} is not a ${what} of this controller's topology`);
+      }
+    }
+  }
+}
+
+/** Each end point's layer and qualifier are those its service-interface-point supports. */
+function checkEndPointLayers(index: ContextIndex, endPoints: unknown): void {
+  for (const ep of list(endPoints)) {
+    const sipUuid = (ep['service-interface-point'] as Record<string, unknown> | undefined)?.['service-interface-point-uuid'];
+    if (typeof sipUuid !== 'string') continue;
+    const sip = index.sips.get(sipUuid);
+    if (!sip) continue;
+    if (ep['layer-protocol-name'] !== undefined && ep['layer-protocol-name'] !== sip.layerProtocolName) {
+      throw new HttpRefusal(
+        400,
+        'invalid-value',
+        `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} is on layer ${sip.layerProtocolName}, not ${shown(ep['layer-protocol-name'])}`,
+      );
+    }
+    const qualifier = ep['layer-protocol-qualifier'];
+    if (qualifier !== undefined && (typeof qualifier !== 'string' || !sip.qualifiers.includes(qualifier))) {
+      throw new HttpRefusal(
+        400,
+        'invalid-value',
+        `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} supports ${sip.qualifiers.join(', ')}, not ${shown(qualifier)}`,
+      );
+    }
+  }
+}
+
+/** How the answer to one exchange is written, recording it in the exchange. */
+interface Reply {
+  json(status: number, body: unknown, answerKind?: MessageKind): void;
+  empty(status: number, headers?: Record<string, string>): void;
+}
+
+/** The controller behind the HTTP server: its services, their lifecycle on timers, and its RESTCONF resources. */
+class FakeController {
+  readonly context: Record<string, unknown>;
+  readonly services = new Map<string, StoredService>();
+  readonly exchanges: Exchange[] = [];
+  activationDelayMs: number;
+  removalDelayMs: number;
+  rejection: string | null = null;
+  private createFailuresLeft: number;
+  private readonly index: ContextIndex;
+  private readonly removals = new Map<string, NodeJS.Timeout>();
+  readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly options: TapiTestServerOptions,
+    readonly root: string,
+    private readonly validator: Validator,
+  ) {
+    this.context = { 'tapi-common:context': contextBody(options.context) };
+    this.index = indexContext(this.context);
+    this.activationDelayMs = options.activationDelayMs ?? 50;
+    this.removalDelayMs = options.removalDelayMs ?? 50;
+    this.createFailuresLeft = options.failCreateTimes ?? 0;
   }
 
-  const later = (ms: number, action: () => void): NodeJS.Timeout | null => {
+  private later(ms: number, action: () => void): NodeJS.Timeout | null {
     if (!Number.isFinite(ms)) return null;
     const timer = setTimeout(() => {
-      timers.delete(timer);
+      this.timers.delete(timer);
       action();
     }, ms);
     timer.unref();
-    timers.add(timer);
+    this.timers.add(timer);
     return timer;
-  };
+  }
 
-  const withState = (service: StoredService): Record<string, unknown> => ({
-    ...service.entry,
-    uuid: service.uuid,
-    'operational-state': service.forced ?? service.operational,
-    'lifecycle-state': service.lifecycle,
-  });
+  withState(service: StoredService): Record<string, unknown> {
+    return {
+      ...service.entry,
+      uuid: service.uuid,
+      'operational-state': service.forced ?? service.operational,
+      'lifecycle-state': service.lifecycle,
+    };
+  }
 
-  const install = (uuid: string) => {
-    const service = services.get(uuid);
+  private install(uuid: string): void {
+    const service = this.services.get(uuid);
     if (!service || service.lifecycle !== 'PLANNED') return;
     service.lifecycle = 'INSTALLED';
     service.operational = 'ENABLED';
-  };
+  }
 
-  const scheduleRemoval = (uuid: string) => {
-    const previous = removals.get(uuid);
+  scheduleRemoval(uuid: string): void {
+    const previous = this.removals.get(uuid);
     if (previous) clearTimeout(previous);
-    removals.delete(uuid);
-    const timer = later(removalDelayMs, () => {
-      removals.delete(uuid);
-      services.delete(uuid);
+    this.removals.delete(uuid);
+    const timer = this.later(this.removalDelayMs, () => {
+      this.removals.delete(uuid);
+      this.services.delete(uuid);
     });
-    if (timer) removals.set(uuid, timer);
-  };
+    if (timer) this.removals.set(uuid, timer);
+  }
 
-  const remove = (service: StoredService) => {
+  private remove(service: StoredService): void {
     if (service.lifecycle === 'PENDING_REMOVAL') return;
     service.lifecycle = 'PENDING_REMOVAL';
     service.operational = 'DISABLED';
-    scheduleRemoval(service.uuid);
-  };
+    this.scheduleRemoval(service.uuid);
+  }
 
-  const store = (uuid: string, entry: Record<string, unknown>, createdBy: StoredService['createdBy']) => {
-    services.set(uuid, { uuid, entry, createdBy, lifecycle: 'PLANNED', operational: 'DISABLED', forced: null });
-    later(activationDelayMs, () => install(uuid));
-  };
+  private store(uuid: string, entry: Record<string, unknown>, createdBy: StoredService['createdBy']): void {
+    this.services.set(uuid, { uuid, entry, createdBy, lifecycle: 'PLANNED', operational: 'DISABLED', forced: null });
+    this.later(this.activationDelayMs, () => this.install(uuid));
+  }
 
   /** Validation against the models, then what the models cannot say: the referenced objects and their layers. */
-  const checkCreate = async (kind: 'create-body' | 'create-input', body: unknown, endPoints: unknown, route: Record<string, unknown>) => {
-    const verdict = await validator.validate(kind, body, context);
+  private async checkCreate(kind: 'create-body' | 'create-input', body: unknown, endPoints: unknown, route: Record<string, unknown>) {
+    const verdict = await this.validator.validate(kind, body, this.context);
     if (!verdict.ok) {
       if (/leafref/i.test(verdict.message)) {
         throw new HttpRefusal(409, 'data-missing', verdict.message, 'instance-required');
       }
       throw new HttpRefusal(400, 'invalid-value', verdict.message);
     }
-    for (const [key, known, what] of [
-      ['include-link', index.links, 'link'],
-      ['include-node', index.nodes, 'node'],
-    ] as const) {
-      for (const uuid of Array.isArray(route[key]) ? (route[key] as unknown[]) : []) {
-        if (typeof uuid !== 'string' || !known.has(uuid)) {
-          throw new HttpRefusal(400, 'invalid-value', `${key} ${String(uuid)} is not a ${what} of this controller's topology`);
-        }
-      }
-    }
-    for (const ep of list(endPoints)) {
-      const sipUuid = (ep['service-interface-point'] as Record<string, unknown> | undefined)?.['service-interface-point-uuid'];
-      if (typeof sipUuid !== 'string') continue;
-      const sip = index.sips.get(sipUuid);
-      if (!sip) continue;
-      if (ep['layer-protocol-name'] !== undefined && ep['layer-protocol-name'] !== sip.layerProtocolName) {
-        throw new HttpRefusal(
-          400,
-          'invalid-value',
-          `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} is on layer ${sip.layerProtocolName}, not ${shown(ep['layer-protocol-name'])}`,
-        );
-      }
-      const qualifier = ep['layer-protocol-qualifier'];
-      if (qualifier !== undefined && (typeof qualifier !== 'string' || !sip.qualifiers.includes(qualifier))) {
-        throw new HttpRefusal(
-          400,
-          'invalid-value',
-          `end-point ${shown(ep['local-id'])}: service-interface-point ${sipUuid} supports ${sip.qualifiers.join(', ')}, not ${shown(qualifier)}`,
-        );
-      }
-    }
-    if (rejection !== null) throw new HttpRefusal(400, 'invalid-value', rejection);
-    if (createFailuresLeft > 0) {
-      createFailuresLeft -= 1;
+    checkRoute(this.index, route);
+    checkEndPointLayers(this.index, endPoints);
+    if (this.rejection !== null) throw new HttpRefusal(400, 'invalid-value', this.rejection);
+    if (this.createFailuresLeft > 0) {
+      this.createFailuresLeft -= 1;
       throw new HttpRefusal(503, 'operation-failed', 'path computation engine busy');
     }
-  };
+  }
 
-  const serviceList = () => [...services.values()].map(withState);
+  private serviceList(): Array<Record<string, unknown>> {
+    return [...this.services.values()].map((s) => this.withState(s));
+  }
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> => {
-    const method = exchange.method;
-    const path = exchange.path;
-    const content = new URLSearchParams(exchange.query).get('content') ?? 'all';
-    const json = (status: number, body: unknown, answerKind?: MessageKind) => {
-      exchange.status = status;
-      exchange.responseBody = body;
-      exchange.answerKind = answerKind;
-      res.writeHead(status, { 'Content-Type': MEDIA_TYPE }).end(JSON.stringify(body));
+  currentContext(): Record<string, unknown> {
+    return {
+      'tapi-common:context': {
+        ...contextBody(this.context),
+        'tapi-connectivity:connectivity-context': this.services.size > 0 ? { 'connectivity-service': this.serviceList() } : {},
+      },
     };
-    const empty = (status: number, headers: Record<string, string> = {}) => {
-      exchange.status = status;
-      res.writeHead(status, headers).end();
-    };
+  }
 
-    if (options.requireAuthorization !== undefined && req.headers.authorization !== options.requireAuthorization) {
+  /** Answers one request: host-meta and the checks every request passes, then the resource it names. */
+  async handle(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
+    const { method, path } = exchange;
+    const reply: Reply = {
+      json(status, body, answerKind) {
+        exchange.status = status;
+        exchange.responseBody = body;
+        exchange.answerKind = answerKind;
+        res.writeHead(status, { 'Content-Type': MEDIA_TYPE }).end(JSON.stringify(body));
+      },
+      empty(status, headers = {}) {
+        exchange.status = status;
+        res.writeHead(status, headers).end();
+      },
+    };
+    if (this.options.requireAuthorization !== undefined && req.headers.authorization !== this.options.requireAuthorization) {
       throw new HttpRefusal(401, 'access-denied', 'authentication required');
     }
-    if (path === '/.well-known/host-meta' && method === 'GET' && options.serveHostMeta !== false) {
+    if (path === '/.well-known/host-meta' && method === 'GET' && this.options.serveHostMeta !== false) {
       exchange.status = 200;
       res
         .writeHead(200, { 'Content-Type': 'application/xrd+xml' })
-        .end(`<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Link rel='restconf' href='${root}'/></XRD>`);
+        .end(`<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Link rel='restconf' href='${this.root}'/></XRD>`);
       return;
     }
-    if (!path.startsWith(`${root}/`)) throw new HttpRefusal(404, 'invalid-value', `unknown resource ${path}`);
-    const resource = path.slice(root.length);
+    if (!path.startsWith(`${this.root}/`)) throw new HttpRefusal(404, 'invalid-value', `unknown resource ${path}`);
     if (method === 'POST' && !/^application\/(yang-data\+)?json\b/.test(req.headers['content-type'] ?? '')) {
       throw new HttpRefusal(415, 'invalid-value', `expected ${MEDIA_TYPE}`);
     }
+    const handled = this.read(exchange, reply) || (await this.write(exchange, reply));
+    if (!handled) throw new HttpRefusal(404, 'invalid-value', `unknown resource ${path}`);
+  }
 
-    if (resource === CONTEXT && method === 'GET') {
-      return json(200, currentContext());
+  /** GET on the context, a service-interface-point or the connectivity-context; false when the request is none of these. */
+  private read(exchange: Exchange, reply: Reply): boolean {
+    if (exchange.method !== 'GET') return false;
+    const resource = exchange.path.slice(this.root.length);
+    if (resource === CONTEXT) {
+      reply.json(200, this.currentContext());
+      return true;
     }
-    if (resource.startsWith(SIP_PREFIX) && method === 'GET') {
+    if (resource.startsWith(SIP_PREFIX)) {
       const uuid = decodeURIComponent(resource.slice(SIP_PREFIX.length));
-      const sip = list(contextBody(context)['service-interface-point']).find((s) => s.uuid === uuid);
+      const sip = list(contextBody(this.context)['service-interface-point']).find((s) => s.uuid === uuid);
       if (!sip) throw new HttpRefusal(404, 'invalid-value', `no service-interface-point ${uuid}`);
-      return json(200, { 'tapi-common:service-interface-point': [sip] }, 'sip-answer');
+      reply.json(200, { 'tapi-common:service-interface-point': [sip] }, 'sip-answer');
+      return true;
     }
-    if (resource === CONNECTIVITY && method === 'GET') {
-      const shown = content === 'config' && !options.servicesInConfig ? [] : serviceList();
+    if (resource === CONNECTIVITY) {
+      const content = new URLSearchParams(exchange.query).get('content') ?? 'all';
+      const shown = content === 'config' && !this.options.servicesInConfig ? [] : this.serviceList();
       const entries = content === 'config' ? shown.map(configOnly) : shown;
-      return json(
+      reply.json(
         200,
         { 'tapi-connectivity:connectivity-context': entries.length > 0 ? { 'connectivity-service': entries } : {} },
         'list-answer',
       );
+      return true;
     }
+    return false;
+  }
+
+  /** Creates and deletes in either style, and a GET of one service; false when the request is none of these. */
+  private async write(exchange: Exchange, reply: Reply): Promise<boolean> {
+    const { method } = exchange;
+    const resource = exchange.path.slice(this.root.length);
+    const body = exchange.requestBody;
     if (resource === CONNECTIVITY && method === 'POST') {
-      const body = exchange.requestBody;
       const entry = list(isRecord(body) ? body['tapi-connectivity:connectivity-service'] : undefined)[0];
       const uuid = entry?.uuid;
-      if (typeof uuid === 'string' && services.has(uuid)) {
+      if (typeof uuid === 'string' && this.services.has(uuid)) {
         throw new HttpRefusal(409, 'resource-denied', `connectivity-service ${uuid} already exists`);
       }
-      await checkCreate('create-body', body, entry?.['end-point'], entry ?? {});
-      store(uuid as string, entry, 'data');
-      return empty(201, { Location: `${root}${SERVICE_PREFIX}${encodeURIComponent(uuid as string)}` });
+      await this.checkCreate('create-body', body, entry?.['end-point'], entry ?? {});
+      this.store(uuid as string, entry, 'data');
+      reply.empty(201, { Location: `${this.root}${SERVICE_PREFIX}${encodeURIComponent(uuid as string)}` });
+      return true;
     }
     if (resource.startsWith(SERVICE_PREFIX) && !resource.slice(SERVICE_PREFIX.length).includes('/')) {
       const uuid = decodeURIComponent(resource.slice(SERVICE_PREFIX.length));
-      const service = services.get(uuid);
+      const service = this.services.get(uuid);
       if (!service) throw new HttpRefusal(404, 'invalid-value', `no connectivity-service ${uuid}`);
-      if (method === 'GET') return json(200, { 'tapi-connectivity:connectivity-service': [withState(service)] }, 'service-answer');
-      if (method === 'DELETE') {
-        remove(service);
-        return empty(204);
-      }
-      throw new HttpRefusal(405, 'operation-not-supported', `${method} not supported here`);
+      if (method === 'GET') reply.json(200, { 'tapi-connectivity:connectivity-service': [this.withState(service)] }, 'service-answer');
+      else if (method === 'DELETE') {
+        this.remove(service);
+        reply.empty(204);
+      } else throw new HttpRefusal(405, 'operation-not-supported', `${method} not supported here`);
+      return true;
     }
     if (resource === CREATE_RPC && method === 'POST') {
-      const body = exchange.requestBody;
       const input = isRecord(body) && isRecord(body['tapi-connectivity:input']) ? body['tapi-connectivity:input'] : {};
       const topology = isRecord(input['topology-constraint']) ? input['topology-constraint'] : {};
-      await checkCreate('create-input', body, input['end-point'], topology);
+      await this.checkCreate('create-input', body, input['end-point'], topology);
       const uuid = randomUUID();
       const connectivity = isRecord(input['connectivity-constraint']) ? input['connectivity-constraint'] : {};
-      store(uuid, { uuid, 'end-point': input['end-point'], ...connectivity, ...topology, 'administrative-state': 'UNLOCKED' }, 'rpc');
-      return json(200, { 'tapi-connectivity:output': { service: withState(services.get(uuid) as StoredService) } }, 'create-output');
+      this.store(uuid, { uuid, 'end-point': input['end-point'], ...connectivity, ...topology, 'administrative-state': 'UNLOCKED' }, 'rpc');
+      reply.json(
+        200,
+        { 'tapi-connectivity:output': { service: this.withState(this.services.get(uuid) as StoredService) } },
+        'create-output',
+      );
+      return true;
     }
     if (resource === DELETE_RPC && method === 'POST') {
-      const verdict = await validator.validate('delete-input', exchange.requestBody, context);
+      const verdict = await this.validator.validate('delete-input', body, this.context);
       if (!verdict.ok) throw new HttpRefusal(400, 'invalid-value', verdict.message);
-      const input = (exchange.requestBody as Record<string, Record<string, unknown>>)['tapi-connectivity:input'];
+      const input = (body as Record<string, Record<string, unknown>>)['tapi-connectivity:input'];
       const key = String(input['service-id-or-name']);
-      const service = services.get(key) ?? [...services.values()].find((s) => list(s.entry.name).some((n) => n.value === key));
+      const service = this.services.get(key) ?? [...this.services.values()].find((s) => list(s.entry.name).some((n) => n.value === key));
       if (!service) throw new HttpRefusal(400, 'invalid-value', `no connectivity-service ${key}`);
-      remove(service);
-      return empty(204);
+      this.remove(service);
+      reply.empty(204);
+      return true;
     }
-    throw new HttpRefusal(404, 'invalid-value', `unknown resource ${path}`);
-  };
+    return false;
+  }
 
-  const currentContext = (): Record<string, unknown> => ({
-    'tapi-common:context': {
-      ...contextBody(context),
-      'tapi-connectivity:connectivity-context': services.size > 0 ? { 'connectivity-service': serviceList() } : {},
-    },
-  });
-
-  const server: Server = createServer((req, res) => {
+  /** The request's body parsed and its kind noted, then handled; a refusal or a failure answered with an RFC 8040 error. */
+  serve(req: IncomingMessage, res: ServerResponse): void {
     const [path = '/', query = ''] = (req.url ?? '/').split('?');
     const exchange: Exchange = { method: req.method ?? 'GET', path, query, requestBody: undefined, status: 0, responseBody: undefined };
-    exchanges.push(exchange);
+    this.exchanges.push(exchange);
     readBody(req)
       .then((text) => {
         if (text !== '') {
@@ -366,8 +418,8 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
             throw new HttpRefusal(400, 'malformed-message', 'body is not JSON');
           }
         }
-        exchange.requestKind = requestKindOf(exchange.method, path.slice(root.length));
-        return handle(req, res, exchange);
+        exchange.requestKind = requestKindOf(exchange.method, path.slice(this.root.length));
+        return this.handle(req, res, exchange);
       })
       .catch((error: unknown) => {
         if (res.headersSent) return;
@@ -384,7 +436,14 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
         exchange.responseBody = body;
         res.writeHead(refusal.status, { 'Content-Type': MEDIA_TYPE }).end(JSON.stringify(body));
       });
-  });
+  }
+}
+
+export async function startTapiTestServer(options: TapiTestServerOptions): Promise<TapiTestServer> {
+  const { validator, kind: validatorKind, note: validatorNote } = chooseValidator(options);
+  const controller = new FakeController(options, options.restconfRoot ?? '/rests', validator);
+  const { services, exchanges, context, root } = controller;
+  const server: Server = createServer((req, res) => controller.serve(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -401,14 +460,14 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
     exchanges,
     creates: () => exchanges.filter((e) => e.requestKind === 'create-body' || e.requestKind === 'create-input'),
     setActivationDelay(ms) {
-      activationDelayMs = ms;
+      controller.activationDelayMs = ms;
     },
     setRemovalDelay(ms) {
-      removalDelayMs = ms;
-      for (const service of services.values()) if (service.lifecycle === 'PENDING_REMOVAL') scheduleRemoval(service.uuid);
+      controller.removalDelayMs = ms;
+      for (const service of services.values()) if (service.lifecycle === 'PENDING_REMOVAL') controller.scheduleRemoval(service.uuid);
     },
     rejectCreates(message) {
-      rejection = message;
+      controller.rejection = message;
     },
     plant(entry) {
       const uuid = String(entry.uuid);
@@ -419,10 +478,10 @@ export async function startTapiTestServer(options: TapiTestServerOptions): Promi
       if (!service) throw new Error(`TAPI test server: no connectivity-service ${uuid}`);
       service.forced = state;
     },
-    currentContext,
+    currentContext: () => controller.currentContext(),
     close: () =>
       new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
+        for (const timer of controller.timers) clearTimeout(timer);
         // fetch keeps connections alive; without this close() would wait for them to idle out.
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
