@@ -20,6 +20,36 @@ export default tseslint.config(
     },
   },
   {
+    // Sizes (docs/architecture.md, "Lint and format"): a function reads on one screen, a service does one job.
+    files: ['src/**/*.ts', 'bench/**/*.ts', 'console/**/*.ts', 'console/**/*.tsx'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ['src/**/*.service.ts'],
+    rules: { 'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    // A capability's SQL lives in its repositories, the only classes given TypeORM's DataSource; core's
+    // database plumbing (migrations, notifications, health, the request budget) and the CLI are the rest.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/core/**', 'src/cli/**', 'src/**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'typeorm',
+              importNames: ['DataSource'],
+              message: 'Queries belong in the capability’s repository (src/<capability>/*.repository.ts); inject that instead.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON answers (supertest's `body` is `any`) and assert on them; typing every answer would add
     // casts, not safety. The promise rules stay on: an unawaited request in a test is a test that cannot fail.
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],

@@ -72,6 +72,104 @@ function springLayout(nodes: TopoNode[], links: TopoLink[]): Map<string, { x: nu
 
 const BUSY = new Set(['HELD', 'RESERVED', 'PROVISIONING', 'ACTIVE', 'RELEASING']);
 
+/** The links drawn between their nodes, each as wide and warm as the share of its channels in use now. */
+function TopologyMap({
+  links,
+  nodes,
+  layout,
+  load,
+}: {
+  links: TopoLink[];
+  nodes: TopoNode[];
+  layout: Map<string, { x: number; y: number }>;
+  load: Map<string, number>;
+}) {
+  return (
+    <div className="chart-scroll">
+      <svg className="chart topology" viewBox="0 0 1000 600" role="img" aria-label="Network topology">
+        {links.map((l) => {
+          const a = layout.get(l.a.id)!;
+          const b = layout.get(l.b.id)!;
+          const used = load.get(l.id) ?? 0;
+          const share = used / l.channelCount;
+          return (
+            <g key={l.id}>
+              <line
+                x1={a.x}
+                y1={a.y}
+                x2={b.x}
+                y2={b.y}
+                className={`fiber${share > 0.75 ? ' hot' : share > 0 ? ' warm' : ''}`}
+                strokeWidth={2 + 6 * share}
+              >
+                <title>{`${l.code}: ${l.lengthKm} km, ${l.latencyMs.toFixed(2)} ms, ${used}/${l.channelCount} channels in use now`}</title>
+              </line>
+              <a href={`#spectrum?link=${l.id}`} aria-label={`Spectrum of ${l.code}`}>
+                <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 4} className="link-label" textAnchor="middle">
+                  {l.lengthKm} km · {used}/{l.channelCount}
+                </text>
+              </a>
+            </g>
+          );
+        })}
+        {nodes.map((n) => {
+          const p = layout.get(n.id)!;
+          return (
+            <g key={n.id} transform={`translate(${p.x} ${p.y})`}>
+              <circle r={16} className={`node ${n.site ? n.site.kind.toLowerCase() : 'roadm'}`}>
+                <title>{`${n.name}${n.site ? ` · site ${n.site.code} (${n.site.kind})` : ' · ROADM'}`}</title>
+              </circle>
+              <text y={32} textAnchor="middle" className="node-label">
+                {n.code}
+              </text>
+              {n.site ? (
+                <text y={46} textAnchor="middle" className="axis">
+                  {n.site.code}
+                </text>
+              ) : null}
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
+
+function LinksTable({ links, load }: { links: TopoLink[]; load: Map<string, number> }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th>Link</th>
+            <th>Ends</th>
+            <th>Length</th>
+            <th>Latency</th>
+            <th>In use now</th>
+          </tr>
+        </thead>
+        <tbody>
+          {links.map((l) => (
+            <tr key={l.id}>
+              <td>
+                <a href={`#spectrum?link=${l.id}`}>{l.code}</a>
+              </td>
+              <td>
+                {l.a.code} – {l.b.code}
+              </td>
+              <td>{l.lengthKm} km</td>
+              <td>{l.latencyMs.toFixed(2)} ms</td>
+              <td>
+                {load.get(l.id) ?? 0} / {l.channelCount}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** Sites, nodes and links, each link labelled with its length, latency and the channels in use now. */
 export function TopologyView() {
   const q = useQuery<{
@@ -97,90 +195,41 @@ export function TopologyView() {
   return (
     <div className="stack">
       <Section title="Topology">
-        <div className="chart-scroll">
-          <svg className="chart topology" viewBox="0 0 1000 600" role="img" aria-label="Network topology">
-            {q.data.links.map((l) => {
-              const a = layout.get(l.a.id)!;
-              const b = layout.get(l.b.id)!;
-              const used = load.get(l.id) ?? 0;
-              const share = used / l.channelCount;
-              return (
-                <g key={l.id}>
-                  <line
-                    x1={a.x}
-                    y1={a.y}
-                    x2={b.x}
-                    y2={b.y}
-                    className={`fiber${share > 0.75 ? ' hot' : share > 0 ? ' warm' : ''}`}
-                    strokeWidth={2 + 6 * share}
-                  >
-                    <title>{`${l.code}: ${l.lengthKm} km, ${l.latencyMs.toFixed(2)} ms, ${used}/${l.channelCount} channels in use now`}</title>
-                  </line>
-                  <a href={`#spectrum?link=${l.id}`} aria-label={`Spectrum of ${l.code}`}>
-                    <text x={(a.x + b.x) / 2} y={(a.y + b.y) / 2 - 4} className="link-label" textAnchor="middle">
-                      {l.lengthKm} km · {used}/{l.channelCount}
-                    </text>
-                  </a>
-                </g>
-              );
-            })}
-            {q.data.nodes.map((n) => {
-              const p = layout.get(n.id)!;
-              return (
-                <g key={n.id} transform={`translate(${p.x} ${p.y})`}>
-                  <circle r={16} className={`node ${n.site ? n.site.kind.toLowerCase() : 'roadm'}`}>
-                    <title>{`${n.name}${n.site ? ` · site ${n.site.code} (${n.site.kind})` : ' · ROADM'}`}</title>
-                  </circle>
-                  <text y={32} textAnchor="middle" className="node-label">
-                    {n.code}
-                  </text>
-                  {n.site ? (
-                    <text y={46} textAnchor="middle" className="axis">
-                      {n.site.code}
-                    </text>
-                  ) : null}
-                </g>
-              );
-            })}
-          </svg>
-        </div>
+        <TopologyMap links={q.data.links} nodes={q.data.nodes} layout={layout} load={load} />
         <p className="hint">
           Line width and colour show the share of a link’s channels in use now. Select a link label to see its spectrum over time.
         </p>
       </Section>
       <Section title="Links">
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Link</th>
-                <th>Ends</th>
-                <th>Length</th>
-                <th>Latency</th>
-                <th>In use now</th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.links.map((l) => (
-                <tr key={l.id}>
-                  <td>
-                    <a href={`#spectrum?link=${l.id}`}>{l.code}</a>
-                  </td>
-                  <td>
-                    {l.a.code} – {l.b.code}
-                  </td>
-                  <td>{l.lengthKm} km</td>
-                  <td>{l.latencyMs.toFixed(2)} ms</td>
-                  <td>
-                    {load.get(l.id) ?? 0} / {l.channelCount}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <LinksTable links={q.data.links} load={load} />
       </Section>
     </div>
+  );
+}
+
+function ActiveFaults({
+  faults,
+  names,
+  onClear,
+}: {
+  faults: Array<{ kind: string; targetId: string; remaining: number | null }>;
+  names: Map<string, string>;
+  onClear: (kind: string, id: string) => Promise<void>;
+}) {
+  return faults.length ? (
+    <ul className="plain">
+      {faults.map((f) => (
+        <li key={f.kind + f.targetId}>
+          {f.kind} on {names.get(f.targetId) ?? f.targetId}
+          {f.remaining !== null ? ` (${f.remaining} to fail)` : ''}{' '}
+          <button type="button" onClick={() => onClear(f.kind, f.targetId)}>
+            Clear
+          </button>
+        </li>
+      ))}
+    </ul>
+  ) : (
+    <Empty>No fault injected. Inject one to rehearse how lightpaths are rerouted or fail.</Empty>
   );
 }
 
@@ -246,23 +295,73 @@ export function FaultsView() {
         </form>
       </Section>
       <Section title="Active faults">
-        {q.data?.faults.length ? (
-          <ul className="plain">
-            {q.data.faults.map((f) => (
-              <li key={f.kind + f.targetId}>
-                {f.kind} on {names.get(f.targetId) ?? f.targetId}
-                {f.remaining !== null ? ` (${f.remaining} to fail)` : ''}{' '}
-                <button type="button" onClick={() => clear(f.kind, f.targetId)}>
-                  Clear
-                </button>
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <Empty>No fault injected. Inject one to rehearse how lightpaths are rerouted or fail.</Empty>
-        )}
+        <ActiveFaults faults={q.data?.faults ?? []} names={names} onClear={clear} />
       </Section>
     </div>
+  );
+}
+
+interface ApiKeyRow {
+  id: string;
+  label: string | null;
+  role: string;
+  tenantId: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+function ApiKeysTable({
+  keys,
+  names,
+  run,
+}: {
+  keys: ApiKeyRow[];
+  names: Map<string, string>;
+  run: (fn: () => Promise<unknown>) => Promise<void>;
+}) {
+  return keys.length ? (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th>Key</th>
+            <th>Role</th>
+            <th>Tenant</th>
+            <th>Created</th>
+            <th>Revoked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <tr key={k.id}>
+              <td>
+                {k.label ?? '—'} <span className="muted">{k.id.slice(0, 8)}</span>
+              </td>
+              <td>{k.role}</td>
+              <td>{k.tenantId ? (names.get(k.tenantId) ?? k.tenantId) : '—'}</td>
+              <td>
+                <Time at={k.createdAt} compact />
+              </td>
+              <td>
+                {k.revokedAt ? (
+                  <Time at={k.revokedAt} compact />
+                ) : (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => run(() => gql('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.id }))}
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  ) : (
+    <Empty>No API keys yet. Create one for a tenant on the left.</Empty>
   );
 }
 
@@ -339,50 +438,7 @@ export function TenantsView() {
         )}
       </Section>
       <Section title="API keys">
-        {keys.data?.apiKeys.edges.length ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Key</th>
-                  <th>Role</th>
-                  <th>Tenant</th>
-                  <th>Created</th>
-                  <th>Revoked</th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.apiKeys.edges.map(({ node: k }) => (
-                  <tr key={k.id}>
-                    <td>
-                      {k.label ?? '—'} <span className="muted">{k.id.slice(0, 8)}</span>
-                    </td>
-                    <td>{k.role}</td>
-                    <td>{k.tenantId ? (names.get(k.tenantId) ?? k.tenantId) : '—'}</td>
-                    <td>
-                      <Time at={k.createdAt} compact />
-                    </td>
-                    <td>
-                      {k.revokedAt ? (
-                        <Time at={k.revokedAt} compact />
-                      ) : (
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => run(() => gql('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: k.id }))}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty>No API keys yet. Create one for a tenant on the left.</Empty>
-        )}
+        <ApiKeysTable keys={keys.data?.apiKeys.edges.map((e) => e.node) ?? []} names={names} run={run} />
       </Section>
     </div>
   );
