@@ -112,6 +112,15 @@ async function emptyQueueTables(sql: Client): Promise<void> {
   await sql.query(`TRUNCATE ${tables.rows.map((r) => `bullmq."${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
 }
 
+/**
+ * Waits for every template's service to be done before failing with the first error: rejecting at the first
+ * would end the global setup, and Jest with it, while the other service still runs, left behind for good.
+ */
+async function allSettledOrThrow(work: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Makes the embedded templates, or finds them made for this build by an earlier pass. Returns their directory. */
 export async function ensureEmbeddedTemplates(): Promise<string> {
   const dir = join(CACHE_DIR, buildHash());
@@ -124,7 +133,7 @@ export async function ensureEmbeddedTemplates(): Promise<string> {
   const building = `${dir}.${process.pid}.${randomBytes(3).toString('hex')}`;
   mkdirSync(building, { recursive: true });
   try {
-    await Promise.all(
+    await allSettledOrThrow(
       TEMPLATE_SEEDS.map(async (seed) => {
         const dataDir = join(building, seed);
         await runServiceOnce(templateEnv({ APN_DATA_DIR: dataDir, APN_SEED: seed }));
@@ -202,7 +211,7 @@ export async function createServerTemplates(serverUrl: string, redisUrl: string 
     await admin.end();
   }
   const queuePrefix = `tpl${randomBytes(4).toString('hex')}`;
-  await Promise.all(
+  await allSettledOrThrow(
     TEMPLATE_SEEDS.map((seed) =>
       runServiceOnce(
         templateEnv({
