@@ -7,7 +7,7 @@ import { dataSourceOptions } from '../src/core/database/data-source-options';
 import { PERSISTENCE } from '../src/persistence';
 import { runMigrationsLocked } from '../src/core/database/migrate';
 import { open } from '../src/protection/envelope';
-import { createScratchDatabase, terminate } from './support/service';
+import { createScratchDatabase, terminate, waitFor } from './support/service';
 
 /**
  * The migrations of issue 12's audit and secrets on a database that already holds data: a format-1 audit
@@ -52,6 +52,22 @@ async function connect(url: string, migrations: readonly unknown[]): Promise<Dat
   return ds;
 }
 
+/**
+ * Chains every committed entry. An entry is chained once every transaction that began before it on the
+ * server has finished, so another database's migration running on the same server delays it: wait for it.
+ */
+async function linkAll(ds: DataSource): Promise<void> {
+  await waitFor(
+    async () => {
+      await ds.query('SELECT audit_link(100)');
+      const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM audit_log WHERE seq IS NULL');
+      return n === 0 ? true : null;
+    },
+    30_000,
+    'every committed audit entry to be chained',
+  );
+}
+
 /** A database migrated to just before the new migrations, with a tenant, a key, format-1 audit entries and a clear webhook secret. */
 async function seeded(url: string): Promise<{ tenantId: string; keyId: string; subscriptionId: string; secret: string; head: string }> {
   const ds = await connect(url, MIGRATIONS.slice(0, FIRST_NEW));
@@ -75,7 +91,7 @@ async function seeded(url: string): Promise<{ tenantId: string; keyId: string; s
     await append('tenant.created', 'tenant', tenantId, { name: 'Before the upgrade' });
     await append('api-key.created', 'api-key', keyId, { role: 'TENANT' });
     await append('reference.overridden', 'reference_value', null, { key: 'x' });
-    await ds.query('SELECT audit_link(100)');
+    await linkAll(ds);
     await ds.query(
       `INSERT INTO webhook_subscriptions (id, url, secret, topics, created_by) VALUES ($1, 'https://billing.example/hook', $2, '{USAGE_EVENT}', 'admin-token')`,
       [subscriptionId, secret],
@@ -96,7 +112,7 @@ describe('migrating an existing database to the verifiable audit and sealed secr
       const ds = await connect(db.url, MIGRATIONS);
       try {
         await runMigrationsLocked(ds, { keyEncryptionKey: kek });
-        await ds.query('SELECT audit_link(100)');
+        await linkAll(ds);
         const rows: Array<{
           seq: string;
           action: string;
