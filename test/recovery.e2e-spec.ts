@@ -60,6 +60,8 @@ describe(`recovery from crashes and from losing the queue (${onServer ? 'Postgre
         : { APN_DATA_DIR: dataDir!.dataDir, REDIS_URL: undefined }),
       APN_ADMIN_TOKEN: token,
       APN_MIN_DURATION_S: '1',
+      // A job whose process was killed runs again once its lock lapses: 5 s instead of the default 10 s.
+      APN_JOB_LOCK_S: '5',
       ...extra,
     });
 

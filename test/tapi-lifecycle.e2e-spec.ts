@@ -14,6 +14,9 @@ import { createTenantWithKey, endpointIds, gql, gqlOk, RESERVE, startTestService
 const IMPORT = 'mutation($d: JSON!) { importTopology(document: $d) { revision } }';
 const generated = controllerContextFor(reference);
 
+/** The job lock of the services under test, in seconds. */
+const JOB_LOCK_S = 5;
+
 describe('controller identifiers in the topology document (e2e over HTTP)', () => {
   let t: TestService;
   beforeAll(async () => {
@@ -105,6 +108,8 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
       APN_JOB_ATTEMPTS: '3',
       APN_JOB_BACKOFF_MS: '100',
       APN_RECONCILE_INTERVAL_S: '1',
+      // A shorter job lock than the default 10 s, so that an activation outlasting it takes seconds, not half a minute.
+      APN_JOB_LOCK_S: String(JOB_LOCK_S),
     });
     await gqlOk(t.url, t.adminToken, IMPORT, { d: withTapiMapping(reference, generated.mapping) });
     ep = await endpointIds(t);
@@ -267,12 +272,13 @@ describe.each(['data', 'rpc'] as const)('lightpath lifecycle through the TAPI dr
   });
 
   if (mode === 'data') {
-    it('waits through an activation longer than the job lock (10 s, renewed while the job runs) without the job being taken as stalled', async () => {
+    it('waits through an activation three times the job lock (renewed while the job runs) without the job being taken as stalled', async () => {
       const metric = async (pattern: RegExp) => Number(pattern.exec((await request(t.url).get('/metrics')).text)?.[1] ?? NaN);
       const setups = () => metric(/^apn_job_duration_seconds_count\{job="setup",outcome="completed"\} (\d+)/m);
       const running = () => metric(/^apn_queue_jobs\{queue="provisioning",state="active"\} (\d+)/m);
       const before = (await setups()) || 0;
-      controller.setActivationDelay(30_000);
+      // Longer than a lapsed lock plus the stall check that would notice it (2 × the lock).
+      controller.setActivationDelay(3 * JOB_LOCK_S * 1000);
       try {
         const r = await book('OTE-HQ-100G-3', 'SNG-DC-100G-2', 500, 120_000);
         const s = await settle(r.id, ['ACTIVE', 'FAILED'], 'the slow activation', 50_000);

@@ -258,6 +258,11 @@ export const ENV_SCHEMA = z
     APN_JOB_BACKOFF_MS: intFrom('APN_JOB_BACKOFF_MS', 1, 3_600_000)
       .default(1000)
       .describe('First retry delay of a failed job; it doubles with each retry (exponential backoff).'),
+    APN_JOB_LOCK_S: intFrom('APN_JOB_LOCK_S', 2, 600)
+      .default(10)
+      .describe(
+        'Lock a worker holds on a running job, renewed while the job runs; a job whose worker died is run again once its lock lapses (checked as often). Shorter: quicker recovery, more queue traffic.',
+      ),
     APN_RECONCILE_INTERVAL_S: intFrom('APN_RECONCILE_INTERVAL_S', 1, 86_400)
       .default(30)
       .describe('How often the reconciler compares the database with the queue and the network.'),
@@ -418,6 +423,7 @@ export interface AppConfig {
   readonly bookingAttempts: number;
   readonly jobAttempts: number;
   readonly jobBackoffMs: number;
+  readonly jobLockSeconds: number;
   readonly reconcileIntervalSeconds: number;
   readonly dbPoolSize: number;
   readonly workerConcurrency: number;
@@ -497,6 +503,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     bookingAttempts: e.APN_BOOKING_ATTEMPTS,
     jobAttempts: e.APN_JOB_ATTEMPTS,
     jobBackoffMs: e.APN_JOB_BACKOFF_MS,
+    jobLockSeconds: e.APN_JOB_LOCK_S,
     reconcileIntervalSeconds: e.APN_RECONCILE_INTERVAL_S,
     dbPoolSize: e.APN_DB_POOL_SIZE,
     workerConcurrency: e.APN_WORKER_CONCURRENCY,

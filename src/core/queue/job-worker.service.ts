@@ -58,8 +58,8 @@ export class JobWorker implements OnApplicationBootstrap, OnModuleDestroy {
           prefix: this.queueConnection.prefix,
           concurrency: this.config.workerConcurrency,
           // A job whose worker died is picked up again once its lock lapses; keep that wait short.
-          lockDuration: 10_000,
-          stalledInterval: 10_000,
+          lockDuration: this.config.jobLockSeconds * 1000,
+          stalledInterval: this.config.jobLockSeconds * 1000,
           // The PostgreSQL backend polls between LISTEN wake-ups; a short drain delay keeps delayed jobs on time.
           ...(this.queueConnection.kind === 'postgres' ? { drainDelay: 0.2 } : {}),
         },
