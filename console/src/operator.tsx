@@ -290,12 +290,15 @@ export function FaultsView() {
               </Field>
             ) : null}
           </div>
-          <button type="submit">Inject</button>
+          <button type="submit" disabled={!q.data}>
+            Inject
+          </button>
           <ErrorText message={error ?? q.error} />
         </form>
       </Section>
       <Section title="Active faults">
-        <ActiveFaults faults={q.data?.faults ?? []} names={names} onClear={clear} />
+        {/* Until the faults are read, "none injected" would be a guess: say that they are loading. */}
+        {q.data ? <ActiveFaults faults={q.data.faults} names={names} onClear={clear} /> : <p className="loading">Loading faults…</p>}
       </Section>
     </div>
   );
@@ -365,6 +368,44 @@ function ApiKeysTable({
   );
 }
 
+function TenantList({
+  tenants,
+  run,
+  onSecret,
+}: {
+  tenants: Array<{ id: string; name: string }> | undefined;
+  run: (fn: () => Promise<unknown>) => Promise<void>;
+  onSecret: (secret: string) => void;
+}) {
+  return !tenants ? (
+    <p className="loading">Loading tenants…</p>
+  ) : tenants.length ? (
+    <ul className="plain">
+      {tenants.map((t) => (
+        <li key={t.id}>
+          <strong>{t.name}</strong> <span className="muted">{t.id}</span>{' '}
+          <button
+            type="button"
+            onClick={() =>
+              run(async () => {
+                const d = await gql<{ createApiKey: { secret: string } }>(
+                  'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t, label: "console") { secret } }',
+                  { t: t.id },
+                );
+                onSecret(d.createApiKey.secret);
+              })
+            }
+          >
+            New key for {t.name}
+          </button>
+        </li>
+      ))}
+    </ul>
+  ) : (
+    <Empty>No tenants yet. Create one, then give it a key so it can book from its own console.</Empty>
+  );
+}
+
 export function TenantsView() {
   const tenants = useQuery<{ tenants: Array<{ id: string; name: string; createdAt: string }> }>('{ tenants { id name createdAt } }');
   const keys = useQuery<{
@@ -411,34 +452,14 @@ export function TenantsView() {
             New key (shown once, copy it now): <code>{secret}</code>
           </p>
         ) : null}
-        {tenants.data?.tenants.length ? (
-          <ul className="plain">
-            {tenants.data.tenants.map((t) => (
-              <li key={t.id}>
-                <strong>{t.name}</strong> <span className="muted">{t.id}</span>{' '}
-                <button
-                  type="button"
-                  onClick={() =>
-                    run(async () => {
-                      const d = await gql<{ createApiKey: { secret: string } }>(
-                        'mutation($t: ID!) { createApiKey(role: TENANT, tenantId: $t, label: "console") { secret } }',
-                        { t: t.id },
-                      );
-                      setSecret(d.createApiKey.secret);
-                    })
-                  }
-                >
-                  New key for {t.name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <Empty>No tenants yet. Create one, then give it a key so it can book from its own console.</Empty>
-        )}
+        <TenantList tenants={tenants.data?.tenants} run={run} onSecret={setSecret} />
       </Section>
       <Section title="API keys">
-        <ApiKeysTable keys={keys.data?.apiKeys.edges.map((e) => e.node) ?? []} names={names} run={run} />
+        {keys.data ? (
+          <ApiKeysTable keys={keys.data.apiKeys.edges.map((e) => e.node)} names={names} run={run} />
+        ) : (
+          <p className="loading">Loading keys…</p>
+        )}
       </Section>
     </div>
   );

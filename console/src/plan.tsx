@@ -276,7 +276,9 @@ function InvoicePreview({ me }: { me: Me }) {
         <Empty>Invoices are per tenant: sign in with a tenant's key, or use invoicePreview(period, tenantId) in GraphiQL.</Empty>
       ) : invoice.error ? (
         <ErrorText message={invoice.error} />
-      ) : invoice.data?.invoicePreview.lines.length ? (
+      ) : !invoice.data ? (
+        <p className="loading">Loading the invoice…</p>
+      ) : invoice.data.invoicePreview.lines.length ? (
         <>
           <p>
             Total{' '}
@@ -320,7 +322,11 @@ function UsageLast30Days() {
     <Section title="Usage over the last 30 days">
       <ErrorText message={usage.error} />
       {days.size > 0 ? <UsageChart days={days} meters={meters} /> : null}
-      {days.size === 0 ? (
+      {!usage.data ? (
+        usage.error ? null : (
+          <p className="loading">Loading usage…</p>
+        )
+      ) : days.size === 0 ? (
         <Empty>No usage recorded in the last 30 days. Book a lightpath; its hours are metered once each hour closes.</Empty>
       ) : (
         <div className="table-wrap">
