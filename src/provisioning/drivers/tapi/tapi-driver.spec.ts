@@ -164,7 +164,9 @@ describe('TapiDriver, data-tree style (TR-547): refusals and waiting', () => {
   it('is not up while PLANNED even when ENABLED, and times out retryably; a retry resumes the wait', async () => {
     const target = await server({ activationDelayMs: Number.POSITIVE_INFINITY });
     const spec = lightpath();
-    const driver = driverFor(target, { activationTimeoutMs: 300 });
+    // The budget covers the create too, which the test server validates against the YANG models (yanglint,
+    // a process per request): long enough for that on a busy machine, short enough to wait out.
+    const driver = driverFor(target, { activationTimeoutMs: 2_000 });
     const pending = driver.setupLightpath(spec);
     const created = async () => {
       while (!target.services.has(spec.id)) await new Promise((r) => setTimeout(r, 5));
@@ -211,7 +213,7 @@ describe('TapiDriver, data-tree style (TR-547): teardown and listing', () => {
     const spec = lightpath();
     await driverFor(target).setupLightpath(spec);
 
-    const error = await driverError(driverFor(target, { removalTimeoutMs: 200 }).teardownLightpath(spec.id));
+    const error = await driverError(driverFor(target, { removalTimeoutMs: 1_000 }).teardownLightpath(spec.id));
 
     expect(error.retryable).toBe(true);
     expect(error.details).toMatchObject({ kind: 'removal-timeout', lifecycleState: 'PENDING_REMOVAL' });
