@@ -1,15 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In, type ObjectLiteral } from 'typeorm';
-import { decodeCursor } from '../core/graphql/pagination';
 import { groupBy } from '../core/group-by';
 import { isUuid } from '../core/ids';
+import { keysetPage, type Page } from './keyset-page';
 import { DatasetEntity, GpuAllocationEntity, GpuClusterEntity, GpuNodeEntity, StorageKind, StorageSystemEntity } from './storage.entities';
 
-/** One page of a keyset-paginated list: the rows, and whether more follow. */
-export interface Page<T> {
-  rows: T[];
-  hasNextPage: boolean;
-}
+export type { Page };
 
 /** A page request: at most `first` rows after the row the `after` cursor names. */
 export interface PageRequest {
@@ -84,24 +80,10 @@ export class InventoryRepository {
   }
 
   /** Newest first (ties by id); the cursor names the last row of the previous page. */
-  async datasetPage(r: PageRequest): Promise<Page<DatasetEntity>> {
+  datasetPage(r: PageRequest): Promise<Page<DatasetEntity>> {
     const q = this.dataSource.getRepository(DatasetEntity).createQueryBuilder('d');
     if (r.tenantId) q.andWhere('d.tenant_id = :tenant', { tenant: isUuid(r.tenantId) ? r.tenantId : null });
-    if (r.after) {
-      const c = decodeCursor(r.after);
-      // The cursor row's own timestamp, to the microsecond, when it still exists.
-      q.andWhere(
-        `(d.created_at < coalesce((SELECT x.created_at FROM datasets x WHERE x.id = :cid), :cat)
-          OR (d.created_at = coalesce((SELECT x.created_at FROM datasets x WHERE x.id = :cid), :cat) AND d.id > :cid))`,
-        { cid: c.id, cat: c.createdAt },
-      );
-    }
-    const rows = await q
-      .orderBy('d.created_at', 'DESC')
-      .addOrderBy('d.id', 'ASC')
-      .limit(r.first + 1)
-      .getMany();
-    return { rows: rows.slice(0, r.first), hasNextPage: rows.length > r.first };
+    return keysetPage(q, { alias: 'd', table: 'datasets', column: 'created_at', order: 'DESC' }, r);
   }
 
   // ---- GPU clusters and nodes --------------------------------------------------------------------------
@@ -178,22 +160,10 @@ export class InventoryRepository {
   }
 
   /** By start, then id; the cursor carries the last row's start. */
-  async gpuAllocationPage(r: PageRequest): Promise<Page<GpuAllocationEntity>> {
+  gpuAllocationPage(r: PageRequest): Promise<Page<GpuAllocationEntity>> {
     const q = this.dataSource.getRepository(GpuAllocationEntity).createQueryBuilder('a');
     if (r.tenantId) q.andWhere('a.tenant_id = :tenant', { tenant: isUuid(r.tenantId) ? r.tenantId : null });
-    if (r.after) {
-      const c = decodeCursor(r.after);
-      q.andWhere('(a.start_at, a.id) > (coalesce((SELECT x.start_at FROM gpu_allocations x WHERE x.id = :cid), :cat), :cid)', {
-        cid: c.id,
-        cat: c.createdAt,
-      });
-    }
-    const rows = await q
-      .orderBy('a.start_at', 'ASC')
-      .addOrderBy('a.id', 'ASC')
-      .limit(r.first + 1)
-      .getMany();
-    return { rows: rows.slice(0, r.first), hasNextPage: rows.length > r.first };
+    return keysetPage(q, { alias: 'a', table: 'gpu_allocations', column: 'start_at', order: 'ASC' }, r);
   }
 
   /** Up to `count` nodes of the cluster free over [start, end), by name. */

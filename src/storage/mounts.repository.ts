@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { decodeCursor } from '../core/graphql/pagination';
 import { groupBy } from '../core/group-by';
 import { isUuid } from '../core/ids';
-import type { Page } from './inventory.repository';
+import { keysetPage, type Page } from './keyset-page';
 import type { MountState } from './mount-state';
 import { MountEntity, MountTransitionEntity } from './storage.entities';
 
@@ -43,25 +42,12 @@ export class MountsRepository {
   }
 
   /** Oldest first (ties by id); the cursor names the last row of the previous page. */
-  async mountPage(r: MountPageRequest): Promise<Page<MountEntity>> {
+  mountPage(r: MountPageRequest): Promise<Page<MountEntity>> {
     const q = this.dataSource.getRepository(MountEntity).createQueryBuilder('m');
     if (r.tenantId) q.andWhere('m.tenant_id = :tenant', { tenant: isUuid(r.tenantId) ? r.tenantId : null });
     if (r.reservationId) q.andWhere('m.reservation_id = :r', { r: isUuid(r.reservationId) ? r.reservationId : null });
     if (r.datasetId) q.andWhere('m.dataset_id = :d', { d: isUuid(r.datasetId) ? r.datasetId : null });
-    if (r.after) {
-      const c = decodeCursor(r.after);
-      // The cursor row's own timestamp, to the microsecond, when it still exists.
-      q.andWhere('(m.created_at, m.id) > (coalesce((SELECT x.created_at FROM mounts x WHERE x.id = :cid), :cat), :cid)', {
-        cid: c.id,
-        cat: c.createdAt,
-      });
-    }
-    const rows = await q
-      .orderBy('m.created_at', 'ASC')
-      .addOrderBy('m.id', 'ASC')
-      .limit(r.first + 1)
-      .getMany();
-    return { rows: rows.slice(0, r.first), hasNextPage: rows.length > r.first };
+    return keysetPage(q, { alias: 'm', table: 'mounts', column: 'created_at', order: 'ASC' }, r);
   }
 
   async insert(m: EntityManager, mount: MountEntity): Promise<void> {
